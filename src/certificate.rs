@@ -1,0 +1,109 @@
+//! [`Certificate`]: one parsed X.509 certificate, its DER and its summary.
+
+use std::fmt;
+use std::sync::Arc;
+
+use x509_parser::prelude::X509CertificateParser;
+use x509_parser::nom::Parser;
+
+use crate::der::{self, Reader};
+use crate::error::{CertificateParseError, DecodeError};
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::summary::CertificateSummary;
+
+/// An X.509 certificate, parsed once: its DER bytes and its [`CertificateSummary`].
+///
+/// Immutable and cheap to clone (the bytes and the summary are shared). Two certificates are
+/// equal when their DER bytes are.
+///
+/// ```
+/// use inbound_certs::Certificate;
+///
+/// let der = std::fs::read("tests/data/ed25519.der")?;
+/// let certificate = Certificate::from_der(&der)?;
+/// assert_eq!(certificate.der(), &der[..]);
+/// assert!(certificate.name().to_string().starts_with("cert_client_"));
+/// println!("{}", certificate.summary().subject);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Certificate(Arc<Inner>);
+
+struct Inner {
+    der: Box<[u8]>,
+    summary: CertificateSummary,
+}
+
+impl Certificate {
+    /// Parses exactly one DER-encoded certificate.
+    ///
+    /// The structure is checked as strictly as TLS stacks do (see the crate docs for what is
+    /// refused and what is accepted); bytes after the certificate are an error.
+    pub fn from_der(der: &[u8]) -> Result<Self, DecodeError> {
+        let mut reader = Reader::new(der);
+        der::check_certificate(&mut reader)?;
+        if !reader.is_empty() {
+            return Err(DecodeError::TrailingData {
+                offset: reader.offset(),
+                count: reader.remaining().len(),
+            });
+        }
+        let (rest, x509) = X509CertificateParser::new()
+            .parse(der)
+            .map_err(|error| DecodeError::InvalidCertificate(CertificateParseError::new(error)))?;
+        if !rest.is_empty() {
+            return Err(DecodeError::TrailingData {
+                offset: der.len() - rest.len(),
+                count: rest.len(),
+            });
+        }
+        let summary = CertificateSummary::from_parsed(Fingerprint::of_der(der), &x509)?;
+        Ok(Certificate(Arc::new(Inner {
+            der: der.into(),
+            summary,
+        })))
+    }
+
+    /// The DER encoding.
+    pub fn der(&self) -> &[u8] {
+        &self.0.der
+    }
+
+    /// Everything an administrator sees about the certificate.
+    pub fn summary(&self) -> &CertificateSummary {
+        &self.0.summary
+    }
+
+    /// `cert_client_<fingerprint>`.
+    pub fn name(&self) -> CertificateName {
+        self.0.summary.name
+    }
+
+    /// SHA-256 of the DER.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.0.summary.fingerprint
+    }
+}
+
+impl PartialEq for Certificate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.der == other.0.der
+    }
+}
+
+impl Eq for Certificate {}
+
+impl std::hash::Hash for Certificate {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.fingerprint().hash(state);
+    }
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Certificate")
+            .field("name", &self.name())
+            .field("subject", &self.summary().subject.to_string())
+            .finish_non_exhaustive()
+    }
+}

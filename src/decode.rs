@@ -1,0 +1,268 @@
+//! The format-detecting decoder: the bytes of an upload in, certificates out.
+
+mod base64;
+mod pem;
+mod pkcs7;
+
+use crate::certificate::Certificate;
+use crate::der::{Reader, Tag};
+use crate::error::{DecodeError, PrivateKeyKind};
+
+/// The encodings [`decode`] recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// Binary DER of one certificate (or of something else, which `decode` then names).
+    Der,
+    /// PEM text: one or more `-----BEGIN …-----` blocks, possibly with text around them.
+    Pem,
+    /// Base64 text of DER without PEM armour.
+    Base64,
+    /// A DER PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`).
+    Pkcs7,
+}
+
+/// Limits applied before any heavy work.
+///
+/// ```
+/// use inbound_certs::{decode_with, DecodeError, DecodeOptions};
+///
+/// let mut options = DecodeOptions::default();
+/// options.max_input_bytes = 16;
+/// let error = decode_with(&[b'x'; 17], &options).unwrap_err();
+/// assert_eq!(error, DecodeError::TooLarge { size: 17, limit: 16 });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// Largest input accepted, in bytes. Default 1 MiB.
+    pub max_input_bytes: usize,
+    /// Most certificates accepted in one input. Default 1000.
+    pub max_certificates: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_input_bytes: 1 << 20,
+            max_certificates: 1000,
+        }
+    }
+}
+
+/// Decodes every certificate in an upload, whatever its format, with the default limits.
+///
+/// Accepts DER, PEM (one or many blocks; `CERTIFICATE`, `X509 CERTIFICATE`,
+/// `TRUSTED CERTIFICATE` and `PKCS7` labels; CRLF, BOM and text around blocks), bare base64,
+/// and PKCS#7 bundles. Refuses private keys, CSRs, CRLs, public keys and anything else with a
+/// typed [`DecodeError`]. An upload is accepted whole or refused whole.
+///
+/// ```
+/// use inbound_certs::{decode, DecodeError, PrivateKeyKind};
+///
+/// let bundle = std::fs::read("tests/data/bundle.pem")?;
+/// assert_eq!(decode(&bundle)?.len(), 5);
+///
+/// let key = std::fs::read("tests/data/key_pkcs8.pem")?;
+/// assert_eq!(
+///     decode(&key).unwrap_err(),
+///     DecodeError::PrivateKey { kind: PrivateKeyKind::Pkcs8 }
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decode(input: &[u8]) -> Result<Vec<Certificate>, DecodeError> {
+    decode_with(input, &DecodeOptions::default())
+}
+
+/// [`decode`] with explicit limits.
+pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certificate>, DecodeError> {
+    if input.len() > options.max_input_bytes {
+        return Err(DecodeError::TooLarge {
+            size: input.len(),
+            limit: options.max_input_bytes,
+        });
+    }
+    if is_utf16(input) {
+        return Err(DecodeError::Utf16Text);
+    }
+    let input = strip_bom(input);
+    if input.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::Empty);
+    }
+    match detect_format(input) {
+        Some(Format::Der | Format::Pkcs7) => decode_der(input, options),
+        Some(Format::Pem) => pem::decode(input, options),
+        Some(Format::Base64) => {
+            let der = base64::decode_lines(pem::lines(input))?;
+            decode_der(&der, options)
+        }
+        None => Err(DecodeError::UnrecognizedFormat),
+    }
+}
+
+/// Guesses the encoding of an upload from its first bytes, without decoding it.
+///
+/// Returns `None` for input that is none of the formats (empty input, random bytes, plain
+/// text). Never panics, whatever the input.
+///
+/// ```
+/// use inbound_certs::{detect_format, Format};
+///
+/// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(Format::Pem));
+/// assert_eq!(detect_format(b"MIIB"), Some(Format::Base64));
+/// assert_eq!(detect_format(&[0x30, 0x82, 0x01, 0x00]), Some(Format::Der));
+/// assert_eq!(detect_format(&[0x30]), None);
+/// assert_eq!(detect_format(b"hello, world"), None);
+/// ```
+pub fn detect_format(input: &[u8]) -> Option<Format> {
+    let input = strip_bom(input);
+    if looks_like_der(input) {
+        return Some(if classify(input) == Shape::Pkcs7 {
+            Format::Pkcs7
+        } else {
+            Format::Der
+        });
+    }
+    if contains(input, b"-----BEGIN ") {
+        return Some(Format::Pem);
+    }
+    let mut symbols = input.iter().filter(|b| !b.is_ascii_whitespace()).peekable();
+    symbols.peek()?;
+    if symbols.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
+        return Some(Format::Base64);
+    }
+    None
+}
+
+/// A SEQUENCE with a long-form length (every certificate is longer than 127 bytes), or a
+/// short one that is complete.
+fn looks_like_der(input: &[u8]) -> bool {
+    match input {
+        [0x30, length, ..] if (0x81..=0x84).contains(length) => true,
+        [0x30, length, ..] if *length < 0x80 => Reader::new(input).read().is_ok(),
+        _ => false,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn strip_bom(input: &[u8]) -> &[u8] {
+    input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input)
+}
+
+/// A UTF-16 byte order mark, or ASCII text interleaved with zero bytes.
+fn is_utf16(input: &[u8]) -> bool {
+    match input {
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => true,
+        [a, 0, b, 0, ..] | [0, a, 0, b, ..] => {
+            *a != 0x30 && a.is_ascii_graphic() && (b.is_ascii_graphic() || b.is_ascii_whitespace())
+        }
+        _ => false,
+    }
+}
+
+/// Decodes DER: one certificate, a PKCS#7 bundle, or a typed refusal of what it is instead.
+fn decode_der(der: &[u8], options: &DecodeOptions) -> Result<Vec<Certificate>, DecodeError> {
+    match classify(der) {
+        Shape::Pkcs7 => pkcs7::certificates(der, options),
+        Shape::Certificate | Shape::Unknown => Ok(vec![Certificate::from_der(der)?]),
+        other => Err(other.refusal()),
+    }
+}
+
+/// What a DER structure is, judged from its outline (tags and a few small integers) only:
+/// key material is never read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Certificate,
+    Pkcs7,
+    PrivateKey(PrivateKeyKind),
+    CertificateRequest,
+    RevocationList,
+    PublicKey,
+    Unknown,
+}
+
+impl Shape {
+    /// The error for a shape that is not a certificate.
+    pub(crate) fn refusal(self) -> DecodeError {
+        match self {
+            Shape::PrivateKey(kind) => DecodeError::PrivateKey { kind },
+            Shape::CertificateRequest => DecodeError::CertificateRequest,
+            Shape::RevocationList => DecodeError::RevocationList,
+            Shape::PublicKey => DecodeError::PublicKey,
+            Shape::Certificate | Shape::Pkcs7 | Shape::Unknown => DecodeError::UnrecognizedFormat,
+        }
+    }
+}
+
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+
+/// Recognises the outline of the DER structures an admin might upload by mistake.
+pub(crate) fn classify(der: &[u8]) -> Shape {
+    let Ok(outer) = Reader::new(der).read() else {
+        return Shape::Unknown;
+    };
+    if outer.tag != Tag::SEQUENCE {
+        return Shape::Unknown;
+    }
+    let mut children = Vec::new();
+    let mut reader = outer.reader();
+    while !reader.is_empty() && children.len() < 12 {
+        match reader.read() {
+            Ok(child) => children.push(child),
+            Err(_) => return Shape::Unknown,
+        }
+    }
+    let tags: Vec<Tag> = children.iter().map(|c| c.tag).collect();
+    match (children.first(), tags.as_slice()) {
+        (Some(first), [Tag::OID, ..]) if first.content == OID_SIGNED_DATA => Shape::Pkcs7,
+        // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, OCTET STRING privateKey, …
+        (_, [Tag::INTEGER, Tag::SEQUENCE, Tag::OCTET_STRING, ..]) => {
+            Shape::PrivateKey(PrivateKeyKind::Pkcs8)
+        }
+        // ECPrivateKey: version 1, OCTET STRING privateKey, …
+        (_, [Tag::INTEGER, Tag::OCTET_STRING, ..]) => Shape::PrivateKey(PrivateKeyKind::Ec),
+        // EncryptedPrivateKeyInfo: encryptionAlgorithm, OCTET STRING encryptedData
+        (_, [Tag::SEQUENCE, Tag::OCTET_STRING]) => Shape::PrivateKey(PrivateKeyKind::EncryptedPkcs8),
+        // SubjectPublicKeyInfo: algorithm, BIT STRING subjectPublicKey
+        (_, [Tag::SEQUENCE, Tag::BIT_STRING]) => Shape::PublicKey,
+        (_, [Tag::SEQUENCE, Tag::SEQUENCE, Tag::BIT_STRING]) => {
+            children.first().map_or(Shape::Unknown, signed_shape)
+        }
+        (_, tags) if tags.iter().all(|t| *t == Tag::INTEGER) => match tags.len() {
+            // RSAPrivateKey: version, n, e, d, p, q, dP, dQ, qInv (and more for multi-prime)
+            9.. => Shape::PrivateKey(PrivateKeyKind::Rsa),
+            // OpenSSL's DSA private key: version, p, q, g, y, x
+            6 => Shape::PrivateKey(PrivateKeyKind::Dsa),
+            // RSAPublicKey: n, e
+            2 => Shape::PublicKey,
+            _ => Shape::Unknown,
+        },
+        _ => Shape::Unknown,
+    }
+}
+
+/// Certificate, CSR or CRL, from the outline of the signed part.
+fn signed_shape(signed: &crate::der::Tlv<'_>) -> Shape {
+    let mut reader = signed.reader();
+    let mut tags = Vec::new();
+    while !reader.is_empty() && tags.len() < 12 {
+        match reader.read() {
+            Ok(child) => tags.push(child.tag),
+            Err(_) => return Shape::Certificate,
+        }
+    }
+    let is_time = |tag: Option<&Tag>| {
+        tag.is_some_and(|t| *t == Tag::UTC_TIME || *t == Tag::GENERALIZED_TIME)
+    };
+    match tags.as_slice() {
+        [Tag::INTEGER, Tag::SEQUENCE, Tag::SEQUENCE, last] if *last == Tag::context(true, 0) => {
+            Shape::CertificateRequest
+        }
+        _ if is_time(tags.get(2)) || is_time(tags.get(3)) => Shape::RevocationList,
+        _ => Shape::Certificate,
+    }
+}

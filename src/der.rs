@@ -1,0 +1,454 @@
+//! A small strict DER reader: tag-length-value elements with definite, minimal lengths and
+//! byte offsets for errors. The decoder uses it to check a certificate's structure before
+//! x509-parser sees it, to recognise what an upload is (key, CSR, CRL, PKCS#7, …) without
+//! reading any key material, and to read the few fields x509-parser gets wrong.
+
+use crate::error::DerProblem;
+
+/// Nesting deeper than this is refused; real certificates stay below 16.
+pub(crate) const MAX_DEPTH: usize = 64;
+
+/// Tag classes (X.690 §8.1.2.2).
+pub(crate) const UNIVERSAL: u8 = 0;
+pub(crate) const CONTEXT: u8 = 2;
+
+/// An identifier: class, constructed bit and number.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Tag {
+    pub(crate) class: u8,
+    pub(crate) constructed: bool,
+    pub(crate) number: u32,
+}
+
+impl Tag {
+    pub(crate) const BOOLEAN: Tag = Tag::universal(false, 1);
+    pub(crate) const INTEGER: Tag = Tag::universal(false, 2);
+    pub(crate) const BIT_STRING: Tag = Tag::universal(false, 3);
+    pub(crate) const OCTET_STRING: Tag = Tag::universal(false, 4);
+    pub(crate) const OID: Tag = Tag::universal(false, 6);
+    pub(crate) const UTC_TIME: Tag = Tag::universal(false, 23);
+    pub(crate) const GENERALIZED_TIME: Tag = Tag::universal(false, 24);
+    pub(crate) const SEQUENCE: Tag = Tag::universal(true, 16);
+    pub(crate) const SET: Tag = Tag::universal(true, 17);
+
+    const fn universal(constructed: bool, number: u32) -> Tag {
+        Tag {
+            class: UNIVERSAL,
+            constructed,
+            number,
+        }
+    }
+
+    /// A context-specific tag `[number]`.
+    pub(crate) const fn context(constructed: bool, number: u32) -> Tag {
+        Tag {
+            class: CONTEXT,
+            constructed,
+            number,
+        }
+    }
+}
+
+/// One element: its tag, where it starts, and its content.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: Tag,
+    /// Offset of the identifier octet in the outermost input.
+    pub(crate) offset: usize,
+    /// Offset of the first content octet in the outermost input.
+    pub(crate) content_offset: usize,
+    pub(crate) content: &'a [u8],
+    /// The whole element: identifier, length and content.
+    pub(crate) raw: &'a [u8],
+}
+
+impl<'a> Tlv<'a> {
+    /// A reader over this element's content.
+    pub(crate) fn reader(&self) -> Reader<'a> {
+        Reader {
+            data: self.content,
+            position: 0,
+            base: self.content_offset,
+        }
+    }
+}
+
+/// An error at a byte offset of the outermost input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DerError {
+    pub(crate) offset: usize,
+    pub(crate) problem: DerProblem,
+}
+
+pub(crate) type DerResult<T> = Result<T, DerError>;
+
+/// Reads consecutive elements from a byte slice.
+#[derive(Clone, Debug)]
+pub(crate) struct Reader<'a> {
+    data: &'a [u8],
+    position: usize,
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over the whole input, offsets counted from its start.
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        Reader {
+            data,
+            position: 0,
+            base: 0,
+        }
+    }
+
+    /// The absolute offset of the next element.
+    pub(crate) fn offset(&self) -> usize {
+        self.base + self.position
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.position >= self.data.len()
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn remaining(&self) -> &'a [u8] {
+        self.data.get(self.position..).unwrap_or(&[])
+    }
+
+    fn error(&self, at: usize, problem: DerProblem) -> DerError {
+        DerError {
+            offset: self.base + at,
+            problem,
+        }
+    }
+
+    fn byte(&self, at: usize) -> DerResult<u8> {
+        self.data
+            .get(at)
+            .copied()
+            .ok_or(self.error(at, DerProblem::Truncated))
+    }
+
+    /// The tag of the next element, without consuming it.
+    pub(crate) fn peek_tag(&self) -> Option<Tag> {
+        self.clone().read_tag().ok().map(|(tag, _)| tag)
+    }
+
+    fn read_tag(&mut self) -> DerResult<(Tag, usize)> {
+        let start = self.position;
+        let first = self.byte(start)?;
+        let class = first >> 6;
+        let constructed = first & 0x20 != 0;
+        let mut number = u32::from(first & 0x1f);
+        let mut at = start + 1;
+        if number == 0x1f {
+            number = 0;
+            loop {
+                let byte = self.byte(at)?;
+                if number == 0 && byte == 0x80 {
+                    return Err(self.error(start, DerProblem::NonMinimalTag));
+                }
+                if number > (u32::MAX >> 7) {
+                    return Err(self.error(start, DerProblem::TagTooLarge));
+                }
+                number = (number << 7) | u32::from(byte & 0x7f);
+                at += 1;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            if number < 0x1f {
+                return Err(self.error(start, DerProblem::NonMinimalTag));
+            }
+        }
+        Ok((
+            Tag {
+                class,
+                constructed,
+                number,
+            },
+            at,
+        ))
+    }
+
+    /// Reads the next element, checking that its length is definite, minimal and fits.
+    pub(crate) fn read(&mut self) -> DerResult<Tlv<'a>> {
+        let start = self.position;
+        let (tag, mut at) = self.read_tag()?;
+        let first = self.byte(at)?;
+        at += 1;
+        let length = if first < 0x80 {
+            usize::from(first)
+        } else if first == 0x80 {
+            return Err(self.error(start, DerProblem::IndefiniteLength));
+        } else {
+            let count = usize::from(first & 0x7f);
+            if count > 4 {
+                return Err(self.error(start, DerProblem::LengthTooLarge));
+            }
+            let mut length = 0usize;
+            for _ in 0..count {
+                length = (length << 8) | usize::from(self.byte(at)?);
+                at += 1;
+            }
+            if length < 0x80 || length >> (8 * (count - 1)) == 0 {
+                return Err(self.error(start, DerProblem::NonMinimalLength));
+            }
+            length
+        };
+        let end = at
+            .checked_add(length)
+            .filter(|end| *end <= self.data.len())
+            .ok_or(self.error(
+                start,
+                DerProblem::Truncated,
+            ))?;
+        let content = self
+            .data
+            .get(at..end)
+            .ok_or(self.error(start, DerProblem::Truncated))?;
+        let raw = self
+            .data
+            .get(start..end)
+            .ok_or(self.error(start, DerProblem::Truncated))?;
+        self.position = end;
+        Ok(Tlv {
+            tag,
+            offset: self.base + start,
+            content_offset: self.base + at,
+            content,
+            raw,
+        })
+    }
+
+    /// Reads the next element and checks its tag.
+    pub(crate) fn expect(&mut self, tag: Tag, what: &'static str) -> DerResult<Tlv<'a>> {
+        let offset = self.offset();
+        if self.is_empty() {
+            return Err(DerError {
+                offset,
+                problem: DerProblem::Missing { expected: what },
+            });
+        }
+        let tlv = self.read()?;
+        if tlv.tag != tag {
+            return Err(DerError {
+                offset,
+                problem: DerProblem::UnexpectedTag { expected: what },
+            });
+        }
+        Ok(tlv)
+    }
+
+    /// Reads the next element if it has this tag.
+    pub(crate) fn optional(&mut self, tag: Tag) -> DerResult<Option<Tlv<'a>>> {
+        if self.peek_tag() == Some(tag) {
+            self.read().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Fails if anything is left: bytes inside a structure after its last field.
+    pub(crate) fn finish(&self, what: &'static str) -> DerResult<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DerError {
+                offset: self.offset(),
+                problem: DerProblem::UnexpectedContent { inside: what },
+            })
+        }
+    }
+}
+
+/// Walks every element below `tlv`, refusing indefinite or non-minimal lengths, elements that
+/// overrun their parent, and nesting deeper than [`MAX_DEPTH`].
+pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
+    if depth > MAX_DEPTH {
+        return Err(DerError {
+            offset: tlv.offset,
+            problem: DerProblem::TooDeep,
+        });
+    }
+    if tlv.tag.constructed {
+        let mut reader = tlv.reader();
+        while !reader.is_empty() {
+            walk(&reader.read()?, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the structure of one certificate (RFC 5280 §4.1) as strictly as OpenSSL and
+/// rustls-webpki do, and returns the element. Bytes after it are left to the caller.
+pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a>> {
+    let certificate = reader.expect(Tag::SEQUENCE, "the Certificate SEQUENCE")?;
+    walk(&certificate, 0)?;
+    let mut fields = certificate.reader();
+    let tbs = fields.expect(Tag::SEQUENCE, "the TBSCertificate SEQUENCE")?;
+    algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
+    fields.expect(Tag::BIT_STRING, "the signature BIT STRING")?;
+    fields.finish("the Certificate")?;
+
+    let mut tbs = tbs.reader();
+    if let Some(version) = tbs.optional(Tag::context(true, 0))? {
+        let mut inner = version.reader();
+        inner.expect(Tag::INTEGER, "the version INTEGER")?;
+        inner.finish("the version")?;
+    }
+    tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
+    algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
+    name(&mut tbs, "the issuer Name")?;
+    let validity = tbs.expect(Tag::SEQUENCE, "the Validity SEQUENCE")?;
+    let mut times = validity.reader();
+    for what in ["the notBefore time", "the notAfter time"] {
+        let offset = times.offset();
+        let time = times.read().map_err(|e| DerError {
+            offset,
+            problem: match e.problem {
+                DerProblem::Truncated => DerProblem::Missing { expected: what },
+                other => other,
+            },
+        })?;
+        if time.tag != Tag::UTC_TIME && time.tag != Tag::GENERALIZED_TIME {
+            return Err(DerError {
+                offset,
+                problem: DerProblem::UnexpectedTag { expected: what },
+            });
+        }
+    }
+    times.finish("the Validity")?;
+    name(&mut tbs, "the subject Name")?;
+    let spki = tbs.expect(Tag::SEQUENCE, "the SubjectPublicKeyInfo SEQUENCE")?;
+    let mut spki = spki.reader();
+    algorithm_identifier(&mut spki, "the public key AlgorithmIdentifier")?;
+    spki.expect(Tag::BIT_STRING, "the subjectPublicKey BIT STRING")?;
+    spki.finish("the SubjectPublicKeyInfo")?;
+    tbs.optional(Tag::context(false, 1))?;
+    tbs.optional(Tag::context(false, 2))?;
+    if let Some(wrapper) = tbs.optional(Tag::context(true, 3))? {
+        let mut wrapper = wrapper.reader();
+        let extensions = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
+        wrapper.finish("the extensions [3]")?;
+        let mut extensions = extensions.reader();
+        while !extensions.is_empty() {
+            let extension = extensions.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
+            let mut extension = extension.reader();
+            extension.expect(Tag::OID, "the extnID OBJECT IDENTIFIER")?;
+            extension.optional(Tag::BOOLEAN)?;
+            let value = extension.expect(Tag::OCTET_STRING, "the extnValue OCTET STRING")?;
+            extension.finish("an Extension")?;
+            // An extension's value is itself one DER element, held to the same rules.
+            let mut inner = value.reader();
+            let element = inner.read()?;
+            walk(&element, 0)?;
+            inner.finish("an extension value")?;
+        }
+    }
+    tbs.finish("the TBSCertificate")?;
+    Ok(certificate)
+}
+
+fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
+    let algorithm = reader.expect(Tag::SEQUENCE, what)?;
+    let mut inner = algorithm.reader();
+    inner.expect(Tag::OID, "an algorithm OBJECT IDENTIFIER")?;
+    if !inner.is_empty() {
+        inner.read()?;
+    }
+    inner.finish("an AlgorithmIdentifier")
+}
+
+fn name(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
+    let name = reader.expect(Tag::SEQUENCE, what)?;
+    let mut rdns = name.reader();
+    while !rdns.is_empty() {
+        let rdn = rdns.expect(Tag::SET, "a RelativeDistinguishedName SET")?;
+        let mut attributes = rdn.reader();
+        while !attributes.is_empty() {
+            let attribute = attributes.expect(Tag::SEQUENCE, "an AttributeTypeAndValue")?;
+            let mut inner = attribute.reader();
+            inner.expect(Tag::OID, "an attribute type OBJECT IDENTIFIER")?;
+            if inner.is_empty() {
+                return Err(DerError {
+                    offset: inner.offset(),
+                    problem: DerProblem::Missing {
+                        expected: "an attribute value",
+                    },
+                });
+            }
+            inner.read()?;
+            inner.finish("an AttributeTypeAndValue")?;
+        }
+    }
+    Ok(())
+}
+
+/// The minimal number of bits of a non-negative big-endian INTEGER's content.
+pub(crate) fn integer_bits(content: &[u8]) -> u32 {
+    let mut bytes = content.iter().skip_while(|b| **b == 0);
+    match bytes.next() {
+        None => 0,
+        Some(first) => {
+            let rest = bytes.count();
+            let rest = u32::try_from(rest).unwrap_or(u32::MAX / 16);
+            (8 - first.leading_zeros()).saturating_add(rest.saturating_mul(8))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_one(bytes: &[u8]) -> DerResult<Tlv<'_>> {
+        Reader::new(bytes).read()
+    }
+
+    #[test]
+    fn lengths_must_be_definite_minimal_and_fit() {
+        assert_eq!(read_one(&[0x04, 0x01, 0xaa]).unwrap().content, &[0xaa]);
+        let problem = |bytes: &[u8]| read_one(bytes).unwrap_err().problem;
+        assert_eq!(problem(&[0x30, 0x80, 0x00, 0x00]), DerProblem::IndefiniteLength);
+        assert_eq!(problem(&[0x04, 0x81, 0x01, 0xaa]), DerProblem::NonMinimalLength);
+        assert_eq!(problem(&[0x04, 0x82, 0x00, 0x81]), DerProblem::NonMinimalLength);
+        assert_eq!(problem(&[0x04, 0x02, 0xaa]), DerProblem::Truncated);
+        assert_eq!(problem(&[0x04]), DerProblem::Truncated);
+        assert_eq!(problem(&[]), DerProblem::Truncated);
+        assert_eq!(problem(&[0x04, 0x85, 1, 1, 1, 1, 1]), DerProblem::LengthTooLarge);
+        assert_eq!(problem(&[0x1f, 0x05, 0x00]), DerProblem::NonMinimalTag);
+        assert_eq!(problem(&[0x1f, 0x80, 0x20, 0x00]), DerProblem::NonMinimalTag);
+        assert_eq!(read_one(&[0x1f, 0x20, 0x00]).unwrap().tag.number, 0x20);
+    }
+
+    #[test]
+    fn walk_refuses_deep_nesting() {
+        let nested = |levels: usize| {
+            let mut bytes: Vec<u8> = Vec::new();
+            for _ in 0..levels {
+                let mut outer = vec![0x30];
+                match bytes.len() {
+                    n if n < 0x80 => outer.push(n as u8),
+                    n => outer.extend_from_slice(&[0x81, n as u8]),
+                }
+                outer.extend_from_slice(&bytes);
+                bytes = outer;
+            }
+            bytes
+        };
+        let deep = nested(MAX_DEPTH + 2);
+        let tlv = read_one(&deep).unwrap();
+        assert_eq!(walk(&tlv, 0).unwrap_err().problem, DerProblem::TooDeep);
+        let fine = nested(MAX_DEPTH);
+        assert!(walk(&read_one(&fine).unwrap(), 0).is_ok());
+    }
+
+    #[test]
+    fn integer_bits_ignores_leading_zeros() {
+        assert_eq!(integer_bits(&[]), 0);
+        assert_eq!(integer_bits(&[0, 0]), 0);
+        assert_eq!(integer_bits(&[0x00, 0x80, 0x00]), 16);
+        assert_eq!(integer_bits(&[0x7f, 0xff]), 15);
+        assert_eq!(integer_bits(&[0x01]), 1);
+    }
+}

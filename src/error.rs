@@ -1,0 +1,315 @@
+//! Errors of the decoder. Each variant's doc says exactly which condition raises it.
+
+use std::fmt;
+
+/// Why an upload could not be turned into certificates.
+///
+/// Messages are meant for the administrator who uploaded the file: they say what was expected
+/// and what was found, and never include key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input is empty or holds only whitespace.
+    #[error("the upload is empty: expected a certificate (PEM, DER or base64)")]
+    Empty,
+    /// The input is larger than [`DecodeOptions::max_input_bytes`](crate::DecodeOptions).
+    #[error("the upload is {size} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the input in bytes.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The input holds more certificates than
+    /// [`DecodeOptions::max_certificates`](crate::DecodeOptions).
+    #[error("the upload holds {found} certificates, more than the limit of {limit}")]
+    TooManyCertificates {
+        /// How many certificates were counted (before any was parsed).
+        found: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The input is UTF-16 text (as some Windows tools save files).
+    #[error("the upload is UTF-16 text: save the certificate as ASCII/UTF-8 PEM or as binary DER and upload it again")]
+    Utf16Text,
+    /// A private key was found (PEM label or DER structure). The whole upload is refused,
+    /// even when it also holds certificates. The error holds none of the key's bytes.
+    #[error("a private key ({kind}) was uploaded where a certificate was expected: upload only the certificate, and keep the private key secret")]
+    PrivateKey {
+        /// What kind of private key it is.
+        kind: PrivateKeyKind,
+    },
+    /// A certificate signing request (PKCS#10) was found.
+    #[error("a certificate signing request (CSR) was uploaded where a certificate was expected: upload the certificate issued for it")]
+    CertificateRequest,
+    /// A certificate revocation list was found.
+    #[error("a certificate revocation list (CRL) was uploaded where a certificate was expected")]
+    RevocationList,
+    /// A public key alone (SubjectPublicKeyInfo or PKCS#1 RSA public key) was found.
+    #[error("a public key was uploaded where a certificate was expected: upload the certificate that contains it")]
+    PublicKey,
+    /// A PEM block whose label is none of the certificate, bundle, key, CSR, CRL or public
+    /// key labels.
+    #[error("the upload holds a PEM block labelled {label:?} at line {line}, which is not a certificate")]
+    UnsupportedPemLabel {
+        /// The label (at most 64 characters of it).
+        label: String,
+        /// Line of the `-----BEGIN` marker (1-based).
+        line: usize,
+    },
+    /// The input is neither DER, PEM, nor base64 text.
+    #[error("the upload is not a certificate: expected PEM text ('-----BEGIN CERTIFICATE-----'), binary DER or base64")]
+    UnrecognizedFormat,
+    /// PEM armour is broken.
+    #[error("malformed PEM at line {line}: {problem}")]
+    MalformedPem {
+        /// The line (1-based) where the problem was found.
+        line: usize,
+        /// What is wrong.
+        problem: PemProblem,
+    },
+    /// Base64 text (in a PEM block or bare) holds a character outside the base64 alphabet,
+    /// misplaced padding, or an impossible length.
+    #[error("invalid base64 at line {line}: {problem}")]
+    InvalidBase64 {
+        /// The line (1-based) of the input where the problem is.
+        line: usize,
+        /// What is wrong.
+        problem: &'static str,
+    },
+    /// The DER encoding breaks a structural rule (truncated, indefinite length, wrong tag,
+    /// bytes left inside a structure, …).
+    #[error("malformed DER at byte {offset}: {problem}")]
+    MalformedDer {
+        /// Offset of the offending element from the start of the DER.
+        offset: usize,
+        /// What is wrong.
+        problem: DerProblem,
+    },
+    /// Bytes follow a complete DER certificate.
+    #[error("{count} unexpected bytes after the end of the certificate at byte {offset}")]
+    TrailingData {
+        /// Where the extra bytes start.
+        offset: usize,
+        /// How many there are.
+        count: usize,
+    },
+    /// The structure is sound but a field's content is invalid (a bad version, an invalid
+    /// time, an unparsable name or public key, …), as found by the X.509 parser.
+    #[error("invalid certificate: {0}")]
+    InvalidCertificate(CertificateParseError),
+    /// An extension appears twice (RFC 5280 §4.2 forbids it; OpenSSL refuses such certificates).
+    #[error("invalid certificate: extension {oid} appears more than once")]
+    DuplicateExtension {
+        /// The extension's OID, dotted.
+        oid: String,
+    },
+    /// A known extension's value cannot be parsed (e.g. a malformed subject alternative name).
+    #[error("invalid certificate: the value of extension {oid} is malformed")]
+    MalformedExtension {
+        /// The extension's OID, dotted.
+        oid: String,
+    },
+    /// A PKCS#7 bundle or a PEM file holds no certificate.
+    #[error("the upload holds no certificate")]
+    NoCertificate,
+    /// A PKCS#7 bundle holds an entry that is not an X.509 certificate (an attribute
+    /// certificate or another choice).
+    #[error("certificate entry {index} of the PKCS#7 bundle is not an X.509 certificate")]
+    UnsupportedBundleEntry {
+        /// Position (1-based) of the entry in the bundle.
+        index: usize,
+    },
+    /// A PEM block's content was refused; `source` says why.
+    #[error("PEM block {index} (line {line}): {source}")]
+    InPemBlock {
+        /// Position (1-based) of the block in the file.
+        index: usize,
+        /// Line (1-based) of its `-----BEGIN` marker.
+        line: usize,
+        /// Why its content was refused.
+        #[source]
+        source: Box<DecodeError>,
+    },
+    /// A certificate inside a PKCS#7 bundle was refused; `source` says why.
+    #[error("certificate {index} of the PKCS#7 bundle: {source}")]
+    InBundle {
+        /// Position (1-based) of the certificate in the bundle.
+        index: usize,
+        /// Why it was refused.
+        #[source]
+        source: Box<DecodeError>,
+    },
+}
+
+impl DecodeError {
+    /// The innermost error, past any [`InPemBlock`](Self::InPemBlock) or
+    /// [`InBundle`](Self::InBundle) context.
+    pub fn root_cause(&self) -> &DecodeError {
+        match self {
+            DecodeError::InPemBlock { source, .. } | DecodeError::InBundle { source, .. } => {
+                source.root_cause()
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn in_pem_block(self, index: usize, line: usize) -> Self {
+        DecodeError::InPemBlock {
+            index,
+            line,
+            source: Box::new(self),
+        }
+    }
+}
+
+impl From<crate::der::DerError> for DecodeError {
+    fn from(error: crate::der::DerError) -> Self {
+        DecodeError::MalformedDer {
+            offset: error.offset,
+            problem: error.problem,
+        }
+    }
+}
+
+/// The kinds of private key the decoder recognises and refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PrivateKeyKind {
+    /// PKCS#8 `PrivateKeyInfo` (PEM `PRIVATE KEY`).
+    Pkcs8,
+    /// PKCS#8 `EncryptedPrivateKeyInfo`, PBES1 or PBES2 (PEM `ENCRYPTED PRIVATE KEY`).
+    EncryptedPkcs8,
+    /// PKCS#1 `RSAPrivateKey` (PEM `RSA PRIVATE KEY`).
+    Rsa,
+    /// SEC1 `ECPrivateKey` (PEM `EC PRIVATE KEY`).
+    Ec,
+    /// OpenSSL's DSA private key (PEM `DSA PRIVATE KEY`).
+    Dsa,
+    /// Another PEM label naming a private key, e.g. `OPENSSH PRIVATE KEY`.
+    OtherPem(String),
+}
+
+impl fmt::Display for PrivateKeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrivateKeyKind::Pkcs8 => f.write_str("PKCS#8"),
+            PrivateKeyKind::EncryptedPkcs8 => f.write_str("encrypted PKCS#8"),
+            PrivateKeyKind::Rsa => f.write_str("PKCS#1 RSA"),
+            PrivateKeyKind::Ec => f.write_str("SEC1 EC"),
+            PrivateKeyKind::Dsa => f.write_str("DSA"),
+            PrivateKeyKind::OtherPem(label) => write!(f, "PEM {label:?}"),
+        }
+    }
+}
+
+/// What is wrong with PEM armour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PemProblem {
+    /// A `-----BEGIN` line has no matching `-----END` line.
+    MissingEnd {
+        /// The label of the unterminated block.
+        label: String,
+    },
+    /// The `-----END` label differs from the `-----BEGIN` label.
+    MismatchedEnd {
+        /// The BEGIN label.
+        begin: String,
+        /// The END label.
+        end: String,
+    },
+    /// An `-----END` line without a `-----BEGIN` line.
+    UnexpectedEnd,
+    /// A block holds no data.
+    EmptyBlock,
+}
+
+impl fmt::Display for PemProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PemProblem::MissingEnd { label } => {
+                write!(f, "'-----BEGIN {label}-----' has no matching '-----END {label}-----' line (is the file cut short?)")
+            }
+            PemProblem::MismatchedEnd { begin, end } => {
+                write!(f, "'-----BEGIN {begin}-----' is closed by '-----END {end}-----'")
+            }
+            PemProblem::UnexpectedEnd => f.write_str("an '-----END' line without a '-----BEGIN' line"),
+            PemProblem::EmptyBlock => f.write_str("the block holds no data"),
+        }
+    }
+}
+
+/// A structural DER problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DerProblem {
+    /// An element's length runs past the end of the data: the file is cut short.
+    Truncated,
+    /// An indefinite length (BER, not DER).
+    IndefiniteLength,
+    /// A length written with more octets than needed (BER, not DER).
+    NonMinimalLength,
+    /// A length of more than four octets.
+    LengthTooLarge,
+    /// A tag number written in the long form although it fits the short form.
+    NonMinimalTag,
+    /// A tag number that does not fit 32 bits.
+    TagTooLarge,
+    /// Elements nested deeper than the decoder allows.
+    TooDeep,
+    /// An element has the wrong tag (class, form or number) for its position.
+    UnexpectedTag {
+        /// What was expected there.
+        expected: &'static str,
+    },
+    /// A required element is absent.
+    Missing {
+        /// What was expected there.
+        expected: &'static str,
+    },
+    /// Bytes remain inside a structure after its last field.
+    UnexpectedContent {
+        /// The structure.
+        inside: &'static str,
+    },
+}
+
+impl fmt::Display for DerProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DerProblem::Truncated => f.write_str("the data is truncated (an element runs past the end of the file)"),
+            DerProblem::IndefiniteLength => f.write_str("indefinite length (BER), not allowed in DER"),
+            DerProblem::NonMinimalLength => f.write_str("length not in its shortest form, not allowed in DER"),
+            DerProblem::LengthTooLarge => f.write_str("length too large"),
+            DerProblem::NonMinimalTag => f.write_str("tag not in its shortest form, not allowed in DER"),
+            DerProblem::TagTooLarge => f.write_str("tag number too large"),
+            DerProblem::TooDeep => f.write_str("elements nested too deeply"),
+            DerProblem::UnexpectedTag { expected } => write!(f, "expected {expected}, found another element"),
+            DerProblem::Missing { expected } => write!(f, "expected {expected}, found the end of the structure"),
+            DerProblem::UnexpectedContent { inside } => write!(f, "unexpected bytes at the end of {inside}"),
+        }
+    }
+}
+
+/// The X.509 parser's reason for refusing a structurally sound certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateParseError {
+    reason: String,
+}
+
+impl CertificateParseError {
+    pub(crate) fn new(reason: impl fmt::Display) -> Self {
+        CertificateParseError {
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for CertificateParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl std::error::Error for CertificateParseError {}

@@ -1,0 +1,297 @@
+//! [`Fingerprint`] (SHA-256 of a certificate's DER) and [`CertificateName`]
+//! (`cert_client_<fingerprint>`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+
+/// The SHA-256 digest of a certificate's DER encoding: its unique identifier.
+///
+/// `Display` prints 64 lowercase hex digits; [`Fingerprint::to_colon_hex`] prints the
+/// colon-separated uppercase form OpenSSL uses. [`FromStr`] accepts both, in either case,
+/// with colons or spaces between bytes, and with a `SHA256 Fingerprint=` or `sha256:` prefix.
+///
+/// ```
+/// use inbound_certs::Fingerprint;
+///
+/// let text = "SHA256 Fingerprint=AB:".to_string() + &["CD"; 31].join(":");
+/// let fingerprint: Fingerprint = text.parse()?;
+/// assert_eq!(fingerprint.to_string(), "ab".to_string() + &"cd".repeat(31));
+/// assert_eq!(fingerprint.to_string().parse::<Fingerprint>()?, fingerprint);
+/// # Ok::<(), inbound_certs::ParseFingerprintError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// Wraps 32 digest bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Fingerprint(bytes)
+    }
+
+    /// Computes the fingerprint of DER bytes (SHA-256).
+    pub fn of_der(der: &[u8]) -> Self {
+        Fingerprint(Sha256::digest(der).into())
+    }
+
+    /// The 32 digest bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The colon-separated uppercase form OpenSSL prints, e.g. `AB:CD:…`.
+    pub fn to_colon_hex(&self) -> String {
+        let mut out = String::with_capacity(95);
+        for (i, byte) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            out.push_str(&format!("{byte:02X}"));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// Why a string is not a [`Fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseFingerprintError {
+    /// A character other than a hex digit, `:` or whitespace was found.
+    #[error("invalid character {found:?} in fingerprint at position {position}: expected hex digits, optionally separated by ':' or spaces")]
+    InvalidCharacter {
+        /// The character found.
+        found: char,
+        /// Its character position in the input (after any prefix).
+        position: usize,
+    },
+    /// The number of hex digits is not 64.
+    #[error("a SHA-256 fingerprint has 64 hex digits, found {found}")]
+    WrongLength {
+        /// How many hex digits were found.
+        found: usize,
+    },
+}
+
+impl FromStr for Fingerprint {
+    type Err = ParseFingerprintError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut rest = text.trim();
+        for prefix in ["sha256 fingerprint=", "sha2-256:", "sha-256:", "sha256:"] {
+            if rest.len() >= prefix.len()
+                && rest.is_char_boundary(prefix.len())
+                && rest[..prefix.len()].eq_ignore_ascii_case(prefix)
+            {
+                rest = rest[prefix.len()..].trim_start();
+                break;
+            }
+        }
+        let mut bytes = [0u8; 32];
+        let mut digits = 0usize;
+        let mut high = 0u8;
+        for (position, c) in rest.chars().enumerate() {
+            if c == ':' || c.is_whitespace() {
+                continue;
+            }
+            let value = c
+                .to_digit(16)
+                .ok_or(ParseFingerprintError::InvalidCharacter { found: c, position })?;
+            // A hex digit is below 16, so it fits a byte.
+            let value = value as u8;
+            if let Some(slot) = bytes.get_mut(digits / 2) {
+                if digits.is_multiple_of(2) {
+                    high = value;
+                } else {
+                    *slot = (high << 4) | value;
+                }
+            }
+            digits += 1;
+        }
+        if digits != 64 {
+            return Err(ParseFingerprintError::WrongLength { found: digits });
+        }
+        Ok(Fingerprint(bytes))
+    }
+}
+
+/// The name of an imported certificate: `cert_client_` followed by its fingerprint in
+/// 64 lowercase hex digits.
+///
+/// Parsing is strict: nothing but that exact form is accepted, so a name from a caller can
+/// never name another file or a path.
+///
+/// ```
+/// use inbound_certs::{CertificateName, Fingerprint};
+///
+/// let name = CertificateName::from(Fingerprint::from_bytes([0xab; 32]));
+/// assert_eq!(name.to_string(), format!("cert_client_{}", "ab".repeat(32)));
+/// assert_eq!(name.to_string().parse::<CertificateName>()?, name);
+/// assert!("cert_client_../../etc/passwd".parse::<CertificateName>().is_err());
+/// # Ok::<(), inbound_certs::ParseNameError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CertificateName(Fingerprint);
+
+impl CertificateName {
+    /// The prefix every certificate name starts with.
+    pub const PREFIX: &'static str = "cert_client_";
+
+    /// The fingerprint this name is made of.
+    pub const fn fingerprint(&self) -> Fingerprint {
+        self.0
+    }
+}
+
+impl From<Fingerprint> for CertificateName {
+    fn from(fingerprint: Fingerprint) -> Self {
+        CertificateName(fingerprint)
+    }
+}
+
+impl fmt::Display for CertificateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", Self::PREFIX, self.0)
+    }
+}
+
+impl fmt::Debug for CertificateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertificateName({self})")
+    }
+}
+
+/// Why a string is not a [`CertificateName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid certificate name {shown:?}: expected 'cert_client_' followed by 64 lowercase hex digits")]
+pub struct ParseNameError {
+    /// The rejected text, cut to 100 characters.
+    shown: String,
+}
+
+impl FromStr for CertificateName {
+    type Err = ParseNameError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let error = || ParseNameError {
+            shown: text.chars().take(100).collect(),
+        };
+        let digits = text.strip_prefix(Self::PREFIX).ok_or_else(error)?;
+        if digits.len() != 64
+            || !digits
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(error());
+        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(digits, &mut bytes).map_err(|_| error())?;
+        Ok(CertificateName(Fingerprint(bytes)))
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impls {
+    use super::{CertificateName, Fingerprint};
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    impl Serialize for Fingerprint {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(self)
+        }
+    }
+    impl<'de> Deserialize<'de> for Fingerprint {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            text.parse().map_err(D::Error::custom)
+        }
+    }
+    impl Serialize for CertificateName {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_str(self)
+        }
+    }
+    impl<'de> Deserialize<'de> for CertificateName {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            text.parse().map_err(D::Error::custom)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn fingerprint_parses_every_common_spelling() {
+        let canonical: Fingerprint = HEX.parse().unwrap();
+        let colon_upper = canonical.to_colon_hex();
+        assert_eq!(colon_upper.len(), 95);
+        for text in [
+            colon_upper.clone(),
+            colon_upper.to_lowercase(),
+            format!("SHA256 Fingerprint={colon_upper}"),
+            format!("sha256 fingerprint={}", colon_upper.replace(':', " ")),
+            format!("sha256:{HEX}"),
+            format!("  {}  ", HEX.to_uppercase()),
+        ] {
+            assert_eq!(text.parse::<Fingerprint>(), Ok(canonical), "{text}");
+        }
+        assert_eq!(canonical.to_string(), HEX);
+    }
+
+    #[test]
+    fn fingerprint_rejects_wrong_length_and_characters() {
+        assert_eq!(
+            HEX[..62].parse::<Fingerprint>(),
+            Err(ParseFingerprintError::WrongLength { found: 62 })
+        );
+        assert_eq!(
+            format!("{HEX}00").parse::<Fingerprint>(),
+            Err(ParseFingerprintError::WrongLength { found: 66 })
+        );
+        assert_eq!(
+            format!("{}g", &HEX[..63]).parse::<Fingerprint>(),
+            Err(ParseFingerprintError::InvalidCharacter {
+                found: 'g',
+                position: 63
+            })
+        );
+        assert!("".parse::<Fingerprint>().is_err());
+        assert!("é".repeat(64).parse::<Fingerprint>().is_err());
+    }
+
+    #[test]
+    fn name_is_strict() {
+        let name: CertificateName = format!("cert_client_{HEX}").parse().unwrap();
+        assert_eq!(name.to_string(), format!("cert_client_{HEX}"));
+        for bad in [
+            format!("cert_client_{}", HEX.to_uppercase()),
+            format!("cert_client_{HEX}.der"),
+            format!("Cert_client_{HEX}"),
+            format!("cert_client_{}", &HEX[..63]),
+            format!("cert_client_{}/", &HEX[..63]),
+            format!("../cert_client_{HEX}"),
+            "cert_client_".to_string(),
+            String::new(),
+        ] {
+            let error = bad.parse::<CertificateName>().unwrap_err();
+            assert!(error.to_string().starts_with("invalid certificate name"));
+        }
+    }
+}

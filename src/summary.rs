@@ -1,0 +1,944 @@
+//! [`CertificateSummary`]: everything an administrator sees about a certificate, as typed values.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{GeneralName, ParsedExtension, X509Certificate};
+
+use crate::der::{self, Reader, Tag};
+use crate::error::{CertificateParseError, DecodeError};
+use crate::fingerprint::{CertificateName, Fingerprint};
+
+/// An ASN.1 object identifier in dotted form, e.g. `1.2.840.113549.1.1.11`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
+pub struct Oid(String);
+
+impl Oid {
+    /// The dotted form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn from_parser(oid: &der_parser::oid::Oid<'_>) -> Self {
+        Oid(oid.to_id_string())
+    }
+
+    /// From the content octets of a DER OBJECT IDENTIFIER.
+    fn from_content(content: &[u8]) -> Self {
+        Self::from_parser(&der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(content)))
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({})", self.0)
+    }
+}
+
+/// The details of one certificate, computed once when it is parsed.
+///
+/// ```
+/// let pem = std::fs::read("tests/data/ec_p256.pem")?;
+/// let certificates = inbound_certs::decode(&pem)?;
+/// let summary = certificates[0].summary();
+/// assert_eq!(summary.subject.common_name(), Some("ec_p256.client.example"));
+/// assert_eq!(summary.public_key.to_string(), "EC P-256 (256 bits)");
+/// assert!(summary.client_auth);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct CertificateSummary {
+    /// The certificate's name in a store: `cert_client_<fingerprint>`.
+    pub name: CertificateName,
+    /// SHA-256 of the DER encoding.
+    pub fingerprint: Fingerprint,
+    /// Who the certificate was issued to.
+    pub subject: DistinguishedName,
+    /// Who issued (signed) it.
+    pub issuer: DistinguishedName,
+    /// The serial number, as encoded.
+    pub serial: SerialNumber,
+    /// The X.509 version: 1, 2 or 3.
+    pub version: u8,
+    /// The algorithm the issuer signed the certificate with.
+    pub signature_algorithm: SignatureAlgorithm,
+    /// When the certificate is valid.
+    pub validity: Validity,
+    /// The subject's public key.
+    pub public_key: PublicKeyInfo,
+    /// Whether basic constraints mark it as a CA certificate.
+    pub is_ca: bool,
+    /// Whether subject and issuer are the same name (a self-signed or self-issued certificate).
+    pub self_issued: bool,
+    /// Subject alternative names, in encoded order.
+    pub subject_alt_names: Vec<SubjectAltName>,
+    /// Extended key usages (dotted OIDs) in encoded order; empty when the extension is absent.
+    pub extended_key_usage: Vec<Oid>,
+    /// Whether the certificate may be used for TLS client authentication: it has no extended
+    /// key usage extension, or that extension lists clientAuth or anyExtendedKeyUsage.
+    pub client_auth: bool,
+}
+
+/// An X.509 distinguished name: relative distinguished names, each one or more attributes.
+///
+/// `Display` gives the RFC 4514 string (most specific first, e.g. `CN=a,O=b,C=DE`) with the
+/// attribute names OpenSSL uses.
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
+pub struct DistinguishedName {
+    rdns: Vec<Vec<Attribute>>,
+}
+
+impl DistinguishedName {
+    /// The relative distinguished names in encoded order (least specific first).
+    pub fn rdns(&self) -> &[Vec<Attribute>] {
+        &self.rdns
+    }
+
+    /// All attributes in encoded order.
+    pub fn attributes(&self) -> impl Iterator<Item = &Attribute> {
+        self.rdns.iter().flatten()
+    }
+
+    /// The text of the last (most specific) attribute with this dotted OID.
+    pub fn get(&self, oid: &str) -> Option<&str> {
+        self.attributes()
+            .filter(|a| a.oid.as_str() == oid)
+            .last()
+            .and_then(|a| a.value.as_text())
+    }
+
+    /// The most specific common name (CN), if any.
+    pub fn common_name(&self) -> Option<&str> {
+        self.get("2.5.4.3")
+    }
+
+    /// The most specific organisation (O), if any.
+    pub fn organization(&self) -> Option<&str> {
+        self.get("2.5.4.10")
+    }
+
+    /// Whether the name has no attribute at all.
+    pub fn is_empty(&self) -> bool {
+        self.rdns.iter().all(Vec::is_empty)
+    }
+}
+
+impl fmt::Display for DistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, rdn) in self.rdns.iter().rev().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            for (j, attribute) in rdn.iter().enumerate() {
+                if j > 0 {
+                    f.write_str("+")?;
+                }
+                write!(f, "{attribute}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for DistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DistinguishedName(\"{self}\")")
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for DistinguishedName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One attribute of a distinguished name, such as `CN=example`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attribute {
+    /// The attribute type.
+    pub oid: Oid,
+    /// The value.
+    pub value: AttributeValue,
+}
+
+impl Attribute {
+    /// The short name OpenSSL uses for this attribute type (`CN`, `O`, `emailAddress`, …).
+    pub fn short_name(&self) -> Option<&'static str> {
+        let name = match self.oid.as_str() {
+            "2.5.4.3" => "CN",
+            "2.5.4.6" => "C",
+            "2.5.4.7" => "L",
+            "2.5.4.8" => "ST",
+            "2.5.4.10" => "O",
+            "2.5.4.11" => "OU",
+            "2.5.4.9" => "street",
+            "2.5.4.4" => "SN",
+            "2.5.4.5" => "serialNumber",
+            "2.5.4.12" => "title",
+            "2.5.4.13" => "description",
+            "2.5.4.15" => "businessCategory",
+            "2.5.4.17" => "postalCode",
+            "2.5.4.42" => "GN",
+            "2.5.4.43" => "initials",
+            "2.5.4.44" => "generationQualifier",
+            "2.5.4.46" => "dnQualifier",
+            "2.5.4.65" => "pseudonym",
+            "2.5.4.97" => "organizationIdentifier",
+            "0.9.2342.19200300.100.1.25" => "DC",
+            "0.9.2342.19200300.100.1.1" => "UID",
+            "1.2.840.113549.1.9.1" => "emailAddress",
+            "1.3.6.1.4.1.311.60.2.1.1" => "jurisdictionL",
+            "1.3.6.1.4.1.311.60.2.1.2" => "jurisdictionST",
+            "1.3.6.1.4.1.311.60.2.1.3" => "jurisdictionC",
+            _ => return None,
+        };
+        Some(name)
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.short_name() {
+            Some(name) => f.write_str(name)?,
+            None => f.write_str(self.oid.as_str())?,
+        }
+        f.write_str("=")?;
+        match &self.value {
+            AttributeValue::Text(text) => write_escaped(f, text),
+            AttributeValue::Der(der) => write!(f, "#{}", hex::encode(der)),
+        }
+    }
+}
+
+/// RFC 4514 §2.4 escaping, plus control characters as `\XX`.
+fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let last = text.chars().count().saturating_sub(1);
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => write!(f, "\\{c}")?,
+            '#' if i == 0 => f.write_str("\\#")?,
+            ' ' if i == 0 || i == last => f.write_str("\\ ")?,
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\{:02X}", c as u32)?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    Ok(())
+}
+
+/// An attribute's value: text for the string types, else the DER encoding (shown `#hex`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttributeValue {
+    /// A string type (UTF8String, PrintableString, IA5String, BMPString, TeletexString as
+    /// Latin-1, …) decoded to text.
+    Text(String),
+    /// Any other type: the whole DER element.
+    Der(Vec<u8>),
+}
+
+impl AttributeValue {
+    /// The text, if the value is a string type.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            AttributeValue::Text(text) => Some(text),
+            AttributeValue::Der(_) => None,
+        }
+    }
+}
+
+/// A certificate serial number, kept exactly as encoded (it may be zero or negative).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SerialNumber(Vec<u8>);
+
+impl SerialNumber {
+    /// The content octets of the DER INTEGER, as encoded (two's complement, big-endian).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether the encoded integer is negative (not allowed by RFC 5280, seen in practice).
+    pub fn is_negative(&self) -> bool {
+        self.0.first().is_some_and(|b| b & 0x80 != 0)
+    }
+}
+
+impl fmt::Display for SerialNumber {
+    /// Lowercase hex of the content octets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(&self.0))
+    }
+}
+
+impl fmt::Debug for SerialNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SerialNumber({self})")
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SerialNumber {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The algorithm an issuer signed a certificate with.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SignatureAlgorithm {
+    oid: Oid,
+    name: String,
+}
+
+impl SignatureAlgorithm {
+    /// The algorithm's OID.
+    pub fn oid(&self) -> &Oid {
+        &self.oid
+    }
+
+    /// A readable name, as OpenSSL prints it (`sha256WithRSAEncryption`, `ecdsa-with-SHA384`,
+    /// `ED25519`, …); RSASSA-PSS is named with its hash, e.g. `RSASSA-PSS with SHA-256`. An
+    /// unknown algorithm is named by its dotted OID.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn new(oid: Oid, parameters: Option<&[u8]>) -> Self {
+        let known = match oid.as_str() {
+            "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
+            "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
+            "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+            "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
+            "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
+            "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
+            "1.2.840.113549.1.1.14" => "sha224WithRSAEncryption",
+            "1.2.840.10045.4.1" => "ecdsa-with-SHA1",
+            "1.2.840.10045.4.3.1" => "ecdsa-with-SHA224",
+            "1.2.840.10045.4.3.2" => "ecdsa-with-SHA256",
+            "1.2.840.10045.4.3.3" => "ecdsa-with-SHA384",
+            "1.2.840.10045.4.3.4" => "ecdsa-with-SHA512",
+            "1.3.101.112" => "ED25519",
+            "1.3.101.113" => "ED448",
+            "1.2.840.10040.4.3" => "dsaWithSHA1",
+            "2.16.840.1.101.3.4.3.1" => "dsa_with_SHA224",
+            "2.16.840.1.101.3.4.3.2" => "dsa_with_SHA256",
+            "1.2.840.113549.1.1.10" => {
+                let hash = parameters.map_or(Some("SHA-1"), pss_hash_name);
+                let name = match hash {
+                    Some(hash) => format!("RSASSA-PSS with {hash}"),
+                    None => "RSASSA-PSS".to_string(),
+                };
+                return SignatureAlgorithm { oid, name };
+            }
+            _ => {
+                let name = oid.to_string();
+                return SignatureAlgorithm { oid, name };
+            }
+        };
+        SignatureAlgorithm {
+            oid,
+            name: known.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for SignatureAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// The hash of RSASSA-PSS-params (RFC 4055): `[0]` holds its AlgorithmIdentifier; absent
+/// means SHA-1. `parameters` is the content of the params SEQUENCE.
+fn pss_hash_name(parameters: &[u8]) -> Option<&'static str> {
+    let mut reader = Reader::new(parameters);
+    let Some(wrapper) = reader.optional(Tag::context(true, 0)).ok()? else {
+        return Some("SHA-1");
+    };
+    let algorithm = wrapper.reader().expect(Tag::SEQUENCE, "hash").ok()?;
+    let oid = algorithm.reader().expect(Tag::OID, "hash OID").ok()?;
+    match Oid::from_content(oid.content).as_str() {
+        "1.3.14.3.2.26" => Some("SHA-1"),
+        "2.16.840.1.101.3.4.2.4" => Some("SHA-224"),
+        "2.16.840.1.101.3.4.2.1" => Some("SHA-256"),
+        "2.16.840.1.101.3.4.2.2" => Some("SHA-384"),
+        "2.16.840.1.101.3.4.2.3" => Some("SHA-512"),
+        _ => None,
+    }
+}
+
+/// When a certificate is valid: from `not_before` to `not_after`, both inclusive (RFC 5280).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Validity {
+    /// The first instant the certificate is valid.
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
+    pub not_before: OffsetDateTime,
+    /// The last instant the certificate is valid.
+    #[cfg_attr(feature = "serde", serde(with = "time::serde::rfc3339"))]
+    pub not_after: OffsetDateTime,
+}
+
+impl Validity {
+    /// The status at `now`, warning when at most `warn_within` is left. The library never
+    /// reads the clock itself: pass `OffsetDateTime::now_utc()` for the current status.
+    ///
+    /// ```
+    /// use inbound_certs::{Validity, ValidityStatus};
+    /// use time::{macros::datetime, Duration};
+    ///
+    /// let validity = Validity {
+    ///     not_before: datetime!(2025-01-01 0:00 UTC),
+    ///     not_after: datetime!(2026-01-01 0:00 UTC),
+    /// };
+    /// let warn = Duration::days(30);
+    /// assert_eq!(
+    ///     validity.status_at(datetime!(2025-12-22 0:00 UTC), warn),
+    ///     ValidityStatus::ExpiringSoon { remaining: Duration::days(10) }
+    /// );
+    /// assert!(validity.status_at(datetime!(2026-01-02 0:00 UTC), warn).is_expired());
+    /// ```
+    pub fn status_at(&self, now: OffsetDateTime, warn_within: Duration) -> ValidityStatus {
+        if now < self.not_before {
+            ValidityStatus::NotYetValid {
+                starts_in: self.not_before - now,
+            }
+        } else if now > self.not_after {
+            ValidityStatus::Expired {
+                since: now - self.not_after,
+            }
+        } else {
+            let remaining = self.not_after - now;
+            if remaining <= warn_within {
+                ValidityStatus::ExpiringSoon { remaining }
+            } else {
+                ValidityStatus::Valid { remaining }
+            }
+        }
+    }
+}
+
+/// Where an instant falls in a certificate's validity period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValidityStatus {
+    /// Before `not_before`.
+    NotYetValid {
+        /// Time until it becomes valid.
+        starts_in: Duration,
+    },
+    /// Valid, with more than the warning window left.
+    Valid {
+        /// Time until `not_after`.
+        remaining: Duration,
+    },
+    /// Valid, with at most the warning window left.
+    ExpiringSoon {
+        /// Time until `not_after`.
+        remaining: Duration,
+    },
+    /// After `not_after`.
+    Expired {
+        /// Time since `not_after`.
+        since: Duration,
+    },
+}
+
+impl ValidityStatus {
+    /// `"not_yet_valid"`, `"valid"`, `"expiring"` or `"expired"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ValidityStatus::NotYetValid { .. } => "not_yet_valid",
+            ValidityStatus::Valid { .. } => "valid",
+            ValidityStatus::ExpiringSoon { .. } => "expiring",
+            ValidityStatus::Expired { .. } => "expired",
+        }
+    }
+
+    /// Whether the certificate has expired.
+    pub fn is_expired(&self) -> bool {
+        matches!(self, ValidityStatus::Expired { .. })
+    }
+}
+
+impl fmt::Display for ValidityStatus {
+    /// E.g. `valid (412 days left)`, `expired (3 days ago)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn span(duration: Duration) -> String {
+            let days = duration.whole_days();
+            if days >= 1 {
+                format!("{days} day{}", if days == 1 { "" } else { "s" })
+            } else {
+                let hours = duration.whole_hours();
+                format!("{hours} hour{}", if hours == 1 { "" } else { "s" })
+            }
+        }
+        match self {
+            ValidityStatus::NotYetValid { starts_in } => {
+                write!(f, "not yet valid (starts in {})", span(*starts_in))
+            }
+            ValidityStatus::Valid { remaining } => write!(f, "valid ({} left)", span(*remaining)),
+            ValidityStatus::ExpiringSoon { remaining } => {
+                write!(f, "expiring soon ({} left)", span(*remaining))
+            }
+            ValidityStatus::Expired { since } => write!(f, "expired ({} ago)", span(*since)),
+        }
+    }
+}
+
+/// The subject's public key: its algorithm and size.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PublicKeyInfo {
+    /// The key algorithm (with the curve for EC keys).
+    pub algorithm: KeyAlgorithm,
+    /// The key size in bits: the RSA modulus or DSA prime length, the EC curve size
+    /// (256/384/521), 256 for Ed25519 and 456 for Ed448; `None` when unknown.
+    pub bits: Option<u32>,
+}
+
+impl fmt::Display for PublicKeyInfo {
+    /// E.g. `RSA (2048 bits)`, `EC P-256 (256 bits)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.algorithm {
+            KeyAlgorithm::Ec(curve) => write!(f, "EC {curve}")?,
+            other => write!(f, "{other}")?,
+        }
+        if let Some(bits) = self.bits {
+            write!(f, " ({bits} bits)")?;
+        }
+        Ok(())
+    }
+}
+
+/// A public key algorithm.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// RSA (`rsaEncryption`).
+    Rsa,
+    /// An RSA key restricted to RSASSA-PSS signatures (`id-RSASSA-PSS`).
+    RsaPss,
+    /// Elliptic curve (`id-ecPublicKey`) on the given curve.
+    Ec(EcCurve),
+    /// Ed25519.
+    Ed25519,
+    /// Ed448.
+    Ed448,
+    /// DSA.
+    Dsa,
+    /// Any other algorithm.
+    Other(Oid),
+}
+
+impl fmt::Display for KeyAlgorithm {
+    /// `RSA`, `RSA-PSS`, `EC`, `Ed25519`, `Ed448`, `DSA`, or the dotted OID.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyAlgorithm::Rsa => f.write_str("RSA"),
+            KeyAlgorithm::RsaPss => f.write_str("RSA-PSS"),
+            KeyAlgorithm::Ec(_) => f.write_str("EC"),
+            KeyAlgorithm::Ed25519 => f.write_str("Ed25519"),
+            KeyAlgorithm::Ed448 => f.write_str("Ed448"),
+            KeyAlgorithm::Dsa => f.write_str("DSA"),
+            KeyAlgorithm::Other(oid) => write!(f, "{oid}"),
+        }
+    }
+}
+
+/// An elliptic curve.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub enum EcCurve {
+    /// NIST P-256 (secp256r1, prime256v1).
+    P256,
+    /// NIST P-384 (secp384r1).
+    P384,
+    /// NIST P-521 (secp521r1).
+    P521,
+    /// secp256k1.
+    Secp256k1,
+    /// Another named curve, by OID.
+    Named(Oid),
+    /// Parameters that are not a named curve (explicit or absent).
+    Unnamed,
+}
+
+impl EcCurve {
+    /// The curve size in bits, for the curves this crate knows.
+    pub fn bits(&self) -> Option<u32> {
+        match self {
+            EcCurve::P256 | EcCurve::Secp256k1 => Some(256),
+            EcCurve::P384 => Some(384),
+            EcCurve::P521 => Some(521),
+            EcCurve::Named(oid) => match oid.as_str() {
+                "1.2.840.10045.3.1.1" => Some(192),
+                "1.3.132.0.33" => Some(224),
+                "1.3.36.3.3.2.8.1.1.7" => Some(256),
+                "1.3.36.3.3.2.8.1.1.11" => Some(384),
+                "1.3.36.3.3.2.8.1.1.13" => Some(512),
+                _ => None,
+            },
+            EcCurve::Unnamed => None,
+        }
+    }
+}
+
+impl fmt::Display for EcCurve {
+    /// `P-256`, `P-384`, `P-521`, `secp256k1`, a known name, or the dotted OID.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EcCurve::P256 => f.write_str("P-256"),
+            EcCurve::P384 => f.write_str("P-384"),
+            EcCurve::P521 => f.write_str("P-521"),
+            EcCurve::Secp256k1 => f.write_str("secp256k1"),
+            EcCurve::Named(oid) => match oid.as_str() {
+                "1.2.840.10045.3.1.1" => f.write_str("P-192"),
+                "1.3.132.0.33" => f.write_str("P-224"),
+                "1.3.36.3.3.2.8.1.1.7" => f.write_str("brainpoolP256r1"),
+                "1.3.36.3.3.2.8.1.1.11" => f.write_str("brainpoolP384r1"),
+                "1.3.36.3.3.2.8.1.1.13" => f.write_str("brainpoolP512r1"),
+                other => f.write_str(other),
+            },
+            EcCurve::Unnamed => f.write_str("explicit parameters"),
+        }
+    }
+}
+
+/// A subject alternative name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubjectAltName {
+    /// `DNS:` a host name.
+    Dns(String),
+    /// `IP:` an IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// `email:` an RFC 822 address.
+    Email(String),
+    /// `URI:` a URI.
+    Uri(String),
+    /// `DirName:` a distinguished name.
+    DirectoryName(DistinguishedName),
+    /// `RID:` a registered OID.
+    RegisteredId(Oid),
+    /// `othername:` a name of the given type.
+    OtherName(Oid),
+    /// A name this crate does not decode (x400Address, ediPartyName, an IP address of the
+    /// wrong length, text that is not UTF-8): a short description.
+    Unsupported(String),
+}
+
+impl fmt::Display for SubjectAltName {
+    /// As OpenSSL prints them: `DNS:a.example`, `IP:10.0.0.1`, `email:x@y`, `URI:…`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubjectAltName::Dns(name) => write!(f, "DNS:{name}"),
+            SubjectAltName::Ip(address) => write!(f, "IP:{address}"),
+            SubjectAltName::Email(address) => write!(f, "email:{address}"),
+            SubjectAltName::Uri(uri) => write!(f, "URI:{uri}"),
+            SubjectAltName::DirectoryName(name) => write!(f, "DirName:{name}"),
+            SubjectAltName::RegisteredId(oid) => write!(f, "RID:{oid}"),
+            SubjectAltName::OtherName(oid) => write!(f, "othername:{oid}"),
+            SubjectAltName::Unsupported(what) => f.write_str(what),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for SubjectAltName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+const OID_EKU: &str = "2.5.29.37";
+const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+const OID_ANY_EKU: &str = "2.5.29.37.0";
+
+impl CertificateSummary {
+    /// Builds the summary of a certificate whose structure has been checked.
+    pub(crate) fn from_parsed(
+        fingerprint: Fingerprint,
+        x509: &X509Certificate<'_>,
+    ) -> Result<Self, DecodeError> {
+        let tbs = &x509.tbs_certificate;
+        let version = match tbs.version.0 {
+            0 => 1,
+            1 => 2,
+            2 => 3,
+            other => {
+                return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
+                    format!("version field is {other}; only 0, 1 and 2 (v1, v2, v3) exist"),
+                )))
+            }
+        };
+        if version < 3 && !tbs.extensions().is_empty() {
+            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
+                "extensions are present in a version 1 or 2 certificate",
+            )));
+        }
+        if tbs.signature != x509.signature_algorithm {
+            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
+                "the signature algorithm inside the signed part differs from the outer one",
+            )));
+        }
+
+        let mut is_ca = false;
+        let mut subject_alt_names = Vec::new();
+        let mut extended_key_usage = Vec::new();
+        let mut has_eku = false;
+        for (i, extension) in tbs.extensions().iter().enumerate() {
+            let oid = Oid::from_parser(&extension.oid);
+            if tbs
+                .extensions()
+                .iter()
+                .skip(i + 1)
+                .any(|other| other.oid == extension.oid)
+            {
+                return Err(DecodeError::DuplicateExtension {
+                    oid: oid.to_string(),
+                });
+            }
+            match extension.parsed_extension() {
+                ParsedExtension::ParseError { .. } => {
+                    return Err(DecodeError::MalformedExtension {
+                        oid: oid.to_string(),
+                    })
+                }
+                ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
+                ParsedExtension::SubjectAlternativeName(names) => {
+                    subject_alt_names = names.general_names.iter().map(alt_name).collect();
+                }
+                _ => {}
+            }
+            if oid.as_str() == OID_EKU {
+                has_eku = true;
+                extended_key_usage = read_eku(extension.value).ok_or_else(|| {
+                    DecodeError::MalformedExtension {
+                        oid: oid.to_string(),
+                    }
+                })?;
+            }
+        }
+        let client_auth = !has_eku
+            || extended_key_usage
+                .iter()
+                .any(|oid| oid.as_str() == OID_CLIENT_AUTH || oid.as_str() == OID_ANY_EKU);
+
+        let signature_algorithm = SignatureAlgorithm::new(
+            Oid::from_parser(&x509.signature_algorithm.algorithm),
+            x509.signature_algorithm
+                .parameters
+                .as_ref()
+                .map(|p| p.data),
+        );
+
+        Ok(CertificateSummary {
+            name: CertificateName::from(fingerprint),
+            fingerprint,
+            subject: distinguished_name(&tbs.subject),
+            issuer: distinguished_name(&tbs.issuer),
+            serial: SerialNumber(tbs.raw_serial().to_vec()),
+            version,
+            signature_algorithm,
+            validity: Validity {
+                not_before: tbs.validity.not_before.to_datetime(),
+                not_after: tbs.validity.not_after.to_datetime(),
+            },
+            public_key: public_key_info(tbs.subject_pki.raw),
+            is_ca,
+            self_issued: tbs.subject.as_raw() == tbs.issuer.as_raw(),
+            subject_alt_names,
+            extended_key_usage,
+            client_auth,
+        })
+    }
+}
+
+fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
+    let mut outer = Reader::new(value);
+    let sequence = outer.expect(Tag::SEQUENCE, "ExtKeyUsageSyntax").ok()?;
+    let mut reader = sequence.reader();
+    let mut oids = Vec::new();
+    while !reader.is_empty() {
+        let oid = reader.expect(Tag::OID, "KeyPurposeId").ok()?;
+        oids.push(Oid::from_content(oid.content));
+    }
+    Some(oids)
+}
+
+fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
+    DistinguishedName {
+        rdns: name
+            .iter_rdn()
+            .map(|rdn| {
+                rdn.iter()
+                    .map(|attribute| Attribute {
+                        oid: Oid::from_parser(attribute.attr_type()),
+                        value: attribute_value(attribute.attr_value()),
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+fn attribute_value(any: &der_parser::asn1_rs::Any<'_>) -> AttributeValue {
+    let data: &[u8] = any.data;
+    let header = &any.header;
+    let text = if header.class() != der_parser::asn1_rs::Class::Universal || header.is_constructed()
+    {
+        None
+    } else {
+        match header.tag().0 {
+            // UTF8String, NumericString, PrintableString, IA5String, VisibleString
+            12 | 18 | 19 | 22 | 26 => std::str::from_utf8(data).ok().map(str::to_string),
+            // TeletexString: treated as Latin-1, as OpenSSL does.
+            20 => Some(data.iter().map(|b| char::from(*b)).collect()),
+            // BMPString: UTF-16BE.
+            30 => {
+                let units: Vec<u16> = data
+                    .chunks(2)
+                    .map(|pair| match pair {
+                        [high, low] => u16::from_be_bytes([*high, *low]),
+                        _ => 0xfffd,
+                    })
+                    .collect();
+                String::from_utf16(&units).ok()
+            }
+            // UniversalString: UTF-32BE.
+            28 => data
+                .chunks(4)
+                .map(|quad| match quad {
+                    [a, b, c, d] => char::from_u32(u32::from_be_bytes([*a, *b, *c, *d])),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    match text {
+        Some(text) => AttributeValue::Text(text),
+        None => AttributeValue::Der(der_parser::asn1_rs::ToDer::to_der_vec(any).unwrap_or_default()),
+    }
+}
+
+fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
+    match name {
+        GeneralName::DNSName(text) => SubjectAltName::Dns((*text).to_string()),
+        GeneralName::RFC822Name(text) => SubjectAltName::Email((*text).to_string()),
+        GeneralName::URI(text) => SubjectAltName::Uri((*text).to_string()),
+        GeneralName::IPAddress(bytes) => match bytes.len() {
+            4 => {
+                let mut octets = [0u8; 4];
+                octets.copy_from_slice(bytes);
+                SubjectAltName::Ip(IpAddr::from(octets))
+            }
+            16 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(bytes);
+                SubjectAltName::Ip(IpAddr::from(octets))
+            }
+            _ => SubjectAltName::Unsupported(format!("IP:<invalid:{}>", hex::encode(bytes))),
+        },
+        GeneralName::DirectoryName(name) => SubjectAltName::DirectoryName(distinguished_name(name)),
+        GeneralName::RegisteredID(oid) => SubjectAltName::RegisteredId(Oid::from_parser(oid)),
+        GeneralName::OtherName(oid, _) => SubjectAltName::OtherName(Oid::from_parser(oid)),
+        GeneralName::X400Address(_) => SubjectAltName::Unsupported("X400Name:<unsupported>".into()),
+        GeneralName::EDIPartyName(_) => SubjectAltName::Unsupported("EdiPartyName:<unsupported>".into()),
+        GeneralName::Invalid(_, _) => SubjectAltName::Unsupported("<invalid name>".into()),
+    }
+}
+
+/// Reads algorithm and size from a SubjectPublicKeyInfo's DER, without trusting
+/// x509-parser's `key_size` (which miscounts odd RSA sizes, P-521 and Ed25519/Ed448).
+fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
+    let unknown = || PublicKeyInfo {
+        algorithm: KeyAlgorithm::Other(Oid(String::new())),
+        bits: None,
+    };
+    let mut outer = Reader::new(spki);
+    let Ok(spki) = outer.expect(Tag::SEQUENCE, "SubjectPublicKeyInfo") else {
+        return unknown();
+    };
+    let mut fields = spki.reader();
+    let Ok(algorithm) = fields.expect(Tag::SEQUENCE, "AlgorithmIdentifier") else {
+        return unknown();
+    };
+    let mut algorithm = algorithm.reader();
+    let Ok(oid) = algorithm.expect(Tag::OID, "algorithm") else {
+        return unknown();
+    };
+    let parameters = algorithm.read().ok();
+    let key = fields
+        .expect(Tag::BIT_STRING, "subjectPublicKey")
+        .ok()
+        .and_then(|bits| bits.content.split_first().map(|(_, key)| key))
+        .unwrap_or(&[]);
+    let oid = Oid::from_content(oid.content);
+    let rsa_bits = || {
+        let mut reader = Reader::new(key);
+        let sequence = reader.expect(Tag::SEQUENCE, "RSAPublicKey").ok()?;
+        let modulus = sequence.reader().expect(Tag::INTEGER, "modulus").ok()?;
+        Some(der::integer_bits(modulus.content))
+    };
+    match oid.as_str() {
+        "1.2.840.113549.1.1.1" => PublicKeyInfo {
+            algorithm: KeyAlgorithm::Rsa,
+            bits: rsa_bits(),
+        },
+        "1.2.840.113549.1.1.10" => PublicKeyInfo {
+            algorithm: KeyAlgorithm::RsaPss,
+            bits: rsa_bits(),
+        },
+        "1.2.840.10045.2.1" => {
+            let curve = match parameters.filter(|p| p.tag == Tag::OID) {
+                None => EcCurve::Unnamed,
+                Some(curve) => {
+                    let curve = Oid::from_content(curve.content);
+                    match curve.as_str() {
+                        "1.2.840.10045.3.1.7" => EcCurve::P256,
+                        "1.3.132.0.34" => EcCurve::P384,
+                        "1.3.132.0.35" => EcCurve::P521,
+                        "1.3.132.0.10" => EcCurve::Secp256k1,
+                        _ => EcCurve::Named(curve),
+                    }
+                }
+            };
+            PublicKeyInfo {
+                bits: curve.bits(),
+                algorithm: KeyAlgorithm::Ec(curve),
+            }
+        }
+        "1.3.101.112" => PublicKeyInfo {
+            algorithm: KeyAlgorithm::Ed25519,
+            bits: Some(256),
+        },
+        "1.3.101.113" => PublicKeyInfo {
+            algorithm: KeyAlgorithm::Ed448,
+            bits: Some(456),
+        },
+        "1.2.840.10040.4.1" => PublicKeyInfo {
+            algorithm: KeyAlgorithm::Dsa,
+            bits: parameters
+                .filter(|p| p.tag == Tag::SEQUENCE)
+                .and_then(|p| p.reader().expect(Tag::INTEGER, "p").ok())
+                .map(|p| der::integer_bits(p.content)),
+        },
+        _ => PublicKeyInfo {
+            algorithm: KeyAlgorithm::Other(oid),
+            bits: None,
+        },
+    }
+}
