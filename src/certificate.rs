@@ -3,8 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use x509_parser::prelude::X509CertificateParser;
 use x509_parser::nom::Parser;
+use x509_parser::prelude::X509CertificateParser;
 
 use crate::der::{self, Reader};
 use crate::error::{CertificateParseError, DecodeError};

@@ -145,7 +145,9 @@ fn looks_like_der(input: &[u8]) -> bool {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 fn strip_bom(input: &[u8]) -> &[u8] {
@@ -226,7 +228,9 @@ pub(crate) fn classify(der: &[u8]) -> Shape {
         // ECPrivateKey: version 1, OCTET STRING privateKey, …
         (_, [Tag::INTEGER, Tag::OCTET_STRING, ..]) => Shape::PrivateKey(PrivateKeyKind::Ec),
         // EncryptedPrivateKeyInfo: encryptionAlgorithm, OCTET STRING encryptedData
-        (_, [Tag::SEQUENCE, Tag::OCTET_STRING]) => Shape::PrivateKey(PrivateKeyKind::EncryptedPkcs8),
+        (_, [Tag::SEQUENCE, Tag::OCTET_STRING]) => {
+            Shape::PrivateKey(PrivateKeyKind::EncryptedPkcs8)
+        }
         // SubjectPublicKeyInfo: algorithm, BIT STRING subjectPublicKey
         (_, [Tag::SEQUENCE, Tag::BIT_STRING]) => Shape::PublicKey,
         (_, [Tag::SEQUENCE, Tag::SEQUENCE, Tag::BIT_STRING]) => {
@@ -255,9 +259,8 @@ fn signed_shape(signed: &crate::der::Tlv<'_>) -> Shape {
             Err(_) => return Shape::Certificate,
         }
     }
-    let is_time = |tag: Option<&Tag>| {
-        tag.is_some_and(|t| *t == Tag::UTC_TIME || *t == Tag::GENERALIZED_TIME)
-    };
+    let is_time =
+        |tag: Option<&Tag>| tag.is_some_and(|t| *t == Tag::UTC_TIME || *t == Tag::GENERALIZED_TIME);
     match tags.as_slice() {
         [Tag::INTEGER, Tag::SEQUENCE, Tag::SEQUENCE, last] if *last == Tag::context(true, 0) => {
             Shape::CertificateRequest

@@ -198,10 +198,7 @@ impl<'a> Reader<'a> {
         let end = at
             .checked_add(length)
             .filter(|end| *end <= self.data.len())
-            .ok_or(self.error(
-                start,
-                DerProblem::Truncated,
-            ))?;
+            .ok_or(self.error(start, DerProblem::Truncated))?;
         let content = self
             .data
             .get(at..end)
@@ -409,15 +406,30 @@ mod tests {
     fn lengths_must_be_definite_minimal_and_fit() {
         assert_eq!(read_one(&[0x04, 0x01, 0xaa]).unwrap().content, &[0xaa]);
         let problem = |bytes: &[u8]| read_one(bytes).unwrap_err().problem;
-        assert_eq!(problem(&[0x30, 0x80, 0x00, 0x00]), DerProblem::IndefiniteLength);
-        assert_eq!(problem(&[0x04, 0x81, 0x01, 0xaa]), DerProblem::NonMinimalLength);
-        assert_eq!(problem(&[0x04, 0x82, 0x00, 0x81]), DerProblem::NonMinimalLength);
+        assert_eq!(
+            problem(&[0x30, 0x80, 0x00, 0x00]),
+            DerProblem::IndefiniteLength
+        );
+        assert_eq!(
+            problem(&[0x04, 0x81, 0x01, 0xaa]),
+            DerProblem::NonMinimalLength
+        );
+        assert_eq!(
+            problem(&[0x04, 0x82, 0x00, 0x81]),
+            DerProblem::NonMinimalLength
+        );
         assert_eq!(problem(&[0x04, 0x02, 0xaa]), DerProblem::Truncated);
         assert_eq!(problem(&[0x04]), DerProblem::Truncated);
         assert_eq!(problem(&[]), DerProblem::Truncated);
-        assert_eq!(problem(&[0x04, 0x85, 1, 1, 1, 1, 1]), DerProblem::LengthTooLarge);
+        assert_eq!(
+            problem(&[0x04, 0x85, 1, 1, 1, 1, 1]),
+            DerProblem::LengthTooLarge
+        );
         assert_eq!(problem(&[0x1f, 0x05, 0x00]), DerProblem::NonMinimalTag);
-        assert_eq!(problem(&[0x1f, 0x80, 0x20, 0x00]), DerProblem::NonMinimalTag);
+        assert_eq!(
+            problem(&[0x1f, 0x80, 0x20, 0x00]),
+            DerProblem::NonMinimalTag
+        );
         assert_eq!(read_one(&[0x1f, 0x20, 0x00]).unwrap().tag.number, 0x20);
     }
 

@@ -232,9 +232,14 @@ impl fmt::Display for PemProblem {
                 write!(f, "'-----BEGIN {label}-----' has no matching '-----END {label}-----' line (is the file cut short?)")
             }
             PemProblem::MismatchedEnd { begin, end } => {
-                write!(f, "'-----BEGIN {begin}-----' is closed by '-----END {end}-----'")
+                write!(
+                    f,
+                    "'-----BEGIN {begin}-----' is closed by '-----END {end}-----'"
+                )
             }
-            PemProblem::UnexpectedEnd => f.write_str("an '-----END' line without a '-----BEGIN' line"),
+            PemProblem::UnexpectedEnd => {
+                f.write_str("an '-----END' line without a '-----BEGIN' line")
+            }
             PemProblem::EmptyBlock => f.write_str("the block holds no data"),
         }
     }
@@ -278,16 +283,30 @@ pub enum DerProblem {
 impl fmt::Display for DerProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DerProblem::Truncated => f.write_str("the data is truncated (an element runs past the end of the file)"),
-            DerProblem::IndefiniteLength => f.write_str("indefinite length (BER), not allowed in DER"),
-            DerProblem::NonMinimalLength => f.write_str("length not in its shortest form, not allowed in DER"),
+            DerProblem::Truncated => {
+                f.write_str("the data is truncated (an element runs past the end of the file)")
+            }
+            DerProblem::IndefiniteLength => {
+                f.write_str("indefinite length (BER), not allowed in DER")
+            }
+            DerProblem::NonMinimalLength => {
+                f.write_str("length not in its shortest form, not allowed in DER")
+            }
             DerProblem::LengthTooLarge => f.write_str("length too large"),
-            DerProblem::NonMinimalTag => f.write_str("tag not in its shortest form, not allowed in DER"),
+            DerProblem::NonMinimalTag => {
+                f.write_str("tag not in its shortest form, not allowed in DER")
+            }
             DerProblem::TagTooLarge => f.write_str("tag number too large"),
             DerProblem::TooDeep => f.write_str("elements nested too deeply"),
-            DerProblem::UnexpectedTag { expected } => write!(f, "expected {expected}, found another element"),
-            DerProblem::Missing { expected } => write!(f, "expected {expected}, found the end of the structure"),
-            DerProblem::UnexpectedContent { inside } => write!(f, "unexpected bytes at the end of {inside}"),
+            DerProblem::UnexpectedTag { expected } => {
+                write!(f, "expected {expected}, found another element")
+            }
+            DerProblem::Missing { expected } => {
+                write!(f, "expected {expected}, found the end of the structure")
+            }
+            DerProblem::UnexpectedContent { inside } => {
+                write!(f, "unexpected bytes at the end of {inside}")
+            }
         }
     }
 }

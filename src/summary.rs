@@ -27,7 +27,9 @@ impl Oid {
 
     /// From the content octets of a DER OBJECT IDENTIFIER.
     fn from_content(content: &[u8]) -> Self {
-        Self::from_parser(&der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(content)))
+        Self::from_parser(&der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(
+            content,
+        )))
     }
 }
 
@@ -724,11 +726,10 @@ impl CertificateSummary {
             }
             if oid.as_str() == OID_EKU {
                 has_eku = true;
-                extended_key_usage = read_eku(extension.value).ok_or_else(|| {
-                    DecodeError::MalformedExtension {
+                extended_key_usage =
+                    read_eku(extension.value).ok_or_else(|| DecodeError::MalformedExtension {
                         oid: oid.to_string(),
-                    }
-                })?;
+                    })?;
             }
         }
         let client_auth = !has_eku
@@ -738,10 +739,7 @@ impl CertificateSummary {
 
         let signature_algorithm = SignatureAlgorithm::new(
             Oid::from_parser(&x509.signature_algorithm.algorithm),
-            x509.signature_algorithm
-                .parameters
-                .as_ref()
-                .map(|p| p.data),
+            x509.signature_algorithm.parameters.as_ref().map(|p| p.data),
         );
 
         Ok(CertificateSummary {
@@ -830,7 +828,9 @@ fn attribute_value(any: &der_parser::asn1_rs::Any<'_>) -> AttributeValue {
     };
     match text {
         Some(text) => AttributeValue::Text(text),
-        None => AttributeValue::Der(der_parser::asn1_rs::ToDer::to_der_vec(any).unwrap_or_default()),
+        None => {
+            AttributeValue::Der(der_parser::asn1_rs::ToDer::to_der_vec(any).unwrap_or_default())
+        }
     }
 }
 
@@ -856,7 +856,9 @@ fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
         GeneralName::RegisteredID(oid) => SubjectAltName::RegisteredId(Oid::from_parser(oid)),
         GeneralName::OtherName(oid, _) => SubjectAltName::OtherName(Oid::from_parser(oid)),
         GeneralName::X400Address(_) => SubjectAltName::Unsupported("X400Name:<unsupported>".into()),
-        GeneralName::EDIPartyName(_) => SubjectAltName::Unsupported("EdiPartyName:<unsupported>".into()),
+        GeneralName::EDIPartyName(_) => {
+            SubjectAltName::Unsupported("EdiPartyName:<unsupported>".into())
+        }
         GeneralName::Invalid(_, _) => SubjectAltName::Unsupported("<invalid name>".into()),
     }
 }

@@ -62,7 +62,11 @@ pub(crate) fn decode_lines<'a>(
     }
     match pending {
         0 => {}
-        1 => return Err(error("the data ends in the middle of a byte (is it cut short?)")),
+        1 => {
+            return Err(error(
+                "the data ends in the middle of a byte (is it cut short?)",
+            ))
+        }
         2 => out.push((accumulator >> 4) as u8),
         _ => out.extend_from_slice(&(accumulator >> 2).to_be_bytes()[2..]),
     }
@@ -88,12 +92,23 @@ mod tests {
 
     #[test]
     fn refuses_bad_symbols_and_padding() {
-        for bad in ["aGVsbG8*", "a===", "aGVsbG8=x", "a", "aGVsb", "=aGV", "aG=="] {
+        for bad in [
+            "aGVsbG8*",
+            "a===",
+            "aGVsbG8=x",
+            "a",
+            "aGVsb",
+            "=aGV",
+            "aG==",
+        ] {
             let result = decode(bad);
             if bad == "aG==" {
                 assert_eq!(result.unwrap(), b"h");
             } else {
-                assert!(matches!(result, Err(DecodeError::InvalidBase64 { line: 1, .. })), "{bad}");
+                assert!(
+                    matches!(result, Err(DecodeError::InvalidBase64 { line: 1, .. })),
+                    "{bad}"
+                );
             }
         }
     }

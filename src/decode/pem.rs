@@ -152,7 +152,10 @@ fn blocks(text: &[u8]) -> Result<Vec<Block<'_>>, DecodeError> {
 }
 
 /// Decodes every block of a PEM file; refused whole if any block is not a certificate.
-pub(crate) fn decode(text: &[u8], options: &DecodeOptions) -> Result<Vec<Certificate>, DecodeError> {
+pub(crate) fn decode(
+    text: &[u8],
+    options: &DecodeOptions,
+) -> Result<Vec<Certificate>, DecodeError> {
     let blocks = blocks(text)?;
     if let Some(error) = blocks.iter().find_map(|block| match &block.label {
         Label::Refused(error) => Some(error.clone()),
@@ -247,14 +250,22 @@ mod tests {
         let got: Vec<_> = lines(text).collect();
         assert_eq!(
             got,
-            vec![(1, &b"a"[..]), (2, &b"b"[..]), (3, &b"c"[..]), (4, &b"d"[..])]
+            vec![
+                (1, &b"a"[..]),
+                (2, &b"b"[..]),
+                (3, &b"c"[..]),
+                (4, &b"d"[..])
+            ]
         );
         assert_eq!(lines(b"").count(), 0);
     }
 
     #[test]
     fn armour_lines_are_recognised_with_spaces_around() {
-        assert_eq!(armour(b"  -----BEGIN X509 CRL-----  ", b"BEGIN"), Some(&b"X509 CRL"[..]));
+        assert_eq!(
+            armour(b"  -----BEGIN X509 CRL-----  ", b"BEGIN"),
+            Some(&b"X509 CRL"[..])
+        );
         assert_eq!(armour(b"-----BEGIN X509 CRL----", b"BEGIN"), None);
         assert_eq!(armour(b"-----BEGINCERT-----", b"BEGIN"), None);
     }
@@ -267,7 +278,10 @@ mod tests {
                 kind: PrivateKeyKind::OtherPem("OPENSSH PRIVATE KEY".into())
             })
         );
-        assert_eq!(label_meaning("RSA PUBLIC KEY", 1), Label::Refused(DecodeError::PublicKey));
+        assert_eq!(
+            label_meaning("RSA PUBLIC KEY", 1),
+            Label::Refused(DecodeError::PublicKey)
+        );
         assert_eq!(
             label_meaning("DH PARAMETERS", 7),
             Label::Refused(DecodeError::UnsupportedPemLabel {
