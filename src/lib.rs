@@ -70,16 +70,23 @@ mod decode;
 mod der;
 mod error;
 mod fingerprint;
+pub mod store;
 mod summary;
+mod system;
 
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
+pub use store::{
+    CertificateStore, Damage, Damaged, FileStore, ImportPolicy, Imported, Listing, MemoryStore,
+    StoreError,
+};
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,
 };
+pub use system::{ParseSystemKindError, SystemKind};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

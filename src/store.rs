@@ -1,0 +1,348 @@
+//! The [`CertificateStore`] trait: import, list, get and delete inbound client certificates,
+//! and the validity chores built on them. Backends: [`MemoryStore`] and [`FileStore`].
+
+mod file;
+mod memory;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+
+use std::path::PathBuf;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::certificate::Certificate;
+use crate::decode::{decode_with, DecodeOptions};
+use crate::error::DecodeError;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::system::SystemKind;
+
+/// What to accept on import. The defaults are the safe ones: expired certificates and
+/// certificates that cannot authenticate TLS clients are refused.
+///
+/// `now` is the instant "expired" is judged at; the library never reads the clock itself.
+///
+/// ```
+/// use inbound_certs::ImportPolicy;
+/// use time::OffsetDateTime;
+///
+/// let policy = ImportPolicy::new(OffsetDateTime::now_utc()).allow_expired(true);
+/// assert!(policy.allows_expired());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportPolicy {
+    now: OffsetDateTime,
+    allow_expired: bool,
+    allow_without_client_auth: bool,
+    decode: DecodeOptions,
+}
+
+impl ImportPolicy {
+    /// The default policy, judging expiry at `now`.
+    pub fn new(now: OffsetDateTime) -> Self {
+        ImportPolicy {
+            now,
+            allow_expired: false,
+            allow_without_client_auth: false,
+            decode: DecodeOptions::default(),
+        }
+    }
+
+    /// Accept certificates whose validity ended before `now` (default: refuse).
+    pub fn allow_expired(mut self, allow: bool) -> Self {
+        self.allow_expired = allow;
+        self
+    }
+
+    /// Accept certificates whose extended key usage excludes TLS client authentication
+    /// (default: refuse).
+    pub fn allow_without_client_auth(mut self, allow: bool) -> Self {
+        self.allow_without_client_auth = allow;
+        self
+    }
+
+    /// The limits used when decoding uploads (default: [`DecodeOptions::default`]).
+    pub fn decode_options(mut self, options: DecodeOptions) -> Self {
+        self.decode = options;
+        self
+    }
+
+    /// The instant expiry is judged at.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+
+    /// Whether expired certificates are accepted.
+    pub fn allows_expired(&self) -> bool {
+        self.allow_expired
+    }
+
+    /// Whether certificates without TLS client authentication are accepted.
+    pub fn allows_without_client_auth(&self) -> bool {
+        self.allow_without_client_auth
+    }
+
+    /// Checks one certificate against the policy. Not-yet-valid certificates are accepted.
+    pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        let summary = certificate.summary();
+        if !self.allow_expired && self.now > summary.validity.not_after {
+            return Err(StoreError::Expired {
+                name: certificate.name(),
+                subject: summary.subject.to_string(),
+                not_after: summary.validity.not_after,
+            });
+        }
+        if !self.allow_without_client_auth && !summary.client_auth {
+            return Err(StoreError::NotForClientAuth {
+                name: certificate.name(),
+                subject: summary.subject.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of importing one certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Imported {
+    /// The certificate was stored under this name.
+    Added(CertificateName),
+    /// A certificate with this name (the same DER) was already stored; nothing changed.
+    AlreadyPresent(CertificateName),
+}
+
+impl Imported {
+    /// The certificate's name.
+    pub fn name(&self) -> CertificateName {
+        match self {
+            Imported::Added(name) | Imported::AlreadyPresent(name) => *name,
+        }
+    }
+}
+
+/// Everything a store holds: the healthy certificates, sorted by name, and the entries that
+/// could not be read (never hidden, never deleted).
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Listing {
+    /// Healthy certificates, sorted by name.
+    pub certificates: Vec<Certificate>,
+    /// Entries that are damaged, truncated, foreign or unreadable.
+    pub damaged: Vec<Damaged>,
+}
+
+/// An entry of a store that could not be read as the certificate its name promises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damaged {
+    /// Where it is (for the file store, the file's path).
+    pub location: PathBuf,
+    /// What is wrong.
+    pub problem: Damage,
+}
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location.display(), self.problem)
+    }
+}
+
+/// What is wrong with a damaged entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The content's SHA-256 is not the fingerprint in the name (changed, truncated or foreign
+    /// content).
+    #[error("content does not match its name: its SHA-256 is {actual}")]
+    FingerprintMismatch {
+        /// The fingerprint of the content found.
+        actual: Fingerprint,
+    },
+    /// The content matches its name but is not a certificate this crate accepts.
+    #[error("not a valid certificate: {0}")]
+    NotACertificate(DecodeError),
+    /// The entry could not be read.
+    #[error("cannot be read: {0}")]
+    Unreadable(String),
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A store was created for, or an import made into, a *target* system.
+    #[error("inbound certificates are supported for source and proxy systems only, not for a {0} system")]
+    NotInbound(SystemKind),
+    /// The certificate's validity ended before the policy's `now`, and the policy does not
+    /// allow expired certificates.
+    #[error("certificate {name} ({subject}) expired on {not_after}; it was not imported")]
+    Expired {
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+        /// When it expired.
+        not_after: OffsetDateTime,
+    },
+    /// The certificate's extended key usage excludes TLS client authentication, and the
+    /// policy does not allow that.
+    #[error("certificate {name} ({subject}) is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported")]
+    NotForClientAuth {
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+    },
+    /// No certificate with this name is stored.
+    #[error("certificate {0} not found")]
+    NotFound(CertificateName),
+    /// The upload could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The stored entry for a name is damaged.
+    #[error("stored certificate {location} is damaged: {problem}", location = .0.location.display(), problem = .0.problem)]
+    Damaged(Damaged),
+    /// The store's directory does not exist or is not a directory.
+    #[error("certificate store directory {0} does not exist or is not a directory")]
+    NoDirectory(PathBuf),
+    /// A file operation failed (unreadable directory, full disk, read-only file system, …).
+    #[error("cannot {operation} {path}: {source}", path = .path.display())]
+    Io {
+        /// What was being done, e.g. "write".
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A place that keeps the client certificates trusted for inbound connections.
+///
+/// Backends implement the five required methods; the rest is built on them and has the same
+/// meaning for every backend. Certificates are named `cert_client_<fingerprint>`; every
+/// method is safe to call from many threads at once.
+///
+/// ```
+/// use inbound_certs::{CertificateStore, ImportPolicy, MemoryStore, SystemKind};
+/// use time::macros::datetime;
+///
+/// let store = MemoryStore::new(SystemKind::Source)?;
+/// let policy = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC));
+/// let upload = std::fs::read("tests/data/bundle.pem")?;
+/// let imported = store.import_upload(&upload, &policy)?;
+/// assert_eq!(imported.len(), 5);
+///
+/// let name = imported[0].name();
+/// let certificate = store.get(&name)?.expect("just imported");
+/// assert_eq!(certificate.name(), name);
+///
+/// store.delete(&name)?;
+/// assert!(store.get(&name)?.is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait CertificateStore: Send + Sync {
+    /// The kind of system this store serves (never [`SystemKind::Target`] for the backends of
+    /// this crate, which refuse to be created for one).
+    fn system_kind(&self) -> SystemKind;
+
+    /// Stores all the certificates or none of them, without checking any policy: the
+    /// primitive under [`import_all`](Self::import_all). Returns one outcome per certificate,
+    /// in order; a certificate given twice is `Added` once, then `AlreadyPresent`.
+    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError>;
+
+    /// The certificate with this name, or `None`. This is the call a TLS handshake makes:
+    /// backends answer it without scanning the store.
+    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
+
+    /// Every certificate, sorted by name, with the damaged entries reported beside them.
+    fn list(&self) -> Result<Listing, StoreError>;
+
+    /// Removes the certificate with this name; [`StoreError::NotFound`] if there is none.
+    fn delete(&self, name: &CertificateName) -> Result<(), StoreError>;
+
+    /// Imports one certificate after checking the policy and the system kind.
+    fn import(&self, certificate: &Certificate, policy: &ImportPolicy) -> Result<Imported, StoreError> {
+        let mut outcomes = self.import_all(std::slice::from_ref(certificate), policy)?;
+        outcomes.pop().ok_or_else(|| StoreError::NotFound(certificate.name()))
+    }
+
+    /// Imports certificates all or nothing: if the policy refuses one, none is stored.
+    fn import_all(
+        &self,
+        certificates: &[Certificate],
+        policy: &ImportPolicy,
+    ) -> Result<Vec<Imported>, StoreError> {
+        let kind = self.system_kind();
+        if !kind.accepts_inbound() {
+            return Err(StoreError::NotInbound(kind));
+        }
+        for certificate in certificates {
+            policy.check(certificate)?;
+        }
+        self.insert_all(certificates)
+    }
+
+    /// Decodes an upload (any format [`decode`](crate::decode) accepts, a bundle included) and
+    /// imports every certificate in it, all or nothing.
+    fn import_upload(&self, upload: &[u8], policy: &ImportPolicy) -> Result<Vec<Imported>, StoreError> {
+        let certificates = decode_with(upload, &policy.decode)?;
+        self.import_all(&certificates, policy)
+    }
+
+    /// The certificate with this fingerprint, or `None`.
+    fn get_by_fingerprint(&self, fingerprint: &Fingerprint) -> Result<Option<Certificate>, StoreError> {
+        self.get(&CertificateName::from(*fingerprint))
+    }
+
+    /// The certificates valid at `now` whose validity ends within `within` of it (including
+    /// those not yet valid whose end is that close), sorted by name.
+    fn expiring_within(
+        &self,
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<Vec<Certificate>, StoreError> {
+        let listing = self.list()?;
+        Ok(listing
+            .certificates
+            .into_iter()
+            .filter(|c| {
+                let not_after = c.summary().validity.not_after;
+                now <= not_after && not_after - now <= within
+            })
+            .collect())
+    }
+
+    /// The certificates whose validity ended before `now`, sorted by name.
+    fn expired(&self, now: OffsetDateTime) -> Result<Vec<Certificate>, StoreError> {
+        let listing = self.list()?;
+        Ok(listing
+            .certificates
+            .into_iter()
+            .filter(|c| now > c.summary().validity.not_after)
+            .collect())
+    }
+
+    /// Deletes every certificate expired at `now` and returns their names. A certificate
+    /// deleted meanwhile by someone else is not an error and is not returned.
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<CertificateName>, StoreError> {
+        let mut purged = Vec::new();
+        for certificate in self.expired(now)? {
+            match self.delete(&certificate.name()) {
+                Ok(()) => purged.push(certificate.name()),
+                Err(StoreError::NotFound(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(purged)
+    }
+}
+
+/// Refuses target systems; shared by the backends' constructors.
+fn require_inbound(kind: SystemKind) -> Result<(), StoreError> {
+    if kind.accepts_inbound() {
+        Ok(())
+    } else {
+        Err(StoreError::NotInbound(kind))
+    }
+}

@@ -1,0 +1,81 @@
+//! [`MemoryStore`]: certificates in a map, for tests and for services that load them from
+//! elsewhere.
+
+use std::collections::BTreeMap;
+use std::sync::{PoisonError, RwLock};
+
+use super::{require_inbound, CertificateStore, Imported, Listing, StoreError};
+use crate::certificate::Certificate;
+use crate::fingerprint::CertificateName;
+use crate::system::SystemKind;
+
+/// A thread-safe in-memory store: `get` is a map lookup (O(log n)) returning a cheap clone.
+///
+/// ```
+/// use inbound_certs::{CertificateStore, MemoryStore, SystemKind};
+///
+/// let store = MemoryStore::new(SystemKind::Proxy)?;
+/// assert!(store.list()?.certificates.is_empty());
+/// assert!(MemoryStore::new(SystemKind::Target).is_err());
+/// # Ok::<(), inbound_certs::StoreError>(())
+/// ```
+#[derive(Debug)]
+pub struct MemoryStore {
+    kind: SystemKind,
+    certificates: RwLock<BTreeMap<CertificateName, Certificate>>,
+}
+
+impl MemoryStore {
+    /// An empty store for a source or proxy system; [`StoreError::NotInbound`] for a target.
+    pub fn new(kind: SystemKind) -> Result<Self, StoreError> {
+        require_inbound(kind)?;
+        Ok(MemoryStore {
+            kind,
+            certificates: RwLock::new(BTreeMap::new()),
+        })
+    }
+}
+
+impl CertificateStore for MemoryStore {
+    fn system_kind(&self) -> SystemKind {
+        self.kind
+    }
+
+    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
+        // A panic elsewhere cannot leave the map half-updated: every write below is one insert.
+        let mut map = self.certificates.write().unwrap_or_else(PoisonError::into_inner);
+        Ok(certificates
+            .iter()
+            .map(|certificate| {
+                let name = certificate.name();
+                if map.contains_key(&name) {
+                    Imported::AlreadyPresent(name)
+                } else {
+                    map.insert(name, certificate.clone());
+                    Imported::Added(name)
+                }
+            })
+            .collect())
+    }
+
+    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        let map = self.certificates.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(map.get(name).cloned())
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        let map = self.certificates.read().unwrap_or_else(PoisonError::into_inner);
+        Ok(Listing {
+            certificates: map.values().cloned().collect(),
+            damaged: Vec::new(),
+        })
+    }
+
+    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+        let mut map = self.certificates.write().unwrap_or_else(PoisonError::into_inner);
+        match map.remove(name) {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(*name)),
+        }
+    }
+}
