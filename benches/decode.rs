@@ -1,6 +1,8 @@
 //! Decoder benchmarks: the parser's floor against `Certificate::from_der` with the full
 //! summary, and `decode` of whole uploads.
 
+#![allow(clippy::panic, missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;

@@ -111,7 +111,7 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
 /// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(Format::Pem));
 /// assert_eq!(detect_format(b"MIIB"), Some(Format::Base64));
 /// assert_eq!(detect_format(&[0x30, 0x82, 0x01, 0x00]), Some(Format::Der));
-/// assert_eq!(detect_format(&[0x30]), None);
+/// assert_eq!(detect_format(&[0x01, 0x02]), None);
 /// assert_eq!(detect_format(b"hello, world"), None);
 /// ```
 pub fn detect_format(input: &[u8]) -> Option<Format> {

@@ -1,6 +1,8 @@
 //! The [`CertificateStore`] trait: import, list, get and delete inbound client certificates,
 //! and the validity chores built on them. Backends: [`MemoryStore`] and [`FileStore`].
 
+#[cfg(feature = "test-util")]
+pub mod conformance;
 mod file;
 mod memory;
 
@@ -262,9 +264,15 @@ pub trait CertificateStore: Send + Sync {
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError>;
 
     /// Imports one certificate after checking the policy and the system kind.
-    fn import(&self, certificate: &Certificate, policy: &ImportPolicy) -> Result<Imported, StoreError> {
+    fn import(
+        &self,
+        certificate: &Certificate,
+        policy: &ImportPolicy,
+    ) -> Result<Imported, StoreError> {
         let mut outcomes = self.import_all(std::slice::from_ref(certificate), policy)?;
-        outcomes.pop().ok_or_else(|| StoreError::NotFound(certificate.name()))
+        outcomes
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(certificate.name()))
     }
 
     /// Imports certificates all or nothing: if the policy refuses one, none is stored.
@@ -285,13 +293,20 @@ pub trait CertificateStore: Send + Sync {
 
     /// Decodes an upload (any format [`decode`](crate::decode) accepts, a bundle included) and
     /// imports every certificate in it, all or nothing.
-    fn import_upload(&self, upload: &[u8], policy: &ImportPolicy) -> Result<Vec<Imported>, StoreError> {
+    fn import_upload(
+        &self,
+        upload: &[u8],
+        policy: &ImportPolicy,
+    ) -> Result<Vec<Imported>, StoreError> {
         let certificates = decode_with(upload, &policy.decode)?;
         self.import_all(&certificates, policy)
     }
 
     /// The certificate with this fingerprint, or `None`.
-    fn get_by_fingerprint(&self, fingerprint: &Fingerprint) -> Result<Option<Certificate>, StoreError> {
+    fn get_by_fingerprint(
+        &self,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<Certificate>, StoreError> {
         self.get(&CertificateName::from(*fingerprint))
     }
 

@@ -17,7 +17,11 @@ use std::str::FromStr;
 /// # Ok::<(), inbound_certs::ParseSystemKindError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum SystemKind {
     /// A system that sends data in.
     Source,

@@ -1,6 +1,13 @@
 //! Every certificate of the system trust store (Debian's ca-certificates bundle), summarised by
 //! this crate and by `openssl x509`, field by field.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 const BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";

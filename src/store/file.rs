@@ -63,37 +63,27 @@ struct Cached {
     certificate: Certificate,
 }
 
-/// What tells this process a file is the one it read before: the inode on Unix (a rename
-/// into place always brings a new one), else length and modification time.
+/// What tells this process a file is the one it read before: inode (a rename into place
+/// always brings a new one), length and modification time (an in-place change, such as a
+/// truncation, changes one of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity(u64, u128);
+struct Identity {
+    inode: u64,
+    length: u64,
+    modified: Option<SystemTime>,
+}
 
 impl Identity {
-    #[cfg(unix)]
     fn of(metadata: &fs::Metadata) -> Self {
-        use std::os::unix::fs::MetadataExt;
-        Identity(metadata.ino(), 0)
-    }
-
-    #[cfg(not(unix))]
-    fn of(metadata: &fs::Metadata) -> Self {
-        let modified = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        Identity(metadata.len(), modified)
-    }
-
-    #[cfg(unix)]
-    fn of_entry(entry: &fs::DirEntry) -> io::Result<Self> {
-        use std::os::unix::fs::DirEntryExt;
-        Ok(Identity(entry.ino(), 0))
-    }
-
-    #[cfg(not(unix))]
-    fn of_entry(entry: &fs::DirEntry) -> io::Result<Self> {
-        entry.metadata().map(|m| Identity::of(&m))
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Identity {
+            inode,
+            length: metadata.len(),
+            modified: metadata.modified().ok(),
+        }
     }
 }
 
@@ -408,7 +398,7 @@ impl CertificateStore for FileStore {
                 continue;
             };
             seen.push(name);
-            let identity = Identity::of_entry(&entry).ok();
+            let identity = entry.metadata().ok().map(|m| Identity::of(&m));
             if let Some(certificate) = identity.and_then(|identity| self.cached(&name, identity)) {
                 listing.certificates.push(certificate);
                 continue;
@@ -432,9 +422,7 @@ impl CertificateStore for FileStore {
             cache.retain(|name, _| seen.contains(name));
         }
         listing.certificates.sort_by_key(Certificate::name);
-        listing
-            .damaged
-            .sort_by(|a, b| a.location.cmp(&b.location));
+        listing.damaged.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(listing)
     }
 
@@ -522,7 +510,7 @@ mod tests {
     impl FailAt {
         fn step(&self) -> io::Result<()> {
             if self.count.fetch_add(1, Ordering::SeqCst) == self.fail_at {
-                Err(io::Error::new(io::ErrorKind::Other, "injected failure"))
+                Err(io::Error::other("injected failure"))
             } else {
                 Ok(())
             }
@@ -557,7 +545,12 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Vec<u8> {
-        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+        fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(name),
+        )
+        .unwrap()
     }
 
     fn scratch(tag: &str) -> PathBuf {
@@ -587,7 +580,7 @@ mod tests {
     /// or temporary file.
     #[test]
     fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
-        let kept = crate::decode(&fixture("ec_p256.pem")).unwrap();
+        let kept = crate::decode(&fixture("sample_source.pem")).unwrap();
         let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
         // 5 certificates: create, write, sync each (15), rename each (5), sync the directory.
         let steps = 3 * bundle.len() + bundle.len() + 1;
@@ -606,7 +599,10 @@ mod tests {
             let error = store.insert_all(&bundle).unwrap_err();
             assert!(error.to_string().contains("injected failure"), "{error}");
             assert_eq!(files_in(&dir), before, "step {fail_at}");
-            let listing = FileStore::open(&dir, SystemKind::Source).unwrap().list().unwrap();
+            let listing = FileStore::open(&dir, SystemKind::Source)
+                .unwrap()
+                .list()
+                .unwrap();
             assert_eq!(listing.certificates, kept, "step {fail_at}");
             assert!(listing.damaged.is_empty());
             fs::remove_dir_all(&dir).unwrap();
@@ -641,7 +637,10 @@ mod tests {
             let store = FileStore::open_with(&dir, SystemKind::Source, ops).unwrap();
             let error = store.delete(&name).unwrap_err();
             assert!(matches!(error, StoreError::Io { .. }), "{error}");
-            let listing = FileStore::open(&dir, SystemKind::Source).unwrap().list().unwrap();
+            let listing = FileStore::open(&dir, SystemKind::Source)
+                .unwrap()
+                .list()
+                .unwrap();
             assert!(listing.damaged.is_empty());
             assert!(listing.certificates.len() <= 1);
             fs::remove_dir_all(&dir).unwrap();

@@ -1,6 +1,7 @@
 //! [`MemoryStore`]: certificates in a map, for tests and for services that load them from
 //! elsewhere.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock};
 
@@ -43,28 +44,38 @@ impl CertificateStore for MemoryStore {
 
     fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
         // A panic elsewhere cannot leave the map half-updated: every write below is one insert.
-        let mut map = self.certificates.write().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .certificates
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         Ok(certificates
             .iter()
             .map(|certificate| {
                 let name = certificate.name();
-                if map.contains_key(&name) {
-                    Imported::AlreadyPresent(name)
-                } else {
-                    map.insert(name, certificate.clone());
-                    Imported::Added(name)
+                match map.entry(name) {
+                    Entry::Occupied(_) => Imported::AlreadyPresent(name),
+                    Entry::Vacant(slot) => {
+                        slot.insert(certificate.clone());
+                        Imported::Added(name)
+                    }
                 }
             })
             .collect())
     }
 
     fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
-        let map = self.certificates.read().unwrap_or_else(PoisonError::into_inner);
+        let map = self
+            .certificates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         Ok(map.get(name).cloned())
     }
 
     fn list(&self) -> Result<Listing, StoreError> {
-        let map = self.certificates.read().unwrap_or_else(PoisonError::into_inner);
+        let map = self
+            .certificates
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
         Ok(Listing {
             certificates: map.values().cloned().collect(),
             damaged: Vec::new(),
@@ -72,7 +83,10 @@ impl CertificateStore for MemoryStore {
     }
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
-        let mut map = self.certificates.write().unwrap_or_else(PoisonError::into_inner);
+        let mut map = self
+            .certificates
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         match map.remove(name) {
             Some(_) => Ok(()),
             None => Err(StoreError::NotFound(*name)),

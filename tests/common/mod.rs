@@ -1,5 +1,11 @@
 //! Helpers shared by the integration tests: fixture paths and the `openssl` oracle.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -200,9 +206,11 @@ pub(crate) fn mismatches(summary: &CertificateSummary, expected: &Expected) -> V
                 "sha512" => "SHA-512",
                 other => other,
             };
-            (summary.signature_algorithm.name() == format!("RSASSA-PSS with {pretty}"))
-                .then(|| "rsassaPss".to_string())
-                .unwrap_or_else(|| summary.signature_algorithm.name().to_string())
+            if summary.signature_algorithm.name() == format!("RSASSA-PSS with {pretty}") {
+                "rsassaPss".to_string()
+            } else {
+                summary.signature_algorithm.name().to_string()
+            }
         }
         _ => summary.signature_algorithm.name().to_string(),
     };

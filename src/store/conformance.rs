@@ -1,0 +1,309 @@
+//! The conformance suite every [`CertificateStore`] passes (feature `test-util`).
+//!
+//! Written once, run against [`MemoryStore`](crate::MemoryStore) and
+//! [`FileStore`](crate::FileStore) by this crate's tests; a service that writes its own
+//! backend proves it the same way:
+//!
+//! ```
+//! use inbound_certs::{store::conformance, MemoryStore, SystemKind};
+//!
+//! // In your tests, make a fresh empty store of your own backend instead.
+//! conformance::run_all(|| MemoryStore::new(SystemKind::Source).unwrap());
+//! ```
+//!
+//! Each function takes an empty store and panics (with a message) if the store misbehaves.
+//! All use the fixed instant [`NOW`], so nothing depends on today's date.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use time::{macros::datetime, Duration, OffsetDateTime};
+
+use super::{CertificateStore, ImportPolicy, Imported, StoreError};
+use crate::certificate::Certificate;
+use crate::error::{DecodeError, PrivateKeyKind};
+use crate::fingerprint::CertificateName;
+
+/// The instant the suite judges validity at: inside the validity of its sample certificates.
+pub const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+const SOURCE: &[u8] = include_bytes!("../../tests/data/sample_source.pem");
+const PROXY: &[u8] = include_bytes!("../../tests/data/sample_proxy.pem");
+const BUNDLE: &[u8] = include_bytes!("../../tests/data/bundle.pem");
+const EXPIRED: &[u8] = include_bytes!("../../tests/data/expired.pem");
+const NOT_YET_VALID: &[u8] = include_bytes!("../../tests/data/not_yet_valid.pem");
+const SERVER_ONLY: &[u8] = include_bytes!("../../tests/data/server_only.pem");
+const PRIVATE_KEY: &[u8] = include_bytes!("../../tests/data/key_pkcs8.pem");
+
+fn one(pem: &[u8]) -> Certificate {
+    let mut certificates = crate::decode(pem).unwrap();
+    assert_eq!(certificates.len(), 1);
+    certificates.remove(0)
+}
+
+fn names(certificates: &[Certificate]) -> Vec<CertificateName> {
+    certificates.iter().map(Certificate::name).collect()
+}
+
+fn policy() -> ImportPolicy {
+    ImportPolicy::new(NOW)
+}
+
+/// Runs every check, each on a fresh store from `make`.
+pub fn run_all<S: CertificateStore>(make: impl Fn() -> S) {
+    import_get_list_delete(&make());
+    import_is_idempotent(&make());
+    upload_is_all_or_nothing(&make());
+    policy_defaults_are_safe(&make());
+    private_key_upload_is_refused(&make());
+    listing_is_sorted_by_name(&make());
+    validity_chores(&make());
+    concurrent_threads_agree(&make());
+}
+
+/// Import, get (by name and fingerprint), list and delete one certificate.
+pub fn import_get_list_delete(store: &dyn CertificateStore) {
+    let certificate = one(SOURCE);
+    let name = certificate.name();
+    assert_eq!(store.get(&name).unwrap(), None);
+    assert_eq!(
+        store.import(&certificate, &policy()).unwrap(),
+        Imported::Added(name)
+    );
+    let got = store
+        .get(&name)
+        .unwrap()
+        .expect("imported certificate is found");
+    assert_eq!(got, certificate);
+    assert_eq!(got.summary(), certificate.summary());
+    assert_eq!(
+        store
+            .get_by_fingerprint(&certificate.fingerprint())
+            .unwrap(),
+        Some(certificate.clone())
+    );
+    let listing = store.list().unwrap();
+    assert_eq!(listing.certificates, vec![certificate]);
+    assert!(listing.damaged.is_empty());
+    store.delete(&name).unwrap();
+    assert_eq!(store.get(&name).unwrap(), None);
+    assert!(store.list().unwrap().certificates.is_empty());
+    match store.delete(&name) {
+        Err(StoreError::NotFound(missing)) => assert_eq!(missing, name),
+        other => panic!("deleting a missing certificate: expected NotFound, got {other:?}"),
+    }
+}
+
+/// Importing what is there already is "already present", never a duplicate.
+pub fn import_is_idempotent(store: &dyn CertificateStore) {
+    let certificate = one(PROXY);
+    let name = certificate.name();
+    assert_eq!(
+        store.import(&certificate, &policy()).unwrap(),
+        Imported::Added(name)
+    );
+    assert_eq!(
+        store.import(&certificate, &policy()).unwrap(),
+        Imported::AlreadyPresent(name)
+    );
+    let twice = store
+        .import_all(&[certificate.clone(), certificate.clone()], &policy())
+        .unwrap();
+    assert_eq!(twice, vec![Imported::AlreadyPresent(name); 2]);
+    assert_eq!(store.list().unwrap().certificates.len(), 1);
+
+    // Within one upload, the second copy is "already present".
+    let other = one(SOURCE);
+    let outcomes = store
+        .import_all(&[other.clone(), other.clone()], &policy())
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Imported::Added(other.name()),
+            Imported::AlreadyPresent(other.name())
+        ]
+    );
+    assert_eq!(store.list().unwrap().certificates.len(), 2);
+}
+
+/// A bundle is imported whole; one refused certificate stores none of the upload.
+pub fn upload_is_all_or_nothing(store: &dyn CertificateStore) {
+    let mut upload = BUNDLE.to_vec();
+    upload.extend_from_slice(EXPIRED);
+    match store.import_upload(&upload, &policy()) {
+        Err(StoreError::Expired { name, .. }) => assert_eq!(name, one(EXPIRED).name()),
+        other => panic!("an upload with an expired certificate: expected Expired, got {other:?}"),
+    }
+    assert!(
+        store.list().unwrap().certificates.is_empty(),
+        "nothing of a refused upload is stored"
+    );
+
+    let imported = store.import_upload(BUNDLE, &policy()).unwrap();
+    let bundle = crate::decode(BUNDLE).unwrap();
+    assert_eq!(
+        imported.iter().map(Imported::name).collect::<Vec<_>>(),
+        names(&bundle)
+    );
+    assert!(imported.iter().all(|i| matches!(i, Imported::Added(_))));
+    let mut expected = names(&bundle);
+    expected.sort();
+    assert_eq!(names(&store.list().unwrap().certificates), expected);
+}
+
+/// Expired and non-client-auth certificates are refused by default, accepted when allowed;
+/// not-yet-valid ones are accepted.
+pub fn policy_defaults_are_safe(store: &dyn CertificateStore) {
+    let expired = one(EXPIRED);
+    let error = store.import(&expired, &policy()).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Expired { name, .. } if *name == expired.name()),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains(&expired.name().to_string()),
+        "{error}"
+    );
+
+    let server = one(SERVER_ONLY);
+    let error = store.import(&server, &policy()).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::NotForClientAuth { name, .. } if *name == server.name()),
+        "{error:?}"
+    );
+    assert!(store.list().unwrap().certificates.is_empty());
+
+    let future = one(NOT_YET_VALID);
+    assert_eq!(
+        store.import(&future, &policy()).unwrap(),
+        Imported::Added(future.name())
+    );
+    assert_eq!(
+        store
+            .import(&expired, &policy().allow_expired(true))
+            .unwrap(),
+        Imported::Added(expired.name())
+    );
+    assert_eq!(
+        store
+            .import(&server, &policy().allow_without_client_auth(true))
+            .unwrap(),
+        Imported::Added(server.name())
+    );
+    assert_eq!(store.list().unwrap().certificates.len(), 3);
+}
+
+/// An upload holding a private key is refused with the decoder's error; nothing is stored.
+pub fn private_key_upload_is_refused(store: &dyn CertificateStore) {
+    let mut upload = SOURCE.to_vec();
+    upload.extend_from_slice(PRIVATE_KEY);
+    match store.import_upload(&upload, &policy()) {
+        Err(StoreError::Decode(DecodeError::PrivateKey {
+            kind: PrivateKeyKind::Pkcs8,
+        })) => {}
+        other => panic!("an upload with a private key: expected PrivateKey, got {other:?}"),
+    }
+    assert!(store.list().unwrap().certificates.is_empty());
+}
+
+/// `list` is sorted by name whatever the import order.
+pub fn listing_is_sorted_by_name(store: &dyn CertificateStore) {
+    let mut certificates = crate::decode(BUNDLE).unwrap();
+    certificates.reverse();
+    for certificate in &certificates {
+        store.import(certificate, &policy()).unwrap();
+    }
+    let listed = names(&store.list().unwrap().certificates);
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(listed, sorted);
+    assert_eq!(listed.len(), certificates.len());
+}
+
+/// `expiring_within`, `expired` and `purge_expired` at a fixed instant.
+pub fn validity_chores(store: &dyn CertificateStore) {
+    let expired = one(EXPIRED);
+    let current = one(SOURCE);
+    let future = one(NOT_YET_VALID);
+    let all = policy().allow_expired(true);
+    store
+        .import_all(&[expired.clone(), current.clone(), future.clone()], &all)
+        .unwrap();
+
+    assert_eq!(store.expired(NOW).unwrap(), vec![expired.clone()]);
+    // The not-yet-valid certificate ends first (2041), then the current one (2045).
+    let until_future = future.summary().validity.not_after - NOW;
+    let until_current = current.summary().validity.not_after - NOW;
+    assert!(until_future < until_current);
+    assert_eq!(
+        store
+            .expiring_within(NOW, until_future - Duration::days(1))
+            .unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        store.expiring_within(NOW, until_future).unwrap(),
+        vec![future.clone()]
+    );
+    let mut both = vec![current.clone(), future.clone()];
+    both.sort_by_key(Certificate::name);
+    assert_eq!(store.expiring_within(NOW, until_current).unwrap(), both);
+    // Just before the expired certificate's end, it is "expiring", not "expired".
+    let before_end = expired.summary().validity.not_after - Duration::hours(1);
+    assert_eq!(
+        store
+            .expiring_within(before_end, Duration::days(1))
+            .unwrap(),
+        vec![expired.clone()]
+    );
+    assert!(store.expired(before_end).unwrap().is_empty());
+
+    assert_eq!(store.purge_expired(NOW).unwrap(), vec![expired.name()]);
+    assert_eq!(store.get(&expired.name()).unwrap(), None);
+    assert!(store.purge_expired(NOW).unwrap().is_empty());
+    let mut left = vec![current.name(), future.name()];
+    left.sort();
+    assert_eq!(names(&store.list().unwrap().certificates), left);
+}
+
+/// Many threads importing, reading and deleting at once end in the state a serial run gives.
+pub fn concurrent_threads_agree(store: &dyn CertificateStore) {
+    let bundle = crate::decode(BUNDLE).unwrap();
+    let keep = one(SOURCE);
+    let churn = one(PROXY);
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let bundle = &bundle;
+            let keep = &keep;
+            let churn = &churn;
+            scope.spawn(move || {
+                for round in 0..20 {
+                    store.import_all(bundle, &policy()).unwrap();
+                    store.import(keep, &policy()).unwrap();
+                    if (thread + round) % 2 == 0 {
+                        store.import(churn, &policy()).unwrap();
+                    } else {
+                        match store.delete(&churn.name()) {
+                            Ok(()) | Err(StoreError::NotFound(_)) => {}
+                            Err(other) => panic!("concurrent delete: {other}"),
+                        }
+                    }
+                    let listing = store.list().unwrap();
+                    assert!(listing.damaged.is_empty(), "{:?}", listing.damaged);
+                    assert!(listing.certificates.len() > bundle.len());
+                    assert_eq!(store.get(&keep.name()).unwrap().as_ref(), Some(keep));
+                }
+            });
+        }
+    });
+    let _ = store.delete(&churn.name());
+    let mut expected = names(&bundle);
+    expected.push(keep.name());
+    expected.sort();
+    assert_eq!(names(&store.list().unwrap().certificates), expected);
+}

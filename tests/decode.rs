@@ -1,0 +1,534 @@
+//! The decoder through the public API: every accepted format, every refusal and its message,
+//! and the summaries of the fixtures against the values `openssl` recorded.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::read;
+use inbound_certs::{
+    decode, decode_with, detect_format, Certificate, DecodeError, DecodeOptions, DerProblem,
+    Format, PemProblem, PrivateKeyKind,
+};
+
+/// Every certificate fixture with an `expected/<stem>.txt` recorded by openssl.
+const STEMS: &[&str] = &[
+    "ca",
+    "rsa1024",
+    "rsa2048",
+    "rsa3072",
+    "rsa4096",
+    "rsa2047",
+    "ec_p256",
+    "ec_p384",
+    "ec_p521",
+    "ec_secp256k1",
+    "ed25519",
+    "ed448",
+    "dsa2048",
+    "rsa_pss",
+    "ec_p384_selfsigned",
+    "ed25519_selfsigned",
+    "expired",
+    "not_yet_valid",
+    "server_only",
+    "no_eku",
+    "any_eku",
+    "many_sans",
+    "intermediate",
+    "via_intermediate",
+    "serial_zero",
+    "serial_negative",
+    "v1",
+    "sample_source",
+    "sample_proxy",
+];
+
+fn only(input: &[u8]) -> Certificate {
+    let mut certificates = decode(input).unwrap();
+    assert_eq!(certificates.len(), 1);
+    certificates.remove(0)
+}
+
+#[test]
+fn summaries_match_what_openssl_recorded() {
+    let mut failures = Vec::new();
+    for stem in STEMS {
+        let expected = common::recorded(stem);
+        for file in [format!("{stem}.der"), format!("{stem}.pem")] {
+            let certificate = only(&read(&file));
+            for problem in common::mismatches(certificate.summary(), &expected) {
+                failures.push(format!("{file}: {problem}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn key_sizes_are_exact_for_every_key_type() {
+    let bits = |file: &str| only(&read(file)).summary().public_key.bits;
+    assert_eq!(bits("rsa1024.der"), Some(1024));
+    assert_eq!(bits("rsa2047.der"), Some(2047));
+    assert_eq!(bits("rsa4096.der"), Some(4096));
+    assert_eq!(bits("ec_p256.der"), Some(256));
+    assert_eq!(bits("ec_p384.der"), Some(384));
+    assert_eq!(bits("ec_p521.der"), Some(521));
+    assert_eq!(bits("ec_secp256k1.der"), Some(256));
+    assert_eq!(bits("ed25519.der"), Some(256));
+    assert_eq!(bits("ed448.der"), Some(456));
+    assert_eq!(bits("dsa2048.der"), Some(2048));
+    assert_eq!(bits("rsa_pss.der"), Some(2048));
+}
+
+#[test]
+fn every_encoding_of_a_certificate_gives_the_same_certificate() {
+    for stem in ["rsa2048", "ec_p256", "ed25519"] {
+        let reference = only(&read(&format!("{stem}.der")));
+        for variant in [
+            "pem",
+            "crlf.pem",
+            "text.pem",
+            "b64",
+            "bom.pem",
+            "oneline.b64",
+        ] {
+            let certificate = only(&read(&format!("{stem}.{variant}")));
+            assert_eq!(certificate, reference, "{stem}.{variant}");
+        }
+    }
+    let ec = only(&read("ec_p256.der"));
+    for file in ["legacy_x509.pem", "trusted.pem", "headers.pem"] {
+        assert_eq!(only(&read(file)), ec, "{file}");
+    }
+}
+
+#[test]
+fn bundles_return_every_certificate_in_order() {
+    let expected: Vec<Certificate> = [
+        "rsa2048",
+        "ec_p256",
+        "ed25519",
+        "via_intermediate",
+        "intermediate",
+    ]
+    .iter()
+    .map(|stem| only(&read(&format!("{stem}.der"))))
+    .collect();
+    assert_eq!(decode(&read("bundle.pem")).unwrap(), expected);
+    // openssl crl2pkcs7 keeps the order of the input file.
+    assert_eq!(decode(&read("bundle.p7b")).unwrap(), expected);
+    assert_eq!(decode(&read("bundle.p7b.pem")).unwrap(), expected);
+}
+
+#[test]
+fn formats_are_detected() {
+    assert_eq!(detect_format(&read("rsa2048.der")), Some(Format::Der));
+    assert_eq!(detect_format(&read("rsa2048.pem")), Some(Format::Pem));
+    assert_eq!(detect_format(&read("rsa2048.bom.pem")), Some(Format::Pem));
+    assert_eq!(detect_format(&read("rsa2048.b64")), Some(Format::Base64));
+    assert_eq!(detect_format(&read("bundle.p7b")), Some(Format::Pkcs7));
+    assert_eq!(detect_format(&read("garbage.bin")), None);
+    assert_eq!(detect_format(&read("text.txt")), None);
+    assert_eq!(detect_format(b""), None);
+    assert_eq!(detect_format(&[0x01, 0x02]), None);
+}
+
+#[test]
+fn private_keys_are_refused_in_every_form() {
+    let cases: &[(&str, PrivateKeyKind)] = &[
+        ("key_pkcs8.pem", PrivateKeyKind::Pkcs8),
+        ("key_pkcs8.der", PrivateKeyKind::Pkcs8),
+        (
+            "key_pkcs8_encrypted_pbes2.pem",
+            PrivateKeyKind::EncryptedPkcs8,
+        ),
+        (
+            "key_pkcs8_encrypted_pbes2.der",
+            PrivateKeyKind::EncryptedPkcs8,
+        ),
+        (
+            "key_pkcs8_encrypted_pbes1.der",
+            PrivateKeyKind::EncryptedPkcs8,
+        ),
+        ("key_rsa_pkcs1.pem", PrivateKeyKind::Rsa),
+        ("key_rsa_pkcs1.der", PrivateKeyKind::Rsa),
+        ("key_ec_sec1.pem", PrivateKeyKind::Ec),
+        ("key_ec_sec1.der", PrivateKeyKind::Ec),
+        ("key_dsa.pem", PrivateKeyKind::Dsa),
+        ("key_dsa.der", PrivateKeyKind::Dsa),
+        ("key_ed25519_pkcs8.der", PrivateKeyKind::Pkcs8),
+        ("cert_and_key.pem", PrivateKeyKind::Pkcs8),
+    ];
+    for (file, kind) in cases {
+        let bytes = read(file);
+        let error = decode(&bytes).unwrap_err();
+        assert_eq!(
+            error,
+            DecodeError::PrivateKey { kind: kind.clone() },
+            "{file}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("a private key")
+                && message.contains("where a certificate was expected"),
+            "{file}: {message}"
+        );
+        // The error holds none of the key's bytes (its Debug form is all there is to leak).
+        let debug = format!("{error:?}");
+        assert!(debug.len() < 80, "{file}: {debug}");
+    }
+    // A key as bare base64 is recognised too.
+    let pkcs8 = read("key_pkcs8.der");
+    let base64 = base64_encode(&pkcs8);
+    assert_eq!(
+        decode(base64.as_bytes()).unwrap_err(),
+        DecodeError::PrivateKey {
+            kind: PrivateKeyKind::Pkcs8
+        }
+    );
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[test]
+fn openssh_key_is_refused_by_its_label() {
+    let Ok(bytes) = std::fs::read(common::data("key_openssh.pem")) else {
+        // The fixture script makes it only where ssh-keygen exists; the label path is
+        // covered by the unit test of the PEM label table.
+        return;
+    };
+    assert_eq!(
+        decode(&bytes).unwrap_err(),
+        DecodeError::PrivateKey {
+            kind: PrivateKeyKind::OtherPem("OPENSSH PRIVATE KEY".into())
+        }
+    );
+}
+
+#[test]
+fn other_objects_are_named_in_the_error() {
+    let cases: &[(&str, DecodeError, &str)] = &[
+        (
+            "csr.pem",
+            DecodeError::CertificateRequest,
+            "certificate signing request",
+        ),
+        (
+            "csr.der",
+            DecodeError::CertificateRequest,
+            "certificate signing request",
+        ),
+        (
+            "csr_new.pem",
+            DecodeError::CertificateRequest,
+            "certificate signing request",
+        ),
+        (
+            "crl.pem",
+            DecodeError::RevocationList,
+            "certificate revocation list",
+        ),
+        (
+            "crl.der",
+            DecodeError::RevocationList,
+            "certificate revocation list",
+        ),
+        ("pubkey.pem", DecodeError::PublicKey, "public key"),
+        ("pubkey.der", DecodeError::PublicKey, "public key"),
+        ("rsa_pubkey.pem", DecodeError::PublicKey, "public key"),
+        ("empty.der", DecodeError::Empty, "the upload is empty"),
+        (
+            "garbage.bin",
+            DecodeError::UnrecognizedFormat,
+            "not a certificate",
+        ),
+        (
+            "text.txt",
+            DecodeError::UnrecognizedFormat,
+            "not a certificate",
+        ),
+        ("utf16.pem", DecodeError::Utf16Text, "UTF-16"),
+    ];
+    for (file, expected, words) in cases {
+        let error = decode(&read(file)).unwrap_err();
+        assert_eq!(&error, expected, "{file}");
+        assert!(error.to_string().contains(words), "{file}: {error}");
+    }
+    let error = decode(&read("dh_params.pem")).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::UnsupportedPemLabel {
+            label: "DH PARAMETERS".into(),
+            line: 1
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "the upload holds a PEM block labelled \"DH PARAMETERS\" at line 1, which is not a certificate"
+    );
+}
+
+#[test]
+fn broken_der_reports_what_and_where() {
+    let error = decode(&read("truncated.der")).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::MalformedDer {
+            offset: 0,
+            problem: DerProblem::Truncated
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "malformed DER at byte 0: the data is truncated (an element runs past the end of the file)"
+    );
+
+    let der = read("ec_p256.der");
+    let error = decode(&read("trailing.der")).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::TrailingData {
+            offset: der.len(),
+            count: 3
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "3 unexpected bytes after the end of the certificate at byte {}",
+            der.len()
+        )
+    );
+}
+
+/// The offset of the serial number's tag: after the outer and TBS headers and the version.
+fn serial_offset(der: &[u8]) -> usize {
+    let header = |at: usize| match der[at + 1] {
+        length if length < 0x80 => 2,
+        length => 2 + usize::from(length & 0x7f),
+    };
+    let tbs = header(0);
+    let version = tbs + header(tbs);
+    assert_eq!(der[version], 0xa0, "fixture is v3");
+    let serial = version + 2 + usize::from(der[version + 1]);
+    assert_eq!(der[serial], 0x02);
+    serial
+}
+
+#[test]
+fn wrong_tag_class_is_refused_like_openssl_does() {
+    // x509-parser issue #248: a context-specific [2] tag where the serial's INTEGER belongs.
+    let mut der = read("rsa2048.der");
+    let at = serial_offset(&der);
+    der[at] = 0x82;
+    let error = Certificate::from_der(&der).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::MalformedDer {
+            offset: at,
+            problem: DerProblem::UnexpectedTag {
+                expected: "the serialNumber INTEGER"
+            }
+        }
+    );
+}
+
+#[test]
+fn indefinite_and_non_minimal_lengths_are_refused() {
+    let der = read("ec_p256.der");
+    // Re-encode the outer length in the indefinite form.
+    let mut indefinite = vec![0x30, 0x80];
+    let header = 2 + usize::from(der[1] & 0x7f);
+    indefinite.extend_from_slice(&der[header..]);
+    indefinite.extend_from_slice(&[0, 0]);
+    assert_eq!(
+        Certificate::from_der(&indefinite).unwrap_err(),
+        DecodeError::MalformedDer {
+            offset: 0,
+            problem: DerProblem::IndefiniteLength
+        }
+    );
+    // The same length with one octet more than needed.
+    let length = der.len() - header;
+    let mut long = vec![0x30, 0x83, 0, (length >> 8) as u8, length as u8];
+    long.extend_from_slice(&der[header..]);
+    assert_eq!(
+        Certificate::from_der(&long).unwrap_err(),
+        DecodeError::MalformedDer {
+            offset: 0,
+            problem: DerProblem::NonMinimalLength
+        }
+    );
+}
+
+#[test]
+fn zero_and_negative_serials_are_accepted_as_openssl_does() {
+    let zero = only(&read("serial_zero.der"));
+    assert_eq!(zero.summary().serial.to_string(), "00");
+    let negative = only(&read("serial_negative.der"));
+    assert!(negative.summary().serial.is_negative());
+}
+
+#[test]
+fn limits_are_enforced_before_parsing() {
+    let bundle = read("bundle.pem");
+    let mut options = DecodeOptions::default();
+    options.max_certificates = 4;
+    assert_eq!(
+        decode_with(&bundle, &options).unwrap_err(),
+        DecodeError::TooManyCertificates { found: 5, limit: 4 }
+    );
+    assert_eq!(
+        decode_with(&read("bundle.p7b"), &options).unwrap_err(),
+        DecodeError::TooManyCertificates { found: 5, limit: 4 }
+    );
+    options.max_certificates = 5;
+    assert_eq!(decode_with(&bundle, &options).unwrap().len(), 5);
+
+    let mut options = DecodeOptions::default();
+    options.max_input_bytes = bundle.len() - 1;
+    assert_eq!(
+        decode_with(&bundle, &options).unwrap_err(),
+        DecodeError::TooLarge {
+            size: bundle.len(),
+            limit: bundle.len() - 1
+        }
+    );
+    let huge = vec![b'A'; (1 << 20) + 1];
+    assert!(matches!(
+        decode(&huge).unwrap_err(),
+        DecodeError::TooLarge { .. }
+    ));
+}
+
+#[test]
+fn pem_framing_errors_name_the_line() {
+    let pem = String::from_utf8(read("ec_p256.pem")).unwrap();
+    let cut: String = pem.lines().take(4).map(|l| format!("{l}\n")).collect();
+    assert_eq!(
+        decode(cut.as_bytes()).unwrap_err(),
+        DecodeError::MalformedPem {
+            line: 1,
+            problem: PemProblem::MissingEnd {
+                label: "CERTIFICATE".into()
+            }
+        }
+    );
+    let mismatched = pem.replace("END CERTIFICATE", "END X509 CRL");
+    let error = decode(mismatched.as_bytes()).unwrap_err();
+    assert!(matches!(
+        error,
+        DecodeError::MalformedPem {
+            problem: PemProblem::MismatchedEnd { .. },
+            ..
+        }
+    ));
+
+    let mut lines: Vec<String> = pem.lines().map(String::from).collect();
+    lines[2].replace_range(0..1, "*");
+    let bad = lines.join("\n");
+    let error = decode(bad.as_bytes()).unwrap_err();
+    assert_eq!(
+        error.root_cause(),
+        &DecodeError::InvalidBase64 {
+            line: 3,
+            problem: "a character outside the base64 alphabet"
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "PEM block 1 (line 1): invalid base64 at line 3: a character outside the base64 alphabet"
+    );
+}
+
+#[test]
+fn text_that_is_not_utf8_around_blocks_is_ignored() {
+    // x509-parser issue #180.
+    let mut input = vec![0xfd, 0xfc, 0xfb, b'\n', 0xc3, b'\n'];
+    input.extend_from_slice(&read("ec_p256.pem"));
+    input.extend_from_slice(&[0x80, 0x81, b'\n']);
+    assert_eq!(only(&input), only(&read("ec_p256.der")));
+}
+
+#[test]
+fn a_bad_certificate_in_a_bundle_refuses_the_whole_bundle_and_names_it() {
+    let mut pem = String::from_utf8(read("bundle.pem")).unwrap();
+    let cut_der = base64_encode(&read("truncated.der"));
+    pem.push_str(&format!(
+        "-----BEGIN CERTIFICATE-----\n{cut_der}\n-----END CERTIFICATE-----\n"
+    ));
+    let error = decode(pem.as_bytes()).unwrap_err();
+    assert!(
+        matches!(error, DecodeError::InPemBlock { index: 6, .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.root_cause(),
+        &DecodeError::MalformedDer {
+            offset: 0,
+            problem: DerProblem::Truncated
+        }
+    );
+}
+
+#[test]
+fn summary_fields_of_a_client_certificate() {
+    let many = only(&read("many_sans.der"));
+    let summary = many.summary();
+    let names: Vec<String> = summary
+        .subject_alt_names
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "DNS:a.client.example",
+            "DNS:b.client.example",
+            "IP:10.0.0.1",
+            "IP:2001:db8::1",
+            "email:admin@client.example",
+            "URI:spiffe://client.example/source"
+        ]
+    );
+    let ekus: Vec<&str> = summary
+        .extended_key_usage
+        .iter()
+        .map(|o| o.as_str())
+        .collect();
+    assert_eq!(ekus, ["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"]);
+    assert!(summary.client_auth);
+    assert_eq!(
+        summary.subject.common_name(),
+        Some("many_sans.client.example")
+    );
+    assert_eq!(summary.subject.organization(), Some("Inbound Certs Tests"));
+    assert_eq!(
+        summary.name.to_string(),
+        format!("cert_client_{}", summary.fingerprint)
+    );
+
+    assert!(!only(&read("server_only.der")).summary().client_auth);
+    assert!(only(&read("no_eku.der")).summary().client_auth);
+    assert!(only(&read("any_eku.der")).summary().client_auth);
+    assert!(only(&read("ca.der")).summary().is_ca);
+    assert!(only(&read("ca.der")).summary().self_issued);
+    assert!(!only(&read("rsa2048.der")).summary().self_issued);
+    assert_eq!(only(&read("v1.der")).summary().version, 1);
+    assert_eq!(
+        only(&read("rsa_pss.der"))
+            .summary()
+            .signature_algorithm
+            .name(),
+        "RSASSA-PSS with SHA-256"
+    );
+}

@@ -1,0 +1,354 @@
+//! The stores through the public API: the conformance suite for both backends, then what only
+//! the file store has (files on disk, damaged files, directory errors).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use inbound_certs::store::conformance::{self, NOW};
+use inbound_certs::{
+    decode, CertificateName, CertificateStore, Damage, FileStore, ImportPolicy, Imported,
+    MemoryStore, StoreError, SystemKind,
+};
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "inbound-certs-test-{tag}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn memory_store_conforms() {
+    conformance::run_all(|| MemoryStore::new(SystemKind::Source).unwrap());
+}
+
+#[test]
+fn file_store_conforms() {
+    let scratches = std::cell::RefCell::new(Vec::new());
+    conformance::run_all(|| {
+        let scratch = Scratch::new("conformance");
+        let store = FileStore::create(scratch.path(), SystemKind::Proxy).unwrap();
+        scratches.borrow_mut().push(scratch);
+        store
+    });
+}
+
+#[test]
+fn stores_for_target_systems_cannot_be_created() {
+    let expected = "inbound certificates are supported for source and proxy systems only, not for a target system";
+    let error = MemoryStore::new(SystemKind::Target).unwrap_err();
+    assert!(matches!(error, StoreError::NotInbound(SystemKind::Target)));
+    assert_eq!(error.to_string(), expected);
+    let scratch = Scratch::new("target");
+    let error = FileStore::create(scratch.path(), SystemKind::Target).unwrap_err();
+    assert_eq!(error.to_string(), expected);
+    assert!(
+        !scratch.path().exists(),
+        "nothing is created for a target system"
+    );
+}
+
+fn policy() -> ImportPolicy {
+    ImportPolicy::new(NOW)
+}
+
+fn sample() -> inbound_certs::Certificate {
+    decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn file_store_keeps_exactly_the_der_under_the_name() {
+    let scratch = Scratch::new("layout");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let certificate = sample();
+    store.import(&certificate, &policy()).unwrap();
+    let files: Vec<String> = fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files, vec![format!("{}.der", certificate.name())]);
+    assert_eq!(
+        fs::read(store.path_of(&certificate.name())).unwrap(),
+        certificate.der()
+    );
+
+    // A second process (a second store on the same directory) sees it.
+    let other = FileStore::open(scratch.path(), SystemKind::Source).unwrap();
+    assert_eq!(
+        other.get(&certificate.name()).unwrap(),
+        Some(certificate.clone())
+    );
+    // A delete through one is seen by the other's next get, cache or not.
+    store.delete(&certificate.name()).unwrap();
+    assert_eq!(other.get(&certificate.name()).unwrap(), None);
+}
+
+#[test]
+fn damaged_and_foreign_files_are_reported_and_never_hide_the_healthy_ones() {
+    let scratch = Scratch::new("damaged");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    store.import_all(&bundle, &policy()).unwrap();
+    let truncated = bundle[0].name();
+    let truncated_path = store.path_of(&truncated);
+    let der = fs::read(&truncated_path).unwrap();
+    fs::write(&truncated_path, &der[..der.len() / 2]).unwrap();
+    // A foreign file: a valid certificate under someone else's name.
+    let foreign_name: CertificateName = format!("cert_client_{}", "ab".repeat(32)).parse().unwrap();
+    let foreign_path = store.path_of(&foreign_name);
+    fs::write(&foreign_path, common::read("ec_p256.der")).unwrap();
+    // Garbage whose hash matches its name: right name, not a certificate.
+    let garbage = b"not a certificate".to_vec();
+    let garbage_name = CertificateName::from(inbound_certs::Fingerprint::of_der(&garbage));
+    fs::write(store.path_of(&garbage_name), &garbage).unwrap();
+    // Files that are not the store's are left alone and not reported.
+    fs::write(scratch.path().join("README.txt"), b"hello").unwrap();
+    fs::write(scratch.path().join("cert_client_short.der"), b"x").unwrap();
+
+    let fresh = FileStore::open(scratch.path(), SystemKind::Source).unwrap();
+    for store in [&store, &fresh] {
+        let listing = store.list().unwrap();
+        let healthy: Vec<_> = bundle[1..].iter().map(|c| c.name()).collect();
+        let mut healthy_sorted = healthy.clone();
+        healthy_sorted.sort();
+        assert_eq!(
+            listing
+                .certificates
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>(),
+            healthy_sorted
+        );
+        assert_eq!(listing.damaged.len(), 3, "{:?}", listing.damaged);
+        let problem_of = |path: &Path| {
+            listing
+                .damaged
+                .iter()
+                .find(|d| d.location == path)
+                .map(|d| d.problem.clone())
+                .unwrap_or_else(|| panic!("{} not reported", path.display()))
+        };
+        assert!(matches!(
+            problem_of(&truncated_path),
+            Damage::FingerprintMismatch { .. }
+        ));
+        assert!(matches!(
+            problem_of(&foreign_path),
+            Damage::FingerprintMismatch { .. }
+        ));
+        assert!(matches!(
+            problem_of(&store.path_of(&garbage_name)),
+            Damage::NotACertificate(_)
+        ));
+        let message = listing.damaged[0].to_string();
+        assert!(
+            message.starts_with(&scratch.path().display().to_string()),
+            "{message}"
+        );
+    }
+    // get reports the damage with the path; nothing was deleted.
+    let error = fresh.get(&truncated).unwrap_err();
+    assert!(matches!(error, StoreError::Damaged(_)));
+    assert!(
+        error
+            .to_string()
+            .contains(&truncated_path.display().to_string()),
+        "{error}"
+    );
+    assert!(truncated_path.exists() && foreign_path.exists());
+    assert!(scratch.path().join("README.txt").exists());
+
+    // Importing the certificate again repairs its file.
+    assert_eq!(
+        fresh.import(&bundle[0], &policy()).unwrap(),
+        Imported::Added(truncated)
+    );
+    assert_eq!(fresh.get(&truncated).unwrap().as_ref(), Some(&bundle[0]));
+}
+
+#[test]
+fn missing_directories_are_clear_errors() {
+    let scratch = Scratch::new("missing");
+    let missing = scratch.path().join("nope");
+    let error = FileStore::open(&missing, SystemKind::Source).unwrap_err();
+    assert!(matches!(error, StoreError::NoDirectory(_)));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "certificate store directory {} does not exist or is not a directory",
+            missing.display()
+        )
+    );
+    // A store whose directory disappears reports it on list.
+    let store = FileStore::create(scratch.path().join("gone"), SystemKind::Source).unwrap();
+    fs::remove_dir(scratch.path().join("gone")).unwrap();
+    assert!(matches!(
+        store.list().unwrap_err(),
+        StoreError::NoDirectory(_)
+    ));
+}
+
+#[cfg(unix)]
+fn running_as_root() -> bool {
+    // Root ignores permission bits, so a read-only directory is writable to it.
+    let probe =
+        std::env::temp_dir().join(format!("inbound-certs-root-probe-{}", std::process::id()));
+    fs::create_dir_all(&probe).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&probe, fs::Permissions::from_mode(0o500)).unwrap();
+    let writable = fs::write(probe.join("x"), b"x").is_ok();
+    fs::set_permissions(&probe, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::remove_dir_all(&probe).unwrap();
+    writable
+}
+
+/// A read-only file system is simulated with a read-only directory where permissions are
+/// enforced, and with a read-only bind mount where we run as root (CI does).
+#[cfg(unix)]
+#[test]
+fn a_read_only_store_refuses_writes_and_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("readonly");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let kept = sample();
+    store.import(&kept, &policy()).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+
+    let (readonly_dir, cleanup): (PathBuf, Box<dyn Fn()>) = if running_as_root() {
+        let mount = Scratch::new("readonly-mount");
+        fs::create_dir_all(mount.path()).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["--bind", "-o", "ro"])
+            .arg(scratch.path())
+            .arg(mount.path())
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            // Without mount permission the read-only case cannot be made; say so loudly.
+            panic!("cannot make a read-only mount to test with (need root or CAP_SYS_ADMIN)");
+        }
+        let path = mount.path().to_path_buf();
+        std::mem::forget(mount);
+        let unmount = path.clone();
+        (
+            path,
+            Box::new(move || {
+                let _ = std::process::Command::new("umount").arg(&unmount).status();
+                let _ = fs::remove_dir(&unmount);
+            }),
+        )
+    } else {
+        fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o500)).unwrap();
+        let path = scratch.path().to_path_buf();
+        (
+            path.clone(),
+            Box::new(move || {
+                let _ = fs::set_permissions(&path, fs::Permissions::from_mode(0o700));
+            }),
+        )
+    };
+    let readonly = FileStore::open(&readonly_dir, SystemKind::Source).unwrap();
+    let error = readonly.import_all(&bundle, &policy()).unwrap_err();
+    let delete_error = readonly.delete(&kept.name()).unwrap_err();
+    let listing = readonly.list().unwrap();
+    cleanup();
+
+    assert!(
+        matches!(
+            error,
+            StoreError::Io {
+                operation: "write",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("cannot write {}", readonly_dir.display())),
+        "{message}"
+    );
+    assert!(
+        matches!(
+            delete_error,
+            StoreError::Io {
+                operation: "delete",
+                ..
+            }
+        ),
+        "{delete_error:?}"
+    );
+    assert_eq!(listing.certificates, vec![kept.clone()]);
+    assert_eq!(store.list().unwrap().certificates, vec![kept]);
+}
+
+#[test]
+fn names_from_callers_are_validated_before_storage() {
+    for bad in [
+        "../../etc/passwd",
+        "cert_client_../../../etc/passwd",
+        &format!("cert_client_{}/../x", "a".repeat(60)),
+        &format!("cert_client_{}", "A".repeat(64)),
+        &format!("cert_client_{}.der", "a".repeat(64)),
+    ] {
+        assert!(bad.parse::<CertificateName>().is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn a_warm_listing_does_not_reparse_files() {
+    let scratch = Scratch::new("warm");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    store.import_all(&bundle, &policy()).unwrap();
+    let reader = FileStore::open(scratch.path(), SystemKind::Source).unwrap();
+    let cold = reader.list().unwrap();
+    let warm = reader.list().unwrap();
+    assert_eq!(cold.certificates, warm.certificates);
+    // Certificates from the cache share their bytes with the cold listing (no new parse).
+    for (a, b) in cold.certificates.iter().zip(&warm.certificates) {
+        assert!(std::ptr::eq(a.der().as_ptr(), b.der().as_ptr()));
+    }
+    for certificate in &bundle {
+        let got = reader.get(&certificate.name()).unwrap().unwrap();
+        let listed = warm
+            .certificates
+            .iter()
+            .find(|c| c.name() == certificate.name())
+            .unwrap();
+        assert!(
+            std::ptr::eq(got.der().as_ptr(), listed.der().as_ptr()),
+            "get reuses the cache"
+        );
+    }
+}
