@@ -12,6 +12,7 @@
 //! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
 
+#[macro_use]
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -164,12 +165,12 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 .ok_or_else(|| StoreError::NotFound(name).to_string())?;
             if options.flags.iter().any(|f| f == "--json") {
                 let object = Value::Object(support::json_object(&certificate, now));
-                println!(
+                out!(
                     "{}",
                     serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?
                 );
             } else {
-                println!("{}", support::readable_block(&certificate, now));
+                out!("{}", support::readable_block(&certificate, now));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -188,7 +189,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .map_err(|e| e.to_string())
                 });
                 match result {
-                    Ok(name) => println!("deleted {name}"),
+                    Ok(name) => out!("deleted {name}"),
                     Err(error) => {
                         eprintln!("error: {error}");
                         code = ExitCode::FAILURE;
@@ -201,12 +202,12 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             known(&[])?;
             let store = open(&store_dir()?, options.kind)?;
             for name in store.purge_expired(now).map_err(|e| e.to_string())? {
-                println!("deleted {name}");
+                out!("deleted {name}");
             }
             Ok(ExitCode::SUCCESS)
         }
         "help" => {
-            println!("{USAGE}");
+            out!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
         "" => Err(format!("no command given\n{USAGE}")),
@@ -241,8 +242,8 @@ fn import(store: &impl CertificateStore, files: &[String], policy: &ImportPolicy
             Ok(outcomes) => {
                 for outcome in outcomes {
                     match outcome {
-                        Imported::Added(name) => println!("imported {name}"),
-                        Imported::AlreadyPresent(name) => println!("already present {name}"),
+                        Imported::Added(name) => out!("imported {name}"),
+                        Imported::AlreadyPresent(name) => out!("already present {name}"),
                     }
                 }
             }
@@ -281,7 +282,7 @@ fn list(
             .iter()
             .map(|c| Value::Object(support::json_object(c, now)))
             .collect();
-        println!(
+        out!(
             "{}",
             serde_json::to_string_pretty(&objects).map_err(|e| e.to_string())?
         );
@@ -322,10 +323,10 @@ fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", cells.join("  ").trim_end());
+        out!("{}", cells.join("  ").trim_end());
     }
     if rows.is_empty() {
-        println!("(no certificates)");
+        out!("(no certificates)");
     }
 }
 
@@ -337,7 +338,7 @@ fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {
 }
 
 fn step(text: &str) {
-    println!("\n== {text}");
+    out!("\n== {text}");
 }
 
 fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
@@ -351,7 +352,7 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     step("Import two client certificates (each upload is decoded, checked and written durably)");
     let policy = ImportPolicy::new(now);
     for file in ["sample_source.pem", "sample_proxy.der"] {
-        println!("$ certstore import {file}");
+        out!("$ certstore import {file}");
         import(&store, &[path_string(file)], &policy);
     }
 
@@ -367,7 +368,7 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     let listing = store.list().map_err(err)?;
     let first = listing.certificates.first().ok_or("the store is empty")?;
     step(&format!("Show {}", first.name()));
-    println!("{}", support::readable_block(first, now));
+    out!("{}", support::readable_block(first, now));
 
     step("Upload a private key by mistake: refused, nothing stored");
     import(&store, &[path_string("key_pkcs8.pem")], &policy);
@@ -388,26 +389,26 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     step("Delete one certificate");
     let victim = first.name();
     store.delete(&victim).map_err(err)?;
-    println!("deleted {victim}");
+    out!("deleted {victim}");
     match store.delete(&victim) {
-        Err(error) => println!("deleting it again: error: {error}"),
+        Err(error) => out!("deleting it again: error: {error}"),
         Ok(()) => return Err("deleting twice should fail".into()),
     }
 
     step("Purge expired certificates");
     for name in store.purge_expired(now).map_err(err)? {
-        println!("deleted {name}");
+        out!("deleted {name}");
     }
 
     step("A store for a target system cannot be created");
     match FileStore::create(dir, SystemKind::Target) {
-        Err(error) => println!("error: {error}"),
+        Err(error) => out!("error: {error}"),
         Ok(_) => return Err("a target store should be refused".into()),
     }
 
     step("What is left");
     list(&store, now, None, false)?;
-    println!("\nDemo done; the temporary store is removed.");
+    out!("\nDemo done; the temporary store is removed.");
     Ok(ExitCode::SUCCESS)
 }
 

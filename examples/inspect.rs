@@ -8,6 +8,7 @@
 //! A file that cannot be decoded is reported on stderr as `FILE: <error>`; the other files are
 //! still printed and the exit code is 1.
 
+#[macro_use]
 mod support;
 
 use std::process::ExitCode;
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
         match argument.as_str() {
             "--json" => json = true,
             "-h" | "--help" => {
-                println!("usage: inspect [--json] FILE...");
+                out!("usage: inspect [--json] FILE...");
                 return ExitCode::SUCCESS;
             }
             _ => files.push(argument),
@@ -58,19 +59,19 @@ fn main() -> ExitCode {
                 objects.push(Value::Object(object));
             } else {
                 if !first_block {
-                    println!();
+                    out!();
                 }
                 first_block = false;
-                println!("Certificate {} of {count} in {file}", index + 1);
+                out!("Certificate {} of {count} in {file}", index + 1);
                 for line in support::readable_block(certificate, now).lines() {
-                    println!("  {line}");
+                    out!("  {line}");
                 }
             }
         }
     }
     if json {
         match serde_json::to_string_pretty(&objects) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => out!("{text}"),
             Err(error) => {
                 eprintln!("cannot write JSON: {error}");
                 failed = true;

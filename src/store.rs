@@ -176,7 +176,7 @@ pub enum StoreError {
     NotInbound(SystemKind),
     /// The certificate's validity ended before the policy's `now`, and the policy does not
     /// allow expired certificates.
-    #[error("certificate {name} ({subject}) expired on {not_after}; it was not imported")]
+    #[error("certificate {name} ({subject}) expired on {}; it was not imported", rfc3339(*.not_after))]
     Expired {
         /// The refused certificate.
         name: CertificateName,
@@ -351,6 +351,13 @@ pub trait CertificateStore: Send + Sync {
         }
         Ok(purged)
     }
+}
+
+/// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
+fn rfc3339(instant: OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| instant.to_string())
 }
 
 /// Refuses target systems; shared by the backends' constructors.

@@ -2,6 +2,17 @@
 
 #![allow(dead_code)]
 
+/// `println!` that ends the program quietly when stdout is closed (`| head`), instead of
+/// panicking on the broken pipe.
+macro_rules! out {
+    ($($arguments:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arguments)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use inbound_certs::{Certificate, KeyAlgorithm, ValidityStatus};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
