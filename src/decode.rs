@@ -123,7 +123,7 @@ pub fn detect_format(input: &[u8]) -> Option<Format> {
             Format::Der
         });
     }
-    if contains(input, b"-----BEGIN ") {
+    if contains(input, b"-----BEGIN ") || contains(input, b"-----END ") {
         return Some(Format::Pem);
     }
     let mut symbols = input.iter().filter(|b| !b.is_ascii_whitespace()).peekable();

@@ -532,3 +532,108 @@ fn summary_fields_of_a_client_certificate() {
         "RSASSA-PSS with SHA-256"
     );
 }
+
+#[test]
+fn semantic_errors_in_sound_der_are_refused() {
+    assert_eq!(
+        decode(&read("dup_extension.der")).unwrap_err(),
+        DecodeError::DuplicateExtension {
+            oid: "2.5.29.19".into()
+        }
+    );
+    let error = decode(&read("bad_san.der")).unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::MalformedExtension {
+            oid: "2.5.29.17".into()
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "invalid certificate: the value of extension 2.5.29.17 is malformed"
+    );
+
+    // Version 2 (v3) rewritten as 5: no such version.
+    let mut der = read("rsa2048.der");
+    let header = 2 + usize::from(der[1] & 0x7f);
+    let version = header + 2 + usize::from(der[header + 1] & 0x7f);
+    assert_eq!(&der[version..version + 5], &[0xa0, 0x03, 0x02, 0x01, 0x02]);
+    der[version + 4] = 5;
+    let error = Certificate::from_der(&der).unwrap_err();
+    assert!(
+        matches!(error, DecodeError::InvalidCertificate(_)),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("invalid certificate: "),
+        "{error}"
+    );
+}
+
+#[test]
+fn pkcs7_problems_name_the_entry() {
+    assert_eq!(
+        decode(&read("crl_only.p7b")).unwrap_err(),
+        DecodeError::NoCertificate
+    );
+
+    let p7b = read("bundle.p7b");
+    let first = read("rsa2048.der");
+    let at = p7b
+        .windows(first.len())
+        .position(|w| w == first.as_slice())
+        .unwrap();
+
+    let mut wrong_serial = p7b.clone();
+    wrong_serial[at + serial_offset(&first)] = 0x82;
+    let error = decode(&wrong_serial).unwrap_err();
+    assert!(
+        matches!(&error, DecodeError::InBundle { index: 1, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("certificate 1 of the PKCS#7 bundle: malformed DER at byte"),
+        "{error}"
+    );
+
+    let mut attribute_certificate = p7b.clone();
+    attribute_certificate[at] = 0xa1;
+    assert_eq!(
+        decode(&attribute_certificate).unwrap_err(),
+        DecodeError::UnsupportedBundleEntry { index: 1 }
+    );
+}
+
+#[test]
+fn stray_and_empty_pem_blocks_are_refused() {
+    assert_eq!(
+        decode(b"some text\n-----END CERTIFICATE-----\n").unwrap_err(),
+        DecodeError::MalformedPem {
+            line: 2,
+            problem: PemProblem::UnexpectedEnd
+        }
+    );
+    let error = decode(b"-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n").unwrap_err();
+    assert_eq!(
+        error.root_cause(),
+        &DecodeError::MalformedPem {
+            line: 1,
+            problem: PemProblem::EmptyBlock
+        }
+    );
+    let error = decode(
+        &read("csr.pem")
+            .iter()
+            .chain(read("ec_p256.pem").iter())
+            .copied()
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        error,
+        DecodeError::CertificateRequest,
+        "a file with a CSR is refused whole"
+    );
+}

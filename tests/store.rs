@@ -352,3 +352,68 @@ fn a_warm_listing_does_not_reparse_files() {
         );
     }
 }
+
+/// A full disk: a small tmpfs (mounting needs root, which CI has; elsewhere the test says it
+/// was skipped) filled up, then an import: a clear error with the path, nothing lost, no
+/// temporary file left.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_a_clear_error_and_loses_nothing() {
+    use std::io::Write;
+    if !running_as_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let scratch = Scratch::new("full");
+    fs::create_dir_all(scratch.path()).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(scratch.path())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(mounted, "cannot mount a tmpfs to test a full disk with");
+    let result = std::panic::catch_unwind(|| {
+        let dir = scratch.path().join("store");
+        let store = FileStore::create(&dir, SystemKind::Source).unwrap();
+        let kept = sample();
+        store.import(&kept, &policy()).unwrap();
+        let mut filler = fs::File::create(scratch.path().join("filler")).unwrap();
+        while filler.write_all(&[0u8; 4096]).is_ok() {}
+        let _ = filler.sync_all();
+        let bundle = decode(&common::read("bundle.pem")).unwrap();
+        let error = store.import_all(&bundle, &policy()).unwrap_err();
+        let StoreError::Io {
+            operation,
+            path,
+            source,
+        } = &error
+        else {
+            panic!("expected an I/O error, got {error:?}");
+        };
+        assert_eq!(*operation, "write");
+        assert!(path.starts_with(&dir));
+        assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{source}");
+        assert!(
+            error.to_string().contains("No space left on device"),
+            "{error}"
+        );
+        let listing = FileStore::open(&dir, SystemKind::Source)
+            .unwrap()
+            .list()
+            .unwrap();
+        assert_eq!(listing.certificates, vec![kept]);
+        assert!(listing.damaged.is_empty());
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    });
+    let _ = std::process::Command::new("umount")
+        .arg(scratch.path())
+        .status();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

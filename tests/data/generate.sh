@@ -57,6 +57,9 @@ subjectAltName = DNS:\${ENV::STEM}.client.example
 basicConstraints = CA:FALSE
 extendedKeyUsage = clientAuth, serverAuth
 subjectAltName = DNS:a.client.example, DNS:b.client.example, IP:10.0.0.1, IP:2001:db8::1, email:admin@client.example, URI:spiffe://client.example/source
+[ bad_san ]
+basicConstraints = CA:FALSE
+2.5.29.17 = DER:30:03:02:01:05
 [ req ]
 distinguished_name = dn
 prompt = no
@@ -176,6 +179,47 @@ sign intermediate "$work/intermediate.key" "/C=DE/O=Inbound Certs Tests/CN=Inbou
 sign via_intermediate "$work/p256.key" "$(subject via_intermediate)" intermediate.pem "$work/intermediate.key" \
   client "$GOOD_START" "$GOOD_END"
 
+# Refused by the decoder (recorded anyway: openssl x509 prints them).
+# openssl will not write an extension twice: copy one in the DER (the signature then no longer
+# matches, which the decoder does not check).
+python3 - ec_p256.der dup_extension.der <<'PY'
+import sys
+def tlv(data, at):
+    tag, first = data[at], data[at + 1]
+    if first < 0x80:
+        return at + 2, first
+    count = first & 0x7f
+    return at + 2 + count, int.from_bytes(data[at + 2:at + 2 + count], "big")
+def children(data, start, end):
+    items, at = [], start
+    while at < end:
+        content, length = tlv(data, at)
+        items.append((at, content, content + length))
+        at = content + length
+    return items
+def encode(tag, content):
+    n = len(content)
+    if n < 0x80:
+        return bytes([tag, n]) + content
+    size = (n.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + n.to_bytes(size, "big") + content
+der = open(sys.argv[1], "rb").read()
+_, cert_content, cert_end = children(der, 0, len(der))[0]
+tbs, algorithm, signature = children(der, cert_content, cert_end)
+fields = children(der, tbs[1], tbs[2])
+wrapper = fields[-1]
+assert der[wrapper[0]] == 0xa3
+extensions = children(der, wrapper[1], wrapper[2])[0]
+items = children(der, extensions[1], extensions[2])
+first = der[items[0][0]:items[0][2]]
+body = der[extensions[1]:extensions[2]] + first
+new_wrapper = encode(0xa3, encode(0x30, body))
+new_tbs = encode(0x30, der[tbs[1]:wrapper[0]] + new_wrapper)
+rest = der[algorithm[0]:signature[2]]
+open(sys.argv[2], "wb").write(encode(0x30, new_tbs + rest))
+PY
+leaf bad_san "$work/p256.key" bad_san
+
 # Serial quirks and a v1 certificate: openssl x509 -req sets any serial and adds no extensions.
 quirk() { # quirk STEM SERIAL
   openssl req -new -key "$work/p256.key" -subj "$(subject "$1")" -out "$work/$1.csr" -config "$work/ca.cnf" 2>/dev/null
@@ -233,6 +277,7 @@ openssl req -in csr.pem -outform DER -out csr.der
 sed 's/CERTIFICATE REQUEST/NEW CERTIFICATE REQUEST/' csr.pem > csr_new.pem
 openssl ca -gencrl -config "$work/ca.cnf" -cert ca.pem -keyfile "$work/ca.key" -out crl.pem 2>/dev/null
 openssl crl -in crl.pem -outform DER -out crl.der
+openssl crl2pkcs7 -in crl.pem -outform DER -out crl_only.p7b
 openssl pkey -in "$work/k.key" -pubout -out pubkey.pem
 openssl pkey -in "$work/k.key" -pubout -outform DER -out pubkey.der
 openssl rsa -in "$work/rsa1024.key" -RSAPublicKey_out -out rsa_pubkey.pem 2>/dev/null
