@@ -89,15 +89,23 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
     if input.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
-    match detect_format(input) {
-        Some(Format::Der | Format::Pkcs7) => decode_der(input, options),
-        Some(Format::Pem) => pem::decode(input, options),
+    let certificates = match detect_format(input) {
+        Some(Format::Der | Format::Pkcs7) => decode_der(input, options)?,
+        Some(Format::Pem) => pem::decode(input, options)?,
         Some(Format::Base64) => {
             let der = base64::decode_lines(pem::lines(input))?;
-            decode_der(&der, options)
+            decode_der(&der, options)?
         }
-        None => Err(DecodeError::UnrecognizedFormat),
+        None => return Err(DecodeError::UnrecognizedFormat),
+    };
+    // Bundles are counted before parsing; this also holds a single certificate to a limit of 0.
+    if certificates.len() > options.max_certificates {
+        return Err(DecodeError::TooManyCertificates {
+            found: certificates.len(),
+            limit: options.max_certificates,
+        });
     }
+    Ok(certificates)
 }
 
 /// Guesses the encoding of an upload from its first bytes, without decoding it.

@@ -637,3 +637,18 @@ fn stray_and_empty_pem_blocks_are_refused() {
         "a file with a CSR is refused whole"
     );
 }
+
+#[test]
+fn a_limit_of_zero_certificates_refuses_even_one() {
+    let mut options = DecodeOptions::default();
+    options.max_certificates = 0;
+    for file in ["ec_p256.der", "ec_p256.pem", "ec_p256.b64", "bundle.p7b"] {
+        assert!(
+            matches!(
+                decode_with(&read(file), &options),
+                Err(DecodeError::TooManyCertificates { limit: 0, .. })
+            ),
+            "{file}"
+        );
+    }
+}

@@ -194,7 +194,7 @@ pub(crate) fn decode(
             }
             Label::Pkcs7 => {
                 let limit = DecodeOptions {
-                    max_certificates: options.max_certificates - certificates.len(),
+                    max_certificates: options.max_certificates.saturating_sub(certificates.len()),
                     ..options.clone()
                 };
                 let inner = pkcs7::certificates(&der, &limit).map_err(|error| match error {
