@@ -1,44 +1,130 @@
-//! Decoder benchmarks: the parser's floor against `Certificate::from_der` with the full
-//! summary, and `decode` of whole uploads.
+//! Decoder benchmarks, per certificate, on the system trust store (Debian's ca-certificates
+//! bundle) and on a fixture of each key type:
+//! (a) the floor: `x509_parser::parse_x509_certificate` plus one SHA-256 of the DER;
+//! (b) `Certificate::from_der` with the full summary;
+//! (c) `decode` of the whole PEM bundle; (d) `decode` of the DER and PKCS#7 forms.
+//! The ratios (b)/(a) and (c)/(a) are printed at the end of the run.
 
-#![allow(clippy::panic, missing_docs)]
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sha2::{Digest, Sha256};
+#[path = "support.rs"]
+mod support;
+
 use std::hint::black_box;
+use std::process::Command;
+use std::time::Duration;
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
+use criterion::{Criterion, Throughput};
+use sha2::{Digest, Sha256};
+
+const TRUST_STORE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+fn floor(der: &[u8]) -> bool {
+    let parsed = x509_parser::parse_x509_certificate(der).is_ok();
+    let digest = Sha256::digest(der);
+    parsed && digest[0] != 1
 }
 
-fn decode_benches(c: &mut Criterion) {
-    let mut group = c.benchmark_group("decode");
-    for name in ["rsa2048", "ec_p256", "ed25519"] {
-        let der = fixture(&format!("{name}.der"));
-        group.throughput(Throughput::Elements(1));
-        group.bench_function(format!("floor/{name}"), |b| {
-            b.iter(|| {
-                let parsed = x509_parser::parse_x509_certificate(black_box(&der));
-                let digest = Sha256::digest(black_box(&der));
-                (parsed.is_ok(), digest)
-            })
-        });
-        group.bench_function(format!("from_der/{name}"), |b| {
-            b.iter(|| inbound_certs::Certificate::from_der(black_box(&der)))
-        });
-    }
-    let bundle = fixture("bundle.pem");
-    group.throughput(Throughput::Elements(5));
-    group.bench_function("decode/bundle.pem", |b| {
-        b.iter(|| inbound_certs::decode(black_box(&bundle)))
+fn per_certificate(c: &mut Criterion, group_name: &str, ders: &[Vec<u8>]) {
+    let mut group = c.benchmark_group(group_name);
+    group.throughput(Throughput::Elements(ders.len() as u64));
+    group.bench_function("a_floor", |b| {
+        b.iter(|| ders.iter().filter(|der| floor(black_box(der))).count())
     });
-    let pkcs7 = fixture("bundle.p7b");
-    group.bench_function("decode/bundle.p7b", |b| {
-        b.iter(|| inbound_certs::decode(black_box(&pkcs7)))
+    group.bench_function("b_from_der", |b| {
+        b.iter(|| {
+            ders.iter()
+                .filter(|der| inbound_certs::Certificate::from_der(black_box(der)).is_ok())
+                .count()
+        })
     });
     group.finish();
 }
 
-criterion_group!(benches, decode_benches);
-criterion_main!(benches);
+/// Runs the benches; returns the names of the per-fixture groups.
+fn benches(c: &mut Criterion) -> Vec<String> {
+    let bundle = std::fs::read(TRUST_STORE).expect("the system trust store");
+    let certificates = inbound_certs::decode(&bundle).expect("trust store decodes");
+    let ders: Vec<Vec<u8>> = certificates.iter().map(|c| c.der().to_vec()).collect();
+    per_certificate(c, "trust_store", &ders);
+
+    let mut group = c.benchmark_group("trust_store");
+    group.throughput(Throughput::Elements(ders.len() as u64));
+    group.bench_function("c_decode_pem_bundle", |b| {
+        b.iter(|| inbound_certs::decode(black_box(&bundle)).unwrap().len())
+    });
+    let p7b = Command::new("openssl")
+        .args([
+            "crl2pkcs7",
+            "-nocrl",
+            "-outform",
+            "DER",
+            "-certfile",
+            TRUST_STORE,
+        ])
+        .output()
+        .expect("openssl crl2pkcs7")
+        .stdout;
+    group.bench_function("d_decode_pkcs7_bundle", |b| {
+        b.iter(|| inbound_certs::decode(black_box(&p7b)).unwrap().len())
+    });
+    group.bench_function("d_decode_der_each", |b| {
+        b.iter(|| {
+            ders.iter()
+                .map(|der| inbound_certs::decode(black_box(der)).unwrap().len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+
+    let mut groups = Vec::new();
+    for stem in [
+        "rsa2048", "rsa4096", "ec_p256", "ec_p521", "ed25519", "ed448", "dsa2048", "rsa_pss",
+    ] {
+        let der = support::fixture(&format!("{stem}.der"));
+        per_certificate(c, &format!("fixture_{stem}"), std::slice::from_ref(&der));
+        groups.push(format!("fixture_{stem}"));
+    }
+    groups
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let groups = benches(&mut criterion);
+    criterion.final_summary();
+
+    println!("\nratios to the floor (a), mean times of this run:");
+    let report = |group: &str, id: &str, per: f64| {
+        if let (Some(a), Some(x)) = (
+            support::mean_ns(group, "a_floor"),
+            support::mean_ns(group, id),
+        ) {
+            println!(
+                "  {group:<28} {id:<22} {:>9.2} µs/cert  {:.2}x",
+                x / per / 1000.0,
+                x / a
+            );
+        }
+    };
+    let trust_count = std::fs::read(TRUST_STORE)
+        .ok()
+        .and_then(|b| inbound_certs::decode(&b).ok())
+        .map_or(1.0, |c| c.len() as f64);
+    for id in [
+        "a_floor",
+        "b_from_der",
+        "c_decode_pem_bundle",
+        "d_decode_pkcs7_bundle",
+        "d_decode_der_each",
+    ] {
+        report("trust_store", id, trust_count);
+    }
+    for group in groups {
+        for id in ["a_floor", "b_from_der"] {
+            report(&group, id, 1.0);
+        }
+    }
+}
