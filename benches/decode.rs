@@ -5,7 +5,13 @@
 //! (c) `decode` of the whole PEM bundle; (d) `decode` of the DER and PKCS#7 forms.
 //! The ratios (b)/(a) and (c)/(a) are printed at the end of the run.
 
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 #[path = "support.rs"]
 mod support;

@@ -2,7 +2,13 @@
 //! import a bundle of 100, get by name, list (cold and warm), delete, purge_expired; and, for
 //! the file store, a bare `read_dir` of the same directory to compare warm listings with.
 
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 #[path = "support.rs"]
 mod support;
