@@ -1,7 +1,10 @@
 //! [`CertificateSummary`]: everything an administrator sees about a certificate, as typed values.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
+
+use der_parser::oid;
 
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{GeneralName, ParsedExtension, X509Certificate};
@@ -13,7 +16,53 @@ use crate::fingerprint::{CertificateName, Fingerprint};
 /// An ASN.1 object identifier in dotted form, e.g. `1.2.840.113549.1.1.11`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(transparent))]
-pub struct Oid(String);
+pub struct Oid(Cow<'static, str>);
+
+/// The OIDs a summary meets most (attribute types, algorithms, curves, key usages), with
+/// their dotted forms, so that building a summary formats none of them.
+const KNOWN_OIDS: &[(&[u8], &str)] = &[
+    (&oid!(raw 2.5.4.3), "2.5.4.3"),
+    (&oid!(raw 2.5.4.6), "2.5.4.6"),
+    (&oid!(raw 2.5.4.7), "2.5.4.7"),
+    (&oid!(raw 2.5.4.8), "2.5.4.8"),
+    (&oid!(raw 2.5.4.10), "2.5.4.10"),
+    (&oid!(raw 2.5.4.11), "2.5.4.11"),
+    (&oid!(raw 2.5.4.5), "2.5.4.5"),
+    (&oid!(raw 2.5.4.9), "2.5.4.9"),
+    (&oid!(raw 2.5.4.97), "2.5.4.97"),
+    (
+        &oid!(raw 0.9.2342.19200300.100.1.25),
+        "0.9.2342.19200300.100.1.25",
+    ),
+    (
+        &oid!(raw 0.9.2342.19200300.100.1.1),
+        "0.9.2342.19200300.100.1.1",
+    ),
+    (&oid!(raw 1.2.840.113549.1.9.1), "1.2.840.113549.1.9.1"),
+    (&oid!(raw 1.2.840.113549.1.1.1), "1.2.840.113549.1.1.1"),
+    (&oid!(raw 1.2.840.113549.1.1.5), "1.2.840.113549.1.1.5"),
+    (&oid!(raw 1.2.840.113549.1.1.10), "1.2.840.113549.1.1.10"),
+    (&oid!(raw 1.2.840.113549.1.1.11), "1.2.840.113549.1.1.11"),
+    (&oid!(raw 1.2.840.113549.1.1.12), "1.2.840.113549.1.1.12"),
+    (&oid!(raw 1.2.840.113549.1.1.13), "1.2.840.113549.1.1.13"),
+    (&oid!(raw 1.2.840.113549.1.1.14), "1.2.840.113549.1.1.14"),
+    (&oid!(raw 1.2.840.10045.2.1), "1.2.840.10045.2.1"),
+    (&oid!(raw 1.2.840.10045.4.3.2), "1.2.840.10045.4.3.2"),
+    (&oid!(raw 1.2.840.10045.4.3.3), "1.2.840.10045.4.3.3"),
+    (&oid!(raw 1.2.840.10045.4.3.4), "1.2.840.10045.4.3.4"),
+    (&oid!(raw 1.2.840.10045.3.1.7), "1.2.840.10045.3.1.7"),
+    (&oid!(raw 1.3.132.0.34), "1.3.132.0.34"),
+    (&oid!(raw 1.3.132.0.35), "1.3.132.0.35"),
+    (&oid!(raw 1.3.132.0.10), "1.3.132.0.10"),
+    (&oid!(raw 1.3.101.112), "1.3.101.112"),
+    (&oid!(raw 1.3.101.113), "1.3.101.113"),
+    (&oid!(raw 1.2.840.10040.4.1), "1.2.840.10040.4.1"),
+    (&oid!(raw 2.16.840.1.101.3.4.3.2), "2.16.840.1.101.3.4.3.2"),
+    (&oid!(raw 2.16.840.1.101.3.4.2.1), "2.16.840.1.101.3.4.2.1"),
+    (&oid!(raw 1.3.6.1.5.5.7.3.1), "1.3.6.1.5.5.7.3.1"),
+    (&oid!(raw 1.3.6.1.5.5.7.3.2), "1.3.6.1.5.5.7.3.2"),
+    (&oid!(raw 2.5.29.37.0), "2.5.29.37.0"),
+];
 
 impl Oid {
     /// The dotted form.
@@ -22,14 +71,17 @@ impl Oid {
     }
 
     fn from_parser(oid: &der_parser::oid::Oid<'_>) -> Self {
-        Oid(oid.to_id_string())
+        Self::from_content(oid.as_bytes())
     }
 
     /// From the content octets of a DER OBJECT IDENTIFIER.
     fn from_content(content: &[u8]) -> Self {
-        Self::from_parser(&der_parser::oid::Oid::new(std::borrow::Cow::Borrowed(
-            content,
-        )))
+        match KNOWN_OIDS.iter().find(|(bytes, _)| *bytes == content) {
+            Some((_, dotted)) => Oid(Cow::Borrowed(dotted)),
+            None => Oid(Cow::Owned(
+                der_parser::oid::Oid::new(Cow::Borrowed(content)).to_id_string(),
+            )),
+        }
     }
 }
 
@@ -664,7 +716,7 @@ impl serde::Serialize for SubjectAltName {
     }
 }
 
-const OID_EKU: &str = "2.5.29.37";
+const OID_EKU: &[u8] = &oid!(raw 2.5.29.37);
 const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 
@@ -701,22 +753,18 @@ impl CertificateSummary {
         let mut extended_key_usage = Vec::new();
         let mut has_eku = false;
         for (i, extension) in tbs.extensions().iter().enumerate() {
-            let oid = Oid::from_parser(&extension.oid);
+            let oid = || Oid::from_parser(&extension.oid).to_string();
             if tbs
                 .extensions()
                 .iter()
                 .skip(i + 1)
                 .any(|other| other.oid == extension.oid)
             {
-                return Err(DecodeError::DuplicateExtension {
-                    oid: oid.to_string(),
-                });
+                return Err(DecodeError::DuplicateExtension { oid: oid() });
             }
             match extension.parsed_extension() {
                 ParsedExtension::ParseError { .. } => {
-                    return Err(DecodeError::MalformedExtension {
-                        oid: oid.to_string(),
-                    })
+                    return Err(DecodeError::MalformedExtension { oid: oid() })
                 }
                 ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
                 ParsedExtension::SubjectAlternativeName(names) => {
@@ -724,12 +772,10 @@ impl CertificateSummary {
                 }
                 _ => {}
             }
-            if oid.as_str() == OID_EKU {
+            if extension.oid.as_bytes() == OID_EKU {
                 has_eku = true;
-                extended_key_usage =
-                    read_eku(extension.value).ok_or_else(|| DecodeError::MalformedExtension {
-                        oid: oid.to_string(),
-                    })?;
+                extended_key_usage = read_eku(extension.value)
+                    .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
             }
         }
         let client_auth = !has_eku
@@ -867,7 +913,7 @@ fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
 /// x509-parser's `key_size` (which miscounts odd RSA sizes, P-521 and Ed25519/Ed448).
 fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
     let unknown = || PublicKeyInfo {
-        algorithm: KeyAlgorithm::Other(Oid(String::new())),
+        algorithm: KeyAlgorithm::Other(Oid(Cow::Borrowed(""))),
         bits: None,
     };
     let mut outer = Reader::new(spki);
@@ -942,5 +988,19 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
             algorithm: KeyAlgorithm::Other(oid),
             bits: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_oid_has_its_dotted_form() {
+        for (bytes, dotted) in KNOWN_OIDS {
+            let formatted = der_parser::oid::Oid::new(Cow::Borrowed(*bytes)).to_id_string();
+            assert_eq!(&formatted, dotted);
+        }
+        assert_eq!(Oid::from_content(&oid!(raw 1.2.3.4)).as_str(), "1.2.3.4");
     }
 }

@@ -123,7 +123,10 @@ fn damaged_and_foreign_files_are_reported_and_never_hide_the_healthy_ones() {
     let truncated = bundle[0].name();
     let truncated_path = store.path_of(&truncated);
     let der = fs::read(&truncated_path).unwrap();
-    fs::write(&truncated_path, &der[..der.len() / 2]).unwrap();
+    // Replaced as editors and copy tools do: a new file renamed over the old one.
+    let replacement = scratch.path().join("replacement");
+    fs::write(&replacement, &der[..der.len() / 2]).unwrap();
+    fs::rename(&replacement, &truncated_path).unwrap();
     // A foreign file: a valid certificate under someone else's name.
     let foreign_name: CertificateName = format!("cert_client_{}", "ab".repeat(32)).parse().unwrap();
     let foreign_path = store.path_of(&foreign_name);
@@ -177,6 +180,19 @@ fn damaged_and_foreign_files_are_reported_and_never_hide_the_healthy_ones() {
             "{message}"
         );
     }
+    // An edit in place (same inode) is seen by get at once, and by the next listing of a
+    // fresh process; see FileStore's docs.
+    let edited = bundle[1].name();
+    fs::write(store.path_of(&edited), b"edited in place").unwrap();
+    assert!(matches!(store.get(&edited), Err(StoreError::Damaged(_))));
+    let listing = FileStore::open(scratch.path(), SystemKind::Source)
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_eq!(listing.damaged.len(), 4);
+    assert!(!listing.certificates.iter().any(|c| c.name() == edited));
+    fs::write(store.path_of(&edited), bundle[1].der()).unwrap();
+
     // get reports the damage with the path; nothing was deleted.
     let error = fresh.get(&truncated).unwrap_err();
     assert!(matches!(error, StoreError::Damaged(_)));

@@ -2,17 +2,29 @@
 
 use crate::error::DecodeError;
 
-fn value(symbol: u8) -> Option<u32> {
-    let value = match symbol {
-        b'A'..=b'Z' => symbol - b'A',
-        b'a'..=b'z' => symbol - b'a' + 26,
-        b'0'..=b'9' => symbol - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(value))
-}
+const INVALID: u8 = 0xff;
+const SPACE: u8 = 0xfe;
+const PAD: u8 = 0xfd;
+
+/// Each byte's 6-bit value, or what else it is. (Indexing here runs at compile time: an
+/// out-of-range index would fail the build, never a caller.)
+#[allow(clippy::indexing_slicing)]
+const TABLE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < alphabet.len() {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    table[b' ' as usize] = SPACE;
+    table[b'\t' as usize] = SPACE;
+    table[b'\n' as usize] = SPACE;
+    table[b'\r' as usize] = SPACE;
+    table[0x0c] = SPACE;
+    table[b'=' as usize] = PAD;
+    table
+};
 
 /// Decodes base64 spread over lines (given with their 1-based numbers), ignoring whitespace.
 /// Padding may be omitted but, if present, only ends the data.
@@ -26,30 +38,31 @@ pub(crate) fn decode_lines<'a>(
     let mut last_line = 0;
     for (line, text) in lines {
         last_line = line;
+        out.reserve(text.len() / 4 * 3);
         for &symbol in text {
-            if symbol.is_ascii_whitespace() {
-                continue;
-            }
-            let error = |problem| DecodeError::InvalidBase64 { line, problem };
-            if symbol == b'=' {
-                padding += 1;
-                if padding > 2 || pending + padding > 4 || pending < 2 {
-                    return Err(error("misplaced '=' padding"));
+            let value = TABLE.get(usize::from(symbol)).copied().unwrap_or(INVALID);
+            if value < 64 && padding == 0 {
+                accumulator = (accumulator << 6) | u32::from(value);
+                pending += 1;
+                if pending == 4 {
+                    let [_, a, b, c] = accumulator.to_be_bytes();
+                    out.extend_from_slice(&[a, b, c]);
+                    accumulator = 0;
+                    pending = 0;
                 }
                 continue;
             }
-            if padding > 0 {
-                return Err(error("data after '=' padding"));
-            }
-            let Some(value) = value(symbol) else {
-                return Err(error("a character outside the base64 alphabet"));
-            };
-            accumulator = (accumulator << 6) | value;
-            pending += 1;
-            if pending == 4 {
-                out.extend_from_slice(&accumulator.to_be_bytes()[1..]);
-                accumulator = 0;
-                pending = 0;
+            let error = |problem| DecodeError::InvalidBase64 { line, problem };
+            match value {
+                SPACE => {}
+                PAD => {
+                    padding += 1;
+                    if padding > 2 || pending + padding > 4 || pending < 2 {
+                        return Err(error("misplaced '=' padding"));
+                    }
+                }
+                INVALID => return Err(error("a character outside the base64 alphabet")),
+                _ => return Err(error("data after '=' padding")),
             }
         }
     }

@@ -29,7 +29,9 @@ const EXTENSION: &str = ".der";
 /// A certificate store in a directory, safe to share between threads and processes.
 ///
 /// `get` reads at most one file (and none when the file is unchanged since this process last
-/// read it); `list` reads the directory once and re-reads only files it has not seen.
+/// read it); `list` reads the directory once and re-reads only files it has not seen, with no
+/// system call per known file on Unix (a file is known by its inode, which every replacement
+/// changes; a file edited in place is caught by `get` and by the next process's listing).
 /// A damaged, truncated or foreign `cert_client_*.der` file is reported in
 /// [`Listing::damaged`] with its path and never hides the healthy certificates; files with
 /// other names are left alone.
@@ -84,6 +86,26 @@ impl Identity {
             length: metadata.len(),
             modified: metadata.modified().ok(),
         }
+    }
+}
+
+impl Identity {
+    /// Whether a directory entry is still the file this identity was taken from. On Unix
+    /// this compares the inode the directory read already returned, so a warm listing makes
+    /// no system call per file: a file replaced under its name (every rename into place,
+    /// every delete and re-create) has a new inode. A file edited in place keeps its inode;
+    /// `get`, which compares length and modification time too, and the next process's
+    /// listing find such edits.
+    #[cfg(unix)]
+    fn listed_as(&self, entry: &fs::DirEntry) -> bool {
+        std::os::unix::fs::DirEntryExt::ino(entry) == self.inode
+    }
+
+    #[cfg(not(unix))]
+    fn listed_as(&self, entry: &fs::DirEntry) -> bool {
+        entry
+            .metadata()
+            .is_ok_and(|metadata| Identity::of(&metadata) == *self)
     }
 }
 
@@ -222,11 +244,15 @@ impl FileStore {
         }))
     }
 
-    fn cached(&self, name: &CertificateName, identity: Identity) -> Option<Certificate> {
+    fn cached(
+        &self,
+        name: &CertificateName,
+        unchanged: impl Fn(&Identity) -> bool,
+    ) -> Option<Certificate> {
         let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(name)
-            .filter(|cached| cached.identity == identity)
+            .filter(|cached| unchanged(&cached.identity))
             .map(|cached| cached.certificate.clone())
     }
 
@@ -351,7 +377,8 @@ impl CertificateStore for FileStore {
         let path = self.path_of(name);
         match fs::metadata(&path) {
             Ok(metadata) => {
-                if let Some(certificate) = self.cached(name, Identity::of(&metadata)) {
+                let identity = Identity::of(&metadata);
+                if let Some(certificate) = self.cached(name, |cached| *cached == identity) {
                     return Ok(Some(certificate));
                 }
             }
@@ -387,29 +414,35 @@ impl CertificateStore for FileStore {
     fn list(&self) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
         let mut seen = Vec::new();
-        for entry in self.read_dir()? {
-            let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
-            let file_name = entry.file_name();
-            let Some(name) = file_name
-                .to_str()
-                .and_then(|f| f.strip_suffix(EXTENSION))
-                .and_then(|f| f.parse::<CertificateName>().ok())
-            else {
-                continue;
-            };
-            seen.push(name);
-            let identity = entry.metadata().ok().map(|m| Identity::of(&m));
-            if let Some(certificate) = identity.and_then(|identity| self.cached(&name, identity)) {
-                listing.certificates.push(certificate);
-                continue;
+        let mut misses = Vec::new();
+        {
+            // One read lock for the whole directory: known files cost a lookup each.
+            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            for entry in self.read_dir()? {
+                let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
+                let file_name = entry.file_name();
+                let Some(name) = file_name
+                    .to_str()
+                    .and_then(|f| f.strip_suffix(EXTENSION))
+                    .and_then(|f| f.parse::<CertificateName>().ok())
+                else {
+                    continue;
+                };
+                seen.push(name);
+                match cache.get(&name).filter(|c| c.identity.listed_as(&entry)) {
+                    Some(cached) => listing.certificates.push(cached.certificate.clone()),
+                    None => misses.push((name, entry.path())),
+                }
             }
-            match self.load(&name, &entry.path()) {
+        }
+        for (name, path) in misses {
+            match self.load(&name, &path) {
                 Ok(Some(cached)) => {
                     listing.certificates.push(cached.certificate.clone());
                     self.remember(name, cached);
                 }
                 // Deleted between the directory read and now.
-                Ok(None) => {}
+                Ok(None) => self.forget(&name),
                 Err(damaged) => {
                     self.forget(&name);
                     listing.damaged.push(damaged);
@@ -417,11 +450,14 @@ impl CertificateStore for FileStore {
             }
         }
         {
-            let seen: std::collections::HashSet<_> = seen.into_iter().collect();
             let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-            cache.retain(|name, _| seen.contains(name));
+            // Forget files deleted since the last listing (by this process or another).
+            if cache.len() > listing.certificates.len() {
+                let seen: std::collections::HashSet<_> = seen.into_iter().collect();
+                cache.retain(|name, _| seen.contains(name));
+            }
         }
-        listing.certificates.sort_by_key(Certificate::name);
+        listing.certificates.sort_unstable_by_key(Certificate::name);
         listing.damaged.sort_by(|a, b| a.location.cmp(&b.location));
         Ok(listing)
     }
