@@ -125,7 +125,7 @@ impl<'a> Reader<'a> {
         self.data
             .get(at)
             .copied()
-            .ok_or(self.error(at, DerProblem::Truncated))
+            .ok_or_else(|| self.error(at, DerProblem::Truncated))
     }
 
     /// The tag of the next element, without consuming it.
@@ -198,15 +198,15 @@ impl<'a> Reader<'a> {
         let end = at
             .checked_add(length)
             .filter(|end| *end <= self.data.len())
-            .ok_or(self.error(start, DerProblem::Truncated))?;
+            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
         let content = self
             .data
             .get(at..end)
-            .ok_or(self.error(start, DerProblem::Truncated))?;
+            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
         let raw = self
             .data
             .get(start..end)
-            .ok_or(self.error(start, DerProblem::Truncated))?;
+            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
         self.position = end;
         Ok(Tlv {
             tag,
