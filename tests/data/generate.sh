@@ -123,6 +123,12 @@ record() {
     echo "key_bits=$(grep -m1 -o 'Public-Key: ([0-9]* bit)' <<<"$text" | grep -o '[0-9]*' || true)"
     echo "ec_curve=$( (grep -m1 'NIST CURVE:' <<<"$text" || grep -m1 'ASN1 OID:' <<<"$text" || true) | sed 's/.*: *//')"
     echo "version=$(grep -m1 'Version:' <<<"$text" | sed 's/.*Version: *\([0-9]\).*/\1/')"
+    # basicConstraints: the line after its heading says CA:TRUE or CA:FALSE; absent means false.
+    if grep -A1 'X509v3 Basic Constraints:' <<<"$text" | grep -q 'CA:TRUE'; then
+      echo "is_ca=true"
+    else
+      echo "is_ca=false"
+    fi
   } > "expected/$stem.txt"
 }
 
@@ -159,7 +165,7 @@ leaf dsa2048 "$work/dsa2048.key" client
 key "$work/rsa_pss.key" RSA-PSS rsa_keygen_bits:2048
 selfsign rsa_pss "$work/rsa_pss.key" "$(subject rsa_pss)" client \
   -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -sigopt rsa_mgf1_md:sha256
-key "$work/ec_p384_selfsigned.key" EC ec_paramgen_curve:P-384
+key "$work/ec_p384_selfsigned.key" EC ec_paramgen_curve:P-384 ec_param_enc:named_curve
 selfsign ec_p384_selfsigned "$work/ec_p384_selfsigned.key" "$(subject ec_p384_selfsigned)" client -md sha384
 selfsign ed25519_selfsigned "$work/ed25519.key" "$(subject ed25519_selfsigned)" client
 
@@ -220,16 +226,22 @@ open(sys.argv[2], "wb").write(encode(0x30, new_tbs + rest))
 PY
 leaf bad_san "$work/p256.key" bad_san
 
-# Serial quirks and a v1 certificate: openssl x509 -req sets any serial and adds no extensions.
-quirk() { # quirk STEM SERIAL
-  openssl req -new -key "$work/p256.key" -subj "$(subject "$1")" -out "$work/$1.csr" -config "$work/ca.cnf" 2>/dev/null
-  openssl x509 -req -in "$work/$1.csr" -CA ca.pem -CAkey "$work/ca.key" -set_serial "$2" -days 7300 \
-    -out "$work/$1.crt" 2>/dev/null
-  finish "$1" "$work/$1.crt"
+# Serial quirks, with the good dates: openssl ca will not write a negative serial (its serial file
+# is unsigned hex), but openssl x509 -CA re-signs a self-signed certificate with any -set_serial and
+# (3.0) -preserve_dates keeps its validity. It adds subject and authority key identifiers.
+reserial() { # reserial STEM SERIAL
+  selfsign "$1" "$work/p256.key" "$(subject "$1")" client
+  openssl x509 -in "$1.pem" -CA ca.pem -CAkey "$work/ca.key" -set_serial "$2" -preserve_dates \
+    -out "$work/$1.resigned" 2>/dev/null
+  finish "$1" "$work/$1.resigned"
 }
-quirk serial_zero 0
-quirk serial_negative -1234
-quirk v1 4242
+reserial serial_zero 0
+reserial serial_negative -1234
+# Version 1: openssl ca without -extensions (and copy_extensions = none) writes no extensions.
+openssl req -new -key "$work/p256.key" -subj "$(subject v1)" -out "$work/v1.csr" -config "$work/ca.cnf" 2>/dev/null
+openssl ca -batch -config "$work/ca.cnf" -in "$work/v1.csr" -out "$work/v1.crt" -cert ca.pem \
+  -keyfile "$work/ca.key" -notext -startdate "$GOOD_START" -enddate "$GOOD_END" 2>/dev/null
+finish v1 "$work/v1.crt"
 
 key "$work/source.key" EC ec_paramgen_curve:P-256
 sign sample_source "$work/source.key" "/C=DE/O=Orders Inc/CN=orders-service.source.example" "${CA[@]}" client "$GOOD_START" "$GOOD_END"
@@ -262,15 +274,18 @@ openssl pkcs8 -topk8 -nocrypt -in "$work/k.key" -outform DER -out key_pkcs8.der
 openssl pkcs8 -topk8 -in "$work/k.key" -v2 aes-256-cbc -passout pass:test -out key_pkcs8_encrypted_pbes2.pem
 openssl pkcs8 -topk8 -in "$work/k.key" -v2 aes-256-cbc -passout pass:test -outform DER -out key_pkcs8_encrypted_pbes2.der
 openssl pkcs8 -topk8 -in "$work/k.key" -v1 PBE-SHA1-3DES -passout pass:test -outform DER -out key_pkcs8_encrypted_pbes1.der
-openssl pkey -in "$work/rsa1024.key" -traditional -out key_rsa_pkcs1.pem
-openssl rsa -in "$work/rsa1024.key" -traditional -outform DER -out key_rsa_pkcs1.der 2>/dev/null
+key "$work/k_rsa.key" RSA rsa_keygen_bits:2048
+openssl pkey -in "$work/k_rsa.key" -traditional -out key_rsa_pkcs1.pem
+openssl rsa -in "$work/k_rsa.key" -traditional -outform DER -out key_rsa_pkcs1.der 2>/dev/null
 openssl ec -in "$work/k.key" -out key_ec_sec1.pem 2>/dev/null
 openssl ec -in "$work/k.key" -outform DER -out key_ec_sec1.der 2>/dev/null
-openssl pkey -in "$work/dsa2048.key" -traditional -out key_dsa.pem
-openssl dsa -in "$work/dsa2048.key" -outform DER -out key_dsa.der 2>/dev/null
-openssl pkey -in "$work/ed25519.key" -outform DER -out key_ed25519_pkcs8.der
+openssl genpkey -paramfile "$work/dsa.params" -out "$work/k_dsa.key" 2>/dev/null
+openssl pkey -in "$work/k_dsa.key" -traditional -out key_dsa.pem
+openssl dsa -in "$work/k_dsa.key" -outform DER -out key_dsa.der 2>/dev/null
+key "$work/k_ed25519.key" ED25519
+openssl pkey -in "$work/k_ed25519.key" -outform DER -out key_ed25519_pkcs8.der
 if command -v ssh-keygen >/dev/null; then
-  ssh-keygen -q -t ed25519 -N '' -f "$work/ssh" && cp "$work/ssh" key_openssh.pem
+  ssh-keygen -q -t ed25519 -N '' -C inbound-certs-fixture -f "$work/ssh" && cp "$work/ssh" key_openssh.pem
 fi
 openssl req -new -key "$work/k.key" -subj "/CN=request.client.example" -out csr.pem -config "$work/ca.cnf"
 openssl req -in csr.pem -outform DER -out csr.der
@@ -280,7 +295,7 @@ openssl crl -in crl.pem -outform DER -out crl.der
 openssl crl2pkcs7 -in crl.pem -outform DER -out crl_only.p7b
 openssl pkey -in "$work/k.key" -pubout -out pubkey.pem
 openssl pkey -in "$work/k.key" -pubout -outform DER -out pubkey.der
-openssl rsa -in "$work/rsa1024.key" -RSAPublicKey_out -out rsa_pubkey.pem 2>/dev/null
+openssl rsa -in "$work/k_rsa.key" -RSAPublicKey_out -out rsa_pubkey.pem 2>/dev/null
 openssl genpkey -genparam -algorithm DH -pkeyopt dh_paramgen_prime_len:512 -out dh_params.pem 2>/dev/null
 { printf '\x01'; head -c 4095 /dev/urandom; } > garbage.bin
 : > empty.der
