@@ -271,10 +271,7 @@ fn list(
         Some(within) => listing
             .certificates
             .iter()
-            .filter(|c| {
-                let not_after = c.summary().validity.not_after;
-                now <= not_after && not_after - now <= within
-            })
+            .filter(|c| c.summary().validity.ends_within(now, within))
             .collect(),
     };
     if json {

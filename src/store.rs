@@ -87,7 +87,7 @@ impl ImportPolicy {
     /// Checks one certificate against the policy. Not-yet-valid certificates are accepted.
     pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
         let summary = certificate.summary();
-        if !self.allow_expired && self.now > summary.validity.not_after {
+        if !self.allow_expired && summary.validity.is_expired_at(self.now) {
             return Err(StoreError::Expired {
                 name: certificate.name(),
                 subject: summary.subject.to_string(),
@@ -321,10 +321,7 @@ pub trait CertificateStore: Send + Sync {
         Ok(listing
             .certificates
             .into_iter()
-            .filter(|c| {
-                let not_after = c.summary().validity.not_after;
-                now <= not_after && not_after - now <= within
-            })
+            .filter(|c| c.summary().validity.ends_within(now, within))
             .collect())
     }
 
@@ -334,7 +331,7 @@ pub trait CertificateStore: Send + Sync {
         Ok(listing
             .certificates
             .into_iter()
-            .filter(|c| now > c.summary().validity.not_after)
+            .filter(|c| c.summary().validity.is_expired_at(now))
             .collect())
     }
 

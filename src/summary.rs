@@ -444,6 +444,17 @@ pub struct Validity {
 }
 
 impl Validity {
+    /// Whether the validity ended before `now`.
+    pub fn is_expired_at(&self, now: OffsetDateTime) -> bool {
+        now > self.not_after
+    }
+
+    /// Whether the validity has not ended at `now` but ends within `within` of it (a
+    /// certificate that is not valid yet counts too, by its end).
+    pub fn ends_within(&self, now: OffsetDateTime, within: Duration) -> bool {
+        !self.is_expired_at(now) && self.not_after - now <= within
+    }
+
     /// The status at `now`, warning when at most `warn_within` is left. The library never
     /// reads the clock itself: pass `OffsetDateTime::now_utc()` for the current status.
     ///
@@ -467,7 +478,7 @@ impl Validity {
             ValidityStatus::NotYetValid {
                 starts_in: self.not_before - now,
             }
-        } else if now > self.not_after {
+        } else if self.is_expired_at(now) {
             ValidityStatus::Expired {
                 since: now - self.not_after,
             }
