@@ -279,8 +279,9 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
 /// Checks the structure of one certificate (RFC 5280 §4.1) as strictly as OpenSSL and
 /// rustls-webpki do, and returns the element. Bytes after it are left to the caller.
 pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a>> {
+    // Every element of the outline below is read (so its length is checked) and every
+    // subtree the outline does not descend into is walked: each byte is checked once.
     let certificate = reader.expect(Tag::SEQUENCE, "the Certificate SEQUENCE")?;
-    walk(&certificate, 0)?;
     let mut fields = certificate.reader();
     let tbs = fields.expect(Tag::SEQUENCE, "the TBSCertificate SEQUENCE")?;
     algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
@@ -351,7 +352,7 @@ fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResul
     let mut inner = algorithm.reader();
     inner.expect(Tag::OID, "an algorithm OBJECT IDENTIFIER")?;
     if !inner.is_empty() {
-        inner.read()?;
+        walk(&inner.read()?, 1)?;
     }
     inner.finish("an AlgorithmIdentifier")
 }
@@ -374,7 +375,7 @@ fn name(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
                     },
                 });
             }
-            inner.read()?;
+            walk(&inner.read()?, 1)?;
             inner.finish("an AttributeTypeAndValue")?;
         }
     }

@@ -652,3 +652,26 @@ fn a_limit_of_zero_certificates_refuses_even_one() {
         );
     }
 }
+
+#[test]
+fn structure_below_the_outline_is_checked_too() {
+    // The RSASSA-PSS parameters of the outer signatureAlgorithm: SEQUENCE { [0] { … } … }.
+    // An indefinite length on the [0] inside them must be refused like one anywhere else.
+    let mut der = read("rsa_pss.der");
+    let pss = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a,
+    ];
+    let oid = der.windows(pss.len()).rposition(|w| w == pss).unwrap();
+    let params = oid + pss.len();
+    assert_eq!(der[params], 0x30);
+    let inner = params + 2;
+    assert_eq!(der[inner], 0xa0);
+    der[inner + 1] = 0x80;
+    assert_eq!(
+        Certificate::from_der(&der).unwrap_err(),
+        DecodeError::MalformedDer {
+            offset: inner,
+            problem: DerProblem::IndefiniteLength
+        }
+    );
+}

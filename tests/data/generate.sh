@@ -3,11 +3,12 @@
 # values openssl reports for each certificate. Run from anywhere: bash tests/data/generate.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-cd "$here"
-find . -maxdepth 1 -type f ! -name generate.sh ! -name README.md -delete
-rm -rf expected && mkdir expected
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# Everything is written to $work/out first and swapped into tests/data/ at the end, so a failed
+# run leaves the old fixtures in place and the directory is incomplete only for a moment.
+mkdir -p "$work/out/expected"
+cd "$work/out"
 
 mkdir -p "$work/db"
 : > "$work/db/index.txt"
@@ -302,4 +303,8 @@ openssl genpkey -genparam -algorithm DH -pkeyopt dh_paramgen_prime_len:512 -out 
 head -c 200 rsa2048.der > truncated.der
 { cat ec_p256.der; printf '\x00\x01\x02'; } > trailing.der
 printf 'hello, this is not a certificate\n' > text.txt
+cd "$here"
+find . -maxdepth 1 -type f ! -name generate.sh ! -name README.md -delete
+rm -rf expected
+cp -R "$work/out/." "$here/"
 echo "fixtures written to $here"
