@@ -90,7 +90,8 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
         return Err(DecodeError::Empty);
     }
     let certificates = match detect_format(input) {
-        Some(Format::Der | Format::Pkcs7) => decode_der(input, options)?,
+        Some(Format::Der) => vec![single_certificate(input)?],
+        Some(Format::Pkcs7) => pkcs7::certificates(input, options)?,
         Some(Format::Pem) => pem::decode(input, options)?,
         Some(Format::Base64) => {
             let der = base64::decode_lines(pem::lines(input))?;
@@ -175,11 +176,20 @@ fn is_utf16(input: &[u8]) -> bool {
 
 /// Decodes DER: one certificate, a PKCS#7 bundle, or a typed refusal of what it is instead.
 fn decode_der(der: &[u8], options: &DecodeOptions) -> Result<Vec<Certificate>, DecodeError> {
-    match classify(der) {
-        Shape::Pkcs7 => pkcs7::certificates(der, options),
-        Shape::Certificate | Shape::Unknown => Ok(vec![Certificate::from_der(der)?]),
-        other => Err(other.refusal()),
+    if classify(der) == Shape::Pkcs7 {
+        pkcs7::certificates(der, options)
+    } else {
+        Ok(vec![single_certificate(der)?])
     }
+}
+
+/// One DER certificate; if it is not one, the error names what it is instead (a key, a CSR,
+/// …) when its outline tells. The outline is looked at only on failure.
+pub(crate) fn single_certificate(der: &[u8]) -> Result<Certificate, DecodeError> {
+    Certificate::from_der(der).map_err(|error| match classify(der) {
+        Shape::Certificate | Shape::Pkcs7 | Shape::Unknown => error,
+        other => other.refusal(),
+    })
 }
 
 /// What a DER structure is, judged from its outline (tags and a few small integers) only:

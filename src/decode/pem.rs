@@ -2,7 +2,7 @@
 //! hold anything else around them (explanatory text, a BOM, CR/LF line ends, bytes that are
 //! not UTF-8), and maps each label to what the decoder does with it.
 
-use super::{base64, classify, pkcs7, DecodeOptions, Shape};
+use super::{base64, pkcs7, single_certificate, DecodeOptions};
 use crate::certificate::Certificate;
 use crate::der::{self, Reader, Tag};
 use crate::error::{DecodeError, PemProblem, PrivateKeyKind};
@@ -187,7 +187,7 @@ pub(crate) fn decode(
         let der = base64::decode_lines(block.body.iter().copied()).map_err(in_block)?;
         match block.label {
             Label::Certificate => {
-                certificates.push(certificate(&der).map_err(in_block)?);
+                certificates.push(single_certificate(&der).map_err(in_block)?);
             }
             Label::TrustedCertificate => {
                 certificates.push(trusted_certificate(&der).map_err(in_block)?);
@@ -218,14 +218,6 @@ pub(crate) fn decode(
         }
     }
     Ok(certificates)
-}
-
-/// A certificate block's content, refused with the right error if it is something else.
-fn certificate(der: &[u8]) -> Result<Certificate, DecodeError> {
-    match classify(der) {
-        Shape::Certificate | Shape::Unknown => Certificate::from_der(der),
-        other => Err(other.refusal()),
-    }
 }
 
 /// `TRUSTED CERTIFICATE`: a certificate followed by one `X509_CERT_AUX` SEQUENCE.
