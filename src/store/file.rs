@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,8 +56,27 @@ const EXTENSION: &str = ".der";
 pub struct FileStore {
     dir: PathBuf,
     kind: SystemKind,
-    cache: RwLock<HashMap<CertificateName, Cached>>,
+    cache: RwLock<HashMap<CertificateName, Cached, BuildHasherDefault<NameHasher>>>,
     ops: Arc<dyn FileOps>,
+}
+
+/// Names are SHA-256 digests of verified content, already spread evenly and not choosable by
+/// whoever writes files: hashing them once more (SipHash) is wasted work on every lookup.
+#[derive(Debug, Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        for (slot, byte) in word.iter_mut().zip(bytes) {
+            *slot = *byte;
+        }
+        self.0 = self.0.rotate_left(17) ^ u64::from_ne_bytes(word);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +167,7 @@ impl FileStore {
         let store = FileStore {
             dir: dir.to_path_buf(),
             kind,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(HashMap::default()),
             ops,
         };
         store.remove_stale_temporary_files()?;
@@ -413,7 +433,6 @@ impl CertificateStore for FileStore {
 
     fn list(&self) -> Result<Listing, StoreError> {
         let mut listing = Listing::default();
-        let mut seen = Vec::new();
         let mut misses = Vec::new();
         {
             // One read lock for the whole directory: known files cost a lookup each.
@@ -428,7 +447,6 @@ impl CertificateStore for FileStore {
                 else {
                     continue;
                 };
-                seen.push(name);
                 match cache.get(&name).filter(|c| c.identity.listed_as(&entry)) {
                     Some(cached) => listing.certificates.push(cached.certificate.clone()),
                     None => misses.push((name, entry.path())),
@@ -453,8 +471,9 @@ impl CertificateStore for FileStore {
             let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
             // Forget files deleted since the last listing (by this process or another).
             if cache.len() > listing.certificates.len() {
-                let seen: std::collections::HashSet<_> = seen.into_iter().collect();
-                cache.retain(|name, _| seen.contains(name));
+                let listed: std::collections::HashSet<_> =
+                    listing.certificates.iter().map(Certificate::name).collect();
+                cache.retain(|name, _| listed.contains(name));
             }
         }
         listing.certificates.sort_unstable_by_key(Certificate::name);
