@@ -46,9 +46,14 @@ fn after<'a>(text: &'a str, marker: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
+/// Where `openssl_fields` puts the files it hands to openssl; remove it when done.
+pub(crate) fn oracle_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("inbound-certs-oracle-{}", std::process::id()))
+}
+
 /// Runs `openssl x509` on DER bytes and extracts the same fields the fixture script records.
 pub(crate) fn openssl_fields(der: &[u8]) -> Expected {
-    let dir = std::env::temp_dir().join(format!("inbound-certs-oracle-{}", std::process::id()));
+    let dir = oracle_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("{:x}.der", fxhash(der)));
     std::fs::write(&file, der).unwrap();
