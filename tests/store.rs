@@ -433,3 +433,36 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
         std::panic::resume_unwind(panic);
     }
 }
+
+/// A FIFO or a directory under a certificate's name is reported, and neither blocks nor
+/// fails the listing.
+#[cfg(unix)]
+#[test]
+fn special_files_under_certificate_names_are_reported_without_blocking() {
+    let scratch = Scratch::new("special");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let kept = sample();
+    store.import(&kept, &policy()).unwrap();
+    let fifo: CertificateName = format!("cert_client_{}", "cd".repeat(32)).parse().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(store.path_of(&fifo))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let directory: CertificateName = format!("cert_client_{}", "ef".repeat(32)).parse().unwrap();
+    fs::create_dir(store.path_of(&directory)).unwrap();
+
+    let listing = FileStore::open(scratch.path(), SystemKind::Source)
+        .unwrap()
+        .list()
+        .unwrap();
+    assert_eq!(listing.certificates, vec![kept]);
+    assert_eq!(listing.damaged.len(), 2);
+    for damaged in &listing.damaged {
+        assert_eq!(
+            damaged.problem,
+            Damage::Unreadable("not a regular file".into())
+        );
+    }
+    assert!(matches!(store.get(&fifo), Err(StoreError::Damaged(_))));
+}

@@ -236,6 +236,16 @@ impl FileStore {
             problem,
         };
         let unreadable = |error: io::Error| damaged(Damage::Unreadable(error.to_string()));
+        // Opening a FIFO or a device would block or read without end: only regular files
+        // (or links to them) are opened.
+        match fs::metadata(path) {
+            Ok(metadata) if !metadata.is_file() => {
+                return Err(damaged(Damage::Unreadable("not a regular file".into())))
+            }
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(unreadable(error)),
+        }
         let file = match File::open(path) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
