@@ -640,6 +640,15 @@ pub enum EcCurve {
     Unnamed,
 }
 
+/// Other named curves this crate knows: dotted OID, name, size in bits.
+const OTHER_CURVES: &[(&str, &str, u32)] = &[
+    ("1.2.840.10045.3.1.1", "P-192", 192),
+    ("1.3.132.0.33", "P-224", 224),
+    ("1.3.36.3.3.2.8.1.1.7", "brainpoolP256r1", 256),
+    ("1.3.36.3.3.2.8.1.1.11", "brainpoolP384r1", 384),
+    ("1.3.36.3.3.2.8.1.1.13", "brainpoolP512r1", 512),
+];
+
 impl EcCurve {
     /// The curve size in bits, for the curves this crate knows.
     pub fn bits(&self) -> Option<u32> {
@@ -647,17 +656,16 @@ impl EcCurve {
             EcCurve::P256 | EcCurve::Secp256k1 => Some(256),
             EcCurve::P384 => Some(384),
             EcCurve::P521 => Some(521),
-            EcCurve::Named(oid) => match oid.as_str() {
-                "1.2.840.10045.3.1.1" => Some(192),
-                "1.3.132.0.33" => Some(224),
-                "1.3.36.3.3.2.8.1.1.7" => Some(256),
-                "1.3.36.3.3.2.8.1.1.11" => Some(384),
-                "1.3.36.3.3.2.8.1.1.13" => Some(512),
-                _ => None,
-            },
+            EcCurve::Named(oid) => other_curve(oid).map(|(_, _, bits)| *bits),
             EcCurve::Unnamed => None,
         }
     }
+}
+
+fn other_curve(oid: &Oid) -> Option<&'static (&'static str, &'static str, u32)> {
+    OTHER_CURVES
+        .iter()
+        .find(|(dotted, _, _)| *dotted == oid.as_str())
 }
 
 impl fmt::Display for EcCurve {
@@ -668,13 +676,9 @@ impl fmt::Display for EcCurve {
             EcCurve::P384 => f.write_str("P-384"),
             EcCurve::P521 => f.write_str("P-521"),
             EcCurve::Secp256k1 => f.write_str("secp256k1"),
-            EcCurve::Named(oid) => match oid.as_str() {
-                "1.2.840.10045.3.1.1" => f.write_str("P-192"),
-                "1.3.132.0.33" => f.write_str("P-224"),
-                "1.3.36.3.3.2.8.1.1.7" => f.write_str("brainpoolP256r1"),
-                "1.3.36.3.3.2.8.1.1.11" => f.write_str("brainpoolP384r1"),
-                "1.3.36.3.3.2.8.1.1.13" => f.write_str("brainpoolP512r1"),
-                other => f.write_str(other),
+            EcCurve::Named(oid) => match other_curve(oid) {
+                Some((_, name, _)) => f.write_str(name),
+                None => f.write_str(oid.as_str()),
             },
             EcCurve::Unnamed => f.write_str("explicit parameters"),
         }
@@ -1013,5 +1017,15 @@ mod tests {
             assert_eq!(&formatted, dotted);
         }
         assert_eq!(Oid::from_content(&oid!(raw 1.2.3.4)).as_str(), "1.2.3.4");
+    }
+
+    #[test]
+    fn other_named_curves_have_a_name_and_a_size() {
+        let brainpool = EcCurve::Named(Oid::from_content(&oid!(raw 1.3.36.3.3.2.8.1.1.11)));
+        assert_eq!(brainpool.to_string(), "brainpoolP384r1");
+        assert_eq!(brainpool.bits(), Some(384));
+        let unknown = EcCurve::Named(Oid::from_content(&oid!(raw 1.2.3.4)));
+        assert_eq!(unknown.to_string(), "1.2.3.4");
+        assert_eq!(unknown.bits(), None);
     }
 }
