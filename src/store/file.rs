@@ -274,15 +274,12 @@ impl FileStore {
         }))
     }
 
-    fn cached(
-        &self,
-        name: &CertificateName,
-        unchanged: impl Fn(&Identity) -> bool,
-    ) -> Option<Certificate> {
+    /// The cached certificate for a name, if its file is still the one that was read.
+    fn cached(&self, name: &CertificateName, identity: Identity) -> Option<Certificate> {
         let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(name)
-            .filter(|cached| unchanged(&cached.identity))
+            .filter(|cached| cached.identity == identity)
             .map(|cached| cached.certificate.clone())
     }
 
@@ -407,8 +404,7 @@ impl CertificateStore for FileStore {
         let path = self.path_of(name);
         match fs::metadata(&path) {
             Ok(metadata) => {
-                let identity = Identity::of(&metadata);
-                if let Some(certificate) = self.cached(name, |cached| *cached == identity) {
+                if let Some(certificate) = self.cached(name, Identity::of(&metadata)) {
                     return Ok(Some(certificate));
                 }
             }
