@@ -73,6 +73,8 @@ mod fingerprint;
 pub mod store;
 mod summary;
 mod system;
+#[cfg(feature = "rustls")]
+mod verifier;
 
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
@@ -87,6 +89,8 @@ pub use summary::{
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,
 };
 pub use system::{ParseSystemKindError, SystemKind};
+#[cfg(feature = "rustls")]
+pub use verifier::{StoreClientVerifier, VerifierError};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -13,26 +13,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn example(name: &str) -> PathBuf {
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/<name>
-    let deps = std::env::current_exe().unwrap();
-    let path = deps
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name);
-    assert!(
-        path.exists(),
-        "{} is not built; run the tests with cargo test",
-        path.display()
-    );
-    path
-}
-
 fn run(name: &str, arguments: &[&str]) -> Output {
-    Command::new(example(name))
+    Command::new(common::example(name))
         .args(arguments)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

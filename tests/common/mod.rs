@@ -21,6 +21,25 @@ pub(crate) fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Path of an example's binary: `cargo test` builds the examples into
+/// `target/<profile>/examples/`, beside the tests' `target/<profile>/deps/`.
+pub(crate) fn example(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let path = deps
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests with cargo test",
+        path.display()
+    );
+    path
+}
+
 /// Bytes of a fixture.
 pub(crate) fn read(name: &str) -> Vec<u8> {
     let path = data(name);

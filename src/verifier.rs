@@ -1,0 +1,244 @@
+//! [`StoreClientVerifier`]: a rustls client-certificate verifier that trusts exactly the
+//! certificates in a [`CertificateStore`] (feature `rustls`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::server::NoServerSessionStorage;
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, ServerConfig,
+};
+use time::OffsetDateTime;
+
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::{CertificateStore, StoreError};
+
+/// A rustls [`ClientCertVerifier`] that trusts a client when the certificate it presents is in
+/// a [`CertificateStore`] and valid at handshake time.
+///
+/// Trust is pinned to the end-entity certificate itself: the verifier hashes the presented
+/// DER (SHA-256), looks its [`CertificateName`] up with [`CertificateStore::get`] (one lookup,
+/// never a listing) and compares the stored DER byte for byte. Issuers and the intermediates a
+/// client sends play no part, so a certificate from any CA, or a self-signed one, is trusted
+/// exactly when an administrator has imported it. The store is consulted on every handshake:
+/// importing a certificate admits its holder on the next handshake, and deleting it shuts them
+/// out, without rebuilding the server's configuration.
+///
+/// The handshake signatures (TLS 1.2 and TLS 1.3) are still verified with the crypto
+/// provider's algorithms against the stored certificate's public key, so a client must hold the
+/// private key of the certificate it presents. No CA names are sent to clients.
+///
+/// | The client presents | Refused with | TLS alert |
+/// |---|---|---|
+/// | a certificate not in the store | [`VerifierError::NotInStore`] in [`CertificateError::Other`] | `certificate_unknown` |
+/// | a stored certificate, but the store could not be read | [`VerifierError::Store`] in [`CertificateError::Other`] | `certificate_unknown` |
+/// | a stored certificate past its `notAfter` | [`CertificateError::ExpiredContext`] | `certificate_expired` |
+/// | a stored certificate before its `notBefore` | [`CertificateError::NotValidYetContext`] | `certificate_expired` |
+/// | a stored certificate, signed with another key | [`CertificateError::BadSignature`] | `decrypt_error` |
+/// | no certificate (unless [`allow_unauthenticated`](Self::allow_unauthenticated)) | rustls' `NoCertificatesPresented` | `certificate_required` (TLS 1.3), `handshake_failure` (TLS 1.2) |
+///
+/// # Session resumption
+///
+/// rustls does not ask the verifier again when a client resumes an earlier session: it
+/// restores the certificate from the session. With rustls' default `ServerConfig`, a client
+/// whose certificate has been deleted could therefore keep resuming. Build the configuration
+/// with [`into_server_config`](Self::into_server_config), which turns resumption off, or turn it
+/// off yourself (`session_storage = Arc::new(NoServerSessionStorage {})`,
+/// `send_tls13_tickets = 0`, no `ticketer`), so that every connection is a full handshake that
+/// consults the store.
+///
+/// The crate enables no crypto provider of rustls: pass the one the service uses.
+///
+/// ```
+/// use std::sync::Arc;
+/// use inbound_certs::{MemoryStore, StoreClientVerifier, SystemKind};
+/// use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+///
+/// let server_chain = vec![CertificateDer::from_pem_file("tests/data/tls/server.pem")?];
+/// let server_key = PrivateKeyDer::from_pem_file("tests/data/tls/server.key")?;
+///
+/// let provider = Arc::new(rustls::crypto::ring::default_provider());
+/// let store = Arc::new(MemoryStore::new(SystemKind::Source)?);
+/// let config = StoreClientVerifier::new(store.clone(), provider)
+///     .into_server_config(server_chain, server_key)?;
+/// // Certificates imported into `store` from now on are trusted on the next handshake.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct StoreClientVerifier {
+    store: Arc<dyn CertificateStore>,
+    provider: Arc<CryptoProvider>,
+    algorithms: WebPkiSupportedAlgorithms,
+    mandatory: bool,
+}
+
+impl StoreClientVerifier {
+    /// A verifier over `store` that checks handshake signatures with `provider`'s algorithms
+    /// and requires every client to present a certificate.
+    pub fn new(store: Arc<dyn CertificateStore>, provider: Arc<CryptoProvider>) -> Self {
+        StoreClientVerifier {
+            store,
+            algorithms: provider.signature_verification_algorithms,
+            provider,
+            mandatory: true,
+        }
+    }
+
+    /// A server configuration that verifies clients with this verifier and presents
+    /// `certificate_chain` (the server's certificate first) with `key`: rustls' safe default
+    /// protocol versions (TLS 1.2 and 1.3), the verifier's crypto provider, and session
+    /// resumption turned off so that every connection consults the store (see
+    /// [Session resumption](Self#session-resumption)). Its public fields (ALPN protocols,
+    /// key logging, …) can be set afterwards.
+    ///
+    /// Fails when the key does not suit the provider or does not match the certificate.
+    pub fn into_server_config(
+        self,
+        certificate_chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<ServerConfig, rustls::Error> {
+        let mut config = ServerConfig::builder_with_provider(self.provider.clone())
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(Arc::new(self))
+            .with_single_cert(certificate_chain, key)?;
+        config.session_storage = Arc::new(NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        Ok(config)
+    }
+
+    /// Lets clients connect without a certificate; the server then decides what an
+    /// anonymous client may do. A client that does present a certificate is still verified.
+    pub fn allow_unauthenticated(mut self) -> Self {
+        self.mandatory = false;
+        self
+    }
+
+    /// The store this verifier consults.
+    pub fn store(&self) -> &Arc<dyn CertificateStore> {
+        &self.store
+    }
+}
+
+impl fmt::Debug for StoreClientVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreClientVerifier")
+            .field("system_kind", &self.store.system_kind())
+            .field("mandatory", &self.mandatory)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`StoreClientVerifier`] refused a client certificate, carried to rustls in
+/// [`CertificateError::Other`] (the client receives a `certificate_unknown` alert).
+///
+/// Expiry and bad signatures are reported with rustls' own [`CertificateError`] variants, so
+/// that the client receives the matching alert.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifierError {
+    /// No certificate with the presented certificate's fingerprint is in the store.
+    #[error("client certificate {name} is not in the store")]
+    NotInStore {
+        /// The name the presented certificate would have in the store.
+        name: CertificateName,
+    },
+    /// The store failed to look the certificate up (an I/O error, a damaged file).
+    #[error("could not look up client certificate {name} in the store: {source}")]
+    Store {
+        /// The name looked up.
+        name: CertificateName,
+        /// What went wrong.
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl From<VerifierError> for rustls::Error {
+    fn from(error: VerifierError) -> Self {
+        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(error))))
+    }
+}
+
+impl ClientCertVerifier for StoreClientVerifier {
+    fn client_auth_mandatory(&self) -> bool {
+        self.mandatory
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let name = CertificateName::from(Fingerprint::of_der(end_entity));
+        let certificate = match self.store.get(&name) {
+            Ok(Some(certificate)) if certificate.der() == end_entity.as_ref() => certificate,
+            Ok(_) => return Err(VerifierError::NotInStore { name }.into()),
+            Err(source) => return Err(VerifierError::Store { name, source }.into()),
+        };
+        let validity = &certificate.summary().validity;
+        let time = to_offset(now);
+        if time < validity.not_before {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidYetContext {
+                    time: now,
+                    not_before: to_unix(validity.not_before),
+                },
+            ));
+        }
+        if validity.is_expired_at(time) {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ExpiredContext {
+                    time: now,
+                    not_after: to_unix(validity.not_after),
+                },
+            ));
+        }
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, certificate, signature, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// `now` as a date; a time past what `time` can represent (year 9999) counts as the last
+/// representable instant, which every certificate has expired by.
+fn to_offset(now: UnixTime) -> OffsetDateTime {
+    i64::try_from(now.as_secs())
+        .ok()
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+/// A certificate date for rustls' messages; dates before 1970 are given as the epoch.
+fn to_unix(date: OffsetDateTime) -> UnixTime {
+    let seconds = u64::try_from(date.unix_timestamp()).unwrap_or(0);
+    UnixTime::since_unix_epoch(Duration::from_secs(seconds))
+}

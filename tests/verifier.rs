@@ -1,0 +1,484 @@
+//! `StoreClientVerifier` end to end: a rustls server and client over loopback TCP, in TLS 1.2
+//! and TLS 1.3, with certificates made for the test by rcgen.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread;
+
+use inbound_certs::{
+    Certificate, CertificateStore, FileStore, ImportPolicy, MemoryStore, StoreClientVerifier,
+    SystemKind, VerifierError,
+};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
+use rustls::client::ResolvesClientCert;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::sign::CertifiedKey;
+use rustls::version::{TLS12, TLS13};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, ClientConnection, RootCertStore,
+    ServerConfig, ServerConnection, SignatureScheme, StreamOwned, SupportedProtocolVersion,
+};
+use time::OffsetDateTime;
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A certificate and its private key.
+struct Identity {
+    der: CertificateDer<'static>,
+    key: Vec<u8>,
+}
+
+impl Identity {
+    fn key(&self) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.clone()))
+    }
+
+    fn certificate(&self) -> Certificate {
+        Certificate::from_der(&self.der).unwrap()
+    }
+}
+
+/// A self-signed client certificate for `name`, valid from 2000 until `not_after`.
+fn client(name: &str, not_after: (i32, u8, u8)) -> Identity {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    let certificate = params.self_signed(&key).unwrap();
+    Identity {
+        der: certificate.der().clone(),
+        key: key.serialize_der(),
+    }
+}
+
+fn valid_client(name: &str) -> Identity {
+    client(name, (2999, 1, 1))
+}
+
+/// A CA and a server certificate for "localhost" signed by it.
+struct ServerPki {
+    ca: CertificateDer<'static>,
+    server: Identity,
+}
+
+fn server_pki() -> ServerPki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test server CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    ServerPki {
+        ca: ca.der().clone(),
+        server: Identity {
+            der: server.der().clone(),
+            key: server_key.serialize_der(),
+        },
+    }
+}
+
+fn server_config(pki: &ServerPki, store: Arc<dyn CertificateStore>) -> Arc<ServerConfig> {
+    let config = StoreClientVerifier::new(store, provider())
+        .into_server_config(vec![pki.server.der.clone()], pki.server.key())
+        .unwrap();
+    Arc::new(config)
+}
+
+/// Presents `certificate` and signs with `key`, even when they do not belong together
+/// (`with_client_auth_cert` would refuse such a pair up front).
+#[derive(Debug)]
+struct Present(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Present {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+fn client_config(
+    pki: &ServerPki,
+    version: &'static SupportedProtocolVersion,
+    presented: Option<(&Identity, &Identity)>,
+) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.ca.clone()).unwrap();
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match presented {
+        None => builder.with_no_client_auth(),
+        Some((certificate, key_of)) => {
+            let key = provider()
+                .key_provider
+                .load_private_key(key_of.key())
+                .unwrap();
+            let certified = CertifiedKey::new(vec![certificate.der.clone()], key);
+            builder.with_client_cert_resolver(Arc::new(Present(Arc::new(certified))))
+        }
+    };
+    Arc::new(config)
+}
+
+/// What each side saw of one connection.
+#[derive(Debug)]
+struct Outcome {
+    /// The echoed line, or the client's error.
+    client: Result<String, rustls::Error>,
+    /// The server's error, if the handshake failed there.
+    server: Result<(), rustls::Error>,
+}
+
+/// Connects over loopback, sends one line and reads the echo.
+fn connect(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Outcome {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let config = server.clone();
+    let server_side = thread::spawn(move || -> Result<(), rustls::Error> {
+        let (socket, _) = listener.accept().unwrap();
+        let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), socket);
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(tls_error)?;
+        }
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while tls.read(&mut byte).map_err(tls_error)? == 1 {
+            line.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        tls.write_all(&line).map_err(tls_error)?;
+        tls.conn.send_close_notify();
+        tls.flush().map_err(tls_error)?;
+        Ok(())
+    });
+
+    let socket = TcpStream::connect(address).unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = StreamOwned::new(ClientConnection::new(client.clone(), name).unwrap(), socket);
+    let client_result = (|| {
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).map_err(tls_error)?;
+        }
+        tls.write_all(b"hello\n").map_err(tls_error)?;
+        tls.flush().map_err(tls_error)?;
+        let mut reply = String::new();
+        BufReader::new(&mut tls)
+            .read_line(&mut reply)
+            .map_err(tls_error)?;
+        Ok(reply)
+    })();
+    Outcome {
+        client: client_result,
+        server: server_side.join().unwrap(),
+    }
+}
+
+fn tls_error(error: std::io::Error) -> rustls::Error {
+    match error.into_inner() {
+        Some(inner) => match inner.downcast::<rustls::Error>() {
+            Ok(tls) => *tls,
+            Err(other) => rustls::Error::General(other.to_string()),
+        },
+        None => rustls::Error::General("i/o error without detail".to_string()),
+    }
+}
+
+const VERSIONS: [&SupportedProtocolVersion; 2] = [&TLS12, &TLS13];
+
+fn memory_store() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new(SystemKind::Source).unwrap())
+}
+
+fn import(store: &dyn CertificateStore, identity: &Identity) {
+    let policy = ImportPolicy::new(OffsetDateTime::now_utc()).allow_expired(true);
+    store.import(&identity.certificate(), &policy).unwrap();
+}
+
+fn assert_refused(outcome: &Outcome, alert: AlertDescription) {
+    assert_eq!(
+        outcome.client.as_ref().unwrap_err(),
+        &rustls::Error::AlertReceived(alert),
+        "{outcome:?}"
+    );
+}
+
+fn verifier_refusal(outcome: &Outcome) -> &VerifierError {
+    match &outcome.server {
+        Err(rustls::Error::InvalidCertificate(CertificateError::Other(other))) => {
+            other.0.downcast_ref::<VerifierError>().unwrap()
+        }
+        other => panic!("expected a refusal by the verifier, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_pinned_client_connects() {
+    let pki = server_pki();
+    let alice = valid_client("alice");
+    let store = memory_store();
+    import(store.as_ref(), &alice);
+    let server = server_config(&pki, store);
+    for version in VERSIONS {
+        let outcome = connect(
+            &server,
+            &client_config(&pki, version, Some((&alice, &alice))),
+        );
+        assert_eq!(outcome.client.as_deref(), Ok("hello\n"), "{version:?}");
+        assert!(outcome.server.is_ok(), "{outcome:?}");
+    }
+}
+
+#[test]
+fn an_unknown_client_is_refused_with_certificate_unknown() {
+    let pki = server_pki();
+    let (alice, mallory) = (valid_client("alice"), valid_client("mallory"));
+    let store = memory_store();
+    import(store.as_ref(), &alice);
+    let server = server_config(&pki, store);
+    for version in VERSIONS {
+        let outcome = connect(
+            &server,
+            &client_config(&pki, version, Some((&mallory, &mallory))),
+        );
+        assert_refused(&outcome, AlertDescription::CertificateUnknown);
+        match verifier_refusal(&outcome) {
+            VerifierError::NotInStore { name } => {
+                assert_eq!(*name, mallory.certificate().name())
+            }
+            other => panic!("{other:?}"),
+        }
+        let message = verifier_refusal(&outcome).to_string();
+        assert_eq!(
+            message,
+            format!(
+                "client certificate {} is not in the store",
+                mallory.certificate().name()
+            )
+        );
+    }
+}
+
+#[test]
+fn an_expired_pinned_client_is_refused_with_certificate_expired() {
+    let pki = server_pki();
+    let expired = client("expired", (2020, 1, 1));
+    let store = memory_store();
+    import(store.as_ref(), &expired);
+    let server = server_config(&pki, store);
+    for version in VERSIONS {
+        let outcome = connect(
+            &server,
+            &client_config(&pki, version, Some((&expired, &expired))),
+        );
+        assert_refused(&outcome, AlertDescription::CertificateExpired);
+        match &outcome.server {
+            Err(rustls::Error::InvalidCertificate(CertificateError::ExpiredContext {
+                not_after,
+                ..
+            })) => assert_eq!(not_after.as_secs(), 1_577_836_800), // 2020-01-01
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_is_not_valid_yet_is_refused_with_certificate_expired() {
+    let pki = server_pki();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.distinguished_name.push(DnType::CommonName, "early");
+    params.not_before = rcgen::date_time_ymd(2990, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2999, 1, 1);
+    let early = Identity {
+        der: params.self_signed(&key).unwrap().der().clone(),
+        key: key.serialize_der(),
+    };
+    let store = memory_store();
+    import(store.as_ref(), &early);
+    let server = server_config(&pki, store);
+    let outcome = connect(
+        &server,
+        &client_config(&pki, &TLS13, Some((&early, &early))),
+    );
+    assert_refused(&outcome, AlertDescription::CertificateExpired);
+    assert!(
+        matches!(
+            outcome.server,
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidYetContext { .. }
+            ))
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn a_pinned_certificate_with_the_wrong_key_is_refused_with_decrypt_error() {
+    let pki = server_pki();
+    let (alice, mallory) = (valid_client("alice"), valid_client("mallory"));
+    let store = memory_store();
+    import(store.as_ref(), &alice);
+    let server = server_config(&pki, store);
+    for version in VERSIONS {
+        let outcome = connect(
+            &server,
+            &client_config(&pki, version, Some((&alice, &mallory))),
+        );
+        assert_refused(&outcome, AlertDescription::DecryptError);
+        assert_eq!(
+            outcome.server,
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::BadSignature
+            )),
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn a_client_without_a_certificate_is_refused_unless_allowed() {
+    let pki = server_pki();
+    let store = memory_store();
+    let server = server_config(&pki, store.clone());
+    let outcome = connect(&server, &client_config(&pki, &TLS13, None));
+    assert_refused(&outcome, AlertDescription::CertificateRequired);
+    assert_eq!(outcome.server, Err(rustls::Error::NoCertificatesPresented));
+
+    let lenient = StoreClientVerifier::new(store, provider())
+        .allow_unauthenticated()
+        .into_server_config(vec![pki.server.der.clone()], pki.server.key())
+        .unwrap();
+    let outcome = connect(&Arc::new(lenient), &client_config(&pki, &TLS13, None));
+    assert_eq!(outcome.client.as_deref(), Ok("hello\n"));
+}
+
+#[test]
+fn imports_and_deletes_take_effect_on_the_next_handshake() {
+    let pki = server_pki();
+    let alice = valid_client("alice");
+    let dir = tempdir();
+    let store = Arc::new(FileStore::create(&dir, SystemKind::Proxy).unwrap());
+    let server = server_config(&pki, store.clone());
+    let client = client_config(&pki, &TLS13, Some((&alice, &alice)));
+
+    let before = connect(&server, &client);
+    assert_refused(&before, AlertDescription::CertificateUnknown);
+
+    // Another instance (as `certstore import` in another process would) imports the certificate.
+    import(&FileStore::open(&dir, SystemKind::Proxy).unwrap(), &alice);
+    let admitted = connect(&server, &client);
+    assert_eq!(admitted.client.as_deref(), Ok("hello\n"));
+
+    store.delete(&alice.certificate().name()).unwrap();
+    let after = connect(&server, &client);
+    assert_refused(&after, AlertDescription::CertificateUnknown);
+    assert!(matches!(
+        verifier_refusal(&after),
+        VerifierError::NotInStore { .. }
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Why `into_server_config` turns resumption off: with rustls' defaults, a client whose
+/// certificate was deleted resumes its earlier session and the store is never asked.
+#[test]
+fn resumption_is_off_so_a_deleted_certificate_cannot_resume() {
+    let pki = server_pki();
+    let alice = valid_client("alice");
+    let store = memory_store();
+    import(store.as_ref(), &alice);
+    for version in VERSIONS {
+        let client = client_config(&pki, version, Some((&alice, &alice)));
+        let with_resumption = {
+            let verifier = StoreClientVerifier::new(store.clone(), provider());
+            let mut config = ServerConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_client_cert_verifier(Arc::new(verifier))
+                .with_single_cert(vec![pki.server.der.clone()], pki.server.key())
+                .unwrap();
+            // TLS 1.2 resumes by ticket only when the server has a ticketer.
+            config.ticketer = rustls::crypto::ring::Ticketer::new().unwrap();
+            Arc::new(config)
+        };
+        let without_resumption = server_config(&pki, store.clone());
+        for server in [&with_resumption, &without_resumption] {
+            assert!(connect(server, &client).client.is_ok());
+        }
+        store.delete(&alice.certificate().name()).unwrap();
+        let resumed = connect(&with_resumption, &client);
+        assert!(
+            resumed.client.is_ok(),
+            "rustls' default config resumed without asking the store ({version:?})"
+        );
+        let refused = connect(&without_resumption, &client);
+        assert_refused(&refused, AlertDescription::CertificateUnknown);
+        import(store.as_ref(), &alice);
+    }
+}
+
+#[test]
+fn a_store_that_cannot_be_read_refuses_with_the_store_error() {
+    let pki = server_pki();
+    let alice = valid_client("alice");
+    let dir = tempdir();
+    let store = Arc::new(FileStore::create(&dir, SystemKind::Source).unwrap());
+    import(store.as_ref(), &alice);
+    let server = server_config(&pki, store.clone());
+    // The file is replaced by one with other content: the store reports it as damaged.
+    let path = store.path_of(&alice.certificate().name());
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, b"not a certificate").unwrap();
+    let outcome = connect(
+        &server,
+        &client_config(&pki, &TLS13, Some((&alice, &alice))),
+    );
+    assert_refused(&outcome, AlertDescription::CertificateUnknown);
+    match verifier_refusal(&outcome) {
+        VerifierError::Store { name, source } => {
+            assert_eq!(*name, alice.certificate().name());
+            assert!(source.to_string().contains(&path.display().to_string()));
+        }
+        other => panic!("{other:?}"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn tempdir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "inbound-certs-verifier-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
