@@ -92,6 +92,8 @@ pub use system::{ParseSystemKindError, SystemKind};
 #[cfg(feature = "rustls")]
 pub use verifier::{StoreClientVerifier, VerifierError};
 
+/// The README's examples, compiled and run by `cargo test --all-features` (one of them uses
+/// the `rustls` feature).
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "rustls"))]
 pub struct ReadmeDoctests;
