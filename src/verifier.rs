@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::NoServerSessionStorage;
 use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, ServerConfig,
+    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, PeerMisbehaved,
+    ServerConfig,
 };
 use time::OffsetDateTime;
 
+use crate::der::{Reader, Tag, Tlv};
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{CertificateStore, StoreError};
 
@@ -30,8 +32,10 @@ use crate::store::{CertificateStore, StoreError};
 /// out, without rebuilding the server's configuration.
 ///
 /// The handshake signatures (TLS 1.2 and TLS 1.3) are still verified with the crypto
-/// provider's algorithms against the stored certificate's public key, so a client must hold the
-/// private key of the certificate it presents. No CA names are sent to clients.
+/// provider's algorithms against the certificate's public key, so a client must hold the
+/// private key of the certificate it presents. Only the public key is read for that, so every
+/// certificate the store accepts can be used, including those webpki-based verifiers refuse (a
+/// v1 certificate, an unknown critical extension). No CA names are sent to clients.
 ///
 /// | The client presents | Refused with | TLS alert |
 /// |---|---|---|
@@ -163,6 +167,80 @@ impl From<VerifierError> for rustls::Error {
     }
 }
 
+impl StoreClientVerifier {
+    /// Checks a TLS 1.2 handshake signature against the certificate's public key, with the
+    /// provider's algorithms for the scheme, matched to the key the way webpki matches them.
+    fn verify_tls12(
+        &self,
+        message: &[u8],
+        certificate: &[u8],
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let candidates = self
+            .algorithms
+            .mapping
+            .iter()
+            .find(|(scheme, _)| *scheme == signature.scheme)
+            .map(|(_, algorithms)| *algorithms)
+            .ok_or(rustls::Error::PeerMisbehaved(
+                PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
+            ))?;
+        let key_info = subject_public_key_info(certificate).ok_or(bad_encoding())?;
+        let mut parts = key_info.reader();
+        let key_algorithm = parts
+            .expect(Tag::SEQUENCE, "algorithm")
+            .map_err(|_| bad_encoding())?;
+        let public_key = match parts.expect(Tag::BIT_STRING, "subjectPublicKey") {
+            Ok(bits) => match bits.content.split_first() {
+                Some((0, key)) => key,
+                _ => return Err(bad_encoding()),
+            },
+            Err(_) => return Err(bad_encoding()),
+        };
+        // TLS 1.2's ECDSA schemes allow any curve: each algorithm of the scheme is a
+        // candidate, and the one for the certificate's key (and curve) is used.
+        let algorithm = candidates
+            .iter()
+            .find(|algorithm| algorithm.public_key_alg_id().as_ref() == key_algorithm.content)
+            .ok_or_else(|| {
+                rustls::Error::InvalidCertificate(
+                    CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                        signature_algorithm_id: candidates
+                            .first()
+                            .map(|algorithm| algorithm.signature_alg_id().as_ref().to_vec())
+                            .unwrap_or_default(),
+                        public_key_algorithm_id: key_algorithm.content.to_vec(),
+                    },
+                )
+            })?;
+        algorithm
+            .verify_signature(public_key, message, signature.signature())
+            .map(|()| HandshakeSignatureValid::assertion())
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadSignature))
+    }
+}
+
+fn bad_encoding() -> rustls::Error {
+    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+}
+
+/// The certificate's SubjectPublicKeyInfo, read by position (the certificate was checked when
+/// it was imported; `None` if these bytes are not shaped like a certificate).
+fn subject_public_key_info(certificate: &[u8]) -> Option<Tlv<'_>> {
+    let mut outer = Reader::new(certificate);
+    let mut certificate = outer.expect(Tag::SEQUENCE, "certificate").ok()?.reader();
+    let mut tbs = certificate
+        .expect(Tag::SEQUENCE, "tbsCertificate")
+        .ok()?
+        .reader();
+    tbs.optional(Tag::context(true, 0)).ok()?;
+    tbs.expect(Tag::INTEGER, "serialNumber").ok()?;
+    for what in ["signature", "issuer", "validity", "subject"] {
+        tbs.expect(Tag::SEQUENCE, what).ok()?;
+    }
+    tbs.expect(Tag::SEQUENCE, "subjectPublicKeyInfo").ok()
+}
+
 impl ClientCertVerifier for StoreClientVerifier {
     fn client_auth_mandatory(&self) -> bool {
         self.mandatory
@@ -211,7 +289,7 @@ impl ClientCertVerifier for StoreClientVerifier {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, certificate, signature, &self.algorithms)
+        self.verify_tls12(message, certificate, signature)
     }
 
     fn verify_tls13_signature(
@@ -220,7 +298,13 @@ impl ClientCertVerifier for StoreClientVerifier {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, certificate, signature, &self.algorithms)
+        let key_info = subject_public_key_info(certificate).ok_or(bad_encoding())?;
+        rustls::crypto::verify_tls13_signature_with_raw_key(
+            message,
+            &SubjectPublicKeyInfoDer::from(key_info.raw),
+            signature,
+            &self.algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {

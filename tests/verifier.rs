@@ -255,6 +255,62 @@ fn a_pinned_client_connects() {
     }
 }
 
+/// A committed identity from tests/data/tls/ (made by openssl there).
+fn committed(name: &str) -> Identity {
+    use rustls::pki_types::pem::PemObject;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let der = CertificateDer::from_pem_file(dir.join(format!("{name}.pem"))).unwrap();
+    let key = match PrivateKeyDer::from_pem_file(dir.join(format!("{name}.key"))).unwrap() {
+        PrivateKeyDer::Pkcs8(key) => key.secret_pkcs8_der().to_vec(),
+        other => panic!("{name}.key is not PKCS#8: {other:?}"),
+    };
+    Identity { der, key }
+}
+
+/// Every key type, and certificates webpki would refuse to parse (version 1, an unknown critical
+/// extension) but the store accepts: the handshake signature is checked against the key alone.
+#[test]
+fn every_kind_of_stored_certificate_can_connect() {
+    let pki = server_pki();
+    let generated = |algorithm: &'static rcgen::SignatureAlgorithm| {
+        let key = KeyPair::generate_for(algorithm).unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "generated");
+        Identity {
+            der: params.self_signed(&key).unwrap().der().clone(),
+            key: key.serialize_der(),
+        }
+    };
+    let identities = [
+        ("P-256", generated(&rcgen::PKCS_ECDSA_P256_SHA256)),
+        ("P-384", generated(&rcgen::PKCS_ECDSA_P384_SHA384)),
+        ("Ed25519", generated(&rcgen::PKCS_ED25519)),
+        ("RSA 2048", committed("rsa")),
+        ("version 1", committed("v1")),
+        ("unknown critical extension", committed("critical")),
+    ];
+    let store = memory_store();
+    for (_, identity) in &identities {
+        import(store.as_ref(), identity);
+    }
+    let server = server_config(&pki, store);
+    for (what, identity) in &identities {
+        for version in VERSIONS {
+            let outcome = connect(
+                &server,
+                &client_config(&pki, version, Some((identity, identity))),
+            );
+            assert_eq!(
+                outcome.client.as_deref(),
+                Ok("hello\n"),
+                "{what} {version:?}: {outcome:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_unknown_client_is_refused_with_certificate_unknown() {
     let pki = server_pki();

@@ -4,13 +4,16 @@
 #   server.pem / server.key   the server's certificate for localhost and 127.0.0.1, signed by ca
 #   client.pem / client.key   a self-signed client certificate (CN=demo client, clientAuth)
 #   stranger.pem / stranger.key  another client certificate, never imported anywhere
+#   rsa.pem / rsa.key         a client certificate with an RSA 2048 key
+#   v1.pem / v1.key           a version 1 client certificate (no extensions)
+#   critical.pem / critical.key  a client certificate with an unknown critical extension
 # Test material only: these private keys are public. Valid for 100 years from the day made.
 set -eu
 cd "$(dirname "$0")"
 days=36500
 ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
 extensions=$(mktemp)
-trap 'rm -f "$extensions" server.csr ca.srl' EXIT
+trap 'rm -f "$extensions" server.csr v1.csr ca.srl' EXIT
 
 openssl req -x509 $ec -keyout ca.key -out ca.pem -days $days \
     -subj "/CN=inbound-certs test server CA" \
@@ -32,3 +35,14 @@ for who in client stranger; do
         -addext keyUsage=critical,digitalSignature \
         -addext extendedKeyUsage=clientAuth
 done
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.pem -days $days \
+    -subj "/CN=demo rsa client" -addext extendedKeyUsage=clientAuth
+
+# `x509 -req` without extensions writes a version 1 certificate.
+openssl req $ec -keyout v1.key -out v1.csr -subj "/CN=demo v1 client"
+openssl x509 -req -in v1.csr -key v1.key -days $days -out v1.pem
+
+openssl req -x509 $ec -keyout critical.key -out critical.pem -days $days \
+    -subj "/CN=demo critical extension client" -addext extendedKeyUsage=clientAuth \
+    -addext "1.3.6.1.4.1.55555.1=critical,DER:05:00"
