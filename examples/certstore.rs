@@ -7,7 +7,11 @@
 //! cargo run --example certstore -- --store DIR show NAME [--json]
 //! cargo run --example certstore -- --store DIR delete NAME...
 //! cargo run --example certstore -- --store DIR purge-expired
+//! cargo run --features postgres --example certstore -- --postgres URL list   # any command
 //! ```
+//!
+//! `--postgres URL` (with the `postgres` feature) uses a PostgreSQL store instead of a
+//! directory, e.g. `--postgres postgres://user@localhost/service`.
 //!
 //! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
@@ -31,7 +35,8 @@ const USAGE: &str = "usage:
   certstore --store DIR list [--json] [--expiring-within DAYS]
   certstore --store DIR show NAME [--json]
   certstore --store DIR delete NAME...
-  certstore --store DIR purge-expired";
+  certstore --store DIR purge-expired
+  (--postgres URL instead of --store DIR: a PostgreSQL store; needs --features postgres)";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -45,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 struct Options {
-    store: Option<PathBuf>,
+    store: Option<Location>,
     kind: SystemKind,
     command: String,
     flags: Vec<String>,
@@ -65,7 +70,11 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
         match argument.as_str() {
             "--store" => {
                 let dir = iter.next().ok_or("--store needs a directory")?;
-                options.store = Some(PathBuf::from(dir));
+                options.store = Some(Location::Directory(PathBuf::from(dir)));
+            }
+            "--postgres" => {
+                let url = iter.next().ok_or("--postgres needs a connection URL")?;
+                options.store = Some(Location::Postgres(url.clone()));
             }
             "--system-kind" => {
                 let kind = iter
@@ -104,11 +113,13 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
         }
         Ok(())
     };
-    let store_dir = || {
-        options
-            .store
-            .clone()
-            .ok_or_else(|| format!("'{}' needs --store DIR\n{USAGE}", options.command))
+    let location = || {
+        options.store.as_ref().ok_or_else(|| {
+            format!(
+                "'{}' needs --store DIR or --postgres URL\n{USAGE}",
+                options.command
+            )
+        })
     };
     let now = OffsetDateTime::now_utc();
     match options.command.as_str() {
@@ -129,12 +140,12 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .iter()
                         .any(|f| f == "--allow-without-client-auth"),
                 );
-            let store = FileStore::create(store_dir()?, options.kind).map_err(|e| e.to_string())?;
-            Ok(import(&store, &options.operands, &policy))
+            let store = open(location()?, options.kind, Create::Yes)?;
+            Ok(import(store.as_ref(), &options.operands, &policy))
         }
         "list" => {
             known(&["--json", "--expiring-within"])?;
-            let store = open(&store_dir()?, options.kind)?;
+            let store = open(location()?, options.kind, Create::No)?;
             let within = options
                 .flags
                 .iter()
@@ -146,7 +157,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 })
                 .transpose()?;
             list(
-                &store,
+                store.as_ref(),
                 now,
                 within,
                 options.flags.iter().any(|f| f == "--json"),
@@ -157,7 +168,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             let [name] = options.operands.as_slice() else {
                 return Err(format!("show needs exactly one NAME\n{USAGE}"));
             };
-            let store = open(&store_dir()?, options.kind)?;
+            let store = open(location()?, options.kind, Create::No)?;
             let name = parse_name(name)?;
             let certificate = store
                 .get(&name)
@@ -179,7 +190,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             if options.operands.is_empty() {
                 return Err(format!("delete needs at least one NAME\n{USAGE}"));
             }
-            let store = open(&store_dir()?, options.kind)?;
+            let store = open(location()?, options.kind, Create::No)?;
             let mut code = ExitCode::SUCCESS;
             for name in &options.operands {
                 let result = parse_name(name).and_then(|name| {
@@ -200,7 +211,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
         }
         "purge-expired" => {
             known(&[])?;
-            let store = open(&store_dir()?, options.kind)?;
+            let store = open(location()?, options.kind, Create::No)?;
             for name in store.purge_expired(now).map_err(|e| e.to_string())? {
                 out!("deleted {name}");
             }
@@ -215,8 +226,45 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
     }
 }
 
-fn open(dir: &Path, kind: SystemKind) -> Result<FileStore, String> {
-    FileStore::open(dir, kind).map_err(|e| e.to_string())
+/// Where the certificates are kept.
+enum Location {
+    Directory(PathBuf),
+    Postgres(String),
+}
+
+/// Whether a missing store directory is created (by `import`) or an error.
+#[derive(PartialEq)]
+enum Create {
+    Yes,
+    No,
+}
+
+fn open(
+    location: &Location,
+    kind: SystemKind,
+    create: Create,
+) -> Result<Box<dyn CertificateStore>, String> {
+    match location {
+        Location::Directory(dir) if create == Create::Yes => FileStore::create(dir, kind)
+            .map(|store| Box::new(store) as Box<dyn CertificateStore>)
+            .map_err(|e| e.to_string()),
+        Location::Directory(dir) => FileStore::open(dir, kind)
+            .map(|store| Box::new(store) as Box<dyn CertificateStore>)
+            .map_err(|e| e.to_string()),
+        Location::Postgres(url) => open_postgres(url, kind),
+    }
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str, kind: SystemKind) -> Result<Box<dyn CertificateStore>, String> {
+    inbound_certs::PostgresStore::connect(url, kind)
+        .map(|store| Box::new(store) as Box<dyn CertificateStore>)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str, _kind: SystemKind) -> Result<Box<dyn CertificateStore>, String> {
+    Err("--postgres needs the postgres feature: cargo run --features postgres --example certstore -- ...".to_string())
 }
 
 /// A certificate name, or a fingerprint in any common spelling.
@@ -228,7 +276,7 @@ fn parse_name(text: &str) -> Result<CertificateName, String> {
     })
 }
 
-fn import(store: &impl CertificateStore, files: &[String], policy: &ImportPolicy) -> ExitCode {
+fn import(store: &dyn CertificateStore, files: &[String], policy: &ImportPolicy) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     for file in files {
         let result = std::fs::read(file)
@@ -257,7 +305,7 @@ fn import(store: &impl CertificateStore, files: &[String], policy: &ImportPolicy
 }
 
 fn list(
-    store: &impl CertificateStore,
+    store: &dyn CertificateStore,
     now: OffsetDateTime,
     within: Option<Duration>,
     json: bool,

@@ -84,6 +84,8 @@ pub use store::{
     CertificateStore, Damage, Damaged, FileStore, ImportPolicy, Imported, Listing, MemoryStore,
     StoreError,
 };
+#[cfg(feature = "postgres")]
+pub use store::{PostgresOptions, PostgresStore};
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,

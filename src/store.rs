@@ -5,9 +5,13 @@
 pub mod conformance;
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore};
 
 use std::path::PathBuf;
 
@@ -136,7 +140,8 @@ pub struct Listing {
 /// An entry of a store that could not be read as the certificate its name promises.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damaged {
-    /// Where it is (for the file store, the file's path).
+    /// Where it is: for the file store, the file's path; for the PostgreSQL store,
+    /// `<schema>.client_certificates/<fingerprint as stored>`.
     pub location: PathBuf,
     /// What is wrong.
     pub problem: Damage,
@@ -217,6 +222,33 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A database-backed store could not reach its database or a statement failed. A write
+    /// that fails this way was not applied (if the connection broke while it committed, it
+    /// may have been: the store's next sync shows which).
+    #[error("cannot {operation}: {}", with_causes(.source.as_ref()))]
+    Database {
+        /// What was being done, e.g. "connect to the database".
+        operation: &'static str,
+        /// The database client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// An error's message followed by its sources' (database clients often keep the useful part,
+/// such as "connection refused", in a source).
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
 }
 
 /// A place that keeps the client certificates trusted for inbound connections.

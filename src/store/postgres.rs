@@ -1,0 +1,690 @@
+//! [`PostgresStore`]: one set of trusted certificates shared by every replica of a service,
+//! kept in PostgreSQL and served from memory (feature `postgres`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, IsolationLevel, NoTls};
+
+use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
+use crate::certificate::Certificate;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::system::SystemKind;
+
+/// How many changes the change log keeps; a replica further behind reloads everything.
+const CHANGES_KEPT: i64 = 10_000;
+/// How often the listener looks up from waiting (to notice `Drop` and its resync deadline).
+const POLL: Duration = Duration::from_millis(200);
+/// The longest wait between two attempts to reconnect the listener.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How [`PostgresStore::connect_with`] sets up the store.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    schema: String,
+    resync_interval: Duration,
+    connect_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    /// Schema `inbound_certs`, a full resync every 60 seconds, 5 seconds to connect.
+    fn default() -> Self {
+        PostgresOptions {
+            schema: "inbound_certs".to_string(),
+            resync_interval: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// The schema that holds the store's tables, created on first use: 1 to 40 characters of
+    /// `a`–`z`, `0`–`9` and `_`, not starting with a digit. Stores with different schemas in one
+    /// database are independent.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// How often every replica reloads the whole table, so that a change whose notification
+    /// was missed is picked up at the latest after this long.
+    pub fn resync_interval(mut self, interval: Duration) -> Self {
+        self.resync_interval = interval;
+        self
+    }
+
+    /// How long a connection attempt may take before a write fails with
+    /// [`StoreError::Database`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+}
+
+/// A store in a PostgreSQL database, shared by every replica of a service; reads are answered
+/// from memory.
+///
+/// Every instance keeps an in-memory index of the table: [`get`](CertificateStore::get) and
+/// [`list`](CertificateStore::list) never wait for the database, so a TLS handshake never
+/// makes a database round trip, and reads keep working while the database is away. The index
+/// is loaded when the store connects and kept current by a background thread that `LISTEN`s
+/// for the notification every import and delete sends, and that reloads the whole table every
+/// [`resync_interval`](PostgresOptions::resync_interval) so that a missed notification heals
+/// itself. A change made through this instance is in its index when the call returns; other
+/// instances see it as soon as the notification arrives (milliseconds on a local network).
+///
+/// Writes are transactions: a bundle is imported all or nothing, and writes from all replicas
+/// are applied in one order (each takes a row lock on the store's revision counter), so none is
+/// lost. When the database cannot be reached, writes fail with [`StoreError::Database`]; the
+/// background thread reconnects by itself.
+///
+/// Tables (in the configured schema, created on first use):
+/// `client_certificates (fingerprint text primary key, der bytea, imported_at timestamptz)`,
+/// plus `revision` and `changes`, which order the changes for the replicas. Rows are checked
+/// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a certificate,
+/// is reported in [`Listing::damaged`] and never hides the others.
+///
+/// # In an async service
+///
+/// The `postgres` crate blocks, and panics if it is used from inside a Tokio runtime: call
+/// [`connect`](Self::connect) and the writes (`import*`, `delete`, `purge_expired`) from
+/// `tokio::task::spawn_blocking`. `get`, `list`, `expiring_within` and `expired` only read the
+/// in-memory index and can be called anywhere, including a rustls verifier.
+///
+/// ```no_run
+/// use inbound_certs::{CertificateStore, ImportPolicy, PostgresStore, SystemKind};
+/// use time::OffsetDateTime;
+///
+/// let store = PostgresStore::connect("postgres://app@db.internal/service", SystemKind::Source)?;
+/// let upload = std::fs::read("client.pem")?;
+/// store.import_upload(&upload, &ImportPolicy::new(OffsetDateTime::now_utc()))?;
+/// for certificate in store.list()?.certificates {
+///     println!("{} {}", certificate.name(), certificate.summary().subject);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct PostgresStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    kind: SystemKind,
+    config: postgres::Config,
+    schema: String,
+    channel: String,
+    resync_interval: Duration,
+    index: RwLock<Index>,
+    /// Held while the index is brought up to date, so that updates are applied in order.
+    sync: Mutex<()>,
+    /// The connection writes use; `None` until needed again after it broke.
+    writer: Mutex<Option<Client>>,
+    stop: AtomicBool,
+}
+
+#[derive(Default)]
+struct Index {
+    certificates: BTreeMap<CertificateName, Certificate>,
+    /// Damaged rows by their key as stored.
+    damaged: BTreeMap<String, Damaged>,
+    /// The revision of the database the index reflects.
+    revision: i64,
+}
+
+impl PostgresStore {
+    /// Connects with the default [`PostgresOptions`]; see [`connect_with`](Self::connect_with).
+    pub fn connect(url: &str, kind: SystemKind) -> Result<Self, StoreError> {
+        Self::connect_with(url, kind, &PostgresOptions::default())
+    }
+
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database` or
+    /// `host=… user=… dbname=…`; no TLS to the database), creates the schema and tables if
+    /// they are missing, loads the index and starts the background thread that keeps it
+    /// current.
+    ///
+    /// Fails with [`StoreError::NotInbound`] for a target system and [`StoreError::Database`]
+    /// when the URL, the schema name or the database is not usable.
+    pub fn connect_with(
+        url: &str,
+        kind: SystemKind,
+        options: &PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        require_inbound(kind)?;
+        check_schema_name(&options.schema)?;
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|error| database("parse the connection URL", error))?;
+        config.connect_timeout(options.connect_timeout);
+        if config.get_application_name().is_none() {
+            config.application_name("inbound-certs");
+        }
+        let schema = options.schema.clone();
+        let shared = Arc::new(Shared {
+            kind,
+            config,
+            channel: format!("{schema}_changes"),
+            schema,
+            resync_interval: options.resync_interval,
+            index: RwLock::new(Index::default()),
+            sync: Mutex::new(()),
+            writer: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        });
+        {
+            let mut writer = shared.writer()?;
+            let client = writer.connected(&shared)?;
+            shared
+                .migrate(client)
+                .map_err(|error| database("create the tables", error))?;
+            shared
+                .resync(client)
+                .map_err(|error| database("load the certificates", error))?;
+        }
+        let listener = shared.clone();
+        std::thread::Builder::new()
+            .name("inbound-certs-postgres".to_string())
+            .spawn(move || listener.listen())
+            .map_err(|error| database("start the listener thread", error))?;
+        Ok(PostgresStore { shared })
+    }
+
+    /// The schema the store's tables are in.
+    pub fn schema(&self) -> &str {
+        &self.shared.schema
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // The listener thread sees this within `POLL` and closes its connection.
+        self.shared.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("kind", &self.shared.kind)
+            .field("schema", &self.shared.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_schema_name(schema: &str) -> Result<(), StoreError> {
+    let valid = (1..=40).contains(&schema.len())
+        && !schema.starts_with(|c: char| c.is_ascii_digit())
+        && schema
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(database(
+            "use the schema",
+            format!("invalid schema name {schema:?}: use 1 to 40 of a-z, 0-9 and _, not starting with a digit"),
+        ))
+    }
+}
+
+fn database(
+    operation: &'static str,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Database {
+        operation,
+        source: source.into(),
+    }
+}
+
+/// The writer connection, reconnected on first use after it broke.
+struct Writer<'a>(MutexGuard<'a, Option<Client>>);
+
+impl Writer<'_> {
+    fn connected(&mut self, shared: &Shared) -> Result<&mut Client, StoreError> {
+        if self.0.as_ref().is_some_and(Client::is_closed) {
+            *self.0 = None;
+        }
+        match &mut *self.0 {
+            Some(client) => Ok(client),
+            slot => {
+                let client = shared
+                    .config
+                    .connect(NoTls)
+                    .map_err(|error| database("connect to the database", error))?;
+                Ok(slot.insert(client))
+            }
+        }
+    }
+
+    /// Forgets a connection that broke, so the next write reconnects.
+    fn forget_if_closed(&mut self) {
+        if self.0.as_ref().is_some_and(Client::is_closed) {
+            *self.0 = None;
+        }
+    }
+}
+
+/// One change of the change log, with the row's DER when it was an import.
+struct Change {
+    revision: i64,
+    fingerprint: String,
+    imported: bool,
+    der: Option<Vec<u8>>,
+}
+
+impl Shared {
+    fn writer(&self) -> Result<Writer<'_>, StoreError> {
+        Ok(Writer(
+            self.writer.lock().unwrap_or_else(PoisonError::into_inner),
+        ))
+    }
+
+    fn table(&self, name: &str) -> String {
+        format!("\"{}\".{name}", self.schema)
+    }
+
+    fn migrate(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        let mut transaction = client.transaction()?;
+        // Replicas starting together must not race to create the same tables.
+        transaction.execute(
+            "SELECT pg_advisory_xact_lock(hashtext('inbound-certs schema ' || $1))",
+            &[&self.schema],
+        )?;
+        transaction.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
+             CREATE TABLE IF NOT EXISTS {certificates} (
+                 fingerprint text PRIMARY KEY,
+                 der bytea NOT NULL,
+                 imported_at timestamptz NOT NULL DEFAULT now()
+             );
+             CREATE TABLE IF NOT EXISTS {revision} (
+                 only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+                 value bigint NOT NULL
+             );
+             INSERT INTO {revision} (value) VALUES (0) ON CONFLICT DO NOTHING;
+             CREATE TABLE IF NOT EXISTS {changes} (
+                 revision bigint PRIMARY KEY,
+                 fingerprint text NOT NULL,
+                 imported boolean NOT NULL
+             );",
+            schema = self.schema,
+            certificates = self.table("client_certificates"),
+            revision = self.table("revision"),
+            changes = self.table("changes"),
+        ))?;
+        transaction.commit()
+    }
+
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reloads the whole table from one snapshot.
+    fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        self.resync_locked(client)
+    }
+
+    fn resync_locked(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        let mut transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let revision: i64 = transaction
+            .query_one(
+                &format!("SELECT value FROM {}", self.table("revision")),
+                &[],
+            )?
+            .try_get(0)?;
+        let rows = transaction.query(
+            &format!(
+                "SELECT fingerprint, der FROM {}",
+                self.table("client_certificates")
+            ),
+            &[],
+        )?;
+        transaction.commit()?;
+        let mut fresh = Index {
+            revision,
+            ..Index::default()
+        };
+        {
+            let old = self.read_index();
+            for row in rows {
+                let key: String = row.try_get(0)?;
+                let der: Vec<u8> = row.try_get(1)?;
+                // A name fixes its content, so a certificate already parsed is reused.
+                let known = self
+                    .name_of(&key)
+                    .and_then(|name| old.certificates.get(&name))
+                    .filter(|certificate| certificate.der() == der.as_slice())
+                    .cloned();
+                match known.map_or_else(|| self.check_row(&key, &der), Ok) {
+                    Ok(certificate) => {
+                        fresh.certificates.insert(certificate.name(), certificate);
+                    }
+                    Err(damaged) => {
+                        fresh.damaged.insert(key, damaged);
+                    }
+                }
+            }
+        }
+        *self.write_index() = fresh;
+        Ok(())
+    }
+
+    /// Brings the index up to date with the change log, or reloads everything when the log no
+    /// longer reaches back to the index's revision.
+    fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = self.read_index().revision;
+        let mut transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let current: i64 = transaction
+            .query_one(
+                &format!("SELECT value FROM {}", self.table("revision")),
+                &[],
+            )?
+            .try_get(0)?;
+        if current == known {
+            return transaction.commit();
+        }
+        let rows = transaction.query(
+            &format!(
+                "SELECT c.revision, c.fingerprint, c.imported, k.der
+                 FROM {changes} c LEFT JOIN {certificates} k USING (fingerprint)
+                 WHERE c.revision > $1 ORDER BY c.revision",
+                changes = self.table("changes"),
+                certificates = self.table("client_certificates"),
+            ),
+            &[&known],
+        )?;
+        transaction.commit()?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            changes.push(Change {
+                revision: row.try_get(0)?,
+                fingerprint: row.try_get(1)?,
+                imported: row.try_get(2)?,
+                der: row.try_get(3)?,
+            });
+        }
+        let complete = current > known
+            && changes
+                .iter()
+                .zip(known + 1..)
+                .all(|(change, expected)| change.revision == expected)
+            && changes.last().map(|change| change.revision) == Some(current);
+        if !complete {
+            return self.resync_locked(client);
+        }
+        self.apply(&changes, current);
+        Ok(())
+    }
+
+    /// Applies changes read from the change log (in revision order, as of one snapshot: an
+    /// import whose row is gone by then is followed by its delete).
+    fn apply(&self, changes: &[Change], revision: i64) {
+        let checked: Vec<(&Change, Option<Result<Certificate, Damaged>>)> = changes
+            .iter()
+            .map(|change| {
+                let row = match (&change.der, change.imported) {
+                    (Some(der), true) => Some(self.check_row(&change.fingerprint, der)),
+                    _ => None,
+                };
+                (change, row)
+            })
+            .collect();
+        let mut index = self.write_index();
+        for (change, row) in checked {
+            let name = self.name_of(&change.fingerprint);
+            match row {
+                Some(Ok(certificate)) => {
+                    index.damaged.remove(&change.fingerprint);
+                    index.certificates.insert(certificate.name(), certificate);
+                }
+                Some(Err(damaged)) => {
+                    if let Some(name) = name {
+                        index.certificates.remove(&name);
+                    }
+                    index.damaged.insert(change.fingerprint.clone(), damaged);
+                }
+                None => {
+                    if let Some(name) = name {
+                        index.certificates.remove(&name);
+                    }
+                    index.damaged.remove(&change.fingerprint);
+                }
+            }
+        }
+        index.revision = revision;
+    }
+
+    fn name_of(&self, key: &str) -> Option<CertificateName> {
+        key.parse::<Fingerprint>().ok().map(CertificateName::from)
+    }
+
+    /// A row as a certificate, or what is wrong with it.
+    fn check_row(&self, key: &str, der: &[u8]) -> Result<Certificate, Damaged> {
+        let damaged = |problem| Damaged {
+            location: PathBuf::from(format!("{}.client_certificates/{key}", self.schema)),
+            problem,
+        };
+        let actual = Fingerprint::of_der(der);
+        if actual.to_string() != key {
+            return Err(damaged(Damage::FingerprintMismatch { actual }));
+        }
+        Certificate::from_der(der).map_err(|error| damaged(Damage::NotACertificate(error)))
+    }
+
+    /// The background thread: keeps the index current until the store is dropped.
+    fn listen(&self) {
+        let mut backoff = Duration::from_millis(50);
+        while !self.stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            // Errors are not reported anywhere but here: reads go on from the index, writes
+            // report their own errors, and the next attempt reloads everything.
+            let _ = self.listen_once();
+            if started.elapsed() > MAX_BACKOFF {
+                backoff = Duration::from_millis(50);
+            }
+            self.sleep(backoff);
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    fn listen_once(&self) -> Result<(), postgres::Error> {
+        let mut client = self.config.connect(NoTls)?;
+        client.batch_execute(&format!("LISTEN \"{}\"", self.channel))?;
+        // Listening before loading: nothing committed in between can be missed.
+        self.resync(&mut client)?;
+        let mut last_resync = Instant::now();
+        while !self.stop.load(Ordering::Relaxed) {
+            let woken = client.notifications().timeout_iter(POLL).next()?.is_some();
+            if client.is_closed() {
+                return Ok(());
+            }
+            if woken {
+                // Later notifications are covered by this catch-up.
+                while client.notifications().iter().next()?.is_some() {}
+                self.catch_up(&mut client)?;
+            }
+            if last_resync.elapsed() >= self.resync_interval {
+                self.resync(&mut client)?;
+                last_resync = Instant::now();
+            }
+        }
+        Ok(())
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while !self.stop.load(Ordering::Relaxed) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+    }
+
+    /// Runs one write transaction that takes the revision lock, then brings the index up to
+    /// date (so the caller reads its own write).
+    fn write<T>(
+        &self,
+        operation: &'static str,
+        body: impl FnOnce(&mut postgres::Transaction<'_>, &Self, &mut i64) -> Result<T, WriteError>,
+    ) -> Result<T, StoreError> {
+        let mut writer = self.writer()?;
+        let client = writer.connected(self)?;
+        let outcome = (|| {
+            let mut transaction = client.transaction()?;
+            let before: i64 = transaction
+                .query_one(
+                    &format!("SELECT value FROM {} FOR UPDATE", self.table("revision")),
+                    &[],
+                )?
+                .try_get(0)?;
+            let mut revision = before;
+            let value = body(&mut transaction, self, &mut revision)?;
+            if revision != before {
+                transaction.execute(
+                    &format!("UPDATE {} SET value = $1", self.table("revision")),
+                    &[&revision],
+                )?;
+                transaction.execute(
+                    &format!("DELETE FROM {} WHERE revision <= $1", self.table("changes")),
+                    &[&(revision - CHANGES_KEPT)],
+                )?;
+                transaction.execute(
+                    "SELECT pg_notify($1, $2)",
+                    &[&self.channel, &revision.to_string()],
+                )?;
+            }
+            transaction.commit()?;
+            Ok(value)
+        })();
+        match outcome {
+            Ok(value) => {
+                // Committed: if the index cannot be brought up to date now, the listener will.
+                let _ = self.catch_up(client);
+                writer.forget_if_closed();
+                Ok(value)
+            }
+            Err(WriteError::Refused(error)) => Err(error),
+            Err(WriteError::Database(error)) => {
+                writer.forget_if_closed();
+                Err(database(operation, error))
+            }
+        }
+    }
+}
+
+/// Why a write transaction did not commit.
+enum WriteError {
+    /// The store's answer (such as "not found"); the transaction was rolled back.
+    Refused(StoreError),
+    Database(postgres::Error),
+}
+
+impl From<postgres::Error> for WriteError {
+    fn from(error: postgres::Error) -> Self {
+        WriteError::Database(error)
+    }
+}
+
+impl CertificateStore for PostgresStore {
+    fn system_kind(&self) -> SystemKind {
+        self.shared.kind
+    }
+
+    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
+        self.shared.write(
+            "import into the database",
+            |transaction, shared, revision| {
+                let insert = format!(
+                    "INSERT INTO {} (fingerprint, der) VALUES ($1, $2)
+                     ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint",
+                    shared.table("client_certificates")
+                );
+                let log = format!(
+                    "INSERT INTO {} (revision, fingerprint, imported) VALUES ($1, $2, true)",
+                    shared.table("changes")
+                );
+                let mut outcomes = Vec::with_capacity(certificates.len());
+                for certificate in certificates {
+                    let name = certificate.name();
+                    let key = certificate.fingerprint().to_string();
+                    let der = certificate.der();
+                    if transaction.query_opt(&insert, &[&key, &der])?.is_some() {
+                        *revision += 1;
+                        transaction.execute(&log, &[&*revision, &key])?;
+                        outcomes.push(Imported::Added(name));
+                    } else {
+                        outcomes.push(Imported::AlreadyPresent(name));
+                    }
+                }
+                Ok(outcomes)
+            },
+        )
+    }
+
+    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        let index = self.shared.read_index();
+        if let Some(certificate) = index.certificates.get(name) {
+            return Ok(Some(certificate.clone()));
+        }
+        match index.damaged.get(&name.fingerprint().to_string()) {
+            Some(damaged) => Err(StoreError::Damaged(damaged.clone())),
+            None => Ok(None),
+        }
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        let index = self.shared.read_index();
+        Ok(Listing {
+            certificates: index.certificates.values().cloned().collect(),
+            damaged: index.damaged.values().cloned().collect(),
+        })
+    }
+
+    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+        let key = name.fingerprint().to_string();
+        self.shared.write(
+            "delete from the database",
+            |transaction, shared, revision| {
+                let deleted = transaction.query_opt(
+                    &format!(
+                        "DELETE FROM {} WHERE fingerprint = $1 RETURNING fingerprint",
+                        shared.table("client_certificates")
+                    ),
+                    &[&key],
+                )?;
+                if deleted.is_none() {
+                    return Err(WriteError::Refused(StoreError::NotFound(*name)));
+                }
+                *revision += 1;
+                transaction.execute(
+                    &format!(
+                        "INSERT INTO {} (revision, fingerprint, imported) VALUES ($1, $2, false)",
+                        shared.table("changes")
+                    ),
+                    &[&*revision, &key],
+                )?;
+                Ok(())
+            },
+        )
+    }
+}
