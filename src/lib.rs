@@ -94,8 +94,8 @@ pub use system::{ParseSystemKindError, SystemKind};
 #[cfg(feature = "rustls")]
 pub use verifier::{StoreClientVerifier, VerifierError};
 
-/// The README's examples, compiled and run by `cargo test --all-features` (one of them uses
-/// the `rustls` feature).
+/// The README's examples, compiled and run by `cargo test --all-features` (they use the
+/// `rustls` and `postgres` features).
 #[doc = include_str!("../README.md")]
-#[cfg(all(doctest, feature = "rustls"))]
+#[cfg(all(doctest, feature = "rustls", feature = "postgres"))]
 pub struct ReadmeDoctests;
