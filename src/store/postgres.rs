@@ -162,6 +162,17 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("inbound-certs");
         }
+        // A connection that dies without a word (a network partition) must be noticed in
+        // about a minute, not after the system's two hours of keepalive idle time: the
+        // listener would otherwise wait that long before it reloads.
+        if config.get_keepalives_idle() >= Duration::from_secs(7200) {
+            config.keepalives_idle(Duration::from_secs(30));
+            config.keepalives_interval(Duration::from_secs(10));
+            config.keepalives_retries(3);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(60));
+        }
         let schema = options.schema.clone();
         let shared = Arc::new(Shared {
             kind,
@@ -583,7 +594,11 @@ impl Shared {
                 writer.forget_if_closed();
                 Ok(value)
             }
-            Err(WriteError::Refused(error)) => Err(error),
+            Err(WriteError::Refused(error)) => {
+                // The refusal may come from a change this index has not seen yet.
+                let _ = self.catch_up(client);
+                Err(error)
+            }
             Err(WriteError::Database(error)) => {
                 writer.forget_if_closed();
                 Err(database(operation, error))
