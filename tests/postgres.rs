@@ -293,8 +293,15 @@ fn a_missed_notification_heals_with_the_periodic_resync(server: &Server) -> Stri
             .schema(&schema)
             .resync_interval(Duration::from_secs(1)),
     );
+    // Once b has seen a notified change, its listener is past its first load.
+    let [notified, certificate] = &certificates(2)[..] else {
+        unreachable!()
+    };
+    a.import(notified, &policy()).unwrap();
+    within(Duration::from_secs(10), "notified import seen by b", || {
+        b.get(&notified.name()).unwrap().is_some()
+    });
     // Another writer that sends no notification: only the resync can find its row.
-    let certificate = &certificates(1)[0];
     let mut sql = server.sql();
     sql.execute(
         &format!("INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"),
