@@ -120,11 +120,6 @@ impl StoreClientVerifier {
         self.mandatory = false;
         self
     }
-
-    /// The store this verifier consults.
-    pub fn store(&self) -> &Arc<dyn CertificateStore> {
-        &self.store
-    }
 }
 
 impl fmt::Debug for StoreClientVerifier {
