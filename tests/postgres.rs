@@ -169,7 +169,13 @@ impl Drop for Server {
 
 fn server_programs() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("INBOUND_CERTS_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        assert!(
+            dir.join("pg_ctl").is_file() && dir.join("initdb").is_file(),
+            "INBOUND_CERTS_PG_BIN={} holds no pg_ctl and initdb",
+            dir.display()
+        );
+        return Some(dir);
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
