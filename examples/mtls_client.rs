@@ -65,14 +65,27 @@ fn run(arguments: &[String]) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", ca.display()))?;
     }
     let chain = read_certificates(&cert)?;
-    let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("{}: {e}", key.display()))?;
+    let key_path = key;
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            format!("{}: no private key found", key_path.display())
+        }
+        e => format!("{}: {e}", key_path.display()),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
-        .map_err(|e| format!("client certificate and key: {e}"))?;
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "{} is not the private key of {}",
+                key_path.display(),
+                cert.display()
+            ),
+            e => format!("client certificate and key: {e}"),
+        })?;
     let server_name = ServerName::try_from(server_name).map_err(|e| e.to_string())?;
     let connection =
         ClientConnection::new(Arc::new(config), server_name).map_err(|e| e.to_string())?;
@@ -107,7 +120,11 @@ fn run(arguments: &[String]) -> Result<(), String> {
 }
 
 fn read_certificates(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, String> {
-    CertificateDer::pem_file_iter(path)
+    let certificates = CertificateDer::pem_file_iter(path)
         .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certificates.is_empty() {
+        return Err(format!("{}: no CERTIFICATE block found", path.display()));
+    }
+    Ok(certificates)
 }

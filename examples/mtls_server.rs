@@ -85,13 +85,30 @@ fn run(options: &Options) -> Result<(), String> {
     let chain = CertificateDer::pem_file_iter(&options.cert)
         .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("{}: {e}", options.cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&options.key)
-        .map_err(|e| format!("{}: {e}", options.key.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "{}: no CERTIFICATE block found",
+            options.cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&options.key).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            format!("{}: no private key found", options.key.display())
+        }
+        e => format!("{}: {e}", options.key.display()),
+    })?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = StoreClientVerifier::new(store.clone(), provider)
         .into_server_config(chain, key)
-        .map_err(|e| format!("server certificate and key: {e}"))?;
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "{} is not the private key of {}",
+                options.key.display(),
+                options.cert.display()
+            ),
+            e => format!("server certificate and key: {e}"),
+        })?;
     let config = Arc::new(config);
 
     let listener = TcpListener::bind(&options.listen)

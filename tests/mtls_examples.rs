@@ -213,3 +213,43 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn mtls_examples_explain_wrong_files() {
+    let dir = std::env::temp_dir().join(format!("inbound-certs-mtls-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.to_str().unwrap();
+    let server = |cert: &str, key: &str| {
+        let output = run(
+            "mtls_server",
+            &[
+                "--store",
+                store,
+                "--listen",
+                "127.0.0.1:0",
+                "--cert",
+                cert,
+                "--key",
+                key,
+            ],
+            "",
+        );
+        assert!(!output.status.success());
+        text(&output.stderr).trim().to_string()
+    };
+    let (server_pem, server_key) = (tls_file("server.pem"), tls_file("server.key"));
+    let client_key = tls_file("client.key");
+    assert_eq!(
+        server(&server_pem, &client_key),
+        format!("error: {client_key} is not the private key of {server_pem}")
+    );
+    assert_eq!(
+        server(&server_key, &server_key),
+        format!("error: {server_key}: no CERTIFICATE block found")
+    );
+    assert_eq!(
+        server(&server_pem, &server_pem),
+        format!("error: {server_pem}: no private key found")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
