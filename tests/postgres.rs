@@ -89,16 +89,20 @@ impl Server {
         self.root.join("data").display().to_string()
     }
 
-    fn run(&self, program: &str, arguments: &[&str]) {
+    /// A server program, run as the `postgres` user when this test runs as root.
+    fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut command = if self.run_as_postgres {
+        if self.run_as_postgres {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&path);
             command
         } else {
             Command::new(&path)
-        };
-        let output = command.args(arguments).output().unwrap();
+        }
+    }
+
+    fn run(&self, program: &str, arguments: &[&str]) {
+        let output = self.command(program).args(arguments).output().unwrap();
         assert!(
             output.status.success(),
             "{program} {arguments:?} failed:\n{}{}",
@@ -152,15 +156,8 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         let data = self.data();
-        let path = self.bin.join("pg_ctl");
-        let mut command = if self.run_as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&path);
-            command
-        } else {
-            Command::new(&path)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "-w", "stop"])
             .output();
         let _ = std::fs::remove_dir_all(&self.root);

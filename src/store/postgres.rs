@@ -344,18 +344,27 @@ impl Shared {
         self.resync_locked(client)
     }
 
-    fn resync_locked(&self, client: &mut Client) -> Result<(), postgres::Error> {
+    /// A read-only transaction on one snapshot of the database, and the revision it shows.
+    fn snapshot<'a>(
+        &self,
+        client: &'a mut Client,
+    ) -> Result<(postgres::Transaction<'a>, i64), postgres::Error> {
         let mut transaction = client
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let revision: i64 = transaction
+        let revision = transaction
             .query_one(
                 &format!("SELECT value FROM {}", self.table("revision")),
                 &[],
             )?
             .try_get(0)?;
+        Ok((transaction, revision))
+    }
+
+    fn resync_locked(&self, client: &mut Client) -> Result<(), postgres::Error> {
+        let (mut transaction, revision) = self.snapshot(client)?;
         let rows = transaction.query(
             &format!(
                 "SELECT fingerprint, der FROM {}",
@@ -398,17 +407,7 @@ impl Shared {
     fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
         let known = self.read_index().revision;
-        let mut transaction = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let current: i64 = transaction
-            .query_one(
-                &format!("SELECT value FROM {}", self.table("revision")),
-                &[],
-            )?
-            .try_get(0)?;
+        let (mut transaction, current) = self.snapshot(client)?;
         if current == known {
             return transaction.commit();
         }
