@@ -94,7 +94,13 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
         Some(Format::Pkcs7) => pkcs7::certificates(input, options)?,
         Some(Format::Pem) => pem::decode(input, options)?,
         Some(Format::Base64) => {
-            let der = base64::decode_lines(pem::lines(input))?;
+            let der = base64::decode(input).map_err(|error| DecodeError::InvalidBase64 {
+                line: match error.at {
+                    base64::At::Offset(offset) => pem::line_number(input, offset),
+                    base64::At::End => pem::line_count(input),
+                },
+                problem: error.problem,
+            })?;
             decode_der(&der, options)?
         }
         None => return Err(DecodeError::UnrecognizedFormat),

@@ -1,6 +1,21 @@
-//! Strict standard base64 (RFC 4648 §4) over numbered lines, for PEM bodies and bare uploads.
+//! Strict standard base64 (RFC 4648 §4) over whole texts (PEM bodies and bare uploads), with
+//! whitespace and line ends ignored.
 
-use crate::error::DecodeError;
+/// Where a problem in base64 text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum At {
+    /// At this byte offset of the text.
+    Offset(usize),
+    /// At the end of the data (a missing symbol or missing padding).
+    End,
+}
+
+/// Base64 that does not decode: where and why. The caller turns `at` into a line number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Base64Error {
+    pub(crate) at: At,
+    pub(crate) problem: &'static str,
+}
 
 const INVALID: u8 = 0xff;
 const SPACE: u8 = 0xfe;
@@ -26,58 +41,40 @@ const TABLE: [u8; 256] = {
     table
 };
 
-/// Decodes base64 spread over lines (given with their 1-based numbers), ignoring whitespace.
-/// Padding may be omitted but, if present, only ends the data.
-pub(crate) fn decode_lines<'a>(
-    lines: impl Iterator<Item = (usize, &'a [u8])>,
-) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::new();
+fn value(symbol: u8) -> u8 {
+    TABLE.get(usize::from(symbol)).copied().unwrap_or(INVALID)
+}
+
+/// Decodes base64 text, ignoring whitespace (line ends included) anywhere. Padding may be
+/// omitted but, if present, only ends the data.
+pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
     let mut accumulator = 0u32;
     let mut pending = 0u32;
     let mut padding = 0u32;
-    let mut last_line = 0;
-    for (line, text) in lines {
-        last_line = line;
-        out.reserve(text.len() / 4 * 3);
-        // Fast path: whole groups of four alphabet symbols while nothing else is pending.
-        let mut done = 0;
+    let mut position = 0;
+    loop {
         if pending == 0 && padding == 0 {
-            for group in text.chunks_exact(4) {
-                let [a, b, c, d] = [0, 1, 2, 3].map(|i| {
-                    group
-                        .get(i)
-                        .and_then(|symbol| TABLE.get(usize::from(*symbol)))
-                        .copied()
-                        .unwrap_or(INVALID)
-                });
-                if (a | b | c | d) >= 64 {
-                    // Whitespace, padding or a bad symbol: the slow path below decides.
-                    break;
-                }
-                let value = (u32::from(a) << 18)
-                    | (u32::from(b) << 12)
-                    | (u32::from(c) << 6)
-                    | u32::from(d);
-                let [_, x, y, z] = value.to_be_bytes();
-                out.extend_from_slice(&[x, y, z]);
-                done += 4;
-            }
+            position += decode_groups(text.get(position..).unwrap_or_default(), &mut out);
         }
-        let rest = text.get(done..).unwrap_or(&[]);
-        for &symbol in rest {
-            let value = TABLE.get(usize::from(symbol)).copied().unwrap_or(INVALID);
-            if value < 64 && padding == 0 {
-                accumulator = (accumulator << 6) | u32::from(value);
-                pending += 1;
-                if pending == 4 {
-                    let [_, a, b, c] = accumulator.to_be_bytes();
-                    out.extend_from_slice(&[a, b, c]);
-                    accumulator = 0;
-                    pending = 0;
-                }
-                continue;
+        let Some(&symbol) = text.get(position) else {
+            break;
+        };
+        let value = value(symbol);
+        if value < 64 && padding == 0 {
+            accumulator = (accumulator << 6) | u32::from(value);
+            pending += 1;
+            if pending == 4 {
+                let [_, a, b, c] = accumulator.to_be_bytes();
+                out.extend_from_slice(&[a, b, c]);
+                accumulator = 0;
+                pending = 0;
             }
-            let error = |problem| DecodeError::InvalidBase64 { line, problem };
+        } else {
+            let error = |problem| Base64Error {
+                at: At::Offset(position),
+                problem,
+            };
             match value {
                 SPACE => {}
                 PAD => {
@@ -90,9 +87,10 @@ pub(crate) fn decode_lines<'a>(
                 _ => return Err(error("data after '=' padding")),
             }
         }
+        position += 1;
     }
-    let error = |problem| DecodeError::InvalidBase64 {
-        line: last_line,
+    let error = |problem| Base64Error {
+        at: At::End,
         problem,
     };
     if padding > 0 && pending + padding != 4 {
@@ -111,21 +109,51 @@ pub(crate) fn decode_lines<'a>(
     Ok(out)
 }
 
+/// The fast path: decodes whole groups of four alphabet symbols from the start of `text`
+/// until one holds anything else (whitespace, padding, a bad symbol), and returns how many
+/// symbols it consumed. The caller's symbol-by-symbol path handles the rest.
+fn decode_groups(text: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut done = 0;
+    // Two groups at a time: a PEM line of 64 symbols is eight of these.
+    for symbols in text.as_chunks::<8>().0 {
+        let Some(bits) = bits_of(symbols) else {
+            break;
+        };
+        out.extend_from_slice(&bits.to_be_bytes()[2..]);
+        done += 8;
+    }
+    let group = text.get(done..).unwrap_or_default().first_chunk::<4>();
+    if let Some(bits) = group.and_then(bits_of) {
+        out.extend_from_slice(&bits.to_be_bytes()[5..]);
+        done += 4;
+    }
+    done
+}
+
+/// The 6-bit values of `N` symbols (at most ten) side by side, if all are in the alphabet.
+fn bits_of<const N: usize>(symbols: &[u8; N]) -> Option<u64> {
+    let mut bits = 0u64;
+    // Every value that is not a symbol's (whitespace, padding, invalid) has its top bit set.
+    let mut others = 0u8;
+    for symbol in symbols {
+        let value = value(*symbol);
+        others |= value;
+        bits = (bits << 6) | u64::from(value);
+    }
+    (others < 64).then_some(bits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn decode(text: &str) -> Result<Vec<u8>, DecodeError> {
-        decode_lines(std::iter::once((1, text.as_bytes())))
-    }
-
     #[test]
     fn decodes_with_and_without_padding() {
-        assert_eq!(decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode("aGVsbG8").unwrap(), b"hello");
-        assert_eq!(decode("aGVs bG8h\n").unwrap(), b"hell\x6f!");
-        assert_eq!(decode("aA==").unwrap(), b"h");
-        assert_eq!(decode("").unwrap(), b"");
+        assert_eq!(decode(b"aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(decode(b"aGVsbG8").unwrap(), b"hello");
+        assert_eq!(decode(b"aGVs bG8h\n").unwrap(), b"hell\x6f!");
+        assert_eq!(decode(b"aA==").unwrap(), b"h");
+        assert_eq!(decode(b"").unwrap(), b"");
     }
 
     #[test]
@@ -139,16 +167,21 @@ mod tests {
             "=aGV",
             "aG==",
         ] {
-            let result = decode(bad);
+            let result = decode(bad.as_bytes());
             if bad == "aG==" {
                 assert_eq!(result.unwrap(), b"h");
             } else {
-                assert!(
-                    matches!(result, Err(DecodeError::InvalidBase64 { line: 1, .. })),
-                    "{bad}"
-                );
+                assert!(result.is_err(), "{bad}");
             }
         }
+        assert_eq!(
+            decode(b"aGVs\nbG8*").unwrap_err(),
+            Base64Error {
+                at: At::Offset(8),
+                problem: "a character outside the base64 alphabet"
+            }
+        );
+        assert_eq!(decode(b"aGVsb\n").unwrap_err().at, At::End);
     }
 
     proptest::proptest! {
@@ -172,8 +205,7 @@ mod tests {
                 .chunks(width)
                 .map(|line| format!("{}{end}", String::from_utf8_lossy(line)))
                 .collect();
-            let lines = wrapped.split('\n').enumerate().map(|(i, l)| (i + 1, l.as_bytes()));
-            proptest::prop_assert_eq!(decode_lines(lines).unwrap(), bytes);
+            proptest::prop_assert_eq!(decode(wrapped.as_bytes()).unwrap(), bytes);
         }
     }
 }

@@ -2,7 +2,10 @@
 //! hold anything else around them (explanatory text, a BOM, CR/LF line ends, bytes that are
 //! not UTF-8), and maps each label to what the decoder does with it.
 
-use super::{base64, pkcs7, single_certificate, DecodeOptions};
+use std::ops::Range;
+
+use super::base64::{self, At};
+use super::{pkcs7, single_certificate, DecodeOptions};
 use crate::certificate::Certificate;
 use crate::der::{self, Reader, Tag};
 use crate::error::{DecodeError, PemProblem, PrivateKeyKind};
@@ -18,14 +21,19 @@ enum Label {
     Pkcs7,
     /// Refused; the body is never decoded.
     Refused(DecodeError),
+    /// A label this crate does not know (as text, at most 64 characters); refused.
+    Unsupported(String),
 }
 
-fn label_meaning(label: &str, line: usize) -> Label {
-    let key = |kind| Label::Refused(DecodeError::PrivateKey { kind });
+fn label_meaning(label: &[u8]) -> Label {
     match label {
-        "CERTIFICATE" | "X509 CERTIFICATE" => Label::Certificate,
-        "TRUSTED CERTIFICATE" => Label::TrustedCertificate,
-        "PKCS7" | "PKCS #7 SIGNED DATA" | "CMS" => Label::Pkcs7,
+        b"CERTIFICATE" | b"X509 CERTIFICATE" => return Label::Certificate,
+        b"TRUSTED CERTIFICATE" => return Label::TrustedCertificate,
+        b"PKCS7" | b"PKCS #7 SIGNED DATA" | b"CMS" => return Label::Pkcs7,
+        _ => {}
+    }
+    let key = |kind| Label::Refused(DecodeError::PrivateKey { kind });
+    match label_text(label).as_str() {
         "PRIVATE KEY" => key(PrivateKeyKind::Pkcs8),
         "ENCRYPTED PRIVATE KEY" => key(PrivateKeyKind::EncryptedPkcs8),
         "RSA PRIVATE KEY" => key(PrivateKeyKind::Rsa),
@@ -37,39 +45,106 @@ fn label_meaning(label: &str, line: usize) -> Label {
         }
         "X509 CRL" => Label::Refused(DecodeError::RevocationList),
         other if other.ends_with("PUBLIC KEY") => Label::Refused(DecodeError::PublicKey),
-        other => Label::Refused(DecodeError::UnsupportedPemLabel {
-            label: other.chars().take(64).collect(),
-            line,
-        }),
+        other => Label::Unsupported(other.to_string()),
     }
 }
 
-/// Splits text into numbered lines (1-based) at LF, CRLF or a lone CR.
-pub(crate) fn lines(text: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    let mut rest = text;
-    let mut number = 0;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        number += 1;
-        let end = rest
-            .iter()
-            .position(|b| *b == b'\n' || *b == b'\r')
-            .unwrap_or(rest.len());
-        let (line, after) = rest.split_at(end);
-        rest = match after {
-            [b'\r', b'\n', tail @ ..] | [b'\r', tail @ ..] | [b'\n', tail @ ..] => tail,
-            _ => &[],
-        };
-        Some((number, line))
-    })
+fn is_line_end(byte: u8) -> bool {
+    byte == b'\n' || byte == b'\r'
 }
 
-struct Block<'a> {
+/// The index of the first byte of `haystack` that `matches`.
+///
+/// Bytes are looked at in chunks, each checked without an early exit so that the compiler
+/// turns it into a few vector instructions: certificate bundles are mostly long runs of
+/// base64 in which nothing is found.
+fn find(haystack: &[u8], matches: impl Fn(u8) -> bool) -> Option<usize> {
+    const CHUNK: usize = 32;
+    let (chunks, tail) = haystack.as_chunks::<CHUNK>();
+    let mut offset = 0;
+    for chunk in chunks {
+        if chunk
+            .iter()
+            .fold(false, |found, byte| found | matches(*byte))
+        {
+            break;
+        }
+        offset += CHUNK;
+    }
+    let rest = haystack.get(offset..).unwrap_or(tail);
+    rest.iter()
+        .position(|byte| matches(*byte))
+        .map(|i| offset + i)
+}
+
+/// The line that starts at byte `start`: its bytes without the line end (LF, CRLF or a lone
+/// CR), and where the next line starts.
+fn line_from(text: &[u8], start: usize) -> (&[u8], usize) {
+    let rest = text.get(start..).unwrap_or_default();
+    match find(rest, is_line_end) {
+        None => (rest, text.len()),
+        Some(end) => {
+            let line = rest.get(..end).unwrap_or_default();
+            let line_end = if rest.get(end..end + 2) == Some(b"\r\n") {
+                2
+            } else {
+                1
+            };
+            (line, start + end + line_end)
+        }
+    }
+}
+
+/// The 1-based number of the line holding byte `offset`. Line numbers are needed only for
+/// errors, so they are counted only then.
+pub(crate) fn line_number(text: &[u8], offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_ends = before
+        .iter()
+        .enumerate()
+        .filter(|(i, byte)| match byte {
+            b'\n' => true,
+            // A CR ends a line unless it is the first half of a CRLF.
+            b'\r' => text.get(i + 1) != Some(&b'\n'),
+            _ => false,
+        })
+        .count();
+    line_ends + 1
+}
+
+/// How many lines the text has (a last line end does not start another one).
+pub(crate) fn line_count(text: &[u8]) -> usize {
+    match text.last() {
+        None => 0,
+        Some(last) if is_line_end(*last) => line_number(text, text.len()) - 1,
+        Some(_) => line_number(text, text.len()),
+    }
+}
+
+/// The start of the first line at or after `from` (a line start) that holds `-----`: only
+/// such a line can be armour.
+fn next_dashed_line(text: &[u8], from: usize) -> Option<usize> {
+    let mut search = from;
+    loop {
+        let dash = search + find(text.get(search..)?, |byte| byte == b'-')?;
+        if text.get(dash..dash + 5) == Some(b"-----") {
+            let line_start = text
+                .get(from..dash)?
+                .iter()
+                .rposition(|byte| is_line_end(*byte))
+                .map_or(from, |i| from + i + 1);
+            return Some(line_start);
+        }
+        search = dash + 1;
+    }
+}
+
+struct Block {
     label: Label,
-    line: usize,
-    body: Vec<(usize, &'a [u8])>,
+    /// Where the BEGIN line starts.
+    begin: usize,
+    /// The base64 lines: from the first data line to the END line (empty if none).
+    body: Range<usize>,
 }
 
 /// The label of an armour line such as `-----BEGIN CERTIFICATE-----`.
@@ -87,68 +162,88 @@ fn label_text(label: &[u8]) -> String {
 
 /// Finds the blocks. A private key label refuses the whole input at once, before its
 /// body is read.
-fn blocks(text: &[u8]) -> Result<Vec<Block<'_>>, DecodeError> {
+fn blocks(text: &[u8]) -> Result<Vec<Block>, DecodeError> {
     let mut blocks = Vec::new();
-    let mut open: Option<(String, Block<'_>, bool)> = None;
-    for (number, line) in lines(text) {
-        if let Some((label, mut block, in_headers)) = open.take() {
-            if let Some(end) = armour(line, b"END") {
-                let end = label_text(end);
-                if end != label {
-                    return Err(DecodeError::MalformedPem {
-                        line: number,
-                        problem: PemProblem::MismatchedEnd { begin: label, end },
-                    });
-                }
-                blocks.push(block);
-                continue;
-            }
-            if armour(line, b"BEGIN").is_some() {
-                return Err(DecodeError::MalformedPem {
-                    line: block.line,
-                    problem: PemProblem::MissingEnd { label },
-                });
-            }
-            // RFC 1421 headers ("Name: value", continued on indented lines) end at a blank line.
-            let is_header = in_headers
-                && (line.contains(&b':')
-                    || (line.first().is_some_and(|b| *b == b' ' || *b == b'\t')
-                        && !line.trim_ascii().is_empty()));
-            let still_in_headers = is_header || (in_headers && line.trim_ascii().is_empty());
-            if !is_header && !line.trim_ascii().is_empty() {
-                block.body.push((number, line));
-            }
-            // Headers may only come before the first line of data.
-            let in_headers = still_in_headers && block.body.is_empty();
-            open = Some((label, block, in_headers));
-            continue;
-        }
+    let mut position = 0;
+    while let Some(start) = next_dashed_line(text, position) {
+        let (line, next) = line_from(text, start);
+        position = next;
         if let Some(label) = armour(line, b"BEGIN") {
-            let label = label_text(label);
-            let meaning = label_meaning(&label, number);
+            let meaning = label_meaning(label);
             if let Label::Refused(error @ DecodeError::PrivateKey { .. }) = meaning {
                 return Err(error);
             }
-            let block = Block {
+            let (body, after) = block_body(text, start, label, next)?;
+            blocks.push(Block {
                 label: meaning,
-                line: number,
-                body: Vec::new(),
-            };
-            open = Some((label, block, true));
+                begin: start,
+                body,
+            });
+            position = after;
         } else if armour(line, b"END").is_some() {
             return Err(DecodeError::MalformedPem {
-                line: number,
+                line: line_number(text, start),
                 problem: PemProblem::UnexpectedEnd,
             });
         }
     }
-    if let Some((label, block, _)) = open {
-        return Err(DecodeError::MalformedPem {
-            line: block.line,
-            problem: PemProblem::MissingEnd { label },
-        });
-    }
     Ok(blocks)
+}
+
+/// The body of the block whose BEGIN line (with `label`) starts at `begin` and whose next
+/// line starts at `from`, and where the line after its END line starts.
+fn block_body(
+    text: &[u8],
+    begin: usize,
+    label: &[u8],
+    from: usize,
+) -> Result<(Range<usize>, usize), DecodeError> {
+    let missing_end = || DecodeError::MalformedPem {
+        line: line_number(text, begin),
+        problem: PemProblem::MissingEnd {
+            label: label_text(label),
+        },
+    };
+    // Whether an armour line ends the block; a BEGIN line inside it is an error.
+    let is_end = |line: &[u8], start: usize| match armour(line, b"END") {
+        Some(end) if end == label || label_text(end) == label_text(label) => Ok(true),
+        Some(end) => Err(DecodeError::MalformedPem {
+            line: line_number(text, start),
+            problem: PemProblem::MismatchedEnd {
+                begin: label_text(label),
+                end: label_text(end),
+            },
+        }),
+        None if armour(line, b"BEGIN").is_some() => Err(missing_end()),
+        None => Ok(false),
+    };
+    // RFC 1421 headers ("Name: value", continued on indented lines) and blank lines may
+    // come before the first line of data.
+    let mut position = from;
+    let data = loop {
+        if position >= text.len() {
+            return Err(missing_end());
+        }
+        let (line, next) = line_from(text, position);
+        if is_end(line, position)? {
+            return Ok((from..from, next));
+        }
+        let is_header =
+            line.contains(&b':') || line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !is_header && !line.trim_ascii().is_empty() {
+            break position;
+        }
+        position = next;
+    };
+    // After it, everything up to the END line is data.
+    loop {
+        let start = next_dashed_line(text, position).ok_or_else(missing_end)?;
+        let (line, next) = line_from(text, start);
+        if is_end(line, start)? {
+            return Ok((data..start, next));
+        }
+        position = next;
+    }
 }
 
 /// Decodes every block of a PEM file; refused whole if any block is not a certificate.
@@ -159,6 +254,10 @@ pub(crate) fn decode(
     let blocks = blocks(text)?;
     if let Some(error) = blocks.iter().find_map(|block| match &block.label {
         Label::Refused(error) => Some(error.clone()),
+        Label::Unsupported(label) => Some(DecodeError::UnsupportedPemLabel {
+            label: label.clone(),
+            line: line_number(text, block.begin),
+        }),
         _ => None,
     }) {
         return Err(error);
@@ -176,15 +275,29 @@ pub(crate) fn decode(
     for (index, block) in blocks.iter().enumerate() {
         let in_block = |error: DecodeError| match error {
             error @ DecodeError::PrivateKey { .. } => error,
-            error => error.in_pem_block(index + 1, block.line),
+            error => error.in_pem_block(index + 1, line_number(text, block.begin)),
         };
-        if block.body.is_empty() {
+        let body = text.get(block.body.clone()).unwrap_or_default();
+        if body.is_empty() {
             return Err(in_block(DecodeError::MalformedPem {
-                line: block.line,
+                line: line_number(text, block.begin),
                 problem: PemProblem::EmptyBlock,
             }));
         }
-        let der = base64::decode_lines(block.body.iter().copied()).map_err(in_block)?;
+        let der = base64::decode(body).map_err(|error| {
+            // Problems at the end of the data are reported at the last line of data.
+            let offset = match error.at {
+                At::Offset(offset) => offset,
+                At::End => body
+                    .iter()
+                    .rposition(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(0),
+            };
+            in_block(DecodeError::InvalidBase64 {
+                line: line_number(text, block.body.start + offset),
+                problem: error.problem,
+            })
+        })?;
         match block.label {
             Label::Certificate => {
                 certificates.push(single_certificate(&der).map_err(in_block)?);
@@ -208,7 +321,7 @@ pub(crate) fn decode(
                 })?;
                 certificates.extend(inner);
             }
-            Label::Refused(_) => {}
+            Label::Refused(_) | Label::Unsupported(_) => {}
         }
         if certificates.len() > options.max_certificates {
             return Err(DecodeError::TooManyCertificates {
@@ -239,17 +352,25 @@ mod tests {
     #[test]
     fn lines_split_at_every_line_end() {
         let text = b"a\r\nb\rc\nd";
-        let got: Vec<_> = lines(text).collect();
-        assert_eq!(
-            got,
-            vec![
-                (1, &b"a"[..]),
-                (2, &b"b"[..]),
-                (3, &b"c"[..]),
-                (4, &b"d"[..])
-            ]
-        );
-        assert_eq!(lines(b"").count(), 0);
+        assert_eq!(line_from(text, 0), (&b"a"[..], 3));
+        assert_eq!(line_from(text, 3), (&b"b"[..], 5));
+        assert_eq!(line_from(text, 5), (&b"c"[..], 7));
+        assert_eq!(line_from(text, 7), (&b"d"[..], 8));
+        let numbers: Vec<_> = [0, 3, 5, 7].map(|at| line_number(text, at)).into();
+        assert_eq!(numbers, vec![1, 2, 3, 4]);
+        assert_eq!(line_count(text), 4);
+        assert_eq!(line_count(b"a\n\n"), 2);
+        assert_eq!(line_count(b""), 0);
+    }
+
+    #[test]
+    fn found_bytes_are_found_in_every_position() {
+        let mut text = vec![b'A'; 100];
+        assert_eq!(find(&text, |b| b == b'-'), None);
+        for at in (0..100).rev() {
+            text[at] = b'-';
+            assert_eq!(find(&text, |b| b == b'-'), Some(at));
+        }
     }
 
     #[test]
@@ -265,21 +386,18 @@ mod tests {
     #[test]
     fn refused_labels_name_what_was_found() {
         assert_eq!(
-            label_meaning("OPENSSH PRIVATE KEY", 1),
+            label_meaning(b"OPENSSH PRIVATE KEY"),
             Label::Refused(DecodeError::PrivateKey {
                 kind: PrivateKeyKind::OtherPem("OPENSSH PRIVATE KEY".into())
             })
         );
         assert_eq!(
-            label_meaning("RSA PUBLIC KEY", 1),
+            label_meaning(b"RSA PUBLIC KEY"),
             Label::Refused(DecodeError::PublicKey)
         );
         assert_eq!(
-            label_meaning("DH PARAMETERS", 7),
-            Label::Refused(DecodeError::UnsupportedPemLabel {
-                label: "DH PARAMETERS".into(),
-                line: 7
-            })
+            label_meaning(b"DH PARAMETERS"),
+            Label::Unsupported("DH PARAMETERS".into())
         );
     }
 }
