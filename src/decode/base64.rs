@@ -48,7 +48,7 @@ fn value(symbol: u8) -> u8 {
 /// Decodes base64 text, ignoring whitespace (line ends included) anywhere. Padding may be
 /// omitted but, if present, only ends the data.
 pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 3);
+    let mut out = Output::for_symbols(text.len());
     let mut accumulator = 0u32;
     let mut pending = 0u32;
     let mut padding = 0u32;
@@ -66,7 +66,7 @@ pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
             pending += 1;
             if pending == 4 {
                 let [_, a, b, c] = accumulator.to_be_bytes();
-                out.extend_from_slice(&[a, b, c]);
+                out.put(&[a, b, c]);
                 accumulator = 0;
                 pending = 0;
             }
@@ -103,44 +103,118 @@ pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
                 "the data ends in the middle of a byte (is it cut short?)",
             ))
         }
-        2 => out.push((accumulator >> 4) as u8),
-        _ => out.extend_from_slice(&(accumulator >> 2).to_be_bytes()[2..]),
+        2 => out.put(&[(accumulator >> 4) as u8]),
+        _ => out.put(&(accumulator >> 2).to_be_bytes()[2..]),
     }
-    Ok(out)
+    Ok(out.finish())
+}
+
+/// The decoded bytes, written front to back into a buffer allocated once at the greatest
+/// size the text can decode to.
+struct Output {
+    bytes: Vec<u8>,
+    written: usize,
+}
+
+impl Output {
+    fn for_symbols(count: usize) -> Self {
+        Output {
+            bytes: vec![0; count / 4 * 3 + 3],
+            written: 0,
+        }
+    }
+
+    fn put(&mut self, new: &[u8]) {
+        match self.bytes.get_mut(self.written..self.written + new.len()) {
+            Some(slot) => slot.copy_from_slice(new),
+            // Not reached (the buffer is large enough), but never lose bytes.
+            None => {
+                self.bytes.truncate(self.written);
+                self.bytes.extend_from_slice(new);
+            }
+        }
+        self.written += new.len();
+    }
+
+    /// The part not written yet.
+    fn spare(&mut self) -> &mut [u8] {
+        self.bytes.get_mut(self.written..).unwrap_or_default()
+    }
+
+    fn finish(mut self) -> Vec<u8> {
+        self.bytes.truncate(self.written);
+        self.bytes
+    }
 }
 
 /// The fast path: decodes whole groups of four alphabet symbols from the start of `text`
 /// until one holds anything else (whitespace, padding, a bad symbol), and returns how many
 /// symbols it consumed. The caller's symbol-by-symbol path handles the rest.
-fn decode_groups(text: &[u8], out: &mut Vec<u8>) -> usize {
+fn decode_groups(text: &[u8], out: &mut Output) -> usize {
+    let groups = text.as_chunks::<4>().0;
     let mut done = 0;
-    // Two groups at a time: a PEM line of 64 symbols is eight of these.
-    for symbols in text.as_chunks::<8>().0 {
-        let Some(bits) = bits_of(symbols) else {
+    // Two groups at a time (a PEM line of 64 symbols is eight such pairs), each pair into
+    // its six bytes of the output.
+    for (pair, bytes) in groups
+        .as_chunks::<2>()
+        .0
+        .iter()
+        .zip(out.spare().as_chunks_mut::<6>().0)
+    {
+        let (Some(first), Some(second)) = (group(&pair[0]), group(&pair[1])) else {
             break;
         };
-        out.extend_from_slice(&bits.to_be_bytes()[2..]);
-        done += 8;
+        let [_, a, b, c] = first.to_be_bytes();
+        let [_, d, e, f] = second.to_be_bytes();
+        *bytes = [a, b, c, d, e, f];
+        done += 2;
     }
-    let group = text.get(done..).unwrap_or_default().first_chunk::<4>();
-    if let Some(bits) = group.and_then(bits_of) {
-        out.extend_from_slice(&bits.to_be_bytes()[5..]);
-        done += 4;
+    out.written += done / 2 * 6;
+    if let Some(bits) = groups.get(done).and_then(group) {
+        let [_, a, b, c] = bits.to_be_bytes();
+        out.put(&[a, b, c]);
+        done += 1;
     }
-    done
+    done * 4
 }
 
-/// The 6-bit values of `N` symbols (at most ten) side by side, if all are in the alphabet.
-fn bits_of<const N: usize>(symbols: &[u8; N]) -> Option<u64> {
-    let mut bits = 0u64;
-    // Every value that is not a symbol's (whitespace, padding, invalid) has its top bit set.
-    let mut others = 0u8;
-    for symbol in symbols {
-        let value = value(*symbol);
-        others |= value;
-        bits = (bits << 6) | u64::from(value);
+/// For each position in a group of four, each byte's 6-bit value already shifted into its
+/// place in the group's 24 bits, or bit 24 set for anything that is not a symbol (whitespace,
+/// padding, invalid): a group is then four look-ups and three ORs.
+#[allow(clippy::indexing_slicing)]
+static SHIFTED: [[u32; 256]; 4] = {
+    let mut tables = [[0; 256]; 4];
+    let mut position = 0;
+    while position < 4 {
+        let mut byte = 0;
+        while byte < 256 {
+            let value = TABLE[byte];
+            tables[position][byte] = if value < 64 {
+                (value as u32) << (18 - 6 * position)
+            } else {
+                NOT_A_SYMBOL
+            };
+            byte += 1;
+        }
+        position += 1;
     }
-    (others < 64).then_some(bits)
+    tables
+};
+
+const NOT_A_SYMBOL: u32 = 1 << 24;
+
+/// The 24 bits of four alphabet symbols, or `None` if any is something else.
+fn group(symbols: &[u8; 4]) -> Option<u32> {
+    let [a, b, c, d] = SHIFTED;
+    let look_up = |table: [u32; 256], symbol: u8| {
+        table
+            .get(usize::from(symbol))
+            .copied()
+            .unwrap_or(NOT_A_SYMBOL)
+    };
+    let [w, x, y, z] = *symbols;
+    let bits = look_up(a, w) | look_up(b, x) | look_up(c, y) | look_up(d, z);
+    (bits < NOT_A_SYMBOL).then_some(bits)
 }
 
 #[cfg(test)]
