@@ -9,7 +9,7 @@ use x509_parser::prelude::X509CertificateParser;
 use crate::der::{self, Reader};
 use crate::error::{CertificateParseError, DecodeError};
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::summary::CertificateSummary;
+use crate::summary::{CertificateSummary, Names};
 
 /// An X.509 certificate, parsed once: its DER bytes and its [`CertificateSummary`].
 ///
@@ -30,7 +30,8 @@ use crate::summary::CertificateSummary;
 pub struct Certificate(Arc<Inner>);
 
 struct Inner {
-    der: Box<[u8]>,
+    /// Shared with the summary's names, which are read from it when first asked for.
+    der: Arc<[u8]>,
     summary: CertificateSummary,
 }
 
@@ -41,7 +42,7 @@ impl Certificate {
     /// refused and what is accepted); bytes after the certificate are an error.
     pub fn from_der(der: &[u8]) -> Result<Self, DecodeError> {
         let mut reader = Reader::new(der);
-        der::check_certificate(&mut reader)?;
+        let outline = der::check_certificate(&mut reader)?;
         if !reader.is_empty() {
             return Err(DecodeError::TrailingData {
                 offset: reader.offset(),
@@ -57,9 +58,15 @@ impl Certificate {
                 count: rest.len(),
             });
         }
-        let summary = CertificateSummary::from_parsed(Fingerprint::of_der(der), &x509)?;
-        Ok(Certificate(Arc::new(Inner {
+        let place = |name: der::Tlv<'_>| name.offset..name.offset + name.raw.len();
+        let names = Names {
             der: der.into(),
+            issuer: place(outline.issuer),
+            subject: place(outline.subject),
+        };
+        let summary = CertificateSummary::from_parsed(Fingerprint::of_der(der), &x509, &names)?;
+        Ok(Certificate(Arc::new(Inner {
+            der: names.der,
             summary,
         })))
     }

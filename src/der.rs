@@ -276,9 +276,19 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
     Ok(())
 }
 
+/// The elements of a checked certificate that are read again later.
+pub(crate) struct Outline<'a> {
+    /// The whole Certificate.
+    pub(crate) certificate: Tlv<'a>,
+    /// The issuer Name.
+    pub(crate) issuer: Tlv<'a>,
+    /// The subject Name.
+    pub(crate) subject: Tlv<'a>,
+}
+
 /// Checks the structure of one certificate (RFC 5280 §4.1) as strictly as OpenSSL and
-/// rustls-webpki do, and returns the element. Bytes after it are left to the caller.
-pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a>> {
+/// rustls-webpki do, and returns its outline. Bytes after it are left to the caller.
+pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outline<'a>> {
     // Every element of the outline below is read (so its length is checked) and every
     // subtree the outline does not descend into is walked: each byte is checked once.
     let certificate = reader.expect(Tag::SEQUENCE, "the Certificate SEQUENCE")?;
@@ -296,7 +306,7 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a
     }
     tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
     algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
-    name(&mut tbs, "the issuer Name")?;
+    let issuer = name(&mut tbs, "the issuer Name")?;
     let validity = tbs.expect(Tag::SEQUENCE, "the Validity SEQUENCE")?;
     let mut times = validity.reader();
     for what in ["the notBefore time", "the notAfter time"] {
@@ -316,7 +326,7 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a
         }
     }
     times.finish("the Validity")?;
-    name(&mut tbs, "the subject Name")?;
+    let subject = name(&mut tbs, "the subject Name")?;
     let spki = tbs.expect(Tag::SEQUENCE, "the SubjectPublicKeyInfo SEQUENCE")?;
     let mut spki = spki.reader();
     algorithm_identifier(&mut spki, "the public key AlgorithmIdentifier")?;
@@ -344,7 +354,11 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Tlv<'a
         }
     }
     tbs.finish("the TBSCertificate")?;
-    Ok(certificate)
+    Ok(Outline {
+        certificate,
+        issuer,
+        subject,
+    })
 }
 
 fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
@@ -357,7 +371,7 @@ fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResul
     inner.finish("an AlgorithmIdentifier")
 }
 
-fn name(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
+fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     let name = reader.expect(Tag::SEQUENCE, what)?;
     let mut rdns = name.reader();
     while !rdns.is_empty() {
@@ -379,7 +393,7 @@ fn name(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
             inner.finish("an AttributeTypeAndValue")?;
         }
     }
-    Ok(())
+    Ok(name)
 }
 
 /// The minimal number of bits of a non-negative big-endian INTEGER's content.

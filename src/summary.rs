@@ -2,7 +2,10 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use der_parser::oid;
 
@@ -147,20 +150,38 @@ pub struct CertificateSummary {
 ///
 /// `Display` gives the RFC 4514 string (most specific first, e.g. `CN=a,O=b,C=DE`) with the
 /// attribute names OpenSSL uses.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+///
+/// Names are equal when their attributes are. The attributes are read from the
+/// certificate's DER (whose structure was checked when it was parsed) the first time they
+/// are asked for: most certificates are stored and listed far more often than their names
+/// are looked at.
+#[derive(Clone, Default)]
 pub struct DistinguishedName {
-    rdns: Vec<Vec<Attribute>>,
+    /// DER holding the Name element at `range`.
+    der: Arc<[u8]>,
+    range: Range<usize>,
+    rdns: OnceLock<Vec<Vec<Attribute>>>,
 }
 
 impl DistinguishedName {
+    /// The Name element at `range` of `der`, which the certificate parse has checked.
+    pub(crate) fn from_der(der: Arc<[u8]>, range: Range<usize>) -> Self {
+        DistinguishedName {
+            der,
+            range,
+            rdns: OnceLock::new(),
+        }
+    }
+
     /// The relative distinguished names in encoded order (least specific first).
     pub fn rdns(&self) -> &[Vec<Attribute>] {
-        &self.rdns
+        self.rdns
+            .get_or_init(|| read_rdns(self.der.get(self.range.clone()).unwrap_or_default()))
     }
 
     /// All attributes in encoded order.
     pub fn attributes(&self) -> impl Iterator<Item = &Attribute> {
-        self.rdns.iter().flatten()
+        self.rdns().iter().flatten()
     }
 
     /// The text of the last (most specific) attribute with this dotted OID.
@@ -183,13 +204,52 @@ impl DistinguishedName {
 
     /// Whether the name has no attribute at all.
     pub fn is_empty(&self) -> bool {
-        self.rdns.iter().all(Vec::is_empty)
+        self.rdns().iter().all(Vec::is_empty)
     }
+}
+
+impl PartialEq for DistinguishedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.rdns() == other.rdns()
+    }
+}
+
+impl Eq for DistinguishedName {}
+
+impl Hash for DistinguishedName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.rdns().hash(state);
+    }
+}
+
+/// The attributes of a Name element. Its structure has been checked (by the strict DER
+/// check and by x509-parser) before it is read here.
+fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
+    let mut rdns = Vec::new();
+    let Ok(name) = Reader::new(name).expect(Tag::SEQUENCE, "a Name") else {
+        return rdns;
+    };
+    let mut sets = name.reader();
+    while let Ok(set) = sets.read() {
+        let mut attributes = Vec::new();
+        let mut set = set.reader();
+        while let Ok(attribute) = set.read() {
+            let mut fields = attribute.reader();
+            if let (Ok(oid), Ok(value)) = (fields.read(), fields.read()) {
+                attributes.push(Attribute {
+                    oid: Oid::from_content(oid.content),
+                    value: attribute_value(&value),
+                });
+            }
+        }
+        rdns.push(attributes);
+    }
+    rdns
 }
 
 impl fmt::Display for DistinguishedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, rdn) in self.rdns.iter().rev().enumerate() {
+        for (i, rdn) in self.rdns().iter().rev().enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
@@ -731,6 +791,13 @@ impl serde::Serialize for SubjectAltName {
     }
 }
 
+/// Where a certificate's issuer and subject names are in its DER.
+pub(crate) struct Names {
+    pub(crate) der: Arc<[u8]>,
+    pub(crate) issuer: Range<usize>,
+    pub(crate) subject: Range<usize>,
+}
+
 const OID_EKU: &[u8] = &oid!(raw 2.5.29.37);
 const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
@@ -740,6 +807,7 @@ impl CertificateSummary {
     pub(crate) fn from_parsed(
         fingerprint: Fingerprint,
         x509: &X509Certificate<'_>,
+        names: &Names,
     ) -> Result<Self, DecodeError> {
         let tbs = &x509.tbs_certificate;
         let version = match tbs.version.0 {
@@ -806,8 +874,8 @@ impl CertificateSummary {
         Ok(CertificateSummary {
             name: CertificateName::from(fingerprint),
             fingerprint,
-            subject: distinguished_name(&tbs.subject),
-            issuer: distinguished_name(&tbs.issuer),
+            subject: DistinguishedName::from_der(names.der.clone(), names.subject.clone()),
+            issuer: DistinguishedName::from_der(names.der.clone(), names.issuer.clone()),
             serial: SerialNumber(tbs.raw_serial().to_vec()),
             version,
             signature_algorithm,
@@ -838,29 +906,17 @@ fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
 }
 
 fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
-    DistinguishedName {
-        rdns: name
-            .iter_rdn()
-            .map(|rdn| {
-                rdn.iter()
-                    .map(|attribute| Attribute {
-                        oid: Oid::from_parser(attribute.attr_type()),
-                        value: attribute_value(attribute.attr_value()),
-                    })
-                    .collect()
-            })
-            .collect(),
-    }
+    let der: Arc<[u8]> = name.as_raw().into();
+    let range = 0..der.len();
+    DistinguishedName::from_der(der, range)
 }
 
-fn attribute_value(any: &der_parser::asn1_rs::Any<'_>) -> AttributeValue {
-    let data: &[u8] = any.data;
-    let header = &any.header;
-    let text = if header.class() != der_parser::asn1_rs::Class::Universal || header.is_constructed()
-    {
+fn attribute_value(value: &der::Tlv<'_>) -> AttributeValue {
+    let data = value.content;
+    let text = if value.tag.class != der::UNIVERSAL || value.tag.constructed {
         None
     } else {
-        match header.tag().0 {
+        match value.tag.number {
             // UTF8String, NumericString, PrintableString, IA5String, VisibleString
             12 | 18 | 19 | 22 | 26 => std::str::from_utf8(data).ok().map(str::to_string),
             // TeletexString: treated as Latin-1, as OpenSSL does.
@@ -889,9 +945,7 @@ fn attribute_value(any: &der_parser::asn1_rs::Any<'_>) -> AttributeValue {
     };
     match text {
         Some(text) => AttributeValue::Text(text),
-        None => {
-            AttributeValue::Der(der_parser::asn1_rs::ToDer::to_der_vec(any).unwrap_or_default())
-        }
+        None => AttributeValue::Der(value.raw.to_vec()),
     }
 }
 

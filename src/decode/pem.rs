@@ -336,7 +336,7 @@ pub(crate) fn decode(
 /// `TRUSTED CERTIFICATE`: a certificate followed by one `X509_CERT_AUX` SEQUENCE.
 fn trusted_certificate(der: &[u8]) -> Result<Certificate, DecodeError> {
     let mut reader = Reader::new(der);
-    let certificate = der::check_certificate(&mut reader)?;
+    let certificate = der::check_certificate(&mut reader)?.certificate;
     if !reader.is_empty() {
         let auxiliary = reader.expect(Tag::SEQUENCE, "OpenSSL's trust settings SEQUENCE")?;
         der::walk(&auxiliary, 0)?;
