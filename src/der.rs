@@ -171,8 +171,38 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element, checking that its length is definite, minimal and fits.
+    #[inline]
     pub(crate) fn read(&mut self) -> DerResult<Tlv<'a>> {
         let start = self.position;
+        // Most elements have a one-octet identifier and a short length: read them at once.
+        if let Some(&[identifier, length]) = self.data.get(start..).and_then(<[u8]>::first_chunk) {
+            if identifier & 0x1f != 0x1f && length < 0x80 {
+                let content_start = start + 2;
+                let end = content_start + usize::from(length);
+                if let (Some(raw), Some(content)) =
+                    (self.data.get(start..end), self.data.get(content_start..end))
+                {
+                    self.position = end;
+                    return Ok(Tlv {
+                        tag: Tag {
+                            class: identifier >> 6,
+                            constructed: identifier & 0x20 != 0,
+                            number: u32::from(identifier & 0x1f),
+                        },
+                        offset: self.base + start,
+                        content_offset: self.base + content_start,
+                        content,
+                        raw,
+                    });
+                }
+            }
+        }
+        self.read_any(start)
+    }
+
+    /// [`Reader::read`] for every form of identifier and length.
+    #[inline(never)]
+    fn read_any(&mut self, start: usize) -> DerResult<Tlv<'a>> {
         let (tag, mut at) = self.read_tag()?;
         let first = self.byte(at)?;
         at += 1;
@@ -218,6 +248,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and checks its tag.
+    #[inline]
     pub(crate) fn expect(&mut self, tag: Tag, what: &'static str) -> DerResult<Tlv<'a>> {
         let offset = self.offset();
         if self.is_empty() {
