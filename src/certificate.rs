@@ -59,8 +59,10 @@ impl Certificate {
             });
         }
         let place = |name: der::Tlv<'_>| name.offset..name.offset + name.raw.len();
+        let serial = &outline.serial;
         let names = Names {
             der: der.into(),
+            serial: serial.content_offset..serial.content_offset + serial.content.len(),
             issuer: place(outline.issuer),
             subject: place(outline.subject),
         };

@@ -311,6 +311,8 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
 pub(crate) struct Outline<'a> {
     /// The whole Certificate.
     pub(crate) certificate: Tlv<'a>,
+    /// The serialNumber INTEGER.
+    pub(crate) serial: Tlv<'a>,
     /// The issuer Name.
     pub(crate) issuer: Tlv<'a>,
     /// The subject Name.
@@ -335,7 +337,7 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
         inner.expect(Tag::INTEGER, "the version INTEGER")?;
         inner.finish("the version")?;
     }
-    tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
+    let serial = tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
     algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
     let issuer = name(&mut tbs, "the issuer Name")?;
     let validity = tbs.expect(Tag::SEQUENCE, "the Validity SEQUENCE")?;
@@ -387,6 +389,7 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
     tbs.finish("the TBSCertificate")?;
     Ok(Outline {
         certificate,
+        serial,
         issuer,
         subject,
     })

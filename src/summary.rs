@@ -371,25 +371,43 @@ impl AttributeValue {
 }
 
 /// A certificate serial number, kept exactly as encoded (it may be zero or negative).
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SerialNumber(Vec<u8>);
+#[derive(Clone)]
+pub struct SerialNumber {
+    /// DER holding the INTEGER's content octets at `range` (shared with the certificate).
+    der: Arc<[u8]>,
+    range: Range<usize>,
+}
 
 impl SerialNumber {
     /// The content octets of the DER INTEGER, as encoded (two's complement, big-endian).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.der.get(self.range.clone()).unwrap_or_default()
     }
 
     /// Whether the encoded integer is negative (not allowed by RFC 5280, seen in practice).
     pub fn is_negative(&self) -> bool {
-        self.0.first().is_some_and(|b| b & 0x80 != 0)
+        self.as_bytes().first().is_some_and(|b| b & 0x80 != 0)
+    }
+}
+
+impl PartialEq for SerialNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SerialNumber {}
+
+impl Hash for SerialNumber {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
     }
 }
 
 impl fmt::Display for SerialNumber {
     /// Lowercase hex of the content octets.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(&self.0))
+        f.write_str(&hex::encode(self.as_bytes()))
     }
 }
 
@@ -411,7 +429,7 @@ impl serde::Serialize for SerialNumber {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SignatureAlgorithm {
     oid: Oid,
-    name: String,
+    name: Cow<'static, str>,
 }
 
 impl SignatureAlgorithm {
@@ -449,19 +467,19 @@ impl SignatureAlgorithm {
             "1.2.840.113549.1.1.10" => {
                 let hash = parameters.map_or(Some("SHA-1"), pss_hash_name);
                 let name = match hash {
-                    Some(hash) => format!("RSASSA-PSS with {hash}"),
-                    None => "RSASSA-PSS".to_string(),
+                    Some(hash) => Cow::Owned(format!("RSASSA-PSS with {hash}")),
+                    None => Cow::Borrowed("RSASSA-PSS"),
                 };
                 return SignatureAlgorithm { oid, name };
             }
             _ => {
-                let name = oid.to_string();
+                let name = Cow::Owned(oid.to_string());
                 return SignatureAlgorithm { oid, name };
             }
         };
         SignatureAlgorithm {
             oid,
-            name: known.to_string(),
+            name: Cow::Borrowed(known),
         }
     }
 }
@@ -791,9 +809,11 @@ impl serde::Serialize for SubjectAltName {
     }
 }
 
-/// Where a certificate's issuer and subject names are in its DER.
+/// Where a certificate's serial number (content octets), issuer and subject names are in
+/// its DER.
 pub(crate) struct Names {
     pub(crate) der: Arc<[u8]>,
+    pub(crate) serial: Range<usize>,
     pub(crate) issuer: Range<usize>,
     pub(crate) subject: Range<usize>,
 }
@@ -876,7 +896,10 @@ impl CertificateSummary {
             fingerprint,
             subject: DistinguishedName::from_der(names.der.clone(), names.subject.clone()),
             issuer: DistinguishedName::from_der(names.der.clone(), names.issuer.clone()),
-            serial: SerialNumber(tbs.raw_serial().to_vec()),
+            serial: SerialNumber {
+                der: names.der.clone(),
+                range: names.serial.clone(),
+            },
             version,
             signature_algorithm,
             validity: Validity {
