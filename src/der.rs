@@ -171,7 +171,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element, checking that its length is definite, minimal and fits.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read(&mut self) -> DerResult<Tlv<'a>> {
         let start = self.position;
         // Most elements have a one-octet identifier and a short length: read them at once.
@@ -248,7 +248,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element and checks its tag.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn expect(&mut self, tag: Tag, what: &'static str) -> DerResult<Tlv<'a>> {
         let offset = self.offset();
         if self.is_empty() {
