@@ -234,16 +234,23 @@ pub(crate) fn classify(der: &[u8]) -> Shape {
     if outer.tag != Tag::SEQUENCE {
         return Shape::Unknown;
     }
-    let mut children = Vec::new();
+    // Up to 12 children, kept on the stack: this runs for every DER upload.
+    let mut tags = [Tag::SEQUENCE; 12];
+    let mut count = 0;
+    let mut first = None;
     let mut reader = outer.reader();
-    while !reader.is_empty() && children.len() < 12 {
-        match reader.read() {
-            Ok(child) => children.push(child),
-            Err(_) => return Shape::Unknown,
+    while !reader.is_empty() && count < tags.len() {
+        match (reader.read(), tags.get_mut(count)) {
+            (Ok(child), Some(slot)) => {
+                *slot = child.tag;
+                first.get_or_insert(child);
+                count += 1;
+            }
+            _ => return Shape::Unknown,
         }
     }
-    let tags: Vec<Tag> = children.iter().map(|c| c.tag).collect();
-    match (children.first(), tags.as_slice()) {
+    let tags = tags.get(..count).unwrap_or_default();
+    match (&first, tags) {
         (Some(first), [Tag::OID, ..]) if first.content == OID_SIGNED_DATA => Shape::Pkcs7,
         // PrivateKeyInfo / OneAsymmetricKey: version, algorithm, OCTET STRING privateKey, …
         (_, [Tag::INTEGER, Tag::SEQUENCE, Tag::OCTET_STRING, ..]) => {
@@ -258,7 +265,7 @@ pub(crate) fn classify(der: &[u8]) -> Shape {
         // SubjectPublicKeyInfo: algorithm, BIT STRING subjectPublicKey
         (_, [Tag::SEQUENCE, Tag::BIT_STRING]) => Shape::PublicKey,
         (_, [Tag::SEQUENCE, Tag::SEQUENCE, Tag::BIT_STRING]) => {
-            children.first().map_or(Shape::Unknown, signed_shape)
+            first.as_ref().map_or(Shape::Unknown, signed_shape)
         }
         (_, tags) if tags.iter().all(|t| *t == Tag::INTEGER) => match tags.len() {
             // RSAPrivateKey: version, n, e, d, p, q, dP, dQ, qInv (and more for multi-prime)
@@ -276,16 +283,21 @@ pub(crate) fn classify(der: &[u8]) -> Shape {
 /// Certificate, CSR or CRL, from the outline of the signed part.
 fn signed_shape(signed: &crate::der::Tlv<'_>) -> Shape {
     let mut reader = signed.reader();
-    let mut tags = Vec::new();
-    while !reader.is_empty() && tags.len() < 12 {
-        match reader.read() {
-            Ok(child) => tags.push(child.tag),
-            Err(_) => return Shape::Certificate,
+    let mut tags = [Tag::SEQUENCE; 12];
+    let mut count = 0;
+    while !reader.is_empty() && count < tags.len() {
+        match (reader.read(), tags.get_mut(count)) {
+            (Ok(child), Some(slot)) => {
+                *slot = child.tag;
+                count += 1;
+            }
+            _ => return Shape::Certificate,
         }
     }
+    let tags = tags.get(..count).unwrap_or_default();
     let is_time =
         |tag: Option<&Tag>| tag.is_some_and(|t| *t == Tag::UTC_TIME || *t == Tag::GENERALIZED_TIME);
-    match tags.as_slice() {
+    match tags {
         [Tag::INTEGER, Tag::SEQUENCE, Tag::SEQUENCE, last] if *last == Tag::context(true, 0) => {
             Shape::CertificateRequest
         }
