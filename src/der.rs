@@ -174,11 +174,20 @@ impl<'a> Reader<'a> {
     #[inline(always)]
     pub(crate) fn read(&mut self) -> DerResult<Tlv<'a>> {
         let start = self.position;
-        // Most elements have a one-octet identifier and a short length: read them at once.
-        if let Some(&[identifier, length]) = self.data.get(start..).and_then(<[u8]>::first_chunk) {
-            if identifier & 0x1f != 0x1f && length < 0x80 {
-                let content_start = start + 2;
-                let end = content_start + usize::from(length);
+        // Most elements have a one-octet identifier and a length of one to three octets:
+        // read them at once.
+        if let Some((&identifier, rest)) = self.data.get(start..).and_then(<[u8]>::split_first) {
+            let (content_start, length) = match *rest {
+                [length, ..] if length < 0x80 => (start + 2, usize::from(length)),
+                [0x81, length, ..] if length >= 0x80 => (start + 3, usize::from(length)),
+                [0x82, high, low, ..] if high != 0 => {
+                    (start + 4, usize::from(u16::from_be_bytes([high, low])))
+                }
+                // Other forms and errors: the general path.
+                _ => (0, usize::MAX),
+            };
+            if identifier & 0x1f != 0x1f && length != usize::MAX {
+                let end = content_start + length;
                 if let (Some(raw), Some(content)) =
                     (self.data.get(start..end), self.data.get(content_start..end))
                 {
