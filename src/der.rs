@@ -300,6 +300,7 @@ impl<'a> Reader<'a> {
 
 /// Walks every element below `tlv`, refusing indefinite or non-minimal lengths, elements that
 /// overrun their parent, and nesting deeper than [`MAX_DEPTH`].
+#[inline(always)]
 pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
     if depth > MAX_DEPTH {
         return Err(DerError {
@@ -308,10 +309,18 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
         });
     }
     if tlv.tag.constructed {
-        let mut reader = tlv.reader();
-        while !reader.is_empty() {
-            walk(&reader.read()?, depth + 1)?;
-        }
+        walk_children(tlv.reader(), depth + 1)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`walk`]s each element `reader` holds, at `depth`. (Most elements walked are primitive:
+/// only constructed ones pay for a call.)
+#[inline(never)]
+fn walk_children(mut reader: Reader<'_>, depth: usize) -> DerResult<()> {
+    while !reader.is_empty() {
+        walk(&reader.read()?, depth)?;
     }
     Ok(())
 }
