@@ -129,8 +129,16 @@ impl<'a> Reader<'a> {
     }
 
     /// The tag of the next element, without consuming it.
+    #[inline(always)]
     pub(crate) fn peek_tag(&self) -> Option<Tag> {
-        self.clone().read_tag().ok().map(|(tag, _)| tag)
+        match self.data.get(self.position) {
+            Some(&identifier) if identifier & 0x1f != 0x1f => Some(Tag {
+                class: identifier >> 6,
+                constructed: identifier & 0x20 != 0,
+                number: u32::from(identifier & 0x1f),
+            }),
+            _ => self.clone().read_tag().ok().map(|(tag, _)| tag),
+        }
     }
 
     fn read_tag(&mut self) -> DerResult<(Tag, usize)> {
@@ -277,6 +285,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads the next element if it has this tag.
+    #[inline(always)]
     pub(crate) fn optional(&mut self, tag: Tag) -> DerResult<Option<Tlv<'a>>> {
         if self.peek_tag() == Some(tag) {
             self.read().map(Some)
