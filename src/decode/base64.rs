@@ -48,7 +48,14 @@ fn value(symbol: u8) -> u8 {
 /// Decodes base64 text, ignoring whitespace (line ends included) anywhere. Padding may be
 /// omitted but, if present, only ends the data.
 pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    let mut out = Output::for_symbols(text.len());
+    let mut bytes = Vec::new();
+    decode_into(text, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`decode`] into `bytes`, replacing what they held: a bundle's blocks reuse one buffer.
+pub(crate) fn decode_into(text: &[u8], bytes: &mut Vec<u8>) -> Result<(), Base64Error> {
+    let mut out = Output::for_symbols(text.len(), std::mem::take(bytes));
     let mut accumulator = 0u32;
     let mut pending = 0u32;
     let mut padding = 0u32;
@@ -106,7 +113,8 @@ pub(crate) fn decode(text: &[u8]) -> Result<Vec<u8>, Base64Error> {
         2 => out.put(&[(accumulator >> 4) as u8]),
         _ => out.put(&(accumulator >> 2).to_be_bytes()[2..]),
     }
-    Ok(out.finish())
+    *bytes = out.finish();
+    Ok(())
 }
 
 /// The decoded bytes, written front to back into a buffer allocated once at the greatest
@@ -117,11 +125,10 @@ struct Output {
 }
 
 impl Output {
-    fn for_symbols(count: usize) -> Self {
-        Output {
-            bytes: vec![0; count / 4 * 3 + 3],
-            written: 0,
-        }
+    fn for_symbols(count: usize, mut bytes: Vec<u8>) -> Self {
+        bytes.clear();
+        bytes.resize(count / 4 * 3 + 3, 0);
+        Output { bytes, written: 0 }
     }
 
     fn put(&mut self, new: &[u8]) {

@@ -272,6 +272,8 @@ pub(crate) fn decode(
         });
     }
     let mut certificates = Vec::with_capacity(blocks.len());
+    // One buffer for every block's DER: certificates copy what they keep.
+    let mut der = Vec::new();
     for (index, block) in blocks.iter().enumerate() {
         let in_block = |error: DecodeError| match error {
             error @ DecodeError::PrivateKey { .. } => error,
@@ -284,7 +286,7 @@ pub(crate) fn decode(
                 problem: PemProblem::EmptyBlock,
             }));
         }
-        let der = base64::decode(body).map_err(|error| {
+        base64::decode_into(body, &mut der).map_err(|error| {
             // Problems at the end of the data are reported at the last line of data.
             let offset = match error.at {
                 At::Offset(offset) => offset,
