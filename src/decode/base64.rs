@@ -125,8 +125,9 @@ struct Output {
 }
 
 impl Output {
+    /// Room for what `count` symbols decode to, in `bytes` (whose old content, if any, is
+    /// overwritten as decoding goes: only the gap beyond it is zeroed).
     fn for_symbols(count: usize, mut bytes: Vec<u8>) -> Self {
-        bytes.clear();
         bytes.resize(count / 4 * 3 + 3, 0);
         Output { bytes, written: 0 }
     }
