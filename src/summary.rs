@@ -109,7 +109,8 @@ impl fmt::Debug for Oid {
     }
 }
 
-/// The details of one certificate, computed once when it is parsed.
+/// The details of one certificate, computed once when it is parsed (the attributes of the
+/// subject and issuer names once, when first asked for).
 ///
 /// ```
 /// let pem = std::fs::read("tests/data/ec_p256.pem")?;
