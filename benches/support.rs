@@ -47,11 +47,15 @@ pub(crate) fn synthetic(fixture_name: &str, count: usize, offset: usize) -> Vec<
 
 /// The mean time in nanoseconds criterion measured for `group/id` in this run.
 pub(crate) fn mean_ns(group: &str, id: &str) -> Option<f64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/criterion")
-        .join(group)
-        .join(id)
-        .join("new/estimates.json");
+    // Where criterion writes: CRITERION_HOME, else the cargo target directory.
+    let home = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(|target| std::path::PathBuf::from(target).join("criterion"))
+        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"));
+    let path = home.join(group).join(id).join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["mean"]["point_estimate"].as_f64()
