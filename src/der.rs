@@ -434,6 +434,9 @@ fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResul
 
 fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     let name = reader.expect(Tag::SEQUENCE, what)?;
+    if is_plain_name(name.content) {
+        return Ok(name);
+    }
     let mut rdns = name.reader();
     while !rdns.is_empty() {
         let rdn = rdns.expect(Tag::SET, "a RelativeDistinguishedName SET")?;
@@ -455,6 +458,57 @@ fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
         }
     }
     Ok(name)
+}
+
+/// Whether a Name's content is, in the forms almost every certificate uses, one that [`name`]
+/// accepts: SETs of SEQUENCEs of an OBJECT IDENTIFIER and one primitive value, each with a
+/// one-octet identifier and a minimal length of at most three octets. `false` means "not
+/// sure": [`name`] then checks the Name element by element and says what is wrong.
+fn is_plain_name(mut rdns: &[u8]) -> bool {
+    const SET: u8 = 0x31;
+    const SEQUENCE: u8 = 0x30;
+    const OID: u8 = 0x06;
+    while !rdns.is_empty() {
+        let Some((SET, mut attributes, rest)) = common_element(rdns) else {
+            return false;
+        };
+        rdns = rest;
+        while !attributes.is_empty() {
+            let Some((SEQUENCE, attribute, rest)) = common_element(attributes) else {
+                return false;
+            };
+            attributes = rest;
+            let Some((OID, _, value)) = common_element(attribute) else {
+                return false;
+            };
+            match common_element(value) {
+                Some((identifier, _, [])) if identifier & 0x20 == 0 => {}
+                _ => return false,
+            }
+        }
+    }
+    true
+}
+
+/// The identifier octet, the content and what follows of the element at the start of
+/// `data`, if it has the header forms most elements have (a one-octet identifier; a
+/// definite, minimal length of one to three octets) and fits; `None` for anything else,
+/// valid or not.
+#[inline(always)]
+fn common_element(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&identifier, rest) = data.split_first()?;
+    if identifier & 0x1f == 0x1f {
+        return None;
+    }
+    let (header, length) = match *rest {
+        [length, ..] if length < 0x80 => (2, usize::from(length)),
+        [0x81, length, ..] if length >= 0x80 => (3, usize::from(length)),
+        [0x82, high, low, ..] if high != 0 => (4, usize::from(u16::from_be_bytes([high, low]))),
+        _ => return None,
+    };
+    let content = data.get(header..header + length)?;
+    let rest = data.get(header + length..)?;
+    Some((identifier, content, rest))
 }
 
 /// The minimal number of bits of a non-negative big-endian INTEGER's content.
@@ -529,6 +583,42 @@ mod tests {
         assert_eq!(walk(&tlv, 0).unwrap_err().problem, DerProblem::TooDeep);
         let fine = nested(MAX_DEPTH);
         assert!(walk(&read_one(&fine).unwrap(), 0).is_ok());
+    }
+
+    #[test]
+    fn only_names_the_full_check_accepts_are_plain() {
+        // SET { SEQUENCE { OID 2.5.4.3, UTF8String "a" } }
+        let name = [
+            0x31, 0x0a, 0x30, 0x08, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x01, b'a',
+        ];
+        let full_check = |content: &[u8]| {
+            let mut der = vec![0x30, content.len() as u8];
+            der.extend_from_slice(content);
+            name_check(&der)
+        };
+        assert!(is_plain_name(&name) && full_check(&name));
+        assert!(is_plain_name(&[]) && full_check(&[]));
+        let mut constructed_value = name;
+        constructed_value[9] = 0x30;
+        let mut non_minimal = name.to_vec();
+        non_minimal.splice(1..2, [0x81, 0x0a]);
+        let mut two_values = name.to_vec();
+        two_values.extend_from_slice(&[0x0c, 0x00]);
+        two_values[1] += 2;
+        two_values[3] += 2;
+        for not_plain in [
+            &constructed_value[..],
+            &non_minimal[..],
+            &name[..11],
+            &two_values[..],
+        ] {
+            assert!(!is_plain_name(not_plain));
+        }
+        assert!(!full_check(&non_minimal) && !full_check(&two_values));
+    }
+
+    fn name_check(der: &[u8]) -> bool {
+        name(&mut Reader::new(der), "a Name").is_ok()
     }
 
     #[test]
