@@ -398,8 +398,9 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
         let mut wrapper = wrapper.reader();
         let extensions = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
         wrapper.finish("the extensions [3]")?;
+        let plain = is_plain_extensions(extensions.content);
         let mut extensions = extensions.reader();
-        while !extensions.is_empty() {
+        while !plain && !extensions.is_empty() {
             let extension = extensions.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
             let mut extension = extension.reader();
             extension.expect(Tag::OID, "the extnID OBJECT IDENTIFIER")?;
@@ -486,6 +487,59 @@ fn is_plain_name(mut rdns: &[u8]) -> bool {
                 _ => return false,
             }
         }
+    }
+    true
+}
+
+/// Whether the content of the Extensions SEQUENCE is, in the forms almost every certificate
+/// uses, one that [`check_certificate`] accepts: SEQUENCEs of an OID, maybe a BOOLEAN, and an
+/// OCTET STRING holding exactly one element, all elements (those inside the OCTET STRING
+/// too) with the header forms of [`common_element`]. `false` means "not sure": the
+/// extensions are then checked element by element.
+fn is_plain_extensions(mut extensions: &[u8]) -> bool {
+    const SEQUENCE: u8 = 0x30;
+    const OID: u8 = 0x06;
+    const BOOLEAN: u8 = 0x01;
+    const OCTET_STRING: u8 = 0x04;
+    while !extensions.is_empty() {
+        let Some((SEQUENCE, extension, rest)) = common_element(extensions) else {
+            return false;
+        };
+        extensions = rest;
+        let Some((OID, _, fields)) = common_element(extension) else {
+            return false;
+        };
+        let fields = match common_element(fields) {
+            Some((BOOLEAN, _, rest)) => rest,
+            _ => fields,
+        };
+        let Some((OCTET_STRING, value, [])) = common_element(fields) else {
+            return false;
+        };
+        match common_element(value) {
+            Some((identifier, content, [])) => {
+                if identifier & 0x20 != 0 && !is_plain_tree(content, 1) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Whether `data` is a run of elements with the header forms of [`common_element`], the
+/// constructed ones holding such runs in turn, that [`walk`] accepts at `depth`. `false`
+/// means "not sure" (it is also the answer near [`MAX_DEPTH`]).
+fn is_plain_tree(mut data: &[u8], depth: usize) -> bool {
+    while !data.is_empty() {
+        let Some((identifier, content, rest)) = common_element(data) else {
+            return false;
+        };
+        if identifier & 0x20 != 0 && (depth >= MAX_DEPTH || !is_plain_tree(content, depth + 1)) {
+            return false;
+        }
+        data = rest;
     }
     true
 }
@@ -615,6 +669,45 @@ mod tests {
             assert!(!is_plain_name(not_plain));
         }
         assert!(!full_check(&non_minimal) && !full_check(&two_values));
+    }
+
+    #[test]
+    fn only_extensions_in_the_usual_forms_are_plain() {
+        // SEQUENCE { OID 2.5.29.19, BOOLEAN TRUE, OCTET STRING { SEQUENCE { BOOLEAN TRUE } } }
+        let extension = [
+            0x30, 0x0f, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff, 0x04, 0x05, 0x30, 0x03,
+            0x01, 0x01, 0xff,
+        ];
+        assert!(is_plain_extensions(&extension));
+        assert!(is_plain_extensions(&[]));
+        let mut indefinite = extension;
+        indefinite[13] = 0x80;
+        let mut two_values = extension.to_vec();
+        two_values.extend_from_slice(&[0x05, 0x00]);
+        two_values[1] += 2;
+        two_values[11] += 2;
+        let mut constructed_octets = extension;
+        constructed_octets[10] = 0x24;
+        for not_plain in [
+            &indefinite[..],
+            &two_values[..],
+            &constructed_octets[..],
+            &extension[..16],
+        ] {
+            assert!(!is_plain_extensions(not_plain));
+        }
+        // Nesting near the limit always takes the element-by-element walk.
+        let mut deep = vec![0x30, 0x00];
+        for _ in 0..MAX_DEPTH {
+            let mut outer = vec![0x30, deep.len() as u8];
+            outer.extend_from_slice(&deep);
+            deep = outer;
+            if deep.len() > 120 {
+                break;
+            }
+        }
+        assert!(is_plain_tree(&deep, 0));
+        assert!(!is_plain_tree(&deep, MAX_DEPTH));
     }
 
     fn name_check(der: &[u8]) -> bool {
