@@ -317,7 +317,8 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
             problem: DerProblem::TooDeep,
         });
     }
-    if tlv.tag.constructed {
+    if tlv.tag.constructed && !is_plain_tree(tlv.content, depth + 1) {
+        // Not the usual forms: walk element by element, which says what is wrong if anything is.
         walk_children(tlv.reader(), depth + 1)
     } else {
         Ok(())
@@ -463,7 +464,7 @@ fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
 
 /// Whether a Name's content is, in the forms almost every certificate uses, one that [`name`]
 /// accepts: SETs of SEQUENCEs of an OBJECT IDENTIFIER and one primitive value, each with a
-/// one-octet identifier and a minimal length of at most three octets. `false` means "not
+/// one-octet identifier and a minimal length of at most four octets. `false` means "not
 /// sure": [`name`] then checks the Name element by element and says what is wrong.
 fn is_plain_name(mut rdns: &[u8]) -> bool {
     const SET: u8 = 0x31;
@@ -546,7 +547,7 @@ fn is_plain_tree(mut data: &[u8], depth: usize) -> bool {
 
 /// The identifier octet, the content and what follows of the element at the start of
 /// `data`, if it has the header forms most elements have (a one-octet identifier; a
-/// definite, minimal length of one to three octets) and fits; `None` for anything else,
+/// definite, minimal length of one to four octets) and fits; `None` for anything else,
 /// valid or not.
 #[inline(always)]
 fn common_element(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -554,14 +555,18 @@ fn common_element(data: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     if identifier & 0x1f == 0x1f {
         return None;
     }
-    let (header, length) = match *rest {
+    let (header, length): (usize, usize) = match *rest {
         [length, ..] if length < 0x80 => (2, usize::from(length)),
         [0x81, length, ..] if length >= 0x80 => (3, usize::from(length)),
         [0x82, high, low, ..] if high != 0 => (4, usize::from(u16::from_be_bytes([high, low]))),
+        [0x83, high, middle, low, ..] if high != 0 => {
+            let length = u32::from_be_bytes([0, high, middle, low]);
+            (5, usize::try_from(length).ok()?)
+        }
         _ => return None,
     };
-    let content = data.get(header..header + length)?;
-    let rest = data.get(header + length..)?;
+    let content = data.get(header..header.checked_add(length)?)?;
+    let rest = data.get(header + content.len()..)?;
     Some((identifier, content, rest))
 }
 
