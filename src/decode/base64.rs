@@ -213,8 +213,8 @@ const NOT_A_SYMBOL: u32 = 1 << 24;
 
 /// The 24 bits of four alphabet symbols, or `None` if any is something else.
 fn group(symbols: &[u8; 4]) -> Option<u32> {
-    let [a, b, c, d] = SHIFTED;
-    let look_up = |table: [u32; 256], symbol: u8| {
+    let [a, b, c, d] = &SHIFTED;
+    let look_up = |table: &[u32; 256], symbol: u8| {
         table
             .get(usize::from(symbol))
             .copied()
