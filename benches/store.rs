@@ -156,6 +156,7 @@ fn memory_per_certificate() {
 }
 
 fn main() {
+    support::started();
     memory_per_certificate();
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))

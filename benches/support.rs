@@ -46,6 +46,12 @@ pub(crate) fn synthetic(fixture_name: &str, count: usize, offset: usize) -> Vec<
 }
 
 /// The mean time in nanoseconds criterion measured for `group/id` in this run.
+/// When this bench process started (the first time it is asked).
+pub(crate) fn started() -> std::time::SystemTime {
+    static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(std::time::SystemTime::now)
+}
+
 pub(crate) fn mean_ns(group: &str, id: &str) -> Option<f64> {
     // Where criterion writes: CRITERION_HOME, else the cargo target directory.
     let home = std::env::var_os("CRITERION_HOME")
@@ -56,6 +62,11 @@ pub(crate) fn mean_ns(group: &str, id: &str) -> Option<f64> {
         })
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion"));
     let path = home.join(group).join(id).join("new/estimates.json");
+    // Only what this run measured: a filtered run leaves older results on disk.
+    let written = std::fs::metadata(&path).ok()?.modified().ok()?;
+    if written < started() {
+        return None;
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["mean"]["point_estimate"].as_f64()
