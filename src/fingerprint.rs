@@ -185,32 +185,57 @@ impl FromStr for CertificateName {
     type Err = ParseNameError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let error = || ParseNameError {
+        CertificateName::from_ascii(text.as_bytes()).ok_or_else(|| ParseNameError {
             shown: text.chars().take(100).collect(),
-        };
-        let digits = text.strip_prefix(Self::PREFIX).ok_or_else(error)?;
-        if digits.len() != 64 {
-            return Err(error());
-        }
-        // Lowercase hex only, decoded in one pass: this runs once per file in a listing.
-        let nibble = |digit: u8| match digit {
-            b'0'..=b'9' => Some(digit - b'0'),
-            b'a'..=b'f' => Some(digit - b'a' + 10),
-            _ => None,
-        };
-        let mut bytes = [0u8; 32];
-        for (byte, pair) in bytes.iter_mut().zip(digits.as_bytes().chunks_exact(2)) {
-            let (Some(high), Some(low)) = (
-                pair.first().copied().and_then(nibble),
-                pair.get(1).copied().and_then(nibble),
-            ) else {
-                return Err(error());
-            };
-            *byte = (high << 4) | low;
-        }
-        Ok(CertificateName(Fingerprint(bytes)))
+        })
     }
 }
+
+impl CertificateName {
+    /// The strict parse of `cert_client_` and 64 lowercase hex digits, on bytes (a file
+    /// name need not be UTF-8): this runs once per file in a directory listing.
+    pub(crate) fn from_ascii(text: &[u8]) -> Option<Self> {
+        let digits = text.strip_prefix(Self::PREFIX.as_bytes())?;
+        if digits.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(digits.chunks_exact(2)) {
+            let [high, low] = *pair else {
+                return None;
+            };
+            let (high, low) = (lower_hex(high), lower_hex(low));
+            if (high | low) & 0xf0 != 0 {
+                return None;
+            }
+            *byte = (high << 4) | low;
+        }
+        Some(CertificateName(Fingerprint(bytes)))
+    }
+}
+
+/// The value of a lowercase hex digit; 0xff for any other byte.
+fn lower_hex(byte: u8) -> u8 {
+    // A u8 always indexes the 256-entry table: the optimiser removes the check.
+    LOWER_HEX.get(usize::from(byte)).copied().unwrap_or(0xff)
+}
+
+/// The value of each lowercase hex digit; 0xff for every other byte.
+#[allow(clippy::indexing_slicing)] // Compile-time loop over 0..256 into a 256-entry table.
+const LOWER_HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 #[cfg(feature = "serde")]
 mod serde_impls {

@@ -129,6 +129,14 @@ impl Identity {
     }
 }
 
+/// The first eight bytes of a name's fingerprint as a big-endian integer: ordered as the names.
+fn leading_u64(name: &CertificateName) -> u64 {
+    let bytes = name.fingerprint();
+    let mut leading = [0u8; 8];
+    leading.copy_from_slice(bytes.as_bytes().get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(leading)
+}
+
 impl FileStore {
     /// Opens the store in an existing directory, removing temporary files left by writers
     /// that died more than 15 minutes ago.
@@ -438,7 +446,11 @@ impl CertificateStore for FileStore {
     }
 
     fn list(&self) -> Result<Listing, StoreError> {
-        let mut listing = Listing::default();
+        // Certificates with their names beside them: sorting compares the names in this
+        // vector instead of following each certificate's pointer (which, for thousands of
+        // certificates, costs a cache miss per comparison).
+        let mut named: Vec<(CertificateName, Certificate)> = Vec::new();
+        let mut damaged = Vec::new();
         let mut misses = Vec::new();
         {
             // One read lock for the whole directory: known files cost a lookup each.
@@ -447,14 +459,14 @@ impl CertificateStore for FileStore {
                 let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
                 let file_name = entry.file_name();
                 let Some(name) = file_name
-                    .to_str()
-                    .and_then(|f| f.strip_suffix(EXTENSION))
-                    .and_then(|f| f.parse::<CertificateName>().ok())
+                    .as_encoded_bytes()
+                    .strip_suffix(EXTENSION.as_bytes())
+                    .and_then(CertificateName::from_ascii)
                 else {
                     continue;
                 };
                 match cache.get(&name).filter(|c| c.identity.listed_as(&entry)) {
-                    Some(cached) => listing.certificates.push(cached.certificate.clone()),
+                    Some(cached) => named.push((name, cached.certificate.clone())),
                     None => misses.push((name, entry.path())),
                 }
             }
@@ -462,29 +474,41 @@ impl CertificateStore for FileStore {
         for (name, path) in misses {
             match self.load(&name, &path) {
                 Ok(Some(cached)) => {
-                    listing.certificates.push(cached.certificate.clone());
+                    named.push((name, cached.certificate.clone()));
                     self.remember(name, cached);
                 }
                 // Deleted between the directory read and now.
                 Ok(None) => self.forget(&name),
-                Err(damaged) => {
+                Err(problem) => {
                     self.forget(&name);
-                    listing.damaged.push(damaged);
+                    damaged.push(problem);
                 }
             }
         }
+        // Names are SHA-256 values: their first eight bytes almost always decide the order,
+        // and comparing them as one integer is far cheaper than comparing 32 bytes.
+        named.sort_unstable_by(|(a, _), (b, _)| {
+            leading_u64(a).cmp(&leading_u64(b)).then_with(|| a.cmp(b))
+        });
         {
             let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
             // Forget files deleted since the last listing (by this process or another).
-            if cache.len() > listing.certificates.len() {
-                let listed: std::collections::HashSet<_> =
-                    listing.certificates.iter().map(Certificate::name).collect();
-                cache.retain(|name, _| listed.contains(name));
+            if cache.len() > named.len() {
+                cache.retain(|name, _| {
+                    named
+                        .binary_search_by_key(name, |(listed, _)| *listed)
+                        .is_ok()
+                });
             }
         }
-        listing.certificates.sort_unstable_by_key(Certificate::name);
-        listing.damaged.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok(listing)
+        damaged.sort_by(|a: &Damaged, b: &Damaged| a.location.cmp(&b.location));
+        Ok(Listing {
+            certificates: named
+                .into_iter()
+                .map(|(_, certificate)| certificate)
+                .collect(),
+            damaged,
+        })
     }
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
