@@ -369,6 +369,70 @@ fn a_warm_listing_does_not_reparse_files() {
     }
 }
 
+/// A listing of an unchanged directory repeats the last one; every kind of change since must
+/// still show: files deleted, added or replaced by another process, a foreign file, and a file
+/// edited in place once `get` has noticed it.
+#[test]
+fn repeated_listings_see_every_change() {
+    let scratch = Scratch::new("repeat");
+    let store = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let other = FileStore::open(scratch.path(), SystemKind::Source).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    store.import_all(&bundle, &policy()).unwrap();
+    let names = |listing: &inbound_certs::Listing| -> Vec<_> {
+        listing.certificates.iter().map(|c| c.name()).collect()
+    };
+    let first = store.list().unwrap();
+    let repeated = store.list().unwrap();
+    assert_eq!(names(&first), names(&repeated));
+    assert_eq!(first.certificates.len(), bundle.len());
+
+    other.delete(&bundle[0].name()).unwrap();
+    assert_eq!(store.list().unwrap().certificates.len(), bundle.len() - 1);
+    store.list().unwrap();
+    other.import(&bundle[0], &policy()).unwrap();
+    assert_eq!(names(&store.list().unwrap()), names(&first));
+    store.list().unwrap();
+
+    // Replaced under its name by another file (a new inode) with other content.
+    let path = store.path_of(&bundle[1].name());
+    let replacement = scratch.path().join("replacement");
+    fs::write(&replacement, bundle[2].der()).unwrap();
+    fs::rename(&replacement, &path).unwrap();
+    let listing = store.list().unwrap();
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(listing.damaged[0].location, path);
+    fs::remove_file(&path).unwrap();
+    store.import(&bundle[1], &policy()).unwrap();
+    store.list().unwrap();
+
+    // A foreign file with a certificate file's name length changes nothing listed.
+    fs::write(
+        scratch.path().join(format!("{}x.der", "a".repeat(75))),
+        b"x",
+    )
+    .unwrap();
+    assert_eq!(names(&store.list().unwrap()), names(&first));
+    assert_eq!(names(&store.list().unwrap()), names(&first));
+
+    // Edited in place (same inode): `get` notices, and so does the next listing.
+    let path = store.path_of(&bundle[3].name());
+    let mut content = fs::read(&path).unwrap();
+    let last = content.len() - 1;
+    content[last] ^= 0xff;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut file = fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut file, &content).unwrap();
+    drop(file);
+    assert!(matches!(
+        store.get(&bundle[3].name()),
+        Err(StoreError::Damaged(_))
+    ));
+    let listing = store.list().unwrap();
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(listing.certificates.len(), bundle.len() - 1);
+}
+
 /// A full disk: a small tmpfs (mounting needs root, which CI has; elsewhere the test says it
 /// was skipped) filled up, then an import: a clear error with the path, nothing lost, no
 /// temporary file left.

@@ -12,7 +12,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
@@ -57,8 +57,29 @@ pub struct FileStore {
     dir: PathBuf,
     kind: SystemKind,
     cache: RwLock<HashMap<CertificateName, Cached, BuildHasherDefault<NameHasher>>>,
+    /// The last listing that found every file healthy and known, with the directory's
+    /// certificate files as it read them.
+    last_listing: Mutex<Option<Arc<LastListing>>>,
     ops: Arc<dyn FileOps>,
 }
+
+/// A listing and the directory it was read from: when a new read of the directory finds the
+/// same certificate files (names and inodes, in the same order), the listing is the same.
+#[derive(Debug)]
+struct LastListing {
+    files: Vec<ListedFile>,
+    certificates: Vec<Certificate>,
+}
+
+/// A file with a certificate file's name length, as the directory read returned it.
+#[derive(Debug, PartialEq, Eq)]
+struct ListedFile {
+    inode: u64,
+    name: [u8; FILE_NAME_LENGTH],
+}
+
+/// `cert_client_`, 64 hex digits, `.der`.
+const FILE_NAME_LENGTH: usize = CertificateName::PREFIX.len() + 64 + EXTENSION.len();
 
 /// Names are SHA-256 digests of verified content, already spread evenly and not choosable by
 /// whoever writes files: hashing them once more (SipHash) is wasted work on every lookup.
@@ -129,6 +150,14 @@ impl Identity {
     }
 }
 
+/// The inode of a directory entry, as the directory read returned it (0 where there is none).
+fn inode(entry: &fs::DirEntry) -> u64 {
+    #[cfg(unix)]
+    return std::os::unix::fs::DirEntryExt::ino(entry);
+    #[cfg(not(unix))]
+    return 0;
+}
+
 /// The first eight bytes of a name's fingerprint as a big-endian integer: ordered as the names.
 fn leading_u64(name: &CertificateName) -> u64 {
     let bytes = name.fingerprint();
@@ -176,6 +205,7 @@ impl FileStore {
             dir: dir.to_path_buf(),
             kind,
             cache: RwLock::new(HashMap::default()),
+            last_listing: Mutex::new(None),
             ops,
         };
         store.remove_stale_temporary_files()?;
@@ -299,6 +329,12 @@ impl FileStore {
     fn forget(&self, name: &CertificateName) {
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         cache.remove(name);
+        // A file found changed in place keeps its name and inode: the last listing, which
+        // showed it healthy, must not be repeated.
+        *self
+            .last_listing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
     }
 
     fn temporary_path(&self, name: &CertificateName) -> PathBuf {
@@ -446,23 +482,58 @@ impl CertificateStore for FileStore {
     }
 
     fn list(&self) -> Result<Listing, StoreError> {
+        // The certificate files, in the order the directory returns them.
+        let mut files = Vec::new();
+        for entry in self.read_dir()? {
+            let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
+            let file_name = entry.file_name();
+            if let Ok(name) = <[u8; FILE_NAME_LENGTH]>::try_from(file_name.as_encoded_bytes()) {
+                files.push((
+                    ListedFile {
+                        inode: inode(&entry),
+                        name,
+                    },
+                    entry,
+                ));
+            }
+        }
+        let last = self
+            .last_listing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(last) = last {
+            if files.len() == last.files.len()
+                && files
+                    .iter()
+                    .zip(&last.files)
+                    .all(|((file, _), known)| file == known)
+            {
+                // Nothing was added, removed or replaced since: the same listing.
+                return Ok(Listing {
+                    certificates: last.certificates.clone(),
+                    damaged: Vec::new(),
+                });
+            }
+        }
+
         // Certificates with their names beside them: sorting compares the names in this
         // vector instead of following each certificate's pointer (which, for thousands of
         // certificates, costs a cache miss per comparison).
-        let mut named: Vec<(CertificateName, Certificate)> = Vec::new();
+        let mut named: Vec<(CertificateName, Certificate)> = Vec::with_capacity(files.len());
         let mut damaged = Vec::new();
         let mut misses = Vec::new();
+        let mut listed_files = Vec::with_capacity(files.len());
         {
             // One read lock for the whole directory: known files cost a lookup each.
             let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
-            for entry in self.read_dir()? {
-                let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
-                let file_name = entry.file_name();
-                let Some(name) = file_name
-                    .as_encoded_bytes()
+            for (file, entry) in files {
+                let name = file
+                    .name
                     .strip_suffix(EXTENSION.as_bytes())
-                    .and_then(CertificateName::from_ascii)
-                else {
+                    .and_then(CertificateName::from_ascii);
+                listed_files.push(file);
+                let Some(name) = name else {
                     continue;
                 };
                 match cache.get(&name).filter(|c| c.identity.listed_as(&entry)) {
@@ -471,6 +542,7 @@ impl CertificateStore for FileStore {
                 }
             }
         }
+        let complete = misses.is_empty();
         for (name, path) in misses {
             match self.load(&name, &path) {
                 Ok(Some(cached)) => {
@@ -502,11 +574,23 @@ impl CertificateStore for FileStore {
             }
         }
         damaged.sort_by(|a: &Damaged, b: &Damaged| a.location.cmp(&b.location));
+        let certificates: Vec<Certificate> = named
+            .into_iter()
+            .map(|(_, certificate)| certificate)
+            .collect();
+        // Only a listing made entirely from known, healthy files (and only where directory
+        // entries carry inodes) is one a later listing can repeat.
+        if complete && damaged.is_empty() && cfg!(unix) {
+            *self
+                .last_listing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(LastListing {
+                files: listed_files,
+                certificates: certificates.clone(),
+            }));
+        }
         Ok(Listing {
-            certificates: named
-                .into_iter()
-                .map(|(_, certificate)| certificate)
-                .collect(),
+            certificates,
             damaged,
         })
     }
