@@ -33,6 +33,35 @@ fn floor(der: &[u8]) -> bool {
     parsed && digest.first() != Some(&1)
 }
 
+/// The system trust store as a PEM bundle, as one DER per certificate, and as a PKCS#7 bundle.
+struct TrustStore {
+    bundle: Vec<u8>,
+    ders: Vec<Vec<u8>>,
+    p7b: Vec<u8>,
+}
+
+fn trust_store() -> TrustStore {
+    let bundle = std::fs::read(TRUST_STORE).expect("the system trust store");
+    let ders = inbound_certs::decode(&bundle)
+        .expect("trust store decodes")
+        .iter()
+        .map(|c| c.der().to_vec())
+        .collect();
+    let p7b = Command::new("openssl")
+        .args([
+            "crl2pkcs7",
+            "-nocrl",
+            "-outform",
+            "DER",
+            "-certfile",
+            TRUST_STORE,
+        ])
+        .output()
+        .expect("openssl crl2pkcs7")
+        .stdout;
+    TrustStore { bundle, ders, p7b }
+}
+
 fn per_certificate(c: &mut Criterion, group_name: &str, ders: &[Vec<u8>]) {
     let mut group = c.benchmark_group(group_name);
     group.throughput(Throughput::Elements(ders.len() as u64));
@@ -51,9 +80,7 @@ fn per_certificate(c: &mut Criterion, group_name: &str, ders: &[Vec<u8>]) {
 
 /// Runs the benches; returns the names of the per-fixture groups.
 fn benches(c: &mut Criterion) -> Vec<String> {
-    let bundle = std::fs::read(TRUST_STORE).expect("the system trust store");
-    let certificates = inbound_certs::decode(&bundle).expect("trust store decodes");
-    let ders: Vec<Vec<u8>> = certificates.iter().map(|c| c.der().to_vec()).collect();
+    let TrustStore { bundle, ders, p7b } = trust_store();
     per_certificate(c, "trust_store", &ders);
 
     let mut group = c.benchmark_group("trust_store");
@@ -61,18 +88,6 @@ fn benches(c: &mut Criterion) -> Vec<String> {
     group.bench_function("c_decode_pem_bundle", |b| {
         b.iter(|| inbound_certs::decode(black_box(&bundle)).unwrap().len())
     });
-    let p7b = Command::new("openssl")
-        .args([
-            "crl2pkcs7",
-            "-nocrl",
-            "-outform",
-            "DER",
-            "-certfile",
-            TRUST_STORE,
-        ])
-        .output()
-        .expect("openssl crl2pkcs7")
-        .stdout;
     group.bench_function("d_decode_pkcs7_bundle", |b| {
         b.iter(|| inbound_certs::decode(black_box(&p7b)).unwrap().len())
     });
@@ -142,24 +157,7 @@ fn main() {
 /// Times (a)-(d) on the trust store in alternating rounds and reports the fastest round of
 /// each, per certificate and as a ratio to (a).
 fn interleaved() {
-    let bundle = std::fs::read(TRUST_STORE).expect("the system trust store");
-    let ders: Vec<Vec<u8>> = inbound_certs::decode(&bundle)
-        .expect("trust store decodes")
-        .iter()
-        .map(|c| c.der().to_vec())
-        .collect();
-    let p7b = Command::new("openssl")
-        .args([
-            "crl2pkcs7",
-            "-nocrl",
-            "-outform",
-            "DER",
-            "-certfile",
-            TRUST_STORE,
-        ])
-        .output()
-        .expect("openssl crl2pkcs7")
-        .stdout;
+    let TrustStore { bundle, ders, p7b } = trust_store();
     type Variant<'a> = (&'a str, Box<dyn Fn() -> usize + 'a>);
     let variants: Vec<Variant<'_>> = vec![
         (
