@@ -221,6 +221,15 @@ fn import(store: &dyn CertificateStore, identity: &Identity) {
     store.import(&identity.certificate(), &policy).unwrap();
 }
 
+/// A server whose MemoryStore holds exactly `trusted`.
+fn server_trusting(pki: &ServerPki, trusted: &[&Identity]) -> Arc<ServerConfig> {
+    let store = memory_store();
+    for identity in trusted {
+        import(store.as_ref(), identity);
+    }
+    server_config(pki, store)
+}
+
 fn assert_refused(outcome: &Outcome, alert: AlertDescription) {
     assert_eq!(
         outcome.client.as_ref().unwrap_err(),
@@ -242,9 +251,7 @@ fn verifier_refusal(outcome: &Outcome) -> &VerifierError {
 fn a_pinned_client_connects() {
     let pki = server_pki();
     let alice = valid_client("alice");
-    let store = memory_store();
-    import(store.as_ref(), &alice);
-    let server = server_config(&pki, store);
+    let server = server_trusting(&pki, &[&alice]);
     for version in VERSIONS {
         let outcome = connect(
             &server,
@@ -291,11 +298,8 @@ fn every_kind_of_stored_certificate_can_connect() {
         ("version 1", committed("v1")),
         ("unknown critical extension", committed("critical")),
     ];
-    let store = memory_store();
-    for (_, identity) in &identities {
-        import(store.as_ref(), identity);
-    }
-    let server = server_config(&pki, store);
+    let trusted: Vec<&Identity> = identities.iter().map(|(_, identity)| identity).collect();
+    let server = server_trusting(&pki, &trusted);
     for (what, identity) in &identities {
         for version in VERSIONS {
             let outcome = connect(
@@ -315,9 +319,7 @@ fn every_kind_of_stored_certificate_can_connect() {
 fn an_unknown_client_is_refused_with_certificate_unknown() {
     let pki = server_pki();
     let (alice, mallory) = (valid_client("alice"), valid_client("mallory"));
-    let store = memory_store();
-    import(store.as_ref(), &alice);
-    let server = server_config(&pki, store);
+    let server = server_trusting(&pki, &[&alice]);
     for version in VERSIONS {
         let outcome = connect(
             &server,
@@ -345,9 +347,7 @@ fn an_unknown_client_is_refused_with_certificate_unknown() {
 fn an_expired_pinned_client_is_refused_with_certificate_expired() {
     let pki = server_pki();
     let expired = client("expired", (2020, 1, 1));
-    let store = memory_store();
-    import(store.as_ref(), &expired);
-    let server = server_config(&pki, store);
+    let server = server_trusting(&pki, &[&expired]);
     for version in VERSIONS {
         let outcome = connect(
             &server,
@@ -376,9 +376,7 @@ fn a_client_that_is_not_valid_yet_is_refused_with_certificate_expired() {
         der: params.self_signed(&key).unwrap().der().clone(),
         key: key.serialize_der(),
     };
-    let store = memory_store();
-    import(store.as_ref(), &early);
-    let server = server_config(&pki, store);
+    let server = server_trusting(&pki, &[&early]);
     let outcome = connect(
         &server,
         &client_config(&pki, &TLS13, Some((&early, &early))),
@@ -399,9 +397,7 @@ fn a_client_that_is_not_valid_yet_is_refused_with_certificate_expired() {
 fn a_pinned_certificate_with_the_wrong_key_is_refused_with_decrypt_error() {
     let pki = server_pki();
     let (alice, mallory) = (valid_client("alice"), valid_client("mallory"));
-    let store = memory_store();
-    import(store.as_ref(), &alice);
-    let server = server_config(&pki, store);
+    let server = server_trusting(&pki, &[&alice]);
     for version in VERSIONS {
         let outcome = connect(
             &server,
