@@ -8,7 +8,7 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 
-pub use file::FileStore;
+pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -170,6 +170,14 @@ pub enum Damage {
     /// The entry could not be read.
     #[error("cannot be read: {0}")]
     Unreadable(String),
+    /// The entry is a symbolic link, which a store never follows (it could point anywhere,
+    /// for instance at a device that blocks, or at a file another user controls).
+    #[error("is a symbolic link, which a certificate store never follows; remove it and import the certificate itself")]
+    SymbolicLink,
+    /// Someone the store does not trust could change the entry: it is writable by its group
+    /// or by every user, or it belongs to another user.
+    #[error("other users could change it: {0}")]
+    Insecure(PermissionProblem),
 }
 
 /// Why a store operation failed.
@@ -208,6 +216,16 @@ pub enum StoreError {
     /// The stored entry for a name is damaged.
     #[error("stored certificate {location} is damaged: {problem}", location = .0.location.display(), problem = .0.problem)]
     Damaged(Damaged),
+    /// The store's directory, one of its parents, or the symbolic link the store's path is,
+    /// could be changed by someone other than the process's user or root (see
+    /// [`FileStore`]'s docs): the store is not opened.
+    #[error("refusing to use {path} for a certificate store: {problem}", path = .path.display())]
+    InsecurePermissions {
+        /// The directory or link that is refused (the store's own, or one of its parents).
+        path: PathBuf,
+        /// Who could change it, and how to fix it.
+        problem: PermissionProblem,
+    },
     /// The store's directory does not exist or is not a directory.
     #[error("certificate store directory {0} does not exist or is not a directory")]
     NoDirectory(PathBuf),

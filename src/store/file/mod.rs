@@ -1,41 +1,105 @@
 //! [`FileStore`]: one directory, one file per certificate, `cert_client_<fingerprint>.der`
 //! holding exactly the DER bytes.
 //!
-//! Content addressing makes every write idempotent: two processes importing the same
-//! certificate write the same bytes under the same name, so no lock is needed. A write is a
-//! temporary file in the directory, written, fsynced, renamed into place, then the directory is
-//! fsynced; a delete is an unlink and a directory fsync. Readers never see a partial file.
+//! Files: `mod.rs` reads (get, list, the per-process cache), `write.rs` changes the directory
+//! (the lock, the intent of a bundle, temporary files, renames, undo), `ops.rs` is the seam
+//! under every change and the one way a file is opened, `access.rs` decides who may change
+//! the store.
+
+mod access;
+mod ops;
+mod write;
+
+pub use access::PermissionProblem;
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::SystemKind;
+use ops::{FileOps, RealFiles};
 
 /// Files bigger than this are not certificates; they are reported, not read whole.
 const MAX_FILE_BYTES: u64 = 1 << 20;
-/// Temporary files older than this were left by a process that died mid-write.
-const STALE_AFTER: Duration = Duration::from_secs(15 * 60);
-const TEMPORARY_PREFIX: &str = ".tmp-";
 const EXTENSION: &str = ".der";
+
+/// How [`FileStore::open_with`] opens a directory.
+///
+/// ```
+/// use inbound_certs::{FileStore, FileStoreOptions, SystemKind};
+///
+/// let dir = std::env::temp_dir().join(format!("inbound-certs-options-{}", std::process::id()));
+/// let options = FileStoreOptions::new().create(true);
+/// let store = FileStore::open_with(&dir, SystemKind::Proxy, &options)?;
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileStoreOptions {
+    create: bool,
+    shared_group: bool,
+}
+
+impl FileStoreOptions {
+    /// The defaults: the directory must exist, and only its owner (or root) may write to it.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Create the directory, and its missing parents, if it does not exist (default: no).
+    /// Directories are created with mode 0700 (0770 with a shared group) whatever the umask.
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
+    /// Let the members of the directory's group change the store (default: no). The
+    /// directory may then be writable by its group (and is created 0770), it may belong to
+    /// another member of the group, and certificate files are written 0640 so that the group
+    /// can read them. Use this only when every member of the group may decide which clients
+    /// are trusted; a store writable by every user is refused whatever this says.
+    pub fn shared_group(mut self, shared: bool) -> Self {
+        self.shared_group = shared;
+        self
+    }
+}
 
 /// A certificate store in a directory, safe to share between threads and processes.
 ///
-/// `get` reads at most one file (and none when the file is unchanged since this process last
-/// read it); `list` reads the directory once and re-reads only files it has not seen, with no
-/// system call per known file on Unix (a file is known by its inode, which every replacement
-/// changes; a file edited in place is caught by `get` and by the next process's listing).
-/// A damaged, truncated or foreign `cert_client_*.der` file is reported in
-/// [`Listing::damaged`] with its path and never hides the healthy certificates; files with
-/// other names are left alone.
+/// **Who may change it.** The directory is created 0700 and files 0600 whatever the umask
+/// (0770 and 0640 with [`FileStoreOptions::shared_group`]). A directory that someone other
+/// than the process's user or root could change is refused with
+/// [`StoreError::InsecurePermissions`] naming the path and the fix: one writable by every user
+/// or by its group, one owned by another user, one under a parent that another user may write
+/// to (a sticky parent such as `/tmp` is fine), and a path that is a symbolic link owned by
+/// another user.
+///
+/// **Writes.** Writers of one directory, in any process, take turns on an advisory lock
+/// (`.lock`); readers never take it. Each certificate is written to a temporary file, fsynced
+/// and renamed into place, then the directory is fsynced. A bundle first records its intent
+/// (the names it adds or repairs) durably in the lock file: a writer that fails, or dies, part
+/// way leaves the intent behind, and the next writer (or the next [`FileStore::open`]) undoes
+/// it, so that across errors, `SIGKILL` and power loss a bundle is stored whole or not at all.
+/// An undo removes only what its writer created, never a certificate another writer stored.
+///
+/// **Reads.** `get` reads at most one file (none when the file's inode, size, modification and
+/// change times are those it had when this process last read it; the kernel sets the change
+/// time on every write, so an edit in place is seen at once). `list` reads the directory once
+/// and re-reads only files it has not seen, with no system call per known file on Unix: a file
+/// is known by its inode, which every replacement changes; a file edited in place keeps it, so
+/// such an edit is seen by `get` and by another process's listing, not by a warm listing.
+/// Files are opened without following symbolic links and without blocking, their type is
+/// checked on the open descriptor and reads stop at 1 MiB. A damaged, truncated, foreign or
+/// insecure `cert_client_*.der` entry (a symbolic link, a FIFO, a directory, a file others may
+/// write) is reported in [`Listing::damaged`] with its path and never hides the healthy
+/// certificates; files with other names are left alone.
 ///
 /// ```
 /// use inbound_certs::{CertificateStore, FileStore, ImportPolicy, SystemKind};
@@ -56,6 +120,7 @@ const EXTENSION: &str = ".der";
 pub struct FileStore {
     dir: PathBuf,
     kind: SystemKind,
+    shared_group: bool,
     cache: RwLock<HashMap<CertificateName, Cached, BuildHasherDefault<NameHasher>>>,
     /// The last listing that found every file healthy and known, with the directory's
     /// certificate files as it read them.
@@ -107,25 +172,31 @@ struct Cached {
 }
 
 /// What tells this process a file is the one it read before: inode (a rename into place
-/// always brings a new one), length and modification time (an in-place change, such as a
-/// truncation, changes one of them).
+/// always brings a new one), length, modification time and change time. Whoever edits a file
+/// in place can put its length and modification time back, but not its change time, which the
+/// kernel sets to the current time on every write and every change of its metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Identity {
     inode: u64,
     length: u64,
     modified: Option<SystemTime>,
+    changed: (i64, i64),
 }
 
 impl Identity {
     fn of(metadata: &fs::Metadata) -> Self {
         #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(metadata);
+        let (inode, changed) = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.ino(), (metadata.ctime(), metadata.ctime_nsec()))
+        };
         #[cfg(not(unix))]
-        let inode = 0;
+        let (inode, changed) = (0, (0, 0));
         Identity {
             inode,
             length: metadata.len(),
             modified: metadata.modified().ok(),
+            changed,
         }
     }
 }
@@ -167,48 +238,47 @@ fn leading_u64(name: &CertificateName) -> u64 {
 }
 
 impl FileStore {
-    /// Opens the store in an existing directory, removing temporary files left by writers
-    /// that died more than 15 minutes ago.
+    /// Opens the store in an existing directory, after checking who may change it (see the
+    /// type's docs) and completing or undoing what a writer that died left behind.
     pub fn open(dir: impl AsRef<Path>, kind: SystemKind) -> Result<Self, StoreError> {
-        Self::open_with(dir.as_ref(), kind, Arc::new(RealFiles))
+        Self::open_with(dir, kind, &FileStoreOptions::new())
     }
 
-    /// Creates the directory (and its parents) if needed, then opens the store.
+    /// Creates the directory (and its parents) if needed, mode 0700 whatever the umask, then
+    /// opens the store.
     pub fn create(dir: impl AsRef<Path>, kind: SystemKind) -> Result<Self, StoreError> {
-        let dir = dir.as_ref();
-        require_inbound(kind)?;
-        fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            operation: "create directory",
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        Self::open(dir, kind)
+        Self::open_with(dir, kind, &FileStoreOptions::new().create(true))
     }
 
-    fn open_with(dir: &Path, kind: SystemKind, ops: Arc<dyn FileOps>) -> Result<Self, StoreError> {
+    /// Opens (or with [`FileStoreOptions::create`], creates) the store in a directory.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        kind: SystemKind,
+        options: &FileStoreOptions,
+    ) -> Result<Self, StoreError> {
+        Self::open_with_ops(dir.as_ref(), kind, options, Arc::new(RealFiles))
+    }
+
+    fn open_with_ops(
+        dir: &Path,
+        kind: SystemKind,
+        options: &FileStoreOptions,
+        ops: Arc<dyn FileOps>,
+    ) -> Result<Self, StoreError> {
         require_inbound(kind)?;
-        match fs::metadata(dir) {
-            Ok(metadata) if metadata.is_dir() => {}
-            Ok(_) => return Err(StoreError::NoDirectory(dir.to_path_buf())),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NoDirectory(dir.to_path_buf()))
-            }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    operation: "open directory",
-                    path: dir.to_path_buf(),
-                    source,
-                })
-            }
+        if options.create {
+            access::create_directory(dir, access::directory_mode(options.shared_group))?;
         }
+        access::check_directory(dir, options.shared_group)?;
         let store = FileStore {
             dir: dir.to_path_buf(),
             kind,
+            shared_group: options.shared_group,
             cache: RwLock::new(HashMap::default()),
             last_listing: Mutex::new(None),
             ops,
         };
-        store.remove_stale_temporary_files()?;
+        store.tidy()?;
         Ok(store)
     }
 
@@ -245,28 +315,6 @@ impl FileStore {
         })
     }
 
-    fn remove_stale_temporary_files(&self) -> Result<(), StoreError> {
-        let now = SystemTime::now();
-        for entry in self.read_dir()? {
-            let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
-            let file_name = entry.file_name();
-            if !file_name.to_string_lossy().starts_with(TEMPORARY_PREFIX) {
-                continue;
-            }
-            let stale = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|modified| now.duration_since(modified).ok())
-                .is_some_and(|age| age > STALE_AFTER);
-            if stale {
-                // Another process may have removed it first; that is fine.
-                let _ = self.ops.remove(&entry.path());
-            }
-        }
-        Ok(())
-    }
-
     /// Reads, verifies and parses one file. `Ok(None)` when it does not exist.
     fn load(&self, name: &CertificateName, path: &Path) -> Result<Option<Cached>, Damaged> {
         let damaged = |problem| Damaged {
@@ -274,22 +322,22 @@ impl FileStore {
             problem,
         };
         let unreadable = |error: io::Error| damaged(Damage::Unreadable(error.to_string()));
-        // Opening a FIFO or a device would block or read without end: only regular files
-        // (or links to them) are opened.
-        match fs::metadata(path) {
-            Ok(metadata) if !metadata.is_file() => {
-                return Err(damaged(Damage::Unreadable("not a regular file".into())))
-            }
-            Ok(_) => {}
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(unreadable(error)),
-        }
-        let file = match File::open(path) {
+        let file = match ops::open_for_reading(path) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) if ops::is_symbolic_link_error(&error) => {
+                return Err(damaged(Damage::SymbolicLink))
+            }
             Err(error) => return Err(unreadable(error)),
         };
+        // The type is checked on what was opened, not on a path that may have changed since.
         let metadata = file.metadata().map_err(unreadable)?;
+        if !metadata.is_file() {
+            return Err(damaged(Damage::Unreadable("not a regular file".into())));
+        }
+        if let Some(problem) = self.insecure_file(&metadata) {
+            return Err(damaged(Damage::Insecure(problem)));
+        }
         if metadata.len() > MAX_FILE_BYTES {
             return Err(damaged(Damage::Unreadable(format!(
                 "the file is {} bytes, too large for a certificate",
@@ -310,6 +358,32 @@ impl FileStore {
             identity: Identity::of(&metadata),
             certificate,
         }))
+    }
+
+    /// Why a certificate file could be changed by someone the store does not trust, if it
+    /// could: another user could write to it, here or through another link to it.
+    #[cfg(unix)]
+    fn insecure_file(&self, metadata: &fs::Metadata) -> Option<PermissionProblem> {
+        use std::os::unix::fs::MetadataExt;
+        let mode = metadata.mode() & 0o7777;
+        let user = rustix::process::geteuid().as_raw();
+        if mode & 0o002 != 0 {
+            Some(PermissionProblem::WritableByOthers { mode })
+        } else if mode & 0o020 != 0 && !self.shared_group {
+            Some(PermissionProblem::WritableByGroup { mode })
+        } else if metadata.uid() != user && metadata.uid() != 0 && !self.shared_group {
+            Some(PermissionProblem::OwnedByOtherUser {
+                owner: metadata.uid(),
+                user,
+            })
+        } else {
+            None
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn insecure_file(&self, _metadata: &fs::Metadata) -> Option<PermissionProblem> {
+        None
     }
 
     /// The cached certificate for a name, if its file is still the one that was read.
@@ -336,35 +410,6 @@ impl FileStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = None;
     }
-
-    fn temporary_path(&self, name: &CertificateName) -> PathBuf {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        self.dir.join(format!(
-            "{TEMPORARY_PREFIX}{}-{count}-{nanos}-{name}",
-            std::process::id()
-        ))
-    }
-
-    /// Writes and fsyncs a temporary file holding `der`.
-    fn write_temporary(&self, temporary: &Path, der: &[u8]) -> io::Result<()> {
-        let mut file = self.ops.create_new(temporary)?;
-        self.ops.write_all(&mut file, der)?;
-        self.ops.sync(&file)
-    }
-
-    /// Removes what a failed import left behind, best effort; the error already says why.
-    fn roll_back(&self, temporaries: &[PathBuf], renamed: &[PathBuf]) {
-        for path in temporaries.iter().chain(renamed) {
-            let _ = self.ops.remove(path);
-        }
-        if !renamed.is_empty() {
-            let _ = self.ops.sync_dir(&self.dir);
-        }
-    }
 }
 
 impl CertificateStore for FileStore {
@@ -373,80 +418,19 @@ impl CertificateStore for FileStore {
     }
 
     fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
-        let mut outcomes = Vec::with_capacity(certificates.len());
-        let mut to_write: Vec<&Certificate> = Vec::new();
-        for certificate in certificates {
-            let name = certificate.name();
-            let queued = to_write.iter().any(|c| c.name() == name);
-            // A damaged file under this name is repaired by writing the right bytes over it.
-            let present = queued || matches!(self.get(&name), Ok(Some(_)));
-            if present {
-                outcomes.push(Imported::AlreadyPresent(name));
-            } else {
-                outcomes.push(Imported::Added(name));
-                to_write.push(certificate);
-            }
-        }
-        if to_write.is_empty() {
-            return Ok(outcomes);
-        }
-
-        let mut temporaries = Vec::with_capacity(to_write.len());
-        for certificate in &to_write {
-            let temporary = self.temporary_path(&certificate.name());
-            let result = self.write_temporary(&temporary, certificate.der());
-            temporaries.push(temporary);
-            if let Err(source) = result {
-                self.roll_back(&temporaries, &[]);
-                return Err(StoreError::Io {
-                    operation: "write",
-                    path: self.path_of(&certificate.name()),
-                    source,
-                });
-            }
-        }
-        let mut renamed = Vec::with_capacity(to_write.len());
-        for (index, certificate) in to_write.iter().enumerate() {
-            let target = self.path_of(&certificate.name());
-            let Some(temporary) = temporaries.get(index) else {
-                break;
-            };
-            if let Err(source) = self.ops.rename(temporary, &target) {
-                self.roll_back(temporaries.get(index..).unwrap_or(&[]), &renamed);
-                return Err(StoreError::Io {
-                    operation: "write",
-                    path: target,
-                    source,
-                });
-            }
-            renamed.push(target);
-        }
-        if let Err(source) = self.ops.sync_dir(&self.dir) {
-            self.roll_back(&[], &renamed);
-            return Err(StoreError::Io {
-                operation: "sync directory",
-                path: self.dir.clone(),
-                source,
-            });
-        }
-        for certificate in to_write {
-            let path = self.path_of(&certificate.name());
-            if let Ok(metadata) = fs::metadata(&path) {
-                self.remember(
-                    certificate.name(),
-                    Cached {
-                        identity: Identity::of(&metadata),
-                        certificate: certificate.clone(),
-                    },
-                );
-            }
-        }
-        Ok(outcomes)
+        self.write_all(certificates)
     }
 
     fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         let path = self.path_of(name);
-        match fs::metadata(&path) {
+        match fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                self.forget(name);
+                return Err(StoreError::Damaged(Damaged {
+                    location: path,
+                    problem: Damage::SymbolicLink,
+                }));
+            }
             Ok(metadata) => {
                 if let Some(certificate) = self.cached(name, Identity::of(&metadata)) {
                     return Ok(Some(certificate));
@@ -596,89 +580,38 @@ impl CertificateStore for FileStore {
     }
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
-        let path = self.path_of(name);
-        self.forget(name);
-        match self.ops.remove(&path) {
-            Ok(()) => {}
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound(*name))
-            }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    operation: "delete",
-                    path,
-                    source,
-                })
-            }
-        }
-        self.ops
-            .sync_dir(&self.dir)
-            .map_err(Self::io_error("sync directory", &self.dir))
-    }
-}
-
-/// The file operations that change the directory, behind a seam so tests can make each one
-/// fail in turn.
-trait FileOps: Send + Sync + std::fmt::Debug {
-    fn create_new(&self, path: &Path) -> io::Result<File>;
-    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()>;
-    fn sync(&self, file: &File) -> io::Result<()>;
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
-    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    fn remove(&self, path: &Path) -> io::Result<()>;
-}
-
-#[derive(Debug)]
-struct RealFiles;
-
-impl FileOps for RealFiles {
-    fn create_new(&self, path: &Path) -> io::Result<File> {
-        File::options().write(true).create_new(true).open(path)
-    }
-
-    fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
-        file.write_all(bytes)
-    }
-
-    fn sync(&self, file: &File) -> io::Result<()> {
-        file.sync_all()
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        fs::rename(from, to)
-    }
-
-    #[cfg(unix)]
-    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        File::open(dir)?.sync_all()
-    }
-
-    #[cfg(not(unix))]
-    fn sync_dir(&self, _dir: &Path) -> io::Result<()> {
-        // Directories cannot be opened for syncing here; renames are durable on their own.
-        Ok(())
-    }
-
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        fs::remove_file(path)
+        self.remove(name)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
+    use std::fs::File;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
-    /// Real file operations, except that operation number `fail_at` (0-based) fails.
+    /// Real file operations, except that operation number `fail_at` (0-based) fails, and with
+    /// `crash`, every operation after it too: the process as good as died there.
     #[derive(Debug)]
     struct FailAt {
         fail_at: usize,
+        crash: bool,
         count: AtomicUsize,
     }
 
     impl FailAt {
+        fn new(fail_at: usize, crash: bool) -> Arc<Self> {
+            Arc::new(FailAt {
+                fail_at,
+                crash,
+                count: AtomicUsize::new(0),
+            })
+        }
+
         fn step(&self) -> io::Result<()> {
-            if self.count.fetch_add(1, Ordering::SeqCst) == self.fail_at {
+            let count = self.count.fetch_add(1, Ordering::SeqCst);
+            if count == self.fail_at || (self.crash && count > self.fail_at) {
                 Err(io::Error::other("injected failure"))
             } else {
                 Ok(())
@@ -687,9 +620,9 @@ mod tests {
     }
 
     impl FileOps for FailAt {
-        fn create_new(&self, path: &Path) -> io::Result<File> {
+        fn create_new(&self, path: &Path, mode: u32) -> io::Result<File> {
             self.step()?;
-            RealFiles.create_new(path)
+            RealFiles.create_new(path, mode)
         }
         fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
             self.step()?;
@@ -710,6 +643,14 @@ mod tests {
         fn remove(&self, path: &Path) -> io::Result<()> {
             self.step()?;
             RealFiles.remove(path)
+        }
+        fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()> {
+            self.step()?;
+            RealFiles.write_intent(lock, intent)
+        }
+        fn clear_intent(&self, lock: &mut File) -> io::Result<()> {
+            self.step()?;
+            RealFiles.clear_intent(lock)
         }
     }
 
@@ -735,24 +676,34 @@ mod tests {
         dir
     }
 
+    /// The directory's entries, without the lock file (which stays once a writer made it).
     fn files_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name != ".lock")
             .collect();
         names.sort();
         names
     }
 
-    /// Each write, fsync, rename or directory fsync of a bundle import fails in turn: the
-    /// import reports the error, and the store is left exactly as before, with no partial
-    /// or temporary file.
+    fn open_with_ops(dir: &Path, ops: Arc<dyn FileOps>) -> FileStore {
+        FileStore::open_with_ops(dir, SystemKind::Source, &FileStoreOptions::new(), ops).unwrap()
+    }
+
+    /// A bundle of n new certificates: create, write, sync each (3n), the intent (1), rename
+    /// each (n), sync the directory (1), clear the intent (1).
+    fn bundle_steps(n: usize) -> usize {
+        3 * n + 1 + n + 1 + 1
+    }
+
+    /// Each step of a bundle import fails in turn: the import reports the error, and the
+    /// store is left exactly as before, with no partial or temporary file.
     #[test]
     fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
         let kept = crate::decode(&fixture("sample_source.pem")).unwrap();
         let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
-        // 5 certificates: create, write, sync each (15), rename each (5), sync the directory.
-        let steps = 3 * bundle.len() + bundle.len() + 1;
+        let steps = bundle_steps(bundle.len());
         for fail_at in 0..steps {
             let dir = scratch("fail-import");
             FileStore::open(&dir, SystemKind::Source)
@@ -760,11 +711,7 @@ mod tests {
                 .insert_all(&kept)
                 .unwrap();
             let before = files_in(&dir);
-            let ops = Arc::new(FailAt {
-                fail_at,
-                count: AtomicUsize::new(0),
-            });
-            let store = FileStore::open_with(&dir, SystemKind::Source, ops).unwrap();
+            let store = open_with_ops(&dir, FailAt::new(fail_at, false));
             let error = store.insert_all(&bundle).unwrap_err();
             assert!(error.to_string().contains("injected failure"), "{error}");
             assert_eq!(files_in(&dir), before, "step {fail_at}");
@@ -774,16 +721,88 @@ mod tests {
                 .unwrap();
             assert_eq!(listing.certificates, kept, "step {fail_at}");
             assert!(listing.damaged.is_empty());
+            assert_eq!(fs::read(dir.join(".lock")).unwrap(), b"", "step {fail_at}");
             fs::remove_dir_all(&dir).unwrap();
         }
         // With no failure the same import succeeds: the steps above were all of them.
         let dir = scratch("fail-import-none");
-        let ops = Arc::new(FailAt {
-            fail_at: steps,
-            count: AtomicUsize::new(0),
-        });
-        let store = FileStore::open_with(&dir, SystemKind::Source, ops).unwrap();
+        let store = open_with_ops(&dir, FailAt::new(steps, false));
         assert_eq!(store.insert_all(&bundle).unwrap().len(), bundle.len());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The process "dies" at each step of a bundle import (that step and every later file
+    /// operation fail, so not even the undo runs): the next open finds the store as it was
+    /// before, or with the whole bundle, never part of it, and no leftover file.
+    #[test]
+    fn a_crash_at_any_step_of_an_import_leaves_the_whole_bundle_or_none() {
+        let kept = crate::decode(&fixture("sample_source.pem")).unwrap();
+        let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
+        let mut with_bundle = kept.clone();
+        with_bundle.extend(bundle.iter().cloned());
+        with_bundle.sort_by_key(|certificate| certificate.name());
+        let mut outcomes = (0, 0);
+        for crash_at in 0..bundle_steps(bundle.len()) {
+            let dir = scratch("crash-import");
+            FileStore::open(&dir, SystemKind::Source)
+                .unwrap()
+                .insert_all(&kept)
+                .unwrap();
+            let before = files_in(&dir);
+            let store = open_with_ops(&dir, FailAt::new(crash_at, true));
+            assert!(store.insert_all(&bundle).is_err());
+            drop(store);
+            let reopened = FileStore::open(&dir, SystemKind::Source).unwrap();
+            let listing = reopened.list().unwrap();
+            assert!(listing.damaged.is_empty(), "step {crash_at}");
+            if listing.certificates == kept {
+                assert_eq!(files_in(&dir), before, "step {crash_at}");
+                outcomes.0 += 1;
+            } else {
+                assert_eq!(listing.certificates, with_bundle, "step {crash_at}");
+                outcomes.1 += 1;
+            }
+            assert!(
+                files_in(&dir).iter().all(|name| !name.starts_with('.')),
+                "step {crash_at}: {:?}",
+                files_in(&dir)
+            );
+            fs::remove_dir_all(&dir).unwrap();
+        }
+        // Undone everywhere but where only clearing the intent was left; an intent that was
+        // never completely written is never acted on.
+        assert!(outcomes.0 > 0, "{outcomes:?}");
+    }
+
+    /// A damaged entry under a certificate's name is repaired by an import; if the import
+    /// fails at any step, the damaged entry is back as it was (not lost, not replaced).
+    #[test]
+    fn a_failed_repair_puts_the_damaged_entry_back() {
+        let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
+        let damaged_name = bundle[1].name();
+        // create, write, sync x5; intent; move aside; rename x5; sync dir; clear intent.
+        let steps = bundle_steps(bundle.len()) + 1;
+        for fail_at in 0..steps {
+            let dir = scratch("fail-repair");
+            let path = dir.join(format!("{damaged_name}.der"));
+            fs::write(&path, b"damaged").unwrap();
+            let store = open_with_ops(&dir, FailAt::new(fail_at, false));
+            assert!(store.insert_all(&bundle).is_err(), "step {fail_at}");
+            assert_eq!(fs::read(&path).unwrap(), b"damaged", "step {fail_at}");
+            assert_eq!(
+                files_in(&dir),
+                vec![format!("{damaged_name}.der")],
+                "step {fail_at}"
+            );
+            fs::remove_dir_all(&dir).unwrap();
+        }
+        let dir = scratch("repair");
+        let path = dir.join(format!("{damaged_name}.der"));
+        fs::write(&path, b"damaged").unwrap();
+        let store = FileStore::open(&dir, SystemKind::Source).unwrap();
+        store.insert_all(&bundle).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), bundle[1].der());
+        assert_eq!(files_in(&dir).len(), bundle.len());
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -799,11 +818,7 @@ mod tests {
                 .unwrap()
                 .insert_all(&certificates)
                 .unwrap();
-            let ops = Arc::new(FailAt {
-                fail_at,
-                count: AtomicUsize::new(0),
-            });
-            let store = FileStore::open_with(&dir, SystemKind::Source, ops).unwrap();
+            let store = open_with_ops(&dir, FailAt::new(fail_at, false));
             let error = store.delete(&name).unwrap_err();
             assert!(matches!(error, StoreError::Io { .. }), "{error}");
             let listing = FileStore::open(&dir, SystemKind::Source)
@@ -816,8 +831,10 @@ mod tests {
         }
     }
 
+    /// At open, leftovers are removed when no writer holds the lock; while one does, only
+    /// temporary files old enough to be a dead writer's are.
     #[test]
-    fn stale_temporary_files_are_removed_on_open_and_fresh_ones_kept() {
+    fn leftover_temporary_files_are_removed_on_open() {
         let dir = scratch("stale");
         let stale = dir.join(".tmp-1-2-3-stale");
         let fresh = dir.join(".tmp-1-2-3-fresh");
@@ -829,10 +846,17 @@ mod tests {
             .unwrap()
             .set_modified(SystemTime::now() - Duration::from_secs(3600))
             .unwrap();
+        let holder = ops::open_lock_file(&dir.join(".lock"), 0o600).unwrap();
+        ops::lock(&holder, false).unwrap();
         let store = FileStore::open(&dir, SystemKind::Proxy).unwrap();
         assert!(!stale.exists());
         assert!(fresh.exists());
         assert!(store.list().unwrap().certificates.is_empty());
+        drop(holder);
+        FileStore::open(&dir, SystemKind::Proxy).unwrap();
+        assert!(!fresh.exists());
+        assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
+        assert!(write::is_protocol_file(&dir.join(".lock")));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,239 @@
+//! Who may change what a store trusts: the checks ssh's StrictModes makes of `~/.ssh`, made of
+//! a store's directory before it is opened, and the modes its directory and files are given.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::store::StoreError;
+
+/// Mode of a store's directory: its owner only, or its owner and a trusted group.
+pub(super) fn directory_mode(shared_group: bool) -> u32 {
+    if shared_group {
+        0o770
+    } else {
+        0o700
+    }
+}
+
+/// Mode of a certificate file: never writable in place (files are replaced, not edited).
+pub(super) fn file_mode(shared_group: bool) -> u32 {
+    if shared_group {
+        0o640
+    } else {
+        0o600
+    }
+}
+
+/// Why a store's directory, one of its parents or the link leading to it is refused: someone
+/// other than the process's user (or root, or a trusted group) could change what it trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PermissionProblem {
+    /// Every user may write to it (mode `o+w`, without the sticky bit on a parent).
+    WritableByOthers {
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// Members of its group may write to it (mode `g+w`) and the store was not opened with
+    /// [`FileStoreOptions::shared_group`](crate::FileStoreOptions::shared_group).
+    WritableByGroup {
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// It belongs to a user other than the process's user or root (and, for a store opened
+    /// with a shared group, its group is not one of the process's groups).
+    OwnedByOtherUser {
+        /// The owner's user id.
+        owner: u32,
+        /// The process's effective user id.
+        user: u32,
+    },
+    /// The store's path is a symbolic link owned by a user other than the process's user or
+    /// root: that user chose, and may change, the directory the store is in.
+    LinkOwnedByOtherUser {
+        /// The link's owner's user id.
+        owner: u32,
+        /// The process's effective user id.
+        user: u32,
+    },
+}
+
+impl std::fmt::Display for PermissionProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            PermissionProblem::WritableByOthers { mode } => write!(
+                f,
+                "every user may write to it (mode {mode:o}); make it writable by its owner only \
+                 (chmod go-w)"
+            ),
+            PermissionProblem::WritableByGroup { mode } => write!(
+                f,
+                "its group may write to it (mode {mode:o}); make it writable by its owner only \
+                 (chmod g-w), or open the store with a shared group (FileStoreOptions::shared_group) \
+                 if every member of the group may change which clients are trusted"
+            ),
+            PermissionProblem::OwnedByOtherUser { owner, user } => write!(
+                f,
+                "it belongs to user {owner}, not to this process's user ({user}) or root; \
+                 give it to the service's user (chown) or choose another directory"
+            ),
+            PermissionProblem::LinkOwnedByOtherUser { owner, user } => write!(
+                f,
+                "it is a symbolic link that belongs to user {owner}, not to this process's user \
+                 ({user}) or root, so that user chooses where the store is; use the real \
+                 directory's path"
+            ),
+        }
+    }
+}
+
+/// The process's identity, as ownership checks need it.
+#[cfg(unix)]
+struct Identity {
+    user: u32,
+    groups: Vec<u32>,
+}
+
+#[cfg(unix)]
+impl Identity {
+    fn current() -> Self {
+        let mut groups: Vec<u32> = rustix::process::getgroups()
+            .map(|groups| groups.into_iter().map(|gid| gid.as_raw()).collect())
+            .unwrap_or_default();
+        groups.push(rustix::process::getegid().as_raw());
+        Identity {
+            user: rustix::process::geteuid().as_raw(),
+            groups,
+        }
+    }
+
+    fn trusts_owner(&self, owner: u32) -> bool {
+        owner == self.user || owner == 0
+    }
+}
+
+/// Refuses a store directory that someone other than the process's user, root or (with
+/// `shared_group`) the directory's group could change: the directory itself, every parent up
+/// to `/` (a world-writable parent is fine when sticky, as `/tmp` is), and the link the path
+/// may be. Returns the directory's canonical path.
+#[cfg(unix)]
+pub(super) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf, StoreError> {
+    use std::os::unix::fs::MetadataExt;
+
+    let identity = Identity::current();
+    let refuse = |path: &Path, problem| StoreError::InsecurePermissions {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let io_error = |source: io::Error| {
+        if source.kind() == io::ErrorKind::NotFound {
+            StoreError::NoDirectory(dir.to_path_buf())
+        } else {
+            StoreError::Io {
+                operation: "open directory",
+                path: dir.to_path_buf(),
+                source,
+            }
+        }
+    };
+    let link = fs::symlink_metadata(dir).map_err(io_error)?;
+    if link.file_type().is_symlink() && !identity.trusts_owner(link.uid()) {
+        return Err(refuse(
+            dir,
+            PermissionProblem::LinkOwnedByOtherUser {
+                owner: link.uid(),
+                user: identity.user,
+            },
+        ));
+    }
+    let canonical = fs::canonicalize(dir).map_err(io_error)?;
+    let metadata = fs::metadata(&canonical).map_err(io_error)?;
+    if !metadata.is_dir() {
+        return Err(StoreError::NoDirectory(dir.to_path_buf()));
+    }
+    let mode = metadata.mode() & 0o7777;
+    let group_trusted = shared_group && identity.groups.contains(&metadata.gid());
+    if !identity.trusts_owner(metadata.uid()) && !group_trusted {
+        return Err(refuse(
+            dir,
+            PermissionProblem::OwnedByOtherUser {
+                owner: metadata.uid(),
+                user: identity.user,
+            },
+        ));
+    }
+    if mode & 0o002 != 0 {
+        return Err(refuse(dir, PermissionProblem::WritableByOthers { mode }));
+    }
+    if mode & 0o020 != 0 && !shared_group {
+        return Err(refuse(dir, PermissionProblem::WritableByGroup { mode }));
+    }
+    // Whoever may write to a parent may move the store away and put another in its place.
+    for parent in canonical.ancestors().skip(1) {
+        let metadata = fs::metadata(parent).map_err(|source| StoreError::Io {
+            operation: "check the permissions of",
+            path: parent.to_path_buf(),
+            source,
+        })?;
+        let mode = metadata.mode() & 0o7777;
+        let sticky = mode & 0o1000 != 0;
+        if !identity.trusts_owner(metadata.uid()) {
+            return Err(refuse(
+                parent,
+                PermissionProblem::OwnedByOtherUser {
+                    owner: metadata.uid(),
+                    user: identity.user,
+                },
+            ));
+        }
+        if mode & 0o002 != 0 && !sticky {
+            return Err(refuse(parent, PermissionProblem::WritableByOthers { mode }));
+        }
+        if mode & 0o020 != 0 && !sticky && !shared_group {
+            return Err(refuse(parent, PermissionProblem::WritableByGroup { mode }));
+        }
+    }
+    Ok(canonical)
+}
+
+#[cfg(not(unix))]
+pub(super) fn check_directory(dir: &Path, _shared_group: bool) -> Result<PathBuf, StoreError> {
+    match fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(dir.to_path_buf()),
+        Ok(_) => Err(StoreError::NoDirectory(dir.to_path_buf())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            Err(StoreError::NoDirectory(dir.to_path_buf()))
+        }
+        Err(source) => Err(StoreError::Io {
+            operation: "open directory",
+            path: dir.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Creates `dir` and its missing parents, new ones with `mode` whatever the umask, and gives
+/// `dir` itself exactly `mode` if this call created it.
+pub(super) fn create_directory(dir: &Path, mode: u32) -> Result<(), StoreError> {
+    let io_error = |source| StoreError::Io {
+        operation: "create directory",
+        path: dir.to_path_buf(),
+        source,
+    };
+    let existed = fs::symlink_metadata(dir).is_ok();
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
+    builder.create(dir).map_err(io_error)?;
+    #[cfg(unix)]
+    if !existed {
+        // The umask may have taken bits away from the owner; put exactly `mode` back.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(io_error)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (existed, mode);
+    Ok(())
+}
