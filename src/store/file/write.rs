@@ -47,7 +47,8 @@ struct Planned {
     name: CertificateName,
     /// The temporary file's name in the store's directory.
     temporary: String,
-    /// A damaged entry is under the name: it is renamed aside, and back on undo.
+    /// A damaged entry is under the name: it is renamed aside, and back on undo. Otherwise the
+    /// name was free (or held a directory, which the rename into place refuses).
     repairs: bool,
 }
 
@@ -63,9 +64,10 @@ impl FileStore {
         let mut lock = self.lock("write", &self.path_of(&first.name()))?;
         let mut outcomes = Vec::with_capacity(certificates.len());
         let mut plan: Vec<(Planned, &Certificate)> = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(certificates.len());
         for certificate in certificates {
             let name = certificate.name();
-            if plan.iter().any(|(planned, _)| planned.name == name) {
+            if !seen.insert(name) {
                 outcomes.push(Imported::AlreadyPresent(name));
                 continue;
             }
@@ -282,7 +284,13 @@ impl FileStore {
             } else {
                 match self.ops.remove(&target) {
                     Ok(()) => {}
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                    // Never renamed in; or a directory was found under the name, which no
+                    // rename of ours replaced, and which is not ours to remove.
+                    Err(error)
+                        if matches!(
+                            error.kind(),
+                            io::ErrorKind::NotFound | io::ErrorKind::IsADirectory
+                        ) => {}
                     Err(source) => {
                         return Err(StoreError::Io {
                             operation: "undo an interrupted write to",
