@@ -11,11 +11,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const TLS: &str = "tests/data/tls";
 
@@ -59,18 +59,25 @@ fn read_line_within(output: ChildStdout) -> (String, BufReader<ChildStdout>) {
         .expect("no line within 30 seconds")
 }
 
-/// A running `mtls_server`; killed when dropped.
+/// A running `mtls_server`; killed when dropped. Its log (stderr) is read as it is written.
 struct Server {
     child: Child,
     address: String,
+    log: mpsc::Receiver<String>,
+    seen: Vec<String>,
 }
 
 impl Server {
     fn start(store: &str) -> Self {
+        Self::start_with(store, &[])
+    }
+
+    fn start_with(store: &str, options: &[&str]) -> Self {
         let mut child = Command::new(common::example("mtls_server"))
             .args(["--store", store, "--listen", "127.0.0.1:0"])
             .args(["--cert", &tls_file("server.pem")])
             .args(["--key", &tls_file("server.key")])
+            .args(options)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -82,20 +89,54 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .trim()
             .to_string();
-        Server { child, address }
+        let (sender, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server {
+            child,
+            address,
+            log,
+            seen: Vec::new(),
+        }
     }
 
-    /// Stops the server and returns its log.
-    fn stop(mut self) -> String {
-        self.child.kill().unwrap();
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        log
+    /// The log lines so far that contain `text`.
+    fn log_lines(&mut self, text: &str) -> Vec<String> {
+        self.seen.extend(self.log.try_iter());
+        self.seen
+            .iter()
+            .filter(|line| line.contains(text))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits (30 seconds at most) until `count` log lines contain `text`.
+    fn wait_for_log(&mut self, text: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let lines = self.log_lines(text);
+            if lines.len() >= count {
+                return lines;
+            }
+            match self
+                .log
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.seen.push(line),
+                Err(_) => panic!(
+                    "{count} log lines containing {text:?} expected within 30 seconds, found {}; the log:\n{}",
+                    lines.len(),
+                    self.seen.join("\n")
+                ),
+            }
+        }
     }
 }
 
@@ -166,7 +207,7 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
 
     let imported = certstore(store, &["import", &tls_file("client.pem")]);
     assert!(imported.status.success(), "{}", text(&imported.stderr));
-    let server = Server::start(store);
+    let mut server = Server::start(store);
 
     let trusted = client(&server, "client", "hello\nworld\n");
     assert!(trusted.status.success(), "{}", text(&trusted.stderr));
@@ -196,21 +237,18 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
     assert!(!after.status.success());
     assert!(text(&after.stderr).contains("CertificateUnknown"));
 
-    let log = server.stop();
-    assert!(
-        log.contains(&format!(
-            ": accepted {client_name} (O=inbound-certs examples,CN=demo client)"
-        )),
-        "{log}"
+    // The server logs a refusal after sending its alert: wait for the lines, not for the client.
+    server.wait_for_log(
+        &format!(": accepted {client_name} (O=inbound-certs examples,CN=demo client)"),
+        1,
     );
     for name in [&stranger_name, &client_name] {
-        assert!(
-            log.contains(&format!(
-                ": refused handshake: client certificate {name} is not in the store"
-            )),
-            "{log}"
+        server.wait_for_log(
+            &format!(": refused handshake: client certificate {name} is not in the store"),
+            1,
         );
     }
+    drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
