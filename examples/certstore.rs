@@ -15,6 +15,10 @@
 //!
 //! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
+//!
+//! `import` takes its files as one bundle: every file is read, decoded and checked against the
+//! policy first, and then either all their certificates are stored or none is. Each problem is
+//! reported with its file.
 
 #[macro_use]
 mod support;
@@ -140,8 +144,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .iter()
                         .any(|f| f == "--allow-without-client-auth"),
                 );
+            let Some(certificates) = read_all(&options.operands, &policy) else {
+                return Ok(ExitCode::FAILURE);
+            };
             let store = open(location()?, options.kind, Create::Yes)?;
-            Ok(import(store.as_ref(), &options.operands, &policy))
+            Ok(import_all(store.as_ref(), &certificates, &policy))
         }
         "list" => {
             known(&["--json", "--expiring-within"])?;
@@ -276,32 +283,72 @@ fn parse_name(text: &str) -> Result<CertificateName, String> {
     })
 }
 
+/// Imports `files` as one bundle: all their certificates or none.
 fn import(store: &dyn CertificateStore, files: &[String], policy: &ImportPolicy) -> ExitCode {
-    let mut code = ExitCode::SUCCESS;
+    match read_all(files, policy) {
+        Some(certificates) => import_all(store, &certificates, policy),
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// Reads and decodes every file and checks each certificate against `policy`, before anything
+/// is stored. Every problem is reported on stderr with its file; then the result is `None`.
+fn read_all(files: &[String], policy: &ImportPolicy) -> Option<Vec<Certificate>> {
+    let mut certificates = Vec::new();
+    let mut refused = 0;
     for file in files {
-        let result = std::fs::read(file)
+        // `decode` uses the default limits, which are those of `ImportPolicy::new`.
+        let decoded = std::fs::read(file)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                store
-                    .import_upload(&bytes, policy)
-                    .map_err(|e| e.to_string())
-            });
-        match result {
-            Ok(outcomes) => {
-                for outcome in outcomes {
-                    match outcome {
-                        Imported::Added(name) => out!("imported {name}"),
-                        Imported::AlreadyPresent(name) => out!("already present {name}"),
-                    }
-                }
-            }
-            Err(error) => {
-                eprintln!("error: {file}: {error}");
-                code = ExitCode::FAILURE;
-            }
+            .and_then(|bytes| inbound_certs::decode(&bytes).map_err(|e| e.to_string()));
+        let problems: Vec<String> = match &decoded {
+            Ok(found) => found
+                .iter()
+                .filter_map(|certificate| policy.check(certificate).err())
+                .map(|error| error.to_string())
+                .collect(),
+            Err(error) => vec![error.clone()],
+        };
+        for problem in &problems {
+            eprintln!("error: {file}: {problem}");
+        }
+        match decoded {
+            Ok(found) if problems.is_empty() => certificates.extend(found),
+            _ => refused += 1,
         }
     }
-    code
+    if refused > 0 {
+        eprintln!(
+            "error: nothing imported: {refused} of {} files refused",
+            files.len()
+        );
+        return None;
+    }
+    Some(certificates)
+}
+
+/// Stores `certificates` all or nothing, and prints what happened to each.
+fn import_all(
+    store: &dyn CertificateStore,
+    certificates: &[Certificate],
+    policy: &ImportPolicy,
+) -> ExitCode {
+    match store.import_all(certificates, policy) {
+        Ok(outcomes) => {
+            for outcome in outcomes {
+                match outcome {
+                    Imported::Added(name) => out!("imported {name}"),
+                    Imported::AlreadyPresent(name) => out!("already present {name}"),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("error: nothing imported");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn list(

@@ -2,20 +2,31 @@
 //!
 //! ```text
 //! cargo run --features rustls --example mtls_server -- --store DIR --listen 127.0.0.1:8443 \
-//!     --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy]
+//!     --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy] \
+//!     [--max-connections 256] [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
 //! ```
 //!
 //! Every line a trusted client sends is sent back. Each accepted and each refused handshake is
 //! logged on stderr with its reason. The store is consulted on every handshake: import a
 //! client's certificate with `certstore --store DIR import FILE` while the server runs and that
 //! client is admitted on its next connection; delete it and it is refused.
+//!
+//! Each connection has a thread, so the number of connections is what bounds the threads:
+//! - at most `--max-connections` (default 256) are served at once; a connection arriving when
+//!   all are in use is closed at once, with a log line, rather than left waiting unseen in the
+//!   kernel's backlog (its client sees the connection end and may retry);
+//! - a client has `--handshake-timeout-ms` (default 10 s) for the whole TLS handshake, however
+//!   slowly it trickles its bytes; then it is dropped and its slot freed;
+//! - after the handshake, a connection on which nothing can be read or written for
+//!   `--idle-timeout-ms` (default 60 s) is closed.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use inbound_certs::{
     CertificateName, CertificateStore, FileStore, Fingerprint, StoreClientVerifier, SystemKind,
@@ -25,7 +36,14 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{CertificateError, ServerConfig, ServerConnection, StreamOwned};
 
-const USAGE: &str = "usage: mtls_server --store DIR --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy]";
+const USAGE: &str = "usage: mtls_server --store DIR --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy] [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
+
+/// Connections served at once unless `--max-connections` says otherwise.
+const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Time for the whole TLS handshake unless `--handshake-timeout-ms` says otherwise.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time without progress after the handshake unless `--idle-timeout-ms` says otherwise.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A line longer than this ends the connection, so that a client cannot make the server buffer
 /// without bound.
@@ -37,6 +55,9 @@ struct Options {
     cert: PathBuf,
     key: PathBuf,
     kind: SystemKind,
+    max_connections: usize,
+    handshake_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 fn main() -> ExitCode {
@@ -53,6 +74,9 @@ fn main() -> ExitCode {
 fn parse(arguments: &[String]) -> Result<Options, String> {
     let (mut store, mut listen, mut cert, mut key) = (None, None, None, None);
     let mut kind = SystemKind::Source;
+    let mut max_connections = DEFAULT_MAX_CONNECTIONS;
+    let mut handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
+    let mut idle_timeout = DEFAULT_IDLE_TIMEOUT;
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
         let mut value = || {
@@ -66,6 +90,13 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
             "--cert" => cert = Some(PathBuf::from(value()?)),
             "--key" => key = Some(PathBuf::from(value()?)),
             "--system-kind" => kind = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--max-connections" => {
+                max_connections = positive(argument, "a number of connections", &value()?)?;
+            }
+            "--handshake-timeout-ms" => {
+                handshake_timeout = milliseconds(argument, &value()?)?;
+            }
+            "--idle-timeout-ms" => idle_timeout = milliseconds(argument, &value()?)?,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -77,7 +108,26 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
         cert: cert.ok_or_else(|| missing("--cert"))?,
         key: key.ok_or_else(|| missing("--key"))?,
         kind,
+        max_connections,
+        handshake_timeout,
+        idle_timeout,
     })
+}
+
+/// A whole number from 1 up, or an error saying what `option` expected.
+fn positive<T: std::str::FromStr + PartialOrd + From<u8>>(
+    option: &str,
+    what: &str,
+    text: &str,
+) -> Result<T, String> {
+    text.parse::<T>()
+        .ok()
+        .filter(|number| *number >= T::from(1))
+        .ok_or_else(|| format!("{option} needs {what} from 1 up, got {text:?}"))
+}
+
+fn milliseconds(option: &str, text: &str) -> Result<Duration, String> {
+    positive(option, "a number of milliseconds", text).map(Duration::from_millis)
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -117,28 +167,75 @@ fn run(options: &Options) -> Result<(), String> {
     println!("listening on {address}");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
 
+    let in_use = Arc::new(AtomicUsize::new(0));
     for socket in listener.incoming() {
         let socket = match socket {
             Ok(socket) => socket,
             Err(error) => {
                 eprintln!("accept failed: {error}");
+                // Out of file descriptors, say: the error repeats until a connection ends, so
+                // pause rather than spin.
+                std::thread::sleep(Duration::from_millis(100));
                 continue;
             }
         };
+        let peer = peer_of(&socket);
+        let Some(slot) = Slot::take(&in_use, options.max_connections) else {
+            eprintln!(
+                "{peer}: refused: all {} connections in use (--max-connections)",
+                options.max_connections
+            );
+            continue;
+        };
         let config = config.clone();
         let store = store.clone();
-        std::thread::spawn(move || serve(config, store.as_ref(), socket));
+        let timeouts = (options.handshake_timeout, options.idle_timeout);
+        let spawned = std::thread::Builder::new().spawn(move || {
+            serve(config, store.as_ref(), socket, &peer, timeouts);
+            drop(slot);
+        });
+        if let Err(error) = spawned {
+            // The closure, its socket and its slot are dropped: the connection is closed.
+            eprintln!("cannot start a thread for a connection: {error}");
+        }
     }
     Ok(())
 }
 
-fn serve(config: Arc<ServerConfig>, store: &FileStore, socket: TcpStream) {
-    let peer = socket.peer_addr().map_or_else(
+/// One of the `--max-connections` places; given back when dropped, however its thread ends.
+struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    fn take(in_use: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
+                (count < max).then_some(count + 1)
+            })
+            .ok()
+            .map(|_| Slot(in_use.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn peer_of(socket: &TcpStream) -> String {
+    socket.peer_addr().map_or_else(
         |_| "?".to_string(),
         |address: SocketAddr| address.to_string(),
-    );
-    // A client that stops talking must not hold a thread forever.
-    let _ = socket.set_read_timeout(Some(Duration::from_secs(60)));
+    )
+}
+
+fn serve(
+    config: Arc<ServerConfig>,
+    store: &FileStore,
+    socket: TcpStream,
+    peer: &str,
+    (handshake_timeout, idle_timeout): (Duration, Duration),
+) {
     let connection = match ServerConnection::new(config) {
         Ok(connection) => connection,
         Err(error) => {
@@ -147,11 +244,33 @@ fn serve(config: Arc<ServerConfig>, store: &FileStore, socket: TcpStream) {
         }
     };
     let mut tls = StreamOwned::new(connection, socket);
+    // One deadline for the whole handshake: a timeout per read would let a client that sends a
+    // byte now and then hold its thread forever.
+    let mut io = Deadline {
+        socket: &tls.sock,
+        at: Instant::now() + handshake_timeout,
+    };
     while tls.conn.is_handshaking() {
-        if let Err(error) = tls.conn.complete_io(&mut tls.sock) {
-            eprintln!("{peer}: refused handshake: {}", reason(&error));
+        if let Err(error) = tls.conn.complete_io(&mut io) {
+            if is_timeout(&error) {
+                eprintln!(
+                    "{peer}: handshake not finished within {handshake_timeout:?}, connection dropped"
+                );
+            } else {
+                eprintln!("{peer}: refused handshake: {}", reason(&error));
+            }
             return;
         }
+    }
+    // A client that stops talking, or stops reading what it is sent, must not hold a thread
+    // forever.
+    if let Err(error) = tls
+        .sock
+        .set_read_timeout(Some(idle_timeout))
+        .and_then(|()| tls.sock.set_write_timeout(Some(idle_timeout)))
+    {
+        eprintln!("{peer}: cannot set the idle timeout: {error}");
+        return;
     }
     match tls.conn.peer_certificates().and_then(|chain| chain.first()) {
         Some(certificate) => {
@@ -166,8 +285,49 @@ fn serve(config: Arc<ServerConfig>, store: &FileStore, socket: TcpStream) {
     }
     match echo_lines(&mut tls) {
         Ok(()) => eprintln!("{peer}: closed"),
+        Err(error) if is_timeout(&error) => {
+            eprintln!("{peer}: idle for {idle_timeout:?}, connection closed");
+        }
         Err(error) => eprintln!("{peer}: connection ended: {}", reason(&error)),
     }
+}
+
+/// The socket during the handshake: every read and write waits at most until `at`.
+struct Deadline<'a> {
+    socket: &'a TcpStream,
+    at: Instant,
+}
+
+impl Deadline<'_> {
+    fn remaining(&self) -> std::io::Result<Duration> {
+        self.at
+            .checked_duration_since(Instant::now())
+            .filter(|remaining| !remaining.is_zero())
+            .ok_or_else(|| ErrorKind::TimedOut.into())
+    }
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.socket.set_read_timeout(Some(self.remaining()?))?;
+        self.socket.read(buffer)
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.socket.set_write_timeout(Some(self.remaining()?))?;
+        self.socket.write(buffer)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.socket.flush()
+    }
+}
+
+/// Whether a socket timeout ended the operation (Unix reports it as `WouldBlock`).
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
 }
 
 /// Sends back every complete line until the client closes the connection.

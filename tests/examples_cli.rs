@@ -69,7 +69,7 @@ fn certstore_import_list_show_delete_purge() {
     let output = store.run(&["import", "tests/data/sample_source.pem"]);
     assert_eq!(text(&output.stdout), format!("already present {source}\n"));
 
-    // A refused file stores nothing from it, prints the error and exits 1; others go on.
+    // A refused file stores nothing at all: the files are one bundle.
     let output = store.run(&[
         "import",
         "tests/data/key_pkcs8.pem",
@@ -78,6 +78,8 @@ fn certstore_import_list_show_delete_purge() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr)
         .contains("tests/data/key_pkcs8.pem: a private key (PKCS#8) was uploaded"));
+    assert_eq!(text(&output.stdout), "");
+    let output = store.run(&["import", "tests/data/sample_proxy.der"]);
     assert_eq!(
         text(&output.stdout),
         format!("imported {}\n", name_of("sample_proxy.der"))
@@ -131,6 +133,86 @@ fn certstore_import_list_show_delete_purge() {
     let output = store.run(&["delete", "../../etc/passwd"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("invalid certificate name"));
+}
+
+/// The names `certstore list --json` prints, sorted.
+fn listed(store: &Store) -> Vec<String> {
+    let output = store.run(&["list", "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut names: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|object| object["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn certstore_import_takes_its_files_as_one_bundle() {
+    let store = Store::new("bundle");
+    let proxy = name_of("sample_proxy.der");
+    let output = store.run(&["import", "tests/data/sample_proxy.der"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    // A file that is not a certificate: nothing from the good file before it is stored.
+    let output = store.run(&[
+        "import",
+        "tests/data/sample_source.pem",
+        "tests/data/key_pkcs8.pem",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        "error: tests/data/key_pkcs8.pem: a private key (PKCS#8) was uploaded where a certificate was expected: upload only the certificate, and keep the private key secret\n\
+         error: nothing imported: 1 of 2 files refused\n"
+    );
+    assert_eq!(listed(&store), vec![proxy.clone()]);
+
+    // A certificate the policy refuses (expired), and a missing file: each named, none stored.
+    let output = store.run(&[
+        "import",
+        "tests/data/sample_source.pem",
+        "tests/data/expired.pem",
+        "tests/data/no-such-file.pem",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    let stderr = text(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!(
+            "error: tests/data/expired.pem: certificate {} (",
+            name_of("expired.pem")
+        )) && lines[0].contains("expired on 2021-01-01T00:00:00Z"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("error: tests/data/no-such-file.pem: "),
+        "{stderr}"
+    );
+    assert_eq!(lines[2], "error: nothing imported: 2 of 3 files refused");
+    assert_eq!(listed(&store), vec![proxy.clone()]);
+
+    // Good files are stored together; what is there already is reported as such.
+    let output = store.run(&[
+        "import",
+        "tests/data/sample_source.pem",
+        "tests/data/bundle.pem",
+        "tests/data/sample_proxy.der",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let mut expected = format!("imported {}\n", name_of("sample_source.pem"));
+    for certificate in inbound_certs::decode(&common::read("bundle.pem")).unwrap() {
+        expected.push_str(&format!("imported {}\n", certificate.name()));
+    }
+    expected.push_str(&format!("already present {proxy}\n"));
+    assert_eq!(text(&output.stdout), expected);
+    assert_eq!(listed(&store).len(), 7);
 }
 
 #[test]
