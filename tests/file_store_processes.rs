@@ -307,9 +307,9 @@ fn a_rollback_never_removes_an_acknowledged_import() -> Result<String, String> {
         let acknowledging = Command::new(std::env::current_exe().expect("own path"))
             .args(["--worker", "acknowledge", path])
             .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
+            .output();
         let failing_status = failing.wait().map_err(|e| e.to_string())?;
+        let acknowledging = acknowledging.map_err(|e| e.to_string())?;
         if !failing_status.success() || !acknowledging.status.success() {
             return Err(format!(
                 "round {round}: a worker failed: {failing_status}, {}",
