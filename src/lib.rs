@@ -81,8 +81,8 @@ pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use store::{
-    CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy, Imported,
-    Listing, MemoryStore, PermissionProblem, StoreError,
+    Admitted, CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy,
+    Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};

@@ -1,5 +1,7 @@
 //! The [`CertificateStore`] trait: import, list, get and delete inbound client certificates,
-//! and the validity chores built on them. Backends: [`MemoryStore`] and [`FileStore`].
+//! and the validity chores built on them; the [`StoreBackend`] trait that backends implement
+//! under it. Backends: [`MemoryStore`] and [`FileStore`] (and `PostgresStore`, feature
+//! `postgres`).
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
@@ -240,6 +242,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A store backend broke the contract of [`StoreBackend`] (for instance, returned a
+    /// number of outcomes other than the number of certificates): a bug in that backend.
+    #[error("the certificate store broke its contract: {0}")]
+    BackendContract(&'static str),
     /// A database-backed store could not reach its database or a statement failed. A write
     /// that fails this way was not applied (if the connection broke while it committed, it
     /// may have been: the store's next sync shows which).
@@ -269,11 +275,98 @@ fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
-/// A place that keeps the client certificates trusted for inbound connections.
+/// Certificates an import has admitted: the system accepts inbound certificates and the
+/// [`ImportPolicy`] accepted each of them. Only [`CertificateStore`]'s import operations make
+/// one, so a [`StoreBackend`] is never handed a certificate that skipped those checks.
 ///
-/// Backends implement the five required methods; the rest is built on them and has the same
-/// meaning for every backend. Certificates are named `cert_client_<fingerprint>`; every
-/// method is safe to call from many threads at once.
+/// Nobody else can make one:
+///
+/// ```compile_fail
+/// let admitted = inbound_certs::Admitted { certificates: &[] };
+/// ```
+///
+/// and no backend can replace the checks, since every backend's `CertificateStore` is the
+/// blanket implementation:
+///
+/// ```compile_fail
+/// use inbound_certs::{Admitted, CertificateName, Certificate, CertificateStore, Imported};
+/// use inbound_certs::{Listing, StoreBackend, StoreError, SystemKind};
+///
+/// struct Lenient;
+/// impl StoreBackend for Lenient {
+///     fn system_kind(&self) -> SystemKind { SystemKind::Source }
+///     fn store_all(&self, _: Admitted<'_>) -> Result<Vec<Imported>, StoreError> { Ok(vec![]) }
+///     fn load(&self, _: &CertificateName) -> Result<Option<Certificate>, StoreError> { Ok(None) }
+///     fn load_all(&self) -> Result<Listing, StoreError> { Ok(Listing::default()) }
+///     fn remove(&self, _: &CertificateName) -> Result<(), StoreError> { Ok(()) }
+/// }
+/// impl CertificateStore for Lenient {} // conflicts with the blanket implementation
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Admitted<'a> {
+    certificates: &'a [Certificate],
+}
+
+impl<'a> Admitted<'a> {
+    /// The admitted certificates, in the order the import gave them (a name may repeat).
+    pub fn certificates(&self) -> &'a [Certificate] {
+        self.certificates
+    }
+}
+
+/// What a backend implements: a place that keeps certificates by name. Services use the
+/// backends through [`CertificateStore`], which every `StoreBackend` implements and which
+/// holds the import checks, the policy and the validity chores, the same for every backend.
+///
+/// A backend of your own implements these five methods and proves itself with the
+/// conformance suite (`store::conformance`, feature `test-util`). Every method must be safe
+/// to call from many threads at once.
+pub trait StoreBackend: Send + Sync {
+    /// The kind of system this store serves (never [`SystemKind::Target`] for the backends of
+    /// this crate, which refuse to be created for one).
+    fn system_kind(&self) -> SystemKind;
+
+    /// Stores all the admitted certificates or none of them. Returns one outcome per
+    /// certificate, in order; a certificate given twice is `Added` once, then
+    /// `AlreadyPresent`. An outcome is an acknowledgement: once returned, an `Added` or
+    /// `AlreadyPresent` certificate stays stored until it is deleted.
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError>;
+
+    /// The certificate with this name, or `None`: the call a TLS handshake makes, answered
+    /// without scanning the store.
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
+
+    /// Every certificate, sorted by name, with the damaged entries reported beside them.
+    fn load_all(&self) -> Result<Listing, StoreError>;
+
+    /// Removes the certificate (or damaged entry) with this name; [`StoreError::NotFound`] if
+    /// there is none.
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError>;
+}
+
+impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
+    fn system_kind(&self) -> SystemKind {
+        (**self).system_kind()
+    }
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        (**self).store_all(admitted)
+    }
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        (**self).load(name)
+    }
+    fn load_all(&self) -> Result<Listing, StoreError> {
+        (**self).load_all()
+    }
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        (**self).remove(name)
+    }
+}
+
+/// A place that keeps the client certificates trusted for inbound connections: what a
+/// service calls. Every [`StoreBackend`] is a `CertificateStore` (a blanket implementation,
+/// which no backend can replace), so the import checks and the policy hold for every backend
+/// and cannot be skipped. Certificates are named `cert_client_<fingerprint>`; every method is
+/// safe to call from many threads at once.
 ///
 /// ```
 /// use inbound_certs::{CertificateStore, ImportPolicy, MemoryStore, SystemKind};
@@ -294,14 +387,8 @@ fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait CertificateStore: Send + Sync {
-    /// The kind of system this store serves (never [`SystemKind::Target`] for the backends of
-    /// this crate, which refuse to be created for one).
+    /// The kind of system this store serves.
     fn system_kind(&self) -> SystemKind;
-
-    /// Stores all the certificates or none of them, without checking any policy: the
-    /// primitive under [`import_all`](Self::import_all). Returns one outcome per certificate,
-    /// in order; a certificate given twice is `Added` once, then `AlreadyPresent`.
-    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError>;
 
     /// The certificate with this name, or `None`. This is the call a TLS handshake makes:
     /// backends answer it without scanning the store.
@@ -318,31 +405,98 @@ pub trait CertificateStore: Send + Sync {
         &self,
         certificate: &Certificate,
         policy: &ImportPolicy,
-    ) -> Result<Imported, StoreError> {
-        let mut outcomes = self.import_all(std::slice::from_ref(certificate), policy)?;
-        outcomes
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(certificate.name()))
+    ) -> Result<Imported, StoreError>;
+
+    /// Imports certificates all or nothing: if the system is a target system or the policy
+    /// refuses one, none is stored.
+    fn import_all(
+        &self,
+        certificates: &[Certificate],
+        policy: &ImportPolicy,
+    ) -> Result<Vec<Imported>, StoreError>;
+
+    /// Decodes an upload (any format [`decode`](crate::decode) accepts, a bundle included) and
+    /// imports every certificate in it, all or nothing.
+    fn import_upload(
+        &self,
+        upload: &[u8],
+        policy: &ImportPolicy,
+    ) -> Result<Vec<Imported>, StoreError>;
+
+    /// The certificate with this fingerprint, or `None`.
+    fn get_by_fingerprint(
+        &self,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<Certificate>, StoreError>;
+
+    /// The certificates valid at `now` whose validity ends within `within` of it (including
+    /// those not yet valid whose end is that close), sorted by name.
+    fn expiring_within(
+        &self,
+        now: OffsetDateTime,
+        within: Duration,
+    ) -> Result<Vec<Certificate>, StoreError>;
+
+    /// The certificates whose validity ended before `now`, sorted by name.
+    fn expired(&self, now: OffsetDateTime) -> Result<Vec<Certificate>, StoreError>;
+
+    /// Deletes every certificate expired at `now` and returns their names. A certificate
+    /// deleted meanwhile by someone else is not an error and is not returned.
+    fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<CertificateName>, StoreError>;
+}
+
+impl<T: StoreBackend + ?Sized> CertificateStore for T {
+    fn system_kind(&self) -> SystemKind {
+        StoreBackend::system_kind(self)
     }
 
-    /// Imports certificates all or nothing: if the policy refuses one, none is stored.
+    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        self.load(name)
+    }
+
+    fn list(&self) -> Result<Listing, StoreError> {
+        self.load_all()
+    }
+
+    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+        self.remove(name)
+    }
+
+    fn import(
+        &self,
+        certificate: &Certificate,
+        policy: &ImportPolicy,
+    ) -> Result<Imported, StoreError> {
+        let outcomes = self.import_all(std::slice::from_ref(certificate), policy)?;
+        match outcomes.as_slice() {
+            [outcome] => Ok(*outcome),
+            _ => Err(StoreError::BackendContract(
+                "a store returned other than one outcome for one certificate",
+            )),
+        }
+    }
+
     fn import_all(
         &self,
         certificates: &[Certificate],
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
-        let kind = self.system_kind();
+        let kind = StoreBackend::system_kind(self);
         if !kind.accepts_inbound() {
             return Err(StoreError::NotInbound(kind));
         }
         for certificate in certificates {
             policy.check(certificate)?;
         }
-        self.insert_all(certificates)
+        let outcomes = self.store_all(Admitted { certificates })?;
+        if outcomes.len() != certificates.len() {
+            return Err(StoreError::BackendContract(
+                "a store returned a number of outcomes other than the number of certificates",
+            ));
+        }
+        Ok(outcomes)
     }
 
-    /// Decodes an upload (any format [`decode`](crate::decode) accepts, a bundle included) and
-    /// imports every certificate in it, all or nothing.
     fn import_upload(
         &self,
         upload: &[u8],
@@ -352,22 +506,19 @@ pub trait CertificateStore: Send + Sync {
         self.import_all(&certificates, policy)
     }
 
-    /// The certificate with this fingerprint, or `None`.
     fn get_by_fingerprint(
         &self,
         fingerprint: &Fingerprint,
     ) -> Result<Option<Certificate>, StoreError> {
-        self.get(&CertificateName::from(*fingerprint))
+        self.load(&CertificateName::from(*fingerprint))
     }
 
-    /// The certificates valid at `now` whose validity ends within `within` of it (including
-    /// those not yet valid whose end is that close), sorted by name.
     fn expiring_within(
         &self,
         now: OffsetDateTime,
         within: Duration,
     ) -> Result<Vec<Certificate>, StoreError> {
-        let listing = self.list()?;
+        let listing = self.load_all()?;
         Ok(listing
             .certificates
             .into_iter()
@@ -375,9 +526,8 @@ pub trait CertificateStore: Send + Sync {
             .collect())
     }
 
-    /// The certificates whose validity ended before `now`, sorted by name.
     fn expired(&self, now: OffsetDateTime) -> Result<Vec<Certificate>, StoreError> {
-        let listing = self.list()?;
+        let listing = self.load_all()?;
         Ok(listing
             .certificates
             .into_iter()
@@ -385,12 +535,10 @@ pub trait CertificateStore: Send + Sync {
             .collect())
     }
 
-    /// Deletes every certificate expired at `now` and returns their names. A certificate
-    /// deleted meanwhile by someone else is not an error and is not returned.
     fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<CertificateName>, StoreError> {
         let mut purged = Vec::new();
         for certificate in self.expired(now)? {
-            match self.delete(&certificate.name()) {
+            match self.remove(&certificate.name()) {
                 Ok(()) => purged.push(certificate.name()),
                 Err(StoreError::NotFound(_)) => {}
                 Err(error) => return Err(error),

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use inbound_certs::store::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateName, CertificateStore, Damage, FileStore, ImportPolicy, Imported,
-    MemoryStore, StoreError, SystemKind,
+    MemoryStore, StoreBackend, StoreError, SystemKind,
 };
+use std::sync::Arc;
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct Scratch(PathBuf);
@@ -44,6 +45,28 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// Through the trait objects a service holds: the suite's functions on
+/// `&dyn CertificateStore`, and the whole suite on `Arc<dyn StoreBackend>`.
+#[test]
+fn stores_conform_through_trait_objects() {
+    let make =
+        || -> Arc<dyn StoreBackend> { Arc::new(MemoryStore::new(SystemKind::Source).unwrap()) };
+    conformance::run_all(make);
+    let scratch = Scratch::new("conform-dyn");
+    let count = AtomicUsize::new(0);
+    conformance::run_all(|| -> Arc<dyn StoreBackend> {
+        let dir = scratch
+            .path()
+            .join(count.fetch_add(1, Ordering::SeqCst).to_string());
+        Arc::new(FileStore::create(dir, SystemKind::Source).unwrap())
+    });
+    let store: Arc<dyn CertificateStore> = Arc::new(MemoryStore::new(SystemKind::Proxy).unwrap());
+    conformance::import_get_list_delete(&*store);
+    conformance::validity_chores(
+        &*Arc::new(MemoryStore::new(SystemKind::Proxy).unwrap()) as &dyn CertificateStore
+    );
 }
 
 #[test]

@@ -53,7 +53,9 @@ fn policy() -> ImportPolicy {
     ImportPolicy::new(NOW)
 }
 
-/// Runs every check, each on a fresh store from `make`.
+/// Runs every check, each on a fresh store from `make` (a backend, or an
+/// `Arc<dyn StoreBackend>`). Each check is also a function of its own, which takes any
+/// `&impl CertificateStore` or `&dyn CertificateStore`.
 pub fn run_all<S: CertificateStore>(make: impl Fn() -> S) {
     import_get_list_delete(&make());
     import_is_idempotent(&make());
@@ -66,7 +68,7 @@ pub fn run_all<S: CertificateStore>(make: impl Fn() -> S) {
 }
 
 /// Import, get (by name and fingerprint), list and delete one certificate.
-pub fn import_get_list_delete(store: &dyn CertificateStore) {
+pub fn import_get_list_delete<S: CertificateStore + ?Sized>(store: &S) {
     let certificate = one(SOURCE);
     let name = certificate.name();
     assert_eq!(store.get(&name).unwrap(), None);
@@ -99,7 +101,7 @@ pub fn import_get_list_delete(store: &dyn CertificateStore) {
 }
 
 /// Importing what is there already is "already present", never a duplicate.
-pub fn import_is_idempotent(store: &dyn CertificateStore) {
+pub fn import_is_idempotent<S: CertificateStore + ?Sized>(store: &S) {
     let certificate = one(PROXY);
     let name = certificate.name();
     assert_eq!(
@@ -132,7 +134,7 @@ pub fn import_is_idempotent(store: &dyn CertificateStore) {
 }
 
 /// A bundle is imported whole; one refused certificate stores none of the upload.
-pub fn upload_is_all_or_nothing(store: &dyn CertificateStore) {
+pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
     let mut upload = BUNDLE.to_vec();
     upload.extend_from_slice(EXPIRED);
     match store.import_upload(&upload, &policy()) {
@@ -158,7 +160,7 @@ pub fn upload_is_all_or_nothing(store: &dyn CertificateStore) {
 
 /// Expired and non-client-auth certificates are refused by default, accepted when allowed;
 /// not-yet-valid ones are accepted.
-pub fn policy_defaults_are_safe(store: &dyn CertificateStore) {
+pub fn policy_defaults_are_safe<S: CertificateStore + ?Sized>(store: &S) {
     let expired = one(EXPIRED);
     let error = store.import(&expired, &policy()).unwrap_err();
     assert!(
@@ -199,7 +201,7 @@ pub fn policy_defaults_are_safe(store: &dyn CertificateStore) {
 }
 
 /// An upload holding a private key is refused with the decoder's error; nothing is stored.
-pub fn private_key_upload_is_refused(store: &dyn CertificateStore) {
+pub fn private_key_upload_is_refused<S: CertificateStore + ?Sized>(store: &S) {
     let mut upload = SOURCE.to_vec();
     upload.extend_from_slice(PRIVATE_KEY);
     match store.import_upload(&upload, &policy()) {
@@ -212,7 +214,7 @@ pub fn private_key_upload_is_refused(store: &dyn CertificateStore) {
 }
 
 /// `list` is sorted by name whatever the import order.
-pub fn listing_is_sorted_by_name(store: &dyn CertificateStore) {
+pub fn listing_is_sorted_by_name<S: CertificateStore + ?Sized>(store: &S) {
     let mut certificates = crate::decode(BUNDLE).unwrap();
     certificates.reverse();
     for certificate in &certificates {
@@ -226,7 +228,7 @@ pub fn listing_is_sorted_by_name(store: &dyn CertificateStore) {
 }
 
 /// `expiring_within`, `expired` and `purge_expired` at a fixed instant.
-pub fn validity_chores(store: &dyn CertificateStore) {
+pub fn validity_chores<S: CertificateStore + ?Sized>(store: &S) {
     let expired = one(EXPIRED);
     let current = one(SOURCE);
     let future = one(NOT_YET_VALID);
@@ -272,7 +274,7 @@ pub fn validity_chores(store: &dyn CertificateStore) {
 }
 
 /// Many threads importing, reading and deleting at once end in the state a serial run gives.
-pub fn concurrent_threads_agree(store: &dyn CertificateStore) {
+pub fn concurrent_threads_agree<S: CertificateStore + ?Sized>(store: &S) {
     let bundle = crate::decode(BUNDLE).unwrap();
     let keep = one(SOURCE);
     let churn = one(PROXY);

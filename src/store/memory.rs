@@ -5,7 +5,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::{PoisonError, RwLock};
 
-use super::{require_inbound, CertificateStore, Imported, Listing, StoreError};
+use super::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
@@ -37,18 +37,19 @@ impl MemoryStore {
     }
 }
 
-impl CertificateStore for MemoryStore {
+impl StoreBackend for MemoryStore {
     fn system_kind(&self) -> SystemKind {
         self.kind
     }
 
-    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
         // A panic elsewhere cannot leave the map half-updated: every write below is one insert.
         let mut map = self
             .certificates
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        Ok(certificates
+        Ok(admitted
+            .certificates()
             .iter()
             .map(|certificate| {
                 let name = certificate.name();
@@ -63,7 +64,7 @@ impl CertificateStore for MemoryStore {
             .collect())
     }
 
-    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         let map = self
             .certificates
             .read()
@@ -71,7 +72,7 @@ impl CertificateStore for MemoryStore {
         Ok(map.get(name).cloned())
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<Listing, StoreError> {
         let map = self
             .certificates
             .read()
@@ -82,7 +83,7 @@ impl CertificateStore for MemoryStore {
         })
     }
 
-    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
         let mut map = self
             .certificates
             .write()

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, NoTls};
 
-use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
+use super::{
+    require_inbound, Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError,
+};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::SystemKind;
@@ -619,12 +621,13 @@ impl From<postgres::Error> for WriteError {
     }
 }
 
-impl CertificateStore for PostgresStore {
+impl StoreBackend for PostgresStore {
     fn system_kind(&self) -> SystemKind {
         self.shared.kind
     }
 
-    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        let certificates = admitted.certificates();
         self.shared.write(
             "import into the database",
             |transaction, shared, revision| {
@@ -655,7 +658,7 @@ impl CertificateStore for PostgresStore {
         )
     }
 
-    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         let index = self.shared.read_index();
         if let Some(certificate) = index.certificates.get(name) {
             return Ok(Some(certificate.clone()));
@@ -666,7 +669,7 @@ impl CertificateStore for PostgresStore {
         }
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<Listing, StoreError> {
         let index = self.shared.read_index();
         Ok(Listing {
             certificates: index.certificates.values().cloned().collect(),
@@ -674,7 +677,7 @@ impl CertificateStore for PostgresStore {
         })
     }
 
-    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
         let key = name.fingerprint().to_string();
         self.shared.write(
             "delete from the database",

@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
+use super::{
+    require_inbound, Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError,
+};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::SystemKind;
@@ -316,7 +318,7 @@ impl FileStore {
     }
 
     /// Reads, verifies and parses one file. `Ok(None)` when it does not exist.
-    fn load(&self, name: &CertificateName, path: &Path) -> Result<Option<Cached>, Damaged> {
+    fn read_file(&self, name: &CertificateName, path: &Path) -> Result<Option<Cached>, Damaged> {
         let damaged = |problem| Damaged {
             location: path.to_path_buf(),
             problem,
@@ -412,16 +414,16 @@ impl FileStore {
     }
 }
 
-impl CertificateStore for FileStore {
+impl StoreBackend for FileStore {
     fn system_kind(&self) -> SystemKind {
         self.kind
     }
 
-    fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
-        self.write_all(certificates)
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        self.write_all(admitted.certificates())
     }
 
-    fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         let path = self.path_of(name);
         match fs::symlink_metadata(&path) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
@@ -448,7 +450,7 @@ impl CertificateStore for FileStore {
                 })
             }
         }
-        match self.load(name, &path) {
+        match self.read_file(name, &path) {
             Ok(Some(cached)) => {
                 let certificate = cached.certificate.clone();
                 self.remember(*name, cached);
@@ -465,7 +467,7 @@ impl CertificateStore for FileStore {
         }
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<Listing, StoreError> {
         // The certificate files, in the order the directory returns them.
         let mut files = Vec::new();
         for entry in self.read_dir()? {
@@ -528,7 +530,7 @@ impl CertificateStore for FileStore {
         }
         let complete = misses.is_empty();
         for (name, path) in misses {
-            match self.load(&name, &path) {
+            match self.read_file(&name, &path) {
                 Ok(Some(cached)) => {
                     named.push((name, cached.certificate.clone()));
                     self.remember(name, cached);
@@ -579,14 +581,15 @@ impl CertificateStore for FileStore {
         })
     }
 
-    fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
-        self.remove(name)
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        self.write_removal(name)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::CertificateStore;
     use std::fs::File;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
@@ -708,11 +711,17 @@ mod tests {
             let dir = scratch("fail-import");
             FileStore::open(&dir, SystemKind::Source)
                 .unwrap()
-                .insert_all(&kept)
+                .store_all(Admitted {
+                    certificates: &kept,
+                })
                 .unwrap();
             let before = files_in(&dir);
             let store = open_with_ops(&dir, FailAt::new(fail_at, false));
-            let error = store.insert_all(&bundle).unwrap_err();
+            let error = store
+                .store_all(Admitted {
+                    certificates: &bundle,
+                })
+                .unwrap_err();
             assert!(error.to_string().contains("injected failure"), "{error}");
             assert_eq!(files_in(&dir), before, "step {fail_at}");
             let listing = FileStore::open(&dir, SystemKind::Source)
@@ -727,7 +736,15 @@ mod tests {
         // With no failure the same import succeeds: the steps above were all of them.
         let dir = scratch("fail-import-none");
         let store = open_with_ops(&dir, FailAt::new(steps, false));
-        assert_eq!(store.insert_all(&bundle).unwrap().len(), bundle.len());
+        assert_eq!(
+            store
+                .store_all(Admitted {
+                    certificates: &bundle
+                })
+                .unwrap()
+                .len(),
+            bundle.len()
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -746,11 +763,17 @@ mod tests {
             let dir = scratch("crash-import");
             FileStore::open(&dir, SystemKind::Source)
                 .unwrap()
-                .insert_all(&kept)
+                .store_all(Admitted {
+                    certificates: &kept,
+                })
                 .unwrap();
             let before = files_in(&dir);
             let store = open_with_ops(&dir, FailAt::new(crash_at, true));
-            assert!(store.insert_all(&bundle).is_err());
+            assert!(store
+                .store_all(Admitted {
+                    certificates: &bundle
+                })
+                .is_err());
             drop(store);
             let reopened = FileStore::open(&dir, SystemKind::Source).unwrap();
             let listing = reopened.list().unwrap();
@@ -787,7 +810,14 @@ mod tests {
             let path = dir.join(format!("{damaged_name}.der"));
             fs::write(&path, b"damaged").unwrap();
             let store = open_with_ops(&dir, FailAt::new(fail_at, false));
-            assert!(store.insert_all(&bundle).is_err(), "step {fail_at}");
+            assert!(
+                store
+                    .store_all(Admitted {
+                        certificates: &bundle
+                    })
+                    .is_err(),
+                "step {fail_at}"
+            );
             assert_eq!(fs::read(&path).unwrap(), b"damaged", "step {fail_at}");
             assert_eq!(
                 files_in(&dir),
@@ -800,7 +830,11 @@ mod tests {
         let path = dir.join(format!("{damaged_name}.der"));
         fs::write(&path, b"damaged").unwrap();
         let store = FileStore::open(&dir, SystemKind::Source).unwrap();
-        store.insert_all(&bundle).unwrap();
+        store
+            .store_all(Admitted {
+                certificates: &bundle,
+            })
+            .unwrap();
         assert_eq!(fs::read(&path).unwrap(), bundle[1].der());
         assert_eq!(files_in(&dir).len(), bundle.len());
         fs::remove_dir_all(&dir).unwrap();
@@ -816,7 +850,9 @@ mod tests {
             let dir = scratch("fail-delete");
             FileStore::open(&dir, SystemKind::Source)
                 .unwrap()
-                .insert_all(&certificates)
+                .store_all(Admitted {
+                    certificates: &certificates,
+                })
                 .unwrap();
             let store = open_with_ops(&dir, FailAt::new(fail_at, false));
             let error = store.delete(&name).unwrap_err();

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use super::{access, ops, Cached, FileStore, Identity, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
-use crate::store::{CertificateStore, Imported, StoreError};
+use crate::store::{Imported, StoreBackend, StoreError};
 
 const LOCK_FILE: &str = ".lock";
 const TEMPORARY_PREFIX: &str = ".tmp-";
@@ -71,7 +71,7 @@ impl FileStore {
                 outcomes.push(Imported::AlreadyPresent(name));
                 continue;
             }
-            let repairs = match self.get(&name) {
+            let repairs = match StoreBackend::load(self, &name) {
                 Ok(Some(_)) => {
                     outcomes.push(Imported::AlreadyPresent(name));
                     continue;
@@ -157,7 +157,7 @@ impl FileStore {
     }
 
     /// Deletes one certificate (or damaged entry) under the lock.
-    pub(super) fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+    pub(super) fn write_removal(&self, name: &CertificateName) -> Result<(), StoreError> {
         let path = self.path_of(name);
         let _lock = self.lock("delete", &path)?;
         self.forget(name);
