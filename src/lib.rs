@@ -70,6 +70,7 @@ mod decode;
 mod der;
 mod error;
 mod fingerprint;
+mod registry;
 pub mod store;
 mod summary;
 mod system;
@@ -80,6 +81,7 @@ pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
+pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
 pub use store::{
     Admitted, CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy,
     Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError,
@@ -90,7 +92,9 @@ pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,
 };
-pub use system::{ParseSystemKindError, SystemKind};
+pub use system::{
+    NameProblem, ParseSystemKindError, ParseSystemNameError, System, SystemKind, SystemName,
+};
 #[cfg(feature = "rustls")]
 pub use verifier::{StoreClientVerifier, VerifierError};
 

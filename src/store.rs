@@ -5,7 +5,7 @@
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
-mod file;
+pub(crate) mod file;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -23,7 +23,7 @@ use crate::certificate::Certificate;
 use crate::decode::{decode_with, DecodeOptions};
 use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::system::SystemKind;
+use crate::system::{SystemKind, SystemName};
 
 /// What to accept on import. The defaults are the safe ones: expired certificates and
 /// certificates that cannot authenticate TLS clients are refused.
@@ -208,6 +208,21 @@ pub enum StoreError {
         name: CertificateName,
         /// Its subject (RFC 4514).
         subject: String,
+    },
+    /// No system with this name is registered.
+    #[error("no system named {0} is registered")]
+    SystemNotFound(SystemName),
+    /// A system with this name is already registered.
+    #[error("a system named {0} is already registered")]
+    SystemExists(SystemName),
+    /// The system still trusts certificates (or holds damaged entries), and its removal did
+    /// not ask to remove them too.
+    #[error("system {name} still holds {certificates} certificate(s); delete them first, or remove the system with its certificates")]
+    SystemNotEmpty {
+        /// The system.
+        name: SystemName,
+        /// How many certificates (and damaged entries) it holds.
+        certificates: usize,
     },
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]

@@ -27,6 +27,8 @@ use super::{CertificateStore, ImportPolicy, Imported, StoreError};
 use crate::certificate::Certificate;
 use crate::error::{DecodeError, PrivateKeyKind};
 use crate::fingerprint::CertificateName;
+use crate::registry::Registry;
+use crate::system::{SystemKind, SystemName};
 
 /// The instant the suite judges validity at: inside the validity of its sample certificates.
 pub const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
@@ -308,4 +310,217 @@ pub fn concurrent_threads_agree<S: CertificateStore + ?Sized>(store: &S) {
     expected.push(keep.name());
     expected.sort();
     assert_eq!(names(&store.list().unwrap().certificates), expected);
+}
+
+fn system_name(text: &str) -> SystemName {
+    text.parse().unwrap()
+}
+
+/// Runs every registry check, each on a fresh, empty registry from `make`.
+pub fn run_registry(make: impl Fn() -> Registry) {
+    registry_systems(&make());
+    registry_stores_are_separate(&make());
+    registry_identifies_systems(&make());
+    registry_refuses_to_lose_certificates(&make());
+    registry_target_systems_hold_nothing(&make());
+}
+
+/// Systems are created, listed in name order, read back and removed.
+pub fn registry_systems(registry: &Registry) {
+    assert!(registry.systems().unwrap().systems.is_empty());
+    let crm = registry
+        .create_system(&system_name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let gateway = registry
+        .create_system(&system_name("api-gateway"), SystemKind::Proxy, NOW)
+        .unwrap();
+    assert_eq!(crm.name().as_str(), "crm");
+    assert_eq!(crm.kind(), SystemKind::Source);
+    assert_eq!(crm.created(), NOW);
+    assert_eq!(
+        registry.systems().unwrap().systems,
+        vec![gateway.clone(), crm.clone()]
+    );
+    assert_eq!(registry.system(crm.name()).unwrap(), crm);
+    let error = registry
+        .create_system(&system_name("crm"), SystemKind::Proxy, NOW)
+        .unwrap_err();
+    assert!(matches!(error, StoreError::SystemExists(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "a system named crm is already registered"
+    );
+    assert_eq!(registry.remove_system(crm.name(), false).unwrap(), 0);
+    assert!(matches!(
+        registry.system(crm.name()),
+        Err(StoreError::SystemNotFound(_))
+    ));
+    assert!(matches!(
+        registry.store(crm.name()),
+        Err(StoreError::SystemNotFound(_))
+    ));
+    assert_eq!(registry.systems().unwrap().systems, vec![gateway]);
+}
+
+/// Each system has its own certificates: an import into one is not in the other, and the
+/// same certificate may be in both; deleting it from one leaves the other.
+pub fn registry_stores_are_separate(registry: &Registry) {
+    let a = system_name("a");
+    let b = system_name("b");
+    registry.create_system(&a, SystemKind::Source, NOW).unwrap();
+    registry.create_system(&b, SystemKind::Proxy, NOW).unwrap();
+    let source = one(SOURCE);
+    let proxy = one(PROXY);
+    registry
+        .store(&a)
+        .unwrap()
+        .import(&source, &policy())
+        .unwrap();
+    assert!(registry
+        .store(&b)
+        .unwrap()
+        .get(&source.name())
+        .unwrap()
+        .is_none());
+    registry
+        .store(&b)
+        .unwrap()
+        .import(&proxy, &policy())
+        .unwrap();
+    registry
+        .store(&b)
+        .unwrap()
+        .import(&source, &policy())
+        .unwrap();
+    assert_eq!(
+        names(&registry.store(&b).unwrap().list().unwrap().certificates).len(),
+        2
+    );
+    registry.store(&b).unwrap().delete(&source.name()).unwrap();
+    assert_eq!(
+        registry.store(&a).unwrap().list().unwrap().certificates,
+        vec![source]
+    );
+    let overview = registry
+        .overview(NOW, Duration::days(30))
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.system.name().to_string(), o.valid + o.expiring, o.expired))
+        .collect::<Vec<_>>();
+    assert_eq!(overview, vec![("a".into(), 1, 0), ("b".into(), 1, 0)]);
+}
+
+/// `identify` follows imports, deletes and removals of systems.
+pub fn registry_identifies_systems(registry: &Registry) {
+    let crm = registry
+        .create_system(&system_name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let edge = registry
+        .create_system(&system_name("edge"), SystemKind::Proxy, NOW)
+        .unwrap();
+    let certificate = one(SOURCE);
+    let fingerprint = certificate.fingerprint();
+    assert!(registry.identify(&fingerprint).unwrap().is_empty());
+    registry
+        .store(crm.name())
+        .unwrap()
+        .import(&certificate, &policy())
+        .unwrap();
+    assert_eq!(registry.identify(&fingerprint).unwrap(), vec![crm.clone()]);
+    assert_eq!(
+        registry.identify_der(certificate.der()).unwrap(),
+        vec![crm.clone()]
+    );
+    registry
+        .store(edge.name())
+        .unwrap()
+        .import_upload(SOURCE, &policy())
+        .unwrap();
+    assert_eq!(
+        registry.identify_certificate(&certificate).unwrap(),
+        vec![crm.clone(), edge.clone()]
+    );
+    registry
+        .store(crm.name())
+        .unwrap()
+        .delete(&certificate.name())
+        .unwrap();
+    assert_eq!(registry.identify(&fingerprint).unwrap(), vec![edge.clone()]);
+    registry.remove_system(edge.name(), true).unwrap();
+    assert!(registry.identify(&fingerprint).unwrap().is_empty());
+    assert!(registry
+        .identify(&one(PROXY).fingerprint())
+        .unwrap()
+        .is_empty());
+}
+
+/// A system that still trusts certificates is removed only when asked to remove them too;
+/// a store held from before a removal writes nothing into the removed system.
+pub fn registry_refuses_to_lose_certificates(registry: &Registry) {
+    let name = system_name("billing");
+    registry
+        .create_system(&name, SystemKind::Source, NOW)
+        .unwrap();
+    let held = registry.store(&name).unwrap();
+    held.import_upload(BUNDLE, &policy()).unwrap();
+    let error = registry.remove_system(&name, false).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::SystemNotEmpty {
+                certificates: 5,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "system billing still holds 5 certificate(s); delete them first, or remove the system with its certificates"
+    );
+    assert_eq!(held.list().unwrap().certificates.len(), 5);
+    assert_eq!(registry.remove_system(&name, true).unwrap(), 5);
+    let error = held.import_upload(SOURCE, &policy()).unwrap_err();
+    assert!(
+        matches!(error, StoreError::SystemNotFound(_)),
+        "an import into a removed system: {error:?}"
+    );
+    assert!(registry.systems().unwrap().systems.is_empty());
+    // A new system of the same name starts empty.
+    registry
+        .create_system(&name, SystemKind::Source, NOW)
+        .unwrap();
+    assert!(registry
+        .store(&name)
+        .unwrap()
+        .list()
+        .unwrap()
+        .certificates
+        .is_empty());
+    assert!(held.import_upload(SOURCE, &policy()).is_err());
+    assert!(registry
+        .store(&name)
+        .unwrap()
+        .list()
+        .unwrap()
+        .certificates
+        .is_empty());
+}
+
+/// A target system can be registered, and refuses inbound certificates.
+pub fn registry_target_systems_hold_nothing(registry: &Registry) {
+    let name = system_name("warehouse");
+    let target = registry
+        .create_system(&name, SystemKind::Target, NOW)
+        .unwrap();
+    assert_eq!(target.kind(), SystemKind::Target);
+    let store = registry.store(&name).unwrap();
+    let error = store.import_upload(SOURCE, &policy()).unwrap_err();
+    assert!(matches!(error, StoreError::NotInbound(SystemKind::Target)));
+    assert_eq!(
+        error.to_string(),
+        "inbound certificates are supported for source and proxy systems only, not for a target system"
+    );
+    assert!(store.list().unwrap().certificates.is_empty());
+    assert_eq!(registry.remove_system(&name, false).unwrap(), 0);
 }

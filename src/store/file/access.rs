@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::store::StoreError;
 
 /// Mode of a store's directory: its owner only, or its owner and a trusted group.
-pub(super) fn directory_mode(shared_group: bool) -> u32 {
+pub(crate) fn directory_mode(shared_group: bool) -> u32 {
     if shared_group {
         0o770
     } else {
@@ -17,7 +17,7 @@ pub(super) fn directory_mode(shared_group: bool) -> u32 {
 }
 
 /// Mode of a certificate file: never writable in place (files are replaced, not edited).
-pub(super) fn file_mode(shared_group: bool) -> u32 {
+pub(crate) fn file_mode(shared_group: bool) -> u32 {
     if shared_group {
         0o640
     } else {
@@ -118,7 +118,7 @@ impl Identity {
 /// to `/` (a world-writable parent is fine when sticky, as `/tmp` is), and the link the path
 /// may be. Returns the directory's canonical path.
 #[cfg(unix)]
-pub(super) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf, StoreError> {
+pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf, StoreError> {
     use std::os::unix::fs::MetadataExt;
 
     let identity = Identity::current();
@@ -198,7 +198,7 @@ pub(super) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
 }
 
 #[cfg(not(unix))]
-pub(super) fn check_directory(dir: &Path, _shared_group: bool) -> Result<PathBuf, StoreError> {
+pub(crate) fn check_directory(dir: &Path, _shared_group: bool) -> Result<PathBuf, StoreError> {
     match fs::metadata(dir) {
         Ok(metadata) if metadata.is_dir() => Ok(dir.to_path_buf()),
         Ok(_) => Err(StoreError::NoDirectory(dir.to_path_buf())),
@@ -215,7 +215,7 @@ pub(super) fn check_directory(dir: &Path, _shared_group: bool) -> Result<PathBuf
 
 /// Creates `dir` and its missing parents, new ones with `mode` whatever the umask, and gives
 /// `dir` itself exactly `mode` if this call created it.
-pub(super) fn create_directory(dir: &Path, mode: u32) -> Result<(), StoreError> {
+pub(crate) fn create_directory(dir: &Path, mode: u32) -> Result<(), StoreError> {
     let io_error = |source| StoreError::Io {
         operation: "create directory",
         path: dir.to_path_buf(),

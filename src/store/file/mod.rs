@@ -6,8 +6,8 @@
 //! under every change and the one way a file is opened, `access.rs` decides who may change
 //! the store.
 
-mod access;
-mod ops;
+pub(crate) mod access;
+pub(crate) mod ops;
 mod write;
 
 pub use access::PermissionProblem;
@@ -71,6 +71,14 @@ impl FileStoreOptions {
         self.shared_group = shared;
         self
     }
+
+    pub(crate) fn is_create(&self) -> bool {
+        self.create
+    }
+
+    pub(crate) fn is_shared_group(&self) -> bool {
+        self.shared_group
+    }
 }
 
 /// A certificate store in a directory, safe to share between threads and processes.
@@ -121,6 +129,9 @@ impl FileStoreOptions {
 #[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
+    /// The directory when the store was opened: a writer that finds another one there (the
+    /// directory was removed, or removed and made again) writes nothing.
+    dir_identity: DirectoryIdentity,
     kind: SystemKind,
     shared_group: bool,
     cache: RwLock<HashMap<CertificateName, Cached, BuildHasherDefault<NameHasher>>>,
@@ -223,6 +234,40 @@ impl Identity {
     }
 }
 
+/// What tells a directory from another made at the same path later: its inode (which a new
+/// directory may reuse once the old one is deleted) and its birth time, where the file
+/// system records one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DirectoryIdentity {
+    inode: u64,
+    born: Option<SystemTime>,
+}
+
+impl DirectoryIdentity {
+    pub(crate) fn of(dir: &Path) -> Result<Self, StoreError> {
+        match fs::metadata(dir) {
+            Ok(metadata) => {
+                #[cfg(unix)]
+                let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+                #[cfg(not(unix))]
+                let inode = 0;
+                Ok(DirectoryIdentity {
+                    inode,
+                    born: metadata.created().ok(),
+                })
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::NoDirectory(dir.to_path_buf()))
+            }
+            Err(source) => Err(StoreError::Io {
+                operation: "open directory",
+                path: dir.to_path_buf(),
+                source,
+            }),
+        }
+    }
+}
+
 /// The inode of a directory entry, as the directory read returned it (0 where there is none).
 fn inode(entry: &fs::DirEntry) -> u64 {
     #[cfg(unix)]
@@ -274,6 +319,7 @@ impl FileStore {
         access::check_directory(dir, options.shared_group)?;
         let store = FileStore {
             dir: dir.to_path_buf(),
+            dir_identity: DirectoryIdentity::of(dir)?,
             kind,
             shared_group: options.shared_group,
             cache: RwLock::new(HashMap::default()),

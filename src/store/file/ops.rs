@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Every operation a write makes that can fail on its own: tests replace [`RealFiles`] with an
 /// implementation whose step k fails, or whose steps from k on all fail (a crash).
-pub(super) trait FileOps: Send + Sync + std::fmt::Debug {
+pub(crate) trait FileOps: Send + Sync + std::fmt::Debug {
     /// Creates a new file (never an existing one) with exactly `mode`.
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File>;
     fn write_all(&self, file: &mut File, bytes: &[u8]) -> io::Result<()>;
@@ -23,7 +23,7 @@ pub(super) trait FileOps: Send + Sync + std::fmt::Debug {
 
 /// The real file system.
 #[derive(Debug)]
-pub(super) struct RealFiles;
+pub(crate) struct RealFiles;
 
 impl FileOps for RealFiles {
     fn create_new(&self, path: &Path, mode: u32) -> io::Result<File> {
@@ -84,7 +84,7 @@ impl FileOps for RealFiles {
 /// blocking (a FIFO or a device swapped in after a check opens at once; the caller checks the
 /// type on the descriptor before reading).
 #[cfg(unix)]
-pub(super) fn open_for_reading(path: &Path) -> io::Result<File> {
+pub(crate) fn open_for_reading(path: &Path) -> io::Result<File> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let descriptor = rustix::fs::open(path, flags, Mode::empty())?;
@@ -92,12 +92,12 @@ pub(super) fn open_for_reading(path: &Path) -> io::Result<File> {
 }
 
 #[cfg(not(unix))]
-pub(super) fn open_for_reading(path: &Path) -> io::Result<File> {
+pub(crate) fn open_for_reading(path: &Path) -> io::Result<File> {
     File::open(path)
 }
 
 /// Whether an open error says the path is a symbolic link that `O_NOFOLLOW` refused.
-pub(super) fn is_symbolic_link_error(error: &io::Error) -> bool {
+pub(crate) fn is_symbolic_link_error(error: &io::Error) -> bool {
     #[cfg(unix)]
     return error.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error());
     #[cfg(not(unix))]
@@ -109,7 +109,7 @@ pub(super) fn is_symbolic_link_error(error: &io::Error) -> bool {
 
 /// The store's lock file, opened without following a link; writers of one directory, in any
 /// process, take it exclusively, readers never.
-pub(super) fn open_lock_file(path: &Path, mode: u32) -> io::Result<File> {
+pub(crate) fn open_lock_file(path: &Path, mode: u32) -> io::Result<File> {
     let mut options = File::options();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -125,7 +125,7 @@ pub(super) fn open_lock_file(path: &Path, mode: u32) -> io::Result<File> {
 
 /// Takes the advisory lock on an open lock file, waiting for it (`wait`) or not.
 #[cfg(unix)]
-pub(super) fn lock(file: &File, wait: bool) -> io::Result<()> {
+pub(crate) fn lock(file: &File, wait: bool) -> io::Result<()> {
     use rustix::fs::FlockOperation;
     let operation = if wait {
         FlockOperation::LockExclusive
@@ -136,6 +136,11 @@ pub(super) fn lock(file: &File, wait: bool) -> io::Result<()> {
 }
 
 #[cfg(not(unix))]
-pub(super) fn lock(_file: &File, _wait: bool) -> io::Result<()> {
+pub(crate) fn lock(_file: &File, _wait: bool) -> io::Result<()> {
     Ok(())
+}
+
+/// Fsyncs a directory, so that the renames and removals in it are durable.
+pub(crate) fn sync_directory(dir: &Path) -> io::Result<()> {
+    RealFiles.sync_dir(dir)
 }

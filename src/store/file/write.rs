@@ -179,6 +179,16 @@ impl FileStore {
             .map_err(Self::io_error("sync directory", &self.dir))
     }
 
+    /// Runs `work` while holding the store's write lock: no other writer, in any process,
+    /// changes the store meanwhile.
+    pub(crate) fn while_locked<T>(
+        &self,
+        work: impl FnOnce(&Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _lock = self.lock("lock", &self.dir)?;
+        work(self)
+    }
+
     /// At open: undoes what a writer that died left behind and removes leftover temporary
     /// files, when no other writer holds the lock; otherwise removes only temporary files old
     /// enough to be a dead writer's. A store this process may not write to is left as it is.
@@ -230,9 +240,19 @@ impl FileStore {
     /// that cannot be taken (a read-only file system, a directory this process may not write
     /// to) fails the `operation` on `path` the caller was about to make, with the reason.
     fn lock(&self, operation: &'static str, path: &Path) -> Result<WriteLock, StoreError> {
-        let file = ops::open_lock_file(&self.lock_path(), access::file_mode(self.shared_group))
-            .map_err(Self::io_error(operation, path))?;
+        let file =
+            match ops::open_lock_file(&self.lock_path(), access::file_mode(self.shared_group)) {
+                Ok(file) => file,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                    return Err(StoreError::NoDirectory(self.dir.clone()))
+                }
+                Err(error) => return Err(Self::io_error(operation, path)(error)),
+            };
         ops::lock(&file, true).map_err(Self::io_error(operation, path))?;
+        // Removed (or removed and made again) while this writer waited: write nothing there.
+        if super::DirectoryIdentity::of(&self.dir).ok() != Some(self.dir_identity) {
+            return Err(StoreError::NoDirectory(self.dir.clone()));
+        }
         let mut lock = WriteLock { file };
         self.recover(&mut lock)?;
         Ok(lock)

@@ -1,0 +1,550 @@
+//! [`Registry`]: the systems a service trusts inbound clients for, each with its own
+//! certificates, and which systems trust a given client.
+
+mod directory;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::certificate::Certificate;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::{
+    Admitted, CertificateStore, Damaged, FileStoreOptions, Imported, Listing, MemoryStore,
+    StoreBackend, StoreError,
+};
+use crate::summary::ValidityStatus;
+use crate::system::{System, SystemKind, SystemName};
+
+/// The registry of systems: the front door of the crate for a service with several source
+/// and proxy systems. Each system has a name, a kind and its own certificates (a
+/// [`SystemStore`], which is a [`CertificateStore`] with everything a store has), and
+/// [`identify`](Registry::identify) says which systems trust the certificate a client
+/// presented, from an index kept in memory.
+///
+/// Backends: [`Registry::in_memory`], and a directory ([`Registry::create`],
+/// [`Registry::open`]) with one subdirectory per system, `DIR/systems/<name>/`, holding a
+/// manifest (`system`: kind and creation time, written atomically) and the system's
+/// certificate files, with every guarantee of [`FileStore`](crate::FileStore). Processes that
+/// share a directory see each other's changes: every change through a registry rewrites the
+/// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
+/// last saw (one `stat` per call otherwise).
+///
+/// ```
+/// use inbound_certs::{CertificateStore, ImportPolicy, Registry, SystemKind};
+/// use time::macros::datetime;
+///
+/// let now = datetime!(2026-06-01 0:00 UTC);
+/// let registry = Registry::in_memory();
+/// let crm = registry.create_system(&"crm".parse()?, SystemKind::Source, now)?;
+/// let gateway = registry.create_system(&"gateway".parse()?, SystemKind::Proxy, now)?;
+///
+/// let upload = std::fs::read("tests/data/sample_source.pem")?;
+/// let imported = registry.store(crm.name())?.import_upload(&upload, &ImportPolicy::new(now))?;
+/// let fingerprint = imported[0].name().fingerprint();
+///
+/// // After a handshake: which system called?
+/// assert_eq!(registry.identify(&fingerprint)?, vec![crm.clone()]);
+/// registry.store(gateway.name())?.import_upload(&upload, &ImportPolicy::new(now))?;
+/// assert_eq!(registry.identify(&fingerprint)?.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Registry {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    backend: Backend,
+    index: RwLock<Index>,
+}
+
+/// A system kept in memory, with its store (none for a target system).
+type InMemory = (System, Option<Arc<MemoryStore>>);
+
+#[derive(Debug)]
+enum Backend {
+    Memory(Mutex<BTreeMap<SystemName, InMemory>>),
+    Directory(directory::Directory),
+}
+
+/// Which systems trust which certificate, and the systems themselves.
+#[derive(Debug, Default)]
+struct Index {
+    /// For a directory: the change marker the index was built from.
+    stamp: Option<directory::Stamp>,
+    systems: BTreeMap<SystemName, System>,
+    trusted: HashMap<Fingerprint, Vec<SystemName>>,
+}
+
+impl Index {
+    fn trust(&mut self, fingerprint: Fingerprint, system: &SystemName) {
+        let systems = self.trusted.entry(fingerprint).or_default();
+        if let Err(position) = systems.binary_search(system) {
+            systems.insert(position, system.clone());
+        }
+    }
+
+    fn distrust(&mut self, fingerprint: &Fingerprint, system: &SystemName) {
+        if let Some(systems) = self.trusted.get_mut(fingerprint) {
+            systems.retain(|name| name != system);
+            if systems.is_empty() {
+                self.trusted.remove(fingerprint);
+            }
+        }
+    }
+}
+
+/// The systems of a registry, sorted by name, and the entries that are not readable systems
+/// (a directory without a valid manifest), never hidden.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SystemListing {
+    /// The systems, sorted by name.
+    pub systems: Vec<System>,
+    /// Entries that could not be read as systems.
+    pub damaged: Vec<Damaged>,
+}
+
+/// A system with how many of its certificates are in each state at an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SystemOverview {
+    /// The system.
+    pub system: System,
+    /// Certificates valid (or not yet valid) beyond the warning window.
+    pub valid: usize,
+    /// Certificates valid now whose validity ends within the warning window.
+    pub expiring: usize,
+    /// Certificates past their `notAfter`.
+    pub expired: usize,
+    /// Entries of the system's store that could not be read.
+    pub damaged: usize,
+}
+
+impl Registry {
+    /// An empty registry kept in memory, for tests and for services that load their systems
+    /// from elsewhere.
+    pub fn in_memory() -> Self {
+        Self::with_backend(Backend::Memory(Mutex::new(BTreeMap::new())), None)
+    }
+
+    /// Opens the registry in an existing directory (see [`FileStore`](crate::FileStore) for
+    /// the checks of who may change it).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(dir, &FileStoreOptions::new())
+    }
+
+    /// Creates the registry's directory (mode 0700, whatever the umask) if needed, then opens
+    /// it.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(dir, &FileStoreOptions::new().create(true))
+    }
+
+    /// Opens (or with [`FileStoreOptions::create`], creates) the registry in a directory.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: &FileStoreOptions,
+    ) -> Result<Self, StoreError> {
+        let directory = directory::Directory::open(dir.as_ref(), options)?;
+        let registry = Self::with_backend(Backend::Directory(directory), None);
+        registry.refresh(true)?;
+        Ok(registry)
+    }
+
+    fn with_backend(backend: Backend, stamp: Option<directory::Stamp>) -> Self {
+        Registry {
+            shared: Arc::new(Shared {
+                backend,
+                index: RwLock::new(Index {
+                    stamp,
+                    ..Index::default()
+                }),
+            }),
+        }
+    }
+
+    /// Registers a system. `created` is recorded as its creation time (the library never
+    /// reads the clock). [`StoreError::SystemExists`] if the name is taken.
+    pub fn create_system(
+        &self,
+        name: &SystemName,
+        kind: SystemKind,
+        created: OffsetDateTime,
+    ) -> Result<System, StoreError> {
+        let system = System::new(name.clone(), kind, created);
+        match &self.shared.backend {
+            Backend::Memory(systems) => {
+                let mut systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                if systems.contains_key(name) {
+                    return Err(StoreError::SystemExists(name.clone()));
+                }
+                let store = if kind.accepts_inbound() {
+                    Some(Arc::new(MemoryStore::new(kind)?))
+                } else {
+                    None
+                };
+                systems.insert(name.clone(), (system.clone(), store));
+            }
+            Backend::Directory(directory) => {
+                directory.create_system(&system)?;
+            }
+        }
+        self.shared
+            .index_mut()
+            .systems
+            .insert(name.clone(), system.clone());
+        Ok(system)
+    }
+
+    /// Every system, sorted by name, with the entries that are not readable systems.
+    pub fn systems(&self) -> Result<SystemListing, StoreError> {
+        match &self.shared.backend {
+            Backend::Memory(systems) => Ok(SystemListing {
+                systems: systems
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .values()
+                    .map(|(system, _)| system.clone())
+                    .collect(),
+                damaged: Vec::new(),
+            }),
+            Backend::Directory(directory) => directory.systems(),
+        }
+    }
+
+    /// The system with this name; [`StoreError::SystemNotFound`] if there is none.
+    pub fn system(&self, name: &SystemName) -> Result<System, StoreError> {
+        match &self.shared.backend {
+            Backend::Memory(systems) => systems
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(name)
+                .map(|(system, _)| system.clone())
+                .ok_or_else(|| StoreError::SystemNotFound(name.clone())),
+            Backend::Directory(directory) => directory.system(name),
+        }
+    }
+
+    /// The certificate store of the system with this name. A target system's store holds
+    /// nothing and refuses imports with [`StoreError::NotInbound`].
+    pub fn store(&self, name: &SystemName) -> Result<SystemStore, StoreError> {
+        let (system, store): (System, Option<Arc<dyn StoreBackend>>) = match &self.shared.backend {
+            Backend::Memory(systems) => {
+                let systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let (system, store) = systems
+                    .get(name)
+                    .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
+                (
+                    system.clone(),
+                    store.clone().map(|store| store as Arc<dyn StoreBackend>),
+                )
+            }
+            Backend::Directory(directory) => {
+                let system = directory.system(name)?;
+                let store = directory
+                    .store(&system)?
+                    .map(|store| store as Arc<dyn StoreBackend>);
+                (system, store)
+            }
+        };
+        Ok(SystemStore {
+            system,
+            store,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Removes a system. While it still holds certificates (or damaged entries) the removal
+    /// is refused with [`StoreError::SystemNotEmpty`], unless `with_certificates`, which
+    /// removes them too. Returns how many certificates were removed with it.
+    pub fn remove_system(
+        &self,
+        name: &SystemName,
+        with_certificates: bool,
+    ) -> Result<usize, StoreError> {
+        let removed = match &self.shared.backend {
+            Backend::Memory(systems) => {
+                let mut systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let (_, store) = systems
+                    .get(name)
+                    .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
+                let held = match store {
+                    Some(store) => store.list()?.certificates.len(),
+                    None => 0,
+                };
+                if held > 0 && !with_certificates {
+                    return Err(StoreError::SystemNotEmpty {
+                        name: name.clone(),
+                        certificates: held,
+                    });
+                }
+                systems.remove(name);
+                held
+            }
+            Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
+        };
+        let mut index = self.shared.index_mut();
+        index.systems.remove(name);
+        index.trusted.retain(|_, systems| {
+            systems.retain(|system| system != name);
+            !systems.is_empty()
+        });
+        Ok(removed)
+    }
+
+    /// How many certificate files lie directly in the registry's directory: a store made by
+    /// [`FileStore`](crate::FileStore) before registries existed, waiting for
+    /// [`adopt_legacy_store`](Self::adopt_legacy_store). Always 0 for a registry in memory.
+    pub fn legacy_certificates(&self) -> Result<usize, StoreError> {
+        match &self.shared.backend {
+            Backend::Memory(_) => Ok(0),
+            Backend::Directory(directory) => Ok(directory.legacy_files()?.len()),
+        }
+    }
+
+    /// Moves the certificates of a store made by [`FileStore`](crate::FileStore) in the
+    /// registry's directory (files directly in it) into the system `name`, creating the
+    /// system if it does not exist. Each file is moved with one atomic rename, so a crash
+    /// loses none; running it again finishes what a crash interrupted. Returns how many were
+    /// moved.
+    pub fn adopt_legacy_store(
+        &self,
+        name: &SystemName,
+        kind: SystemKind,
+        created: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let Backend::Directory(directory) = &self.shared.backend else {
+            return Ok(0);
+        };
+        let system = match self.create_system(name, kind, created) {
+            Ok(system) => system,
+            Err(StoreError::SystemExists(_)) => self.system(name)?,
+            Err(error) => return Err(error),
+        };
+        let moved = directory.adopt_legacy(&system)?;
+        self.refresh(true)?;
+        Ok(moved)
+    }
+
+    /// Every system with the number of its certificates in each state at `now`, a
+    /// certificate whose validity ends within `warn_within` counting as expiring.
+    pub fn overview(
+        &self,
+        now: OffsetDateTime,
+        warn_within: Duration,
+    ) -> Result<Vec<SystemOverview>, StoreError> {
+        let mut overviews = Vec::new();
+        for system in self.systems()?.systems {
+            let listing = self.store(system.name())?.list()?;
+            let mut overview = SystemOverview {
+                system,
+                valid: 0,
+                expiring: 0,
+                expired: 0,
+                damaged: listing.damaged.len(),
+            };
+            for certificate in &listing.certificates {
+                match certificate.summary().validity.status_at(now, warn_within) {
+                    ValidityStatus::Expired { .. } => overview.expired += 1,
+                    ValidityStatus::ExpiringSoon { .. } => overview.expiring += 1,
+                    _ => overview.valid += 1,
+                }
+            }
+            overviews.push(overview);
+        }
+        Ok(overviews)
+    }
+
+    /// The systems that trust the certificate with this fingerprint, sorted by name (none:
+    /// an empty vector). One lookup in an index kept in memory; for a directory registry,
+    /// plus one `stat` of the change marker, and a rebuild of the index when another process
+    /// changed the registry.
+    pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+        self.refresh(false)?;
+        let index = self
+            .shared
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        Ok(index
+            .trusted
+            .get(fingerprint)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|name| index.systems.get(name).cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The systems that trust this certificate.
+    pub fn identify_certificate(
+        &self,
+        certificate: &Certificate,
+    ) -> Result<Vec<System>, StoreError> {
+        self.identify(&certificate.fingerprint())
+    }
+
+    /// The systems that trust the certificate whose DER this is (as a TLS peer presented it:
+    /// nothing is parsed, the DER is hashed).
+    pub fn identify_der(&self, der: &[u8]) -> Result<Vec<System>, StoreError> {
+        self.identify(&Fingerprint::of_der(der))
+    }
+
+    /// Rebuilds the index from the backend if another process changed the registry (or
+    /// `always`).
+    fn refresh(&self, always: bool) -> Result<(), StoreError> {
+        let Backend::Directory(directory) = &self.shared.backend else {
+            return Ok(());
+        };
+        let stamp = directory.stamp();
+        {
+            let index = self
+                .shared
+                .index
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !always && index.stamp.is_some() && index.stamp == stamp {
+                return Ok(());
+            }
+        }
+        // Built from a stamp taken before reading: a change made during the rebuild moves
+        // the marker again, and the next call rebuilds once more.
+        let mut rebuilt = Index {
+            stamp,
+            ..Index::default()
+        };
+        for system in directory.systems()?.systems {
+            if let Some(store) = directory.store(&system)? {
+                for certificate in store.list()?.certificates {
+                    rebuilt.trust(certificate.fingerprint(), system.name());
+                }
+            }
+            rebuilt.systems.insert(system.name().clone(), system);
+        }
+        *self.shared.index_mut() = rebuilt;
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// After a change through this process: tells the other processes sharing the registry.
+    fn changed(&self) {
+        if let Backend::Directory(directory) = &self.backend {
+            directory.touch();
+        }
+    }
+}
+
+/// One system's certificates: a [`CertificateStore`] with everything a store has (import with
+/// the policy, list, get, delete, expiry chores), that keeps the registry's index of which
+/// systems trust which certificate up to date.
+#[derive(Clone)]
+pub struct SystemStore {
+    system: System,
+    store: Option<Arc<dyn StoreBackend>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SystemStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemStore")
+            .field("system", &self.system)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SystemStore {
+    /// The system whose certificates these are.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// A removed system's directory is gone: say which system, not which path.
+    fn system_error(&self, error: StoreError) -> StoreError {
+        match error {
+            StoreError::NoDirectory(_) => StoreError::SystemNotFound(self.system.name().clone()),
+            other => other,
+        }
+    }
+}
+
+impl StoreBackend for SystemStore {
+    fn system_kind(&self) -> SystemKind {
+        self.system.kind()
+    }
+
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotInbound(self.system.kind()));
+        };
+        let outcomes = match &self.shared.backend {
+            // Held while storing, so that a removal of the system comes before or after.
+            Backend::Memory(systems) => {
+                let systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let current = systems
+                    .get(self.system.name())
+                    .and_then(|(_, current)| current.as_ref());
+                if !current.is_some_and(|current| {
+                    std::ptr::eq(
+                        Arc::as_ptr(current).cast::<()>(),
+                        Arc::as_ptr(store).cast::<()>(),
+                    )
+                }) {
+                    return Err(StoreError::SystemNotFound(self.system.name().clone()));
+                }
+                store.store_all(admitted)?
+            }
+            // The file store checks, under its lock, that its directory is still the one it
+            // opened.
+            Backend::Directory(_) => store
+                .store_all(admitted)
+                .map_err(|error| self.system_error(error))?,
+        };
+        {
+            let mut index = self.shared.index_mut();
+            for certificate in admitted.certificates() {
+                index.trust(certificate.fingerprint(), self.system.name());
+            }
+        }
+        self.shared.changed();
+        Ok(outcomes)
+    }
+
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        match &self.store {
+            Some(store) => store.load(name).map_err(|error| self.system_error(error)),
+            None => Ok(None),
+        }
+    }
+
+    fn load_all(&self) -> Result<Listing, StoreError> {
+        match &self.store {
+            Some(store) => store.load_all().map_err(|error| self.system_error(error)),
+            None => Ok(Listing::default()),
+        }
+    }
+
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotFound(*name));
+        };
+        store
+            .remove(name)
+            .map_err(|error| self.system_error(error))?;
+        self.shared
+            .index_mut()
+            .distrust(&name.fingerprint(), self.system.name());
+        self.shared.changed();
+        Ok(())
+    }
+}

@@ -1,0 +1,429 @@
+//! The directory backend of a [`Registry`](super::Registry):
+//!
+//! ```text
+//! DIR/.lock                               creators and removers of systems take turns on it
+//! DIR/.changes                            rewritten (new inode) after every change
+//! DIR/systems/<name>/system               manifest: kind and creation time
+//! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
+//! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
+//! ```
+//!
+//! A system appears whole: its directory is made under a temporary name with its manifest
+//! (fsynced) and renamed into place. It disappears whole: it is renamed to a temporary name,
+//! under its store's write lock (so no import into it is acknowledged after its last check),
+//! then deleted. Leftovers of a process that died are removed at the next open.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::SystemListing;
+use crate::fingerprint::CertificateName;
+use crate::store::file::{access, ops, DirectoryIdentity};
+use crate::store::{CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, StoreError};
+use crate::system::{System, SystemKind, SystemName};
+
+const LOCK_FILE: &str = ".lock";
+const CHANGES: &str = ".changes";
+const SYSTEMS: &str = "systems";
+const MANIFEST: &str = "system";
+const NEW_PREFIX: &str = ".new-";
+const REMOVED_PREFIX: &str = ".removed-";
+
+/// What the change marker was when last looked at: a rewrite always brings a new inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stamp {
+    inode: u64,
+    changed: (i64, i64),
+}
+
+#[derive(Debug)]
+pub(super) struct Directory {
+    dir: PathBuf,
+    systems_dir: PathBuf,
+    shared_group: bool,
+    /// Each system's store, opened once, with the directory it was opened on.
+    stores: Mutex<HashMap<SystemName, (DirectoryIdentity, Arc<FileStore>)>>,
+}
+
+fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io {
+        operation,
+        path,
+        source,
+    }
+}
+
+fn unique_suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+#[cfg(unix)]
+fn inode_of(metadata: &fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(metadata)
+}
+
+#[cfg(not(unix))]
+fn inode_of(_metadata: &fs::Metadata) -> u64 {
+    0
+}
+
+impl Directory {
+    pub(super) fn open(dir: &Path, options: &FileStoreOptions) -> Result<Self, StoreError> {
+        let shared_group = options.is_shared_group();
+        if options.is_create() {
+            access::create_directory(dir, access::directory_mode(shared_group))?;
+        }
+        access::check_directory(dir, shared_group)?;
+        let systems_dir = dir.join(SYSTEMS);
+        if !systems_dir.is_dir() {
+            access::create_directory(&systems_dir, access::directory_mode(shared_group))?;
+        }
+        let directory = Directory {
+            dir: dir.to_path_buf(),
+            systems_dir,
+            shared_group,
+            stores: Mutex::new(HashMap::new()),
+        };
+        directory.tidy()?;
+        Ok(directory)
+    }
+
+    /// Removes what a creator or remover that died left, when no other one is at work.
+    fn tidy(&self) -> Result<(), StoreError> {
+        let Ok(lock) = self.open_lock() else {
+            return Ok(());
+        };
+        if ops::lock(&lock, false).is_err() {
+            return Ok(());
+        }
+        for entry in fs::read_dir(&self.systems_dir)
+            .map_err(io_error("read directory", &self.systems_dir))?
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(NEW_PREFIX) || name.starts_with(REMOVED_PREFIX) {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    fn open_lock(&self) -> io::Result<File> {
+        ops::open_lock_file(
+            &self.dir.join(LOCK_FILE),
+            access::file_mode(self.shared_group),
+        )
+    }
+
+    /// Waits for the registry's lock (creating and removing systems).
+    fn lock(&self) -> Result<File, StoreError> {
+        let path = self.dir.join(LOCK_FILE);
+        let file = self.open_lock().map_err(io_error("lock", &path))?;
+        ops::lock(&file, true).map_err(io_error("lock", &path))?;
+        Ok(file)
+    }
+
+    pub(super) fn stamp(&self) -> Option<Stamp> {
+        let metadata = fs::symlink_metadata(self.dir.join(CHANGES)).ok()?;
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.ctime(), metadata.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let changed = (0, 0);
+        Some(Stamp {
+            inode: inode_of(&metadata),
+            changed,
+        })
+    }
+
+    /// Rewrites the change marker under a new inode, so that every other process's next
+    /// `identify` rebuilds its index. Best effort: the change itself is already durable, and
+    /// a marker that could not be rewritten only delays what other processes see until
+    /// their next open.
+    pub(super) fn touch(&self) {
+        let temporary = self.dir.join(format!("{CHANGES}-{}", unique_suffix()));
+        let written = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .and_then(|mut file| file.write_all(b"changed\n"));
+        if written.is_err() || fs::rename(&temporary, self.dir.join(CHANGES)).is_err() {
+            let _ = fs::remove_file(&temporary);
+        }
+    }
+
+    fn system_dir(&self, name: &SystemName) -> PathBuf {
+        self.systems_dir.join(name.as_str())
+    }
+
+    pub(super) fn systems(&self) -> Result<SystemListing, StoreError> {
+        let mut listing = SystemListing::default();
+        let entries = fs::read_dir(&self.systems_dir)
+            .map_err(io_error("read directory", &self.systems_dir))?;
+        for entry in entries {
+            let entry = entry.map_err(io_error("read directory", &self.systems_dir))?;
+            let file_name = entry.file_name();
+            let text = file_name.to_string_lossy();
+            if text.starts_with('.') {
+                continue;
+            }
+            let Ok(name) = text.parse::<SystemName>() else {
+                listing.damaged.push(Damaged {
+                    location: entry.path(),
+                    problem: Damage::Unreadable("not a valid system name".into()),
+                });
+                continue;
+            };
+            match self.read_manifest(&name) {
+                Ok(system) => listing.systems.push(system),
+                Err(problem) => listing.damaged.push(Damaged {
+                    location: entry.path(),
+                    problem,
+                }),
+            }
+        }
+        listing.systems.sort_by(|a, b| a.name().cmp(b.name()));
+        listing.damaged.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(listing)
+    }
+
+    pub(super) fn system(&self, name: &SystemName) -> Result<System, StoreError> {
+        let dir = self.system_dir(name);
+        match fs::symlink_metadata(&dir) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => {
+                return Err(StoreError::Damaged(Damaged {
+                    location: dir,
+                    problem: Damage::Unreadable("not a directory".into()),
+                }))
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::SystemNotFound(name.clone()))
+            }
+            Err(source) => return Err(io_error("read", &dir)(source)),
+        }
+        self.read_manifest(name).map_err(|problem| {
+            StoreError::Damaged(Damaged {
+                location: dir,
+                problem,
+            })
+        })
+    }
+
+    fn read_manifest(&self, name: &SystemName) -> Result<System, Damage> {
+        let path = self.system_dir(name).join(MANIFEST);
+        let file = ops::open_for_reading(&path).map_err(|error| {
+            Damage::Unreadable(format!("its manifest {}: {error}", path.display()))
+        })?;
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::Read::take(file, 4096), &mut text).map_err(|error| {
+            Damage::Unreadable(format!("its manifest {}: {error}", path.display()))
+        })?;
+        parse_manifest(name, &text).ok_or_else(|| {
+            Damage::Unreadable(format!(
+                "its manifest {} is not 'kind: …' and 'created: …' lines",
+                path.display()
+            ))
+        })
+    }
+
+    /// The system's store (`None` for a target system), opened once per directory.
+    pub(super) fn store(&self, system: &System) -> Result<Option<Arc<FileStore>>, StoreError> {
+        if !system.kind().accepts_inbound() {
+            return Ok(None);
+        }
+        let dir = self.system_dir(system.name());
+        let identity = DirectoryIdentity::of(&dir)
+            .map_err(|_| StoreError::SystemNotFound(system.name().clone()))?;
+        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((known, store)) = stores.get(system.name()) {
+            if *known == identity && store.system_kind() == system.kind() {
+                return Ok(Some(Arc::clone(store)));
+            }
+        }
+        let options = FileStoreOptions::new().shared_group(self.shared_group);
+        let store = Arc::new(FileStore::open_with(&dir, system.kind(), &options)?);
+        stores.insert(system.name().clone(), (identity, Arc::clone(&store)));
+        Ok(Some(store))
+    }
+
+    pub(super) fn create_system(&self, system: &System) -> Result<(), StoreError> {
+        let _lock = self.lock()?;
+        let target = self.system_dir(system.name());
+        if fs::symlink_metadata(&target).is_ok() {
+            return Err(StoreError::SystemExists(system.name().clone()));
+        }
+        let staging =
+            self.systems_dir
+                .join(format!("{NEW_PREFIX}{}-{}", system.name(), unique_suffix()));
+        let result = self.make_system_at(&staging, system).and_then(|()| {
+            fs::rename(&staging, &target).map_err(io_error("create", &target))?;
+            sync_dir(&self.systems_dir)
+        });
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        } else {
+            self.touch();
+        }
+        result
+    }
+
+    fn make_system_at(&self, staging: &Path, system: &System) -> Result<(), StoreError> {
+        access::create_directory(staging, access::directory_mode(self.shared_group))?;
+        let path = staging.join(MANIFEST);
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, access::file_mode(self.shared_group));
+        let mut file = options.open(&path).map_err(io_error("write", &path))?;
+        file.write_all(format_manifest(system).as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(io_error("write", &path))?;
+        sync_dir(staging)
+    }
+
+    pub(super) fn remove_system(
+        &self,
+        name: &SystemName,
+        with_certificates: bool,
+    ) -> Result<usize, StoreError> {
+        let _lock = self.lock()?;
+        let system = self.system(name)?;
+        let dir = self.system_dir(name);
+        let removed = self
+            .systems_dir
+            .join(format!("{REMOVED_PREFIX}{name}-{}", unique_suffix()));
+        let held = match self.store(&system)? {
+            Some(store) => store.while_locked(|store| {
+                let listing = store.list()?;
+                let held = listing.certificates.len() + listing.damaged.len();
+                if held > 0 && !with_certificates {
+                    return Err(StoreError::SystemNotEmpty {
+                        name: name.clone(),
+                        certificates: held,
+                    });
+                }
+                fs::rename(&dir, &removed).map_err(io_error("remove", &dir))?;
+                Ok(listing.certificates.len())
+            })?,
+            None => {
+                fs::rename(&dir, &removed).map_err(io_error("remove", &dir))?;
+                0
+            }
+        };
+        self.stores
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+        let synced = sync_dir(&self.systems_dir);
+        self.touch();
+        // Gone from view already; what is left of it is removed now or at the next open.
+        let _ = fs::remove_dir_all(&removed);
+        synced.map(|()| held)
+    }
+
+    /// Certificate files directly in the registry's directory: a store made by
+    /// [`FileStore`] before registries existed.
+    pub(super) fn legacy_files(&self) -> Result<Vec<(CertificateName, PathBuf)>, StoreError> {
+        let mut files = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(io_error("read directory", &self.dir))? {
+            let entry = entry.map_err(io_error("read directory", &self.dir))?;
+            let file_name = entry.file_name();
+            let Some(stem) = file_name
+                .to_str()
+                .and_then(|name| name.strip_suffix(".der"))
+            else {
+                continue;
+            };
+            if let Ok(name) = stem.parse::<CertificateName>() {
+                files.push((name, entry.path()));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Moves the legacy certificate files into the system's directory, one atomic rename
+    /// each: at every moment each file is in one place or the other.
+    pub(super) fn adopt_legacy(&self, system: &System) -> Result<usize, StoreError> {
+        let Some(store) = self.store(system)? else {
+            return Err(StoreError::NotInbound(system.kind()));
+        };
+        let files = self.legacy_files()?;
+        let moved = store.while_locked(|store| {
+            for (name, path) in &files {
+                fs::rename(path, store.path_of(name)).map_err(io_error("move", path))?;
+            }
+            sync_dir(store.dir())?;
+            sync_dir(&self.dir)?;
+            Ok(files.len())
+        })?;
+        self.touch();
+        Ok(moved)
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    ops::sync_directory(dir).map_err(io_error("sync directory", dir))
+}
+
+fn format_manifest(system: &System) -> String {
+    let created = system
+        .created()
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| system.created().to_string());
+    format!("kind: {}\ncreated: {created}\n", system.kind())
+}
+
+fn parse_manifest(name: &SystemName, text: &str) -> Option<System> {
+    let mut kind = None;
+    let mut created = None;
+    for line in text.lines() {
+        let (key, value) = line.split_once(": ")?;
+        match key {
+            "kind" => kind = Some(value.parse::<SystemKind>().ok()?),
+            "created" => created = Some(OffsetDateTime::parse(value, &Rfc3339).ok()?),
+            _ => return None,
+        }
+    }
+    Some(System::new(name.clone(), kind?, created?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn manifests_read_back() {
+        let name: SystemName = "crm".parse().unwrap();
+        let system = System::new(
+            name.clone(),
+            SystemKind::Proxy,
+            datetime!(2026-01-02 3:04:05 UTC),
+        );
+        let text = format_manifest(&system);
+        assert_eq!(text, "kind: proxy\ncreated: 2026-01-02T03:04:05Z\n");
+        assert_eq!(parse_manifest(&name, &text), Some(system));
+        assert_eq!(parse_manifest(&name, "kind: proxy\n"), None);
+        assert_eq!(
+            parse_manifest(&name, "kind: nope\ncreated: 2026-01-02T03:04:05Z\n"),
+            None
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! The registry of systems through its public API: the registry conformance suite on memory
+//! and on a directory, and what only a directory has (other processes' changes, the layout
+//! on disk, stores made before registries).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use inbound_certs::store::conformance::{self, NOW};
+use inbound_certs::{
+    decode, CertificateStore, FileStore, ImportPolicy, Registry, StoreError, SystemKind, SystemName,
+};
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "inbound-certs-registry-{tag}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        Scratch(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn name(text: &str) -> SystemName {
+    text.parse().unwrap()
+}
+
+fn policy() -> ImportPolicy {
+    ImportPolicy::new(NOW)
+}
+
+#[test]
+fn a_registry_in_memory_conforms() {
+    conformance::run_registry(Registry::in_memory);
+}
+
+#[test]
+fn a_registry_in_a_directory_conforms() {
+    let scratch = Scratch::new("conform");
+    let count = AtomicUsize::new(0);
+    conformance::run_registry(|| {
+        Registry::create(
+            scratch
+                .path()
+                .join(count.fetch_add(1, Ordering::SeqCst).to_string()),
+        )
+        .unwrap()
+    });
+}
+
+/// The layout on disk: one directory per system with its manifest and its certificates.
+#[test]
+fn each_system_is_a_directory_with_a_manifest() {
+    let scratch = Scratch::new("layout");
+    let registry = Registry::create(scratch.path()).unwrap();
+    registry
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let imported = registry
+        .store(&name("crm"))
+        .unwrap()
+        .import_upload(&common::read("sample_source.pem"), &policy())
+        .unwrap();
+    let dir = scratch.path().join("systems/crm");
+    assert_eq!(
+        fs::read_to_string(dir.join("system")).unwrap(),
+        "kind: source\ncreated: 2026-06-01T00:00:00Z\n"
+    );
+    assert!(dir.join(format!("{}.der", imported[0].name())).is_file());
+    // Each system directory is a file store of its own.
+    let store = FileStore::open(&dir, SystemKind::Source).unwrap();
+    assert_eq!(store.list().unwrap().certificates.len(), 1);
+}
+
+/// Two registries on one directory (two processes of a service): each sees the other's
+/// systems, imports, deletes and removals, and `identify` follows.
+#[test]
+fn registries_sharing_a_directory_see_each_others_changes() {
+    let scratch = Scratch::new("shared");
+    let first = Registry::create(scratch.path()).unwrap();
+    let second = Registry::open(scratch.path()).unwrap();
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    let fingerprint = certificate.fingerprint();
+
+    let crm = first
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    assert_eq!(second.system(&name("crm")).unwrap(), crm);
+    assert!(second.identify(&fingerprint).unwrap().is_empty());
+    first
+        .store(crm.name())
+        .unwrap()
+        .import(&certificate, &policy())
+        .unwrap();
+    assert_eq!(second.identify(&fingerprint).unwrap(), vec![crm.clone()]);
+    let edge = second
+        .create_system(&name("edge"), SystemKind::Proxy, NOW)
+        .unwrap();
+    second
+        .store(edge.name())
+        .unwrap()
+        .import(&certificate, &policy())
+        .unwrap();
+    assert_eq!(
+        first.identify(&fingerprint).unwrap(),
+        vec![crm.clone(), edge.clone()]
+    );
+    second
+        .store(crm.name())
+        .unwrap()
+        .delete(&certificate.name())
+        .unwrap();
+    assert_eq!(first.identify(&fingerprint).unwrap(), vec![edge.clone()]);
+    first.remove_system(edge.name(), true).unwrap();
+    assert!(second.identify(&fingerprint).unwrap().is_empty());
+    assert_eq!(second.systems().unwrap().systems, vec![crm]);
+}
+
+/// A store made by `FileStore` before registries existed: its certificates are adopted into
+/// a system, none lost, and adopting again (after a crash) finishes the job.
+#[test]
+fn a_store_made_before_registries_is_adopted_whole() {
+    let scratch = Scratch::new("legacy");
+    let legacy = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    legacy.import_all(&bundle, &policy()).unwrap();
+
+    let registry = Registry::open(scratch.path()).unwrap();
+    assert_eq!(registry.legacy_certificates().unwrap(), 5);
+    // A crash part way: two files already moved by hand into the system's directory.
+    registry
+        .create_system(&name("legacy"), SystemKind::Source, NOW)
+        .unwrap();
+    for certificate in &bundle[..2] {
+        let file = format!("{}.der", certificate.name());
+        fs::rename(
+            scratch.path().join(&file),
+            scratch.path().join("systems/legacy").join(&file),
+        )
+        .unwrap();
+    }
+    let moved = registry
+        .adopt_legacy_store(&name("legacy"), SystemKind::Source, NOW)
+        .unwrap();
+    assert_eq!(moved, 3);
+    assert_eq!(registry.legacy_certificates().unwrap(), 0);
+    let mut expected = bundle.clone();
+    expected.sort_by_key(|certificate| certificate.name());
+    assert_eq!(
+        registry
+            .store(&name("legacy"))
+            .unwrap()
+            .list()
+            .unwrap()
+            .certificates,
+        expected
+    );
+    assert_eq!(
+        registry.identify(&bundle[0].fingerprint()).unwrap()[0]
+            .name()
+            .as_str(),
+        "legacy"
+    );
+}
+
+#[test]
+fn a_directory_registry_reports_unreadable_systems_and_lists_the_others() {
+    let scratch = Scratch::new("damaged");
+    let registry = Registry::create(scratch.path()).unwrap();
+    registry
+        .create_system(&name("good"), SystemKind::Source, NOW)
+        .unwrap();
+    fs::create_dir(scratch.path().join("systems/no-manifest")).unwrap();
+    fs::create_dir(scratch.path().join("systems/Bad Name")).unwrap();
+    let listing = registry.systems().unwrap();
+    assert_eq!(listing.systems.len(), 1);
+    assert_eq!(listing.damaged.len(), 2);
+    let error = registry.store(&name("no-manifest")).unwrap_err();
+    assert!(matches!(error, StoreError::Damaged(_)), "{error:?}");
+    assert!(matches!(
+        registry.store(&name("absent")),
+        Err(StoreError::SystemNotFound(_))
+    ));
+}
