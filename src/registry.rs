@@ -396,6 +396,42 @@ impl Registry {
         self.identify(&Fingerprint::of_der(der))
     }
 
+    /// The certificate with this name and the systems that trust it, among those `accept`
+    /// accepts (and that accept inbound certificates at all): what a TLS verifier needs. The
+    /// index says which systems; the certificate is read from the first system's store, so
+    /// the store's own checks (a file changed in place, a damaged entry) apply.
+    pub(crate) fn find_trusted(
+        &self,
+        name: &CertificateName,
+        accept: impl Fn(&System) -> bool,
+    ) -> Result<Option<(Certificate, Vec<System>)>, StoreError> {
+        let systems: Vec<System> = self
+            .identify(&name.fingerprint())?
+            .into_iter()
+            .filter(|system| system.kind().accepts_inbound() && accept(system))
+            .collect();
+        for system in &systems {
+            let store: Option<Arc<dyn StoreBackend>> = match &self.shared.backend {
+                Backend::Memory(memory) => memory
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(system.name())
+                    .and_then(|(_, store)| store.clone())
+                    .map(|store| store as Arc<dyn StoreBackend>),
+                Backend::Directory(directory) => match directory.store(system) {
+                    Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
+                    // Removed since the index was built.
+                    Err(StoreError::SystemNotFound(_)) => None,
+                    Err(error) => return Err(error),
+                },
+            };
+            if let Some(certificate) = store.map(|store| store.load(name)).transpose()?.flatten() {
+                return Ok(Some((certificate, systems)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Rebuilds the index from the backend if another process changed the registry (or
     /// `always`).
     fn refresh(&self, always: bool) -> Result<(), StoreError> {

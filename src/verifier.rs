@@ -16,9 +16,12 @@ use rustls::{
 };
 use time::OffsetDateTime;
 
+use crate::certificate::Certificate;
 use crate::der::{Reader, Tag, Tlv};
 use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::registry::Registry;
 use crate::store::{CertificateStore, StoreError};
+use crate::system::SystemName;
 
 /// A rustls [`ClientCertVerifier`] that trusts a client when the certificate it presents is in
 /// a [`CertificateStore`] and valid at handshake time.
@@ -74,7 +77,7 @@ use crate::store::{CertificateStore, StoreError};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct StoreClientVerifier {
-    store: Arc<dyn CertificateStore>,
+    trust: Trust,
     provider: Arc<CryptoProvider>,
     algorithms: WebPkiSupportedAlgorithms,
     mandatory: bool,
@@ -84,11 +87,73 @@ impl StoreClientVerifier {
     /// A verifier over `store` that checks handshake signatures with `provider`'s algorithms
     /// and requires every client to present a certificate.
     pub fn new(store: Arc<dyn CertificateStore>, provider: Arc<CryptoProvider>) -> Self {
+        Self::with_trust(Trust::Store(store), provider)
+    }
+
+    /// A verifier that trusts a client when a source or proxy system of `registry` trusts
+    /// the certificate it presents (narrow it with [`only_systems`](Self::only_systems)).
+    /// After the handshake, the service finds which system called with
+    /// [`Registry::identify_der`] on the peer's certificate.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use inbound_certs::{Registry, StoreClientVerifier};
+    ///
+    /// let registry = Registry::in_memory();
+    /// let provider = Arc::new(rustls::crypto::ring::default_provider());
+    /// let verifier = StoreClientVerifier::for_registry(registry.clone(), provider)
+    ///     .only_systems(["crm".parse()?, "gateway".parse()?]);
+    /// // After a handshake on a connection `tls`:
+    /// // let der = &tls.peer_certificates().unwrap()[0];
+    /// // let systems = registry.identify_der(der)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_registry(registry: Registry, provider: Arc<CryptoProvider>) -> Self {
+        Self::with_trust(
+            Trust::Registry {
+                registry,
+                only: None,
+            },
+            provider,
+        )
+    }
+
+    /// Trusts only the certificates of these systems (for a verifier made with
+    /// [`for_registry`](Self::for_registry); a listener that serves one system's API trusts
+    /// that system alone). Has no effect on a verifier over a single store.
+    pub fn only_systems(mut self, systems: impl IntoIterator<Item = SystemName>) -> Self {
+        if let Trust::Registry { only, .. } = &mut self.trust {
+            *only = Some(systems.into_iter().collect());
+        }
+        self
+    }
+
+    fn with_trust(trust: Trust, provider: Arc<CryptoProvider>) -> Self {
         StoreClientVerifier {
-            store,
+            trust,
             algorithms: provider.signature_verification_algorithms,
             provider,
             mandatory: true,
+        }
+    }
+
+    /// The stored certificate with this name, if the trusted store or systems hold it.
+    fn find(&self, name: &CertificateName) -> Result<Option<Certificate>, VerifierError> {
+        match &self.trust {
+            Trust::Store(store) => store.get(name).map_err(|source| VerifierError::Store {
+                name: *name,
+                source,
+            }),
+            Trust::Registry { registry, only } => registry
+                .find_trusted(name, |system| {
+                    only.as_ref()
+                        .is_none_or(|only| only.contains(system.name()))
+                })
+                .map(|found| found.map(|(certificate, _)| certificate))
+                .map_err(|source| VerifierError::Store {
+                    name: *name,
+                    source,
+                }),
         }
     }
 
@@ -124,11 +189,28 @@ impl StoreClientVerifier {
 
 impl fmt::Debug for StoreClientVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let trust = match &self.trust {
+            Trust::Store(store) => format!("a {} store", store.system_kind()),
+            Trust::Registry { only: None, .. } => "a registry's source and proxy systems".into(),
+            Trust::Registry {
+                only: Some(only), ..
+            } => format!("{} systems of a registry", only.len()),
+        };
         f.debug_struct("StoreClientVerifier")
-            .field("system_kind", &self.store.system_kind())
+            .field("trust", &trust)
             .field("mandatory", &self.mandatory)
             .finish_non_exhaustive()
     }
+}
+
+/// What a verifier trusts.
+enum Trust {
+    Store(Arc<dyn CertificateStore>),
+    Registry {
+        registry: Registry,
+        /// `None`: every source and proxy system.
+        only: Option<std::collections::BTreeSet<SystemName>>,
+    },
 }
 
 /// Why [`StoreClientVerifier`] refused a client certificate, carried to rustls in
@@ -139,7 +221,8 @@ impl fmt::Debug for StoreClientVerifier {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifierError {
-    /// No certificate with the presented certificate's fingerprint is in the store.
+    /// No certificate with the presented certificate's fingerprint is in the store (for a
+    /// verifier over a registry: no system it accepts trusts it).
     #[error("client certificate {name} is not in the store")]
     NotInStore {
         /// The name the presented certificate would have in the store.
@@ -252,10 +335,9 @@ impl ClientCertVerifier for StoreClientVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let name = CertificateName::from(Fingerprint::of_der(end_entity));
-        let certificate = match self.store.get(&name) {
-            Ok(Some(certificate)) if certificate.der() == end_entity.as_ref() => certificate,
-            Ok(_) => return Err(VerifierError::NotInStore { name }.into()),
-            Err(source) => return Err(VerifierError::Store { name, source }.into()),
+        let certificate = match self.find(&name)? {
+            Some(certificate) if certificate.der() == end_entity.as_ref() => certificate,
+            _ => return Err(VerifierError::NotInStore { name }.into()),
         };
         let validity = &certificate.summary().validity;
         let time = to_offset(now);

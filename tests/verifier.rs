@@ -152,6 +152,8 @@ struct Outcome {
     client: Result<String, rustls::Error>,
     /// The server's error, if the handshake failed there.
     server: Result<(), rustls::Error>,
+    /// The certificate the client presented, as the server's connection reports it.
+    peer: Option<CertificateDer<'static>>,
 }
 
 /// Connects over loopback, sends one line and reads the echo.
@@ -159,12 +161,17 @@ fn connect(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Outcome {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let config = server.clone();
-    let server_side = thread::spawn(move || -> Result<(), rustls::Error> {
+    let server_side = thread::spawn(move || -> Result<_, rustls::Error> {
         let (socket, _) = listener.accept().unwrap();
         let mut tls = StreamOwned::new(ServerConnection::new(config).unwrap(), socket);
         while tls.conn.is_handshaking() {
             tls.conn.complete_io(&mut tls.sock).map_err(tls_error)?;
         }
+        let peer = tls
+            .conn
+            .peer_certificates()
+            .and_then(|chain| chain.first())
+            .map(|certificate| certificate.clone().into_owned());
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
         while tls.read(&mut byte).map_err(tls_error)? == 1 {
@@ -176,7 +183,7 @@ fn connect(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Outcome {
         tls.write_all(&line).map_err(tls_error)?;
         tls.conn.send_close_notify();
         tls.flush().map_err(tls_error)?;
-        Ok(())
+        Ok(peer)
     });
 
     let socket = TcpStream::connect(address).unwrap();
@@ -194,9 +201,14 @@ fn connect(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Outcome {
             .map_err(tls_error)?;
         Ok(reply)
     })();
+    let (server, peer) = match server_side.join().unwrap() {
+        Ok(peer) => (Ok(()), peer),
+        Err(error) => (Err(error), None),
+    };
     Outcome {
         client: client_result,
-        server: server_side.join().unwrap(),
+        server,
+        peer,
     }
 }
 
@@ -533,4 +545,100 @@ fn tempdir() -> std::path::PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     dir
+}
+
+/// A verifier over a registry trusts the clients of its source and proxy systems (or of the
+/// systems it is narrowed to), and after the handshake the peer's certificate says which
+/// system called, with a plain rustls ServerConnection.
+#[test]
+fn a_registry_verifier_trusts_its_systems_and_tells_which_called() {
+    use inbound_certs::{Registry, SystemName};
+    let pki = server_pki();
+    let now = OffsetDateTime::now_utc();
+    let registry = Registry::in_memory();
+    let name = |text: &str| -> SystemName { text.parse().unwrap() };
+    let crm = registry
+        .create_system(&name("crm"), SystemKind::Source, now)
+        .unwrap();
+    let edge = registry
+        .create_system(&name("edge"), SystemKind::Proxy, now)
+        .unwrap();
+    registry
+        .create_system(&name("warehouse"), SystemKind::Target, now)
+        .unwrap();
+    let alice = valid_client("alice");
+    let bob = valid_client("bob");
+    let stranger = valid_client("stranger");
+    import(&registry.store(crm.name()).unwrap(), &alice);
+    import(&registry.store(edge.name()).unwrap(), &bob);
+
+    let config = |verifier: StoreClientVerifier| {
+        Arc::new(
+            verifier
+                .into_server_config(vec![pki.server.der.clone()], pki.server.key())
+                .unwrap(),
+        )
+    };
+    let every_system = config(StoreClientVerifier::for_registry(
+        registry.clone(),
+        provider(),
+    ));
+    let crm_only = config(
+        StoreClientVerifier::for_registry(registry.clone(), provider())
+            .only_systems([crm.name().clone()]),
+    );
+    for version in VERSIONS {
+        let outcome = connect(
+            &every_system,
+            &client_config(&pki, version, Some((&alice, &alice))),
+        );
+        assert_eq!(outcome.client.as_deref(), Ok("hello\n"), "{outcome:?}");
+        let peer = outcome
+            .peer
+            .expect("the server saw the client's certificate");
+        assert_eq!(registry.identify_der(&peer).unwrap(), vec![crm.clone()]);
+
+        let outcome = connect(
+            &every_system,
+            &client_config(&pki, version, Some((&bob, &bob))),
+        );
+        assert_eq!(
+            registry.identify_der(&outcome.peer.unwrap()).unwrap(),
+            vec![edge.clone()]
+        );
+
+        let outcome = connect(&crm_only, &client_config(&pki, version, Some((&bob, &bob))));
+        assert_refused(&outcome, AlertDescription::CertificateUnknown);
+        assert!(matches!(
+            verifier_refusal(&outcome),
+            VerifierError::NotInStore { .. }
+        ));
+
+        let outcome = connect(
+            &every_system,
+            &client_config(&pki, version, Some((&stranger, &stranger))),
+        );
+        assert_refused(&outcome, AlertDescription::CertificateUnknown);
+    }
+    // Deleting alice from crm shuts her out on the next handshake; trusting her in edge too
+    // lets her in again, now identified as edge.
+    registry
+        .store(crm.name())
+        .unwrap()
+        .delete(&alice.certificate().name())
+        .unwrap();
+    let outcome = connect(
+        &every_system,
+        &client_config(&pki, &TLS13, Some((&alice, &alice))),
+    );
+    assert_refused(&outcome, AlertDescription::CertificateUnknown);
+    import(&registry.store(edge.name()).unwrap(), &alice);
+    let outcome = connect(
+        &every_system,
+        &client_config(&pki, &TLS13, Some((&alice, &alice))),
+    );
+    assert_eq!(
+        registry.identify_der(&outcome.peer.unwrap()).unwrap(),
+        vec![edge]
+    );
 }
