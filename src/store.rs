@@ -11,7 +11,7 @@ mod postgres;
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! `PostgresStore` against a real PostgreSQL server that this test starts for itself (own data
 //! directory, a free loopback port, `fsync=off`) and stops at the end: the conformance suite,
-//! two replicas on one database, transactions, damaged rows, and a restart of the server.
+//! two replicas on one database, transactions, damaged rows, a restart of the server, and TLS
+//! (the server runs with `ssl=on` and a certificate from a test CA made here with rcgen).
 //!
 //! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`): on PATH, in
 //! `/usr/lib/postgresql/<version>/bin`, or in the directory `INBOUND_CERTS_PG_BIN` names.
@@ -24,11 +25,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::store::conformance;
+use inbound_certs::store::PostgresTlsError;
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, Damage, ImportPolicy, Imported,
     PostgresOptions, PostgresStore, StoreError, SystemKind,
 };
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
 use time::OffsetDateTime;
 
 /// A PostgreSQL server in a temporary directory.
@@ -66,6 +71,7 @@ impl Server {
             run_as_postgres,
         };
         let data = server.data();
+        server.make_tls_files();
         server.run(
             "initdb",
             &[
@@ -87,6 +93,53 @@ impl Server {
 
     fn data(&self) -> String {
         self.root.join("data").display().to_string()
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+
+    /// A test CA (`ca.pem`) and the server's certificate from it for `localhost` and
+    /// `127.0.0.1` (`server.crt`, `server.key`), and another CA (`other-ca.pem`) that signed
+    /// nothing the server has.
+    fn make_tls_files(&self) {
+        let authority = |name: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+        };
+        let ca = authority("inbound-certs test CA");
+        let other = authority("inbound-certs other test CA");
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test database");
+        let certificate = params.signed_by(&key, &ca).unwrap();
+        std::fs::write(self.file("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(self.file("other-ca.pem"), other.pem()).unwrap();
+        std::fs::write(self.file("server.crt"), certificate.pem()).unwrap();
+        std::fs::write(self.file("server.key"), key.serialize_pem()).unwrap();
+        let mode = |name: &str, mode: &str| {
+            let status = Command::new("chmod")
+                .args([mode, &self.file(name)])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        mode("server.key", "0600");
+        mode("server.crt", "0644");
+        if self.run_as_postgres {
+            for name in ["server.key", "server.crt"] {
+                let status = Command::new("chown")
+                    .args(["postgres:postgres", &self.file(name)])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "chown of {name} failed");
+            }
+        }
     }
 
     /// A server program, run as the `postgres` user when this test runs as root.
@@ -114,9 +167,12 @@ impl Server {
     /// Starts (or starts again) the server on its port.
     fn resume(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 \
+             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
             self.port,
-            self.root.display()
+            self.root.display(),
+            self.file("server.crt"),
+            self.file("server.key"),
         );
         let log = self.root.join("server.log").display().to_string();
         self.run(
@@ -642,6 +698,191 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
     "import, list --json, delete, show and an unreachable database through --postgres".to_string()
 }
 
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A connection string for the test server reached at 127.0.0.1 under the name `host`, with
+/// TLS parameters `tls` and an application name to find its connections by.
+fn tls_url(server: &Server, host: &str, tls: &str, application: &str) -> String {
+    format!(
+        "host={host} hostaddr=127.0.0.1 port={} user=postgres dbname=postgres application_name={application} {tls}",
+        server.port
+    )
+}
+
+fn connect_tls(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::connect_with(
+        url,
+        SystemKind::Source,
+        &PostgresOptions::default().schema(schema).tls(provider()),
+    )
+}
+
+/// Waits until the store's two connections (writer and listener) are open, and says whether
+/// each is encrypted, as the server sees it.
+fn encrypted(server: &Server, application: &str) -> Vec<bool> {
+    let sql = std::cell::RefCell::new(server.sql());
+    let query = "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+                 WHERE a.application_name = $1 ORDER BY a.backend_start";
+    within(
+        Duration::from_secs(10),
+        "writer and listener connected",
+        || {
+            sql.borrow_mut()
+                .query(query, &[&application])
+                .unwrap()
+                .len()
+                == 2
+        },
+    );
+    let rows = sql.borrow_mut().query(query, &[&application]).unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+fn tls_verify_full_authenticates_the_server(server: &Server) -> String {
+    let schema = fresh_schema("tls_full");
+    let ca = server.file("ca.pem");
+    let url = tls_url(
+        server,
+        "localhost",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+        "tls_full",
+    );
+    let store = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_full"), [true, true]);
+    // The listener, over TLS too, hears a change made by a replica without TLS.
+    let plain = connect(server, &schema);
+    let pool = certificates(2);
+    plain.import(&pool[0], &policy()).unwrap();
+    within(Duration::from_secs(10), "change heard over TLS", || {
+        store.get(&pool[0].name()).unwrap().is_some()
+    });
+    // And writes go over TLS.
+    store.import(&pool[1], &policy()).unwrap();
+    within(Duration::from_secs(10), "write over TLS seen", || {
+        plain.get(&pool[1].name()).unwrap().is_some()
+    });
+    // The certificate names 127.0.0.1 too; a URL form works the same.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={ca}&application_name=tls_full_ip",
+        server.port
+    );
+    let by_address = connect_tls(&url, &schema).unwrap();
+    assert_eq!(names(&by_address).len(), 2);
+    assert_eq!(encrypted(server, "tls_full_ip"), [true, true]);
+    "verify-full with the right CA: writer and listener encrypted, by name and by address"
+        .to_string()
+}
+
+fn tls_with_another_ca_is_refused(server: &Server) -> String {
+    let schema = fresh_schema("tls_other_ca");
+    let other = server.file("other-ca.pem");
+    for mode in ["verify-full", "verify-ca", "require"] {
+        let url = tls_url(
+            server,
+            "localhost",
+            &format!("sslmode={mode} sslrootcert={other}"),
+            "tls_other_ca",
+        );
+        let error = connect_tls(&url, &schema).unwrap_err();
+        assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "cannot connect to the database: error performing TLS handshake: invalid peer certificate: UnknownIssuer",
+            "{mode}"
+        );
+    }
+    "a server certificate from another CA is refused with verify-full, verify-ca and require+sslrootcert"
+        .to_string()
+}
+
+fn tls_verify_full_checks_the_host_name(server: &Server) -> String {
+    let schema = fresh_schema("tls_host");
+    let ca = server.file("ca.pem");
+    // The server's certificate names localhost and 127.0.0.1, not this name.
+    let url = tls_url(
+        server,
+        "db.wrong.example",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+        "tls_host",
+    );
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "cannot connect to the database: error performing TLS handshake: invalid peer certificate: certificate not valid for name \"db.wrong.example\""
+        ),
+        "{error}"
+    );
+    // verify-ca checks the chain only.
+    let url = tls_url(
+        server,
+        "db.wrong.example",
+        &format!("sslmode=verify-ca sslrootcert={ca}"),
+        "tls_host_ca",
+    );
+    let _store = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_host_ca"), [true, true]);
+    "verify-full refuses a certificate for another host name; verify-ca accepts it".to_string()
+}
+
+fn tls_modes_without_verification(server: &Server) -> String {
+    let schema = fresh_schema("tls_modes");
+    // require: encrypted, the server not authenticated (documented).
+    let url = tls_url(server, "localhost", "sslmode=require", "tls_require");
+    let _require = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_require"), [true, true]);
+    // prefer (the default) with a provider: encrypted when the server offers TLS.
+    let url = tls_url(server, "localhost", "", "tls_prefer");
+    let _prefer = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_prefer"), [true, true]);
+    let url = tls_url(server, "localhost", "sslmode=disable", "tls_disable");
+    let _disable = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_disable"), [false, false]);
+    // Without a provider, no default store silently sends in clear what was asked encrypted.
+    for tls in [
+        "sslmode=require",
+        "sslmode=verify-full sslrootcert=/nonexistent",
+    ] {
+        let url = tls_url(server, "localhost", tls, "tls_none");
+        let error = PostgresStore::connect_with(
+            &url,
+            SystemKind::Source,
+            &PostgresOptions::default().schema(&schema),
+        )
+        .unwrap_err();
+        let StoreError::Database { operation, source } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*operation, "configure TLS to the database");
+        assert!(matches!(
+            source.downcast_ref::<PostgresTlsError>(),
+            Some(PostgresTlsError::NoCryptoProvider { .. })
+        ));
+    }
+    let url = tls_url(server, "localhost", "sslmode=verify-ca", "tls_none");
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot configure TLS to the database: sslmode=verify-ca needs sslrootcert=FILE naming the CA certificates to trust, found none"
+    );
+    let url = tls_url(
+        server,
+        "localhost",
+        "sslmode=verify-ca sslrootcert=/nonexistent/ca.pem",
+        "tls_none",
+    );
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot configure TLS to the database: cannot use sslrootcert \"/nonexistent/ca.pem\": "),
+        "{error}"
+    );
+    "require and prefer encrypt, disable does not; TLS asked without a provider or a CA is refused"
+        .to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -654,7 +895,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 10] = [
+    let tests: [(&str, Test); 14] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -685,6 +926,22 @@ fn main() -> ExitCode {
         (
             "certstore_manages_a_postgres_store",
             certstore_manages_a_postgres_store,
+        ),
+        (
+            "tls_verify_full_authenticates_the_server",
+            tls_verify_full_authenticates_the_server,
+        ),
+        (
+            "tls_with_another_ca_is_refused",
+            tls_with_another_ca_is_refused,
+        ),
+        (
+            "tls_verify_full_checks_the_host_name",
+            tls_verify_full_checks_the_host_name,
+        ),
+        (
+            "tls_modes_without_verification",
+            tls_modes_without_verification,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();

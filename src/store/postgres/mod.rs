@@ -9,12 +9,18 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel};
+use rustls::crypto::CryptoProvider;
 
 use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::SystemKind;
+
+mod tls;
+
+use tls::Connector;
+pub use tls::PostgresTlsError;
 
 /// How many changes the change log keeps; a replica further behind reloads everything.
 const CHANGES_KEPT: i64 = 10_000;
@@ -29,6 +35,7 @@ pub struct PostgresOptions {
     schema: String,
     resync_interval: Duration,
     connect_timeout: Duration,
+    tls: Option<Arc<CryptoProvider>>,
 }
 
 impl Default for PostgresOptions {
@@ -38,6 +45,7 @@ impl Default for PostgresOptions {
             schema: "inbound_certs".to_string(),
             resync_interval: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(5),
+            tls: None,
         }
     }
 }
@@ -62,6 +70,34 @@ impl PostgresOptions {
     /// [`StoreError::Database`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Lets the store talk TLS to the database, with rustls and this crypto provider (the
+    /// crate enables none: pass the one the service uses, e.g.
+    /// `Arc::new(rustls::crypto::ring::default_provider())`).
+    ///
+    /// The connection string says how, with libpq's parameters (in a URL's query or as
+    /// `key=value`):
+    ///
+    /// | `sslmode` | without `sslrootcert` | with `sslrootcert=FILE` |
+    /// |---|---|---|
+    /// | `disable` | no TLS | no TLS |
+    /// | `prefer` (the default) | TLS if the server offers it, server not authenticated | TLS if offered; the server's chain is verified against `FILE` |
+    /// | `require` | TLS, but **the server is not authenticated**: anyone on the path can pose as it | TLS; chain verified against `FILE` (libpq does the same) |
+    /// | `verify-ca` | refused ([`PostgresTlsError::NoRootCertificate`]) | TLS; chain verified against `FILE`, host name not checked |
+    /// | `verify-full` | refused ([`PostgresTlsError::NoRootCertificate`]) | TLS; chain verified against `FILE` and the certificate must name the host (`host`, a DNS name or an IP address) |
+    ///
+    /// `FILE` holds PEM CA certificates; it is read once, by
+    /// [`connect_with`](PostgresStore::connect_with). Use `verify-full` on any network you do
+    /// not control: the table is the set of certificates the service trusts.
+    ///
+    /// Without this option, `sslmode=disable` and `prefer` connect without TLS (as a libpq
+    /// without TLS support would), and a connection string asking for TLS (`require`,
+    /// `verify-ca`, `verify-full` or an `sslrootcert`) is refused with
+    /// [`PostgresTlsError::NoCryptoProvider`] rather than silently sent in clear text.
+    pub fn tls(mut self, provider: Arc<CryptoProvider>) -> Self {
+        self.tls = Some(provider);
         self
     }
 }
@@ -115,6 +151,7 @@ pub struct PostgresStore {
 struct Shared {
     kind: SystemKind,
     config: postgres::Config,
+    connector: Connector,
     schema: String,
     channel: String,
     resync_interval: Duration,
@@ -142,12 +179,13 @@ impl PostgresStore {
     }
 
     /// Connects to the database at `url` (`postgres://user:password@host:port/database` or
-    /// `host=… user=… dbname=…`; no TLS to the database), creates the schema and tables if
+    /// `host=… user=… dbname=…`; TLS as [`PostgresOptions::tls`] says), creates the schema and tables if
     /// they are missing, loads the index and starts the background thread that keeps it
     /// current.
     ///
     /// Fails with [`StoreError::NotInbound`] for a target system and [`StoreError::Database`]
-    /// when the URL, the schema name or the database is not usable.
+    /// when the URL, its TLS settings (the source is then a [`PostgresTlsError`]), the schema
+    /// name or the database is not usable, or the server's certificate is refused.
     pub fn connect_with(
         url: &str,
         kind: SystemKind,
@@ -155,9 +193,16 @@ impl PostgresStore {
     ) -> Result<Self, StoreError> {
         require_inbound(kind)?;
         check_schema_name(&options.schema)?;
-        let mut config: postgres::Config = url
+        let settings =
+            tls::split(url).map_err(|error| database("configure TLS to the database", error))?;
+        let mut config: postgres::Config = settings
+            .rest
             .parse()
             .map_err(|error| database("parse the connection URL", error))?;
+        let (connector, ssl_mode) = settings
+            .connector(options.tls.as_ref())
+            .map_err(|error| database("configure TLS to the database", error))?;
+        config.ssl_mode(ssl_mode);
         config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("inbound-certs");
@@ -177,6 +222,7 @@ impl PostgresStore {
         let shared = Arc::new(Shared {
             kind,
             config,
+            connector,
             channel: format!("{schema}_changes"),
             schema,
             resync_interval: options.resync_interval,
@@ -263,8 +309,8 @@ impl Writer<'_> {
             Some(client) => Ok(client),
             slot => {
                 let client = shared
-                    .config
-                    .connect(NoTls)
+                    .connector
+                    .connect(&shared.config)
                     .map_err(|error| database("connect to the database", error))?;
                 Ok(slot.insert(client))
             }
@@ -516,7 +562,7 @@ impl Shared {
     }
 
     fn listen_once(&self) -> Result<(), postgres::Error> {
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = self.connector.connect(&self.config)?;
         client.batch_execute(&format!("LISTEN \"{}\"", self.channel))?;
         // Listening before loading: nothing committed in between can be missed.
         self.resync(&mut client)?;
