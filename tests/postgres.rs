@@ -883,6 +883,193 @@ fn tls_modes_without_verification(server: &Server) -> String {
         .to_string()
 }
 
+/// Where a [`Proxy`] breaks the next write's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Break {
+    /// Closes both sides instead of passing `COMMIT` on: the write did not commit.
+    BeforeCommit,
+    /// Passes `COMMIT` on and closes both sides instead of passing the server's answer back:
+    /// the write committed, but its client cannot know.
+    AfterCommit,
+}
+
+/// A TCP proxy in front of the test server that counts what the server sends, counts the
+/// snapshots (`REPEATABLE READ` transactions) clients start, and breaks a write's connection
+/// at `COMMIT` when armed.
+struct Proxy {
+    port: u16,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    to_clients: std::sync::atomic::AtomicU64,
+    snapshots: std::sync::atomic::AtomicU64,
+    armed: std::sync::Mutex<Option<Break>>,
+}
+
+impl Proxy {
+    fn start(server: &Server) -> Proxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(ProxyState::default());
+        let upstream = server.port;
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                Proxy::relay(client, server, shared.clone());
+            }
+        });
+        Proxy { port, state }
+    }
+
+    fn relay(client: std::net::TcpStream, server: std::net::TcpStream, state: Arc<ProxyState>) {
+        use std::io::{Read, Write};
+        let dropping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let close = {
+            let (client, server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            Arc::new(move || {
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = server.shutdown(std::net::Shutdown::Both);
+            })
+        };
+        let (mut from_client, mut to_server) =
+            (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let (upstream_state, upstream_dropping, upstream_close) =
+            (state.clone(), dropping.clone(), close.clone());
+        std::thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            let mut wrote = false;
+            while let Ok(n) = from_client.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let bytes = &buffer[..n];
+                let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+                if has(b"REPEATABLE READ") {
+                    upstream_state.snapshots.fetch_add(1, Ordering::Relaxed);
+                }
+                let armed = *upstream_state.armed.lock().unwrap();
+                if armed.is_some() && (has(b"INSERT INTO") || has(b"DELETE FROM")) {
+                    wrote = true;
+                }
+                if wrote && has(b"COMMIT") {
+                    if let Some(armed) = upstream_state.armed.lock().unwrap().take() {
+                        if armed == Break::BeforeCommit {
+                            break;
+                        }
+                        upstream_dropping.store(true, Ordering::SeqCst);
+                    }
+                }
+                if to_server.write_all(bytes).is_err() {
+                    break;
+                }
+            }
+            upstream_close();
+        });
+        let (mut from_server, mut to_client) = (server, client);
+        std::thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            while let Ok(n) = from_server.read(&mut buffer) {
+                if n == 0 || dropping.load(Ordering::SeqCst) {
+                    break;
+                }
+                state.to_clients.fetch_add(n as u64, Ordering::Relaxed);
+                if to_client.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+            close();
+        });
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    fn arm(&self, at: Break) {
+        *self.state.armed.lock().unwrap() = Some(at);
+    }
+}
+
+fn a_commit_whose_connection_broke_reports_the_truth(server: &Server) -> String {
+    let schema = fresh_schema("broken_commit");
+    let proxy = Proxy::start(server);
+    let store = PostgresStore::connect_with(
+        &proxy.url(),
+        SystemKind::Source,
+        &PostgresOptions::default().schema(&schema),
+    )
+    .unwrap();
+    let other = connect(server, &schema);
+    let pool = certificates(3);
+    let mut sql = server.sql();
+    let stored = |sql: &mut postgres::Client, certificate: &Certificate| -> bool {
+        sql.query_one(
+            &format!(
+                "SELECT count(*) FROM \"{schema}\".client_certificates WHERE fingerprint = $1"
+            ),
+            &[&certificate.fingerprint().to_string()],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+            == 1
+    };
+
+    // The server commits; the answer is lost with the connection.
+    proxy.arm(Break::AfterCommit);
+    let outcome = store.import(&pool[0], &policy());
+    assert!(
+        proxy.state.armed.lock().unwrap().is_none(),
+        "the proxy broke nothing"
+    );
+    assert!(stored(&mut sql, &pool[0]), "the import committed");
+    assert!(
+        matches!(outcome, Ok(Imported::Added(_))),
+        "a committed import reported as {outcome:?}"
+    );
+    assert!(store.get(&pool[0].name()).unwrap().is_some());
+
+    // The connection breaks before the server sees COMMIT: not committed, and said so.
+    proxy.arm(Break::BeforeCommit);
+    let error = store.import(&pool[1], &policy()).unwrap_err();
+    assert!(
+        proxy.state.armed.lock().unwrap().is_none(),
+        "the proxy broke nothing"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot import into the database: "),
+        "{error}"
+    );
+    assert!(!stored(&mut sql, &pool[1]), "the import did not commit");
+    assert!(store.get(&pool[1].name()).unwrap().is_none());
+
+    // The same for a delete.
+    proxy.arm(Break::AfterCommit);
+    store.delete(&pool[0].name()).unwrap();
+    assert!(!stored(&mut sql, &pool[0]), "the delete committed");
+    assert!(store.get(&pool[0].name()).unwrap().is_none());
+    proxy.arm(Break::BeforeCommit);
+    store.import(&pool[2], &policy()).unwrap_err();
+
+    // Afterwards the store writes as usual, and the other replica agrees.
+    store.import(&pool[1], &policy()).unwrap();
+    within(Duration::from_secs(10), "the other replica agrees", || {
+        names(&other) == names(&store)
+    });
+    "a commit whose answer was lost is reported committed; one that never reached the server, not"
+        .to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -895,7 +1082,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 14] = [
+    let tests: [(&str, Test); 15] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -942,6 +1129,10 @@ fn main() -> ExitCode {
         (
             "tls_modes_without_verification",
             tls_modes_without_verification,
+        ),
+        (
+            "a_commit_whose_connection_broke_reports_the_truth",
+            a_commit_whose_connection_broke_reports_the_truth,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();

@@ -28,6 +28,17 @@ const CHANGES_KEPT: i64 = 10_000;
 const POLL: Duration = Duration::from_millis(200);
 /// The longest wait between two attempts to reconnect the listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The pauses before each attempt to learn the outcome of a write whose connection broke
+/// during `COMMIT`.
+const RESOLVE_PAUSES: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_millis(200),
+    Duration::from_secs(1),
+];
+/// How long that lookup waits for the broken write's transaction to end (it ends at once when
+/// the server has seen the connection close; a silent network partition takes until the
+/// server's TCP keepalive gives up).
+const RESOLVE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How [`PostgresStore::connect_with`] sets up the store.
 #[derive(Debug, Clone)]
@@ -117,11 +128,18 @@ impl PostgresOptions {
 /// Writes are transactions: a bundle is imported all or nothing, and writes from all replicas
 /// are applied in one order (each takes a row lock on the store's revision counter), so none is
 /// lost. When the database cannot be reached, writes fail with [`StoreError::Database`]; the
-/// background thread reconnects by itself.
+/// background thread reconnects by itself. When the connection breaks while a write commits,
+/// the store reconnects and looks the write up (each write records a unique write id, drawn by
+/// the server, in the change log, in the same transaction), so a write that committed returns
+/// `Ok` and one that did not returns the error: the answer is the truth, not a guess. Only if
+/// that lookup itself fails (the database stays away, or over 10,000 changes by others pruned
+/// the log meanwhile) is the error's operation "learn whether the write whose connection broke
+/// was committed", meaning it may or may not have been applied.
 ///
 /// Tables (in the configured schema, created on first use):
 /// `client_certificates (fingerprint text primary key, der bytea, imported_at timestamptz)`,
-/// plus `revision` and `changes`, which order the changes for the replicas. Rows are checked
+/// plus `revision` and `changes`, which order the changes for the replicas. Needs PostgreSQL
+/// 13 or later (`gen_random_uuid`). Rows are checked
 /// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a certificate,
 /// is reported in [`Listing::damaged`] and never hides the others.
 ///
@@ -367,7 +385,8 @@ impl Shared {
                  revision bigint PRIMARY KEY,
                  fingerprint text NOT NULL,
                  imported boolean NOT NULL
-             );",
+             );
+             ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS write_id text;",
             schema = self.schema,
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
@@ -598,23 +617,41 @@ impl Shared {
 
     /// Runs one write transaction that takes the revision lock, then brings the index up to
     /// date (so the caller reads its own write).
+    ///
+    /// Every change the transaction logs carries the transaction's write id (a random UUID
+    /// drawn by the server). When the connection breaks during `COMMIT`, the outcome is
+    /// looked up on a new connection: see [`resolve`](Self::resolve).
     fn write<T>(
         &self,
         operation: &'static str,
-        body: impl FnOnce(&mut postgres::Transaction<'_>, &Self, &mut i64) -> Result<T, WriteError>,
+        body: impl FnOnce(
+            &mut postgres::Transaction<'_>,
+            &Self,
+            &mut ChangeLog,
+        ) -> Result<T, WriteError>,
     ) -> Result<T, StoreError> {
         let mut writer = self.writer()?;
         let client = writer.connected(self)?;
         let outcome = (|| {
             let mut transaction = client.transaction()?;
-            let before: i64 = transaction
-                .query_one(
-                    &format!("SELECT value FROM {} FOR UPDATE", self.table("revision")),
-                    &[],
-                )?
-                .try_get(0)?;
-            let mut revision = before;
-            let value = body(&mut transaction, self, &mut revision)?;
+            let row = transaction.query_one(
+                &format!(
+                    "SELECT value, gen_random_uuid()::text FROM {} FOR UPDATE",
+                    self.table("revision")
+                ),
+                &[],
+            )?;
+            let before: i64 = row.try_get(0)?;
+            let mut log = ChangeLog {
+                revision: before,
+                write_id: row.try_get(1)?,
+                statement: format!(
+                    "INSERT INTO {} (revision, fingerprint, imported, write_id) VALUES ($1, $2, $3, $4)",
+                    self.table("changes")
+                ),
+            };
+            let value = body(&mut transaction, self, &mut log)?;
+            let revision = log.revision;
             if revision != before {
                 transaction.execute(
                     &format!("UPDATE {} SET value = $1", self.table("revision")),
@@ -629,11 +666,16 @@ impl Shared {
                     &[&self.channel, &revision.to_string()],
                 )?;
             }
-            transaction.commit()?;
-            Ok(value)
+            let failed = transaction.commit().err().map(|error| CommitFailed {
+                error,
+                write_id: log.write_id,
+                before,
+                changed: revision != before,
+            });
+            Ok((value, failed))
         })();
         match outcome {
-            Ok(value) => {
+            Ok((value, None)) => {
                 // Committed: if the index cannot be brought up to date now, the listener will.
                 let _ = self.catch_up(client);
                 writer.forget_if_closed();
@@ -648,7 +690,125 @@ impl Shared {
                 writer.forget_if_closed();
                 Err(database(operation, error))
             }
+            Ok((value, Some(failed))) => {
+                if !client.is_closed() {
+                    // The server answered: it refused to commit.
+                    return Err(database(operation, failed.error));
+                }
+                writer.forget_if_closed();
+                if !failed.changed {
+                    // Nothing was to be committed: the answer holds either way.
+                    return Ok(value);
+                }
+                if self.resolve(&mut writer, &failed.write_id, failed.before)? {
+                    if let Ok(client) = writer.connected(self) {
+                        let _ = self.catch_up(client);
+                    }
+                    Ok(value)
+                } else {
+                    Err(database(operation, failed.error))
+                }
+            }
         }
+    }
+
+    /// Whether the write `write_id`, whose connection broke during `COMMIT`, was committed.
+    ///
+    /// On a new connection, takes the revision lock: the broken write held it, so once it is
+    /// granted, that transaction has ended one way or the other. Its change rows (revisions
+    /// `before + 1`…) carry its write id: found means committed; not found means not
+    /// committed, provided the change log still reaches back to `before + 1`.
+    fn resolve(
+        &self,
+        writer: &mut Writer<'_>,
+        write_id: &str,
+        before: i64,
+    ) -> Result<bool, StoreError> {
+        const OPERATION: &str = "learn whether the write whose connection broke was committed";
+        let mut last = None;
+        for pause in RESOLVE_PAUSES {
+            std::thread::sleep(pause);
+            let client = match writer.connected(self) {
+                Ok(client) => client,
+                Err(error) => {
+                    last = Some(error);
+                    continue;
+                }
+            };
+            let lookup = (|| {
+                let mut transaction = client.transaction()?;
+                transaction.batch_execute(&format!(
+                    "SET LOCAL lock_timeout = {}",
+                    RESOLVE_LOCK_TIMEOUT.as_millis()
+                ))?;
+                let current: i64 = transaction
+                    .query_one(
+                        &format!("SELECT value FROM {} FOR UPDATE", self.table("revision")),
+                        &[],
+                    )?
+                    .try_get(0)?;
+                let row = transaction.query_one(
+                    &format!(
+                        "SELECT EXISTS (SELECT 1 FROM {changes} WHERE write_id = $1),
+                                (SELECT min(revision) FROM {changes})",
+                        changes = self.table("changes")
+                    ),
+                    &[&write_id],
+                )?;
+                transaction.rollback()?;
+                let found: bool = row.try_get(0)?;
+                let oldest: Option<i64> = row.try_get(1)?;
+                Ok::<_, postgres::Error>((found, current, oldest))
+            })();
+            match lookup {
+                Ok((true, _, _)) => return Ok(true),
+                // The write would have made the revision at least `before + 1` and logged it.
+                Ok((false, current, oldest))
+                    if current <= before || oldest.is_some_and(|oldest| oldest <= before + 1) =>
+                {
+                    return Ok(false)
+                }
+                Ok((false, current, _)) => {
+                    return Err(database(
+                        OPERATION,
+                        format!(
+                            "expected the change log to reach back to revision {}, found it pruned (the store is at revision {current}): the write may have been applied",
+                            before + 1
+                        ),
+                    ))
+                }
+                Err(error) => {
+                    writer.forget_if_closed();
+                    last = Some(database(OPERATION, error));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| database(OPERATION, "no attempt was made")))
+    }
+}
+
+/// The change log of one write transaction.
+struct ChangeLog {
+    /// The revision of the last change logged (the revision read under the lock until then).
+    revision: i64,
+    write_id: String,
+    statement: String,
+}
+
+impl ChangeLog {
+    /// Logs an import (`imported`) or a delete of the row `key` as the next revision.
+    fn record(
+        &mut self,
+        transaction: &mut postgres::Transaction<'_>,
+        key: &str,
+        imported: bool,
+    ) -> Result<(), postgres::Error> {
+        self.revision += 1;
+        transaction.execute(
+            &self.statement,
+            &[&self.revision, &key, &imported, &self.write_id],
+        )?;
+        Ok(())
     }
 }
 
@@ -657,6 +817,16 @@ enum WriteError {
     /// The store's answer (such as "not found"); the transaction was rolled back.
     Refused(StoreError),
     Database(postgres::Error),
+}
+
+/// `COMMIT` failed; if the connection broke, the transaction may have committed.
+struct CommitFailed {
+    error: postgres::Error,
+    write_id: String,
+    /// The revision before the write.
+    before: i64,
+    /// Whether the write changed anything (and so logged changes under its write id).
+    changed: bool,
 }
 
 impl From<postgres::Error> for WriteError {
@@ -671,17 +841,12 @@ impl CertificateStore for PostgresStore {
     }
 
     fn insert_all(&self, certificates: &[Certificate]) -> Result<Vec<Imported>, StoreError> {
-        self.shared.write(
-            "import into the database",
-            |transaction, shared, revision| {
+        self.shared
+            .write("import into the database", |transaction, shared, log| {
                 let insert = format!(
                     "INSERT INTO {} (fingerprint, der) VALUES ($1, $2)
                      ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint",
                     shared.table("client_certificates")
-                );
-                let log = format!(
-                    "INSERT INTO {} (revision, fingerprint, imported) VALUES ($1, $2, true)",
-                    shared.table("changes")
                 );
                 let mut outcomes = Vec::with_capacity(certificates.len());
                 for certificate in certificates {
@@ -689,16 +854,14 @@ impl CertificateStore for PostgresStore {
                     let key = certificate.fingerprint().to_string();
                     let der = certificate.der();
                     if transaction.query_opt(&insert, &[&key, &der])?.is_some() {
-                        *revision += 1;
-                        transaction.execute(&log, &[&*revision, &key])?;
+                        log.record(transaction, &key, true)?;
                         outcomes.push(Imported::Added(name));
                     } else {
                         outcomes.push(Imported::AlreadyPresent(name));
                     }
                 }
                 Ok(outcomes)
-            },
-        )
+            })
     }
 
     fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
@@ -722,9 +885,8 @@ impl CertificateStore for PostgresStore {
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
         let key = name.fingerprint().to_string();
-        self.shared.write(
-            "delete from the database",
-            |transaction, shared, revision| {
+        self.shared
+            .write("delete from the database", |transaction, shared, log| {
                 let deleted = transaction.query_opt(
                     &format!(
                         "DELETE FROM {} WHERE fingerprint = $1 RETURNING fingerprint",
@@ -735,16 +897,8 @@ impl CertificateStore for PostgresStore {
                 if deleted.is_none() {
                     return Err(WriteError::Refused(StoreError::NotFound(*name)));
                 }
-                *revision += 1;
-                transaction.execute(
-                    &format!(
-                        "INSERT INTO {} (revision, fingerprint, imported) VALUES ($1, $2, false)",
-                        shared.table("changes")
-                    ),
-                    &[&*revision, &key],
-                )?;
+                log.record(transaction, &key, false)?;
                 Ok(())
-            },
-        )
+            })
     }
 }
