@@ -1070,6 +1070,152 @@ fn a_commit_whose_connection_broke_reports_the_truth(server: &Server) -> String 
         .to_string()
 }
 
+/// Fills `schema` (created by connecting once) with `count` certificates, made in the server
+/// from one template by writing a counter into its 8-byte serial number (the store does not
+/// check signatures, so each is a distinct, valid certificate to it).
+fn fill(server: &Server, schema: &str, count: i64) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "bulk test client");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]));
+    let template = params.self_signed(&key).unwrap().der().to_vec();
+    let serial = [2u8, 8, 1, 0, 0, 0, 0, 0, 0, 0];
+    let at = template
+        .windows(serial.len())
+        .position(|window| window == serial)
+        .unwrap() as i32
+        + 3;
+    drop(connect(server, schema));
+    server
+        .sql()
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der)
+                 SELECT encode(sha256(der), 'hex'), der FROM (
+                     SELECT overlay($1::bytea PLACING int8send(72057594037927936 + n) FROM $2 FOR 8) AS der
+                     FROM generate_series(1, $3::bigint) AS n) AS made"
+            ),
+            &[&template, &at, &count],
+        )
+        .unwrap();
+}
+
+/// CPU time (nanoseconds) of the threads of this process named `name` (as the kernel keeps
+/// it: 15 bytes), from `/proc/self/task/*/schedstat`.
+fn threads_cpu(name: &str) -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+            if comm.trim_end() != &name[..name.len().min(15)] {
+                return None;
+            }
+            std::fs::read_to_string(path.join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// CPU time (nanoseconds) of the server processes serving connections named `application`.
+fn backends_cpu(server: &Server, application: &str) -> u64 {
+    let pids: Vec<i32> = server
+        .sql()
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+            &[&application],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// A periodic resync of an unchanged store of 100,000 certificates (`INBOUND_CERTS_PG_ROWS`
+/// to change the number), measured through the proxy: bytes the server sent, CPU of the
+/// store's listener thread and of the server. Prints the numbers; asserts only on bytes.
+fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
+    let rows: i64 = std::env::var("INBOUND_CERTS_PG_ROWS")
+        .map(|rows| rows.parse().unwrap())
+        .unwrap_or(100_000);
+    let schema = fresh_schema("resync_measure");
+    fill(server, &schema, rows);
+    let table_bytes: i64 = server
+        .sql()
+        .query_one(
+            &format!(
+                "SELECT sum(octet_length(der) + octet_length(fingerprint))::bigint FROM \"{schema}\".client_certificates"
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let proxy = Proxy::start(server);
+    let application = "resync_measure";
+    let interval = Duration::from_secs(1);
+    let loading = Instant::now();
+    let store = PostgresStore::connect_with(
+        &format!("{} application_name={application}", proxy.url()),
+        SystemKind::Source,
+        &PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(interval),
+    )
+    .unwrap();
+    let loaded = loading.elapsed();
+    assert_eq!(names(&store).len() as i64, rows);
+    let snapshots = || proxy.state.snapshots.load(Ordering::Relaxed);
+    // The store's own load and the listener's first one.
+    within(Duration::from_secs(600), "the listener's first load", || {
+        snapshots() >= 2
+    });
+    let measure = || {
+        (
+            snapshots(),
+            proxy.state.to_clients.load(Ordering::Relaxed),
+            threads_cpu("inbound-certs-postgres"),
+            backends_cpu(server, application),
+            Instant::now(),
+        )
+    };
+    // From the start of one periodic resync to the start of the one three later.
+    let first = snapshots();
+    within(Duration::from_secs(600), "a periodic resync", || {
+        snapshots() > first
+    });
+    let before = measure();
+    let resyncs = 3;
+    within(Duration::from_secs(600), "three more resyncs", || {
+        snapshots() >= before.0 + resyncs
+    });
+    let after = measure();
+    let count = (after.0 - before.0) as f64;
+    let bytes = (after.1 - before.1) as f64 / count;
+    let client_cpu = Duration::from_nanos(((after.2 - before.2) as f64 / count) as u64);
+    let server_cpu = Duration::from_nanos(((after.3 - before.3) as f64 / count) as u64);
+    let period = (after.4 - before.4).div_f64(count);
+    let report = format!(
+        "{rows} rows ({table_bytes} bytes of fingerprints and DER), loaded in {loaded:?}; per unchanged resync: {bytes:.0} bytes from the server, listener CPU {client_cpu:?}, server CPU {server_cpu:?}, period {period:?} (interval {interval:?})"
+    );
+    println!("{report}");
+    assert!(
+        bytes < 10_000.0,
+        "an unchanged resync fetched {bytes} bytes: {report}"
+    );
+    report
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1082,7 +1228,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 15] = [
+    let tests: [(&str, Test); 16] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1133,6 +1279,10 @@ fn main() -> ExitCode {
         (
             "a_commit_whose_connection_broke_reports_the_truth",
             a_commit_whose_connection_broke_reports_the_truth,
+        ),
+        (
+            "an_unchanged_store_resyncs_cheaply",
+            an_unchanged_store_resyncs_cheaply,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();
