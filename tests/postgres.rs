@@ -375,6 +375,59 @@ fn a_missed_notification_heals_with_the_periodic_resync(server: &Server) -> Stri
     format!("a row written without notification seen after {delay:?} (resync every 1 s)")
 }
 
+fn any_change_without_notification_heals(server: &Server) -> String {
+    let schema = fresh_schema("heal");
+    let a = connect(server, &schema);
+    let b = connect_with(
+        server,
+        PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    );
+    let pool = certificates(4);
+    a.import_all(&pool, &policy()).unwrap();
+    within(Duration::from_secs(10), "b sees the imports", || {
+        names(&b).len() == 4
+    });
+    let mut sql = server.sql();
+    let table = format!("\"{schema}\".client_certificates");
+    // A delete by hand.
+    sql.execute(
+        &format!("DELETE FROM {table} WHERE fingerprint = $1"),
+        &[&pool[0].fingerprint().to_string()],
+    )
+    .unwrap();
+    within(Duration::from_secs(10), "the delete healed", || {
+        b.get(&pool[0].name()).unwrap().is_none()
+    });
+    // A row's DER replaced in place: same key, count unchanged.
+    sql.execute(
+        &format!("UPDATE {table} SET der = $2 WHERE fingerprint = $1"),
+        &[&pool[1].fingerprint().to_string(), &pool[2].der()],
+    )
+    .unwrap();
+    within(
+        Duration::from_secs(10),
+        "the replaced DER is reported",
+        || matches!(b.get(&pool[1].name()), Err(StoreError::Damaged(_))),
+    );
+    // Everything truncated.
+    sql.batch_execute(&format!("TRUNCATE {table}")).unwrap();
+    within(Duration::from_secs(10), "the truncate healed", || {
+        let listing = b.list().unwrap();
+        listing.certificates.is_empty() && listing.damaged.is_empty()
+    });
+    // `a` resyncs every 60 s and was told nothing.
+    assert_eq!(names(&a).len(), 4);
+    // A new replica sees what the table holds, and the summary kept by the triggers agrees.
+    assert!(names(&connect(server, &schema)).is_empty());
+    a.import(&pool[3], &policy()).unwrap();
+    within(Duration::from_secs(10), "b sees a later import", || {
+        names(&b).len() == 1
+    });
+    "a delete, a DER replaced in place and a truncate, all without notification, healed".to_string()
+}
+
 fn a_bundle_is_one_transaction(server: &Server) -> String {
     let schema = fresh_schema("bundle");
     let (a, b) = (connect(server, &schema), connect(server, &schema));
@@ -1177,9 +1230,11 @@ fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
     assert_eq!(names(&store).len() as i64, rows);
     let snapshots = || proxy.state.snapshots.load(Ordering::Relaxed);
     // The store's own load and the listener's first one.
-    within(Duration::from_secs(600), "the listener's first load", || {
-        snapshots() >= 2
-    });
+    within(
+        Duration::from_secs(600),
+        "the listener's first load",
+        || snapshots() >= 2,
+    );
     let measure = || {
         (
             snapshots(),
@@ -1205,8 +1260,27 @@ fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
     let client_cpu = Duration::from_nanos(((after.2 - before.2) as f64 / count) as u64);
     let server_cpu = Duration::from_nanos(((after.3 - before.3) as f64 / count) as u64);
     let period = (after.4 - before.4).div_f64(count);
+    // One row written by hand, without a notification: what healing it costs.
+    let extra = &certificates(1)[0];
+    let healing = measure();
+    server
+        .sql()
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"
+            ),
+            &[&extra.fingerprint().to_string(), &extra.der()],
+        )
+        .unwrap();
+    let healed_after = within(Duration::from_secs(600), "the row is healed", || {
+        store.get(&extra.name()).unwrap().is_some()
+    });
+    let healed = measure();
     let report = format!(
-        "{rows} rows ({table_bytes} bytes of fingerprints and DER), loaded in {loaded:?}; per unchanged resync: {bytes:.0} bytes from the server, listener CPU {client_cpu:?}, server CPU {server_cpu:?}, period {period:?} (interval {interval:?})"
+        "{rows} rows ({table_bytes} bytes of fingerprints and DER), loaded in {loaded:?}; per unchanged resync: {bytes:.0} bytes from the server, listener CPU {client_cpu:?}, server CPU {server_cpu:?}, period {period:?} (interval {interval:?}); one row added without notification healed after {healed_after:?} with {} bytes from the server, listener CPU {:?}, server CPU {:?}",
+        healed.1 - healing.1,
+        Duration::from_nanos(healed.2 - healing.2),
+        Duration::from_nanos(healed.3 - healing.3),
     );
     println!("{report}");
     assert!(
@@ -1228,7 +1302,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 16] = [
+    let tests: [(&str, Test); 17] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1237,6 +1311,10 @@ fn main() -> ExitCode {
         (
             "a_missed_notification_heals_with_the_periodic_resync",
             a_missed_notification_heals_with_the_periodic_resync,
+        ),
+        (
+            "any_change_without_notification_heals",
+            any_change_without_notification_heals,
         ),
         ("a_bundle_is_one_transaction", a_bundle_is_one_transaction),
         (

@@ -1,28 +1,27 @@
 //! [`PostgresStore`]: one set of trusted certificates shared by every replica of a service,
 //! kept in PostgreSQL and served from memory (feature `postgres`).
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, IsolationLevel};
+use postgres::Client;
 use rustls::crypto::CryptoProvider;
 
-use super::{require_inbound, CertificateStore, Damage, Damaged, Imported, Listing, StoreError};
+use super::{require_inbound, CertificateStore, Imported, Listing, StoreError};
 use crate::certificate::Certificate;
-use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
 
+mod index;
 mod tls;
 
+use index::Index;
 use tls::Connector;
 pub use tls::PostgresTlsError;
 
-/// How many changes the change log keeps; a replica further behind reloads everything.
+/// How many changes the change log keeps; a replica further behind compares the table's keys.
 const CHANGES_KEPT: i64 = 10_000;
 /// How often the listener looks up from waiting (to notice `Drop` and its resync deadline).
 const POLL: Duration = Duration::from_millis(200);
@@ -50,7 +49,7 @@ pub struct PostgresOptions {
 }
 
 impl Default for PostgresOptions {
-    /// Schema `inbound_certs`, a full resync every 60 seconds, 5 seconds to connect.
+    /// Schema `inbound_certs`, a resync check every 60 seconds, 5 seconds to connect, no TLS.
     fn default() -> Self {
         PostgresOptions {
             schema: "inbound_certs".to_string(),
@@ -70,8 +69,11 @@ impl PostgresOptions {
         self
     }
 
-    /// How often every replica reloads the whole table, so that a change whose notification
-    /// was missed is picked up at the latest after this long.
+    /// How often every replica checks that its index still matches the table, so that a change
+    /// whose notification was missed (or that was made by hand) is picked up at the latest
+    /// after this long. The check reads one row (the revision, the row count and a digest of
+    /// the rows); only when they differ does it read the keys of the table and then the DER of
+    /// only the rows that differ.
     pub fn resync_interval(mut self, interval: Duration) -> Self {
         self.resync_interval = interval;
         self
@@ -120,9 +122,9 @@ impl PostgresOptions {
 /// [`list`](CertificateStore::list) never wait for the database, so a TLS handshake never
 /// makes a database round trip, and reads keep working while the database is away. The index
 /// is loaded when the store connects and kept current by a background thread that `LISTEN`s
-/// for the notification every import and delete sends, and that reloads the whole table every
-/// [`resync_interval`](PostgresOptions::resync_interval) so that a missed notification heals
-/// itself. A change made through this instance is in its index when the call returns; other
+/// for the notification every import and delete sends, and that every
+/// [`resync_interval`](PostgresOptions::resync_interval) compares a summary of the table with
+/// its index, so that a missed notification or a change made by hand heals itself. A change made through this instance is in its index when the call returns; other
 /// instances see it as soon as the notification arrives (milliseconds on a local network).
 ///
 /// Writes are transactions: a bundle is imported all or nothing, and writes from all replicas
@@ -138,10 +140,13 @@ impl PostgresOptions {
 ///
 /// Tables (in the configured schema, created on first use):
 /// `client_certificates (fingerprint text primary key, der bytea, imported_at timestamptz)`,
-/// plus `revision` and `changes`, which order the changes for the replicas. Needs PostgreSQL
-/// 13 or later (`gen_random_uuid`). Rows are checked
-/// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a certificate,
-/// is reported in [`Listing::damaged`] and never hides the others.
+/// plus `revision` and `changes`, which order the changes for the replicas. Triggers on
+/// `client_certificates` keep the table's summary (row count, and the XOR of 64 bits of
+/// SHA-256 over each row's fingerprint and DER) in the `revision` row, whoever writes; the
+/// periodic check compares it with the index's own. Needs PostgreSQL 14 or later (`bit_xor`,
+/// `gen_random_uuid`). Rows are checked when loaded: a row whose DER's SHA-256 is not its
+/// fingerprint, or that is not a certificate, is reported in [`Listing::damaged`] and never
+/// hides the others.
 ///
 /// # In an async service
 ///
@@ -179,15 +184,6 @@ struct Shared {
     /// The connection writes use; `None` until needed again after it broke.
     writer: Mutex<Option<Client>>,
     stop: AtomicBool,
-}
-
-#[derive(Default)]
-struct Index {
-    certificates: BTreeMap<CertificateName, Certificate>,
-    /// Damaged rows by their key as stored.
-    damaged: BTreeMap<String, Damaged>,
-    /// The revision of the database the index reflects.
-    revision: i64,
 }
 
 impl PostgresStore {
@@ -343,14 +339,6 @@ impl Writer<'_> {
     }
 }
 
-/// One change of the change log, with the row's DER when it was an import.
-struct Change {
-    revision: i64,
-    fingerprint: String,
-    imported: bool,
-    der: Option<Vec<u8>>,
-}
-
 impl Shared {
     fn writer(&self) -> Result<Writer<'_>, StoreError> {
         Ok(Writer(
@@ -386,233 +374,88 @@ impl Shared {
                  fingerprint text NOT NULL,
                  imported boolean NOT NULL
              );
-             ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS write_id text;",
+             ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS write_id text;
+             ALTER TABLE {revision}
+                 ADD COLUMN IF NOT EXISTS row_count bigint NOT NULL DEFAULT 0,
+                 ADD COLUMN IF NOT EXISTS digest bigint NOT NULL DEFAULT 0;",
             schema = self.schema,
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
         ))?;
+        let triggers: i64 = transaction
+            .query_one(
+                "SELECT count(*) FROM pg_trigger
+                 WHERE tgrelid = $1::text::regclass AND tgname LIKE 'summarize\\_%'",
+                &[&self.table("client_certificates")],
+            )?
+            .try_get(0)?;
+        if triggers != 4 {
+            self.install_summary(&mut transaction)?;
+        }
         transaction.commit()
     }
 
-    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Reloads the whole table from one snapshot.
-    fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        self.resync_locked(client)
-    }
-
-    /// A read-only transaction on one snapshot of the database, and the revision it shows.
-    fn snapshot<'a>(
+    /// Installs the triggers that keep the table's [summary](index::Summary) in the revision
+    /// row, whoever writes (a hand-made `INSERT` too), and computes it for the rows there are.
+    fn install_summary(
         &self,
-        client: &'a mut Client,
-    ) -> Result<(postgres::Transaction<'a>, i64), postgres::Error> {
-        let mut transaction = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let revision = transaction
-            .query_one(
-                &format!("SELECT value FROM {}", self.table("revision")),
-                &[],
-            )?
-            .try_get(0)?;
-        Ok((transaction, revision))
-    }
-
-    fn resync_locked(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let (mut transaction, revision) = self.snapshot(client)?;
-        let rows = transaction.query(
-            &format!(
-                "SELECT fingerprint, der FROM {}",
-                self.table("client_certificates")
-            ),
-            &[],
-        )?;
-        transaction.commit()?;
-        let mut fresh = Index {
-            revision,
-            ..Index::default()
-        };
-        {
-            let old = self.read_index();
-            for row in rows {
-                let key: String = row.try_get(0)?;
-                let der: Vec<u8> = row.try_get(1)?;
-                // A name fixes its content, so a certificate already parsed is reused.
-                let known = self
-                    .name_of(&key)
-                    .and_then(|name| old.certificates.get(&name))
-                    .filter(|certificate| certificate.der() == der.as_slice())
-                    .cloned();
-                match known.map_or_else(|| self.check_row(&key, &der), Ok) {
-                    Ok(certificate) => {
-                        fresh.certificates.insert(certificate.name(), certificate);
-                    }
-                    Err(damaged) => {
-                        fresh.damaged.insert(key, damaged);
-                    }
-                }
-            }
-        }
-        *self.write_index() = fresh;
-        Ok(())
-    }
-
-    /// Brings the index up to date with the change log, or reloads everything when the log no
-    /// longer reaches back to the index's revision.
-    fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = self.read_index().revision;
-        let (mut transaction, current) = self.snapshot(client)?;
-        if current == known {
-            return transaction.commit();
-        }
-        let rows = transaction.query(
-            &format!(
-                "SELECT c.revision, c.fingerprint, c.imported, k.der
-                 FROM {changes} c LEFT JOIN {certificates} k USING (fingerprint)
-                 WHERE c.revision > $1 ORDER BY c.revision",
-                changes = self.table("changes"),
-                certificates = self.table("client_certificates"),
-            ),
-            &[&known],
-        )?;
-        transaction.commit()?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
-            changes.push(Change {
-                revision: row.try_get(0)?,
-                fingerprint: row.try_get(1)?,
-                imported: row.try_get(2)?,
-                der: row.try_get(3)?,
-            });
-        }
-        let complete = current > known
-            && changes
-                .iter()
-                .zip(known + 1..)
-                .all(|(change, expected)| change.revision == expected)
-            && changes.last().map(|change| change.revision) == Some(current);
-        if !complete {
-            return self.resync_locked(client);
-        }
-        self.apply(&changes, current);
-        Ok(())
-    }
-
-    /// Applies changes read from the change log (in revision order, as of one snapshot: an
-    /// import whose row is gone by then is followed by its delete).
-    fn apply(&self, changes: &[Change], revision: i64) {
-        let checked: Vec<(&Change, Option<Result<Certificate, Damaged>>)> = changes
-            .iter()
-            .map(|change| {
-                let row = match (&change.der, change.imported) {
-                    (Some(der), true) => Some(self.check_row(&change.fingerprint, der)),
-                    _ => None,
-                };
-                (change, row)
-            })
-            .collect();
-        let mut index = self.write_index();
-        for (change, row) in checked {
-            let name = self.name_of(&change.fingerprint);
-            match row {
-                Some(Ok(certificate)) => {
-                    index.damaged.remove(&change.fingerprint);
-                    index.certificates.insert(certificate.name(), certificate);
-                }
-                Some(Err(damaged)) => {
-                    if let Some(name) = name {
-                        index.certificates.remove(&name);
-                    }
-                    index.damaged.insert(change.fingerprint.clone(), damaged);
-                }
-                None => {
-                    if let Some(name) = name {
-                        index.certificates.remove(&name);
-                    }
-                    index.damaged.remove(&change.fingerprint);
-                }
-            }
-        }
-        index.revision = revision;
-    }
-
-    fn name_of(&self, key: &str) -> Option<CertificateName> {
-        key.parse::<Fingerprint>().ok().map(CertificateName::from)
-    }
-
-    /// A row as a certificate, or what is wrong with it.
-    fn check_row(&self, key: &str, der: &[u8]) -> Result<Certificate, Damaged> {
-        let damaged = |problem| Damaged {
-            location: PathBuf::from(format!("{}.client_certificates/{key}", self.schema)),
-            problem,
-        };
-        let actual = Fingerprint::of_der(der);
-        if actual.to_string() != key {
-            return Err(damaged(Damage::FingerprintMismatch { actual }));
-        }
-        Certificate::from_der(der).map_err(|error| damaged(Damage::NotACertificate(error)))
-    }
-
-    /// The background thread: keeps the index current until the store is dropped.
-    fn listen(&self) {
-        let mut backoff = Duration::from_millis(50);
-        while !self.stop.load(Ordering::Relaxed) {
-            let started = Instant::now();
-            // Errors are not reported anywhere but here: reads go on from the index, writes
-            // report their own errors, and the next attempt reloads everything.
-            let _ = self.listen_once();
-            if started.elapsed() > MAX_BACKOFF {
-                backoff = Duration::from_millis(50);
-            }
-            self.sleep(backoff);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-
-    fn listen_once(&self) -> Result<(), postgres::Error> {
-        let mut client = self.connector.connect(&self.config)?;
-        client.batch_execute(&format!("LISTEN \"{}\"", self.channel))?;
-        // Listening before loading: nothing committed in between can be missed.
-        self.resync(&mut client)?;
-        let mut last_resync = Instant::now();
-        while !self.stop.load(Ordering::Relaxed) {
-            let woken = client.notifications().timeout_iter(POLL).next()?.is_some();
-            if client.is_closed() {
-                return Ok(());
-            }
-            if woken {
-                // Later notifications are covered by this catch-up.
-                while client.notifications().iter().next()?.is_some() {}
-                self.catch_up(&mut client)?;
-            }
-            if last_resync.elapsed() >= self.resync_interval {
-                self.resync(&mut client)?;
-                last_resync = Instant::now();
-            }
-        }
-        Ok(())
-    }
-
-    fn sleep(&self, duration: Duration) {
-        let until = Instant::now() + duration;
-        while !self.stop.load(Ordering::Relaxed) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(POLL));
-        }
+        transaction: &mut postgres::Transaction<'_>,
+    ) -> Result<(), postgres::Error> {
+        let certificates = self.table("client_certificates");
+        let revision = self.table("revision");
+        let function = self.table("summarize");
+        let token = index::ROW_TOKEN_SQL;
+        // No write may slip between the count and the triggers.
+        transaction.batch_execute(&format!(
+            "LOCK TABLE {certificates} IN SHARE ROW EXCLUSIVE MODE;
+             CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+             DECLARE
+                 rows_changed bigint := 0;
+                 digest_changed bigint := 0;
+                 part_rows bigint;
+                 part_digest bigint;
+             BEGIN
+                 IF TG_OP = 'TRUNCATE' THEN
+                     UPDATE {revision} SET row_count = 0, digest = 0;
+                     RETURN NULL;
+                 END IF;
+                 IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                     SELECT count(*), coalesce(bit_xor({token}), 0) INTO part_rows, part_digest
+                     FROM added;
+                     rows_changed := rows_changed + part_rows;
+                     digest_changed := digest_changed # part_digest;
+                 END IF;
+                 IF TG_OP IN ('DELETE', 'UPDATE') THEN
+                     SELECT count(*), coalesce(bit_xor({token}), 0) INTO part_rows, part_digest
+                     FROM removed;
+                     rows_changed := rows_changed - part_rows;
+                     digest_changed := digest_changed # part_digest;
+                 END IF;
+                 IF rows_changed <> 0 OR digest_changed <> 0 THEN
+                     UPDATE {revision}
+                     SET row_count = row_count + rows_changed, digest = digest # digest_changed;
+                 END IF;
+                 RETURN NULL;
+             END $$;
+             DROP TRIGGER IF EXISTS summarize_insert ON {certificates};
+             DROP TRIGGER IF EXISTS summarize_update ON {certificates};
+             DROP TRIGGER IF EXISTS summarize_delete ON {certificates};
+             DROP TRIGGER IF EXISTS summarize_truncate ON {certificates};
+             CREATE TRIGGER summarize_insert AFTER INSERT ON {certificates}
+                 REFERENCING NEW TABLE AS added
+                 FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+             CREATE TRIGGER summarize_update AFTER UPDATE ON {certificates}
+                 REFERENCING OLD TABLE AS removed NEW TABLE AS added
+                 FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+             CREATE TRIGGER summarize_delete AFTER DELETE ON {certificates}
+                 REFERENCING OLD TABLE AS removed
+                 FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+             CREATE TRIGGER summarize_truncate AFTER TRUNCATE ON {certificates}
+                 FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+             UPDATE {revision} SET (row_count, digest) =
+                 (SELECT count(*), coalesce(bit_xor({token}), 0) FROM {certificates});"
+        ))
     }
 
     /// Runs one write transaction that takes the revision lock, then brings the index up to
@@ -870,7 +713,7 @@ impl CertificateStore for PostgresStore {
             return Ok(Some(certificate.clone()));
         }
         match index.damaged.get(&name.fingerprint().to_string()) {
-            Some(damaged) => Err(StoreError::Damaged(damaged.clone())),
+            Some((damaged, _)) => Err(StoreError::Damaged(damaged.clone())),
             None => Ok(None),
         }
     }
@@ -879,7 +722,11 @@ impl CertificateStore for PostgresStore {
         let index = self.shared.read_index();
         Ok(Listing {
             certificates: index.certificates.values().cloned().collect(),
-            damaged: index.damaged.values().cloned().collect(),
+            damaged: index
+                .damaged
+                .values()
+                .map(|(damaged, _)| damaged.clone())
+                .collect(),
         })
     }
 
