@@ -25,7 +25,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 /// "configure TLS to the database".
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub enum PostgresTlsError {
     /// The connection string asks for TLS (`sslmode=require`, `verify-ca` or `verify-full`, or
     /// names an `sslrootcert`), but no crypto provider was given with
