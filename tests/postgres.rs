@@ -419,13 +419,87 @@ fn any_change_without_notification_heals(server: &Server) -> String {
     });
     // `a` resyncs every 60 s and was told nothing.
     assert_eq!(names(&a).len(), 4);
-    // A new replica sees what the table holds, and the summary kept by the triggers agrees.
+    // A new replica sees what the table holds, and finds the triggers in place (it does not
+    // make them again).
+    let triggers = |sql: &mut postgres::Client| -> Vec<u32> {
+        sql.query(
+            "SELECT oid FROM pg_trigger WHERE tgrelid = $1::text::regclass ORDER BY oid",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+    };
+    let installed = triggers(&mut sql);
+    assert_eq!(installed.len(), 4);
     assert!(names(&connect(server, &schema)).is_empty());
+    assert_eq!(triggers(&mut sql), installed);
     a.import(&pool[3], &policy()).unwrap();
     within(Duration::from_secs(10), "b sees a later import", || {
         names(&b).len() == 1
     });
     "a delete, a DER replaced in place and a truncate, all without notification, healed".to_string()
+}
+
+/// Tables as the version before write ids and summaries made them, with rows in them.
+fn an_older_schema_is_upgraded(server: &Server) -> String {
+    let schema = fresh_schema("upgrade");
+    let pool = certificates(3);
+    let mut sql = server.sql();
+    sql.batch_execute(&format!(
+        "CREATE SCHEMA \"{schema}\";
+         CREATE TABLE \"{schema}\".client_certificates (
+             fingerprint text PRIMARY KEY, der bytea NOT NULL,
+             imported_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE \"{schema}\".revision (
+             only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), value bigint NOT NULL);
+         INSERT INTO \"{schema}\".revision (value) VALUES (2);
+         CREATE TABLE \"{schema}\".changes (
+             revision bigint PRIMARY KEY, fingerprint text NOT NULL, imported boolean NOT NULL);"
+    ))
+    .unwrap();
+    for (revision, certificate) in (1i64..).zip(&pool[..2]) {
+        let key = certificate.fingerprint().to_string();
+        sql.execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"
+            ),
+            &[&key, &certificate.der()],
+        )
+        .unwrap();
+        sql.execute(
+            &format!("INSERT INTO \"{schema}\".changes VALUES ($1, $2, true)"),
+            &[&revision, &key],
+        )
+        .unwrap();
+    }
+    let store = connect_with(
+        server,
+        PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    );
+    assert_eq!(names(&store).len(), 2);
+    let summary = sql
+        .query_one(&format!("SELECT row_count FROM \"{schema}\".revision"), &[])
+        .unwrap();
+    assert_eq!(
+        summary.get::<_, i64>(0),
+        2,
+        "the summary counts the rows there were"
+    );
+    store.import(&pool[2], &policy()).unwrap();
+    store.delete(&pool[0].name()).unwrap();
+    sql.execute(
+        &format!("DELETE FROM \"{schema}\".client_certificates WHERE fingerprint = $1"),
+        &[&pool[1].fingerprint().to_string()],
+    )
+    .unwrap();
+    within(Duration::from_secs(10), "a delete by hand healed", || {
+        names(&store) == BTreeSet::from([pool[2].name()])
+    });
+    "tables of the earlier version gain write ids and a summary of the rows they hold".to_string()
 }
 
 fn a_bundle_is_one_transaction(server: &Server) -> String {
@@ -1333,7 +1407,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 17] = [
+    let tests: [(&str, Test); 18] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1347,6 +1421,7 @@ fn main() -> ExitCode {
             "any_change_without_notification_heals",
             any_change_without_notification_heals,
         ),
+        ("an_older_schema_is_upgraded", an_older_schema_is_upgraded),
         ("a_bundle_is_one_transaction", a_bundle_is_one_transaction),
         (
             "concurrent_writers_on_two_replicas_lose_no_update",

@@ -322,23 +322,42 @@ impl Shared {
              );
              CREATE TABLE IF NOT EXISTS {revision} (
                  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-                 value bigint NOT NULL
+                 value bigint NOT NULL,
+                 row_count bigint NOT NULL DEFAULT 0,
+                 digest bigint NOT NULL DEFAULT 0
              );
              INSERT INTO {revision} (value) VALUES (0) ON CONFLICT DO NOTHING;
              CREATE TABLE IF NOT EXISTS {changes} (
                  revision bigint PRIMARY KEY,
                  fingerprint text NOT NULL,
-                 imported boolean NOT NULL
-             );
-             ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS write_id text;
-             ALTER TABLE {revision}
-                 ADD COLUMN IF NOT EXISTS row_count bigint NOT NULL DEFAULT 0,
-                 ADD COLUMN IF NOT EXISTS digest bigint NOT NULL DEFAULT 0;",
+                 imported boolean NOT NULL,
+                 write_id text
+             );",
             schema = self.schema,
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
         ))?;
+        // Tables made by an earlier version lack these columns. `ALTER TABLE` locks the table
+        // even when there is nothing to add, so only when there is.
+        let columns: i64 = transaction
+            .query_one(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1
+                 AND (table_name, column_name) IN
+                     (('changes', 'write_id'), ('revision', 'row_count'), ('revision', 'digest'))",
+                &[&self.schema],
+            )?
+            .try_get(0)?;
+        if columns != 3 {
+            transaction.batch_execute(&format!(
+                "ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS write_id text;
+                 ALTER TABLE {revision}
+                     ADD COLUMN IF NOT EXISTS row_count bigint NOT NULL DEFAULT 0,
+                     ADD COLUMN IF NOT EXISTS digest bigint NOT NULL DEFAULT 0;",
+                revision = self.table("revision"),
+                changes = self.table("changes"),
+            ))?;
+        }
         let triggers: i64 = transaction
             .query_one(
                 "SELECT count(*) FROM pg_trigger
