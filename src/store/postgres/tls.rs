@@ -125,12 +125,12 @@ impl Connector {
 /// that the `postgres` crate, which knows neither `verify-*` nor `sslrootcert`, parses the rest.
 /// A string this cannot read is passed on whole, for the `postgres` crate to report.
 pub(super) fn split(connection: &str) -> Result<Settings, PostgresTlsError> {
-    let (rest, pairs) = if let Some(query_at) = url_query(connection) {
-        split_url(connection, query_at)
-    } else {
-        match split_key_values(connection) {
-            Some(split) => split,
-            None => (connection.to_string(), Vec::new()),
+    let is_url = connection.starts_with("postgres://") || connection.starts_with("postgresql://");
+    let (rest, pairs) = match (is_url, connection.find('?')) {
+        (true, Some(query_at)) => split_url(connection, query_at),
+        (true, None) => (connection.to_string(), Vec::new()),
+        (false, _) => {
+            split_key_values(connection).unwrap_or_else(|| (connection.to_string(), Vec::new()))
         }
     };
     let mut settings = Settings {
@@ -153,16 +153,6 @@ pub(super) fn split(connection: &str) -> Result<Settings, PostgresTlsError> {
         }
     }
     Ok(settings)
-}
-
-/// Where the query of a `postgres://` or `postgresql://` URL starts, if it has one.
-fn url_query(connection: &str) -> Option<usize> {
-    let is_url = connection.starts_with("postgres://") || connection.starts_with("postgresql://");
-    if is_url {
-        connection.find('?')
-    } else {
-        None
-    }
 }
 
 fn is_tls_key(key: &str) -> bool {
@@ -545,6 +535,9 @@ mod tests {
         let settings = split("postgresql://db/service?sslmode=require").unwrap();
         assert_eq!(settings.rest, "postgresql://db/service");
         assert_eq!(settings.mode, Some(Mode::Require));
+        let settings = split("postgres://app:pass=word@db/service").unwrap();
+        assert_eq!(settings.rest, "postgres://app:pass=word@db/service");
+        assert_eq!(settings.mode, None);
     }
 
     #[test]
