@@ -1,7 +1,7 @@
 //! The in-memory index of the table, and how it is kept current: notifications and the change
 //! log for every change, and a periodic comparison of cheap summaries that heals anything else.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard};
@@ -96,6 +96,24 @@ impl Index {
                 self.digest ^= row_token(key, certificate.der());
             }
         }
+    }
+
+    /// Every row's key.
+    fn keys(&self) -> HashSet<String> {
+        let healthy = self
+            .certificates
+            .values()
+            .map(|certificate| certificate.fingerprint().to_string());
+        healthy.chain(self.damaged.keys().cloned()).collect()
+    }
+
+    /// The token of the row with this key, if the index has it.
+    fn token_of(&self, key: &str) -> Option<i64> {
+        if let Some((_, token)) = self.damaged.get(key) {
+            return Some(*token);
+        }
+        let certificate = self.certificates.get(&name_of(key)?)?;
+        (certificate.fingerprint().to_string() == key).then(|| row_token(key, certificate.der()))
     }
 
     /// Every row's key and token.
@@ -213,57 +231,92 @@ impl Shared {
         Ok(())
     }
 
-    /// Makes the index equal to the table in `transaction`'s snapshot: reads every row's key
-    /// and token (not its DER), then the DER of only the rows the index lacks or has otherwise.
+    /// Makes the index equal to the table in `transaction`'s snapshot, reading the DER of only
+    /// the rows that differ. First the keys alone: rows added or removed behind the index's
+    /// back (a missed notification, a hand-made `INSERT` or `DELETE`). If the summary then
+    /// still differs, a row was changed in place: every row's token (64 bits of hash, computed
+    /// by the server) finds which.
     fn reconcile(
         &self,
         mut transaction: postgres::Transaction<'_>,
         summary: Summary,
     ) -> Result<(), postgres::Error> {
-        let rows = transaction.query(
-            &format!(
-                "SELECT fingerprint, {ROW_TOKEN_SQL} FROM {}",
-                self.table("client_certificates")
-            ),
-            &[],
-        )?;
-        let mut stale = self.read_index().tokens();
-        let mut wanted = Vec::new();
-        for row in rows {
-            let key: String = row.try_get(0)?;
-            let token: i64 = row.try_get(1)?;
-            if stale.remove(&key) != Some(token) {
-                wanted.push(key);
+        let table = self.table("client_certificates");
+        let mut server = HashSet::new();
+        for row in transaction.query(&format!("SELECT fingerprint FROM {table}"), &[])? {
+            server.insert(row.try_get::<_, String>(0)?);
+        }
+        let (gone, missing, mut predicted) = {
+            let index = self.read_index();
+            let local = index.keys();
+            let gone: Vec<String> = local.difference(&server).cloned().collect();
+            let missing: Vec<String> = server.difference(&local).cloned().collect();
+            let mut predicted = index.summary();
+            for key in &gone {
+                predicted.rows -= 1;
+                predicted.digest ^= index.token_of(key).unwrap_or_default();
             }
-        }
-        let fetched = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            transaction.query(
-                &format!(
-                    "SELECT fingerprint, der FROM {} WHERE fingerprint = ANY($1)",
-                    self.table("client_certificates")
-                ),
-                &[&wanted],
-            )?
+            (gone, missing, predicted)
         };
-        transaction.commit()?;
-        let mut checked = Vec::with_capacity(fetched.len());
-        for row in fetched {
-            let key: String = row.try_get(0)?;
-            let der: Vec<u8> = row.try_get(1)?;
-            let token = row_token(&key, &der);
-            checked.push((self.check_row(&key, &der), key, token));
+        let mut fetched = self.fetch(&mut transaction, &missing)?;
+        for (key, der) in &fetched {
+            predicted.rows += 1;
+            predicted.digest ^= row_token(key, der);
         }
+        predicted.revision = summary.revision;
+        if predicted != summary {
+            let tokens = self.read_index().tokens();
+            let mut changed = Vec::new();
+            for row in transaction.query(
+                &format!("SELECT fingerprint, {ROW_TOKEN_SQL} FROM {table}"),
+                &[],
+            )? {
+                let key: String = row.try_get(0)?;
+                let token: i64 = row.try_get(1)?;
+                if tokens.get(&key).is_some_and(|local| *local != token) {
+                    changed.push(key);
+                }
+            }
+            fetched.extend(self.fetch(&mut transaction, &changed)?);
+        }
+        transaction.commit()?;
+        let checked: Vec<(String, Row, i64)> = fetched
+            .into_iter()
+            .map(|(key, der)| {
+                let token = row_token(&key, &der);
+                (key.clone(), self.check_row(&key, &der), token)
+            })
+            .collect();
         let mut index = self.write_index();
-        for key in stale.keys() {
+        for key in &gone {
             index.remove(key);
         }
-        for (row, key, token) in checked {
+        for (key, row, token) in checked {
             index.insert(&key, row, token);
         }
         index.revision = summary.revision;
         Ok(())
+    }
+
+    /// The DER of the rows with these keys.
+    fn fetch(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+        keys: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>, postgres::Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = transaction.query(
+            &format!(
+                "SELECT fingerprint, der FROM {} WHERE fingerprint = ANY($1)",
+                self.table("client_certificates")
+            ),
+            &[&keys],
+        )?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
     }
 
     /// Brings the index up to date with the change log, or reconciles it with the table when
