@@ -13,7 +13,7 @@ mod postgres;
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore};
+pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
 
 use std::path::PathBuf;
 

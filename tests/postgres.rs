@@ -1,6 +1,7 @@
 //! `PostgresStore` against a real PostgreSQL server that this test starts for itself (own data
 //! directory, a free loopback port, `fsync=off`) and stops at the end: the conformance suite,
-//! two replicas on one database, transactions, damaged rows, and a restart of the server.
+//! two replicas on one database, transactions, damaged rows, a restart of the server, and TLS
+//! (the server runs with `ssl=on` and a certificate from a test CA made here with rcgen).
 //!
 //! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`): on PATH, in
 //! `/usr/lib/postgresql/<version>/bin`, or in the directory `INBOUND_CERTS_PG_BIN` names.
@@ -24,11 +25,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::store::conformance;
+use inbound_certs::store::PostgresTlsError;
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, Damage, ImportPolicy, Imported,
     PostgresOptions, PostgresStore, StoreError, SystemKind,
 };
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
 use time::OffsetDateTime;
 
 /// A PostgreSQL server in a temporary directory.
@@ -66,6 +71,7 @@ impl Server {
             run_as_postgres,
         };
         let data = server.data();
+        server.make_tls_files();
         server.run(
             "initdb",
             &[
@@ -87,6 +93,53 @@ impl Server {
 
     fn data(&self) -> String {
         self.root.join("data").display().to_string()
+    }
+
+    fn file(&self, name: &str) -> String {
+        self.root.join(name).display().to_string()
+    }
+
+    /// A test CA (`ca.pem`) and the server's certificate from it for `localhost` and
+    /// `127.0.0.1` (`server.crt`, `server.key`), and another CA (`other-ca.pem`) that signed
+    /// nothing the server has.
+    fn make_tls_files(&self) {
+        let authority = |name: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+        };
+        let ca = authority("inbound-certs test CA");
+        let other = authority("inbound-certs other test CA");
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "test database");
+        let certificate = params.signed_by(&key, &ca).unwrap();
+        std::fs::write(self.file("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(self.file("other-ca.pem"), other.pem()).unwrap();
+        std::fs::write(self.file("server.crt"), certificate.pem()).unwrap();
+        std::fs::write(self.file("server.key"), key.serialize_pem()).unwrap();
+        let mode = |name: &str, mode: &str| {
+            let status = Command::new("chmod")
+                .args([mode, &self.file(name)])
+                .status()
+                .unwrap();
+            assert!(status.success());
+        };
+        mode("server.key", "0600");
+        mode("server.crt", "0644");
+        if self.run_as_postgres {
+            for name in ["server.key", "server.crt"] {
+                let status = Command::new("chown")
+                    .args(["postgres:postgres", &self.file(name)])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "chown of {name} failed");
+            }
+        }
     }
 
     /// A server program, run as the `postgres` user when this test runs as root.
@@ -114,9 +167,12 @@ impl Server {
     /// Starts (or starts again) the server on its port.
     fn resume(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 \
+             -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
             self.port,
-            self.root.display()
+            self.root.display(),
+            self.file("server.crt"),
+            self.file("server.key"),
         );
         let log = self.root.join("server.log").display().to_string();
         self.run(
@@ -317,6 +373,133 @@ fn a_missed_notification_heals_with_the_periodic_resync(server: &Server) -> Stri
     // `a` resyncs only every 60 s and got no notification: it has not seen it.
     assert!(a.get(&certificate.name()).unwrap().is_none());
     format!("a row written without notification seen after {delay:?} (resync every 1 s)")
+}
+
+fn any_change_without_notification_heals(server: &Server) -> String {
+    let schema = fresh_schema("heal");
+    let a = connect(server, &schema);
+    let b = connect_with(
+        server,
+        PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    );
+    let pool = certificates(4);
+    a.import_all(&pool, &policy()).unwrap();
+    within(Duration::from_secs(10), "b sees the imports", || {
+        names(&b).len() == 4
+    });
+    let mut sql = server.sql();
+    let table = format!("\"{schema}\".client_certificates");
+    // A delete by hand.
+    sql.execute(
+        &format!("DELETE FROM {table} WHERE fingerprint = $1"),
+        &[&pool[0].fingerprint().to_string()],
+    )
+    .unwrap();
+    within(Duration::from_secs(10), "the delete healed", || {
+        b.get(&pool[0].name()).unwrap().is_none()
+    });
+    // A row's DER replaced in place: same key, count unchanged.
+    sql.execute(
+        &format!("UPDATE {table} SET der = $2 WHERE fingerprint = $1"),
+        &[&pool[1].fingerprint().to_string(), &pool[2].der()],
+    )
+    .unwrap();
+    within(
+        Duration::from_secs(10),
+        "the replaced DER is reported",
+        || matches!(b.get(&pool[1].name()), Err(StoreError::Damaged(_))),
+    );
+    // Everything truncated.
+    sql.batch_execute(&format!("TRUNCATE {table}")).unwrap();
+    within(Duration::from_secs(10), "the truncate healed", || {
+        let listing = b.list().unwrap();
+        listing.certificates.is_empty() && listing.damaged.is_empty()
+    });
+    // `a` resyncs every 60 s and was told nothing.
+    assert_eq!(names(&a).len(), 4);
+    // A new replica sees what the table holds, and finds the triggers in place (it does not
+    // make them again).
+    let triggers = |sql: &mut postgres::Client| -> Vec<u32> {
+        sql.query(
+            "SELECT oid FROM pg_trigger WHERE tgrelid = $1::text::regclass ORDER BY oid",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+    };
+    let installed = triggers(&mut sql);
+    assert_eq!(installed.len(), 4);
+    assert!(names(&connect(server, &schema)).is_empty());
+    assert_eq!(triggers(&mut sql), installed);
+    a.import(&pool[3], &policy()).unwrap();
+    within(Duration::from_secs(10), "b sees a later import", || {
+        names(&b).len() == 1
+    });
+    "a delete, a DER replaced in place and a truncate, all without notification, healed".to_string()
+}
+
+/// Tables as the version before write ids and summaries made them, with rows in them.
+fn an_older_schema_is_upgraded(server: &Server) -> String {
+    let schema = fresh_schema("upgrade");
+    let pool = certificates(3);
+    let mut sql = server.sql();
+    sql.batch_execute(&format!(
+        "CREATE SCHEMA \"{schema}\";
+         CREATE TABLE \"{schema}\".client_certificates (
+             fingerprint text PRIMARY KEY, der bytea NOT NULL,
+             imported_at timestamptz NOT NULL DEFAULT now());
+         CREATE TABLE \"{schema}\".revision (
+             only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), value bigint NOT NULL);
+         INSERT INTO \"{schema}\".revision (value) VALUES (2);
+         CREATE TABLE \"{schema}\".changes (
+             revision bigint PRIMARY KEY, fingerprint text NOT NULL, imported boolean NOT NULL);"
+    ))
+    .unwrap();
+    for (revision, certificate) in (1i64..).zip(&pool[..2]) {
+        let key = certificate.fingerprint().to_string();
+        sql.execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"
+            ),
+            &[&key, &certificate.der()],
+        )
+        .unwrap();
+        sql.execute(
+            &format!("INSERT INTO \"{schema}\".changes VALUES ($1, $2, true)"),
+            &[&revision, &key],
+        )
+        .unwrap();
+    }
+    let store = connect_with(
+        server,
+        PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    );
+    assert_eq!(names(&store).len(), 2);
+    let summary = sql
+        .query_one(&format!("SELECT row_count FROM \"{schema}\".revision"), &[])
+        .unwrap();
+    assert_eq!(
+        summary.get::<_, i64>(0),
+        2,
+        "the summary counts the rows there were"
+    );
+    store.import(&pool[2], &policy()).unwrap();
+    store.delete(&pool[0].name()).unwrap();
+    sql.execute(
+        &format!("DELETE FROM \"{schema}\".client_certificates WHERE fingerprint = $1"),
+        &[&pool[1].fingerprint().to_string()],
+    )
+    .unwrap();
+    within(Duration::from_secs(10), "a delete by hand healed", || {
+        names(&store) == BTreeSet::from([pool[2].name()])
+    });
+    "tables of the earlier version gain write ids and a summary of the rows they hold".to_string()
 }
 
 fn a_bundle_is_one_transaction(server: &Server) -> String {
@@ -642,6 +825,576 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
     "import, list --json, delete, show and an unreachable database through --postgres".to_string()
 }
 
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A connection string for the test server reached at 127.0.0.1 under the name `host`, with
+/// TLS parameters `tls` and an application name to find its connections by.
+fn tls_url(server: &Server, host: &str, tls: &str, application: &str) -> String {
+    format!(
+        "host={host} hostaddr=127.0.0.1 port={} user=postgres dbname=postgres application_name={application} {tls}",
+        server.port
+    )
+}
+
+fn connect_tls(url: &str, schema: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::connect_with(
+        url,
+        SystemKind::Source,
+        &PostgresOptions::default().schema(schema).tls(provider()),
+    )
+}
+
+/// Waits until the store's two connections (writer and listener) are open, and says whether
+/// each is encrypted, as the server sees it.
+fn encrypted(server: &Server, application: &str) -> Vec<bool> {
+    let sql = std::cell::RefCell::new(server.sql());
+    let query = "SELECT s.ssl FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+                 WHERE a.application_name = $1 ORDER BY a.backend_start";
+    within(
+        Duration::from_secs(10),
+        "writer and listener connected",
+        || {
+            sql.borrow_mut()
+                .query(query, &[&application])
+                .unwrap()
+                .len()
+                == 2
+        },
+    );
+    let rows = sql.borrow_mut().query(query, &[&application]).unwrap();
+    rows.iter().map(|row| row.get(0)).collect()
+}
+
+fn tls_verify_full_authenticates_the_server(server: &Server) -> String {
+    let schema = fresh_schema("tls_full");
+    let ca = server.file("ca.pem");
+    let url = tls_url(
+        server,
+        "localhost",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+        "tls_full",
+    );
+    let store = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_full"), [true, true]);
+    // The listener, over TLS too, hears a change made by a replica without TLS.
+    let plain = connect(server, &schema);
+    let pool = certificates(2);
+    plain.import(&pool[0], &policy()).unwrap();
+    within(Duration::from_secs(10), "change heard over TLS", || {
+        store.get(&pool[0].name()).unwrap().is_some()
+    });
+    // And writes go over TLS.
+    store.import(&pool[1], &policy()).unwrap();
+    within(Duration::from_secs(10), "write over TLS seen", || {
+        plain.get(&pool[1].name()).unwrap().is_some()
+    });
+    // The certificate names 127.0.0.1 too; a URL form works the same.
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/postgres?sslmode=verify-full&sslrootcert={ca}&application_name=tls_full_ip",
+        server.port
+    );
+    let by_address = connect_tls(&url, &schema).unwrap();
+    assert_eq!(names(&by_address).len(), 2);
+    assert_eq!(encrypted(server, "tls_full_ip"), [true, true]);
+    "verify-full with the right CA: writer and listener encrypted, by name and by address"
+        .to_string()
+}
+
+fn tls_with_another_ca_is_refused(server: &Server) -> String {
+    let schema = fresh_schema("tls_other_ca");
+    let other = server.file("other-ca.pem");
+    for mode in ["verify-full", "verify-ca", "require"] {
+        let url = tls_url(
+            server,
+            "localhost",
+            &format!("sslmode={mode} sslrootcert={other}"),
+            "tls_other_ca",
+        );
+        let error = connect_tls(&url, &schema).unwrap_err();
+        assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "cannot connect to the database: error performing TLS handshake: invalid peer certificate: UnknownIssuer",
+            "{mode}"
+        );
+    }
+    "a server certificate from another CA is refused with verify-full, verify-ca and require+sslrootcert"
+        .to_string()
+}
+
+fn tls_verify_full_checks_the_host_name(server: &Server) -> String {
+    let schema = fresh_schema("tls_host");
+    let ca = server.file("ca.pem");
+    // The server's certificate names localhost and 127.0.0.1, not this name.
+    let url = tls_url(
+        server,
+        "db.wrong.example",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+        "tls_host",
+    );
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert!(
+        error.to_string().starts_with(
+            "cannot connect to the database: error performing TLS handshake: invalid peer certificate: certificate not valid for name \"db.wrong.example\""
+        ),
+        "{error}"
+    );
+    // verify-ca checks the chain only.
+    let url = tls_url(
+        server,
+        "db.wrong.example",
+        &format!("sslmode=verify-ca sslrootcert={ca}"),
+        "tls_host_ca",
+    );
+    let _store = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_host_ca"), [true, true]);
+    "verify-full refuses a certificate for another host name; verify-ca accepts it".to_string()
+}
+
+fn tls_modes_without_verification(server: &Server) -> String {
+    let schema = fresh_schema("tls_modes");
+    // require: encrypted, the server not authenticated (documented).
+    let url = tls_url(server, "localhost", "sslmode=require", "tls_require");
+    let _require = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_require"), [true, true]);
+    // prefer (the default) with a provider: encrypted when the server offers TLS.
+    let url = tls_url(server, "localhost", "", "tls_prefer");
+    let _prefer = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_prefer"), [true, true]);
+    let url = tls_url(server, "localhost", "sslmode=disable", "tls_disable");
+    let _disable = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_disable"), [false, false]);
+    // Without a provider, no default store silently sends in clear what was asked encrypted.
+    for tls in [
+        "sslmode=require",
+        "sslmode=verify-full sslrootcert=/nonexistent",
+    ] {
+        let url = tls_url(server, "localhost", tls, "tls_none");
+        let error = PostgresStore::connect_with(
+            &url,
+            SystemKind::Source,
+            &PostgresOptions::default().schema(&schema),
+        )
+        .unwrap_err();
+        let StoreError::Database { operation, source } = &error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*operation, "configure TLS to the database");
+        assert!(matches!(
+            source.downcast_ref::<PostgresTlsError>(),
+            Some(PostgresTlsError::NoCryptoProvider { .. })
+        ));
+    }
+    let url = tls_url(server, "localhost", "sslmode=verify-ca", "tls_none");
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot configure TLS to the database: sslmode=verify-ca needs sslrootcert=FILE naming the CA certificates to trust, found none"
+    );
+    let url = tls_url(
+        server,
+        "localhost",
+        "sslmode=verify-ca sslrootcert=/nonexistent/ca.pem",
+        "tls_none",
+    );
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot configure TLS to the database: cannot use sslrootcert \"/nonexistent/ca.pem\": "),
+        "{error}"
+    );
+    "require and prefer encrypt, disable does not; TLS asked without a provider or a CA is refused"
+        .to_string()
+}
+
+/// Where a [`Proxy`] breaks the next write's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Break {
+    /// Closes both sides instead of passing `COMMIT` on: the write did not commit.
+    BeforeCommit,
+    /// Passes `COMMIT` on and closes both sides instead of passing the server's answer back:
+    /// the write committed, but its client cannot know.
+    AfterCommit,
+}
+
+/// A TCP proxy in front of the test server that counts what the server sends, counts the
+/// snapshots (`REPEATABLE READ` transactions) clients start, and breaks a write's connection
+/// at `COMMIT` when armed.
+struct Proxy {
+    port: u16,
+    state: Arc<ProxyState>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    to_clients: std::sync::atomic::AtomicU64,
+    snapshots: std::sync::atomic::AtomicU64,
+    armed: std::sync::Mutex<Option<Break>>,
+}
+
+impl Proxy {
+    fn start(server: &Server) -> Proxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(ProxyState::default());
+        let upstream = server.port;
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                Proxy::relay(client, server, shared.clone());
+            }
+        });
+        Proxy { port, state }
+    }
+
+    fn relay(client: std::net::TcpStream, server: std::net::TcpStream, state: Arc<ProxyState>) {
+        use std::io::{Read, Write};
+        let dropping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let close = {
+            let (client, server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            Arc::new(move || {
+                let _ = client.shutdown(std::net::Shutdown::Both);
+                let _ = server.shutdown(std::net::Shutdown::Both);
+            })
+        };
+        let (mut from_client, mut to_server) =
+            (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let (upstream_state, upstream_dropping, upstream_close) =
+            (state.clone(), dropping.clone(), close.clone());
+        std::thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            let mut wrote = false;
+            while let Ok(n) = from_client.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let bytes = &buffer[..n];
+                let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+                if has(b"REPEATABLE READ") {
+                    upstream_state.snapshots.fetch_add(1, Ordering::Relaxed);
+                }
+                let armed = *upstream_state.armed.lock().unwrap();
+                if armed.is_some() && (has(b"INSERT INTO") || has(b"DELETE FROM")) {
+                    wrote = true;
+                }
+                if wrote && has(b"COMMIT") {
+                    if let Some(armed) = upstream_state.armed.lock().unwrap().take() {
+                        if armed == Break::BeforeCommit {
+                            break;
+                        }
+                        upstream_dropping.store(true, Ordering::SeqCst);
+                    }
+                }
+                if to_server.write_all(bytes).is_err() {
+                    break;
+                }
+            }
+            upstream_close();
+        });
+        let (mut from_server, mut to_client) = (server, client);
+        std::thread::spawn(move || {
+            let mut buffer = vec![0; 1 << 16];
+            while let Ok(n) = from_server.read(&mut buffer) {
+                if n == 0 || dropping.load(Ordering::SeqCst) {
+                    break;
+                }
+                state.to_clients.fetch_add(n as u64, Ordering::Relaxed);
+                if to_client.write_all(&buffer[..n]).is_err() {
+                    break;
+                }
+            }
+            close();
+        });
+    }
+
+    fn url(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+
+    fn arm(&self, at: Break) {
+        *self.state.armed.lock().unwrap() = Some(at);
+    }
+}
+
+fn a_commit_whose_connection_broke_reports_the_truth(server: &Server) -> String {
+    let schema = fresh_schema("broken_commit");
+    let proxy = Proxy::start(server);
+    let store = PostgresStore::connect_with(
+        &proxy.url(),
+        SystemKind::Source,
+        &PostgresOptions::default().schema(&schema),
+    )
+    .unwrap();
+    let other = connect(server, &schema);
+    let pool = certificates(3);
+    let mut sql = server.sql();
+    let stored = |sql: &mut postgres::Client, certificate: &Certificate| -> bool {
+        sql.query_one(
+            &format!(
+                "SELECT count(*) FROM \"{schema}\".client_certificates WHERE fingerprint = $1"
+            ),
+            &[&certificate.fingerprint().to_string()],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+            == 1
+    };
+
+    // The server commits; the answer is lost with the connection.
+    proxy.arm(Break::AfterCommit);
+    let outcome = store.import(&pool[0], &policy());
+    assert!(
+        proxy.state.armed.lock().unwrap().is_none(),
+        "the proxy broke nothing"
+    );
+    assert!(stored(&mut sql, &pool[0]), "the import committed");
+    assert!(
+        matches!(outcome, Ok(Imported::Added(_))),
+        "a committed import reported as {outcome:?}"
+    );
+    assert!(store.get(&pool[0].name()).unwrap().is_some());
+
+    // The connection breaks before the server sees COMMIT: not committed, and said so.
+    proxy.arm(Break::BeforeCommit);
+    let error = store.import(&pool[1], &policy()).unwrap_err();
+    assert!(
+        proxy.state.armed.lock().unwrap().is_none(),
+        "the proxy broke nothing"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot import into the database: "),
+        "{error}"
+    );
+    assert!(!stored(&mut sql, &pool[1]), "the import did not commit");
+    assert!(store.get(&pool[1].name()).unwrap().is_none());
+
+    // The same for a delete.
+    proxy.arm(Break::AfterCommit);
+    store.delete(&pool[0].name()).unwrap();
+    assert!(!stored(&mut sql, &pool[0]), "the delete committed");
+    assert!(store.get(&pool[0].name()).unwrap().is_none());
+    proxy.arm(Break::BeforeCommit);
+    store.import(&pool[2], &policy()).unwrap_err();
+
+    // Afterwards the store writes as usual, and the other replica agrees.
+    store.import(&pool[1], &policy()).unwrap();
+    within(Duration::from_secs(10), "the other replica agrees", || {
+        names(&other) == names(&store)
+    });
+    "a commit whose answer was lost is reported committed; one that never reached the server, not"
+        .to_string()
+}
+
+/// Fills `schema` (created by connecting once) with `count` certificates, made in the server
+/// from one template by writing a counter into its 8-byte serial number (the store does not
+/// check signatures, so each is a distinct, valid certificate to it).
+fn fill(server: &Server, schema: &str, count: i64) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "bulk test client");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]));
+    let template = params.self_signed(&key).unwrap().der().to_vec();
+    let serial = [2u8, 8, 1, 0, 0, 0, 0, 0, 0, 0];
+    let at = template
+        .windows(serial.len())
+        .position(|window| window == serial)
+        .unwrap() as i32
+        + 3;
+    drop(connect(server, schema));
+    server
+        .sql()
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der)
+                 SELECT encode(sha256(der), 'hex'), der FROM (
+                     SELECT overlay($1::bytea PLACING int8send(72057594037927936 + n) FROM $2 FOR 8) AS der
+                     FROM generate_series(1, $3::bigint) AS n) AS made"
+            ),
+            &[&template, &at, &count],
+        )
+        .unwrap();
+}
+
+/// CPU time (nanoseconds) of the threads of this process named `name` (as the kernel keeps
+/// it: 15 bytes), from `/proc/self/task/*/schedstat`.
+fn threads_cpu(name: &str) -> u64 {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let comm = std::fs::read_to_string(path.join("comm")).ok()?;
+            if comm.trim_end() != &name[..name.len().min(15)] {
+                return None;
+            }
+            std::fs::read_to_string(path.join("schedstat"))
+                .ok()?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+/// CPU time (nanoseconds) of the server processes serving connections named `application`.
+fn backends_cpu(server: &Server, application: &str) -> u64 {
+    let pids: Vec<i32> = server
+        .sql()
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+            &[&application],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    pids.iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// A periodic resync of an unchanged store of 100,000 certificates (`INBOUND_CERTS_PG_ROWS`
+/// to change the number), measured through the proxy: bytes the server sent, CPU of the
+/// store's listener thread and of the server. Prints the numbers; asserts only on bytes.
+fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
+    let rows: i64 = std::env::var("INBOUND_CERTS_PG_ROWS")
+        .map(|rows| rows.parse().unwrap())
+        .unwrap_or(100_000);
+    let schema = fresh_schema("resync_measure");
+    fill(server, &schema, rows);
+    let table_bytes: i64 = server
+        .sql()
+        .query_one(
+            &format!(
+                "SELECT sum(octet_length(der) + octet_length(fingerprint))::bigint FROM \"{schema}\".client_certificates"
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let proxy = Proxy::start(server);
+    let application = "resync_measure";
+    let interval = Duration::from_secs(1);
+    let loading = Instant::now();
+    let store = PostgresStore::connect_with(
+        &format!("{} application_name={application}", proxy.url()),
+        SystemKind::Source,
+        &PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(interval),
+    )
+    .unwrap();
+    let loaded = loading.elapsed();
+    assert_eq!(names(&store).len() as i64, rows);
+    let snapshots = || proxy.state.snapshots.load(Ordering::Relaxed);
+    // The store's own load and the listener's first one.
+    within(
+        Duration::from_secs(600),
+        "the listener's first load",
+        || snapshots() >= 2,
+    );
+    let measure = || {
+        (
+            snapshots(),
+            proxy.state.to_clients.load(Ordering::Relaxed),
+            threads_cpu("inbound-certs-postgres"),
+            backends_cpu(server, application),
+            Instant::now(),
+        )
+    };
+    // From the start of one periodic resync to the start of the one three later.
+    let first = snapshots();
+    within(Duration::from_secs(600), "a periodic resync", || {
+        snapshots() > first
+    });
+    let before = measure();
+    let resyncs = 3;
+    within(Duration::from_secs(600), "three more resyncs", || {
+        snapshots() >= before.0 + resyncs
+    });
+    let after = measure();
+    let count = (after.0 - before.0) as f64;
+    let bytes = (after.1 - before.1) as f64 / count;
+    let client_cpu = Duration::from_nanos(((after.2 - before.2) as f64 / count) as u64);
+    let server_cpu = Duration::from_nanos(((after.3 - before.3) as f64 / count) as u64);
+    let period = (after.4 - before.4).div_f64(count);
+    // One row written by hand, without a notification: what healing it costs.
+    let extra = &certificates(1)[0];
+    let healing = measure();
+    server
+        .sql()
+        .execute(
+            &format!(
+                "INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"
+            ),
+            &[&extra.fingerprint().to_string(), &extra.der()],
+        )
+        .unwrap();
+    let healed_after = within(Duration::from_secs(600), "the row is healed", || {
+        store.get(&extra.name()).unwrap().is_some()
+    });
+    let healed = measure();
+    let report = format!(
+        "{rows} rows ({table_bytes} bytes of fingerprints and DER), loaded in {loaded:?}; per unchanged resync: {bytes:.0} bytes from the server, listener CPU {client_cpu:?}, server CPU {server_cpu:?}, period {period:?} (interval {interval:?}); one row added without notification healed after {healed_after:?} with {} bytes from the server, listener CPU {:?}, server CPU {:?}",
+        healed.1 - healing.1,
+        Duration::from_nanos(healed.2 - healing.2),
+        Duration::from_nanos(healed.3 - healing.3),
+    );
+    println!("{report}");
+    assert!(
+        bytes < 10_000.0,
+        "an unchanged resync fetched {bytes} bytes: {report}"
+    );
+    // After changes through the store's own writes and another replica's, and a damaged row,
+    // the index's summary still equals the table's: the checks stay cheap.
+    let other = connect(server, &schema);
+    let fresh = certificates(3);
+    other.import_all(&fresh, &policy()).unwrap();
+    store.delete(&fresh[0].name()).unwrap();
+    store.import(&certificates(1)[0], &policy()).unwrap();
+    server
+        .sql()
+        .execute(
+            &format!("UPDATE \"{schema}\".client_certificates SET der = $2 WHERE fingerprint = $1"),
+            &[&fresh[1].fingerprint().to_string(), &b"damaged".to_vec()],
+        )
+        .unwrap();
+    within(Duration::from_secs(600), "the damaged row is seen", || {
+        store.list().unwrap().damaged.len() == 1
+    });
+    let first = snapshots();
+    within(Duration::from_secs(600), "a periodic resync", || {
+        snapshots() > first
+    });
+    let before = measure();
+    within(Duration::from_secs(600), "three more resyncs", || {
+        snapshots() >= before.0 + resyncs
+    });
+    let after = measure();
+    let bytes = (after.1 - before.1) as f64 / (after.0 - before.0) as f64;
+    assert!(
+        bytes < 10_000.0,
+        "after changes, an unchanged resync fetched {bytes} bytes"
+    );
+    report
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -654,7 +1407,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 10] = [
+    let tests: [(&str, Test); 18] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -664,6 +1417,11 @@ fn main() -> ExitCode {
             "a_missed_notification_heals_with_the_periodic_resync",
             a_missed_notification_heals_with_the_periodic_resync,
         ),
+        (
+            "any_change_without_notification_heals",
+            any_change_without_notification_heals,
+        ),
+        ("an_older_schema_is_upgraded", an_older_schema_is_upgraded),
         ("a_bundle_is_one_transaction", a_bundle_is_one_transaction),
         (
             "concurrent_writers_on_two_replicas_lose_no_update",
@@ -685,6 +1443,30 @@ fn main() -> ExitCode {
         (
             "certstore_manages_a_postgres_store",
             certstore_manages_a_postgres_store,
+        ),
+        (
+            "tls_verify_full_authenticates_the_server",
+            tls_verify_full_authenticates_the_server,
+        ),
+        (
+            "tls_with_another_ca_is_refused",
+            tls_with_another_ca_is_refused,
+        ),
+        (
+            "tls_verify_full_checks_the_host_name",
+            tls_verify_full_checks_the_host_name,
+        ),
+        (
+            "tls_modes_without_verification",
+            tls_modes_without_verification,
+        ),
+        (
+            "a_commit_whose_connection_broke_reports_the_truth",
+            a_commit_whose_connection_broke_reports_the_truth,
+        ),
+        (
+            "an_unchanged_store_resyncs_cheaply",
+            an_unchanged_store_resyncs_cheaply,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();
