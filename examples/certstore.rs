@@ -1,24 +1,30 @@
-//! Manage a directory of trusted inbound client certificates from the command line.
+//! Manage the systems of a registry and their trusted inbound client certificates from the
+//! command line.
 //!
 //! ```text
 //! cargo run --example certstore -- demo
-//! cargo run --example certstore -- --store DIR [--system-kind source|proxy|target] import [--allow-expired] FILE...
-//! cargo run --example certstore -- --store DIR list [--json] [--expiring-within DAYS]
-//! cargo run --example certstore -- --store DIR show NAME [--json]
-//! cargo run --example certstore -- --store DIR delete NAME...
-//! cargo run --example certstore -- --store DIR purge-expired
+//! certstore --store DIR system add NAME --kind source|proxy|target
+//! certstore --store DIR system list [--json]
+//! certstore --store DIR system remove NAME [--with-certificates]
+//! certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] FILE...
+//! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS]
+//! certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
+//! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
+//! certstore --store DIR [--system NAME] purge-expired
+//! certstore --store DIR identify FILE|FINGERPRINT
+//! certstore --store DIR migrate --system NAME --kind source|proxy
 //! cargo run --features postgres --example certstore -- --postgres URL list   # any command
 //! ```
 //!
-//! `--postgres URL` (with the `postgres` feature) uses a PostgreSQL store instead of a
-//! directory, e.g. `--postgres postgres://user@localhost/service`.
+//! `--store DIR` names a registry directory (`--postgres URL`, with the `postgres` feature, a
+//! registry in PostgreSQL, e.g. `--postgres postgres://user@localhost/service`). Without
+//! `--system`, `list` and `purge-expired` cover every system and say which system each line
+//! belongs to. `migrate` moves the certificates of a directory made by an earlier version
+//! (one store, files directly in DIR) into a system.
 //!
 //! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
-//!
-//! `import` takes its files as one bundle: every file is read, decoded and checked against the
-//! policy first, and then either all their certificates are stored or none is. Each problem is
-//! reported with its file.
+//! `identify` exits 1 when no system trusts the certificate.
 
 #[macro_use]
 mod support;
@@ -27,20 +33,25 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use inbound_certs::{
-    Certificate, CertificateName, CertificateStore, FileStore, Fingerprint, ImportPolicy, Imported,
-    StoreError, SystemKind,
+    Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy, Imported, Registry,
+    StoreError, System, SystemKind, SystemName,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 const USAGE: &str = "usage:
   certstore demo
-  certstore --store DIR [--system-kind source|proxy|target] import [--allow-expired] [--allow-without-client-auth] FILE...
-  certstore --store DIR list [--json] [--expiring-within DAYS]
-  certstore --store DIR show NAME [--json]
-  certstore --store DIR delete NAME...
-  certstore --store DIR purge-expired
-  (--postgres URL instead of --store DIR: a PostgreSQL store; needs --features postgres)";
+  certstore --store DIR system add NAME --kind source|proxy|target
+  certstore --store DIR system list [--json]
+  certstore --store DIR system remove NAME [--with-certificates]
+  certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] FILE...
+  certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS]
+  certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
+  certstore --store DIR --system NAME delete NAME|FINGERPRINT...
+  certstore --store DIR [--system NAME] purge-expired
+  certstore --store DIR identify FILE|FINGERPRINT
+  certstore --store DIR migrate --system NAME --kind source|proxy
+  (--postgres URL instead of --store DIR: a registry in PostgreSQL; needs --features postgres)";
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
@@ -55,7 +66,8 @@ fn main() -> ExitCode {
 
 struct Options {
     store: Option<Location>,
-    kind: SystemKind,
+    system: Option<SystemName>,
+    kind: Option<SystemKind>,
     command: String,
     flags: Vec<String>,
     operands: Vec<String>,
@@ -64,7 +76,8 @@ struct Options {
 fn parse(arguments: &[String]) -> Result<Options, String> {
     let mut options = Options {
         store: None,
-        kind: SystemKind::Source,
+        system: None,
+        kind: None,
         command: String::new(),
         flags: Vec::new(),
         operands: Vec::new(),
@@ -80,11 +93,13 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
                 let url = iter.next().ok_or("--postgres needs a connection URL")?;
                 options.store = Some(Location::Postgres(url.clone()));
             }
-            "--system-kind" => {
-                let kind = iter
-                    .next()
-                    .ok_or("--system-kind needs source, proxy or target")?;
-                options.kind = kind.parse().map_err(|e| format!("{e}"))?;
+            "--system" => {
+                let name = iter.next().ok_or("--system needs a system name")?;
+                options.system = Some(name.parse().map_err(|e| format!("{e}"))?);
+            }
+            "--kind" => {
+                let kind = iter.next().ok_or("--kind needs source, proxy or target")?;
+                options.kind = Some(kind.parse().map_err(|e| format!("{e}"))?);
             }
             "--expiring-within" => {
                 let days = iter
@@ -105,31 +120,80 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
 
 fn run(arguments: &[String]) -> Result<ExitCode, String> {
     let options = parse(arguments)?;
+    let command = if options.command == "system" {
+        format!(
+            "system {}",
+            options.operands.first().map(String::as_str).unwrap_or("")
+        )
+    } else {
+        options.command.clone()
+    };
     let known = |allowed: &[&str]| -> Result<(), String> {
         for flag in &options.flags {
             let base = flag.split('=').next().unwrap_or(flag);
             if !allowed.contains(&base) {
-                return Err(format!(
-                    "unknown option {flag} for '{}'\n{USAGE}",
-                    options.command
-                ));
+                return Err(format!("unknown option {flag} for '{command}'\n{USAGE}"));
             }
         }
         Ok(())
     };
     let location = || {
-        options.store.as_ref().ok_or_else(|| {
-            format!(
-                "'{}' needs --store DIR or --postgres URL\n{USAGE}",
-                options.command
-            )
+        options
+            .store
+            .as_ref()
+            .ok_or_else(|| format!("'{command}' needs --store DIR or --postgres URL\n{USAGE}"))
+    };
+    let system = || {
+        options.system.as_ref().ok_or_else(|| {
+            format!("'{command}' needs --system NAME (see 'certstore --store DIR system list')")
         })
     };
+    let json = options.flags.iter().any(|f| f == "--json");
     let now = OffsetDateTime::now_utc();
-    match options.command.as_str() {
+    match command.as_str() {
         "demo" => {
             known(&[])?;
             demo(now)
+        }
+        "system add" => {
+            known(&[])?;
+            let [_, name] = options.operands.as_slice() else {
+                return Err(format!("system add needs exactly one NAME\n{USAGE}"));
+            };
+            let name: SystemName = name.parse().map_err(|e| format!("{e}"))?;
+            let kind = options
+                .kind
+                .ok_or("system add needs --kind source, proxy or target")?;
+            let registry = open(location()?, Create::Yes)?;
+            let system = registry
+                .create_system(&name, kind, now)
+                .map_err(|e| e.to_string())?;
+            out!("added system {system}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "system list" => {
+            known(&["--json"])?;
+            let registry = open(location()?, Create::No)?;
+            system_list(&registry, now, json)
+        }
+        "system remove" => {
+            known(&["--with-certificates"])?;
+            let [_, name] = options.operands.as_slice() else {
+                return Err(format!("system remove needs exactly one NAME\n{USAGE}"));
+            };
+            let name: SystemName = name.parse().map_err(|e| format!("{e}"))?;
+            let registry = open(location()?, Create::No)?;
+            let with = options.flags.iter().any(|f| f == "--with-certificates");
+            let removed = registry
+                .remove_system(&name, with)
+                .map_err(|error| match error {
+                    StoreError::SystemNotEmpty { .. } => {
+                        format!("{error} (--with-certificates)")
+                    }
+                    other => other.to_string(),
+                })?;
+            out!("removed system {name} and {removed} certificate(s)");
+            Ok(ExitCode::SUCCESS)
         }
         "import" => {
             known(&["--allow-expired", "--allow-without-client-auth"])?;
@@ -144,15 +208,19 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .iter()
                         .any(|f| f == "--allow-without-client-auth"),
                 );
+            let system = system()?;
             let Some(certificates) = read_all(&options.operands, &policy) else {
                 return Ok(ExitCode::FAILURE);
             };
-            let store = open(location()?, options.kind, Create::Yes)?;
-            Ok(import_all(store.as_ref(), &certificates, &policy))
+            let registry = open(location()?, Create::No)?;
+            let store = registry
+                .store(system)
+                .map_err(|e| missing_system(e, location()))?;
+            Ok(import_all(&store, &certificates, &policy))
         }
         "list" => {
             known(&["--json", "--expiring-within"])?;
-            let store = open(location()?, options.kind, Create::No)?;
+            let registry = open(location()?, Create::No)?;
             let within = options
                 .flags
                 .iter()
@@ -163,11 +231,19 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                     })
                 })
                 .transpose()?;
+            let systems = match &options.system {
+                Some(name) => vec![registry
+                    .system(name)
+                    .map_err(|e| missing_system(e, location()))?],
+                None => registry.systems().map_err(|e| e.to_string())?.systems,
+            };
             list(
-                store.as_ref(),
+                &registry,
+                &systems,
+                options.system.is_none(),
                 now,
                 within,
-                options.flags.iter().any(|f| f == "--json"),
+                json,
             )
         }
         "show" => {
@@ -175,19 +251,26 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             let [name] = options.operands.as_slice() else {
                 return Err(format!("show needs exactly one NAME\n{USAGE}"));
             };
-            let store = open(location()?, options.kind, Create::No)?;
+            let system = system()?;
+            let registry = open(location()?, Create::No)?;
+            let store = registry
+                .store(system)
+                .map_err(|e| missing_system(e, location()))?;
             let name = parse_name(name)?;
             let certificate = store
                 .get(&name)
                 .map_err(|e| e.to_string())?
-                .ok_or_else(|| StoreError::NotFound(name).to_string())?;
-            if options.flags.iter().any(|f| f == "--json") {
-                let object = Value::Object(support::json_object(&certificate, now));
+                .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
+            if json {
+                let mut object = support::json_object(&certificate, now);
+                object.insert("system".into(), Value::String(system.to_string()));
                 out!(
                     "{}",
-                    serde_json::to_string_pretty(&object).map_err(|e| e.to_string())?
+                    serde_json::to_string_pretty(&Value::Object(object))
+                        .map_err(|e| e.to_string())?
                 );
             } else {
+                out!("System:              {system}");
                 out!("{}", support::readable_block(&certificate, now));
             }
             Ok(ExitCode::SUCCESS)
@@ -197,7 +280,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             if options.operands.is_empty() {
                 return Err(format!("delete needs at least one NAME\n{USAGE}"));
             }
-            let store = open(location()?, options.kind, Create::No)?;
+            let system = system()?;
+            let registry = open(location()?, Create::No)?;
+            let store = registry
+                .store(system)
+                .map_err(|e| missing_system(e, location()))?;
             let mut code = ExitCode::SUCCESS;
             for name in &options.operands {
                 let result = parse_name(name).and_then(|name| {
@@ -207,7 +294,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .map_err(|e| e.to_string())
                 });
                 match result {
-                    Ok(name) => out!("deleted {name}"),
+                    Ok(name) => out!("deleted {name} from {system}"),
                     Err(error) => {
                         eprintln!("error: {error}");
                         code = ExitCode::FAILURE;
@@ -218,10 +305,40 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
         }
         "purge-expired" => {
             known(&[])?;
-            let store = open(location()?, options.kind, Create::No)?;
-            for name in store.purge_expired(now).map_err(|e| e.to_string())? {
-                out!("deleted {name}");
+            let registry = open(location()?, Create::No)?;
+            let systems = match &options.system {
+                Some(name) => vec![registry
+                    .system(name)
+                    .map_err(|e| missing_system(e, location()))?],
+                None => registry.systems().map_err(|e| e.to_string())?.systems,
+            };
+            for system in systems {
+                let store = registry.store(system.name()).map_err(|e| e.to_string())?;
+                for name in store.purge_expired(now).map_err(|e| e.to_string())? {
+                    out!("deleted {name} from {}", system.name());
+                }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        "identify" => {
+            known(&[])?;
+            let [what] = options.operands.as_slice() else {
+                return Err(format!(
+                    "identify needs exactly one FILE or FINGERPRINT\n{USAGE}"
+                ));
+            };
+            let registry = open(location()?, Create::No)?;
+            identify(&registry, what)
+        }
+        "migrate" => {
+            known(&[])?;
+            let system = system()?;
+            let kind = options.kind.ok_or("migrate needs --kind source or proxy")?;
+            let registry = open(location()?, Create::No)?;
+            let moved = registry
+                .adopt_legacy_store(system, kind, now)
+                .map_err(|e| e.to_string())?;
+            out!("moved {moved} certificate(s) into system {system} ({kind})");
             Ok(ExitCode::SUCCESS)
         }
         "help" => {
@@ -229,48 +346,66 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "" => Err(format!("no command given\n{USAGE}")),
+        "system " => Err(format!("'system' needs add, list or remove\n{USAGE}")),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
 }
 
-/// Where the certificates are kept.
+/// A missing system's error, with how to add one.
+fn missing_system(error: StoreError, location: Result<&Location, String>) -> String {
+    match (&error, location) {
+        (StoreError::SystemNotFound(name), Ok(location)) => format!(
+            "{error}: add it with 'certstore {location} system add {name} --kind source' (or proxy)"
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// Where the registry is kept.
 enum Location {
     Directory(PathBuf),
     Postgres(String),
 }
 
-/// Whether a missing store directory is created (by `import`) or an error.
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Directory(dir) => write!(f, "--store {}", dir.display()),
+            Location::Postgres(url) => write!(f, "--postgres {url}"),
+        }
+    }
+}
+
+/// Whether a missing registry directory is created (by `system add`) or an error.
 #[derive(PartialEq)]
 enum Create {
     Yes,
     No,
 }
 
-fn open(
-    location: &Location,
-    kind: SystemKind,
-    create: Create,
-) -> Result<Box<dyn CertificateStore>, String> {
+fn open(location: &Location, create: Create) -> Result<Registry, String> {
     match location {
-        Location::Directory(dir) if create == Create::Yes => FileStore::create(dir, kind)
-            .map(|store| Box::new(store) as Box<dyn CertificateStore>)
-            .map_err(|e| e.to_string()),
-        Location::Directory(dir) => FileStore::open(dir, kind)
-            .map(|store| Box::new(store) as Box<dyn CertificateStore>)
-            .map_err(|e| e.to_string()),
-        Location::Postgres(url) => open_postgres(url, kind),
+        Location::Directory(dir) if create == Create::Yes => {
+            Registry::create(dir).map_err(|e| e.to_string())
+        }
+        Location::Directory(dir) => Registry::open(dir).map_err(|error| match error {
+            StoreError::NoDirectory(_) => format!(
+                "{error}: add a system first ('certstore --store {} system add NAME --kind source')",
+                dir.display()
+            ),
+            other => other.to_string(),
+        }),
+        Location::Postgres(url) => open_postgres(url),
     }
 }
 
 #[cfg(feature = "postgres")]
-fn open_postgres(url: &str, kind: SystemKind) -> Result<Box<dyn CertificateStore>, String> {
-    inbound_certs::PostgresStore::connect(url, kind)
-        .map(|store| Box::new(store) as Box<dyn CertificateStore>)
-        .map_err(|e| e.to_string())
+fn open_postgres(_url: &str) -> Result<Registry, String> {
+    Err("a registry in PostgreSQL is not available yet".to_string())
 }
 
 #[cfg(not(feature = "postgres"))]
-fn open_postgres(_url: &str, _kind: SystemKind) -> Result<Box<dyn CertificateStore>, String> {
+fn open_postgres(_url: &str) -> Result<Registry, String> {
     Err("--postgres needs the postgres feature: cargo run --features postgres --example certstore -- ...".to_string())
 }
 
@@ -351,45 +486,63 @@ fn import_all(
     }
 }
 
+/// The certificates of `systems`; with `per_system`, each row says its system.
 fn list(
-    store: &dyn CertificateStore,
+    registry: &Registry,
+    systems: &[System],
+    per_system: bool,
     now: OffsetDateTime,
     within: Option<Duration>,
     json: bool,
 ) -> Result<ExitCode, String> {
-    let listing = store.list().map_err(|e| e.to_string())?;
-    for damaged in &listing.damaged {
-        eprintln!("warning: {damaged}");
+    let mut rows: Vec<(SystemName, Certificate)> = Vec::new();
+    for system in systems {
+        let listing = registry
+            .store(system.name())
+            .and_then(|store| store.list())
+            .map_err(|e| e.to_string())?;
+        for damaged in &listing.damaged {
+            eprintln!("warning: system {}: {damaged}", system.name());
+        }
+        rows.extend(
+            listing
+                .certificates
+                .into_iter()
+                .filter(|c| {
+                    within.is_none_or(|within| c.summary().validity.ends_within(now, within))
+                })
+                .map(|certificate| (system.name().clone(), certificate)),
+        );
     }
-    let certificates: Vec<&Certificate> = match within {
-        None => listing.certificates.iter().collect(),
-        Some(within) => listing
-            .certificates
-            .iter()
-            .filter(|c| c.summary().validity.ends_within(now, within))
-            .collect(),
-    };
     if json {
-        let objects: Vec<Value> = certificates
+        let objects: Vec<Value> = rows
             .iter()
-            .map(|c| Value::Object(support::json_object(c, now)))
+            .map(|(system, certificate)| {
+                let mut object = support::json_object(certificate, now);
+                object.insert("system".into(), Value::String(system.to_string()));
+                Value::Object(object)
+            })
             .collect();
         out!(
             "{}",
             serde_json::to_string_pretty(&objects).map_err(|e| e.to_string())?
         );
     } else {
-        print_table(&certificates, now);
+        print_table(&rows, per_system, now);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
-    let rows: Vec<[String; 6]> = certificates
+fn print_table(rows: &[(SystemName, Certificate)], per_system: bool, now: OffsetDateTime) {
+    let mut header = vec!["NAME", "SUBJECT", "ISSUER", "NOT AFTER", "KEY", "STATUS"];
+    if per_system {
+        header.insert(0, "SYSTEM");
+    }
+    let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|c| {
+        .map(|(system, c)| {
             let s = c.summary();
-            [
+            let mut row = vec![
                 s.name.to_string(),
                 s.subject.to_string(),
                 s.issuer.to_string(),
@@ -399,27 +552,121 @@ fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
                     .status_at(now, support::WARN_WITHIN)
                     .as_str()
                     .to_string(),
-            ]
+            ];
+            if per_system {
+                row.insert(0, system.to_string());
+            }
+            row
         })
         .collect();
-    let header = ["NAME", "SUBJECT", "ISSUER", "NOT AFTER", "KEY", "STATUS"].map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
+    print_columns(&header, &cells);
+    if rows.is_empty() {
+        out!("(no certificates)");
+    }
+}
+
+/// Rows under a header, each column as wide as its widest cell.
+fn print_columns(header: &[String], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    for row in std::iter::once(&header).chain(&rows) {
+    for row in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
         let cells: Vec<String> = row
             .iter()
-            .zip(widths)
+            .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
         out!("{}", cells.join("  ").trim_end());
     }
-    if rows.is_empty() {
-        out!("(no certificates)");
+}
+
+/// Every system with its kind and how many certificates are in each state.
+fn system_list(registry: &Registry, now: OffsetDateTime, json: bool) -> Result<ExitCode, String> {
+    for damaged in registry.systems().map_err(|e| e.to_string())?.damaged {
+        eprintln!("warning: {damaged}");
     }
+    let overview = registry
+        .overview(now, support::WARN_WITHIN)
+        .map_err(|e| e.to_string())?;
+    if json {
+        let objects: Vec<Value> = overview
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "name": o.system.name().to_string(),
+                    "kind": o.system.kind().as_str(),
+                    "created": o.system.created().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                    "valid": o.valid,
+                    "expiring": o.expiring,
+                    "expired": o.expired,
+                    "damaged": o.damaged,
+                })
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&objects).map_err(|e| e.to_string())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header: Vec<String> = ["SYSTEM", "KIND", "VALID", "EXPIRING", "EXPIRED", "DAMAGED"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let rows: Vec<Vec<String>> = overview
+        .iter()
+        .map(|o| {
+            vec![
+                o.system.name().to_string(),
+                o.system.kind().to_string(),
+                o.valid.to_string(),
+                o.expiring.to_string(),
+                o.expired.to_string(),
+                o.damaged.to_string(),
+            ]
+        })
+        .collect();
+    print_columns(&header, &rows);
+    if rows.is_empty() {
+        out!("(no systems)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The systems that trust a certificate (from a file, or given by name or fingerprint), one
+/// per line; exit 1 when none does.
+fn identify(registry: &Registry, what: &str) -> Result<ExitCode, String> {
+    let fingerprints: Vec<Fingerprint> = if Path::new(what).is_file() {
+        let bytes = std::fs::read(what).map_err(|e| format!("{what}: {e}"))?;
+        inbound_certs::decode(&bytes)
+            .map_err(|e| format!("{what}: {e}"))?
+            .iter()
+            .map(Certificate::fingerprint)
+            .collect()
+    } else {
+        vec![parse_name(what)?.fingerprint()]
+    };
+    let mut found = false;
+    for fingerprint in &fingerprints {
+        let systems = registry.identify(fingerprint).map_err(|e| e.to_string())?;
+        found |= !systems.is_empty();
+        for system in systems {
+            if fingerprints.len() == 1 {
+                out!("{system}");
+            } else {
+                out!("{}: {system}", CertificateName::from(*fingerprint));
+            }
+        }
+    }
+    if !found {
+        eprintln!("no system trusts {what}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {
@@ -433,74 +680,119 @@ fn step(text: &str) {
     out!("\n== {text}");
 }
 
+fn system_name(text: &str) -> Result<SystemName, String> {
+    text.parse().map_err(|e| format!("{e}"))
+}
+
 fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     let err = |e: StoreError| e.to_string();
-    step(&format!(
-        "A file store for a source system, in {}",
-        dir.display()
-    ));
-    let store = FileStore::create(dir, SystemKind::Source).map_err(err)?;
-
-    step("Import two client certificates (each upload is decoded, checked and written durably)");
-    let policy = ImportPolicy::new(now);
-    for file in ["sample_source.pem", "sample_proxy.der"] {
-        out!("$ certstore import {file}");
-        import(&store, &[path_string(file)], &policy);
+    step(&format!("A registry of systems, in {}", dir.display()));
+    let registry = Registry::create(dir).map_err(err)?;
+    let crm = system_name("crm")?;
+    let gateway = system_name("partner-gateway")?;
+    let warehouse = system_name("warehouse")?;
+    for (name, kind) in [
+        (&crm, SystemKind::Source),
+        (&gateway, SystemKind::Proxy),
+        (&warehouse, SystemKind::Target),
+    ] {
+        out!("$ certstore system add {name} --kind {kind}");
+        let system = registry.create_system(name, kind, now).map_err(err)?;
+        out!("added system {system}");
     }
 
-    step("Import the first again: nothing is duplicated");
-    import(&store, &[path_string("sample_source.pem")], &policy);
+    let policy = ImportPolicy::new(now);
+    let crm_store = registry.store(&crm).map_err(err)?;
+    let gateway_store = registry.store(&gateway).map_err(err)?;
+    step(
+        "Import client certificates for crm (each upload is decoded, checked and written durably)",
+    );
+    for file in ["sample_source.pem", "bundle.pem"] {
+        out!("$ certstore --system crm import {file}");
+        import(&crm_store, &[path_string(file)], &policy);
+    }
+    step("Import the same certificate again: nothing is duplicated");
+    import(&crm_store, &[path_string("sample_source.pem")], &policy);
 
-    step("Import a PEM bundle of five certificates (all or nothing)");
-    import(&store, &[path_string("bundle.pem")], &policy);
+    step("Trust the first certificate for partner-gateway too, with one of its own");
+    for file in ["sample_source.pem", "sample_proxy.der"] {
+        out!("$ certstore --system partner-gateway import {file}");
+        import(&gateway_store, &[path_string(file)], &policy);
+    }
 
-    step("List the store");
-    list(&store, now, None, false)?;
+    step("A target system is never called in by: it refuses inbound certificates");
+    out!("$ certstore --system warehouse import sample_source.pem");
+    import(
+        &registry.store(&warehouse).map_err(err)?,
+        &[path_string("sample_source.pem")],
+        &policy,
+    );
 
-    let listing = store.list().map_err(err)?;
-    let first = listing.certificates.first().ok_or("the store is empty")?;
-    step(&format!("Show {}", first.name()));
-    out!("{}", support::readable_block(first, now));
+    step("Which system is this client? (what a server asks after a TLS handshake)");
+    out!("$ certstore identify sample_source.pem");
+    identify(&registry, &path_string("sample_source.pem"))?;
+
+    step("The systems");
+    system_list(&registry, now, false)?;
+
+    step("Every system's certificates");
+    let systems = registry.systems().map_err(err)?.systems;
+    list(&registry, &systems, true, now, None, false)?;
+
+    let upload = std::fs::read(path_string("sample_source.pem")).map_err(|e| e.to_string())?;
+    let shared = inbound_certs::decode(&upload)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .next()
+        .ok_or("sample_source.pem holds a certificate")?;
+    let first = crm_store
+        .get(&shared.name())
+        .map_err(err)?
+        .ok_or("the certificate was just imported")?;
+    step(&format!("Show {} in crm", first.name()));
+    out!("{}", support::readable_block(&first, now));
 
     step("Upload a private key by mistake: refused, nothing stored");
-    import(&store, &[path_string("key_pkcs8.pem")], &policy);
+    import(&crm_store, &[path_string("key_pkcs8.pem")], &policy);
 
     step("Upload an expired certificate: refused by the default policy");
-    import(&store, &[path_string("expired.pem")], &policy);
+    import(&crm_store, &[path_string("expired.pem")], &policy);
 
     step("Upload a server-only certificate (no clientAuth): refused by the default policy");
-    import(&store, &[path_string("server_only.pem")], &policy);
+    import(&crm_store, &[path_string("server_only.pem")], &policy);
 
     step("Import the expired certificate anyway, with --allow-expired");
     import(
-        &store,
+        &crm_store,
         &[path_string("expired.pem")],
         &policy.clone().allow_expired(true),
     );
 
-    step("Delete one certificate");
-    let victim = first.name();
-    store.delete(&victim).map_err(err)?;
-    out!("deleted {victim}");
-    match store.delete(&victim) {
+    step("Delete the shared certificate from crm: partner-gateway still trusts it");
+    crm_store.delete(&first.name()).map_err(err)?;
+    out!("deleted {} from crm", first.name());
+    match crm_store.delete(&first.name()) {
         Err(error) => out!("deleting it again: error: {error}"),
         Ok(()) => return Err("deleting twice should fail".into()),
     }
+    identify(&registry, &first.name().to_string())?;
 
     step("Purge expired certificates");
-    for name in store.purge_expired(now).map_err(err)? {
-        out!("deleted {name}");
+    for name in crm_store.purge_expired(now).map_err(err)? {
+        out!("deleted {name} from crm");
     }
 
-    step("A store for a target system cannot be created");
-    match FileStore::create(dir, SystemKind::Target) {
-        Err(error) => out!("error: {error}"),
-        Ok(_) => return Err("a target store should be refused".into()),
+    step("Remove crm: refused while it trusts certificates, then with them");
+    match registry.remove_system(&crm, false) {
+        Err(error) => out!("error: {error} (--with-certificates)"),
+        Ok(_) => return Err("removing a system with certificates should be refused".into()),
     }
+    let removed = registry.remove_system(&crm, true).map_err(err)?;
+    out!("removed system crm and {removed} certificate(s)");
 
     step("What is left");
-    list(&store, now, None, false)?;
-    out!("\nDemo done; the temporary store is removed.");
+    system_list(&registry, now, false)?;
+    out!("\nDemo done; the temporary registry is removed.");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,15 +1,18 @@
-//! A TLS echo server that trusts exactly the client certificates in a certificate store.
+//! A TLS echo server that trusts exactly the client certificates of a registry's source and
+//! proxy systems, and logs which system each client is.
 //!
 //! ```text
 //! cargo run --features rustls --example mtls_server -- --store DIR --listen 127.0.0.1:8443 \
-//!     --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy] \
+//!     --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... \
 //!     [--max-connections 256] [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
 //! ```
 //!
-//! Every line a trusted client sends is sent back. Each accepted and each refused handshake is
-//! logged on stderr with its reason. The store is consulted on every handshake: import a
-//! client's certificate with `certstore --store DIR import FILE` while the server runs and that
-//! client is admitted on its next connection; delete it and it is refused.
+//! Every line a trusted client sends is sent back. Each accepted handshake is logged on
+//! stderr with the system the client belongs to (`accepted cert_client_… (subject) for system
+//! crm`), each refused one with its reason. `--system NAME` (repeatable) trusts only those
+//! systems. The registry is consulted on every handshake: import a client's certificate with
+//! `certstore --store DIR --system NAME import FILE` while the server runs and that client is
+//! admitted on its next connection; delete it and it is refused.
 //!
 //! Each connection has a thread, so the number of connections is what bounds the threads:
 //! - at most `--max-connections` (default 256) are served at once; a connection arriving when
@@ -29,14 +32,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    CertificateName, CertificateStore, FileStore, Fingerprint, StoreClientVerifier, SystemKind,
+    CertificateName, CertificateStore, Fingerprint, Registry, StoreClientVerifier, SystemName,
     VerifierError,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{CertificateError, ServerConfig, ServerConnection, StreamOwned};
 
-const USAGE: &str = "usage: mtls_server --store DIR --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system-kind source|proxy] [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
+const USAGE: &str = "usage: mtls_server --store DIR --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
 
 /// Connections served at once unless `--max-connections` says otherwise.
 const DEFAULT_MAX_CONNECTIONS: usize = 256;
@@ -54,7 +57,7 @@ struct Options {
     listen: String,
     cert: PathBuf,
     key: PathBuf,
-    kind: SystemKind,
+    systems: Vec<SystemName>,
     max_connections: usize,
     handshake_timeout: Duration,
     idle_timeout: Duration,
@@ -73,7 +76,7 @@ fn main() -> ExitCode {
 
 fn parse(arguments: &[String]) -> Result<Options, String> {
     let (mut store, mut listen, mut cert, mut key) = (None, None, None, None);
-    let mut kind = SystemKind::Source;
+    let mut systems = Vec::new();
     let mut max_connections = DEFAULT_MAX_CONNECTIONS;
     let mut handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
     let mut idle_timeout = DEFAULT_IDLE_TIMEOUT;
@@ -89,7 +92,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
             "--listen" => listen = Some(value()?),
             "--cert" => cert = Some(PathBuf::from(value()?)),
             "--key" => key = Some(PathBuf::from(value()?)),
-            "--system-kind" => kind = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--system" => systems.push(value()?.parse().map_err(|e| format!("{e}"))?),
             "--max-connections" => {
                 max_connections = positive(argument, "a number of connections", &value()?)?;
             }
@@ -107,7 +110,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
         listen: listen.ok_or_else(|| missing("--listen"))?,
         cert: cert.ok_or_else(|| missing("--cert"))?,
         key: key.ok_or_else(|| missing("--key"))?,
-        kind,
+        systems,
         max_connections,
         handshake_timeout,
         idle_timeout,
@@ -131,7 +134,10 @@ fn milliseconds(option: &str, text: &str) -> Result<Duration, String> {
 }
 
 fn run(options: &Options) -> Result<(), String> {
-    let store = Arc::new(FileStore::open(&options.store, options.kind).map_err(|e| e.to_string())?);
+    let registry = Registry::open(&options.store).map_err(|e| e.to_string())?;
+    for name in &options.systems {
+        registry.system(name).map_err(|e| e.to_string())?;
+    }
     let chain = CertificateDer::pem_file_iter(&options.cert)
         .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("{}: {e}", options.cert.display()))?;
@@ -149,7 +155,11 @@ fn run(options: &Options) -> Result<(), String> {
     })?;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = StoreClientVerifier::new(store.clone(), provider)
+    let mut verifier = StoreClientVerifier::for_registry(registry.clone(), provider);
+    if !options.systems.is_empty() {
+        verifier = verifier.only_systems(options.systems.iter().cloned());
+    }
+    let config = verifier
         .into_server_config(chain, key)
         .map_err(|e| match e {
             rustls::Error::InconsistentKeys(_) => format!(
@@ -188,10 +198,11 @@ fn run(options: &Options) -> Result<(), String> {
             continue;
         };
         let config = config.clone();
-        let store = store.clone();
+        let registry = registry.clone();
+        let accepted = options.systems.clone();
         let timeouts = (options.handshake_timeout, options.idle_timeout);
         let spawned = std::thread::Builder::new().spawn(move || {
-            serve(config, store.as_ref(), socket, &peer, timeouts);
+            serve(config, (&registry, &accepted), socket, &peer, timeouts);
             drop(slot);
         });
         if let Err(error) = spawned {
@@ -231,7 +242,7 @@ fn peer_of(socket: &TcpStream) -> String {
 
 fn serve(
     config: Arc<ServerConfig>,
-    store: &FileStore,
+    (registry, accepted): (&Registry, &[SystemName]),
     socket: TcpStream,
     peer: &str,
     (handshake_timeout, idle_timeout): (Duration, Duration),
@@ -274,12 +285,31 @@ fn serve(
     }
     match tls.conn.peer_certificates().and_then(|chain| chain.first()) {
         Some(certificate) => {
+            // Which system called: what a service authorizes by.
             let name = CertificateName::from(Fingerprint::of_der(certificate));
-            let subject = match store.get(&name) {
-                Ok(Some(stored)) => stored.summary().subject.to_string(),
-                _ => "?".to_string(),
+            let systems: Vec<_> = registry
+                .identify_der(certificate)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|system| {
+                    system.kind().accepts_inbound()
+                        && (accepted.is_empty() || accepted.contains(system.name()))
+                })
+                .collect();
+            let subject = systems
+                .first()
+                .and_then(|system| registry.store(system.name()).ok())
+                .and_then(|store| store.get(&name).ok().flatten())
+                .map_or_else(
+                    || "?".to_string(),
+                    |stored| stored.summary().subject.to_string(),
+                );
+            let names: Vec<String> = systems.iter().map(|s| s.name().to_string()).collect();
+            let systems = match names.len() {
+                1 => format!("system {}", names.join("")),
+                _ => format!("systems {}", names.join(", ")),
             };
-            eprintln!("{peer}: accepted {name} ({subject})");
+            eprintln!("{peer}: accepted {name} ({subject}) for {systems}");
         }
         None => eprintln!("{peer}: accepted without a client certificate"),
     }

@@ -400,6 +400,7 @@ impl Registry {
     /// accepts (and that accept inbound certificates at all): what a TLS verifier needs. The
     /// index says which systems; the certificate is read from the first system's store, so
     /// the store's own checks (a file changed in place, a damaged entry) apply.
+    #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
     pub(crate) fn find_trusted(
         &self,
         name: &CertificateName,

@@ -43,6 +43,7 @@ use crate::system::SystemName;
 /// | The client presents | Refused with | TLS alert |
 /// |---|---|---|
 /// | a certificate not in the store | [`VerifierError::NotInStore`] in [`CertificateError::Other`] | `certificate_unknown` |
+/// | (over a registry) a certificate no accepted system trusts | [`VerifierError::NotTrusted`] in [`CertificateError::Other`] | `certificate_unknown` |
 /// | a stored certificate, but the store could not be read | [`VerifierError::Store`] in [`CertificateError::Other`] | `certificate_unknown` |
 /// | a stored certificate past its `notAfter` | [`CertificateError::ExpiredContext`] | `certificate_expired` |
 /// | a stored certificate before its `notBefore` | [`CertificateError::NotValidYetContext`] | `certificate_expired` |
@@ -221,11 +222,17 @@ enum Trust {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifierError {
-    /// No certificate with the presented certificate's fingerprint is in the store (for a
-    /// verifier over a registry: no system it accepts trusts it).
+    /// No certificate with the presented certificate's fingerprint is in the store.
     #[error("client certificate {name} is not in the store")]
     NotInStore {
         /// The name the presented certificate would have in the store.
+        name: CertificateName,
+    },
+    /// No system the verifier accepts (every source and proxy system of its registry, or
+    /// those given to [`StoreClientVerifier::only_systems`]) trusts the presented certificate.
+    #[error("client certificate {name} is not trusted by any system this server accepts")]
+    NotTrusted {
+        /// The name the presented certificate has in the systems' stores.
         name: CertificateName,
     },
     /// The store failed to look the certificate up (an I/O error, a damaged file).
@@ -337,6 +344,9 @@ impl ClientCertVerifier for StoreClientVerifier {
         let name = CertificateName::from(Fingerprint::of_der(end_entity));
         let certificate = match self.find(&name)? {
             Some(certificate) if certificate.der() == end_entity.as_ref() => certificate,
+            _ if matches!(self.trust, Trust::Registry { .. }) => {
+                return Err(VerifierError::NotTrusted { name }.into())
+            }
             _ => return Err(VerifierError::NotInStore { name }.into()),
         };
         let validity = &certificate.summary().validity;

@@ -10,8 +10,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use inbound_certs::CertificateStore;
 
 fn run(name: &str, arguments: &[&str]) -> Output {
     Command::new(common::example(name))
@@ -25,6 +27,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A registry directory with one source system, `crm`.
 struct Store(PathBuf);
 
 impl Store {
@@ -32,13 +35,29 @@ impl Store {
         let dir =
             std::env::temp_dir().join(format!("inbound-certs-cli-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        Store(dir)
+        let store = Store(dir);
+        let output = store.run_registry(&["system", "add", "crm", "--kind", "source"]);
+        assert_eq!(text(&output.stdout), "added system crm (source)\n");
+        store
     }
 
+    /// A command on the system `crm`.
     fn run(&self, arguments: &[&str]) -> Output {
+        let mut all = vec!["--system", "crm"];
+        all.extend_from_slice(arguments);
+        self.run_registry(&all)
+    }
+
+    /// A command on the registry.
+    fn run_registry(&self, arguments: &[&str]) -> Output {
         let mut all = vec!["--store", self.0.to_str().unwrap()];
         all.extend_from_slice(arguments);
         run("certstore", &all)
+    }
+
+    /// Where the system `crm` keeps its files.
+    fn system_dir(&self) -> PathBuf {
+        self.0.join("systems/crm")
     }
 }
 
@@ -61,10 +80,7 @@ fn certstore_import_list_show_delete_purge() {
     let output = store.run(&["import", "tests/data/sample_source.pem"]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), format!("imported {source}\n"));
-    assert!(
-        Path::new(&store.0).join(format!("{source}.der")).exists(),
-        "the directory is created on first import"
-    );
+    assert!(store.system_dir().join(format!("{source}.der")).exists());
 
     let output = store.run(&["import", "tests/data/sample_source.pem"]);
     assert_eq!(text(&output.stdout), format!("already present {source}\n"));
@@ -101,13 +117,19 @@ fn certstore_import_list_show_delete_purge() {
     assert!(listing.starts_with("NAME"), "{listing}");
     assert_eq!(listing.lines().count(), 4, "{listing}");
     assert!(listing.contains("expired") && listing.contains("CN=orders-service.source.example"));
+    // Without --system: every system, each row saying which.
+    let output = store.run_registry(&["list"]);
+    let listing = text(&output.stdout);
+    assert!(listing.starts_with("SYSTEM  NAME"), "{listing}");
+    assert_eq!(listing.lines().filter(|l| l.starts_with("crm ")).count(), 3);
 
     let output = store.run(&["list", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 19, "{keys:?}");
+    assert_eq!(keys.len(), 20, "{keys:?}");
+    assert_eq!(objects[0]["system"], "crm");
     assert!(!keys.iter().any(|k| *k == "source"));
 
     let output = store.run(&["show", &source, "--json"]);
@@ -122,11 +144,11 @@ fn certstore_import_list_show_delete_purge() {
     let output = store.run(&["purge-expired"]);
     assert_eq!(
         text(&output.stdout),
-        format!("deleted {}\n", name_of("expired.pem"))
+        format!("deleted {} from crm\n", name_of("expired.pem"))
     );
 
     let output = store.run(&["delete", &source]);
-    assert_eq!(text(&output.stdout), format!("deleted {source}\n"));
+    assert_eq!(text(&output.stdout), format!("deleted {source} from crm\n"));
     let output = store.run(&["delete", &source]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains(&format!("certificate {source} not found")));
@@ -222,7 +244,9 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
         .run(&["import", "tests/data/bundle.pem"])
         .status
         .success());
-    let victim = store.0.join(format!("{}.der", name_of("rsa2048.pem")));
+    let victim = store
+        .system_dir()
+        .join(format!("{}.der", name_of("rsa2048.pem")));
     std::fs::write(&victim, b"garbage").unwrap();
     let output = store.run(&["list"]);
     assert!(output.status.success());
@@ -236,21 +260,168 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
 }
 
 #[test]
-fn certstore_refuses_target_systems_and_missing_stores() {
+fn certstore_refuses_target_systems_missing_systems_and_missing_stores() {
     let store = Store::new("target");
-    let output = store.run(&[
-        "--system-kind",
-        "target",
-        "import",
-        "tests/data/ec_p256.pem",
-    ]);
+    let output = store.run_registry(&["system", "add", "warehouse", "--kind", "target"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run_registry(&["--system", "warehouse", "import", "tests/data/ec_p256.pem"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr)
         .contains("inbound certificates are supported for source and proxy systems only"));
-    assert!(!store.0.exists());
-    let output = store.run(&["list"]);
+    assert!(!store.0.join("systems/warehouse/cert_client_").exists());
+
+    let output = store.run_registry(&["--system", "nope", "import", "tests/data/ec_p256.pem"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("does not exist"));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: no system named nope is registered: add it with 'certstore --store {} system add nope --kind source' (or proxy)\n",
+            store.0.display()
+        )
+    );
+    let output = store.run_registry(&["import", "tests/data/ec_p256.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("'import' needs --system NAME"));
+
+    let missing = store.0.join("missing");
+    let output = run("certstore", &["--store", missing.to_str().unwrap(), "list"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("does not exist"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!missing.exists());
+}
+
+/// Hostile system names are refused with the reason, and nothing is made outside the
+/// registry's directory.
+#[test]
+fn certstore_refuses_hostile_system_names() {
+    let store = Store::new("hostile");
+    let before: Vec<_> = std::fs::read_dir(store.0.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    for (name, reason) in [
+        ("..", "a system name cannot start with '.'"),
+        ("../escape", "a system name cannot start with '.'"),
+        ("a/b", "'/' at position 2 is not allowed"),
+        ("a\\b", "'\\\\' at position 2 is not allowed"),
+        ("сrm", "'с' at position 1 is not allowed"),
+        ("CRM", "system names are lower case (\"crm\")"),
+        (
+            &"x".repeat(65),
+            "65 characters, more than the 64 a system name may have",
+        ),
+        ("", "a system name cannot be empty"),
+    ] {
+        let output = store.run_registry(&["system", "add", name, "--kind", "source"]);
+        assert_eq!(output.status.code(), Some(1), "{name:?}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with("error: invalid system name") && stderr.contains(reason),
+            "{name:?}: {stderr}"
+        );
+    }
+    let after: Vec<_> = std::fs::read_dir(store.0.parent().unwrap())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+    let systems: Vec<_> = std::fs::read_dir(store.0.join("systems"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(systems, vec![std::ffi::OsString::from("crm")]);
+}
+
+/// Systems: added, listed with counts, identified, removed (refused while they hold
+/// certificates), and a directory made by an earlier version migrated into a system.
+#[test]
+fn certstore_manages_systems_and_identifies_clients() {
+    let store = Store::new("systems");
+    let output = store.run_registry(&["system", "add", "gateway", "--kind", "proxy"]);
+    assert_eq!(text(&output.stdout), "added system gateway (proxy)\n");
+    let output = store.run_registry(&["system", "add", "crm", "--kind", "proxy"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "error: a system named crm is already registered\n"
+    );
+    let source = name_of("sample_source.pem");
+    for system in ["crm", "gateway"] {
+        let output =
+            store.run_registry(&["--system", system, "import", "tests/data/sample_source.pem"]);
+        assert_eq!(text(&output.stdout), format!("imported {source}\n"));
+    }
+    let output = store.run_registry(&["identify", "tests/data/sample_source.pem"]);
+    assert_eq!(text(&output.stdout), "crm (source)\ngateway (proxy)\n");
+    let fingerprint = source.trim_start_matches("cert_client_").to_uppercase();
+    let output = store.run_registry(&["identify", &fingerprint]);
+    assert_eq!(text(&output.stdout), "crm (source)\ngateway (proxy)\n");
+    let output = store.run_registry(&["identify", "tests/data/sample_proxy.der"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+
+    let output = store.run_registry(&["system", "list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["name"], "crm");
+    assert_eq!(json[0]["kind"], "source");
+    assert_eq!(json[0]["valid"], 1);
+    assert_eq!(json[1]["name"], "gateway");
+    let output = store.run_registry(&["system", "list"]);
+    assert!(text(&output.stdout)
+        .starts_with("SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED\ncrm      source  1"));
+
+    let output = store.run_registry(&["system", "remove", "crm"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "error: system crm still holds 1 certificate(s); delete them first, or remove the system with its certificates (--with-certificates)\n"
+    );
+    let output = store.run_registry(&["system", "remove", "crm", "--with-certificates"]);
+    assert_eq!(
+        text(&output.stdout),
+        "removed system crm and 1 certificate(s)\n"
+    );
+    let output = store.run_registry(&["identify", "tests/data/sample_source.pem"]);
+    assert_eq!(text(&output.stdout), "gateway (proxy)\n");
+
+    // A directory of the earlier layout (certificates directly in it), migrated.
+    let legacy = store.0.join("legacy");
+    inbound_certs::FileStore::create(&legacy, inbound_certs::SystemKind::Source)
+        .unwrap()
+        .import_upload(
+            &common::read("bundle.pem"),
+            &inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC)),
+        )
+        .unwrap();
+    let legacy_store = legacy.to_str().unwrap();
+    let output = run(
+        "certstore",
+        &[
+            "--store",
+            legacy_store,
+            "migrate",
+            "--system",
+            "old",
+            "--kind",
+            "source",
+        ],
+    );
+    assert_eq!(
+        text(&output.stdout),
+        "moved 5 certificate(s) into system old (source)\n",
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(
+        "certstore",
+        &["--store", legacy_store, "--system", "old", "list", "--json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 5);
 }
 
 #[test]
@@ -259,10 +430,16 @@ fn certstore_demo_runs_every_step() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     for step in [
-        "Import two client certificates",
-        "List the store",
-        "Delete one certificate",
+        "A registry of systems",
+        "added system partner-gateway (proxy)",
+        "Import client certificates for crm",
+        "A target system is never called in by",
+        "Which system is this client?",
+        "crm (source)\npartner-gateway (proxy)",
+        "Every system's certificates",
+        "Delete the shared certificate from crm: partner-gateway still trusts it",
         "Purge expired certificates",
+        "removed system crm and 5 certificate(s)",
         "Demo done",
     ] {
         assert!(stdout.contains(step), "missing step {step}:\n{stdout}");

@@ -104,7 +104,10 @@ fn a_store_made_under_umask_000_is_private() {
     let store = scratch.path().join("new/store");
     let status = Command::new("sh")
         .arg("-c")
-        .arg("umask 000 && exec \"$0\" --store \"$1\" import tests/data/sample_source.pem")
+        .arg(
+            "umask 000 && \"$0\" --store \"$1\" system add crm --kind source >/dev/null && \
+             exec \"$0\" --store \"$1\" --system crm import tests/data/sample_source.pem",
+        )
         .arg(common::example("certstore"))
         .arg(&store)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -113,8 +116,13 @@ fn a_store_made_under_umask_000_is_private() {
     assert!(status.success());
     assert_eq!(mode(&store), 0o700);
     assert_eq!(mode(&scratch.path().join("new")), 0o700);
-    let certificate = store.join(format!("{}.der", sample().name()));
+    assert_eq!(mode(&store.join("systems")), 0o700);
+    let system = store.join("systems/crm");
+    assert_eq!(mode(&system), 0o700);
+    assert_eq!(mode(&system.join("system")), 0o600);
+    let certificate = system.join(format!("{}.der", sample().name()));
     assert_eq!(mode(&certificate), 0o600);
+    assert_eq!(mode(&system.join(".lock")), 0o600);
     assert_eq!(mode(&store.join(".lock")), 0o600);
 }
 

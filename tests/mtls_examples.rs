@@ -207,7 +207,12 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
     let client_name = name_of(&common::data("tls/client.pem").display().to_string());
     let stranger_name = name_of(&common::data("tls/stranger.pem").display().to_string());
 
-    let imported = certstore(store, &["import", &tls_file("client.pem")]);
+    let added = certstore(store, &["system", "add", "crm", "--kind", "source"]);
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let imported = certstore(
+        store,
+        &["--system", "crm", "import", &tls_file("client.pem")],
+    );
     assert!(imported.status.success(), "{}", text(&imported.stderr));
     let mut server = Server::start(store);
 
@@ -233,7 +238,7 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
     assert!(refused.contains("alert certificate unknown"), "{refused}");
 
     // Deleting the certificate (from another process) refuses the next connection.
-    let deleted = certstore(store, &["delete", &client_name]);
+    let deleted = certstore(store, &["--system", "crm", "delete", &client_name]);
     assert!(deleted.status.success(), "{}", text(&deleted.stderr));
     let after = client(&server, "client", "hello\n");
     assert!(!after.status.success());
@@ -241,12 +246,16 @@ fn mtls_server_admits_imported_clients_and_refuses_others() {
 
     // The server logs a refusal after sending its alert: wait for the lines, not for the client.
     server.wait_for_log(
-        &format!(": accepted {client_name} (O=inbound-certs examples,CN=demo client)"),
+        &format!(
+            ": accepted {client_name} (O=inbound-certs examples,CN=demo client) for system crm"
+        ),
         1,
     );
     for name in [&stranger_name, &client_name] {
         server.wait_for_log(
-            &format!(": refused handshake: client certificate {name} is not in the store"),
+            &format!(
+                ": refused handshake: client certificate {name} is not trusted by any system this server accepts"
+            ),
             1,
         );
     }
@@ -304,7 +313,12 @@ impl ClientStore {
             std::env::temp_dir().join(format!("inbound-certs-mtls-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = ClientStore(dir);
-        let imported = certstore(store.path(), &["import", &tls_file("client.pem")]);
+        let added = certstore(store.path(), &["system", "add", "crm", "--kind", "source"]);
+        assert!(added.status.success(), "{}", text(&added.stderr));
+        let imported = certstore(
+            store.path(),
+            &["--system", "crm", "import", &tls_file("client.pem")],
+        );
         assert!(imported.status.success(), "{}", text(&imported.stderr));
         store
     }
