@@ -17,7 +17,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use inbound_certs::{
-    decode, Certificate, CertificateStore, FileStore, ImportPolicy, StoreError, SystemKind,
+    decode, Certificate, CertificateStore, FileStore, ImportPolicy, Registry, StoreError,
+    SystemKind, SystemName,
 };
 use time::macros::datetime;
 
@@ -77,11 +78,58 @@ impl Random {
 /// - `acknowledge DIR`: imports `pool[0]` and prints `acknowledged` once the store said so.
 /// - `bundle DIR`: prints `ready`, imports `pool[..8]` as one bundle, prints `done`, waits to
 ///   be killed.
+/// - `systems DIR`: in a registry, creates systems, imports into them and removes them, forever.
+/// - `registry DIR INDEX ROUNDS`: in a registry, creates its own systems `p<INDEX>-<round>`,
+///   imports `pool[INDEX]` and the shared `pool[8]` into each, removes every other one.
 /// - `share DIR INDEX ROUNDS`: imports the shared set `pool[..4]`, its own `pool[4 + INDEX]`
 ///   (kept), and `pool[10 + INDEX]` (imported and deleted each round, so gone at the end).
 fn worker(arguments: &[String]) -> ExitCode {
-    let store = FileStore::open(&arguments[1], SystemKind::Source).expect("open store");
     let pool = pool();
+    match arguments[0].as_str() {
+        "systems" => {
+            let registry = Registry::open(&arguments[1]).expect("open registry");
+            let mut random = Random::new();
+            loop {
+                let name: SystemName = format!("s{}", random.below(6)).parse().expect("name");
+                match registry.create_system(&name, SystemKind::Source, NOW) {
+                    Ok(_) | Err(StoreError::SystemExists(_)) => {}
+                    Err(error) => panic!("create: {error}"),
+                }
+                if let Ok(store) = registry.store(&name) {
+                    let _ = store.import_all(&pool[..3], &policy());
+                }
+                match registry.remove_system(&name, true) {
+                    Ok(_) | Err(StoreError::SystemNotFound(_)) => {}
+                    Err(error) => panic!("remove: {error}"),
+                }
+            }
+        }
+        "registry" => {
+            let registry = Registry::open(&arguments[1]).expect("open registry");
+            let index: usize = arguments[2].parse().expect("index");
+            let rounds: usize = arguments[3].parse().expect("rounds");
+            for round in 0..rounds {
+                let name: SystemName = format!("p{index}-{round}").parse().expect("name");
+                registry
+                    .create_system(&name, SystemKind::Proxy, NOW)
+                    .expect("create");
+                let store = registry.store(&name).expect("store");
+                store.import(&pool[index], &policy()).expect("import own");
+                store.import(&pool[8], &policy()).expect("import shared");
+                if round % 2 == 1 {
+                    registry.remove_system(&name, true).expect("remove");
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        _ => worker_on_store(arguments, &pool),
+    }
+}
+
+const NOW: time::OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+fn worker_on_store(arguments: &[String], pool: &[Certificate]) -> ExitCode {
+    let store = FileStore::open(&arguments[1], SystemKind::Source).expect("open store");
     match arguments[0].as_str() {
         "churn" => {
             let mut random = Random::new();
@@ -406,6 +454,127 @@ fn killed_bundle_imports_leave_the_whole_bundle_or_none() -> Result<String, Stri
     ))
 }
 
+/// A process creating, filling and removing systems is killed (SIGKILL) at random moments;
+/// after each kill a registry opened again lists only whole systems (each with its
+/// manifest), no damaged entry and no leftover of a half-made or half-removed system.
+fn killed_system_changes_never_leave_a_half_made_system() -> Result<String, String> {
+    let dir = scratch("systems-kill");
+    Registry::create(&dir).map_err(|e| e.to_string())?;
+    let mut random = Random::new();
+    let kills = 100;
+    let mut seen = 0;
+    for round in 0..kills {
+        let mut child = spawn(&["systems", dir.to_str().expect("utf-8 path")]);
+        std::thread::sleep(Duration::from_millis(5 + random.below(40) as u64));
+        child.kill().map_err(|e| format!("kill: {e}"))?;
+        child.wait().map_err(|e| format!("wait: {e}"))?;
+        let registry = Registry::open(&dir).map_err(|e| e.to_string())?;
+        let listing = registry.systems().map_err(|e| e.to_string())?;
+        if !listing.damaged.is_empty() {
+            return Err(format!("round {round}: damaged: {:?}", listing.damaged));
+        }
+        seen += listing.systems.len();
+        for system in &listing.systems {
+            let store = registry.store(system.name()).map_err(|e| e.to_string())?;
+            let held = store.list().map_err(|e| e.to_string())?;
+            if !held.damaged.is_empty() || !matches!(held.certificates.len(), 0 | 3) {
+                return Err(format!(
+                    "round {round}: system {} holds {} certificates, {} damaged",
+                    system.name(),
+                    held.certificates.len(),
+                    held.damaged.len()
+                ));
+            }
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.join("systems"))
+            .map_err(|e| e.to_string())?
+            .filter_map(Result::ok)
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with('.'))
+            .collect();
+        if !leftovers.is_empty() {
+            return Err(format!("round {round}: left behind: {leftovers:?}"));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(format!(
+        "{kills} kills, {seen} systems found whole after them, none half made"
+    ))
+}
+
+/// Four processes create systems and import into them at once (each its own systems, and a
+/// certificate they all share), removing every other one: the registry ends with exactly
+/// the kept systems, each with its two certificates, and identify agrees.
+fn processes_creating_systems_lose_nothing() -> Result<String, String> {
+    let dir = scratch("registry-share");
+    Registry::create(&dir).map_err(|e| e.to_string())?;
+    let processes = 4;
+    let rounds = 10;
+    let mut children: Vec<_> = (0..processes)
+        .map(|i| {
+            spawn(&[
+                "registry",
+                dir.to_str().expect("utf-8 path"),
+                &i.to_string(),
+                &rounds.to_string(),
+            ])
+        })
+        .collect();
+    for (i, child) in children.iter_mut().enumerate() {
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("worker {i} failed: {status}"));
+        }
+    }
+    let pool = pool();
+    let registry = Registry::open(&dir).map_err(|e| e.to_string())?;
+    let systems = registry.systems().map_err(|e| e.to_string())?;
+    let mut expected: Vec<String> = (0..processes)
+        .flat_map(|i| {
+            (0..rounds)
+                .step_by(2)
+                .map(move |round| format!("p{i}-{round}"))
+        })
+        .collect();
+    expected.sort();
+    let got: Vec<String> = systems
+        .systems
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    if got != expected || !systems.damaged.is_empty() {
+        return Err(format!("systems {got:?}, expected {expected:?}"));
+    }
+    for (i, certificate) in pool.iter().enumerate().take(processes) {
+        let trusting = registry
+            .identify(&certificate.fingerprint())
+            .map_err(|e| e.to_string())?;
+        if trusting.len() != rounds / 2
+            || trusting
+                .iter()
+                .any(|s| !s.name().as_str().starts_with(&format!("p{i}-")))
+        {
+            return Err(format!(
+                "certificate of process {i} trusted by {trusting:?}"
+            ));
+        }
+    }
+    let shared = registry
+        .identify(&pool[8].fingerprint())
+        .map_err(|e| e.to_string())?;
+    std::fs::remove_dir_all(&dir).ok();
+    if shared.len() != expected.len() {
+        return Err(format!(
+            "the shared certificate is trusted by {} systems",
+            shared.len()
+        ));
+    }
+    Ok(format!(
+        "{processes} processes x {rounds} systems; {} kept, each with its certificates",
+        expected.len()
+    ))
+}
+
 type Test = fn() -> Result<String, String>;
 
 fn main() -> ExitCode {
@@ -415,7 +584,15 @@ fn main() -> ExitCode {
     }
     // Make sure the fixtures decode the same way as in the other tests before forking.
     assert_eq!(decode(pool()[0].der()).map(|c| c.len()), Ok(1));
-    let tests: [(&str, Test); 4] = [
+    let tests: [(&str, Test); 6] = [
+        (
+            "killed_system_changes_never_leave_a_half_made_system",
+            killed_system_changes_never_leave_a_half_made_system,
+        ),
+        (
+            "processes_creating_systems_lose_nothing",
+            processes_creating_systems_lose_nothing,
+        ),
         (
             "a_rollback_never_removes_an_acknowledged_import",
             a_rollback_never_removes_an_acknowledged_import,
