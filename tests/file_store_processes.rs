@@ -466,8 +466,9 @@ fn killed_system_changes_never_leave_a_half_made_system() -> Result<String, Stri
     for round in 0..kills {
         let mut child = spawn(&["systems", dir.to_str().expect("utf-8 path")]);
         std::thread::sleep(Duration::from_millis(5 + random.below(40) as u64));
-        child.kill().map_err(|e| format!("kill: {e}"))?;
+        let killed = child.kill();
         child.wait().map_err(|e| format!("wait: {e}"))?;
+        killed.map_err(|e| format!("kill: {e}"))?;
         let registry = Registry::open(&dir).map_err(|e| e.to_string())?;
         let listing = registry.systems().map_err(|e| e.to_string())?;
         if !listing.damaged.is_empty() {
