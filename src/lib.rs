@@ -70,6 +70,7 @@ mod decode;
 mod der;
 mod error;
 mod fingerprint;
+mod monitor;
 mod registry;
 pub mod store;
 mod summary;
@@ -81,6 +82,9 @@ pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
+pub use monitor::{
+    CertificateEvent, Clock, Monitor, MonitorHandle, MonitorOptions, SystemClock, ValidityEvent,
+};
 pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
 pub use store::{
     Admitted, CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy,

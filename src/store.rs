@@ -564,7 +564,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
 }
 
 /// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
-fn rfc3339(instant: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
     instant
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| instant.to_string())

@@ -1,0 +1,289 @@
+//! The validity monitor with a fixed and a stepped clock: each event once, purges after the
+//! grace period, what a restart reports, the gauges it sets, and its thread.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use inbound_certs::{
+    decode, Certificate, CertificateStore, ImportPolicy, Monitor, MonitorOptions, Registry,
+    SystemKind, SystemName, ValidityEvent,
+};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const CREATED: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
+
+/// A registry with `crm` trusting sample_source.pem, whose validity ends 2045-01-01.
+fn registry() -> (Registry, SystemName, Certificate) {
+    let registry = Registry::in_memory();
+    let crm: SystemName = "crm".parse().unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, CREATED)
+        .unwrap();
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        certificate.summary().validity.not_after,
+        datetime!(2045-01-01 0:00 UTC)
+    );
+    registry
+        .store(&crm)
+        .unwrap()
+        .import(&certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    (registry, crm, certificate)
+}
+
+fn kinds(events: &[ValidityEvent]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|event| match event {
+            ValidityEvent::Expiring(_) => "expiring",
+            ValidityEvent::Expired(_) => "expired",
+            ValidityEvent::Purged(_) => "purged",
+            _ => "other",
+        })
+        .collect()
+}
+
+/// A clock stepped across the warning window and the expiry: each event exactly once.
+#[test]
+fn each_transition_is_reported_once() {
+    let (registry, crm, certificate) = registry();
+    let monitor = Monitor::new(registry.clone(), MonitorOptions::new());
+    let steps: [(OffsetDateTime, &[&str]); 7] = [
+        (datetime!(2044-11-01 0:00 UTC), &[]),
+        (datetime!(2044-12-01 0:00 UTC), &[]),
+        (datetime!(2044-12-02 0:00:01 UTC), &["expiring"]),
+        (datetime!(2044-12-20 0:00 UTC), &[]),
+        (datetime!(2044-12-31 23:59 UTC), &[]),
+        (datetime!(2045-01-01 0:00:01 UTC), &["expired"]),
+        (datetime!(2045-03-01 0:00 UTC), &[]),
+    ];
+    for (now, expected) in steps {
+        let events = monitor.check_once(now).unwrap();
+        assert_eq!(kinds(&events), expected.to_vec(), "at {now}");
+        if let Some(event) = events.first() {
+            let details = event.certificate();
+            assert_eq!(details.system, crm);
+            assert_eq!(details.certificate, certificate.name());
+            assert_eq!(
+                details.subject,
+                "CN=orders-service.source.example,O=Orders Inc,C=DE"
+            );
+        }
+    }
+    // Deleted and imported again: a new certificate to the monitor, reported again.
+    let store = registry.store(&crm).unwrap();
+    store.delete(&certificate.name()).unwrap();
+    assert!(monitor
+        .check_once(datetime!(2045-03-02 0:00 UTC))
+        .unwrap()
+        .is_empty());
+    store
+        .import(&certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    let events = monitor.check_once(datetime!(2045-03-03 0:00 UTC)).unwrap();
+    assert_eq!(kinds(&events), vec!["expired"]);
+    assert_eq!(
+        events[0].to_string(),
+        format!(
+            "certificate {} (\"CN=orders-service.source.example,O=Orders Inc,C=DE\") of system crm expired on 2045-01-01T00:00:00Z",
+            certificate.name()
+        )
+    );
+}
+
+/// A new monitor (a restarted service) reports at its first check what is already true:
+/// each expiring or expired certificate once more, then nothing.
+#[test]
+fn a_restarted_monitor_reports_the_current_state_once() {
+    let (registry, _, _) = registry();
+    let first = Monitor::new(registry.clone(), MonitorOptions::new());
+    assert_eq!(
+        kinds(&first.check_once(datetime!(2044-12-15 0:00 UTC)).unwrap()),
+        vec!["expiring"]
+    );
+    drop(first);
+    let restarted = Monitor::new(registry, MonitorOptions::new());
+    let now = datetime!(2044-12-16 0:00 UTC);
+    assert_eq!(kinds(&restarted.check_once(now).unwrap()), vec!["expiring"]);
+    assert!(restarted.check_once(now).unwrap().is_empty());
+}
+
+/// With a grace period, an expired certificate is deleted once the grace has passed, and
+/// not before; the other systems' copies follow their own schedule.
+#[test]
+fn expired_certificates_are_purged_after_the_grace_period() {
+    let (registry, crm, certificate) = registry();
+    let options = MonitorOptions::new().purge_expired_after(Some(Duration::days(7)));
+    let monitor = Monitor::new(registry.clone(), options);
+    let events = monitor.check_once(datetime!(2045-01-05 0:00 UTC)).unwrap();
+    assert_eq!(kinds(&events), vec!["expired"]);
+    assert!(registry
+        .store(&crm)
+        .unwrap()
+        .get(&certificate.name())
+        .unwrap()
+        .is_some());
+    let events = monitor
+        .check_once(datetime!(2045-01-08 0:00:01 UTC))
+        .unwrap();
+    assert_eq!(kinds(&events), vec!["purged"]);
+    assert!(registry
+        .store(&crm)
+        .unwrap()
+        .get(&certificate.name())
+        .unwrap()
+        .is_none());
+    assert!(registry
+        .identify(&certificate.fingerprint())
+        .unwrap()
+        .is_empty());
+    // Without a grace period (the default), nothing is ever deleted.
+    let (registry, crm, certificate) = self::registry();
+    let monitor = Monitor::new(registry.clone(), MonitorOptions::new());
+    monitor.check_once(datetime!(2099-01-01 0:00 UTC)).unwrap();
+    assert!(registry
+        .store(&crm)
+        .unwrap()
+        .get(&certificate.name())
+        .unwrap()
+        .is_some());
+}
+
+type Snapshot = Vec<(
+    metrics_util::CompositeKey,
+    Option<metrics::Unit>,
+    Option<metrics::SharedString>,
+    DebugValue,
+)>;
+
+/// The value of the first metric called `name` with all of `labels`.
+fn gauge(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    snapshot
+        .iter()
+        .find(|(key, _, _, _)| {
+            let key = key.key();
+            key.name() == name
+                && labels.iter().all(|(label, value)| {
+                    key.labels()
+                        .any(|found| found.key() == *label && found.value() == *value)
+                })
+        })
+        .and_then(|(_, _, _, value)| match value {
+            DebugValue::Gauge(value) => Some(value.into_inner()),
+            _ => None,
+        })
+}
+
+/// The gauges a check sets: certificates per system and status, and each certificate's end
+/// of validity (unless switched off), observed with metrics-util's debugging recorder.
+#[test]
+fn a_check_sets_the_gauges() {
+    let (registry, crm, certificate) = registry();
+    let edge: SystemName = "edge".parse().unwrap();
+    registry
+        .create_system(&edge, SystemKind::Proxy, CREATED)
+        .unwrap();
+    registry
+        .store(&edge)
+        .unwrap()
+        .import_upload(&common::read("bundle.pem"), &ImportPolicy::new(CREATED))
+        .unwrap();
+    let recorder = DebuggingRecorder::new();
+    let monitor = Monitor::new(registry, MonitorOptions::new());
+    metrics::with_local_recorder(&recorder, || {
+        monitor.check_once(datetime!(2044-12-15 0:00 UTC)).unwrap();
+    });
+    let snapshot = recorder.snapshotter().snapshot().into_vec();
+    let count = |system: &str, status: &str| {
+        gauge(
+            &snapshot,
+            "inbound_certs_certificates",
+            &[("system", system), ("status", status)],
+        )
+    };
+    assert_eq!(count("crm", "expiring"), Some(1.0));
+    assert_eq!(count("crm", "valid"), Some(0.0));
+    assert_eq!(count("edge", "expiring"), Some(5.0));
+    assert_eq!(count("edge", "damaged"), Some(0.0));
+    let not_after = gauge(
+        &snapshot,
+        "inbound_certs_certificate_not_after_timestamp_seconds",
+        &[
+            ("system", crm.as_str()),
+            ("name", &certificate.name().to_string()),
+        ],
+    );
+    assert_eq!(not_after, Some(2_366_841_600.0));
+
+    let recorder = DebuggingRecorder::new();
+    let (registry, _, _) = self::registry();
+    let quiet = Monitor::new(registry, MonitorOptions::new().certificate_metrics(false));
+    metrics::with_local_recorder(&recorder, || {
+        quiet.check_once(datetime!(2044-12-15 0:00 UTC)).unwrap();
+    });
+    let snapshot = recorder.snapshotter().snapshot().into_vec();
+    assert_eq!(
+        gauge(
+            &snapshot,
+            "inbound_certs_certificate_not_after_timestamp_seconds",
+            &[]
+        ),
+        None
+    );
+    assert_eq!(
+        gauge(
+            &snapshot,
+            "inbound_certs_certificates",
+            &[("status", "expiring")]
+        ),
+        Some(1.0)
+    );
+}
+
+/// A spawned monitor checks at once and on its interval with the clock it is given, sends
+/// its events, and stops when its handle is dropped.
+#[test]
+fn a_spawned_monitor_runs_on_its_clock_and_stops_when_dropped() {
+    let (registry, _, _) = registry();
+    let now = Arc::new(Mutex::new(datetime!(2044-11-01 0:00 UTC)));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || *now.lock().unwrap()
+    };
+    let (sender, receiver) = mpsc::channel();
+    let handle = Monitor::new(
+        registry,
+        MonitorOptions::new().interval(StdDuration::from_millis(20)),
+    )
+    .spawn(clock, move |event| {
+        let _ = sender.send(event.map(|event| kinds(&[event])[0]));
+    });
+    assert!(handle.is_running());
+    *now.lock().unwrap() = datetime!(2044-12-20 0:00 UTC);
+    let first = receiver.recv_timeout(StdDuration::from_secs(30)).unwrap();
+    assert_eq!(first.unwrap(), "expiring");
+    *now.lock().unwrap() = datetime!(2045-02-01 0:00 UTC);
+    let second = receiver.recv_timeout(StdDuration::from_secs(30)).unwrap();
+    assert_eq!(second.unwrap(), "expired");
+    drop(handle);
+    // The thread is gone: its sender was dropped with it.
+    assert!(matches!(
+        receiver.recv_timeout(StdDuration::from_secs(30)),
+        Err(mpsc::RecvTimeoutError::Disconnected)
+    ));
+}
