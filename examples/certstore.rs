@@ -12,6 +12,7 @@
 //! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
 //! certstore --store DIR [--system NAME] purge-expired
 //! certstore --store DIR identify FILE|FINGERPRINT
+//! certstore --store DIR check [--within-days N] [--json]
 //! certstore --store DIR migrate --system NAME --kind source|proxy
 //! cargo run --features postgres --example certstore -- --postgres URL list   # any command
 //! ```
@@ -24,7 +25,10 @@
 //!
 //! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
-//! `identify` exits 1 when no system trusts the certificate.
+//! `identify` exits 1 when no system trusts the certificate. `check` lists every system's
+//! expired certificates and those expiring within N days (default 30) and exits as monitoring
+//! plugins do: 0 when there are none, 1 when some expire within the window, 2 when some have
+//! expired, so cron or a monitoring agent can run it as it is.
 
 #[macro_use]
 mod support;
@@ -50,6 +54,7 @@ const USAGE: &str = "usage:
   certstore --store DIR --system NAME delete NAME|FINGERPRINT...
   certstore --store DIR [--system NAME] purge-expired
   certstore --store DIR identify FILE|FINGERPRINT
+  certstore --store DIR check [--within-days N] [--json]
   certstore --store DIR migrate --system NAME --kind source|proxy
   (--postgres URL instead of --store DIR: a registry in PostgreSQL; needs --features postgres)";
 
@@ -100,6 +105,10 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
             "--kind" => {
                 let kind = iter.next().ok_or("--kind needs source, proxy or target")?;
                 options.kind = Some(kind.parse().map_err(|e| format!("{e}"))?);
+            }
+            "--within-days" => {
+                let days = iter.next().ok_or("--within-days needs a number of days")?;
+                options.flags.push(format!("--within-days={days}"));
             }
             "--expiring-within" => {
                 let days = iter
@@ -329,6 +338,23 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             };
             let registry = open(location()?, Create::No)?;
             identify(&registry, what)
+        }
+        "check" => {
+            known(&["--json", "--within-days"])?;
+            let days = match options
+                .flags
+                .iter()
+                .find_map(|f| f.strip_prefix("--within-days="))
+            {
+                Some(days) => days
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|days| *days >= 0)
+                    .ok_or_else(|| format!("--within-days needs a number of days, got {days:?}"))?,
+                None => 30,
+            };
+            let registry = open(location()?, Create::No)?;
+            check(&registry, now, Duration::days(days), json)
         }
         "migrate" => {
             known(&[])?;
@@ -667,6 +693,78 @@ fn identify(registry: &Registry, what: &str) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every system's expired certificates and those expiring within `within`; the exit status
+/// says the worst (0 none, 1 expiring, 2 expired), as monitoring plugins do.
+fn check(
+    registry: &Registry,
+    now: OffsetDateTime,
+    within: Duration,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let mut findings: Vec<(SystemName, Certificate, &'static str)> = Vec::new();
+    for system in registry.systems().map_err(|e| e.to_string())?.systems {
+        let store = registry.store(system.name()).map_err(|e| e.to_string())?;
+        for certificate in store.list().map_err(|e| e.to_string())?.certificates {
+            let validity = &certificate.summary().validity;
+            let state = if validity.is_expired_at(now) {
+                "expired"
+            } else if validity.ends_within(now, within) {
+                "expiring"
+            } else {
+                continue;
+            };
+            findings.push((system.name().clone(), certificate, state));
+        }
+    }
+    let expired = findings
+        .iter()
+        .filter(|(_, _, state)| *state == "expired")
+        .count();
+    let expiring = findings.len() - expired;
+    if json {
+        let objects: Vec<Value> = findings
+            .iter()
+            .map(|(system, certificate, state)| {
+                let mut object = support::json_object(certificate, now);
+                object.insert("system".into(), Value::String(system.to_string()));
+                object.insert("check".into(), Value::String((*state).to_string()));
+                Value::Object(object)
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&objects).map_err(|e| e.to_string())?
+        );
+    } else {
+        for (system, certificate, state) in &findings {
+            let summary = certificate.summary();
+            out!(
+                "{}: system {system}: {} ({}) {} {}",
+                state.to_uppercase(),
+                summary.name,
+                summary.subject,
+                if *state == "expired" {
+                    "expired on"
+                } else {
+                    "expires on"
+                },
+                summary.validity.not_after.date()
+            );
+        }
+        out!(
+            "{expired} expired, {expiring} expiring within {} days",
+            within.whole_days()
+        );
+    }
+    Ok(ExitCode::from(if expired > 0 {
+        2
+    } else if expiring > 0 {
+        1
+    } else {
+        0
+    }))
 }
 
 fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {

@@ -514,3 +514,43 @@ fn inspect_json_has_the_documented_keys_and_reports_bad_files() {
     assert_eq!(objects[3]["key_algorithm"], "Ed25519");
     assert_eq!(objects[3]["key_bits"], 256);
 }
+
+/// `check`: 0 when nothing expires within the window, 1 when something does, 2 when
+/// something has expired; what it found, per system.
+#[test]
+fn certstore_check_exits_as_monitoring_plugins_do() {
+    let store = Store::new("check");
+    let output = store.run_registry(&["check"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "0 expired, 0 expiring within 30 days\n"
+    );
+    assert!(store
+        .run(&["import", "tests/data/sample_source.pem"])
+        .status
+        .success());
+    // sample_source.pem is valid until 2045: within a window of 20,000 days.
+    let output = store.run_registry(&["check", "--within-days", "20000"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "EXPIRING: system crm: {} (CN=orders-service.source.example,O=Orders Inc,C=DE) expires on 2045-01-01\n0 expired, 1 expiring within 20000 days\n",
+            name_of("sample_source.pem")
+        )
+    );
+    assert!(store
+        .run(&["import", "--allow-expired", "tests/data/expired.pem"])
+        .status
+        .success());
+    let output = store.run_registry(&["check", "--json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["check"], "expired");
+    assert_eq!(json[0]["system"], "crm");
+    let output = store.run_registry(&["check", "--within-days", "soon"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--within-days needs a number of days"));
+}
