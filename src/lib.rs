@@ -69,6 +69,7 @@ mod certificate;
 mod decode;
 mod der;
 mod error;
+mod error_code;
 mod fingerprint;
 mod monitor;
 mod registry;

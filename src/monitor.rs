@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::fingerprint::CertificateName;
 use crate::registry::Registry;
-use crate::store::{CertificateStore, StoreError};
+use crate::store::{CertificateStore, StoreBackend, StoreError};
 use crate::summary::ValidityStatus;
 use crate::system::SystemName;
 
@@ -279,10 +279,9 @@ impl Monitor {
                     ValidityStatus::Expired { .. } => {
                         let grace = self.options.purge_expired_after;
                         if grace.is_some_and(|grace| now >= summary.validity.not_after + grace) {
-                            match store.delete(&certificate.name()) {
+                            match store.remove(&certificate.name()) {
                                 Ok(()) => {
-                                    metrics::counter!("inbound_certs_purges_total", "system" => name.clone())
-                                        .increment(1);
+                                    metrics::counter!("inbound_certs_purges_total").increment(1);
                                     if before != Reported::Expired {
                                         events.push(ValidityEvent::Expired(event.clone()));
                                     }

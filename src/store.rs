@@ -474,7 +474,9 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     }
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
-        self.remove(name)
+        self.remove(name)?;
+        metrics::counter!("inbound_certs_deletes_total").increment(1);
+        Ok(())
     }
 
     fn import(
@@ -498,16 +500,23 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     ) -> Result<Vec<Imported>, StoreError> {
         let kind = StoreBackend::system_kind(self);
         if !kind.accepts_inbound() {
-            return Err(StoreError::NotInbound(kind));
+            return Err(refused(StoreError::NotInbound(kind)));
         }
         for certificate in certificates {
-            policy.check(certificate)?;
+            policy.check(certificate).map_err(refused)?;
         }
         let outcomes = self.store_all(Admitted { certificates })?;
         if outcomes.len() != certificates.len() {
             return Err(StoreError::BackendContract(
                 "a store returned a number of outcomes other than the number of certificates",
             ));
+        }
+        for outcome in &outcomes {
+            let outcome = match outcome {
+                Imported::Added(_) => "added",
+                Imported::AlreadyPresent(_) => "already_present",
+            };
+            metrics::counter!("inbound_certs_imports_total", "outcome" => outcome).increment(1);
         }
         Ok(outcomes)
     }
@@ -517,7 +526,8 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         upload: &[u8],
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
-        let certificates = decode_with(upload, &policy.decode)?;
+        let certificates =
+            decode_with(upload, &policy.decode).map_err(|error| refused(error.into()))?;
         self.import_all(&certificates, policy)
     }
 
@@ -554,13 +564,22 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         let mut purged = Vec::new();
         for certificate in self.expired(now)? {
             match self.remove(&certificate.name()) {
-                Ok(()) => purged.push(certificate.name()),
+                Ok(()) => {
+                    metrics::counter!("inbound_certs_purges_total").increment(1);
+                    purged.push(certificate.name());
+                }
                 Err(StoreError::NotFound(_)) => {}
                 Err(error) => return Err(error),
             }
         }
         Ok(purged)
     }
+}
+
+/// Counts an upload (or certificate) refused before anything was stored, by its reason.
+fn refused(error: StoreError) -> StoreError {
+    metrics::counter!("inbound_certs_refusals_total", "reason" => error.code()).increment(1);
+    error
 }
 
 /// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.

@@ -342,16 +342,22 @@ impl ClientCertVerifier for StoreClientVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let name = CertificateName::from(Fingerprint::of_der(end_entity));
-        let certificate = match self.find(&name)? {
+        let found = self.find(&name).inspect_err(|_| decision("store_error"))?;
+        let certificate = match found {
             Some(certificate) if certificate.der() == end_entity.as_ref() => certificate,
             _ if matches!(self.trust, Trust::Registry { .. }) => {
-                return Err(VerifierError::NotTrusted { name }.into())
+                decision("not_trusted");
+                return Err(VerifierError::NotTrusted { name }.into());
             }
-            _ => return Err(VerifierError::NotInStore { name }.into()),
+            _ => {
+                decision("not_in_store");
+                return Err(VerifierError::NotInStore { name }.into());
+            }
         };
         let validity = &certificate.summary().validity;
         let time = to_offset(now);
         if time < validity.not_before {
+            decision("not_yet_valid");
             return Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidYetContext {
                     time: now,
@@ -360,6 +366,7 @@ impl ClientCertVerifier for StoreClientVerifier {
             ));
         }
         if validity.is_expired_at(time) {
+            decision("expired");
             return Err(rustls::Error::InvalidCertificate(
                 CertificateError::ExpiredContext {
                     time: now,
@@ -376,7 +383,7 @@ impl ClientCertVerifier for StoreClientVerifier {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verify_tls12(message, certificate, signature)
+        signed(self.verify_tls12(message, certificate, signature))
     }
 
     fn verify_tls13_signature(
@@ -386,17 +393,36 @@ impl ClientCertVerifier for StoreClientVerifier {
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         let key_info = subject_public_key_info(certificate).ok_or(bad_encoding())?;
-        rustls::crypto::verify_tls13_signature_with_raw_key(
+        signed(rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
             &SubjectPublicKeyInfoDer::from(key_info.raw),
             signature,
             &self.algorithms,
-        )
+        ))
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
     }
+}
+
+/// Counts a verifier decision (`inbound_certs_verifier_decisions_total{outcome}`).
+fn decision(outcome: &'static str) {
+    metrics::counter!("inbound_certs_verifier_decisions_total", "outcome" => outcome).increment(1);
+}
+
+/// The last step of a client's authentication: its handshake signature. Counted `accepted`
+/// when it verifies (the certificate was found trusted and valid just before), else
+/// `bad_signature`.
+fn signed(
+    result: Result<HandshakeSignatureValid, rustls::Error>,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    decision(if result.is_ok() {
+        "accepted"
+    } else {
+        "bad_signature"
+    });
+    result
 }
 
 /// `now` as a date; a time past what `time` can represent (year 9999) counts as the last
