@@ -2,8 +2,8 @@
 //! killed (SIGKILL) at any moment of an import or delete leaves a store whose every listed
 //! certificate is complete and verifies.
 //!
-//! This test binary has no libtest harness: it re-runs itself as the worker processes
-//! (`--worker ...`), which libtest's argument parsing would not allow.
+//! This test binary runs its tests with libtest-mimic, not libtest: it re-runs itself as the
+//! worker processes (`--worker ...`), which libtest's argument parsing would not allow.
 
 #![allow(
     clippy::unwrap_used,
@@ -611,27 +611,18 @@ fn main() -> ExitCode {
             concurrent_processes_lose_no_update,
         ),
     ];
-    let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        match test() {
-            Ok(detail) => {
-                passed += 1;
-                println!("test {name} ... ok ({detail})");
-            }
-            Err(problem) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{problem}");
-            }
-        }
-    }
-    println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let mut options = libtest_mimic::Arguments::from_args();
+    // One at a time: each starts processes of its own and times its kills.
+    options.test_threads = Some(1);
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                let detail = test()?;
+                println!("{name}: {detail}");
+                Ok(())
+            })
+        })
+        .collect();
+    libtest_mimic::run(&options, trials).exit_code()
 }
