@@ -576,6 +576,22 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     }
 }
 
+impl StoreError {
+    /// The error for a failed file operation: `operation` ("write", "read directory", …) on
+    /// `path`, for `map_err`.
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io {
+            operation,
+            path,
+            source,
+        }
+    }
+}
+
 /// Counts an upload (or certificate) refused before anything was stored, by its reason.
 fn refused(error: StoreError) -> StoreError {
     metrics::counter!("inbound_certs_refusals_total", "reason" => error.code()).increment(1);

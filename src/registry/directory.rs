@@ -52,15 +52,6 @@ pub(super) struct Directory {
     stores: Mutex<HashMap<SystemName, (DirectoryIdentity, Arc<FileStore>)>>,
 }
 
-fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io {
-        operation,
-        path,
-        source,
-    }
-}
-
 fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -110,7 +101,7 @@ impl Directory {
             return Ok(());
         }
         for entry in fs::read_dir(&self.systems_dir)
-            .map_err(io_error("read directory", &self.systems_dir))?
+            .map_err(StoreError::io("read directory", &self.systems_dir))?
             .flatten()
         {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -131,8 +122,8 @@ impl Directory {
     /// Waits for the registry's lock (creating and removing systems).
     fn lock(&self) -> Result<File, StoreError> {
         let path = self.dir.join(LOCK_FILE);
-        let file = self.open_lock().map_err(io_error("lock", &path))?;
-        ops::lock(&file, true).map_err(io_error("lock", &path))?;
+        let file = self.open_lock().map_err(StoreError::io("lock", &path))?;
+        ops::lock(&file, true).map_err(StoreError::io("lock", &path))?;
         Ok(file)
     }
 
@@ -174,9 +165,9 @@ impl Directory {
     pub(super) fn systems(&self) -> Result<SystemListing, StoreError> {
         let mut listing = SystemListing::default();
         let entries = fs::read_dir(&self.systems_dir)
-            .map_err(io_error("read directory", &self.systems_dir))?;
+            .map_err(StoreError::io("read directory", &self.systems_dir))?;
         for entry in entries {
-            let entry = entry.map_err(io_error("read directory", &self.systems_dir))?;
+            let entry = entry.map_err(StoreError::io("read directory", &self.systems_dir))?;
             let file_name = entry.file_name();
             let text = file_name.to_string_lossy();
             if text.starts_with('.') {
@@ -215,7 +206,7 @@ impl Directory {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Err(StoreError::SystemNotFound(name.clone()))
             }
-            Err(source) => return Err(io_error("read", &dir)(source)),
+            Err(source) => return Err(StoreError::io("read", &dir)(source)),
         }
         self.read_manifest(name).map_err(|problem| {
             StoreError::Damaged(Damaged {
@@ -272,7 +263,7 @@ impl Directory {
             self.systems_dir
                 .join(format!("{NEW_PREFIX}{}-{}", system.name(), unique_suffix()));
         let result = self.make_system_at(&staging, system).and_then(|()| {
-            fs::rename(&staging, &target).map_err(io_error("create", &target))?;
+            fs::rename(&staging, &target).map_err(StoreError::io("create", &target))?;
             sync_dir(&self.systems_dir)
         });
         if result.is_err() {
@@ -290,10 +281,12 @@ impl Directory {
         options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, access::file_mode(self.shared_group));
-        let mut file = options.open(&path).map_err(io_error("write", &path))?;
+        let mut file = options
+            .open(&path)
+            .map_err(StoreError::io("write", &path))?;
         file.write_all(format_manifest(system).as_bytes())
             .and_then(|()| file.sync_all())
-            .map_err(io_error("write", &path))?;
+            .map_err(StoreError::io("write", &path))?;
         sync_dir(staging)
     }
 
@@ -318,11 +311,11 @@ impl Directory {
                         certificates: held,
                     });
                 }
-                fs::rename(&dir, &removed).map_err(io_error("remove", &dir))?;
+                fs::rename(&dir, &removed).map_err(StoreError::io("remove", &dir))?;
                 Ok(listing.certificates.len())
             })?,
             None => {
-                fs::rename(&dir, &removed).map_err(io_error("remove", &dir))?;
+                fs::rename(&dir, &removed).map_err(StoreError::io("remove", &dir))?;
                 0
             }
         };
@@ -341,8 +334,8 @@ impl Directory {
     /// [`FileStore`] before registries existed.
     pub(super) fn legacy_files(&self) -> Result<Vec<(CertificateName, PathBuf)>, StoreError> {
         let mut files = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(io_error("read directory", &self.dir))? {
-            let entry = entry.map_err(io_error("read directory", &self.dir))?;
+        for entry in fs::read_dir(&self.dir).map_err(StoreError::io("read directory", &self.dir))? {
+            let entry = entry.map_err(StoreError::io("read directory", &self.dir))?;
             let file_name = entry.file_name();
             let Some(stem) = file_name
                 .to_str()
@@ -367,7 +360,7 @@ impl Directory {
         let files = self.legacy_files()?;
         let moved = store.while_locked(|store| {
             for (name, path) in &files {
-                fs::rename(path, store.path_of(name)).map_err(io_error("move", path))?;
+                fs::rename(path, store.path_of(name)).map_err(StoreError::io("move", path))?;
             }
             sync_dir(store.dir())?;
             sync_dir(&self.dir)?;
@@ -379,7 +372,7 @@ impl Directory {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    ops::sync_directory(dir).map_err(io_error("sync directory", dir))
+    ops::sync_directory(dir).map_err(StoreError::io("sync directory", dir))
 }
 
 fn format_manifest(system: &System) -> String {

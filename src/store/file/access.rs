@@ -130,11 +130,7 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
         if source.kind() == io::ErrorKind::NotFound {
             StoreError::NoDirectory(dir.to_path_buf())
         } else {
-            StoreError::Io {
-                operation: "open directory",
-                path: dir.to_path_buf(),
-                source,
-            }
+            StoreError::io("open directory", dir.to_path_buf())(source)
         }
     };
     let link = fs::symlink_metadata(dir).map_err(io_error)?;
@@ -171,11 +167,10 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
     }
     // Whoever may write to a parent may move the store away and put another in its place.
     for parent in canonical.ancestors().skip(1) {
-        let metadata = fs::metadata(parent).map_err(|source| StoreError::Io {
-            operation: "check the permissions of",
-            path: parent.to_path_buf(),
-            source,
-        })?;
+        let metadata = fs::metadata(parent).map_err(StoreError::io(
+            "check the permissions of",
+            parent.to_path_buf(),
+        ))?;
         let mode = metadata.mode() & 0o7777;
         let sticky = mode & 0o1000 != 0;
         if !identity.trusts_owner(metadata.uid()) {
@@ -205,33 +200,27 @@ pub(crate) fn check_directory(dir: &Path, _shared_group: bool) -> Result<PathBuf
         Err(error) if error.kind() == io::ErrorKind::NotFound => {
             Err(StoreError::NoDirectory(dir.to_path_buf()))
         }
-        Err(source) => Err(StoreError::Io {
-            operation: "open directory",
-            path: dir.to_path_buf(),
-            source,
-        }),
+        Err(source) => Err(StoreError::io("open directory", dir.to_path_buf())(source)),
     }
 }
 
 /// Creates `dir` and its missing parents, new ones with `mode` whatever the umask, and gives
 /// `dir` itself exactly `mode` if this call created it.
 pub(crate) fn create_directory(dir: &Path, mode: u32) -> Result<(), StoreError> {
-    let io_error = |source| StoreError::Io {
-        operation: "create directory",
-        path: dir.to_path_buf(),
-        source,
-    };
     let existed = fs::symlink_metadata(dir).is_ok();
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
-    builder.create(dir).map_err(io_error)?;
+    builder
+        .create(dir)
+        .map_err(StoreError::io("create directory", dir))?;
     #[cfg(unix)]
     if !existed {
         // The umask may have taken bits away from the owner; put exactly `mode` back.
         use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(io_error)?;
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+            .map_err(StoreError::io("create directory", dir))?;
     }
     #[cfg(not(unix))]
     let _ = (existed, mode);

@@ -259,11 +259,7 @@ impl DirectoryIdentity {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 Err(StoreError::NoDirectory(dir.to_path_buf()))
             }
-            Err(source) => Err(StoreError::Io {
-                operation: "open directory",
-                path: dir.to_path_buf(),
-                source,
-            }),
+            Err(source) => Err(StoreError::io("open directory", dir.to_path_buf())(source)),
         }
     }
 }
@@ -340,25 +336,12 @@ impl FileStore {
         self.dir.join(format!("{name}{EXTENSION}"))
     }
 
-    fn io_error(operation: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError {
-        let path = path.to_path_buf();
-        move |source| StoreError::Io {
-            operation,
-            path,
-            source,
-        }
-    }
-
     fn read_dir(&self) -> Result<fs::ReadDir, StoreError> {
         fs::read_dir(&self.dir).map_err(|source| {
             if source.kind() == io::ErrorKind::NotFound {
                 StoreError::NoDirectory(self.dir.clone())
             } else {
-                StoreError::Io {
-                    operation: "read directory",
-                    path: self.dir.clone(),
-                    source,
-                }
+                StoreError::io("read directory", self.dir.clone())(source)
             }
         })
     }
@@ -488,13 +471,7 @@ impl StoreBackend for FileStore {
                 self.forget(name);
                 return Ok(None);
             }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    operation: "read",
-                    path,
-                    source,
-                })
-            }
+            Err(source) => return Err(StoreError::io("read", path)(source)),
         }
         match self.read_file(name, &path) {
             Ok(Some(cached)) => {
@@ -517,7 +494,7 @@ impl StoreBackend for FileStore {
         // The certificate files, in the order the directory returns them.
         let mut files = Vec::new();
         for entry in self.read_dir()? {
-            let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
+            let entry = entry.map_err(StoreError::io("read directory", &self.dir))?;
             let file_name = entry.file_name();
             if let Ok(name) = <[u8; FILE_NAME_LENGTH]>::try_from(file_name.as_encoded_bytes()) {
                 files.push((

@@ -103,22 +103,19 @@ impl FileStore {
         for (index, (planned_entry, certificate)) in plan.iter().enumerate() {
             if let Err(source) = self.write_temporary(&planned_entry.temporary, certificate.der()) {
                 self.remove_temporaries(planned.get(..=index).unwrap_or(&[]));
-                return Err(StoreError::Io {
-                    operation: "write",
-                    path: self.path_of(&planned_entry.name),
+                return Err(StoreError::io("write", self.path_of(&planned_entry.name))(
                     source,
-                });
+                ));
             }
         }
         if with_intent {
             if let Err(source) = self.ops.write_intent(&mut lock.file, &encode(&planned)) {
                 self.remove_temporaries(&planned);
                 let _ = self.ops.clear_intent(&mut lock.file);
-                return Err(StoreError::Io {
-                    operation: "record the intent of a write in",
-                    path: self.dir.join(LOCK_FILE),
-                    source,
-                });
+                return Err(StoreError::io(
+                    "record the intent of a write in",
+                    self.dir.join(LOCK_FILE),
+                )(source));
             }
         }
         if let Err(error) = self.move_into_place(&planned) {
@@ -132,11 +129,10 @@ impl FileStore {
         if with_intent {
             if let Err(source) = self.ops.clear_intent(&mut lock.file) {
                 let _ = self.undo(&mut lock, &planned);
-                return Err(StoreError::Io {
-                    operation: "complete the write in",
-                    path: self.dir.join(LOCK_FILE),
-                    source,
-                });
+                return Err(StoreError::io(
+                    "complete the write in",
+                    self.dir.join(LOCK_FILE),
+                )(source));
             }
         }
         for planned_entry in planned.iter().filter(|p| p.repairs) {
@@ -166,17 +162,11 @@ impl FileStore {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Err(StoreError::NotFound(*name))
             }
-            Err(source) => {
-                return Err(StoreError::Io {
-                    operation: "delete",
-                    path,
-                    source,
-                })
-            }
+            Err(source) => return Err(StoreError::io("delete", path)(source)),
         }
         self.ops
             .sync_dir(&self.dir)
-            .map_err(Self::io_error("sync directory", &self.dir))
+            .map_err(StoreError::io("sync directory", &self.dir))
     }
 
     /// Runs `work` while holding the store's write lock: no other writer, in any process,
@@ -210,7 +200,7 @@ impl FileStore {
         };
         let now = SystemTime::now();
         for entry in self.read_dir()? {
-            let entry = entry.map_err(Self::io_error("read directory", &self.dir))?;
+            let entry = entry.map_err(StoreError::io("read directory", &self.dir))?;
             let file_name = entry.file_name();
             let file_name = file_name.to_string_lossy();
             let leftover = if locked.is_some() {
@@ -246,9 +236,9 @@ impl FileStore {
                 Err(error) if error.kind() == io::ErrorKind::NotFound => {
                     return Err(StoreError::NoDirectory(self.dir.clone()))
                 }
-                Err(error) => return Err(Self::io_error(operation, path)(error)),
+                Err(error) => return Err(StoreError::io(operation, path)(error)),
             };
-        ops::lock(&file, true).map_err(Self::io_error(operation, path))?;
+        ops::lock(&file, true).map_err(StoreError::io(operation, path))?;
         // Removed (or removed and made again) while this writer waited: write nothing there.
         if super::DirectoryIdentity::of(&self.dir).ok() != Some(self.dir_identity) {
             return Err(StoreError::NoDirectory(self.dir.clone()));
@@ -263,7 +253,7 @@ impl FileStore {
         let mut recorded = Vec::new();
         (&lock.file)
             .read_to_end(&mut recorded)
-            .map_err(Self::io_error("read", &self.lock_path()))?;
+            .map_err(StoreError::io("read", &self.lock_path()))?;
         if recorded.is_empty() {
             return Ok(());
         }
@@ -277,7 +267,7 @@ impl FileStore {
             None => self
                 .ops
                 .clear_intent(&mut lock.file)
-                .map_err(Self::io_error("clear", &self.lock_path())),
+                .map_err(StoreError::io("clear", &self.lock_path())),
         }
     }
 
@@ -294,11 +284,9 @@ impl FileStore {
                     // Never moved aside: what is under the name is still the original.
                     Err(error) if error.kind() == io::ErrorKind::NotFound => {}
                     Err(source) => {
-                        return Err(StoreError::Io {
-                            operation: "undo an interrupted write to",
-                            path: target,
+                        return Err(StoreError::io("undo an interrupted write to", target)(
                             source,
-                        })
+                        ))
                     }
                 }
             } else {
@@ -312,21 +300,19 @@ impl FileStore {
                             io::ErrorKind::NotFound | io::ErrorKind::IsADirectory
                         ) => {}
                     Err(source) => {
-                        return Err(StoreError::Io {
-                            operation: "undo an interrupted write to",
-                            path: target,
+                        return Err(StoreError::io("undo an interrupted write to", target)(
                             source,
-                        })
+                        ))
                     }
                 }
             }
         }
         self.ops
             .sync_dir(&self.dir)
-            .map_err(Self::io_error("sync directory", &self.dir))?;
+            .map_err(StoreError::io("sync directory", &self.dir))?;
         self.ops
             .clear_intent(&mut lock.file)
-            .map_err(Self::io_error("clear", &self.lock_path()))
+            .map_err(StoreError::io("clear", &self.lock_path()))
     }
 
     /// Step 3: displaced entries aside, temporary files into place, the directory fsynced.
@@ -338,22 +324,16 @@ impl FileStore {
                     Ok(()) => {}
                     // Deleted since it was found damaged: nothing to move aside.
                     Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-                    Err(source) => {
-                        return Err(StoreError::Io {
-                            operation: "write",
-                            path: target,
-                            source,
-                        })
-                    }
+                    Err(source) => return Err(StoreError::io("write", target)(source)),
                 }
             }
             self.ops
                 .rename(&self.dir.join(&entry.temporary), &target)
-                .map_err(Self::io_error("write", &target))?;
+                .map_err(StoreError::io("write", &target))?;
         }
         self.ops
             .sync_dir(&self.dir)
-            .map_err(Self::io_error("sync directory", &self.dir))
+            .map_err(StoreError::io("sync directory", &self.dir))
     }
 
     /// Writes and fsyncs a temporary file holding `der`.
