@@ -63,6 +63,8 @@
 //! multiple of the input's size.
 
 #![forbid(unsafe_code)]
+// On docs.rs (nightly), every item shows the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 mod certificate;

@@ -24,7 +24,8 @@ use crate::store::{CertificateStore, StoreError};
 use crate::system::SystemName;
 
 /// A rustls [`ClientCertVerifier`] that trusts a client when the certificate it presents is in
-/// a [`CertificateStore`] and valid at handshake time.
+/// a [`CertificateStore`] (or trusted by a system of a [`Registry`]) and valid at handshake
+/// time. Needs the feature `rustls`.
 ///
 /// Trust is pinned to the end-entity certificate itself: the verifier hashes the presented
 /// DER (SHA-256), looks its [`CertificateName`] up with [`CertificateStore::get`] (one lookup,
@@ -214,7 +215,7 @@ enum Trust {
     },
 }
 
-/// Why [`StoreClientVerifier`] refused a client certificate, carried to rustls in
+/// Why [`StoreClientVerifier`] (feature `rustls`) refused a client certificate, carried to rustls in
 /// [`CertificateError::Other`] (the client receives a `certificate_unknown` alert).
 ///
 /// Expiry and bad signatures are reported with rustls' own [`CertificateError`] variants, so
