@@ -67,6 +67,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+mod audit;
 mod certificate;
 mod decode;
 mod der;
@@ -81,6 +82,7 @@ mod system;
 #[cfg(feature = "rustls")]
 mod verifier;
 
+pub use audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
@@ -91,7 +93,7 @@ pub use monitor::{
 pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
 pub use store::{
     Admitted, CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy,
-    Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError,
+    Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError, StoreEvent,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore};

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::fingerprint::CertificateName;
 use crate::registry::Registry;
-use crate::store::{CertificateStore, StoreBackend, StoreError};
+use crate::store::{CertificateStore, StoreBackend, StoreError, StoreEvent};
 use crate::summary::ValidityStatus;
 use crate::system::SystemName;
 
@@ -282,6 +282,9 @@ impl Monitor {
                             match store.remove(&certificate.name()) {
                                 Ok(()) => {
                                     metrics::counter!("inbound_certs_purges_total").increment(1);
+                                    store.record(StoreEvent::Purged {
+                                        certificate: &certificate,
+                                    })?;
                                     if before != Reported::Expired {
                                         events.push(ValidityEvent::Expired(event.clone()));
                                     }

@@ -9,11 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use time::{Duration, OffsetDateTime};
 
+use crate::audit::{
+    AuditAction, AuditFiles, AuditLog, AuditOutcome, AuditRecord, History, HistoryQuery,
+};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::monitor::{Clock, SystemClock};
 use crate::store::{
     Admitted, CertificateStore, Damaged, FileStoreOptions, Imported, Listing, MemoryStore,
-    StoreBackend, StoreError,
+    StoreBackend, StoreError, StoreEvent,
 };
 use crate::summary::ValidityStatus;
 use crate::system::{System, SystemKind, SystemName};
@@ -54,13 +58,29 @@ use crate::system::{System, SystemKind, SystemName};
 #[derive(Debug, Clone)]
 pub struct Registry {
     shared: Arc<Shared>,
+    /// Who the changes made through this handle are recorded as made by.
+    actor: Arc<str>,
 }
 
-#[derive(Debug)]
 struct Shared {
     backend: Backend,
     index: RwLock<Index>,
+    audit: AuditLog,
+    /// The time of the audit trail's records.
+    clock: RwLock<Arc<dyn Clock>>,
 }
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("backend", &self.backend)
+            .field("audit", &self.audit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The actor of changes made through a registry handle that was not given one.
+const UNKNOWN_ACTOR: &str = "unknown";
 
 /// A system kept in memory, with its store (none for a target system).
 type InMemory = (System, Option<Arc<MemoryStore>>);
@@ -129,7 +149,10 @@ impl Registry {
     /// An empty registry kept in memory, for tests and for services that load their systems
     /// from elsewhere.
     pub fn in_memory() -> Self {
-        Self::with_backend(Backend::Memory(Mutex::new(BTreeMap::new())), None)
+        Self::with_backend(
+            Backend::Memory(Mutex::new(BTreeMap::new())),
+            AuditLog::memory(),
+        )
     }
 
     /// Opens the registry in an existing directory (see [`FileStore`](crate::FileStore) for
@@ -150,21 +173,75 @@ impl Registry {
         options: &FileStoreOptions,
     ) -> Result<Self, StoreError> {
         let directory = directory::Directory::open(dir.as_ref(), options)?;
-        let registry = Self::with_backend(Backend::Directory(directory), None);
+        let audit = AuditLog::Files(AuditFiles::open(
+            dir.as_ref(),
+            options.is_shared_group(),
+            crate::audit::ROTATE_AT,
+        )?);
+        let registry = Self::with_backend(Backend::Directory(directory), audit);
         registry.refresh(true)?;
         Ok(registry)
     }
 
-    fn with_backend(backend: Backend, stamp: Option<directory::Stamp>) -> Self {
+    fn with_backend(backend: Backend, audit: AuditLog) -> Self {
         Registry {
             shared: Arc::new(Shared {
                 backend,
-                index: RwLock::new(Index {
-                    stamp,
-                    ..Index::default()
-                }),
+                index: RwLock::new(Index::default()),
+                audit,
+                clock: RwLock::new(Arc::new(SystemClock)),
             }),
+            actor: UNKNOWN_ACTOR.into(),
         }
+    }
+
+    /// A handle on the same registry whose changes are recorded in the audit trail as made by
+    /// `actor` (the console's logged-in administrator, the CLI's `--actor`); without one,
+    /// `unknown`.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Registry {
+        Registry {
+            shared: Arc::clone(&self.shared),
+            actor: actor.into().into(),
+        }
+    }
+
+    /// Takes the time of audit records from `clock` (by default the system clock), for every
+    /// handle on this registry.
+    pub fn with_clock(self, clock: impl Clock) -> Registry {
+        *self
+            .shared
+            .clock
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
+        self
+    }
+
+    /// The audit trail, newest first: every import (added, already present or refused, with
+    /// the reason), delete, purge and system change, with its time, actor, system,
+    /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
+    /// crash) are reported beside the records, never hidden.
+    pub fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+        self.shared.audit.history(query)
+    }
+
+    /// Appends a record of a change made through this handle.
+    fn audit(
+        &self,
+        system: &SystemName,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        detail: String,
+    ) -> Result<(), StoreError> {
+        self.shared.audit.append(&[AuditRecord {
+            time: self.shared.now(),
+            actor: self.actor.to_string(),
+            system: Some(system.clone()),
+            action,
+            certificate: None,
+            subject: None,
+            outcome,
+            detail,
+        }])
     }
 
     /// Registers a system. `created` is recorded as its creation time (the library never
@@ -197,6 +274,12 @@ impl Registry {
             .index_mut()
             .systems
             .insert(name.clone(), system.clone());
+        self.audit(
+            name,
+            AuditAction::CreateSystem,
+            AuditOutcome::Created,
+            format!("a {kind} system"),
+        )?;
         Ok(system)
     }
 
@@ -255,6 +338,7 @@ impl Registry {
             system,
             store,
             shared: Arc::clone(&self.shared),
+            actor: Arc::clone(&self.actor),
         })
     }
 
@@ -287,12 +371,20 @@ impl Registry {
             }
             Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
         };
-        let mut index = self.shared.index_mut();
-        index.systems.remove(name);
-        index.trusted.retain(|_, systems| {
-            systems.retain(|system| system != name);
-            !systems.is_empty()
-        });
+        {
+            let mut index = self.shared.index_mut();
+            index.systems.remove(name);
+            index.trusted.retain(|_, systems| {
+                systems.retain(|system| system != name);
+                !systems.is_empty()
+            });
+        }
+        self.audit(
+            name,
+            AuditAction::RemoveSystem,
+            AuditOutcome::Removed,
+            format!("with {removed} certificate(s)"),
+        )?;
         Ok(removed)
     }
 
@@ -470,6 +562,13 @@ impl Registry {
 }
 
 impl Shared {
+    fn now(&self) -> OffsetDateTime {
+        self.clock
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .now()
+    }
+
     fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
         self.index.write().unwrap_or_else(PoisonError::into_inner)
     }
@@ -490,6 +589,7 @@ pub struct SystemStore {
     system: System,
     store: Option<Arc<dyn StoreBackend>>,
     shared: Arc<Shared>,
+    actor: Arc<str>,
 }
 
 impl std::fmt::Debug for SystemStore {
@@ -583,5 +683,93 @@ impl StoreBackend for SystemStore {
             .distrust(&name.fingerprint(), self.system.name());
         self.shared.changed();
         Ok(())
+    }
+
+    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
+        let records: Vec<AuditRecord> = match event {
+            StoreEvent::Imported {
+                certificates,
+                outcomes,
+            } => certificates
+                .iter()
+                .zip(outcomes)
+                .map(|(certificate, outcome)| {
+                    let outcome = match outcome {
+                        Imported::Added(_) => AuditOutcome::Added,
+                        Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
+                    };
+                    self.audit_record(
+                        AuditAction::Import,
+                        Some(certificate),
+                        outcome,
+                        String::new(),
+                    )
+                })
+                .collect(),
+            StoreEvent::Refused {
+                error,
+                certificates,
+            } => {
+                // The certificate the refusal is about, when it names one.
+                let named = match error {
+                    StoreError::Expired { name, .. }
+                    | StoreError::NotForClientAuth { name, .. } => {
+                        certificates.iter().find(|c| c.name() == *name)
+                    }
+                    _ => None,
+                };
+                vec![self.audit_record(
+                    AuditAction::Import,
+                    named,
+                    AuditOutcome::Refused,
+                    format!(
+                        "{} ({} certificate(s) in the upload): {error}",
+                        error.code(),
+                        certificates.len()
+                    ),
+                )]
+            }
+            StoreEvent::Deleted { name, certificate } => {
+                let mut record = self.audit_record(
+                    AuditAction::Delete,
+                    certificate,
+                    AuditOutcome::Removed,
+                    String::new(),
+                );
+                record.certificate = Some(*name);
+                vec![record]
+            }
+            StoreEvent::Purged { certificate } => vec![self.audit_record(
+                AuditAction::Purge,
+                Some(certificate),
+                AuditOutcome::Removed,
+                format!(
+                    "expired on {}",
+                    crate::store::rfc3339(certificate.summary().validity.not_after)
+                ),
+            )],
+        };
+        self.shared.audit.append(&records)
+    }
+}
+
+impl SystemStore {
+    fn audit_record(
+        &self,
+        action: AuditAction,
+        certificate: Option<&Certificate>,
+        outcome: AuditOutcome,
+        detail: String,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: self.shared.now(),
+            actor: self.actor.to_string(),
+            system: Some(self.system.name().clone()),
+            action,
+            certificate: certificate.map(Certificate::name),
+            subject: certificate.map(|c| c.summary().subject.to_string()),
+            outcome,
+            detail,
+        }
     }
 }

@@ -357,6 +357,48 @@ pub trait StoreBackend: Send + Sync {
     /// Removes the certificate (or damaged entry) with this name; [`StoreError::NotFound`] if
     /// there is none.
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError>;
+
+    /// Records what an operation did (a registry's system store appends it to the audit
+    /// trail), before the operation returns: an error here fails the operation. Called by
+    /// [`CertificateStore`]'s operations; records nothing unless a backend says otherwise. It
+    /// observes, and can change nothing of what the checks decided.
+    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
+        let _ = event;
+        Ok(())
+    }
+}
+
+/// What a [`CertificateStore`] operation did, as [`StoreBackend::record`] is told.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum StoreEvent<'a> {
+    /// The certificates were stored (or were there already): one outcome each, in order.
+    Imported {
+        /// The certificates.
+        certificates: &'a [Certificate],
+        /// What happened to each.
+        outcomes: &'a [Imported],
+    },
+    /// An import was refused before anything was stored.
+    Refused {
+        /// Why.
+        error: &'a StoreError,
+        /// The certificates of the refused import (none when the upload could not be
+        /// decoded).
+        certificates: &'a [Certificate],
+    },
+    /// A certificate (or damaged entry) was deleted.
+    Deleted {
+        /// Its name.
+        name: &'a CertificateName,
+        /// The certificate, if it could be read before it was deleted.
+        certificate: Option<&'a Certificate>,
+    },
+    /// An expired certificate was deleted by a purge.
+    Purged {
+        /// The certificate.
+        certificate: &'a Certificate,
+    },
 }
 
 impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
@@ -374,6 +416,9 @@ impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
     }
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
         (**self).remove(name)
+    }
+    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
+        (**self).record(event)
     }
 }
 
@@ -474,9 +519,14 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     }
 
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError> {
+        // Read first, so that the record can name what was deleted.
+        let certificate = self.load(name).ok().flatten();
         self.remove(name)?;
         metrics::counter!("inbound_certs_deletes_total").increment(1);
-        Ok(())
+        self.record(StoreEvent::Deleted {
+            name,
+            certificate: certificate.as_ref(),
+        })
     }
 
     fn import(
@@ -499,11 +549,15 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
         let kind = StoreBackend::system_kind(self);
-        if !kind.accepts_inbound() {
-            return Err(refused(StoreError::NotInbound(kind)));
-        }
-        for certificate in certificates {
-            policy.check(certificate).map_err(refused)?;
+        let checked = if kind.accepts_inbound() {
+            certificates
+                .iter()
+                .try_for_each(|certificate| policy.check(certificate))
+        } else {
+            Err(StoreError::NotInbound(kind))
+        };
+        if let Err(error) = checked {
+            return Err(refused(self, error, certificates));
         }
         let outcomes = self.store_all(Admitted { certificates })?;
         if outcomes.len() != certificates.len() {
@@ -518,6 +572,10 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
             };
             metrics::counter!("inbound_certs_imports_total", "outcome" => outcome).increment(1);
         }
+        self.record(StoreEvent::Imported {
+            certificates,
+            outcomes: &outcomes,
+        })?;
         Ok(outcomes)
     }
 
@@ -526,8 +584,8 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         upload: &[u8],
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
-        let certificates =
-            decode_with(upload, &policy.decode).map_err(|error| refused(error.into()))?;
+        let certificates = decode_with(upload, &policy.decode)
+            .map_err(|error| refused(self, error.into(), &[]))?;
         self.import_all(&certificates, policy)
     }
 
@@ -566,6 +624,9 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
             match self.remove(&certificate.name()) {
                 Ok(()) => {
                     metrics::counter!("inbound_certs_purges_total").increment(1);
+                    self.record(StoreEvent::Purged {
+                        certificate: &certificate,
+                    })?;
                     purged.push(certificate.name());
                 }
                 Err(StoreError::NotFound(_)) => {}
@@ -592,10 +653,21 @@ impl StoreError {
     }
 }
 
-/// Counts an upload (or certificate) refused before anything was stored, by its reason.
-fn refused(error: StoreError) -> StoreError {
+/// Counts and records an import refused before anything was stored; the refusal, or the
+/// error of recording it.
+fn refused<S: StoreBackend + ?Sized>(
+    store: &S,
+    error: StoreError,
+    certificates: &[Certificate],
+) -> StoreError {
     metrics::counter!("inbound_certs_refusals_total", "reason" => error.code()).increment(1);
-    error
+    match store.record(StoreEvent::Refused {
+        error: &error,
+        certificates,
+    }) {
+        Ok(()) => error,
+        Err(recording) => recording,
+    }
 }
 
 /// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
