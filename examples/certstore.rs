@@ -14,6 +14,7 @@
 //! certstore --store DIR identify FILE|FINGERPRINT
 //! certstore --store DIR check [--within-days N] [--json]
 //! certstore --store DIR migrate --system NAME --kind source|proxy
+//! certstore --store DIR history [--system NAME] [--since RFC3339] [--limit N] [--json]
 //! cargo run --features postgres --example certstore -- --postgres URL list   # any command
 //! ```
 //!
@@ -56,6 +57,8 @@ const USAGE: &str = "usage:
   certstore --store DIR identify FILE|FINGERPRINT
   certstore --store DIR check [--within-days N] [--json]
   certstore --store DIR migrate --system NAME --kind source|proxy
+  certstore --store DIR history [--system NAME] [--since RFC3339] [--limit N] [--json]
+  (--actor NAME before any command: who the audit trail records; default $USER)
   (--postgres URL instead of --store DIR: a registry in PostgreSQL; needs --features postgres)";
 
 fn main() -> ExitCode {
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
 
 struct Options {
     store: Option<Location>,
+    actor: String,
     system: Option<SystemName>,
     kind: Option<SystemKind>,
     command: String,
@@ -78,9 +82,22 @@ struct Options {
     operands: Vec<String>,
 }
 
+/// The user running this, for the audit trail: `$USER`, `$LOGNAME`, or the user id.
+fn login_name() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            #[cfg(unix)]
+            return format!("uid {}", rustix::process::geteuid().as_raw());
+            #[cfg(not(unix))]
+            return "unknown".to_string();
+        })
+}
+
 fn parse(arguments: &[String]) -> Result<Options, String> {
     let mut options = Options {
         store: None,
+        actor: login_name(),
         system: None,
         kind: None,
         command: String::new(),
@@ -97,6 +114,17 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
             "--postgres" => {
                 let url = iter.next().ok_or("--postgres needs a connection URL")?;
                 options.store = Some(Location::Postgres(url.clone()));
+            }
+            "--actor" => {
+                options.actor = iter.next().ok_or("--actor needs a name")?.clone();
+            }
+            "--since" => {
+                let since = iter.next().ok_or("--since needs an RFC 3339 instant")?;
+                options.flags.push(format!("--since={since}"));
+            }
+            "--limit" => {
+                let limit = iter.next().ok_or("--limit needs a number")?;
+                options.flags.push(format!("--limit={limit}"));
             }
             "--system" => {
                 let name = iter.next().ok_or("--system needs a system name")?;
@@ -129,6 +157,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
 
 fn run(arguments: &[String]) -> Result<ExitCode, String> {
     let options = parse(arguments)?;
+    let _ = ACTOR.set(options.actor.clone());
     let command = if options.command == "system" {
         format!(
             "system {}",
@@ -218,14 +247,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .any(|f| f == "--allow-without-client-auth"),
                 );
             let system = system()?;
-            let Some(certificates) = read_all(&options.operands, &policy) else {
-                return Ok(ExitCode::FAILURE);
-            };
             let registry = open(location()?, Create::No)?;
             let store = registry
                 .store(system)
                 .map_err(|e| missing_system(e, location()))?;
-            Ok(import_all(&store, &certificates, &policy))
+            Ok(import(&store, &options.operands, &policy))
         }
         "list" => {
             known(&["--json", "--expiring-within"])?;
@@ -270,9 +296,14 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 .get(&name)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
+            let imported = imported(&registry, system, certificate.name());
             if json {
                 let mut object = support::json_object(&certificate, now);
                 object.insert("system".into(), Value::String(system.to_string()));
+                object.insert(
+                    "imported".into(),
+                    imported.map_or(Value::Null, Value::String),
+                );
                 out!(
                     "{}",
                     serde_json::to_string_pretty(&Value::Object(object))
@@ -280,6 +311,10 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 );
             } else {
                 out!("System:              {system}");
+                out!(
+                    "Imported:            {}",
+                    imported.as_deref().unwrap_or("(not in the audit trail)")
+                );
                 out!("{}", support::readable_block(&certificate, now));
             }
             Ok(ExitCode::SUCCESS)
@@ -356,6 +391,34 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             let registry = open(location()?, Create::No)?;
             check(&registry, now, Duration::days(days), json)
         }
+        "history" => {
+            known(&["--json", "--since", "--limit"])?;
+            let mut query = inbound_certs::HistoryQuery::new();
+            if let Some(system) = &options.system {
+                query = query.system(system.clone());
+            }
+            if let Some(since) = options
+                .flags
+                .iter()
+                .find_map(|f| f.strip_prefix("--since="))
+            {
+                let since = OffsetDateTime::parse(since, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| format!("--since needs an RFC 3339 instant such as 2026-01-31T00:00:00Z, got {since:?}"))?;
+                query = query.since(since);
+            }
+            if let Some(limit) = options
+                .flags
+                .iter()
+                .find_map(|f| f.strip_prefix("--limit="))
+            {
+                let limit = limit
+                    .parse::<usize>()
+                    .map_err(|_| format!("--limit needs a number, got {limit:?}"))?;
+                query = query.limit(limit);
+            }
+            let registry = open(location()?, Create::No)?;
+            history(&registry, &query, json)
+        }
         "migrate" => {
             known(&[])?;
             let system = system()?;
@@ -410,6 +473,14 @@ enum Create {
 }
 
 fn open(location: &Location, create: Create) -> Result<Registry, String> {
+    let actor = ACTOR.get().map_or("unknown", String::as_str);
+    open_registry(location, create).map(|registry| registry.acting_as(actor))
+}
+
+/// Who this run's changes are recorded as made by (`--actor`, or the login name).
+static ACTOR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn open_registry(location: &Location, create: Create) -> Result<Registry, String> {
     match location {
         Location::Directory(dir) if create == Create::Yes => {
             Registry::create(dir).map_err(|e| e.to_string())
@@ -446,22 +517,30 @@ fn parse_name(text: &str) -> Result<CertificateName, String> {
 
 /// Imports `files` as one bundle: all their certificates or none.
 fn import(store: &dyn CertificateStore, files: &[String], policy: &ImportPolicy) -> ExitCode {
-    match read_all(files, policy) {
+    match read_all(store, files, policy) {
         Some(certificates) => import_all(store, &certificates, policy),
         None => ExitCode::FAILURE,
     }
 }
 
 /// Reads and decodes every file and checks each certificate against `policy`, before anything
-/// is stored. Every problem is reported on stderr with its file; then the result is `None`.
-fn read_all(files: &[String], policy: &ImportPolicy) -> Option<Vec<Certificate>> {
+/// is stored. Every problem is reported on stderr with its file, and each refused file is
+/// offered to the store, which refuses it too and records the refusal in the audit trail;
+/// then the result is `None`.
+fn read_all(
+    store: &dyn CertificateStore,
+    files: &[String],
+    policy: &ImportPolicy,
+) -> Option<Vec<Certificate>> {
     let mut certificates = Vec::new();
     let mut refused = 0;
     for file in files {
+        let bytes = std::fs::read(file);
         // `decode` uses the default limits, which are those of `ImportPolicy::new`.
-        let decoded = std::fs::read(file)
+        let decoded = bytes
+            .as_ref()
             .map_err(|e| e.to_string())
-            .and_then(|bytes| inbound_certs::decode(&bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| inbound_certs::decode(bytes).map_err(|e| e.to_string()));
         let problems: Vec<String> = match &decoded {
             Ok(found) => found
                 .iter()
@@ -475,7 +554,13 @@ fn read_all(files: &[String], policy: &ImportPolicy) -> Option<Vec<Certificate>>
         }
         match decoded {
             Ok(found) if problems.is_empty() => certificates.extend(found),
-            _ => refused += 1,
+            _ => {
+                refused += 1;
+                if let Ok(bytes) = &bytes {
+                    // Refused again, by the store this time, which records why.
+                    let _ = store.import_upload(bytes, policy);
+                }
+            }
         }
     }
     if refused > 0 {
@@ -767,6 +852,73 @@ fn check(
     }))
 }
 
+/// The audit trail, newest first, one record a line (or a JSON array).
+fn history(
+    registry: &Registry,
+    query: &inbound_certs::HistoryQuery,
+    json: bool,
+) -> Result<ExitCode, String> {
+    let history = registry.history(query).map_err(|e| e.to_string())?;
+    for damaged in &history.damaged {
+        eprintln!("warning: audit trail: {damaged}");
+    }
+    if json {
+        let objects: Vec<Value> = history
+            .records
+            .iter()
+            .map(|record| {
+                serde_json::json!({
+                    "time": record.time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                    "actor": record.actor,
+                    "system": record.system.as_ref().map(ToString::to_string),
+                    "action": record.action.as_str(),
+                    "certificate": record.certificate.map(|name| name.to_string()),
+                    "subject": record.subject,
+                    "outcome": record.outcome.as_str(),
+                    "detail": record.detail,
+                })
+            })
+            .collect();
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&objects).map_err(|e| e.to_string())?
+        );
+    } else {
+        for record in &history.records {
+            out!("{record}");
+        }
+        if history.records.is_empty() {
+            out!("(no records)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// When and by whom a certificate was imported into a system, from the audit trail.
+fn imported(registry: &Registry, system: &SystemName, name: CertificateName) -> Option<String> {
+    let history = registry
+        .history(&inbound_certs::HistoryQuery::new().system(system.clone()))
+        .ok()?;
+    history
+        .records
+        .iter()
+        .find(|record| {
+            record.certificate == Some(name)
+                && record.action == inbound_certs::AuditAction::Import
+                && record.outcome == inbound_certs::AuditOutcome::Added
+        })
+        .map(|record| {
+            format!(
+                "{} by {}",
+                record
+                    .time
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                record.actor
+            )
+        })
+}
+
 fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {
     let dir = std::env::temp_dir().join(format!("inbound-certs-demo-{}", std::process::id()));
     let result = demo_in(&dir, now);
@@ -785,7 +937,7 @@ fn system_name(text: &str) -> Result<SystemName, String> {
 fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     let err = |e: StoreError| e.to_string();
     step(&format!("A registry of systems, in {}", dir.display()));
-    let registry = Registry::create(dir).map_err(err)?;
+    let registry = Registry::create(dir).map_err(err)?.acting_as("demo-admin");
     let crm = system_name("crm")?;
     let gateway = system_name("partner-gateway")?;
     let warehouse = system_name("warehouse")?;
@@ -890,6 +1042,14 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
 
     step("What is left");
     system_list(&registry, now, false)?;
+
+    step("The audit trail: who changed what, newest first (the last 8 records)");
+    out!("$ certstore history --limit 8");
+    history(
+        &registry,
+        &inbound_certs::HistoryQuery::new().limit(8),
+        false,
+    )?;
     out!("\nDemo done; the temporary registry is removed.");
     Ok(ExitCode::SUCCESS)
 }

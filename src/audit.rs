@@ -465,10 +465,8 @@ mod tests {
     /// first, and the limit stops it.
     #[test]
     fn rotated_files_are_read_newest_first() {
-        let dir = std::env::temp_dir().join(format!(
-            "inbound-certs-audit-rotate-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("inbound-certs-audit-rotate-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let files = AuditFiles::open(&dir, false, 1000).unwrap();

@@ -440,6 +440,8 @@ fn certstore_demo_runs_every_step() {
         "Delete the shared certificate from crm: partner-gateway still trusts it",
         "Purge expired certificates",
         "removed system crm and 5 certificate(s)",
+        "The audit trail",
+        "demo-admin remove_system system crm: removed: with 5 certificate(s)",
         "Demo done",
     ] {
         assert!(stdout.contains(step), "missing step {step}:\n{stdout}");
@@ -553,4 +555,50 @@ fn certstore_check_exits_as_monitoring_plugins_do() {
     let output = store.run_registry(&["check", "--within-days", "soon"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("--within-days needs a number of days"));
+}
+
+/// Every change is in the audit trail with its actor; `history` reads it back, `show` says
+/// when and by whom a certificate was imported.
+#[test]
+fn certstore_keeps_an_audit_trail() {
+    let store = Store::new("history");
+    let output = store.run(&["--actor", "alice", "import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run(&["--actor", "bob", "import", "tests/data/key_pkcs8.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    let source = name_of("sample_source.pem");
+    let output = store.run(&["show", &source]);
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("Imported:            20") && shown.contains(" by alice\n"),
+        "{shown}"
+    );
+
+    let output = store.run_registry(&["history", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let records = json.as_array().unwrap();
+    assert_eq!(records.len(), 3, "{json}");
+    assert_eq!(records[0]["actor"], "bob");
+    assert_eq!(records[0]["outcome"], "refused");
+    assert!(records[0]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("private_key"));
+    assert_eq!(records[1]["actor"], "alice");
+    assert_eq!(records[1]["certificate"], source.as_str());
+    assert_eq!(records[1]["outcome"], "added");
+    assert_eq!(records[2]["action"], "create_system");
+
+    let output = store.run_registry(&["history", "--limit", "1"]);
+    let lines = text(&output.stdout);
+    assert_eq!(lines.lines().count(), 1);
+    assert!(
+        lines.contains(" bob import system crm: refused: private_key"),
+        "{lines}"
+    );
+    let output = store.run_registry(&["history", "--since", "2999-01-01T00:00:00Z"]);
+    assert_eq!(text(&output.stdout), "(no records)\n");
+    let output = store.run_registry(&["history", "--since", "yesterday"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("--since needs an RFC 3339 instant"));
 }
