@@ -8,7 +8,7 @@ pub mod conformance;
 pub(crate) mod file;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
