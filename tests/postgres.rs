@@ -1567,13 +1567,25 @@ fn tables_of_the_version_before_registries_are_upgraded(server: &Server) -> Stri
         .collect();
     assert_eq!(before.len(), 3);
 
-    let registry = Registry::connect(
-        &server.url(),
-        &PostgresOptions::default()
-            .schema(&schema)
-            .resync_interval(Duration::from_millis(300)),
-    )
-    .unwrap();
+    // Three replicas start at once: one upgrades, under the advisory lock; the others find
+    // the tables upgraded.
+    let options = PostgresOptions::default()
+        .schema(&schema)
+        .resync_interval(Duration::from_millis(300));
+    let mut started: Vec<Registry> = std::thread::scope(|scope| {
+        let connecting: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| Registry::connect(&server.url(), &options).unwrap()))
+            .collect();
+        connecting
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect()
+    });
+    let registry = started.remove(0);
+    for other in &started {
+        assert_eq!(other.legacy_certificates().unwrap(), 3);
+    }
+    drop(started);
     let after: Vec<(String, String, Vec<u8>)> = sql
         .query(
             &format!(
@@ -1696,6 +1708,116 @@ fn tables_of_the_version_before_registries_are_upgraded(server: &Server) -> Stri
     "3 rows of the earlier version kept as legacy rows, the key made (system, fingerprint), the summary recomputed; a PostgresStore keeps working; adopted into a system in one transaction".to_string()
 }
 
+/// Rows written by hand into a registry's tables, without notification: healed by the
+/// periodic check, and a row that is not what it claims (or belongs to no registered system)
+/// is reported, never hiding the others.
+fn registry_rows_by_hand_are_healed_and_reported(server: &Server) -> String {
+    let schema = fresh_schema("registry_by_hand");
+    let registry = Registry::connect(
+        &server.url(),
+        &PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let crm = system_name("crm");
+    let system = registry
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    let pool = certificates(4);
+    registry
+        .store(&crm)
+        .unwrap()
+        .import(&pool[0], &policy())
+        .unwrap();
+    let mut sql = server.sql();
+    let insert = format!(
+        "INSERT INTO \"{schema}\".client_certificates (system, fingerprint, der) VALUES ($1, $2, $3)"
+    );
+    // A healthy row, a row whose DER is another certificate's, a row of no registered system.
+    sql.execute(
+        &insert,
+        &[&"crm", &pool[1].fingerprint().to_string(), &pool[1].der()],
+    )
+    .unwrap();
+    let wrong_key = pool[2].fingerprint().to_string();
+    sql.execute(&insert, &[&"crm", &wrong_key, &pool[0].der()])
+        .unwrap();
+    sql.execute(
+        &insert,
+        &[&"ghost", &pool[3].fingerprint().to_string(), &pool[3].der()],
+    )
+    .unwrap();
+    // A system made by hand, and a row of the systems table that is not a system name.
+    sql.batch_execute(&format!(
+        "INSERT INTO \"{schema}\".systems (name, kind, created) VALUES ('edge', 'proxy', now()), ('Not A Name', 'source', now())"
+    ))
+    .unwrap();
+    within(
+        Duration::from_secs(10),
+        "the healthy row identified",
+        || registry.identify(&pool[1].fingerprint()).unwrap() == vec![system.clone()],
+    );
+    within(Duration::from_secs(10), "the system made by hand", || {
+        registry.system(&system_name("edge")).is_ok()
+    });
+    let listing = registry.store(&crm).unwrap().list().unwrap();
+    assert_eq!(listing.certificates.len(), 2);
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(
+        listing.damaged[0].location,
+        PathBuf::from(format!("{schema}.client_certificates/crm/{wrong_key}"))
+    );
+    assert!(registry
+        .identify(&pool[2].fingerprint())
+        .unwrap()
+        .is_empty());
+    // Rows of a system that is not registered trust nothing.
+    assert!(registry
+        .identify(&pool[3].fingerprint())
+        .unwrap()
+        .is_empty());
+    let systems = registry.systems().unwrap();
+    assert_eq!(
+        systems
+            .systems
+            .iter()
+            .map(|system| system.name().as_str())
+            .collect::<Vec<_>>(),
+        ["crm", "edge"]
+    );
+    let locations: Vec<String> = systems
+        .damaged
+        .iter()
+        .map(|damaged| damaged.location.display().to_string())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            format!("{schema}.client_certificates/ghost"),
+            format!("{schema}.systems/Not A Name"),
+        ]
+    );
+    assert_eq!(
+        systems.damaged[0].to_string(),
+        format!("{schema}.client_certificates/ghost: cannot be read: 1 row(s) of a system that is not registered (create the system to see them, or delete them)")
+    );
+    // The damaged row counts: the system is not removed unless asked.
+    assert!(matches!(
+        registry.remove_system(&crm, false),
+        Err(StoreError::SystemNotEmpty {
+            certificates: 3,
+            ..
+        })
+    ));
+    assert_eq!(registry.remove_system(&crm, true).unwrap(), 3);
+    assert!(registry
+        .identify(&pool[0].fingerprint())
+        .unwrap()
+        .is_empty());
+    "a healthy row, a damaged row and a system written by hand healed; rows of no registered system and a bad system row reported".to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1708,7 +1830,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 21] = [
+    let tests: [(&str, Test); 22] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1777,6 +1899,10 @@ fn main() -> ExitCode {
         (
             "tables_of_the_version_before_registries_are_upgraded",
             tables_of_the_version_before_registries_are_upgraded,
+        ),
+        (
+            "registry_rows_by_hand_are_healed_and_reported",
+            registry_rows_by_hand_are_healed_and_reported,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();

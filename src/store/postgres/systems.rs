@@ -3,6 +3,7 @@
 //! that creating, removing and importing into systems are applied in one order by every
 //! replica. Reads answer from the index.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use time::OffsetDateTime;
@@ -11,7 +12,7 @@ use super::writer::WriteError;
 use super::{Database, Shared};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Damaged, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError};
 use crate::system::{System, SystemKind, SystemName};
 
 /// The rows of one system: the rows of a registered system, or (`system` empty) those of a
@@ -181,11 +182,13 @@ impl Database {
                 let inserted = transaction.query_opt(
                     &format!(
                         "INSERT INTO {} (name, kind, created)
-                         VALUES ($1, $2, timestamptz 'epoch' + $3 * interval '1 microsecond')
+                         VALUES ($1, $2, timestamptz 'epoch'
+                             + ($3::bigint / 1000000) * interval '1 second'
+                             + ($3::bigint % 1000000) * interval '1 microsecond')
                          ON CONFLICT (name) DO NOTHING RETURNING id",
                         shared.table("systems")
                     ),
-                    &[&name.as_str(), &kind.as_str(), &(microseconds as f64)],
+                    &[&name.as_str(), &kind.as_str(), &microseconds],
                 )?;
                 if inserted.is_none() {
                     return Err(WriteError::Refused(StoreError::SystemExists(name.clone())));
@@ -196,17 +199,37 @@ impl Database {
         Ok(System::new(name.clone(), kind, created))
     }
 
-    /// The registered systems, sorted by name, and the rows of the systems table that are not
-    /// readable systems.
+    /// The registered systems, sorted by name; the rows of the systems table that are not
+    /// readable systems, and the certificate rows of systems that are not registered (made
+    /// by hand: every removal deletes a system's rows with it), never hidden.
     pub(crate) fn systems(&self) -> (Vec<System>, Vec<Damaged>) {
         let index = self.shared.read_index();
+        let mut damaged = index.damaged_systems.clone();
+        for (system, rows) in &index.stores {
+            let registered = system
+                .parse::<SystemName>()
+                .is_ok_and(|name| index.systems.contains_key(&name));
+            if !system.is_empty() && !registered {
+                damaged.push(Damaged {
+                    location: PathBuf::from(format!(
+                        "{}.client_certificates/{system}",
+                        self.shared.schema
+                    )),
+                    problem: Damage::Unreadable(format!(
+                        "{} row(s) of a system that is not registered (create the system to see them, or delete them)",
+                        rows.certificates.len() + rows.damaged.len()
+                    )),
+                });
+            }
+        }
+        damaged.sort_by(|a, b| a.location.cmp(&b.location));
         (
             index
                 .systems
                 .values()
                 .map(|registered| registered.system.clone())
                 .collect(),
-            index.damaged_systems.clone(),
+            damaged,
         )
     }
 
