@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: one set of trusted certificates shared by every replica of a service,
-//! kept in PostgreSQL and served from memory (feature `postgres`).
+//! kept in PostgreSQL and served from memory (feature `postgres`); and the tables, index and
+//! listener under a [`Registry`](crate::Registry) on PostgreSQL (`systems.rs`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +31,8 @@ const CHANGES_KEPT: i64 = 10_000;
 const POLL: Duration = Duration::from_millis(200);
 /// The longest wait between two attempts to reconnect the listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// How [`PostgresStore::connect_with`] sets up the store.
+/// How [`PostgresStore::connect_with`] and [`Registry::connect`](crate::Registry::connect)
+/// set up the connection.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
     schema: String,
@@ -129,15 +131,22 @@ impl PostgresOptions {
 /// the log meanwhile) is the error's operation "learn whether the write whose connection broke
 /// was committed", meaning it may or may not have been applied.
 ///
-/// Tables (in the configured schema, created on first use):
-/// `client_certificates (fingerprint text primary key, der bytea, imported_at timestamptz)`,
-/// plus `revision` and `changes`, which order the changes for the replicas. Triggers on
-/// `client_certificates` keep the table's summary (row count, and the XOR of 64 bits of
-/// SHA-256 over each row's fingerprint and DER) in the `revision` row, whoever writes; the
-/// periodic check compares it with the index's own. Needs PostgreSQL 14 or later (`bit_xor`,
-/// `gen_random_uuid`). Rows are checked when loaded: a row whose DER's SHA-256 is not its
-/// fingerprint, or that is not a certificate, is reported in [`Listing::damaged`] and never
-/// hides the others.
+/// Tables (in the configured schema, created on first use, shared with a
+/// [`Registry`](crate::Registry) on the same schema):
+/// `client_certificates (system text, fingerprint text, der bytea, imported_at timestamptz,
+/// primary key (system, fingerprint))` and `systems`, plus `revision` and `changes`, which
+/// order the changes for the replicas. A `PostgresStore` is the store of the rows whose
+/// `system` is empty: the rows of no registered system, which a `Registry` reports as
+/// [legacy certificates](crate::Registry::legacy_certificates) and can
+/// [adopt](crate::Registry::adopt_legacy_store) into a system (after which this store no
+/// longer holds them). Tables made by a version before registries (no `system` column) are
+/// upgraded in place on connect, every row becoming a row of no system. The index holds every
+/// row of the schema, of every system. Triggers on `client_certificates` keep the table's
+/// summary (row count, and the XOR of 64 bits of SHA-256 over each row's system, fingerprint
+/// and DER) in the `revision` row, whoever writes; the periodic check compares it with the
+/// index's own. Needs PostgreSQL 14 or later (`bit_xor`, `gen_random_uuid`). Rows are checked
+/// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a
+/// certificate, is reported in [`Listing::damaged`] and never hides the others.
 ///
 /// # In an async service
 ///
