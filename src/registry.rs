@@ -167,7 +167,7 @@ impl Registry {
     /// of [`PostgresStore::connect_with`](crate::PostgresStore::connect_with).
     ///
     /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
-    /// every system, keyed by `(system, fingerprint)`. Every replica keeps the systems and
+    /// all systems, keyed by `(system, fingerprint)`. Every replica keeps the systems and
     /// their certificates in memory, kept current by one listener thread for all systems as
     /// [`PostgresStore`](crate::PostgresStore) does: [`identify`](Self::identify),
     /// [`systems`](Self::systems), [`system`](Self::system) and the stores' `get` and `list`
@@ -433,7 +433,8 @@ impl Registry {
     /// The systems that trust the certificate with this fingerprint, sorted by name (none:
     /// an empty vector). One lookup in an index kept in memory; for a directory registry,
     /// plus one `stat` of the change marker, and a rebuild of the index when another process
-    /// changed the registry.
+    /// changed the registry; on PostgreSQL, the index its listener keeps current (no database
+    /// round trip).
     pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
         #[cfg(feature = "postgres")]
         if let Backend::Postgres(database) = &self.shared.backend {

@@ -1818,6 +1818,57 @@ fn registry_rows_by_hand_are_healed_and_reported(server: &Server) -> String {
     "a healthy row, a damaged row and a system written by hand healed; rows of no registered system and a bad system row reported".to_string()
 }
 
+/// A rustls verifier over a registry on PostgreSQL trusts what one of its systems trusts, from
+/// memory, and follows another replica's changes.
+fn a_verifier_over_a_postgres_registry_follows_other_replicas(server: &Server) -> String {
+    #[cfg(feature = "rustls")]
+    {
+        use inbound_certs::StoreClientVerifier;
+        use rustls::pki_types::{CertificateDer, UnixTime};
+        use rustls::server::danger::ClientCertVerifier;
+
+        let schema = fresh_schema("registry_verifier");
+        let (a, b) = (
+            connect_registry(server, &schema),
+            connect_registry(server, &schema),
+        );
+        let crm = system_name("crm");
+        let edge = system_name("edge");
+        b.create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+            .unwrap();
+        b.create_system(&edge, SystemKind::Proxy, OffsetDateTime::now_utc())
+            .unwrap();
+        let client = &certificates(1)[0];
+        let der = CertificateDer::from(client.der().to_vec());
+        let every_system = StoreClientVerifier::for_registry(a.clone(), provider());
+        let edge_only =
+            StoreClientVerifier::for_registry(a.clone(), provider()).only_systems([edge.clone()]);
+        let accepted = |verifier: &StoreClientVerifier| {
+            verifier
+                .verify_client_cert(&der, &[], UnixTime::now())
+                .is_ok()
+        };
+        assert!(!accepted(&every_system));
+        b.store(&crm).unwrap().import(client, &policy()).unwrap();
+        within(Duration::from_secs(10), "a trusts b's import", || {
+            accepted(&every_system)
+        });
+        assert!(!accepted(&edge_only));
+        b.remove_system(&crm, true).unwrap();
+        within(
+            Duration::from_secs(10),
+            "a forgets the removed system",
+            || !accepted(&every_system),
+        );
+        "a client trusted by a system created on another replica is accepted, and refused once the system is removed there".to_string()
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = server;
+        "skipped: needs the feature rustls".to_string()
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1830,7 +1881,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 22] = [
+    let tests: [(&str, Test); 23] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1903,6 +1954,10 @@ fn main() -> ExitCode {
         (
             "registry_rows_by_hand_are_healed_and_reported",
             registry_rows_by_hand_are_healed_and_reported,
+        ),
+        (
+            "a_verifier_over_a_postgres_registry_follows_other_replicas",
+            a_verifier_over_a_postgres_registry_follows_other_replicas,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();
