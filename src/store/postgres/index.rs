@@ -27,12 +27,22 @@ use crate::system::{System, SystemKind, SystemName};
 
 /// What a replica compares with the database to learn, without reading the table, whether its
 /// index shows the table as it is: the revision, the number of rows and the XOR of every row's
-/// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes.
+/// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes. Beside
+/// it, a hash of the systems table computed by the server (see [`SYSTEMS_TOKEN_SQL`]), which
+/// the index keeps as it was when it last read that table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Summary {
     revision: i64,
     rows: i64,
     digest: i64,
+    systems: i64,
+}
+
+impl Summary {
+    /// Whether the certificate rows are the same (the systems aside).
+    fn same_rows(&self, other: &Summary) -> bool {
+        (self.revision, self.rows, self.digest) == (other.revision, other.rows, other.digest)
+    }
 }
 
 /// 64 bits of SHA-256 over a row's system, key and DER, the same as the SQL of
@@ -53,6 +63,10 @@ pub(super) fn row_token(system: &str, key: &str, der: &[u8]) -> i64 {
 
 /// The SQL of [`row_token`].
 pub(super) const ROW_TOKEN_SQL: &str = "('x' || left(encode(sha256(convert_to(system || '/' || fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint";
+
+/// A hash of the systems table, computed by the server: the index only compares it with the
+/// one it saw when it last read the table, so it need not be computable here.
+const SYSTEMS_TOKEN_SQL: &str = "(SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/' || extract(epoch FROM created)::text || '/' || id::text, 0)), 0) FROM {systems})";
 
 /// The SQL that reads the systems table, in the order [`Shared::read_systems`] expects.
 const SYSTEMS_SQL: &str =
@@ -96,6 +110,8 @@ pub(super) struct Index {
     pub(super) trusted: HashMap<Fingerprint, Vec<SystemName>>,
     /// The revision of the database the index reflects.
     revision: i64,
+    /// The server's hash of the systems table when the index last read it.
+    systems_token: i64,
     /// The XOR of the row tokens of every row in the index.
     digest: i64,
     /// Whether the tables have been loaded once.
@@ -109,6 +125,7 @@ impl Index {
             revision: self.revision,
             rows: i64::try_from(rows).unwrap_or(i64::MAX),
             digest: self.digest,
+            systems: self.systems_token,
         }
     }
 
@@ -239,35 +256,45 @@ impl Shared {
     }
 
     /// Loads the tables the first time; afterwards compares summaries and fetches only what
-    /// differs. The systems table (a few rows) is read every time.
+    /// differs.
     pub(super) fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.read_index().loaded {
             return self.load(client);
         }
         let local = self.read_index().summary();
-        let (mut transaction, summary) = self.snapshot(client)?;
-        let systems = self.read_systems(&mut transaction)?;
-        if summary == local {
-            transaction.commit()?;
-            self.set_systems(systems);
-            return Ok(());
+        let (transaction, summary) = self.snapshot(client)?;
+        if summary.same_rows(&local) {
+            return self.systems_if_changed(transaction, summary, local);
         }
         if summary.revision != local.revision {
             // Missed notifications: the change log is the cheap way, if it reaches back.
             transaction.commit()?;
             self.catch_up_locked(client)?;
             let local = self.read_index().summary();
-            let (mut transaction, summary) = self.snapshot(client)?;
-            let systems = self.read_systems(&mut transaction)?;
-            if summary == local {
-                transaction.commit()?;
-                self.set_systems(systems);
-                return Ok(());
+            let (transaction, summary) = self.snapshot(client)?;
+            if summary.same_rows(&local) {
+                return self.systems_if_changed(transaction, summary, local);
             }
-            return self.reconcile(transaction, summary, systems);
+            return self.reconcile(transaction, summary);
         }
-        self.reconcile(transaction, summary, systems)
+        self.reconcile(transaction, summary)
+    }
+
+    /// Reads the systems table if the server's hash of it is not the one the index saw.
+    fn systems_if_changed(
+        &self,
+        mut transaction: postgres::Transaction<'_>,
+        summary: Summary,
+        local: Summary,
+    ) -> Result<(), postgres::Error> {
+        if summary.systems == local.systems {
+            return transaction.commit();
+        }
+        let systems = self.read_systems(&mut transaction)?;
+        transaction.commit()?;
+        self.set_systems(systems, summary.systems);
+        Ok(())
     }
 
     /// A read-only transaction on one snapshot of the database, and its summary.
@@ -282,7 +309,8 @@ impl Shared {
             .start()?;
         let row = transaction.query_one(
             &format!(
-                "SELECT value, row_count, digest FROM {}",
+                "SELECT value, row_count, digest, {} FROM {}",
+                SYSTEMS_TOKEN_SQL.replace("{systems}", &self.table("systems")),
                 self.table("revision")
             ),
             &[],
@@ -291,6 +319,7 @@ impl Shared {
             revision: row.try_get(0)?,
             rows: row.try_get(1)?,
             digest: row.try_get(2)?,
+            systems: row.try_get(3)?,
         };
         Ok((transaction, summary))
     }
@@ -337,10 +366,11 @@ impl Shared {
         Ok((systems, damaged))
     }
 
-    fn set_systems(&self, (systems, damaged): Systems) {
+    fn set_systems(&self, (systems, damaged): Systems, token: i64) {
         let mut index = self.write_index();
         index.systems = systems;
         index.damaged_systems = damaged;
+        index.systems_token = token;
     }
 
     /// Reads the whole tables, from one snapshot.
@@ -358,6 +388,7 @@ impl Shared {
         let mut fresh = Index {
             systems,
             damaged_systems,
+            systems_token: summary.systems,
             revision: summary.revision,
             loaded: true,
             ..Index::default()
@@ -383,8 +414,8 @@ impl Shared {
         &self,
         mut transaction: postgres::Transaction<'_>,
         summary: Summary,
-        systems: Systems,
     ) -> Result<(), postgres::Error> {
+        let systems = self.read_systems(&mut transaction)?;
         let table = self.table("client_certificates");
         let mut server = HashSet::new();
         for row in transaction.query(&format!("SELECT system, fingerprint FROM {table}"), &[])? {
@@ -408,7 +439,7 @@ impl Shared {
             predicted.digest ^= row_token(system, key, der);
         }
         predicted.revision = summary.revision;
-        if predicted != summary {
+        if !predicted.same_rows(&summary) {
             let tokens = self.read_index().tokens();
             let mut changed = Vec::new();
             for row in transaction.query(
@@ -441,6 +472,7 @@ impl Shared {
         }
         index.revision = summary.revision;
         (index.systems, index.damaged_systems) = systems;
+        index.systems_token = summary.systems;
         Ok(())
     }
 
@@ -510,27 +542,30 @@ impl Shared {
                 .zip(known + 1..)
                 .all(|(change, expected)| change.revision == expected)
             && changes.last().map(|change| change.revision) == Some(current);
-        let systems = if changes.iter().any(|change| change.fingerprint.is_empty()) {
+        if !complete {
+            return self.reconcile(transaction, summary);
+        }
+        // A system created or removed, or the systems table changed otherwise.
+        let systems = if changes.iter().any(|change| change.fingerprint.is_empty())
+            || summary.systems != self.read_index().systems_token
+        {
             Some(self.read_systems(&mut transaction)?)
         } else {
             None
         };
-        if !complete {
-            let systems = match systems {
-                Some(systems) => systems,
-                None => self.read_systems(&mut transaction)?,
-            };
-            return self.reconcile(transaction, summary, systems);
-        }
         transaction.commit()?;
-        self.apply(&changes, current, systems);
+        self.apply(
+            &changes,
+            current,
+            systems.map(|systems| (systems, summary.systems)),
+        );
         Ok(())
     }
 
     /// Applies changes read from the change log (in revision order, as of one snapshot: an
     /// import whose row is gone by then is followed by its delete), and the systems table as
     /// of that snapshot when a system was created or removed.
-    fn apply(&self, changes: &[Change], revision: i64, systems: Option<Systems>) {
+    fn apply(&self, changes: &[Change], revision: i64, systems: Option<(Systems, i64)>) {
         let checked: Vec<(&Change, Option<(Row, i64)>)> = changes
             .iter()
             .filter(|change| !change.fingerprint.is_empty())
@@ -553,9 +588,10 @@ impl Shared {
             }
         }
         index.revision = revision;
-        if let Some((systems, damaged)) = systems {
+        if let Some(((systems, damaged), token)) = systems {
             index.systems = systems;
             index.damaged_systems = damaged;
+            index.systems_token = token;
         }
     }
 

@@ -392,7 +392,8 @@ impl Database {
     }
 
     /// The systems that hold a healthy row of this certificate, sorted by name: one lookup
-    /// in the index.
+    /// in the index. Rows of a target system (only a hand-made row can be one) trust nothing,
+    /// as a target system has no store.
     pub(crate) fn identify(&self, fingerprint: &Fingerprint) -> Vec<System> {
         let index = self.shared.read_index();
         index
@@ -402,7 +403,9 @@ impl Database {
                 names
                     .iter()
                     .filter_map(|name| index.systems.get(name))
-                    .map(|registered| registered.system.clone())
+                    .map(|registered| &registered.system)
+                    .filter(|system| system.kind().accepts_inbound())
+                    .cloned()
                     .collect()
             })
             .unwrap_or_default()
