@@ -497,8 +497,11 @@ fn open_registry(location: &Location, create: Create) -> Result<Registry, String
 }
 
 #[cfg(feature = "postgres")]
-fn open_postgres(_url: &str) -> Result<Registry, String> {
-    Err("a registry in PostgreSQL is not available yet".to_string())
+fn open_postgres(url: &str) -> Result<Registry, String> {
+    // TLS to the database as the URL asks (sslmode, sslrootcert), with ring's algorithms.
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let options = inbound_certs::PostgresOptions::default().tls(provider);
+    Registry::connect(url, &options).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "postgres"))]

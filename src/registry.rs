@@ -34,7 +34,8 @@ use crate::system::{System, SystemKind, SystemName};
 /// certificate files, with every guarantee of [`FileStore`](crate::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
-/// last saw (one `stat` per call otherwise).
+/// last saw (one `stat` per call otherwise). With the feature `postgres`, a PostgreSQL
+/// database shared by every replica of a service ([`Registry::connect`]).
 ///
 /// ```
 /// use inbound_certs::{CertificateStore, ImportPolicy, Registry, SystemKind};
@@ -89,6 +90,9 @@ type InMemory = (System, Option<Arc<MemoryStore>>);
 enum Backend {
     Memory(Mutex<BTreeMap<SystemName, InMemory>>),
     Directory(directory::Directory),
+    /// Keeps its own index, current by its listener; the registry's is not used.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::store::postgres::Database),
 }
 
 /// Which systems trust which certificate, and the systems themselves.
@@ -183,6 +187,45 @@ impl Registry {
         Ok(registry)
     }
 
+    /// Connects to a registry in a PostgreSQL database (feature `postgres`), creating its
+    /// tables in the schema of `options` if they are missing, and upgrading in place the
+    /// tables a [`PostgresStore`](crate::PostgresStore) of an earlier version made there (its
+    /// certificates become [legacy certificates](Self::legacy_certificates), kept until
+    /// [adopted](Self::adopt_legacy_store)). The URL and the options (TLS included) are those
+    /// of [`PostgresStore::connect_with`](crate::PostgresStore::connect_with).
+    ///
+    /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
+    /// all systems, keyed by `(system, fingerprint)`. Every replica keeps the systems and
+    /// their certificates in memory, kept current by one listener thread for all systems as
+    /// [`PostgresStore`](crate::PostgresStore) does: [`identify`](Self::identify),
+    /// [`systems`](Self::systems), [`system`](Self::system) and the stores' `get` and `list`
+    /// never wait for the database; creating and removing systems and every write to a
+    /// system's store are transactions applied in one order by every replica, and seen by
+    /// the others as soon as the notification arrives. Creation times are kept to the
+    /// microsecond.
+    ///
+    /// The `postgres` crate blocks: from async code, call this and the writes from
+    /// `tokio::task::spawn_blocking`.
+    ///
+    /// ```no_run
+    /// use inbound_certs::{PostgresOptions, Registry, SystemKind};
+    /// use time::OffsetDateTime;
+    ///
+    /// let registry = Registry::connect("postgres://app@db.internal/service", &PostgresOptions::default())?;
+    /// registry.create_system(&"crm".parse()?, SystemKind::Source, OffsetDateTime::now_utc())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "postgres")]
+    pub fn connect(url: &str, options: &crate::store::PostgresOptions) -> Result<Self, StoreError> {
+        let database = crate::store::postgres::Database::connect(url, options)?;
+        // The audit trail of a PostgreSQL registry is kept in this process's memory for now
+        // (the newest 10,000 records), not yet in the database.
+        Ok(Self::with_backend(
+            Backend::Postgres(database),
+            AuditLog::memory(),
+        ))
+    }
+
     fn with_backend(backend: Backend, audit: AuditLog) -> Self {
         Registry {
             shared: Arc::new(Shared {
@@ -269,6 +312,18 @@ impl Registry {
             Backend::Directory(directory) => {
                 directory.create_system(&system)?;
             }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => {
+                // The database keeps its own index; its clock keeps microseconds.
+                let system = database.create_system(name, kind, created)?;
+                self.audit(
+                    name,
+                    AuditAction::CreateSystem,
+                    AuditOutcome::Created,
+                    format!("a {kind} system"),
+                )?;
+                return Ok(system);
+            }
         }
         self.shared
             .index_mut()
@@ -296,6 +351,11 @@ impl Registry {
                 damaged: Vec::new(),
             }),
             Backend::Directory(directory) => directory.systems(),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => {
+                let (systems, damaged) = database.systems();
+                Ok(SystemListing { systems, damaged })
+            }
         }
     }
 
@@ -309,6 +369,8 @@ impl Registry {
                 .map(|(system, _)| system.clone())
                 .ok_or_else(|| StoreError::SystemNotFound(name.clone())),
             Backend::Directory(directory) => directory.system(name),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => database.system(name),
         }
     }
 
@@ -333,6 +395,8 @@ impl Registry {
                     .map(|store| store as Arc<dyn StoreBackend>);
                 (system, store)
             }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => database.store(name)?,
         };
         Ok(SystemStore {
             system,
@@ -370,6 +434,8 @@ impl Registry {
                 held
             }
             Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => database.remove_system(name, with_certificates)?,
         };
         {
             let mut index = self.shared.index_mut();
@@ -391,10 +457,15 @@ impl Registry {
     /// How many certificate files lie directly in the registry's directory: a store made by
     /// [`FileStore`](crate::FileStore) before registries existed, waiting for
     /// [`adopt_legacy_store`](Self::adopt_legacy_store). Always 0 for a registry in memory.
+    /// On PostgreSQL: the rows of no system, those of a
+    /// [`PostgresStore`](crate::PostgresStore) (an earlier version's, or one still in use on
+    /// the same schema), healthy or damaged.
     pub fn legacy_certificates(&self) -> Result<usize, StoreError> {
         match &self.shared.backend {
             Backend::Memory(_) => Ok(0),
             Backend::Directory(directory) => Ok(directory.legacy_files()?.len()),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => Ok(database.legacy_certificates()),
         }
     }
 
@@ -402,13 +473,24 @@ impl Registry {
     /// registry's directory (files directly in it) into the system `name`, creating the
     /// system if it does not exist. Each file is moved with one atomic rename, so a crash
     /// loses none; running it again finishes what a crash interrupted. Returns how many were
-    /// moved.
+    /// moved. On PostgreSQL, the rows of no system (see
+    /// [`legacy_certificates`](Self::legacy_certificates)) are moved in one transaction; a
+    /// certificate the system already holds is not duplicated.
     pub fn adopt_legacy_store(
         &self,
         name: &SystemName,
         kind: SystemKind,
         created: OffsetDateTime,
     ) -> Result<usize, StoreError> {
+        #[cfg(feature = "postgres")]
+        if let Backend::Postgres(database) = &self.shared.backend {
+            if let Err(error) = self.create_system(name, kind, created) {
+                if !matches!(error, StoreError::SystemExists(_)) {
+                    return Err(error);
+                }
+            }
+            return database.adopt_legacy(name);
+        }
         let Backend::Directory(directory) = &self.shared.backend else {
             return Ok(0);
         };
@@ -454,8 +536,13 @@ impl Registry {
     /// The systems that trust the certificate with this fingerprint, sorted by name (none:
     /// an empty vector). One lookup in an index kept in memory; for a directory registry,
     /// plus one `stat` of the change marker, and a rebuild of the index when another process
-    /// changed the registry.
+    /// changed the registry; on PostgreSQL, the index its listener keeps current (no database
+    /// round trip).
     pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+        #[cfg(feature = "postgres")]
+        if let Backend::Postgres(database) = &self.shared.backend {
+            return Ok(database.identify(fingerprint));
+        }
         self.refresh(false)?;
         let index = self
             .shared
@@ -514,6 +601,12 @@ impl Registry {
                 Backend::Directory(directory) => match directory.store(system) {
                     Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
                     // Removed since the index was built.
+                    Err(StoreError::SystemNotFound(_)) => None,
+                    Err(error) => return Err(error),
+                },
+                #[cfg(feature = "postgres")]
+                Backend::Postgres(database) => match database.store(system.name()) {
+                    Ok((_, store)) => store,
                     Err(StoreError::SystemNotFound(_)) => None,
                     Err(error) => return Err(error),
                 },
@@ -646,6 +739,9 @@ impl StoreBackend for SystemStore {
             Backend::Directory(_) => store
                 .store_all(admitted)
                 .map_err(|error| self.system_error(error))?,
+            // Checked in the write's transaction; the backend's own index follows.
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => return store.store_all(admitted),
         };
         {
             let mut index = self.shared.index_mut();
@@ -678,6 +774,10 @@ impl StoreBackend for SystemStore {
         store
             .remove(name)
             .map_err(|error| self.system_error(error))?;
+        #[cfg(feature = "postgres")]
+        if matches!(self.shared.backend, Backend::Postgres(_)) {
+            return Ok(());
+        }
         self.shared
             .index_mut()
             .distrust(&name.fingerprint(), self.system.name());

@@ -8,7 +8,7 @@ pub mod conformance;
 pub(crate) mod file;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
@@ -143,7 +143,9 @@ pub struct Listing {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damaged {
     /// Where it is: for the file store, the file's path; for the PostgreSQL store,
-    /// `<schema>.client_certificates/<fingerprint as stored>`.
+    /// `<schema>.client_certificates/<fingerprint as stored>`, and for a system of a registry
+    /// on PostgreSQL, `<schema>.client_certificates/<system>/<fingerprint as stored>` (a row
+    /// of the `systems` table that is not a system: `<schema>.systems/<name as stored>`).
     pub location: PathBuf,
     /// What is wrong.
     pub problem: Damage,

@@ -28,7 +28,7 @@ use inbound_certs::store::conformance;
 use inbound_certs::store::PostgresTlsError;
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, Damage, ImportPolicy, Imported,
-    PostgresOptions, PostgresStore, StoreError, SystemKind,
+    PostgresOptions, PostgresStore, Registry, StoreError, SystemKind, SystemName,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -789,28 +789,42 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };
-    let (ok, out, err) = certstore(&["import", "tests/data/bundle.pem"]);
+    let (ok, out, err) = certstore(&["system", "add", "crm", "--kind", "source"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "added system crm (source)");
+    let (ok, out, err) = certstore(&["--system", "crm", "import", "tests/data/bundle.pem"]);
     assert!(ok, "{err}");
     let imported: Vec<&str> = out
         .lines()
         .filter_map(|line| line.strip_prefix("imported "))
         .collect();
     assert_eq!(imported.len(), 5, "{out}");
-    let (ok, out, err) = certstore(&["list", "--json"]);
+    let (ok, out, err) = certstore(&["--system", "crm", "list", "--json"]);
     assert!(ok, "{err}");
     let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(listed.as_array().map(Vec::len), Some(5));
-    let (ok, out, _) = certstore(&["delete", imported[0]]);
+    let (ok, out, err) = certstore(&["identify", imported[1]]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "crm (source)");
+    let (ok, out, _) = certstore(&["--system", "crm", "delete", imported[0]]);
     assert!(ok);
-    assert_eq!(out.trim(), format!("deleted {}", imported[0]));
-    let (ok, _, err) = certstore(&["show", imported[0]]);
+    assert_eq!(out.trim(), format!("deleted {} from crm", imported[0]));
+    let (ok, _, err) = certstore(&["--system", "crm", "show", imported[0]]);
     assert!(!ok);
     assert_eq!(
         err.trim(),
-        format!("error: certificate {} not found", imported[0])
+        format!("error: certificate {} not found in system crm", imported[0])
     );
-    let truth = names(&PostgresStore::connect(&server.url(), SystemKind::Source).unwrap());
-    assert_eq!(truth.len(), 4);
+    let (ok, out, err) = certstore(&["check", "--within-days", "1"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "0 expired, 0 expiring within 1 days");
+    let registry = inbound_certs::Registry::connect(&server.url(), &PostgresOptions::default())
+        .unwrap();
+    let crm: inbound_certs::SystemName = "crm".parse().unwrap();
+    assert_eq!(
+        registry.store(&crm).unwrap().list().unwrap().certificates.len(),
+        4
+    );
 
     let unreachable = format!("postgres://postgres@127.0.0.1:{}/postgres", free_port());
     let output = Command::new(common::example("certstore"))
@@ -822,7 +836,7 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
         String::from_utf8_lossy(&output.stderr).trim(),
         "error: cannot connect to the database: error connecting to server: Connection refused (os error 111)"
     );
-    "import, list --json, delete, show and an unreachable database through --postgres".to_string()
+    "system add, import, list --json, identify, delete, show, check and an unreachable database through --postgres".to_string()
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -1395,6 +1409,480 @@ fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
     report
 }
 
+fn connect_registry(server: &Server, schema: &str) -> Registry {
+    Registry::connect(&server.url(), &PostgresOptions::default().schema(schema)).unwrap()
+}
+
+fn system_name(text: &str) -> SystemName {
+    text.parse().unwrap()
+}
+
+fn registry_conformance_suite(server: &Server) -> String {
+    conformance::run_registry(|| connect_registry(server, &fresh_schema("registry")));
+    "every registry conformance function passed".to_string()
+}
+
+fn median_and_max(mut delays: Vec<Duration>) -> String {
+    delays.sort();
+    format!(
+        "median {:?}, max {:?}",
+        delays[delays.len() / 2],
+        delays[delays.len() - 1]
+    )
+}
+
+/// A system created on one replica, and a certificate imported into it, are seen by the
+/// other's `systems()` and `identify`; a system removed on one disappears from the other's.
+fn systems_on_one_replica_are_seen_by_the_other(server: &Server) -> String {
+    let schema = fresh_schema("registry_replicas");
+    let (a, b) = (
+        connect_registry(server, &schema),
+        connect_registry(server, &schema),
+    );
+    let pool = certificates(20);
+    // Each delay runs from the start of the write on `a` until `b` sees it.
+    let (mut created, mut imported, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, certificate) in pool.iter().enumerate() {
+        let name = system_name(&format!("system-{i}"));
+        let kind = if i % 2 == 0 {
+            SystemKind::Source
+        } else {
+            SystemKind::Proxy
+        };
+        let started = Instant::now();
+        let system = a
+            .create_system(&name, kind, OffsetDateTime::now_utc())
+            .unwrap();
+        // The replica that wrote reads its own write at once.
+        assert_eq!(a.system(&name).unwrap(), system);
+        within(Duration::from_secs(10), "system seen on b", || {
+            b.systems().unwrap().systems.contains(&system)
+        });
+        created.push(started.elapsed());
+        assert_eq!(b.system(&name).unwrap(), system);
+
+        let fingerprint = certificate.fingerprint();
+        let started = Instant::now();
+        a.store(&name)
+            .unwrap()
+            .import(certificate, &policy())
+            .unwrap();
+        assert_eq!(a.identify(&fingerprint).unwrap(), vec![system.clone()]);
+        within(Duration::from_secs(10), "import identified on b", || {
+            b.identify(&fingerprint).unwrap() == vec![system.clone()]
+        });
+        imported.push(started.elapsed());
+        assert!(b
+            .store(&name)
+            .unwrap()
+            .get(&certificate.name())
+            .unwrap()
+            .is_some());
+    }
+    // The first certificate is also trusted by the second system; deleting it there is
+    // seen too.
+    let (first, second) = (system_name("system-0"), system_name("system-1"));
+    let shared = pool[0].fingerprint();
+    a.store(&second)
+        .unwrap()
+        .import(&pool[0], &policy())
+        .unwrap();
+    within(
+        Duration::from_secs(10),
+        "two systems identified on b",
+        || b.identify(&shared).unwrap().len() == 2,
+    );
+    b.store(&second).unwrap().delete(&pool[0].name()).unwrap();
+    within(Duration::from_secs(10), "a delete on b seen on a", || {
+        a.identify(&shared).unwrap() == vec![a.system(&first).unwrap()]
+    });
+    for (i, certificate) in pool.iter().enumerate() {
+        let name = system_name(&format!("system-{i}"));
+        let fingerprint = certificate.fingerprint();
+        let started = Instant::now();
+        assert!(matches!(
+            a.remove_system(&name, false),
+            Err(StoreError::SystemNotEmpty {
+                certificates: 1,
+                ..
+            })
+        ));
+        assert_eq!(a.remove_system(&name, true).unwrap(), 1);
+        assert!(a.identify(&fingerprint).unwrap().is_empty());
+        within(Duration::from_secs(10), "removal seen on b", || {
+            b.identify(&fingerprint).unwrap().is_empty()
+        });
+        removed.push(started.elapsed());
+        assert!(matches!(
+            b.system(&name),
+            Err(StoreError::SystemNotFound(_))
+        ));
+    }
+    assert!(b.systems().unwrap().systems.is_empty());
+    let mut changes = created.clone();
+    changes.extend(&imported);
+    let report = format!(
+        "{} changes (a system created, a certificate imported into it) seen by the other replica's systems() and identify, from the start of the write: {}; creations {}, imports {}; {} removals of a system seen by the other's identify: {}",
+        changes.len(),
+        median_and_max(changes),
+        median_and_max(created),
+        median_and_max(imported),
+        removed.len(),
+        median_and_max(removed),
+    );
+    println!("{report}");
+    report
+}
+
+/// The tables of the version before registries, made with that version's SQL and holding
+/// rows it wrote, are upgraded in place by the first registry that connects: no row is lost,
+/// they are the registry's legacy certificates until adopted into a system, the summary is
+/// recomputed, and a `PostgresStore` keeps working on them.
+fn tables_of_the_version_before_registries_are_upgraded(server: &Server) -> String {
+    let schema = fresh_schema("before_registries");
+    let pool = certificates(4);
+    let mut sql = server.sql();
+    let old = include_str!("data/postgres_before_registries.sql").replace("SCHEMA_NAME", &schema);
+    sql.batch_execute(&old).unwrap();
+    // Writes as that version made them: the row, its change, the revision.
+    for (revision, certificate) in (1i64..).zip(&pool[..3]) {
+        let key = certificate.fingerprint().to_string();
+        let mut transaction = sql.transaction().unwrap();
+        transaction
+            .execute(
+                &format!(
+                    "INSERT INTO \"{schema}\".client_certificates (fingerprint, der) VALUES ($1, $2)"
+                ),
+                &[&key, &certificate.der()],
+            )
+            .unwrap();
+        transaction
+            .execute(
+                &format!("INSERT INTO \"{schema}\".changes VALUES ($1, $2, true, 'old')"),
+                &[&revision, &key],
+            )
+            .unwrap();
+        transaction
+            .execute(
+                &format!("UPDATE \"{schema}\".revision SET value = $1"),
+                &[&revision],
+            )
+            .unwrap();
+        transaction.commit().unwrap();
+    }
+    let before: Vec<(String, Vec<u8>)> = sql
+        .query(
+            &format!("SELECT fingerprint, der FROM \"{schema}\".client_certificates ORDER BY 1"),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(before.len(), 3);
+
+    // Three replicas start at once: one upgrades, under the advisory lock; the others find
+    // the tables upgraded.
+    let options = PostgresOptions::default()
+        .schema(&schema)
+        .resync_interval(Duration::from_millis(300));
+    let mut started: Vec<Registry> = std::thread::scope(|scope| {
+        let connecting: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| Registry::connect(&server.url(), &options).unwrap()))
+            .collect();
+        connecting
+            .into_iter()
+            .map(|thread| thread.join().unwrap())
+            .collect()
+    });
+    let registry = started.remove(0);
+    for other in &started {
+        assert_eq!(other.legacy_certificates().unwrap(), 3);
+    }
+    drop(started);
+    let after: Vec<(String, String, Vec<u8>)> = sql
+        .query(
+            &format!(
+                "SELECT system, fingerprint, der FROM \"{schema}\".client_certificates ORDER BY 2"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        after,
+        before
+            .iter()
+            .map(|(key, der)| (String::new(), key.clone(), der.clone()))
+            .collect::<Vec<_>>(),
+        "every row kept, as a row of no system"
+    );
+    let key: Vec<String> = sql
+        .query(
+            "SELECT a.attname::text FROM pg_index i
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = $1::text::regclass AND i.indisprimary ORDER BY a.attname",
+            &[&format!("\"{schema}\".client_certificates")],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(key, ["fingerprint", "system"]);
+    // The summary covers the system now, and equals the registry's index (a change by hand
+    // is healed by comparing them).
+    let (rows, digest, recomputed): (i64, i64, i64) = {
+        let row = sql
+            .query_one(
+                &format!(
+                    "SELECT row_count, digest, (SELECT coalesce(bit_xor(('x' || left(encode(sha256(convert_to(system || '/' || fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint), 0) FROM \"{schema}\".client_certificates) FROM \"{schema}\".revision"
+                ),
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!((rows, digest), (3, recomputed));
+    assert_eq!(registry.legacy_certificates().unwrap(), 3);
+    assert!(registry.systems().unwrap().systems.is_empty());
+
+    // A `PostgresStore` on the upgraded tables works on the rows of no system.
+    let store = connect(server, &schema);
+    assert_eq!(names(&store).len(), 3);
+    store.import(&pool[3], &policy()).unwrap();
+    within(
+        Duration::from_secs(10),
+        "the registry sees the store's import",
+        || registry.legacy_certificates().unwrap() == 4,
+    );
+    // Adopted into a system that already holds one of them: nothing duplicated or lost.
+    let crm = system_name("crm");
+    registry
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    registry
+        .store(&crm)
+        .unwrap()
+        .import(&pool[0], &policy())
+        .unwrap();
+    assert_eq!(
+        registry
+            .adopt_legacy_store(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+            .unwrap(),
+        3
+    );
+    assert_eq!(registry.legacy_certificates().unwrap(), 0);
+    let adopted: BTreeSet<CertificateName> = registry
+        .store(&crm)
+        .unwrap()
+        .list()
+        .unwrap()
+        .certificates
+        .iter()
+        .map(Certificate::name)
+        .collect();
+    assert_eq!(adopted, pool.iter().map(Certificate::name).collect());
+    for certificate in &pool {
+        assert_eq!(
+            registry.identify(&certificate.fingerprint()).unwrap(),
+            vec![registry.system(&crm).unwrap()]
+        );
+    }
+    within(
+        Duration::from_secs(10),
+        "the store sees the adoption",
+        || names(&store).is_empty(),
+    );
+    // A second registry connecting finds the tables upgraded and changes nothing.
+    let again = connect_registry(server, &schema);
+    assert_eq!(
+        again
+            .store(&crm)
+            .unwrap()
+            .list()
+            .unwrap()
+            .certificates
+            .len(),
+        4
+    );
+    // A change by hand heals on the registry, so the summary matches its index.
+    sql.execute(
+        &format!("DELETE FROM \"{schema}\".client_certificates WHERE fingerprint = $1"),
+        &[&pool[1].fingerprint().to_string()],
+    )
+    .unwrap();
+    within(Duration::from_secs(10), "a delete by hand healed", || {
+        registry
+            .identify(&pool[1].fingerprint())
+            .unwrap()
+            .is_empty()
+    });
+    "3 rows of the earlier version kept as legacy rows, the key made (system, fingerprint), the summary recomputed; a PostgresStore keeps working; adopted into a system in one transaction".to_string()
+}
+
+/// Rows written by hand into a registry's tables, without notification: healed by the
+/// periodic check, and a row that is not what it claims (or belongs to no registered system)
+/// is reported, never hiding the others.
+fn registry_rows_by_hand_are_healed_and_reported(server: &Server) -> String {
+    let schema = fresh_schema("registry_by_hand");
+    let registry = Registry::connect(
+        &server.url(),
+        &PostgresOptions::default()
+            .schema(&schema)
+            .resync_interval(Duration::from_millis(300)),
+    )
+    .unwrap();
+    let crm = system_name("crm");
+    let system = registry
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    let pool = certificates(4);
+    registry
+        .store(&crm)
+        .unwrap()
+        .import(&pool[0], &policy())
+        .unwrap();
+    let mut sql = server.sql();
+    let insert = format!(
+        "INSERT INTO \"{schema}\".client_certificates (system, fingerprint, der) VALUES ($1, $2, $3)"
+    );
+    // A healthy row, a row whose DER is another certificate's, a row of no registered system.
+    sql.execute(
+        &insert,
+        &[&"crm", &pool[1].fingerprint().to_string(), &pool[1].der()],
+    )
+    .unwrap();
+    let wrong_key = pool[2].fingerprint().to_string();
+    sql.execute(&insert, &[&"crm", &wrong_key, &pool[0].der()])
+        .unwrap();
+    sql.execute(
+        &insert,
+        &[&"ghost", &pool[3].fingerprint().to_string(), &pool[3].der()],
+    )
+    .unwrap();
+    // A system made by hand, and a row of the systems table that is not a system name.
+    sql.batch_execute(&format!(
+        "INSERT INTO \"{schema}\".systems (name, kind, created) VALUES ('edge', 'proxy', now()), ('Not A Name', 'source', now())"
+    ))
+    .unwrap();
+    within(
+        Duration::from_secs(10),
+        "the healthy row identified",
+        || registry.identify(&pool[1].fingerprint()).unwrap() == vec![system.clone()],
+    );
+    within(Duration::from_secs(10), "the system made by hand", || {
+        registry.system(&system_name("edge")).is_ok()
+    });
+    let listing = registry.store(&crm).unwrap().list().unwrap();
+    assert_eq!(listing.certificates.len(), 2);
+    assert_eq!(listing.damaged.len(), 1, "{:?}", listing.damaged);
+    assert_eq!(
+        listing.damaged[0].location,
+        PathBuf::from(format!("{schema}.client_certificates/crm/{wrong_key}"))
+    );
+    assert!(registry
+        .identify(&pool[2].fingerprint())
+        .unwrap()
+        .is_empty());
+    // Rows of a system that is not registered trust nothing.
+    assert!(registry
+        .identify(&pool[3].fingerprint())
+        .unwrap()
+        .is_empty());
+    let systems = registry.systems().unwrap();
+    assert_eq!(
+        systems
+            .systems
+            .iter()
+            .map(|system| system.name().as_str())
+            .collect::<Vec<_>>(),
+        ["crm", "edge"]
+    );
+    let locations: Vec<String> = systems
+        .damaged
+        .iter()
+        .map(|damaged| damaged.location.display().to_string())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            format!("{schema}.client_certificates/ghost"),
+            format!("{schema}.systems/Not A Name"),
+        ]
+    );
+    assert_eq!(
+        systems.damaged[0].to_string(),
+        format!("{schema}.client_certificates/ghost: cannot be read: 1 row(s) of a system that is not registered (create the system to see them, or delete them)")
+    );
+    // The damaged row counts: the system is not removed unless asked.
+    assert!(matches!(
+        registry.remove_system(&crm, false),
+        Err(StoreError::SystemNotEmpty {
+            certificates: 3,
+            ..
+        })
+    ));
+    assert_eq!(registry.remove_system(&crm, true).unwrap(), 3);
+    assert!(registry
+        .identify(&pool[0].fingerprint())
+        .unwrap()
+        .is_empty());
+    "a healthy row, a damaged row and a system written by hand healed; rows of no registered system and a bad system row reported".to_string()
+}
+
+/// A rustls verifier over a registry on PostgreSQL trusts what one of its systems trusts, from
+/// memory, and follows another replica's changes.
+fn a_verifier_over_a_postgres_registry_follows_other_replicas(server: &Server) -> String {
+    #[cfg(feature = "rustls")]
+    {
+        use inbound_certs::StoreClientVerifier;
+        use rustls::pki_types::{CertificateDer, UnixTime};
+        use rustls::server::danger::ClientCertVerifier;
+
+        let schema = fresh_schema("registry_verifier");
+        let (a, b) = (
+            connect_registry(server, &schema),
+            connect_registry(server, &schema),
+        );
+        let crm = system_name("crm");
+        let edge = system_name("edge");
+        b.create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+            .unwrap();
+        b.create_system(&edge, SystemKind::Proxy, OffsetDateTime::now_utc())
+            .unwrap();
+        let client = &certificates(1)[0];
+        let der = CertificateDer::from(client.der().to_vec());
+        let every_system = StoreClientVerifier::for_registry(a.clone(), provider());
+        let edge_only =
+            StoreClientVerifier::for_registry(a.clone(), provider()).only_systems([edge.clone()]);
+        let accepted = |verifier: &StoreClientVerifier| {
+            verifier
+                .verify_client_cert(&der, &[], UnixTime::now())
+                .is_ok()
+        };
+        assert!(!accepted(&every_system));
+        b.store(&crm).unwrap().import(client, &policy()).unwrap();
+        within(Duration::from_secs(10), "a trusts b's import", || {
+            accepted(&every_system)
+        });
+        assert!(!accepted(&edge_only));
+        b.remove_system(&crm, true).unwrap();
+        within(
+            Duration::from_secs(10),
+            "a forgets the removed system",
+            || !accepted(&every_system),
+        );
+        "a client trusted by a system created on another replica is accepted, and refused once the system is removed there".to_string()
+    }
+    #[cfg(not(feature = "rustls"))]
+    {
+        let _ = server;
+        "skipped: needs the feature rustls".to_string()
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1407,7 +1895,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 18] = [
+    let tests: [(&str, Test); 23] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1467,6 +1955,23 @@ fn main() -> ExitCode {
         (
             "an_unchanged_store_resyncs_cheaply",
             an_unchanged_store_resyncs_cheaply,
+        ),
+        ("registry_conformance_suite", registry_conformance_suite),
+        (
+            "systems_on_one_replica_are_seen_by_the_other",
+            systems_on_one_replica_are_seen_by_the_other,
+        ),
+        (
+            "tables_of_the_version_before_registries_are_upgraded",
+            tables_of_the_version_before_registries_are_upgraded,
+        ),
+        (
+            "registry_rows_by_hand_are_healed_and_reported",
+            registry_rows_by_hand_are_healed_and_reported,
+        ),
+        (
+            "a_verifier_over_a_postgres_registry_follows_other_replicas",
+            a_verifier_over_a_postgres_registry_follows_other_replicas,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();

@@ -1,5 +1,12 @@
-//! The in-memory index of the table, and how it is kept current: notifications and the change
+//! The in-memory index of the tables, and how it is kept current: notifications and the change
 //! log for every change, and a periodic comparison of cheap summaries that heals anything else.
+//!
+//! Rows are keyed by their system (the empty text for the rows of a [`PostgresStore`], which
+//! belong to no registered system) and their fingerprint as stored. The index also keeps the
+//! registered systems and, for [`identify`](crate::Registry::identify), which systems hold each
+//! healthy certificate.
+//!
+//! [`PostgresStore`]: super::PostgresStore
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -10,25 +17,40 @@ use std::time::{Duration, Instant};
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel};
 use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 
 use super::{Shared, MAX_BACKOFF, POLL};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{Damage, Damaged};
+use crate::system::{System, SystemKind, SystemName};
 
 /// What a replica compares with the database to learn, without reading the table, whether its
 /// index shows the table as it is: the revision, the number of rows and the XOR of every row's
-/// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes.
+/// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes. Beside
+/// it, a hash of the systems table computed by the server (see [`SYSTEMS_TOKEN_SQL`]), which
+/// the index keeps as it was when it last read that table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Summary {
     revision: i64,
     rows: i64,
     digest: i64,
+    systems: i64,
 }
 
-/// 64 bits of SHA-256 over a row's key and DER, the same as the SQL function `row_token`.
-pub(super) fn row_token(key: &str, der: &[u8]) -> i64 {
+impl Summary {
+    /// Whether the certificate rows are the same (the systems aside).
+    fn same_rows(&self, other: &Summary) -> bool {
+        (self.revision, self.rows, self.digest) == (other.revision, other.rows, other.digest)
+    }
+}
+
+/// 64 bits of SHA-256 over a row's system, key and DER, the same as the SQL of
+/// [`ROW_TOKEN_SQL`].
+pub(super) fn row_token(system: &str, key: &str, der: &[u8]) -> i64 {
     let hash = Sha256::new()
+        .chain_update(system.as_bytes())
+        .chain_update(b"/")
         .chain_update(key.as_bytes())
         .chain_update(der)
         .finalize();
@@ -39,93 +61,166 @@ pub(super) fn row_token(key: &str, der: &[u8]) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// The SQL of the same function (in the store's schema).
-pub(super) const ROW_TOKEN_SQL: &str = "('x' || left(encode(sha256(convert_to(fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint";
+/// The SQL of [`row_token`].
+pub(super) const ROW_TOKEN_SQL: &str = "('x' || left(encode(sha256(convert_to(system || '/' || fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint";
 
+/// A hash of the systems table, computed by the server: the index only compares it with the
+/// one it saw when it last read the table, so it need not be computable here.
+const SYSTEMS_TOKEN_SQL: &str = "(SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/' || extract(epoch FROM created)::text || '/' || id::text, 0)), 0) FROM {systems})";
+
+/// The SQL that reads the systems table, in the order [`Shared::read_systems`] expects.
+const SYSTEMS_SQL: &str =
+    "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id FROM {systems}";
+
+/// A row's address: its system (empty for a [`PostgresStore`](super::PostgresStore)'s rows)
+/// and its fingerprint as stored.
+pub(super) type Key = (String, String);
+
+/// The rows of one system.
 #[derive(Default)]
-pub(super) struct Index {
+pub(super) struct Rows {
     pub(super) certificates: BTreeMap<CertificateName, Certificate>,
     /// Damaged rows by their key as stored, with their row token.
     pub(super) damaged: BTreeMap<String, (Damaged, i64)>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.certificates.len() + self.damaged.len()
+    }
+}
+
+/// A registered system and the id its row was given (a system removed and created again
+/// under the same name has a new id).
+#[derive(Debug, Clone)]
+pub(super) struct Registered {
+    pub(super) system: System,
+    pub(super) id: i64,
+}
+
+#[derive(Default)]
+pub(super) struct Index {
+    /// The rows, by system.
+    pub(super) stores: HashMap<String, Rows>,
+    /// The registered systems.
+    pub(super) systems: BTreeMap<SystemName, Registered>,
+    /// Rows of the systems table that are not a system this crate can read.
+    pub(super) damaged_systems: Vec<Damaged>,
+    /// Which systems hold a healthy row of each certificate, sorted by name.
+    pub(super) trusted: HashMap<Fingerprint, Vec<SystemName>>,
     /// The revision of the database the index reflects.
     revision: i64,
+    /// The server's hash of the systems table when the index last read it.
+    systems_token: i64,
     /// The XOR of the row tokens of every row in the index.
     digest: i64,
-    /// Whether the table has been loaded once.
+    /// Whether the tables have been loaded once.
     loaded: bool,
 }
 
 impl Index {
     fn summary(&self) -> Summary {
-        let rows = self.certificates.len() + self.damaged.len();
+        let rows: usize = self.stores.values().map(Rows::len).sum();
         Summary {
             revision: self.revision,
             rows: i64::try_from(rows).unwrap_or(i64::MAX),
             digest: self.digest,
+            systems: self.systems_token,
         }
     }
 
     /// Puts a row in (replacing the row with the same key).
-    fn insert(&mut self, key: &str, row: Result<Certificate, Damaged>, token: i64) {
-        self.remove(key);
+    fn insert(&mut self, system: &str, key: &str, row: Result<Certificate, Damaged>, token: i64) {
+        self.remove(system, key);
+        let rows = self.stores.entry(system.to_string()).or_default();
         match row {
             Ok(certificate) => {
-                self.certificates.insert(certificate.name(), certificate);
+                let fingerprint = certificate.fingerprint();
+                rows.certificates.insert(certificate.name(), certificate);
+                if let Ok(name) = system.parse::<SystemName>() {
+                    let systems = self.trusted.entry(fingerprint).or_default();
+                    if let Err(position) = systems.binary_search(&name) {
+                        systems.insert(position, name);
+                    }
+                }
             }
             Err(damaged) => {
-                self.damaged.insert(key.to_string(), (damaged, token));
+                rows.damaged.insert(key.to_string(), (damaged, token));
             }
         }
         self.digest ^= token;
     }
 
     /// Takes the row with this key out, if there is one.
-    fn remove(&mut self, key: &str) {
-        if let Some((_, token)) = self.damaged.remove(key) {
+    fn remove(&mut self, system: &str, key: &str) {
+        let Some(rows) = self.stores.get_mut(system) else {
+            return;
+        };
+        if let Some((_, token)) = rows.damaged.remove(key) {
             self.digest ^= token;
         }
         // Only the row stored under exactly this key: a damaged row's key may be another
         // spelling of a healthy certificate's fingerprint.
-        let Some(name) = name_of(key) else { return };
-        let healthy = self
-            .certificates
-            .get(&name)
-            .is_some_and(|certificate| certificate.fingerprint().to_string() == key);
-        if healthy {
-            if let Some(certificate) = self.certificates.remove(&name) {
-                self.digest ^= row_token(key, certificate.der());
+        if let Some(name) = name_of(key) {
+            let healthy = rows
+                .certificates
+                .get(&name)
+                .is_some_and(|certificate| certificate.fingerprint().to_string() == key);
+            if healthy {
+                if let Some(certificate) = rows.certificates.remove(&name) {
+                    self.digest ^= row_token(system, key, certificate.der());
+                    let fingerprint = certificate.fingerprint();
+                    if let Some(systems) = self.trusted.get_mut(&fingerprint) {
+                        systems.retain(|trusting| trusting.as_str() != system);
+                        if systems.is_empty() {
+                            self.trusted.remove(&fingerprint);
+                        }
+                    }
+                }
             }
+        }
+        if rows.len() == 0 {
+            self.stores.remove(system);
         }
     }
 
     /// Every row's key.
-    fn keys(&self) -> HashSet<String> {
-        let healthy = self
-            .certificates
-            .values()
-            .map(|certificate| certificate.fingerprint().to_string());
-        healthy.chain(self.damaged.keys().cloned()).collect()
+    fn keys(&self) -> HashSet<Key> {
+        let mut keys = HashSet::new();
+        for (system, rows) in &self.stores {
+            for certificate in rows.certificates.values() {
+                keys.insert((system.clone(), certificate.fingerprint().to_string()));
+            }
+            for key in rows.damaged.keys() {
+                keys.insert((system.clone(), key.clone()));
+            }
+        }
+        keys
     }
 
     /// The token of the row with this key, if the index has it.
-    fn token_of(&self, key: &str) -> Option<i64> {
-        if let Some((_, token)) = self.damaged.get(key) {
+    fn token_of(&self, (system, key): &Key) -> Option<i64> {
+        let rows = self.stores.get(system)?;
+        if let Some((_, token)) = rows.damaged.get(key) {
             return Some(*token);
         }
-        let certificate = self.certificates.get(&name_of(key)?)?;
-        (certificate.fingerprint().to_string() == key).then(|| row_token(key, certificate.der()))
+        let certificate = rows.certificates.get(&name_of(key)?)?;
+        (certificate.fingerprint().to_string() == *key)
+            .then(|| row_token(system, key, certificate.der()))
     }
 
     /// Every row's key and token.
-    fn tokens(&self) -> HashMap<String, i64> {
-        let mut tokens = HashMap::with_capacity(self.certificates.len() + self.damaged.len());
-        for certificate in self.certificates.values() {
-            let key = certificate.fingerprint().to_string();
-            let token = row_token(&key, certificate.der());
-            tokens.insert(key, token);
-        }
-        for (key, (_, token)) in &self.damaged {
-            tokens.insert(key.clone(), *token);
+    fn tokens(&self) -> HashMap<Key, i64> {
+        let mut tokens = HashMap::new();
+        for (system, rows) in &self.stores {
+            for certificate in rows.certificates.values() {
+                let key = certificate.fingerprint().to_string();
+                let token = row_token(system, &key, certificate.der());
+                tokens.insert((system.clone(), key), token);
+            }
+            for (key, (_, token)) in &rows.damaged {
+                tokens.insert((system.clone(), key.clone()), *token);
+            }
         }
         tokens
     }
@@ -134,9 +229,11 @@ impl Index {
 /// A row as a certificate, or what is wrong with it.
 type Row = Result<Certificate, Damaged>;
 
-/// One change of the change log, with the row's DER when it was an import.
+/// One change of the change log, with the row's DER when it was an import. A change with an
+/// empty fingerprint is a system's creation or removal.
 struct Change {
     revision: i64,
+    system: String,
     fingerprint: String,
     imported: bool,
     der: Option<Vec<u8>>,
@@ -145,6 +242,9 @@ struct Change {
 fn name_of(key: &str) -> Option<CertificateName> {
     key.parse::<Fingerprint>().ok().map(CertificateName::from)
 }
+
+/// The systems table as read: the systems, and the rows that are not readable systems.
+type Systems = (BTreeMap<SystemName, Registered>, Vec<Damaged>);
 
 impl Shared {
     pub(super) fn read_index(&self) -> RwLockReadGuard<'_, Index> {
@@ -155,7 +255,7 @@ impl Shared {
         self.index.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Loads the table the first time; afterwards compares summaries and fetches only what
+    /// Loads the tables the first time; afterwards compares summaries and fetches only what
     /// differs.
     pub(super) fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
@@ -164,8 +264,8 @@ impl Shared {
         }
         let local = self.read_index().summary();
         let (transaction, summary) = self.snapshot(client)?;
-        if summary == local {
-            return transaction.commit();
+        if summary.same_rows(&local) {
+            return self.systems_if_changed(transaction, summary, local);
         }
         if summary.revision != local.revision {
             // Missed notifications: the change log is the cheap way, if it reaches back.
@@ -173,12 +273,28 @@ impl Shared {
             self.catch_up_locked(client)?;
             let local = self.read_index().summary();
             let (transaction, summary) = self.snapshot(client)?;
-            if summary == local {
-                return transaction.commit();
+            if summary.same_rows(&local) {
+                return self.systems_if_changed(transaction, summary, local);
             }
             return self.reconcile(transaction, summary);
         }
         self.reconcile(transaction, summary)
+    }
+
+    /// Reads the systems table if the server's hash of it is not the one the index saw.
+    fn systems_if_changed(
+        &self,
+        mut transaction: postgres::Transaction<'_>,
+        summary: Summary,
+        local: Summary,
+    ) -> Result<(), postgres::Error> {
+        if summary.systems == local.systems {
+            return transaction.commit();
+        }
+        let systems = self.read_systems(&mut transaction)?;
+        transaction.commit()?;
+        self.set_systems(systems, summary.systems);
+        Ok(())
     }
 
     /// A read-only transaction on one snapshot of the database, and its summary.
@@ -193,7 +309,8 @@ impl Shared {
             .start()?;
         let row = transaction.query_one(
             &format!(
-                "SELECT value, row_count, digest FROM {}",
+                "SELECT value, row_count, digest, {} FROM {}",
+                SYSTEMS_TOKEN_SQL.replace("{systems}", &self.table("systems")),
                 self.table("revision")
             ),
             &[],
@@ -202,55 +319,113 @@ impl Shared {
             revision: row.try_get(0)?,
             rows: row.try_get(1)?,
             digest: row.try_get(2)?,
+            systems: row.try_get(3)?,
         };
         Ok((transaction, summary))
     }
 
-    /// Reads the whole table, from one snapshot.
+    /// Reads the systems table; a row that is not a readable system is reported, never
+    /// hidden.
+    fn read_systems(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+    ) -> Result<Systems, postgres::Error> {
+        let mut systems = BTreeMap::new();
+        let mut damaged = Vec::new();
+        let sql = SYSTEMS_SQL.replace("{systems}", &self.table("systems"));
+        for row in transaction.query(&sql, &[])? {
+            let name: String = row.try_get(0)?;
+            let kind: String = row.try_get(1)?;
+            let created: i64 = row.try_get(2)?;
+            let id: i64 = row.try_get(3)?;
+            let location = PathBuf::from(format!("{}.systems/{name}", self.schema));
+            let problem = |text: String| Damaged {
+                location: location.clone(),
+                problem: Damage::Unreadable(text),
+            };
+            let parsed = name
+                .parse::<SystemName>()
+                .map_err(|error| problem(error.to_string()))
+                .and_then(|name| {
+                    let kind = kind
+                        .parse::<SystemKind>()
+                        .map_err(|error| problem(error.to_string()))?;
+                    let created =
+                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1000)
+                            .map_err(|error| problem(format!("its creation time: {error}")))?;
+                    Ok(System::new(name, kind, created))
+                });
+            match parsed {
+                Ok(system) => {
+                    systems.insert(system.name().clone(), Registered { system, id });
+                }
+                Err(problem) => damaged.push(problem),
+            }
+        }
+        damaged.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok((systems, damaged))
+    }
+
+    fn set_systems(&self, (systems, damaged): Systems, token: i64) {
+        let mut index = self.write_index();
+        index.systems = systems;
+        index.damaged_systems = damaged;
+        index.systems_token = token;
+    }
+
+    /// Reads the whole tables, from one snapshot.
     fn load(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let (mut transaction, summary) = self.snapshot(client)?;
+        let (systems, damaged_systems) = self.read_systems(&mut transaction)?;
         let rows = transaction.query(
             &format!(
-                "SELECT fingerprint, der FROM {}",
+                "SELECT system, fingerprint, der FROM {}",
                 self.table("client_certificates")
             ),
             &[],
         )?;
         transaction.commit()?;
         let mut fresh = Index {
+            systems,
+            damaged_systems,
+            systems_token: summary.systems,
             revision: summary.revision,
             loaded: true,
             ..Index::default()
         };
         for row in rows {
-            let key: String = row.try_get(0)?;
-            let der: Vec<u8> = row.try_get(1)?;
-            fresh.insert(&key, self.check_row(&key, &der), row_token(&key, &der));
+            let system: String = row.try_get(0)?;
+            let key: String = row.try_get(1)?;
+            let der: Vec<u8> = row.try_get(2)?;
+            let token = row_token(&system, &key, &der);
+            let checked = self.check_row(&system, &key, &der);
+            fresh.insert(&system, &key, checked, token);
         }
         *self.write_index() = fresh;
         Ok(())
     }
 
-    /// Makes the index equal to the table in `transaction`'s snapshot, reading the DER of only
-    /// the rows that differ. First the keys alone: rows added or removed behind the index's
-    /// back (a missed notification, a hand-made `INSERT` or `DELETE`). If the summary then
-    /// still differs, a row was changed in place: every row's token (64 bits of hash, computed
-    /// by the server) finds which.
+    /// Makes the index equal to the tables in `transaction`'s snapshot, reading the DER of
+    /// only the rows that differ. First the keys alone: rows added or removed behind the
+    /// index's back (a missed notification, a hand-made `INSERT` or `DELETE`). If the summary
+    /// then still differs, a row was changed in place: every row's token (64 bits of hash,
+    /// computed by the server) finds which.
     fn reconcile(
         &self,
         mut transaction: postgres::Transaction<'_>,
         summary: Summary,
     ) -> Result<(), postgres::Error> {
+        let systems = self.read_systems(&mut transaction)?;
         let table = self.table("client_certificates");
         let mut server = HashSet::new();
-        for row in transaction.query(&format!("SELECT fingerprint FROM {table}"), &[])? {
-            server.insert(row.try_get::<_, String>(0)?);
+        for row in transaction.query(&format!("SELECT system, fingerprint FROM {table}"), &[])? {
+            server.insert((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?));
         }
         let (gone, missing, mut predicted) = {
             let index = self.read_index();
             let local = index.keys();
-            let gone: Vec<String> = local.difference(&server).cloned().collect();
-            let missing: Vec<String> = server.difference(&local).cloned().collect();
+            let gone: Vec<Key> = local.difference(&server).cloned().collect();
+            let missing: Vec<Key> = server.difference(&local).cloned().collect();
             let mut predicted = index.summary();
             for key in &gone {
                 predicted.rows -= 1;
@@ -259,20 +434,20 @@ impl Shared {
             (gone, missing, predicted)
         };
         let mut fetched = self.fetch(&mut transaction, &missing)?;
-        for (key, der) in &fetched {
+        for ((system, key), der) in &fetched {
             predicted.rows += 1;
-            predicted.digest ^= row_token(key, der);
+            predicted.digest ^= row_token(system, key, der);
         }
         predicted.revision = summary.revision;
-        if predicted != summary {
+        if !predicted.same_rows(&summary) {
             let tokens = self.read_index().tokens();
             let mut changed = Vec::new();
             for row in transaction.query(
-                &format!("SELECT fingerprint, {ROW_TOKEN_SQL} FROM {table}"),
+                &format!("SELECT system, fingerprint, {ROW_TOKEN_SQL} FROM {table}"),
                 &[],
             )? {
-                let key: String = row.try_get(0)?;
-                let token: i64 = row.try_get(1)?;
+                let key: Key = (row.try_get(0)?, row.try_get(1)?);
+                let token: i64 = row.try_get(2)?;
                 if tokens.get(&key).is_some_and(|local| *local != token) {
                     changed.push(key);
                 }
@@ -280,21 +455,24 @@ impl Shared {
             fetched.extend(self.fetch(&mut transaction, &changed)?);
         }
         transaction.commit()?;
-        let checked: Vec<(String, Row, i64)> = fetched
+        let checked: Vec<(Key, Row, i64)> = fetched
             .into_iter()
-            .map(|(key, der)| {
-                let token = row_token(&key, &der);
-                (key.clone(), self.check_row(&key, &der), token)
+            .map(|((system, key), der)| {
+                let token = row_token(&system, &key, &der);
+                let row = self.check_row(&system, &key, &der);
+                ((system, key), row, token)
             })
             .collect();
         let mut index = self.write_index();
-        for key in &gone {
-            index.remove(key);
+        for (system, key) in &gone {
+            index.remove(system, key);
         }
-        for (key, row, token) in checked {
-            index.insert(&key, row, token);
+        for ((system, key), row, token) in checked {
+            index.insert(&system, &key, row, token);
         }
         index.revision = summary.revision;
+        (index.systems, index.damaged_systems) = systems;
+        index.systems_token = summary.systems;
         Ok(())
     }
 
@@ -302,24 +480,28 @@ impl Shared {
     fn fetch(
         &self,
         transaction: &mut postgres::Transaction<'_>,
-        keys: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>, postgres::Error> {
+        keys: &[Key],
+    ) -> Result<Vec<(Key, Vec<u8>)>, postgres::Error> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
+        let systems: Vec<&str> = keys.iter().map(|(system, _)| system.as_str()).collect();
+        let fingerprints: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
         let rows = transaction.query(
             &format!(
-                "SELECT fingerprint, der FROM {} WHERE fingerprint = ANY($1)",
+                "SELECT c.system, c.fingerprint, c.der
+                 FROM {} c JOIN unnest($1::text[], $2::text[]) AS k (system, fingerprint)
+                     ON c.system = k.system AND c.fingerprint = k.fingerprint",
                 self.table("client_certificates")
             ),
-            &[&keys],
+            &[&systems, &fingerprints],
         )?;
         rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
             .collect()
     }
 
-    /// Brings the index up to date with the change log, or reconciles it with the table when
+    /// Brings the index up to date with the change log, or reconciles it with the tables when
     /// the log no longer reaches back to the index's revision.
     pub(super) fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
@@ -335,8 +517,9 @@ impl Shared {
         }
         let rows = transaction.query(
             &format!(
-                "SELECT c.revision, c.fingerprint, c.imported, k.der
-                 FROM {changes} c LEFT JOIN {certificates} k USING (fingerprint)
+                "SELECT c.revision, c.system, c.fingerprint, c.imported, k.der
+                 FROM {changes} c LEFT JOIN {certificates} k
+                     ON k.system = c.system AND k.fingerprint = c.fingerprint
                  WHERE c.revision > $1 ORDER BY c.revision",
                 changes = self.table("changes"),
                 certificates = self.table("client_certificates"),
@@ -347,9 +530,10 @@ impl Shared {
         for row in rows {
             changes.push(Change {
                 revision: row.try_get(0)?,
-                fingerprint: row.try_get(1)?,
-                imported: row.try_get(2)?,
-                der: row.try_get(3)?,
+                system: row.try_get(1)?,
+                fingerprint: row.try_get(2)?,
+                imported: row.try_get(3)?,
+                der: row.try_get(4)?,
             });
         }
         let complete = current > known
@@ -361,21 +545,35 @@ impl Shared {
         if !complete {
             return self.reconcile(transaction, summary);
         }
+        // A system created or removed, or the systems table changed otherwise.
+        let systems = if changes.iter().any(|change| change.fingerprint.is_empty())
+            || summary.systems != self.read_index().systems_token
+        {
+            Some(self.read_systems(&mut transaction)?)
+        } else {
+            None
+        };
         transaction.commit()?;
-        self.apply(&changes, current);
+        self.apply(
+            &changes,
+            current,
+            systems.map(|systems| (systems, summary.systems)),
+        );
         Ok(())
     }
 
     /// Applies changes read from the change log (in revision order, as of one snapshot: an
-    /// import whose row is gone by then is followed by its delete).
-    fn apply(&self, changes: &[Change], revision: i64) {
+    /// import whose row is gone by then is followed by its delete), and the systems table as
+    /// of that snapshot when a system was created or removed.
+    fn apply(&self, changes: &[Change], revision: i64, systems: Option<(Systems, i64)>) {
         let checked: Vec<(&Change, Option<(Row, i64)>)> = changes
             .iter()
+            .filter(|change| !change.fingerprint.is_empty())
             .map(|change| {
                 let row = match (&change.der, change.imported) {
                     (Some(der), true) => Some((
-                        self.check_row(&change.fingerprint, der),
-                        row_token(&change.fingerprint, der),
+                        self.check_row(&change.system, &change.fingerprint, der),
+                        row_token(&change.system, &change.fingerprint, der),
                     )),
                     _ => None,
                 };
@@ -385,17 +583,29 @@ impl Shared {
         let mut index = self.write_index();
         for (change, row) in checked {
             match row {
-                Some((row, token)) => index.insert(&change.fingerprint, row, token),
-                None => index.remove(&change.fingerprint),
+                Some((row, token)) => index.insert(&change.system, &change.fingerprint, row, token),
+                None => index.remove(&change.system, &change.fingerprint),
             }
         }
         index.revision = revision;
+        if let Some(((systems, damaged), token)) = systems {
+            index.systems = systems;
+            index.damaged_systems = damaged;
+            index.systems_token = token;
+        }
     }
 
     /// A row as a certificate, or what is wrong with it.
-    fn check_row(&self, key: &str, der: &[u8]) -> Result<Certificate, Damaged> {
+    fn check_row(&self, system: &str, key: &str, der: &[u8]) -> Result<Certificate, Damaged> {
         let damaged = |problem| Damaged {
-            location: PathBuf::from(format!("{}.client_certificates/{key}", self.schema)),
+            location: if system.is_empty() {
+                PathBuf::from(format!("{}.client_certificates/{key}", self.schema))
+            } else {
+                PathBuf::from(format!(
+                    "{}.client_certificates/{system}/{key}",
+                    self.schema
+                ))
+            },
             problem,
         };
         let actual = Fingerprint::of_der(der);

@@ -1,5 +1,6 @@
 //! [`PostgresStore`]: one set of trusted certificates shared by every replica of a service,
-//! kept in PostgreSQL and served from memory (feature `postgres`).
+//! kept in PostgreSQL and served from memory (feature `postgres`); and the tables, index and
+//! listener under a [`Registry`](crate::Registry) on PostgreSQL (`systems.rs`).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,13 +16,14 @@ use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
 
 mod index;
+mod systems;
 mod tls;
 mod writer;
 
 use index::Index;
+pub(crate) use systems::SystemRows;
 use tls::Connector;
 pub use tls::PostgresTlsError;
-use writer::WriteError;
 
 /// How many changes the change log keeps; a replica further behind compares the table's keys.
 const CHANGES_KEPT: i64 = 10_000;
@@ -29,7 +31,8 @@ const CHANGES_KEPT: i64 = 10_000;
 const POLL: Duration = Duration::from_millis(200);
 /// The longest wait between two attempts to reconnect the listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// How [`PostgresStore::connect_with`] sets up the store.
+/// How [`PostgresStore::connect_with`] and [`Registry::connect`](crate::Registry::connect)
+/// set up the connection.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
     schema: String,
@@ -128,15 +131,22 @@ impl PostgresOptions {
 /// the log meanwhile) is the error's operation "learn whether the write whose connection broke
 /// was committed", meaning it may or may not have been applied.
 ///
-/// Tables (in the configured schema, created on first use):
-/// `client_certificates (fingerprint text primary key, der bytea, imported_at timestamptz)`,
-/// plus `revision` and `changes`, which order the changes for the replicas. Triggers on
-/// `client_certificates` keep the table's summary (row count, and the XOR of 64 bits of
-/// SHA-256 over each row's fingerprint and DER) in the `revision` row, whoever writes; the
-/// periodic check compares it with the index's own. Needs PostgreSQL 14 or later (`bit_xor`,
-/// `gen_random_uuid`). Rows are checked when loaded: a row whose DER's SHA-256 is not its
-/// fingerprint, or that is not a certificate, is reported in [`Listing::damaged`] and never
-/// hides the others.
+/// Tables (in the configured schema, created on first use, shared with a
+/// [`Registry`](crate::Registry) on the same schema):
+/// `client_certificates (system text, fingerprint text, der bytea, imported_at timestamptz,
+/// primary key (system, fingerprint))` and `systems`, plus `revision` and `changes`, which
+/// order the changes for the replicas. A `PostgresStore` is the store of the rows whose
+/// `system` is empty: the rows of no registered system, which a `Registry` reports as
+/// [legacy certificates](crate::Registry::legacy_certificates) and can
+/// [adopt](crate::Registry::adopt_legacy_store) into a system (after which this store no
+/// longer holds them). Tables made by a version before registries (no `system` column) are
+/// upgraded in place on connect, every row becoming a row of no system. The index holds every
+/// row of the schema, of every system. Triggers on `client_certificates` keep the table's
+/// summary (row count, and the XOR of 64 bits of SHA-256 over each row's system, fingerprint
+/// and DER) in the `revision` row, whoever writes; the periodic check compares it with the
+/// index's own. Needs PostgreSQL 14 or later (`bit_xor`, `gen_random_uuid`). Rows are checked
+/// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a
+/// certificate, is reported in [`Listing::damaged`] and never hides the others.
 ///
 /// # In an async service
 ///
@@ -158,11 +168,18 @@ impl PostgresOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct PostgresStore {
+    database: Database,
+    rows: SystemRows,
+}
+
+/// A connection to the tables of one schema: the writer connection, the in-memory index and
+/// the listener thread that keeps it current (stopped when this is dropped). Shared by a
+/// [`PostgresStore`] and by a [`Registry`](crate::Registry) on PostgreSQL.
+pub(crate) struct Database {
     shared: Arc<Shared>,
 }
 
 struct Shared {
-    kind: SystemKind,
     config: postgres::Config,
     connector: Connector,
     schema: String,
@@ -196,6 +213,20 @@ impl PostgresStore {
         options: &PostgresOptions,
     ) -> Result<Self, StoreError> {
         require_inbound(kind)?;
+        let database = Database::connect(url, options)?;
+        let rows = SystemRows::unassigned(Arc::clone(&database.shared), kind);
+        Ok(PostgresStore { database, rows })
+    }
+
+    /// The schema the store's tables are in.
+    pub fn schema(&self) -> &str {
+        &self.database.shared.schema
+    }
+}
+
+impl Database {
+    /// Connects, creates or upgrades the tables, loads the index and starts the listener.
+    pub(crate) fn connect(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
         check_schema_name(&options.schema)?;
         let settings =
             tls::split(url).map_err(|error| database("configure TLS to the database", error))?;
@@ -224,7 +255,6 @@ impl PostgresStore {
         }
         let schema = options.schema.clone();
         let shared = Arc::new(Shared {
-            kind,
             config,
             connector,
             channel: format!("{schema}_changes"),
@@ -250,16 +280,11 @@ impl PostgresStore {
             .name("inbound-certs-postgres".to_string())
             .spawn(move || listener.listen())
             .map_err(|error| database("start the listener thread", error))?;
-        Ok(PostgresStore { shared })
-    }
-
-    /// The schema the store's tables are in.
-    pub fn schema(&self) -> &str {
-        &self.shared.schema
+        Ok(Database { shared })
     }
 }
 
-impl Drop for PostgresStore {
+impl Drop for Database {
     fn drop(&mut self) {
         // The listener thread sees this within `POLL` and closes its connection.
         self.shared.stop.store(true, Ordering::Relaxed);
@@ -269,7 +294,15 @@ impl Drop for PostgresStore {
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("kind", &self.shared.kind)
+            .field("kind", &self.rows.system_kind())
+            .field("schema", &self.database.shared.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
             .field("schema", &self.shared.schema)
             .finish_non_exhaustive()
     }
@@ -315,10 +348,18 @@ impl Shared {
         )?;
         transaction.batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS \"{schema}\";
+             CREATE TABLE IF NOT EXISTS {systems} (
+                 name text PRIMARY KEY,
+                 kind text NOT NULL CHECK (kind IN ('source', 'proxy', 'target')),
+                 created timestamptz NOT NULL,
+                 id bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+             );
              CREATE TABLE IF NOT EXISTS {certificates} (
-                 fingerprint text PRIMARY KEY,
+                 system text NOT NULL DEFAULT '',
+                 fingerprint text NOT NULL,
                  der bytea NOT NULL,
-                 imported_at timestamptz NOT NULL DEFAULT now()
+                 imported_at timestamptz NOT NULL DEFAULT now(),
+                 PRIMARY KEY (system, fingerprint)
              );
              CREATE TABLE IF NOT EXISTS {revision} (
                  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -329,15 +370,51 @@ impl Shared {
              INSERT INTO {revision} (value) VALUES (0) ON CONFLICT DO NOTHING;
              CREATE TABLE IF NOT EXISTS {changes} (
                  revision bigint PRIMARY KEY,
+                 system text NOT NULL DEFAULT '',
                  fingerprint text NOT NULL,
                  imported boolean NOT NULL,
                  write_id text
              );",
             schema = self.schema,
+            systems = self.table("systems"),
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
         ))?;
+        // Tables made before registries have no system column: their rows become the rows
+        // of no system (those of a `PostgresStore`, which a registry calls legacy), and the
+        // primary key becomes (system, fingerprint). Under the advisory lock, in this
+        // transaction: every row is kept, or nothing changes.
+        let has_system: bool = transaction
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                 WHERE table_schema = $1 AND table_name = 'client_certificates'
+                 AND column_name = 'system')",
+                &[&self.schema],
+            )?
+            .try_get(0)?;
+        if !has_system {
+            let certificates = self.table("client_certificates");
+            let primary_key: Option<String> = transaction
+                .query_opt(
+                    "SELECT conname::text FROM pg_constraint
+                     WHERE conrelid = $1::text::regclass AND contype = 'p'",
+                    &[&certificates],
+                )?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+            let drop_key = primary_key
+                .map(|name| format!("DROP CONSTRAINT \"{name}\","))
+                .unwrap_or_default();
+            transaction.batch_execute(&format!(
+                "ALTER TABLE {certificates}
+                     ADD COLUMN system text NOT NULL DEFAULT '',
+                     {drop_key}
+                     ADD PRIMARY KEY (system, fingerprint);
+                 ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS system text NOT NULL DEFAULT '';",
+                changes = self.table("changes"),
+            ))?;
+        }
         // Tables made by an earlier version lack these columns. `ALTER TABLE` locks the table
         // even when there is nothing to add, so only when there is.
         let columns: i64 = transaction
@@ -365,7 +442,8 @@ impl Shared {
                 &[&self.table("client_certificates")],
             )?
             .try_get(0)?;
-        if triggers != 4 {
+        // Row tokens now cover the system: tables made before registries get the new ones.
+        if triggers != 4 || !has_system {
             self.install_summary(&mut transaction)?;
         }
         transaction.commit()
@@ -436,73 +514,22 @@ impl Shared {
 
 impl StoreBackend for PostgresStore {
     fn system_kind(&self) -> SystemKind {
-        self.shared.kind
+        self.rows.system_kind()
     }
 
     fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
-        let certificates = admitted.certificates();
-        self.shared
-            .write("import into the database", |transaction, shared, log| {
-                let insert = format!(
-                    "INSERT INTO {} (fingerprint, der) VALUES ($1, $2)
-                     ON CONFLICT (fingerprint) DO NOTHING RETURNING fingerprint",
-                    shared.table("client_certificates")
-                );
-                let mut outcomes = Vec::with_capacity(certificates.len());
-                for certificate in certificates {
-                    let name = certificate.name();
-                    let key = certificate.fingerprint().to_string();
-                    let der = certificate.der();
-                    if transaction.query_opt(&insert, &[&key, &der])?.is_some() {
-                        log.record(transaction, &key, true)?;
-                        outcomes.push(Imported::Added(name));
-                    } else {
-                        outcomes.push(Imported::AlreadyPresent(name));
-                    }
-                }
-                Ok(outcomes)
-            })
+        self.rows.store_all(admitted)
     }
 
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
-        let index = self.shared.read_index();
-        if let Some(certificate) = index.certificates.get(name) {
-            return Ok(Some(certificate.clone()));
-        }
-        match index.damaged.get(&name.fingerprint().to_string()) {
-            Some((damaged, _)) => Err(StoreError::Damaged(damaged.clone())),
-            None => Ok(None),
-        }
+        self.rows.load(name)
     }
 
     fn load_all(&self) -> Result<Listing, StoreError> {
-        let index = self.shared.read_index();
-        Ok(Listing {
-            certificates: index.certificates.values().cloned().collect(),
-            damaged: index
-                .damaged
-                .values()
-                .map(|(damaged, _)| damaged.clone())
-                .collect(),
-        })
+        self.rows.load_all()
     }
 
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
-        let key = name.fingerprint().to_string();
-        self.shared
-            .write("delete from the database", |transaction, shared, log| {
-                let deleted = transaction.query_opt(
-                    &format!(
-                        "DELETE FROM {} WHERE fingerprint = $1 RETURNING fingerprint",
-                        shared.table("client_certificates")
-                    ),
-                    &[&key],
-                )?;
-                if deleted.is_none() {
-                    return Err(WriteError::Refused(StoreError::NotFound(*name)));
-                }
-                log.record(transaction, &key, false)?;
-                Ok(())
-            })
+        self.rows.remove(name)
     }
 }

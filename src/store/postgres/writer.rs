@@ -87,7 +87,7 @@ impl Shared {
                 revision: before,
                 write_id: row.try_get(1)?,
                 statement: format!(
-                    "INSERT INTO {} (revision, fingerprint, imported, write_id) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO {} (revision, system, fingerprint, imported, write_id) VALUES ($1, $2, $3, $4, $5)",
                     self.table("changes")
                 ),
             };
@@ -237,17 +237,19 @@ pub(super) struct ChangeLog {
 }
 
 impl ChangeLog {
-    /// Logs an import (`imported`) or a delete of the row `key` as the next revision.
+    /// Logs an import (`imported`) or a delete of the row `key` of `system` as the next
+    /// revision. An empty `key` logs the creation (`imported`) or removal of the system.
     pub(super) fn record(
         &mut self,
         transaction: &mut postgres::Transaction<'_>,
+        system: &str,
         key: &str,
         imported: bool,
     ) -> Result<(), postgres::Error> {
         self.revision += 1;
         transaction.execute(
             &self.statement,
-            &[&self.revision, &key, &imported, &self.write_id],
+            &[&self.revision, &system, &key, &imported, &self.write_id],
         )?;
         Ok(())
     }

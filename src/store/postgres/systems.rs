@@ -1,0 +1,413 @@
+//! The systems of a [`Registry`](crate::Registry) on PostgreSQL, and the rows of one system as
+//! a store: every write is one transaction under the revision lock, like any other write, so
+//! that creating, removing and importing into systems are applied in one order by every
+//! replica. Reads answer from the index.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::writer::WriteError;
+use super::{Database, Shared};
+use crate::certificate::Certificate;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::{Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError};
+use crate::system::{System, SystemKind, SystemName};
+
+/// The rows of one system: the rows of a registered system, or (`system` empty) those of a
+/// [`PostgresStore`](super::PostgresStore), which belong to no system.
+pub(crate) struct SystemRows {
+    shared: Arc<Shared>,
+    /// The system's name as stored; empty for a `PostgresStore`.
+    system: String,
+    /// The registered system and the id of its row when this store was made: writes check,
+    /// in their transaction, that the system is still this one.
+    registered: Option<(SystemName, i64)>,
+    kind: SystemKind,
+}
+
+impl SystemRows {
+    /// The rows of no system: a `PostgresStore`'s.
+    pub(super) fn unassigned(shared: Arc<Shared>, kind: SystemKind) -> Self {
+        SystemRows {
+            shared,
+            system: String::new(),
+            registered: None,
+            kind,
+        }
+    }
+
+    /// While a registered system is read: `SystemNotFound` when it was removed (or removed
+    /// and created again) since this store was made.
+    fn check_current(&self, index: &super::index::Index) -> Result<(), StoreError> {
+        if let Some((name, id)) = &self.registered {
+            if index.systems.get(name).map(|current| current.id) != Some(*id) {
+                return Err(StoreError::SystemNotFound(name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// In a write's transaction: the same check against the systems table.
+    fn check_current_in(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+    ) -> Result<(), WriteError> {
+        if let Some((name, id)) = &self.registered {
+            let current = transaction.query_opt(
+                &format!(
+                    "SELECT id FROM {} WHERE name = $1",
+                    self.shared.table("systems")
+                ),
+                &[&name.as_str()],
+            )?;
+            let current: Option<i64> = current.map(|row| row.try_get(0)).transpose()?;
+            if current != Some(*id) {
+                return Err(WriteError::Refused(StoreError::SystemNotFound(
+                    name.clone(),
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StoreBackend for SystemRows {
+    fn system_kind(&self) -> SystemKind {
+        self.kind
+    }
+
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        let certificates = admitted.certificates();
+        self.shared
+            .write("import into the database", |transaction, shared, log| {
+                self.check_current_in(transaction)?;
+                let insert = format!(
+                    "INSERT INTO {} (system, fingerprint, der) VALUES ($1, $2, $3)
+                     ON CONFLICT (system, fingerprint) DO NOTHING RETURNING fingerprint",
+                    shared.table("client_certificates")
+                );
+                let mut outcomes = Vec::with_capacity(certificates.len());
+                for certificate in certificates {
+                    let name = certificate.name();
+                    let key = certificate.fingerprint().to_string();
+                    let der = certificate.der();
+                    if transaction
+                        .query_opt(&insert, &[&self.system, &key, &der])?
+                        .is_some()
+                    {
+                        log.record(transaction, &self.system, &key, true)?;
+                        outcomes.push(Imported::Added(name));
+                    } else {
+                        outcomes.push(Imported::AlreadyPresent(name));
+                    }
+                }
+                Ok(outcomes)
+            })
+    }
+
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        let index = self.shared.read_index();
+        self.check_current(&index)?;
+        let Some(rows) = index.stores.get(&self.system) else {
+            return Ok(None);
+        };
+        if let Some(certificate) = rows.certificates.get(name) {
+            return Ok(Some(certificate.clone()));
+        }
+        match rows.damaged.get(&name.fingerprint().to_string()) {
+            Some((damaged, _)) => Err(StoreError::Damaged(damaged.clone())),
+            None => Ok(None),
+        }
+    }
+
+    fn load_all(&self) -> Result<Listing, StoreError> {
+        let index = self.shared.read_index();
+        self.check_current(&index)?;
+        let Some(rows) = index.stores.get(&self.system) else {
+            return Ok(Listing::default());
+        };
+        Ok(Listing {
+            certificates: rows.certificates.values().cloned().collect(),
+            damaged: rows
+                .damaged
+                .values()
+                .map(|(damaged, _)| damaged.clone())
+                .collect(),
+        })
+    }
+
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        let key = name.fingerprint().to_string();
+        self.shared
+            .write("delete from the database", |transaction, shared, log| {
+                self.check_current_in(transaction)?;
+                let deleted = transaction.query_opt(
+                    &format!(
+                        "DELETE FROM {} WHERE system = $1 AND fingerprint = $2
+                         RETURNING fingerprint",
+                        shared.table("client_certificates")
+                    ),
+                    &[&self.system, &key],
+                )?;
+                if deleted.is_none() {
+                    return Err(WriteError::Refused(StoreError::NotFound(*name)));
+                }
+                log.record(transaction, &self.system, &key, false)?;
+                Ok(())
+            })
+    }
+}
+
+/// A creation time as PostgreSQL keeps it: to the microsecond.
+fn to_microseconds(instant: OffsetDateTime) -> i64 {
+    let microseconds = instant.unix_timestamp_nanos() / 1000;
+    i64::try_from(microseconds).unwrap_or(if microseconds < 0 { i64::MIN } else { i64::MAX })
+}
+
+impl Database {
+    /// Registers a system (its creation time kept to the microsecond, as returned).
+    pub(crate) fn create_system(
+        &self,
+        name: &SystemName,
+        kind: SystemKind,
+        created: OffsetDateTime,
+    ) -> Result<System, StoreError> {
+        let microseconds = to_microseconds(created);
+        let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(microseconds) * 1000)
+            .unwrap_or(created);
+        self.shared
+            .write("create the system", |transaction, shared, log| {
+                let inserted = transaction.query_opt(
+                    &format!(
+                        "INSERT INTO {} (name, kind, created)
+                         VALUES ($1, $2, timestamptz 'epoch'
+                             + ($3::bigint / 1000000) * interval '1 second'
+                             + ($3::bigint % 1000000) * interval '1 microsecond')
+                         ON CONFLICT (name) DO NOTHING RETURNING id",
+                        shared.table("systems")
+                    ),
+                    &[&name.as_str(), &kind.as_str(), &microseconds],
+                )?;
+                if inserted.is_none() {
+                    return Err(WriteError::Refused(StoreError::SystemExists(name.clone())));
+                }
+                log.record(transaction, name.as_str(), "", true)?;
+                Ok(())
+            })?;
+        Ok(System::new(name.clone(), kind, created))
+    }
+
+    /// The registered systems, sorted by name; the rows of the systems table that are not
+    /// readable systems, and the certificate rows of systems that are not registered (made
+    /// by hand: every removal deletes a system's rows with it), never hidden.
+    pub(crate) fn systems(&self) -> (Vec<System>, Vec<Damaged>) {
+        let index = self.shared.read_index();
+        let mut damaged = index.damaged_systems.clone();
+        for (system, rows) in &index.stores {
+            let registered = system
+                .parse::<SystemName>()
+                .is_ok_and(|name| index.systems.contains_key(&name));
+            if !system.is_empty() && !registered {
+                damaged.push(Damaged {
+                    location: PathBuf::from(format!(
+                        "{}.client_certificates/{system}",
+                        self.shared.schema
+                    )),
+                    problem: Damage::Unreadable(format!(
+                        "{} row(s) of a system that is not registered (create the system to see them, or delete them)",
+                        rows.certificates.len() + rows.damaged.len()
+                    )),
+                });
+            }
+        }
+        damaged.sort_by(|a, b| a.location.cmp(&b.location));
+        (
+            index
+                .systems
+                .values()
+                .map(|registered| registered.system.clone())
+                .collect(),
+            damaged,
+        )
+    }
+
+    /// The system with this name.
+    pub(crate) fn system(&self, name: &SystemName) -> Result<System, StoreError> {
+        self.shared
+            .read_index()
+            .systems
+            .get(name)
+            .map(|registered| registered.system.clone())
+            .ok_or_else(|| StoreError::SystemNotFound(name.clone()))
+    }
+
+    /// The system with this name and its rows as a store (none for a target system).
+    pub(crate) fn store(
+        &self,
+        name: &SystemName,
+    ) -> Result<(System, Option<Arc<dyn StoreBackend>>), StoreError> {
+        let registered = self
+            .shared
+            .read_index()
+            .systems
+            .get(name)
+            .cloned()
+            .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
+        let system = registered.system;
+        if !system.kind().accepts_inbound() {
+            return Ok((system, None));
+        }
+        let rows = SystemRows {
+            shared: Arc::clone(&self.shared),
+            system: name.as_str().to_string(),
+            registered: Some((name.clone(), registered.id)),
+            kind: system.kind(),
+        };
+        Ok((system, Some(Arc::new(rows))))
+    }
+
+    /// Removes a system, in one transaction: refused while it holds rows unless
+    /// `with_certificates`, which deletes them with it. Returns how many rows went.
+    pub(crate) fn remove_system(
+        &self,
+        name: &SystemName,
+        with_certificates: bool,
+    ) -> Result<usize, StoreError> {
+        self.shared
+            .write("remove the system", |transaction, shared, log| {
+                let found = transaction.query_opt(
+                    &format!(
+                        "SELECT 1 FROM {} WHERE name = $1 FOR UPDATE",
+                        shared.table("systems")
+                    ),
+                    &[&name.as_str()],
+                )?;
+                if found.is_none() {
+                    return Err(WriteError::Refused(StoreError::SystemNotFound(
+                        name.clone(),
+                    )));
+                }
+                let held: i64 = transaction
+                    .query_one(
+                        &format!(
+                            "SELECT count(*) FROM {} WHERE system = $1",
+                            shared.table("client_certificates")
+                        ),
+                        &[&name.as_str()],
+                    )?
+                    .try_get(0)?;
+                let held = usize::try_from(held).unwrap_or(usize::MAX);
+                if held > 0 && !with_certificates {
+                    return Err(WriteError::Refused(StoreError::SystemNotEmpty {
+                        name: name.clone(),
+                        certificates: held,
+                    }));
+                }
+                let deleted = transaction.query(
+                    &format!(
+                        "DELETE FROM {} WHERE system = $1 RETURNING fingerprint",
+                        shared.table("client_certificates")
+                    ),
+                    &[&name.as_str()],
+                )?;
+                for row in &deleted {
+                    let key: String = row.try_get(0)?;
+                    log.record(transaction, name.as_str(), &key, false)?;
+                }
+                transaction.execute(
+                    &format!("DELETE FROM {} WHERE name = $1", shared.table("systems")),
+                    &[&name.as_str()],
+                )?;
+                log.record(transaction, name.as_str(), "", false)?;
+                Ok(deleted.len())
+            })
+    }
+
+    /// How many rows belong to no system (a `PostgresStore`'s, or those of a table made
+    /// before registries).
+    pub(crate) fn legacy_certificates(&self) -> usize {
+        self.shared
+            .read_index()
+            .stores
+            .get("")
+            .map_or(0, |rows| rows.certificates.len() + rows.damaged.len())
+    }
+
+    /// Moves every row of no system into the registered system `name`, in one transaction. A
+    /// row the system already holds (the same fingerprint) is not duplicated: the legacy row
+    /// is deleted. Returns how many rows were moved.
+    pub(crate) fn adopt_legacy(&self, name: &SystemName) -> Result<usize, StoreError> {
+        let (system, _) = self.store(name)?;
+        if !system.kind().accepts_inbound() {
+            return Err(StoreError::NotInbound(system.kind()));
+        }
+        let id = self
+            .shared
+            .read_index()
+            .systems
+            .get(name)
+            .map(|registered| registered.id);
+        self.shared
+            .write("adopt the rows of no system", |transaction, shared, log| {
+                let current = transaction.query_opt(
+                    &format!("SELECT id FROM {} WHERE name = $1", shared.table("systems")),
+                    &[&name.as_str()],
+                )?;
+                let current: Option<i64> = current.map(|row| row.try_get(0)).transpose()?;
+                if current.is_none() || current != id {
+                    return Err(WriteError::Refused(StoreError::SystemNotFound(
+                        name.clone(),
+                    )));
+                }
+                let certificates = shared.table("client_certificates");
+                let duplicates = transaction.query(
+                    &format!(
+                        "DELETE FROM {certificates} legacy WHERE legacy.system = ''
+                         AND EXISTS (SELECT 1 FROM {certificates} adopted
+                             WHERE adopted.system = $1 AND adopted.fingerprint = legacy.fingerprint)
+                         RETURNING fingerprint"
+                    ),
+                    &[&name.as_str()],
+                )?;
+                for row in &duplicates {
+                    let key: String = row.try_get(0)?;
+                    log.record(transaction, "", &key, false)?;
+                }
+                let moved = transaction.query(
+                    &format!(
+                        "UPDATE {certificates} SET system = $1 WHERE system = ''
+                         RETURNING fingerprint"
+                    ),
+                    &[&name.as_str()],
+                )?;
+                for row in &moved {
+                    let key: String = row.try_get(0)?;
+                    log.record(transaction, "", &key, false)?;
+                    log.record(transaction, name.as_str(), &key, true)?;
+                }
+                Ok(moved.len())
+            })
+    }
+
+    /// The systems that hold a healthy row of this certificate, sorted by name: one lookup
+    /// in the index. Rows of a target system (only a hand-made row can be one) trust nothing,
+    /// as a target system has no store.
+    pub(crate) fn identify(&self, fingerprint: &Fingerprint) -> Vec<System> {
+        let index = self.shared.read_index();
+        index
+            .trusted
+            .get(fingerprint)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|name| index.systems.get(name))
+                    .map(|registered| &registered.system)
+                    .filter(|system| system.kind().accepts_inbound())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
