@@ -818,11 +818,17 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
     let (ok, out, err) = certstore(&["check", "--within-days", "1"]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "0 expired, 0 expiring within 1 days");
-    let registry = inbound_certs::Registry::connect(&server.url(), &PostgresOptions::default())
-        .unwrap();
+    let registry =
+        inbound_certs::Registry::connect(&server.url(), &PostgresOptions::default()).unwrap();
     let crm: inbound_certs::SystemName = "crm".parse().unwrap();
     assert_eq!(
-        registry.store(&crm).unwrap().list().unwrap().certificates.len(),
+        registry
+            .store(&crm)
+            .unwrap()
+            .list()
+            .unwrap()
+            .certificates
+            .len(),
         4
     );
 

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use super::{access, ops, Cached, FileStore, Identity, EXTENSION};
+use super::cache::{Cached, Identity};
+use super::{access, ops, FileStore, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::store::{Imported, StoreBackend, StoreError};
