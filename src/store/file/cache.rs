@@ -3,7 +3,6 @@
 
 use std::fs;
 use std::hash::Hasher;
-
 use std::sync::{Arc, PoisonError};
 use std::time::SystemTime;
 
