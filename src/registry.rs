@@ -822,11 +822,13 @@ impl StoreBackend for SystemStore {
                     AuditAction::Import,
                     named,
                     AuditOutcome::Refused,
-                    format!(
-                        "{} ({} certificate(s) in the upload): {error}",
-                        error.code(),
-                        certificates.len()
-                    ),
+                    match certificates.len() {
+                        0 => format!("{}: {error}", error.code()),
+                        count => format!(
+                            "{} ({count} certificate(s) in the upload): {error}",
+                            error.code()
+                        ),
+                    },
                 )]
             }
             StoreEvent::Deleted { name, certificate } => {
