@@ -76,7 +76,7 @@ mod error_code;
 mod fingerprint;
 mod monitor;
 mod registry;
-pub mod store;
+mod store;
 mod summary;
 mod system;
 #[cfg(feature = "rustls")]
@@ -96,7 +96,10 @@ pub use store::{
     Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError, StoreEvent,
 };
 #[cfg(feature = "postgres")]
-pub use store::{PostgresOptions, PostgresStore};
+pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
+/// The conformance suites every store backend and every registry pass (feature `test-util`).
+#[cfg(feature = "test-util")]
+pub use store::conformance;
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,

@@ -336,7 +336,7 @@ impl<'a> Admitted<'a> {
 /// holds the import checks, the policy and the validity chores, the same for every backend.
 ///
 /// A backend of your own implements these five methods and proves itself with the
-/// conformance suite (`store::conformance`, feature `test-util`). Every method must be safe
+/// conformance suite (`conformance`, feature `test-util`). Every method must be safe
 /// to call from many threads at once.
 pub trait StoreBackend: Send + Sync {
     /// The kind of system this store serves (never [`SystemKind::Target`] for the backends of

@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use inbound_certs::store::conformance;
-use inbound_certs::store::PostgresTlsError;
+use inbound_certs::conformance;
+use inbound_certs::PostgresTlsError;
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, Damage, ImportPolicy, Imported,
     PostgresOptions, PostgresStore, Registry, StoreError, SystemKind, SystemName,

@@ -15,7 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use inbound_certs::store::conformance::{self, NOW};
+use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateStore, FileStore, ImportPolicy, Registry, StoreError, SystemKind, SystemName,
 };

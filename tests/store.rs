@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use inbound_certs::store::conformance::{self, NOW};
+use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateName, CertificateStore, Damage, FileStore, ImportPolicy, Imported,
     MemoryStore, StoreBackend, StoreError, SystemKind,

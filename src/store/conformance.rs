@@ -5,7 +5,7 @@
 //! backend proves it the same way:
 //!
 //! ```
-//! use inbound_certs::{store::conformance, MemoryStore, SystemKind};
+//! use inbound_certs::{conformance, MemoryStore, SystemKind};
 //!
 //! // In your tests, make a fresh empty store of your own backend instead.
 //! conformance::run_all(|| MemoryStore::new(SystemKind::Source).unwrap());
