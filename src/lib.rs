@@ -91,15 +91,15 @@ pub use monitor::{
     CertificateEvent, Clock, Monitor, MonitorHandle, MonitorOptions, SystemClock, ValidityEvent,
 };
 pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
+/// The conformance suites every store backend and every registry pass (feature `test-util`).
+#[cfg(feature = "test-util")]
+pub use store::conformance;
 pub use store::{
-    Admitted, CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, ImportPolicy,
+    Admitted, CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, ImportPolicy,
     Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError, StoreEvent,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
-/// The conformance suites every store backend and every registry pass (feature `test-util`).
-#[cfg(feature = "test-util")]
-pub use store::conformance;
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,

@@ -16,7 +16,7 @@ use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::monitor::{Clock, SystemClock};
 use crate::store::{
-    Admitted, CertificateStore, Damaged, FileStoreOptions, Imported, Listing, MemoryStore,
+    Admitted, CertificateStore, DamagedEntry, FileStoreOptions, Imported, Listing, MemoryStore,
     StoreBackend, StoreError, StoreEvent,
 };
 use crate::summary::ValidityStatus;
@@ -130,7 +130,7 @@ pub struct SystemListing {
     /// The systems, sorted by name.
     pub systems: Vec<System>,
     /// Entries that could not be read as systems.
-    pub damaged: Vec<Damaged>,
+    pub damaged: Vec<DamagedEntry>,
 }
 
 /// A system with how many of its certificates are in each state at an instant.

@@ -136,12 +136,12 @@ pub struct Listing {
     /// Healthy certificates, sorted by name.
     pub certificates: Vec<Certificate>,
     /// Entries that are damaged, truncated, foreign or unreadable.
-    pub damaged: Vec<Damaged>,
+    pub damaged: Vec<DamagedEntry>,
 }
 
 /// An entry of a store that could not be read as the certificate its name promises.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Damaged {
+pub struct DamagedEntry {
     /// Where it is: for the file store, the file's path; for the PostgreSQL store,
     /// `<schema>.client_certificates/<fingerprint as stored>`, and for a system of a registry
     /// on PostgreSQL, `<schema>.client_certificates/<system>/<fingerprint as stored>` (a row
@@ -151,7 +151,7 @@ pub struct Damaged {
     pub problem: Damage,
 }
 
-impl std::fmt::Display for Damaged {
+impl std::fmt::Display for DamagedEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.location.display(), self.problem)
     }
@@ -234,7 +234,7 @@ pub enum StoreError {
     Decode(#[from] DecodeError),
     /// The stored entry for a name is damaged.
     #[error("stored certificate {location} is damaged: {problem}", location = .0.location.display(), problem = .0.problem)]
-    Damaged(Damaged),
+    Damaged(DamagedEntry),
     /// The store's directory, one of its parents, or the symbolic link the store's path is,
     /// could be changed by someone other than the process's user or root (see
     /// [`FileStore`]'s docs): the store is not opened.

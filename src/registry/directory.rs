@@ -26,7 +26,9 @@ use time::OffsetDateTime;
 use super::SystemListing;
 use crate::fingerprint::CertificateName;
 use crate::store::file::{access, ops, DirectoryIdentity};
-use crate::store::{CertificateStore, Damage, Damaged, FileStore, FileStoreOptions, StoreError};
+use crate::store::{
+    CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, StoreError,
+};
 use crate::system::{System, SystemKind, SystemName};
 
 const LOCK_FILE: &str = ".lock";
@@ -174,7 +176,7 @@ impl Directory {
                 continue;
             }
             let Ok(name) = text.parse::<SystemName>() else {
-                listing.damaged.push(Damaged {
+                listing.damaged.push(DamagedEntry {
                     location: entry.path(),
                     problem: Damage::Unreadable("not a valid system name".into()),
                 });
@@ -182,7 +184,7 @@ impl Directory {
             };
             match self.read_manifest(&name) {
                 Ok(system) => listing.systems.push(system),
-                Err(problem) => listing.damaged.push(Damaged {
+                Err(problem) => listing.damaged.push(DamagedEntry {
                     location: entry.path(),
                     problem,
                 }),
@@ -198,7 +200,7 @@ impl Directory {
         match fs::symlink_metadata(&dir) {
             Ok(metadata) if metadata.is_dir() => {}
             Ok(_) => {
-                return Err(StoreError::Damaged(Damaged {
+                return Err(StoreError::Damaged(DamagedEntry {
                     location: dir,
                     problem: Damage::Unreadable("not a directory".into()),
                 }))
@@ -209,7 +211,7 @@ impl Directory {
             Err(source) => return Err(StoreError::io("read", &dir)(source)),
         }
         self.read_manifest(name).map_err(|problem| {
-            StoreError::Damaged(Damaged {
+            StoreError::Damaged(DamagedEntry {
                 location: dir,
                 problem,
             })

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use super::{FileStore, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
-use crate::store::{Damaged, Listing, StoreError};
+use crate::store::{DamagedEntry, Listing, StoreError};
 
 /// A listing and the directory it was read from: when a new read of the directory finds the
 /// same certificate files (names and inodes, in the same order), the listing is the same.
@@ -239,7 +239,7 @@ impl FileStore {
                 });
             }
         }
-        damaged.sort_by(|a: &Damaged, b: &Damaged| a.location.cmp(&b.location));
+        damaged.sort_by(|a: &DamagedEntry, b: &DamagedEntry| a.location.cmp(&b.location));
         let certificates: Vec<Certificate> = named
             .into_iter()
             .map(|(_, certificate)| certificate)

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use super::{
-    require_inbound, Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError,
+    require_inbound, Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError,
 };
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
@@ -240,8 +240,12 @@ impl FileStore {
     }
 
     /// Reads, verifies and parses one file. `Ok(None)` when it does not exist.
-    fn read_file(&self, name: &CertificateName, path: &Path) -> Result<Option<Cached>, Damaged> {
-        let damaged = |problem| Damaged {
+    fn read_file(
+        &self,
+        name: &CertificateName,
+        path: &Path,
+    ) -> Result<Option<Cached>, DamagedEntry> {
+        let damaged = |problem| DamagedEntry {
             location: path.to_path_buf(),
             problem,
         };
@@ -325,7 +329,7 @@ impl StoreBackend for FileStore {
         match fs::symlink_metadata(&path) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
                 self.forget(name);
-                return Err(StoreError::Damaged(Damaged {
+                return Err(StoreError::Damaged(DamagedEntry {
                     location: path,
                     problem: Damage::SymbolicLink,
                 }));

@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use super::{Shared, MAX_BACKOFF, POLL};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Damage, Damaged};
+use crate::store::{Damage, DamagedEntry};
 use crate::system::{System, SystemKind, SystemName};
 
 /// What a replica compares with the database to learn, without reading the table, whether its
@@ -81,7 +81,7 @@ pub(super) type Key = (String, String);
 pub(super) struct Rows {
     pub(super) certificates: BTreeMap<CertificateName, Certificate>,
     /// Damaged rows by their key as stored, with their row token.
-    pub(super) damaged: BTreeMap<String, (Damaged, i64)>,
+    pub(super) damaged: BTreeMap<String, (DamagedEntry, i64)>,
 }
 
 impl Rows {
@@ -105,7 +105,7 @@ pub(super) struct Index {
     /// The registered systems.
     pub(super) systems: BTreeMap<SystemName, Registered>,
     /// Rows of the systems table that are not a system this crate can read.
-    pub(super) damaged_systems: Vec<Damaged>,
+    pub(super) damaged_systems: Vec<DamagedEntry>,
     /// Which systems hold a healthy row of each certificate, sorted by name.
     pub(super) trusted: HashMap<Fingerprint, Vec<SystemName>>,
     /// The revision of the database the index reflects.
@@ -130,7 +130,13 @@ impl Index {
     }
 
     /// Puts a row in (replacing the row with the same key).
-    fn insert(&mut self, system: &str, key: &str, row: Result<Certificate, Damaged>, token: i64) {
+    fn insert(
+        &mut self,
+        system: &str,
+        key: &str,
+        row: Result<Certificate, DamagedEntry>,
+        token: i64,
+    ) {
         self.remove(system, key);
         let rows = self.stores.entry(system.to_string()).or_default();
         match row {
@@ -227,7 +233,7 @@ impl Index {
 }
 
 /// A row as a certificate, or what is wrong with it.
-type Row = Result<Certificate, Damaged>;
+type Row = Result<Certificate, DamagedEntry>;
 
 /// One change of the change log, with the row's DER when it was an import. A change with an
 /// empty fingerprint is a system's creation or removal.
@@ -244,7 +250,7 @@ fn name_of(key: &str) -> Option<CertificateName> {
 }
 
 /// The systems table as read: the systems, and the rows that are not readable systems.
-type Systems = (BTreeMap<SystemName, Registered>, Vec<Damaged>);
+type Systems = (BTreeMap<SystemName, Registered>, Vec<DamagedEntry>);
 
 impl Shared {
     pub(super) fn read_index(&self) -> RwLockReadGuard<'_, Index> {
@@ -339,7 +345,7 @@ impl Shared {
             let created: i64 = row.try_get(2)?;
             let id: i64 = row.try_get(3)?;
             let location = PathBuf::from(format!("{}.systems/{name}", self.schema));
-            let problem = |text: String| Damaged {
+            let problem = |text: String| DamagedEntry {
                 location: location.clone(),
                 problem: Damage::Unreadable(text),
             };
@@ -596,8 +602,8 @@ impl Shared {
     }
 
     /// A row as a certificate, or what is wrong with it.
-    fn check_row(&self, system: &str, key: &str, der: &[u8]) -> Result<Certificate, Damaged> {
-        let damaged = |problem| Damaged {
+    fn check_row(&self, system: &str, key: &str, der: &[u8]) -> Result<Certificate, DamagedEntry> {
+        let damaged = |problem| DamagedEntry {
             location: if system.is_empty() {
                 PathBuf::from(format!("{}.client_certificates/{key}", self.schema))
             } else {

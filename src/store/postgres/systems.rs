@@ -12,7 +12,7 @@ use super::writer::WriteError;
 use super::{Database, Shared};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Damage, Damaged, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError};
 use crate::system::{System, SystemKind, SystemName};
 
 /// The rows of one system: the rows of a registered system, or (`system` empty) those of a
@@ -202,7 +202,7 @@ impl Database {
     /// The registered systems, sorted by name; the rows of the systems table that are not
     /// readable systems, and the certificate rows of systems that are not registered (made
     /// by hand: every removal deletes a system's rows with it), never hidden.
-    pub(crate) fn systems(&self) -> (Vec<System>, Vec<Damaged>) {
+    pub(crate) fn systems(&self) -> (Vec<System>, Vec<DamagedEntry>) {
         let index = self.shared.read_index();
         let mut damaged = index.damaged_systems.clone();
         for (system, rows) in &index.stores {
@@ -210,7 +210,7 @@ impl Database {
                 .parse::<SystemName>()
                 .is_ok_and(|name| index.systems.contains_key(&name));
             if !system.is_empty() && !registered {
-                damaged.push(Damaged {
+                damaged.push(DamagedEntry {
                     location: PathBuf::from(format!(
                         "{}.client_certificates/{system}",
                         self.shared.schema
