@@ -15,11 +15,13 @@ use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
 
+mod audit;
 mod index;
 mod systems;
 mod tls;
 mod writer;
 
+pub(crate) use audit::AuditTable;
 use index::Index;
 pub(crate) use systems::SystemRows;
 use tls::Connector;
@@ -374,12 +376,25 @@ impl Shared {
                  fingerprint text NOT NULL,
                  imported boolean NOT NULL,
                  write_id text
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS {audit} (
+                 id bigserial PRIMARY KEY,
+                 \"time\" timestamptz NOT NULL,
+                 actor text NOT NULL,
+                 system text,
+                 action text NOT NULL,
+                 certificate text,
+                 subject text,
+                 outcome text NOT NULL,
+                 detail text NOT NULL DEFAULT ''
+             );
+             CREATE INDEX IF NOT EXISTS audit_system_id ON {audit} (system, id);",
             schema = self.schema,
             systems = self.table("systems"),
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
+            audit = self.table("audit"),
         ))?;
         // Tables made before registries have no system column: their rows become the rows
         // of no system (those of a `PostgresStore`, which a registry calls legacy), and the
