@@ -204,6 +204,18 @@ impl Registry {
     /// the others as soon as the notification arrives. Creation times are kept to the
     /// microsecond.
     ///
+    /// The audit trail is the table `audit (id bigserial, time timestamptz, actor, system,
+    /// action, certificate, subject, outcome, detail)`: the records of an import (one per
+    /// certificate, added or already present), a delete, a purge, or a system's creation or
+    /// removal are inserted by the very transaction that makes the change, under its revision
+    /// lock, so a change that rolls back (a bundle refused by a trigger in the database, say)
+    /// leaves no record and a committed change always has its records; a refusal, which
+    /// changes nothing, is inserted in a transaction of its own before the refusal is
+    /// returned. Ids are drawn under the revision lock: [`history`](Self::history) returns
+    /// the records newest first by id, the order every replica applied the changes in (a
+    /// refusal's place among changes made at the same instant is where its insert landed).
+    /// Times are kept to the microsecond.
+    ///
     /// The `postgres` crate blocks: from async code, call this and the writes from
     /// `tokio::task::spawn_blocking`.
     ///
@@ -258,7 +270,9 @@ impl Registry {
     /// The audit trail, newest first: every import (added, already present or refused, with
     /// the reason), delete, purge and system change, with its time, actor, system,
     /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
-    /// crash) are reported beside the records, never hidden.
+    /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
+    /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
+    /// are applied by the database (a query on the writer connection).
     pub fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
         self.shared.audit.history(query)
     }

@@ -1,7 +1,8 @@
 //! The audit trail of a registry, in memory and in a directory: one record per change, with
 //! time, actor, system, certificate, subject, outcome and detail; read back newest first and
-//! filtered; a torn line reported, never dropped; writers of several processes never
-//! interleaving.
+//! filtered (the scenario is `store::conformance::registry_audit`, which tests/postgres.rs
+//! runs on PostgreSQL too); a torn line reported, never dropped; writers of several processes
+//! never interleaving.
 
 #![allow(
     clippy::unwrap_used,

@@ -1,6 +1,7 @@
 //! `PostgresStore` against a real PostgreSQL server that this test starts for itself (own data
 //! directory, a free loopback port, `fsync=off`) and stops at the end: the conformance suite,
-//! two replicas on one database, transactions, damaged rows, a restart of the server, and TLS
+//! two replicas on one database, transactions, damaged rows, a restart of the server, the
+//! registry's audit trail in the database, and TLS
 //! (the server runs with `ssl=on` and a certificate from a test CA made here with rcgen).
 //!
 //! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`): on PATH, in

@@ -133,10 +133,14 @@ impl PostgresOptions {
 /// the log meanwhile) is the error's operation "learn whether the write whose connection broke
 /// was committed", meaning it may or may not have been applied.
 ///
+/// A `PostgresStore` keeps no audit trail: its changes leave no record (the `audit` table in
+/// its schema is a [`Registry`](crate::Registry)'s, written by the registry's systems'
+/// changes). Use a registry where changes must be audited.
+///
 /// Tables (in the configured schema, created on first use, shared with a
 /// [`Registry`](crate::Registry) on the same schema):
 /// `client_certificates (system text, fingerprint text, der bytea, imported_at timestamptz,
-/// primary key (system, fingerprint))` and `systems`, plus `revision` and `changes`, which
+/// primary key (system, fingerprint))`, `systems` and `audit`, plus `revision` and `changes`, which
 /// order the changes for the replicas. A `PostgresStore` is the store of the rows whose
 /// `system` is empty: the rows of no registered system, which a `Registry` reports as
 /// [legacy certificates](crate::Registry::legacy_certificates) and can
