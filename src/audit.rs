@@ -46,7 +46,7 @@ impl AuditAction {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "import" => AuditAction::Import,
             "delete" => AuditAction::Delete,
@@ -86,7 +86,7 @@ impl AuditOutcome {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "added" => AuditOutcome::Added,
             "already_present" => AuditOutcome::AlreadyPresent,
@@ -187,10 +187,10 @@ impl fmt::Display for AuditRecord {
 /// system or all, from an instant on, at most a number of them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
-    system: Option<SystemName>,
-    since: Option<OffsetDateTime>,
-    until: Option<OffsetDateTime>,
-    limit: Option<usize>,
+    pub(crate) system: Option<SystemName>,
+    pub(crate) since: Option<OffsetDateTime>,
+    pub(crate) until: Option<OffsetDateTime>,
+    pub(crate) limit: Option<usize>,
 }
 
 impl HistoryQuery {
@@ -251,6 +251,11 @@ pub(crate) enum AuditLog {
     Memory(Mutex<VecDeque<AuditRecord>>),
     /// JSON Lines files in a directory.
     Files(AuditFiles),
+    /// The `audit` table of a registry on PostgreSQL. The records of a change are inserted
+    /// by the change's own transaction; [`append`](Self::append) is for refusals, which
+    /// change nothing.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::store::postgres::AuditTable),
 }
 
 /// Records an in-memory registry keeps; the oldest go first.
@@ -278,6 +283,8 @@ impl AuditLog {
                 Ok(())
             }
             AuditLog::Files(files) => files.append(records),
+            #[cfg(feature = "postgres")]
+            AuditLog::Postgres(table) => table.append(records),
         }
     }
 
@@ -298,6 +305,8 @@ impl AuditLog {
                 })
             }
             AuditLog::Files(files) => files.history(query, limit),
+            #[cfg(feature = "postgres")]
+            AuditLog::Postgres(table) => table.history(query),
         }
     }
 }

@@ -279,7 +279,7 @@ impl Monitor {
                     ValidityStatus::Expired { .. } => {
                         let grace = self.options.purge_expired_after;
                         if grace.is_some_and(|grace| now >= summary.validity.not_after + grace) {
-                            match store.remove(&certificate.name()) {
+                            match store.remove_expired(&certificate) {
                                 Ok(()) => {
                                     metrics::counter!("inbound_certs_purges_total").increment(1);
                                     store.record(StoreEvent::Purged {

@@ -204,6 +204,18 @@ impl Registry {
     /// the others as soon as the notification arrives. Creation times are kept to the
     /// microsecond.
     ///
+    /// The audit trail is the table `audit (id bigserial, time timestamptz, actor, system,
+    /// action, certificate, subject, outcome, detail)`: the records of an import (one per
+    /// certificate, added or already present), a delete, a purge, or a system's creation or
+    /// removal are inserted by the very transaction that makes the change, under its revision
+    /// lock, so a change that rolls back (a bundle refused by a trigger in the database, say)
+    /// leaves no record and a committed change always has its records; a refusal, which
+    /// changes nothing, is inserted in a transaction of its own before the refusal is
+    /// returned. Ids are drawn under the revision lock: [`history`](Self::history) returns
+    /// the records newest first by id, the order every replica applied the changes in (a
+    /// refusal's place among changes made at the same instant is where its insert landed).
+    /// Times are kept to the microsecond.
+    ///
     /// The `postgres` crate blocks: from async code, call this and the writes from
     /// `tokio::task::spawn_blocking`.
     ///
@@ -218,12 +230,8 @@ impl Registry {
     #[cfg(feature = "postgres")]
     pub fn connect(url: &str, options: &crate::store::PostgresOptions) -> Result<Self, StoreError> {
         let database = crate::store::postgres::Database::connect(url, options)?;
-        // The audit trail of a PostgreSQL registry is kept in this process's memory for now
-        // (the newest 10,000 records), not yet in the database.
-        Ok(Self::with_backend(
-            Backend::Postgres(database),
-            AuditLog::memory(),
-        ))
+        let audit = AuditLog::Postgres(database.audit_table());
+        Ok(Self::with_backend(Backend::Postgres(database), audit))
     }
 
     fn with_backend(backend: Backend, audit: AuditLog) -> Self {
@@ -262,9 +270,31 @@ impl Registry {
     /// The audit trail, newest first: every import (added, already present or refused, with
     /// the reason), delete, purge and system change, with its time, actor, system,
     /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
-    /// crash) are reported beside the records, never hidden.
+    /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
+    /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
+    /// are applied by the database (a query on the writer connection).
     pub fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
         self.shared.audit.history(query)
+    }
+
+    /// The record of a change of a system made through this handle, now.
+    fn system_record(
+        &self,
+        system: &SystemName,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        detail: String,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: self.shared.now(),
+            actor: self.actor.to_string(),
+            system: Some(system.clone()),
+            action,
+            certificate: None,
+            subject: None,
+            outcome,
+            detail,
+        }
     }
 
     /// Appends a record of a change made through this handle.
@@ -275,16 +305,9 @@ impl Registry {
         outcome: AuditOutcome,
         detail: String,
     ) -> Result<(), StoreError> {
-        self.shared.audit.append(&[AuditRecord {
-            time: self.shared.now(),
-            actor: self.actor.to_string(),
-            system: Some(system.clone()),
-            action,
-            certificate: None,
-            subject: None,
-            outcome,
-            detail,
-        }])
+        self.shared
+            .audit
+            .append(&[self.system_record(system, action, outcome, detail)])
     }
 
     /// Registers a system. `created` is recorded as its creation time (the library never
@@ -314,15 +337,16 @@ impl Registry {
             }
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
-                // The database keeps its own index; its clock keeps microseconds.
-                let system = database.create_system(name, kind, created)?;
-                self.audit(
-                    name,
-                    AuditAction::CreateSystem,
-                    AuditOutcome::Created,
-                    format!("a {kind} system"),
-                )?;
-                return Ok(system);
+                // The database keeps its own index; its clock keeps microseconds. The record
+                // is written by the creation's transaction.
+                return database.create_system(name, kind, created, &|| {
+                    self.system_record(
+                        name,
+                        AuditAction::CreateSystem,
+                        AuditOutcome::Created,
+                        format!("a {kind} system"),
+                    )
+                });
             }
         }
         self.shared
@@ -396,11 +420,22 @@ impl Registry {
                 (system, store)
             }
             #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => database.store(name)?,
+            Backend::Postgres(database) => {
+                let (system, rows) = database.store(name)?;
+                return Ok(SystemStore {
+                    system,
+                    store: rows.clone().map(|rows| rows as Arc<dyn StoreBackend>),
+                    rows,
+                    shared: Arc::clone(&self.shared),
+                    actor: Arc::clone(&self.actor),
+                });
+            }
         };
         Ok(SystemStore {
             system,
             store,
+            #[cfg(feature = "postgres")]
+            rows: None,
             shared: Arc::clone(&self.shared),
             actor: Arc::clone(&self.actor),
         })
@@ -434,8 +469,19 @@ impl Registry {
                 held
             }
             Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
+            // The database keeps its own index; the record is written by the removal's
+            // transaction.
             #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => database.remove_system(name, with_certificates)?,
+            Backend::Postgres(database) => {
+                return database.remove_system(name, with_certificates, &|removed| {
+                    self.system_record(
+                        name,
+                        AuditAction::RemoveSystem,
+                        AuditOutcome::Removed,
+                        format!("with {removed} certificate(s)"),
+                    )
+                });
+            }
         };
         {
             let mut index = self.shared.index_mut();
@@ -606,7 +652,7 @@ impl Registry {
                 },
                 #[cfg(feature = "postgres")]
                 Backend::Postgres(database) => match database.store(system.name()) {
-                    Ok((_, store)) => store,
+                    Ok((_, store)) => store.map(|store| store as Arc<dyn StoreBackend>),
                     Err(StoreError::SystemNotFound(_)) => None,
                     Err(error) => return Err(error),
                 },
@@ -681,6 +727,10 @@ impl Shared {
 pub struct SystemStore {
     system: System,
     store: Option<Arc<dyn StoreBackend>>,
+    /// On PostgreSQL, the same store as `store`, whose writes insert their audit records in
+    /// their own transaction.
+    #[cfg(feature = "postgres")]
+    rows: Option<Arc<crate::store::postgres::SystemRows>>,
     shared: Arc<Shared>,
     actor: Arc<str>,
 }
@@ -739,9 +789,20 @@ impl StoreBackend for SystemStore {
             Backend::Directory(_) => store
                 .store_all(admitted)
                 .map_err(|error| self.system_error(error))?,
-            // Checked in the write's transaction; the backend's own index follows.
+            // Checked in the write's transaction, which inserts the records of the import;
+            // the backend's own index follows.
             #[cfg(feature = "postgres")]
-            Backend::Postgres(_) => return store.store_all(admitted),
+            Backend::Postgres(_) => {
+                let Some(rows) = &self.rows else {
+                    return Err(StoreError::NotInbound(self.system.kind()));
+                };
+                return rows.store_all_audited(admitted, &|outcomes| {
+                    self.records_of(StoreEvent::Imported {
+                        certificates: admitted.certificates(),
+                        outcomes,
+                    })
+                });
+            }
         };
         {
             let mut index = self.shared.index_mut();
@@ -771,13 +832,21 @@ impl StoreBackend for SystemStore {
         let Some(store) = &self.store else {
             return Err(StoreError::NotFound(*name));
         };
+        // On PostgreSQL the delete's transaction inserts its record (the backend's own index
+        // follows).
+        #[cfg(feature = "postgres")]
+        if let Some(rows) = &self.rows {
+            let certificate = store.load(name).ok().flatten();
+            return rows.remove_audited(name, &|| {
+                self.records_of(StoreEvent::Deleted {
+                    name,
+                    certificate: certificate.as_ref(),
+                })
+            });
+        }
         store
             .remove(name)
             .map_err(|error| self.system_error(error))?;
-        #[cfg(feature = "postgres")]
-        if matches!(self.shared.backend, Backend::Postgres(_)) {
-            return Ok(());
-        }
         self.shared
             .index_mut()
             .distrust(&name.fingerprint(), self.system.name());
@@ -785,8 +854,34 @@ impl StoreBackend for SystemStore {
         Ok(())
     }
 
+    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        // On PostgreSQL the purge's transaction inserts its record, as a purge.
+        #[cfg(feature = "postgres")]
+        if let Some(rows) = &self.rows {
+            return rows.remove_audited(&certificate.name(), &|| {
+                self.records_of(StoreEvent::Purged { certificate })
+            });
+        }
+        self.remove(&certificate.name())
+    }
+
     fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
-        let records: Vec<AuditRecord> = match event {
+        // On PostgreSQL, the records of what changed were inserted by the change's own
+        // transaction; a refusal changed nothing and is appended in a transaction of its own.
+        #[cfg(feature = "postgres")]
+        if matches!(self.shared.backend, Backend::Postgres(_))
+            && !matches!(event, StoreEvent::Refused { .. })
+        {
+            return Ok(());
+        }
+        self.shared.audit.append(&self.records_of(event))
+    }
+}
+
+impl SystemStore {
+    /// The audit records of what a store operation did, made through this handle, now.
+    fn records_of(&self, event: StoreEvent<'_>) -> Vec<AuditRecord> {
+        match event {
             StoreEvent::Imported {
                 certificates,
                 outcomes,
@@ -850,12 +945,9 @@ impl StoreBackend for SystemStore {
                     crate::store::rfc3339(certificate.summary().validity.not_after)
                 ),
             )],
-        };
-        self.shared.audit.append(&records)
+        }
     }
-}
 
-impl SystemStore {
     fn audit_record(
         &self,
         action: AuditAction,

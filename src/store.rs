@@ -360,6 +360,15 @@ pub trait StoreBackend: Send + Sync {
     /// there is none.
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError>;
 
+    /// Removes an expired certificate for [`CertificateStore::purge_expired`] (and a
+    /// registry's monitor), which then [records](Self::record) a [`StoreEvent::Purged`]. By
+    /// default, [`remove`](Self::remove); a backend that writes its audit records in the
+    /// change's own transaction (a registry's system store on PostgreSQL) overrides it to
+    /// record a purge there rather than a delete.
+    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        self.remove(&certificate.name())
+    }
+
     /// Records what an operation did (a registry's system store appends it to the audit
     /// trail), before the operation returns: an error here fails the operation. Called by
     /// [`CertificateStore`]'s operations; records nothing unless a backend says otherwise. It
@@ -418,6 +427,9 @@ impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
     }
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
         (**self).remove(name)
+    }
+    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        (**self).remove_expired(certificate)
     }
     fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
         (**self).record(event)
@@ -623,7 +635,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     fn purge_expired(&self, now: OffsetDateTime) -> Result<Vec<CertificateName>, StoreError> {
         let mut purged = Vec::new();
         for certificate in self.expired(now)? {
-            match self.remove(&certificate.name()) {
+            match self.remove_expired(&certificate) {
                 Ok(()) => {
                     metrics::counter!("inbound_certs_purges_total").increment(1);
                     self.record(StoreEvent::Purged {

@@ -1,6 +1,7 @@
 //! `PostgresStore` against a real PostgreSQL server that this test starts for itself (own data
 //! directory, a free loopback port, `fsync=off`) and stops at the end: the conformance suite,
-//! two replicas on one database, transactions, damaged rows, a restart of the server, and TLS
+//! two replicas on one database, transactions, damaged rows, a restart of the server, the
+//! registry's audit trail in the database, and TLS
 //! (the server runs with `ssl=on` and a certificate from a test CA made here with rcgen).
 //!
 //! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`): on PATH, in
@@ -27,8 +28,9 @@ use std::time::{Duration, Instant};
 use inbound_certs::conformance;
 use inbound_certs::PostgresTlsError;
 use inbound_certs::{
-    Certificate, CertificateName, CertificateStore, Damage, ImportPolicy, Imported,
-    PostgresOptions, PostgresStore, Registry, StoreError, SystemKind, SystemName,
+    AuditAction, AuditOutcome, Certificate, CertificateName, CertificateStore, Damage,
+    HistoryQuery, ImportPolicy, Imported, PostgresOptions, PostgresStore, Registry, StoreError,
+    SystemKind, SystemName,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -789,10 +791,19 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };
-    let (ok, out, err) = certstore(&["system", "add", "crm", "--kind", "source"]);
+    let (ok, out, err) = certstore(&[
+        "--actor", "alice", "system", "add", "crm", "--kind", "source",
+    ]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "added system crm (source)");
-    let (ok, out, err) = certstore(&["--system", "crm", "import", "tests/data/bundle.pem"]);
+    let (ok, out, err) = certstore(&[
+        "--actor",
+        "bob",
+        "--system",
+        "crm",
+        "import",
+        "tests/data/bundle.pem",
+    ]);
     assert!(ok, "{err}");
     let imported: Vec<&str> = out
         .lines()
@@ -806,9 +817,73 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
     let (ok, out, err) = certstore(&["identify", imported[1]]);
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "crm (source)");
-    let (ok, out, _) = certstore(&["--system", "crm", "delete", imported[0]]);
+    let (ok, out, _) = certstore(&["--actor", "carol", "--system", "crm", "delete", imported[0]]);
     assert!(ok);
     assert_eq!(out.trim(), format!("deleted {} from crm", imported[0]));
+    // The trail of those runs (each its own process), from the database, newest first.
+    let (ok, out, err) = certstore(&["history", "--json"]);
+    assert!(ok, "{err}");
+    let records: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let records = records.as_array().unwrap();
+    let trail: Vec<(&str, &str, &str)> = records
+        .iter()
+        .map(|record| {
+            (
+                record["actor"].as_str().unwrap(),
+                record["action"].as_str().unwrap(),
+                record["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let mut expected = vec![("carol", "delete", "removed")];
+    expected.extend([("bob", "import", "added"); 5]);
+    expected.push(("alice", "create_system", "created"));
+    assert_eq!(trail, expected, "{out}");
+    assert_eq!(records[0]["certificate"], imported[0]);
+    assert_eq!(records[5]["certificate"], imported[0]);
+    let (ok, out, err) = certstore(&["--system", "crm", "show", imported[1]]);
+    assert!(ok, "{err}");
+    assert!(out.contains(" by bob"), "{out}");
+    // Processes writing at once: each change is one whole record.
+    let writers: Vec<_> = (0..6)
+        .map(|index| {
+            Command::new(common::example("certstore"))
+                .args(["--postgres", &url, "--actor", &format!("process-{index}")])
+                .args(["system", "add", &format!("p{index}"), "--kind", "target"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for writer in writers {
+        let output = writer.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let (ok, out, err) = certstore(&["history", "--json", "--limit", "6"]);
+    assert!(ok, "{err}");
+    let records: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut seen: Vec<(String, String)> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| {
+            assert_eq!(record["action"], "create_system");
+            (
+                record["actor"].as_str().unwrap().to_string(),
+                record["system"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let expected: Vec<(String, String)> = (0..6)
+        .map(|index| (format!("process-{index}"), format!("p{index}")))
+        .collect();
+    assert_eq!(seen, expected);
     let (ok, _, err) = certstore(&["--system", "crm", "show", imported[0]]);
     assert!(!ok);
     assert_eq!(
@@ -842,7 +917,7 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
         String::from_utf8_lossy(&output.stderr).trim(),
         "error: cannot connect to the database: error connecting to server: Connection refused (os error 111)"
     );
-    "system add, import, list --json, identify, delete, show, check and an unreachable database through --postgres".to_string()
+    "system add, import, list --json, identify, delete, history (of earlier runs, and of 6 processes at once), show, check and an unreachable database through --postgres".to_string()
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -1889,6 +1964,181 @@ fn a_verifier_over_a_postgres_registry_follows_other_replicas(server: &Server) -
     }
 }
 
+/// The audit trail's scenario of every backend (`conformance::registry_audit`) on PostgreSQL;
+/// the records are rows of the `audit` table, read again by a later connection (a restarted
+/// process); a row that is not a record is reported, never hidden.
+fn a_postgres_registry_keeps_its_audit_trail_in_the_database(server: &Server) -> String {
+    let schema = fresh_schema("audit");
+    conformance::registry_audit(connect_registry(server, &schema));
+    let again = connect_registry(server, &schema);
+    let history = again.history(&HistoryQuery::new()).unwrap();
+    assert_eq!(history.records.len(), 9);
+    assert!(history.damaged.is_empty(), "{:?}", history.damaged);
+    assert_eq!(history.records[0].action, AuditAction::RemoveSystem);
+    assert_eq!(history.records[2].action, AuditAction::Purge);
+    assert_eq!(history.records[8].action, AuditAction::CreateSystem);
+    assert_eq!(history.records[8].time, conformance::NOW);
+    let mut sql = server.sql();
+    let row = sql
+        .query_one(
+            &format!(
+                "SELECT count(*), min(\"time\") = timestamptz '2026-06-01 00:00:00+00',
+                     count(*) FILTER (WHERE action = 'purge')
+                 FROM \"{schema}\".audit"
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 9);
+    assert!(row.get::<_, bool>(1));
+    assert_eq!(row.get::<_, i64>(2), 1);
+    sql.batch_execute(&format!(
+        "INSERT INTO \"{schema}\".audit (\"time\", actor, action, outcome)
+         VALUES (now(), 'by hand', 'rename', 'added')"
+    ))
+    .unwrap();
+    let history = again.history(&HistoryQuery::new()).unwrap();
+    assert_eq!(history.records.len(), 9);
+    assert_eq!(
+        history.damaged,
+        vec![format!("{schema}.audit/10: not a complete record")]
+    );
+    "9 records written in their changes' transactions, read back by another connection; a hand-made row reported".to_string()
+}
+
+/// A bundle the database refuses (a trigger, at its third certificate) rolls back with its
+/// records: the trail has no import of it. A delete that finds nothing leaves none either.
+/// Imported whole later, each certificate has its record, and removing the system with them
+/// says how many went.
+fn a_change_refused_inside_the_database_leaves_no_record(server: &Server) -> String {
+    let schema = fresh_schema("audit_refused");
+    let registry = connect_registry(server, &schema).acting_as("alice");
+    let crm = system_name("crm");
+    registry
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    let bundle = certificates(3);
+    let mut sql = server.sql();
+    sql.batch_execute(&format!(
+        "CREATE FUNCTION \"{schema}\".refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON \"{schema}\".client_certificates
+         FOR EACH ROW WHEN (NEW.fingerprint = '{}') EXECUTE FUNCTION \"{schema}\".refuse();",
+        bundle[2].fingerprint()
+    ))
+    .unwrap();
+    let store = registry.store(&crm).unwrap();
+    let error = store.import_all(&bundle, &policy()).unwrap_err();
+    assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
+    assert!(matches!(
+        store.delete(&bundle[0].name()),
+        Err(StoreError::NotFound(_))
+    ));
+    let history = registry.history(&HistoryQuery::new()).unwrap();
+    let actions: Vec<AuditAction> = history.records.iter().map(|r| r.action).collect();
+    assert_eq!(actions, vec![AuditAction::CreateSystem]);
+    let rows: i64 = sql
+        .query_one(&format!("SELECT count(*) FROM \"{schema}\".audit"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "no record of the refused bundle");
+
+    sql.batch_execute(&format!(
+        "DROP TRIGGER refuse ON \"{schema}\".client_certificates"
+    ))
+    .unwrap();
+    store.import_all(&bundle, &policy()).unwrap();
+    registry.remove_system(&crm, true).unwrap();
+    let history = registry
+        .history(&HistoryQuery::new().system(crm.clone()))
+        .unwrap();
+    let trail: Vec<(AuditAction, AuditOutcome, Option<CertificateName>)> = history
+        .records
+        .iter()
+        .map(|record| (record.action, record.outcome, record.certificate))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            (AuditAction::RemoveSystem, AuditOutcome::Removed, None),
+            (
+                AuditAction::Import,
+                AuditOutcome::Added,
+                Some(bundle[2].name())
+            ),
+            (
+                AuditAction::Import,
+                AuditOutcome::Added,
+                Some(bundle[1].name())
+            ),
+            (
+                AuditAction::Import,
+                AuditOutcome::Added,
+                Some(bundle[0].name())
+            ),
+            (AuditAction::CreateSystem, AuditOutcome::Created, None),
+        ]
+    );
+    assert_eq!(history.records[0].detail, "with 3 certificate(s)");
+    assert!(history.records.iter().all(|record| record.actor == "alice"));
+    "a bundle refused by a trigger and a delete of nothing left no record; the bundle imported later left one per certificate".to_string()
+}
+
+/// Four writers on two replicas (as two processes would be) make 200 changes at once: each
+/// replica's `history` has every record, whole, and each writer's in the order it made them.
+fn audit_records_of_concurrent_replicas_are_all_there(server: &Server) -> String {
+    let schema = fresh_schema("audit_concurrent");
+    let (a, b) = (
+        connect_registry(server, &schema),
+        connect_registry(server, &schema),
+    );
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for (index, registry) in [&a, &b, &a, &b].into_iter().enumerate() {
+            scope.spawn(move || {
+                let registry = registry.acting_as(format!("writer-{index}"));
+                for round in 0..25 {
+                    let system = system_name(&format!("w{index}-{round}"));
+                    registry
+                        .create_system(&system, SystemKind::Target, OffsetDateTime::now_utc())
+                        .unwrap();
+                    registry.remove_system(&system, false).unwrap();
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    for replica in [&a, &b] {
+        let history = replica.history(&HistoryQuery::new()).unwrap();
+        assert!(history.damaged.is_empty(), "{:?}", history.damaged);
+        assert_eq!(history.records.len(), 200);
+        for index in 0..4 {
+            let actor = format!("writer-{index}");
+            let own: Vec<(AuditAction, String)> = history
+                .records
+                .iter()
+                .filter(|record| record.actor == actor)
+                .map(|record| (record.action, record.system.as_ref().unwrap().to_string()))
+                .collect();
+            let expected: Vec<(AuditAction, String)> = (0..25)
+                .rev()
+                .flat_map(|round| {
+                    let system = format!("w{index}-{round}");
+                    [
+                        (AuditAction::RemoveSystem, system.clone()),
+                        (AuditAction::CreateSystem, system),
+                    ]
+                })
+                .collect();
+            assert_eq!(own, expected);
+        }
+        // Newest first is the order the changes were made in.
+        let times: Vec<OffsetDateTime> = history.records.iter().map(|r| r.time).collect();
+        assert!(times.windows(2).all(|pair| pair[0] >= pair[1]));
+    }
+    format!("4 writers on 2 replicas, 200 system changes in {elapsed:?}; both replicas read all 200 records, each writer's in order")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -1901,7 +2151,7 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 23] = [
+    let tests: [(&str, Test); 26] = [
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",
@@ -1978,6 +2228,18 @@ fn main() -> ExitCode {
         (
             "a_verifier_over_a_postgres_registry_follows_other_replicas",
             a_verifier_over_a_postgres_registry_follows_other_replicas,
+        ),
+        (
+            "a_postgres_registry_keeps_its_audit_trail_in_the_database",
+            a_postgres_registry_keeps_its_audit_trail_in_the_database,
+        ),
+        (
+            "a_change_refused_inside_the_database_leaves_no_record",
+            a_change_refused_inside_the_database_leaves_no_record,
+        ),
+        (
+            "audit_records_of_concurrent_replicas_are_all_there",
+            audit_records_of_concurrent_replicas_are_all_there,
         ),
     ];
     let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();

@@ -24,6 +24,7 @@
 use time::{macros::datetime, Duration, OffsetDateTime};
 
 use super::{CertificateStore, ImportPolicy, Imported, StoreError};
+use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::error::{DecodeError, PrivateKeyKind};
 use crate::fingerprint::CertificateName;
@@ -523,4 +524,144 @@ pub fn registry_target_systems_hold_nothing(registry: &Registry) {
     );
     assert!(store.list().unwrap().certificates.is_empty());
     assert_eq!(registry.remove_system(&name, false).unwrap(), 0);
+}
+
+/// Every kind of change through a registry, by two actors, leaves one record each, and the
+/// trail says what: on an empty registry (its clock is set to [`NOW`] for every handle).
+/// Imports (added, already present, refused before decoding, refused by the policy), a
+/// purge (recorded as a purge, not a delete), a delete, a system created and removed; then
+/// the filters of [`HistoryQuery`].
+pub fn registry_audit(registry: Registry) {
+    fn name(text: &str) -> SystemName {
+        text.parse().unwrap()
+    }
+    let registry = registry.with_clock(|| NOW);
+    let alice = registry.acting_as("alice");
+    let bob = registry.acting_as("bob");
+    alice
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let store = alice.store(&name("crm")).unwrap();
+    let source = one(SOURCE);
+    store.import(&source, &policy()).unwrap();
+    store.import(&source, &policy()).unwrap();
+    assert!(store.import_upload(PRIVATE_KEY, &policy()).is_err());
+    assert!(store.import_upload(EXPIRED, &policy()).is_err());
+    let expired = one(EXPIRED);
+    store
+        .import(&expired, &policy().allow_expired(true))
+        .unwrap();
+    let bobs = bob.store(&name("crm")).unwrap();
+    assert_eq!(bobs.purge_expired(NOW).unwrap(), vec![expired.name()]);
+    bobs.delete(&source.name()).unwrap();
+    bob.remove_system(&name("crm"), false).unwrap();
+
+    let history = registry.history(&HistoryQuery::new()).unwrap();
+    assert!(history.damaged.is_empty(), "{:?}", history.damaged);
+    let summary: Vec<(String, &str, &str, Option<String>)> = history
+        .records
+        .iter()
+        .map(|record| {
+            (
+                record.actor.clone(),
+                record.action.as_str(),
+                record.outcome.as_str(),
+                record.certificate.map(|name| name.to_string()),
+            )
+        })
+        .collect();
+    let source_name = Some(source.name().to_string());
+    let expired_name = Some(expired.name().to_string());
+    assert_eq!(
+        summary,
+        vec![
+            ("bob".into(), "remove_system", "removed", None),
+            ("bob".into(), "delete", "removed", source_name.clone()),
+            ("bob".into(), "purge", "removed", expired_name.clone()),
+            ("alice".into(), "import", "added", expired_name.clone()),
+            ("alice".into(), "import", "refused", expired_name),
+            ("alice".into(), "import", "refused", None),
+            (
+                "alice".into(),
+                "import",
+                "already_present",
+                source_name.clone()
+            ),
+            ("alice".into(), "import", "added", source_name),
+            ("alice".into(), "create_system", "created", None),
+        ]
+    );
+    for record in &history.records {
+        assert_eq!(record.time, NOW);
+        assert_eq!(record.system, Some(name("crm")));
+    }
+    let added = &history.records[7];
+    assert_eq!(
+        added.subject.as_deref(),
+        Some("CN=orders-service.source.example,O=Orders Inc,C=DE")
+    );
+    assert!(
+        history.records[5]
+            .detail
+            .starts_with("private_key: a private key (PKCS#8)"),
+        "{}",
+        history.records[5].detail
+    );
+    assert!(history.records[4]
+        .detail
+        .starts_with("expired (1 certificate(s) in the upload): certificate"));
+    assert!(
+        history.records[2].detail.starts_with("expired on "),
+        "{}",
+        history.records[2].detail
+    );
+    assert_eq!(history.records[0].detail, "with 0 certificate(s)");
+    assert_eq!(
+        history.records[8].to_string(),
+        "2026-06-01T00:00:00Z alice create_system system crm: created: a source system"
+    );
+
+    // Filters: by system, by time, a limit.
+    let limited = registry
+        .history(&HistoryQuery::new().system(name("crm")).limit(2))
+        .unwrap();
+    assert_eq!(limited.records.len(), 2);
+    assert_eq!(limited.records[0].action, AuditAction::RemoveSystem);
+    assert_eq!(limited.records[1].action, AuditAction::Delete);
+    let none = registry
+        .history(&HistoryQuery::new().system(name("other")))
+        .unwrap();
+    assert!(none.records.is_empty());
+    let later = registry
+        .history(&HistoryQuery::new().since(NOW + Duration::seconds(1)))
+        .unwrap();
+    assert!(later.records.is_empty());
+    // `since` is inclusive, `until` exclusive, to the microsecond and below.
+    assert_eq!(
+        registry
+            .history(&HistoryQuery::new().since(NOW))
+            .unwrap()
+            .records
+            .len(),
+        9
+    );
+    assert!(registry
+        .history(&HistoryQuery::new().since(NOW + Duration::nanoseconds(1)))
+        .unwrap()
+        .records
+        .is_empty());
+    assert!(registry
+        .history(&HistoryQuery::new().until(NOW))
+        .unwrap()
+        .records
+        .is_empty());
+    assert_eq!(
+        registry
+            .history(&HistoryQuery::new().until(NOW + Duration::nanoseconds(1)))
+            .unwrap()
+            .records
+            .len(),
+        9
+    );
+    assert_eq!(history.records[3].outcome, AuditOutcome::Added);
 }

@@ -15,11 +15,13 @@ use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
 
+mod audit;
 mod index;
 mod systems;
 mod tls;
 mod writer;
 
+pub(crate) use audit::AuditTable;
 use index::Index;
 pub(crate) use systems::SystemRows;
 use tls::Connector;
@@ -131,10 +133,14 @@ impl PostgresOptions {
 /// the log meanwhile) is the error's operation "learn whether the write whose connection broke
 /// was committed", meaning it may or may not have been applied.
 ///
+/// A `PostgresStore` keeps no audit trail: its changes leave no record (the `audit` table in
+/// its schema is a [`Registry`](crate::Registry)'s, written by the registry's systems'
+/// changes). Use a registry where changes must be audited.
+///
 /// Tables (in the configured schema, created on first use, shared with a
 /// [`Registry`](crate::Registry) on the same schema):
 /// `client_certificates (system text, fingerprint text, der bytea, imported_at timestamptz,
-/// primary key (system, fingerprint))` and `systems`, plus `revision` and `changes`, which
+/// primary key (system, fingerprint))`, `systems` and `audit`, plus `revision` and `changes`, which
 /// order the changes for the replicas. A `PostgresStore` is the store of the rows whose
 /// `system` is empty: the rows of no registered system, which a `Registry` reports as
 /// [legacy certificates](crate::Registry::legacy_certificates) and can
@@ -374,12 +380,25 @@ impl Shared {
                  fingerprint text NOT NULL,
                  imported boolean NOT NULL,
                  write_id text
-             );",
+             );
+             CREATE TABLE IF NOT EXISTS {audit} (
+                 id bigserial PRIMARY KEY,
+                 \"time\" timestamptz NOT NULL,
+                 actor text NOT NULL,
+                 system text,
+                 action text NOT NULL,
+                 certificate text,
+                 subject text,
+                 outcome text NOT NULL,
+                 detail text NOT NULL DEFAULT ''
+             );
+             CREATE INDEX IF NOT EXISTS audit_system_id ON {audit} (system, id);",
             schema = self.schema,
             systems = self.table("systems"),
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
+            audit = self.table("audit"),
         ))?;
         // Tables made before registries have no system column: their rows become the rows
         // of no system (those of a `PostgresStore`, which a registry calls legacy), and the

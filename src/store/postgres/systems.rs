@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::writer::WriteError;
 use super::{Database, Shared};
+use crate::audit::AuditRecord;
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError};
@@ -71,14 +72,14 @@ impl SystemRows {
         }
         Ok(())
     }
-}
 
-impl StoreBackend for SystemRows {
-    fn system_kind(&self) -> SystemKind {
-        self.kind
-    }
-
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    /// Stores the admitted certificates, and in the same transaction the audit records
+    /// `records` makes of the outcomes (none for a `PostgresStore`).
+    pub(crate) fn store_all_audited(
+        &self,
+        admitted: Admitted<'_>,
+        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<Imported>, StoreError> {
         let certificates = admitted.certificates();
         self.shared
             .write("import into the database", |transaction, shared, log| {
@@ -103,8 +104,48 @@ impl StoreBackend for SystemRows {
                         outcomes.push(Imported::AlreadyPresent(name));
                     }
                 }
+                log.audit(transaction, &records(&outcomes))?;
                 Ok(outcomes)
             })
+    }
+
+    /// Deletes the row of this certificate, and in the same transaction inserts the records
+    /// `records` makes (none for a `PostgresStore`), under the revision lock: their time is
+    /// the change's.
+    pub(crate) fn remove_audited(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn() -> Vec<AuditRecord>,
+    ) -> Result<(), StoreError> {
+        let key = name.fingerprint().to_string();
+        self.shared
+            .write("delete from the database", |transaction, shared, log| {
+                self.check_current_in(transaction)?;
+                let deleted = transaction.query_opt(
+                    &format!(
+                        "DELETE FROM {} WHERE system = $1 AND fingerprint = $2
+                         RETURNING fingerprint",
+                        shared.table("client_certificates")
+                    ),
+                    &[&self.system, &key],
+                )?;
+                if deleted.is_none() {
+                    return Err(WriteError::Refused(StoreError::NotFound(*name)));
+                }
+                log.record(transaction, &self.system, &key, false)?;
+                log.audit(transaction, &records())?;
+                Ok(())
+            })
+    }
+}
+
+impl StoreBackend for SystemRows {
+    fn system_kind(&self) -> SystemKind {
+        self.kind
+    }
+
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        self.store_all_audited(admitted, &|_| Vec::new())
     }
 
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
@@ -139,24 +180,7 @@ impl StoreBackend for SystemRows {
     }
 
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
-        let key = name.fingerprint().to_string();
-        self.shared
-            .write("delete from the database", |transaction, shared, log| {
-                self.check_current_in(transaction)?;
-                let deleted = transaction.query_opt(
-                    &format!(
-                        "DELETE FROM {} WHERE system = $1 AND fingerprint = $2
-                         RETURNING fingerprint",
-                        shared.table("client_certificates")
-                    ),
-                    &[&self.system, &key],
-                )?;
-                if deleted.is_none() {
-                    return Err(WriteError::Refused(StoreError::NotFound(*name)));
-                }
-                log.record(transaction, &self.system, &key, false)?;
-                Ok(())
-            })
+        self.remove_audited(name, &Vec::new)
     }
 }
 
@@ -167,12 +191,14 @@ fn to_microseconds(instant: OffsetDateTime) -> i64 {
 }
 
 impl Database {
-    /// Registers a system (its creation time kept to the microsecond, as returned).
+    /// Registers a system (its creation time kept to the microsecond, as returned), and in
+    /// the same transaction inserts the record `record` makes.
     pub(crate) fn create_system(
         &self,
         name: &SystemName,
         kind: SystemKind,
         created: OffsetDateTime,
+        record: &dyn Fn() -> AuditRecord,
     ) -> Result<System, StoreError> {
         let microseconds = to_microseconds(created);
         let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(microseconds) * 1000)
@@ -194,6 +220,7 @@ impl Database {
                     return Err(WriteError::Refused(StoreError::SystemExists(name.clone())));
                 }
                 log.record(transaction, name.as_str(), "", true)?;
+                log.audit(transaction, &[record()])?;
                 Ok(())
             })?;
         Ok(System::new(name.clone(), kind, created))
@@ -247,7 +274,7 @@ impl Database {
     pub(crate) fn store(
         &self,
         name: &SystemName,
-    ) -> Result<(System, Option<Arc<dyn StoreBackend>>), StoreError> {
+    ) -> Result<(System, Option<Arc<SystemRows>>), StoreError> {
         let registered = self
             .shared
             .read_index()
@@ -269,11 +296,13 @@ impl Database {
     }
 
     /// Removes a system, in one transaction: refused while it holds rows unless
-    /// `with_certificates`, which deletes them with it. Returns how many rows went.
+    /// `with_certificates`, which deletes them with it. Returns how many rows went. The
+    /// transaction inserts the audit record `record` makes of that number.
     pub(crate) fn remove_system(
         &self,
         name: &SystemName,
         with_certificates: bool,
+        record: &dyn Fn(usize) -> AuditRecord,
     ) -> Result<usize, StoreError> {
         self.shared
             .write("remove the system", |transaction, shared, log| {
@@ -321,6 +350,7 @@ impl Database {
                     &[&name.as_str()],
                 )?;
                 log.record(transaction, name.as_str(), "", false)?;
+                log.audit(transaction, &[record(deleted.len())])?;
                 Ok(deleted.len())
             })
     }

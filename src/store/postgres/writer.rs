@@ -56,6 +56,20 @@ impl Shared {
         ))
     }
 
+    /// Runs `body` on the writer connection (reconnected if it broke), for what is not a
+    /// write under the revision lock: reading the audit trail, appending a refusal to it.
+    pub(super) fn with_connection<T>(
+        &self,
+        operation: &'static str,
+        body: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let mut writer = self.writer()?;
+        let client = writer.connected(self)?;
+        let outcome = body(client);
+        writer.forget_if_closed();
+        outcome.map_err(|error| database(operation, error))
+    }
+
     /// Runs one write transaction that takes the revision lock, then brings the index up to
     /// date (so the caller reads its own write).
     ///
@@ -90,6 +104,8 @@ impl Shared {
                     "INSERT INTO {} (revision, system, fingerprint, imported, write_id) VALUES ($1, $2, $3, $4, $5)",
                     self.table("changes")
                 ),
+                audit_table: self.table("audit"),
+                audited: false,
             };
             let value = body(&mut transaction, self, &mut log)?;
             let revision = log.revision;
@@ -112,6 +128,7 @@ impl Shared {
                 write_id: log.write_id,
                 before,
                 changed: revision != before,
+                audited: log.audited,
             });
             Ok((value, failed))
         })();
@@ -138,6 +155,12 @@ impl Shared {
                 }
                 writer.forget_if_closed();
                 if !failed.changed {
+                    if failed.audited {
+                        // Only audit records were to be committed, and no change row tells
+                        // whether they were: the change is not acknowledged (an import that
+                        // found everything present already can be repeated).
+                        return Err(database(operation, failed.error));
+                    }
                     // Nothing was to be committed: the answer holds either way.
                     return Ok(value);
                 }
@@ -234,6 +257,9 @@ pub(super) struct ChangeLog {
     revision: i64,
     write_id: String,
     statement: String,
+    audit_table: String,
+    /// Whether audit records were inserted.
+    audited: bool,
 }
 
 impl ChangeLog {
@@ -255,6 +281,20 @@ impl ChangeLog {
     }
 }
 
+impl ChangeLog {
+    /// Inserts the audit records of this write, in its transaction: committed with the
+    /// change, or not at all.
+    pub(super) fn audit(
+        &mut self,
+        transaction: &mut postgres::Transaction<'_>,
+        records: &[crate::audit::AuditRecord],
+    ) -> Result<(), postgres::Error> {
+        super::audit::insert(transaction, &self.audit_table, records)?;
+        self.audited |= !records.is_empty();
+        Ok(())
+    }
+}
+
 /// Why a write transaction did not commit.
 pub(super) enum WriteError {
     /// The store's answer (such as "not found"); the transaction was rolled back.
@@ -270,6 +310,8 @@ struct CommitFailed {
     before: i64,
     /// Whether the write changed anything (and so logged changes under its write id).
     changed: bool,
+    /// Whether the write inserted audit records.
+    audited: bool,
 }
 
 impl From<postgres::Error> for WriteError {
