@@ -319,18 +319,29 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
     }
     if tlv.tag.constructed && !is_plain_tree(tlv.content, depth + 1) {
         // Not the usual forms: walk element by element, which says what is wrong if anything is.
+        // Below this point the lean pass is not tried again: each level retrying it would read
+        // a deep subtree once per level.
         walk_children(tlv.reader(), depth + 1)
     } else {
         Ok(())
     }
 }
 
-/// [`walk`]s each element `reader` holds, at `depth`. (Most elements walked are primitive:
-/// only constructed ones pay for a call.)
+/// Walks each element `reader` holds, at `depth`, element by element. (Most elements walked
+/// are primitive: only constructed ones pay for a call.)
 #[inline(never)]
 fn walk_children(mut reader: Reader<'_>, depth: usize) -> DerResult<()> {
     while !reader.is_empty() {
-        walk(&reader.read()?, depth)?;
+        let tlv = reader.read()?;
+        if depth > MAX_DEPTH {
+            return Err(DerError {
+                offset: tlv.offset,
+                problem: DerProblem::TooDeep,
+            });
+        }
+        if tlv.tag.constructed {
+            walk_children(tlv.reader(), depth + 1)?;
+        }
     }
     Ok(())
 }

@@ -865,16 +865,13 @@ impl CertificateSummary {
         let mut subject_alt_names = Vec::new();
         let mut extended_key_usage = Vec::new();
         let mut has_eku = false;
-        for (i, extension) in tbs.extensions().iter().enumerate() {
+        if let Some(oid) = first_repeated(tbs.extensions().iter().map(|e| e.oid.as_bytes())) {
+            return Err(DecodeError::DuplicateExtension {
+                oid: Oid::from_content(oid).to_string(),
+            });
+        }
+        for extension in tbs.extensions() {
             let oid = || Oid::from_parser(&extension.oid).to_string();
-            if tbs
-                .extensions()
-                .iter()
-                .skip(i + 1)
-                .any(|other| same_oid(other.oid.as_bytes(), extension.oid.as_bytes()))
-            {
-                return Err(DecodeError::DuplicateExtension { oid: oid() });
-            }
             match extension.parsed_extension() {
                 ParsedExtension::ParseError { .. } => {
                     return Err(DecodeError::MalformedExtension { oid: oid() })
@@ -924,6 +921,31 @@ impl CertificateSummary {
             client_auth,
         })
     }
+}
+
+/// The first OID (in encoded order) that occurs again later, if any. Sorting makes this
+/// O(n log n): a 1 MiB certificate holds 60,000 extensions, and comparing each with every
+/// other took seconds. Short lists (every real certificate) are compared pairwise, which
+/// needs no allocation.
+fn first_repeated<'a>(oids: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
+    const PAIRWISE_UP_TO: usize = 16;
+    if oids.len() <= PAIRWISE_UP_TO {
+        return oids
+            .clone()
+            .enumerate()
+            .find(|(i, oid)| oids.clone().skip(i + 1).any(|other| same_oid(other, oid)))
+            .map(|(_, oid)| oid);
+    }
+    let mut sorted: Vec<(&[u8], usize)> = oids.zip(0..).collect();
+    sorted.sort_unstable();
+    sorted
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [(a, first), (b, _)] if a == b => Some((*first, *a)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, oid)| oid)
 }
 
 fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
@@ -1096,6 +1118,23 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeated_oid_is_found_in_short_and_long_lists() {
+        let oids: Vec<Vec<u8>> = (0..40u8).map(|i| vec![0x2a, i]).collect();
+        for count in [3, 16, 17, 40] {
+            let mut list: Vec<&[u8]> = oids.iter().take(count).map(Vec::as_slice).collect();
+            assert_eq!(first_repeated(list.iter().copied()), None, "{count}");
+            // Two repeated OIDs: the one whose first occurrence comes first is reported.
+            list.push(&oids[2]);
+            list.push(&oids[1]);
+            assert_eq!(
+                first_repeated(list.iter().copied()),
+                Some(&oids[1][..]),
+                "{count}"
+            );
+        }
+    }
 
     #[test]
     fn every_known_oid_has_its_dotted_form() {
