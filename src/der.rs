@@ -346,16 +346,57 @@ fn walk_children(mut reader: Reader<'_>, depth: usize) -> DerResult<()> {
     Ok(())
 }
 
-/// The elements of a checked certificate that are read again later.
+/// The elements of a checked certificate that are read again later. Their structure has
+/// been checked: readers over them cannot fail.
 pub(crate) struct Outline<'a> {
     /// The whole Certificate.
     pub(crate) certificate: Tlv<'a>,
+    /// The version INTEGER inside `[0]`, if present.
+    pub(crate) version: Option<Tlv<'a>>,
     /// The serialNumber INTEGER.
     pub(crate) serial: Tlv<'a>,
+    /// The signature AlgorithmIdentifier inside the TBSCertificate.
+    pub(crate) signature: Tlv<'a>,
     /// The issuer Name.
     pub(crate) issuer: Tlv<'a>,
+    /// The notBefore and notAfter times.
+    pub(crate) not_before: Tlv<'a>,
+    pub(crate) not_after: Tlv<'a>,
     /// The subject Name.
     pub(crate) subject: Tlv<'a>,
+    /// The SubjectPublicKeyInfo.
+    pub(crate) spki: Tlv<'a>,
+    /// The Extensions SEQUENCE, if present.
+    pub(crate) extensions: Option<Tlv<'a>>,
+    /// The signatureAlgorithm AlgorithmIdentifier after the TBSCertificate.
+    pub(crate) signature_algorithm: Tlv<'a>,
+}
+
+/// One Extension of a checked Extensions SEQUENCE.
+pub(crate) struct Extension<'a> {
+    /// The whole Extension SEQUENCE.
+    pub(crate) raw: &'a [u8],
+    /// The extnID OBJECT IDENTIFIER.
+    pub(crate) oid: Tlv<'a>,
+    /// The extnValue OCTET STRING.
+    pub(crate) value: Tlv<'a>,
+}
+
+/// The extensions of an Extensions SEQUENCE that [`check_certificate`] accepted.
+pub(crate) fn extensions<'a>(sequence: &Tlv<'a>) -> impl Iterator<Item = Extension<'a>> + Clone {
+    let mut reader = sequence.reader();
+    std::iter::from_fn(move || {
+        let extension = reader.read().ok()?;
+        let mut fields = extension.reader();
+        let oid = fields.read().ok()?;
+        fields.optional(Tag::BOOLEAN).ok()?;
+        let value = fields.read().ok()?;
+        Some(Extension {
+            raw: extension.raw,
+            oid,
+            value,
+        })
+    })
 }
 
 /// Checks the structure of one certificate (RFC 5280 §4.1) as strictly as OpenSSL and
@@ -366,22 +407,23 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
     let certificate = reader.expect(Tag::SEQUENCE, "the Certificate SEQUENCE")?;
     let mut fields = certificate.reader();
     let tbs = fields.expect(Tag::SEQUENCE, "the TBSCertificate SEQUENCE")?;
-    algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
-    fields.expect(Tag::BIT_STRING, "the signature BIT STRING")?;
+    let signature_algorithm = algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
+    bit_string(&mut fields, "the signature BIT STRING")?;
     fields.finish("the Certificate")?;
 
     let mut tbs = tbs.reader();
-    if let Some(version) = tbs.optional(Tag::context(true, 0))? {
-        let mut inner = version.reader();
-        inner.expect(Tag::INTEGER, "the version INTEGER")?;
+    let mut version = None;
+    if let Some(wrapper) = tbs.optional(Tag::context(true, 0))? {
+        let mut inner = wrapper.reader();
+        version = Some(inner.expect(Tag::INTEGER, "the version INTEGER")?);
         inner.finish("the version")?;
     }
     let serial = tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
-    algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
+    let signature = algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
     let issuer = name(&mut tbs, "the issuer Name")?;
     let validity = tbs.expect(Tag::SEQUENCE, "the Validity SEQUENCE")?;
     let mut times = validity.reader();
-    for what in ["the notBefore time", "the notAfter time"] {
+    let [not_before, not_after] = ["the notBefore time", "the notAfter time"].map(|what| {
         let offset = times.offset();
         let time = times.read().map_err(|e| DerError {
             offset,
@@ -396,24 +438,27 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
                 problem: DerProblem::UnexpectedTag { expected: what },
             });
         }
-    }
+        Ok(time)
+    });
+    let (not_before, not_after) = (not_before?, not_after?);
     times.finish("the Validity")?;
     let subject = name(&mut tbs, "the subject Name")?;
     let spki = tbs.expect(Tag::SEQUENCE, "the SubjectPublicKeyInfo SEQUENCE")?;
-    let mut spki = spki.reader();
-    algorithm_identifier(&mut spki, "the public key AlgorithmIdentifier")?;
-    spki.expect(Tag::BIT_STRING, "the subjectPublicKey BIT STRING")?;
-    spki.finish("the SubjectPublicKeyInfo")?;
+    let mut key = spki.reader();
+    algorithm_identifier(&mut key, "the public key AlgorithmIdentifier")?;
+    bit_string(&mut key, "the subjectPublicKey BIT STRING")?;
+    key.finish("the SubjectPublicKeyInfo")?;
     tbs.optional(Tag::context(false, 1))?;
     tbs.optional(Tag::context(false, 2))?;
+    let mut extensions = None;
     if let Some(wrapper) = tbs.optional(Tag::context(true, 3))? {
         let mut wrapper = wrapper.reader();
-        let extensions = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
+        let sequence = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
         wrapper.finish("the extensions [3]")?;
-        let plain = is_plain_extensions(extensions.content);
-        let mut extensions = extensions.reader();
-        while !plain && !extensions.is_empty() {
-            let extension = extensions.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
+        let plain = is_plain_extensions(sequence.content);
+        let mut list = sequence.reader();
+        while !plain && !list.is_empty() {
+            let extension = list.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
             let mut extension = extension.reader();
             extension.expect(Tag::OID, "the extnID OBJECT IDENTIFIER")?;
             extension.optional(Tag::BOOLEAN)?;
@@ -425,24 +470,46 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
             walk(&element, 0)?;
             inner.finish("an extension value")?;
         }
+        extensions = Some(sequence);
     }
     tbs.finish("the TBSCertificate")?;
     Ok(Outline {
         certificate,
+        version,
         serial,
+        signature,
         issuer,
+        not_before,
+        not_after,
         subject,
+        spki,
+        extensions,
+        signature_algorithm,
     })
 }
 
-fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
+/// A BIT STRING whose first content octet (the number of unused bits) is there and is at
+/// most 7, with no unused bits in an empty string.
+fn bit_string<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
+    let bits = reader.expect(Tag::BIT_STRING, what)?;
+    match bits.content {
+        [unused, ..] if *unused <= 7 && (*unused == 0 || bits.content.len() > 1) => Ok(bits),
+        _ => Err(DerError {
+            offset: bits.offset,
+            problem: DerProblem::UnusedBits { inside: what },
+        }),
+    }
+}
+
+fn algorithm_identifier<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     let algorithm = reader.expect(Tag::SEQUENCE, what)?;
     let mut inner = algorithm.reader();
     inner.expect(Tag::OID, "an algorithm OBJECT IDENTIFIER")?;
     if !inner.is_empty() {
         walk(&inner.read()?, 1)?;
     }
-    inner.finish("an AlgorithmIdentifier")
+    inner.finish("an AlgorithmIdentifier")?;
+    Ok(algorithm)
 }
 
 fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
@@ -454,6 +521,15 @@ fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     while !rdns.is_empty() {
         let rdn = rdns.expect(Tag::SET, "a RelativeDistinguishedName SET")?;
         let mut attributes = rdn.reader();
+        if attributes.is_empty() {
+            // SET SIZE (1..MAX): x509-parser and OpenSSL refuse an empty one too.
+            return Err(DerError {
+                offset: rdn.offset,
+                problem: DerProblem::Missing {
+                    expected: "an AttributeTypeAndValue in the RelativeDistinguishedName",
+                },
+            });
+        }
         while !attributes.is_empty() {
             let attribute = attributes.expect(Tag::SEQUENCE, "an AttributeTypeAndValue")?;
             let mut inner = attribute.reader();
@@ -482,7 +558,7 @@ fn is_plain_name(mut rdns: &[u8]) -> bool {
     const SEQUENCE: u8 = 0x30;
     const OID: u8 = 0x06;
     while !rdns.is_empty() {
-        let Some((SET, mut attributes, rest)) = common_element(rdns) else {
+        let Some((SET, mut attributes @ [_, ..], rest)) = common_element(rdns) else {
             return false;
         };
         rdns = rest;

@@ -273,6 +273,12 @@ pub enum DerProblem {
         /// What was expected there.
         expected: &'static str,
     },
+    /// A BIT STRING's first octet (the count of unused bits in its last octet) is missing,
+    /// more than 7, or not 0 in a string with no bits.
+    UnusedBits {
+        /// The BIT STRING.
+        inside: &'static str,
+    },
     /// Bytes remain inside a structure after its last field.
     UnexpectedContent {
         /// The structure.
@@ -303,6 +309,9 @@ impl fmt::Display for DerProblem {
             }
             DerProblem::Missing { expected } => {
                 write!(f, "expected {expected}, found the end of the structure")
+            }
+            DerProblem::UnusedBits { inside } => {
+                write!(f, "{inside} has an invalid count of unused bits")
             }
             DerProblem::UnexpectedContent { inside } => {
                 write!(f, "unexpected bytes at the end of {inside}")

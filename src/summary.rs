@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock};
 use der_parser::oid;
 
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::{GeneralName, ParsedExtension, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Extension};
+use x509_parser::time::ASN1Time;
 
 use crate::der::{self, Reader, Tag};
 use crate::error::{CertificateParseError, DecodeError};
@@ -232,27 +233,33 @@ impl Hash for DistinguishedName {
     }
 }
 
-/// The attributes of a Name element. Its structure has been checked (by the strict DER
-/// check and by x509-parser) before it is read here.
+/// The attributes of a Name element, whose structure the strict DER check has checked.
+/// Every vector is allocated at its final size: a name may hold 80,000 RDNs.
 fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
-    let mut rdns = Vec::new();
     let Ok(name) = Reader::new(name).expect(Tag::SEQUENCE, "a Name") else {
-        return rdns;
+        return Vec::new();
     };
-    let mut sets = name.reader();
-    while let Ok(set) = sets.read() {
-        let mut attributes = Vec::new();
-        let mut set = set.reader();
-        while let Ok(attribute) = set.read() {
+    let sets = || {
+        let mut sets = name.reader();
+        std::iter::from_fn(move || sets.read().ok())
+    };
+    let mut rdns = Vec::with_capacity(sets().count());
+    for set in sets() {
+        let attributes = || {
+            let mut set = set.reader();
+            std::iter::from_fn(move || set.read().ok())
+        };
+        let mut rdn = Vec::with_capacity(attributes().count());
+        for attribute in attributes() {
             let mut fields = attribute.reader();
             if let (Ok(oid), Ok(value)) = (fields.read(), fields.read()) {
-                attributes.push(Attribute {
+                rdn.push(Attribute {
                     oid: Oid::from_content(oid.content),
                     value: attribute_value(&value),
                 });
             }
         }
-        rdns.push(attributes);
+        rdns.push(rdn);
     }
     rdns
 }
@@ -829,63 +836,99 @@ pub(crate) struct Names {
 }
 
 const OID_EKU: &[u8] = &oid!(raw 2.5.29.37);
+const OID_SAN: &[u8] = &oid!(raw 2.5.29.17);
 const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 
 impl CertificateSummary {
-    /// Builds the summary of a certificate whose structure has been checked.
-    pub(crate) fn from_parsed(
+    /// Builds the summary of a certificate whose structure [`der::check_certificate`] has
+    /// checked. x509-parser interprets only the elements whose content is needed (the
+    /// times and the extensions this crate reads), each once: parsing the whole certificate
+    /// with it would also build its view of every name attribute and extension, about
+    /// 400 bytes of heap for each RDN of a name.
+    pub(crate) fn from_outline(
         fingerprint: Fingerprint,
-        x509: &X509Certificate<'_>,
+        outline: &der::Outline<'_>,
         names: &Names,
     ) -> Result<Self, DecodeError> {
-        let tbs = &x509.tbs_certificate;
-        let version = match tbs.version.0 {
-            0 => 1,
-            1 => 2,
-            2 => 3,
-            other => {
-                return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                    format!("version field is {other}; only 0, 1 and 2 (v1, v2, v3) exist"),
+        let invalid =
+            |reason: String| DecodeError::InvalidCertificate(CertificateParseError::new(reason));
+        let version = match outline.version.map(|v| v.content) {
+            None => 1,
+            Some([0]) => 1,
+            Some([1]) => 2,
+            Some([2]) => 3,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "the version field is {}; only 0, 1 and 2 (v1, v2, v3) exist",
+                    integer_text(other)
                 )))
             }
         };
-        if version < 3 && !tbs.extensions().is_empty() {
-            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                "extensions are present in a version 1 or 2 certificate",
-            )));
+        let extensions = outline.extensions.as_ref();
+        if version < 3 && extensions.is_some() {
+            return Err(invalid(
+                "extensions are present in a version 1 or 2 certificate".into(),
+            ));
         }
-        if tbs.signature != x509.signature_algorithm {
-            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                "the signature algorithm inside the signed part differs from the outer one",
-            )));
+        if outline.signature.raw != outline.signature_algorithm.raw {
+            return Err(invalid(
+                "the signature algorithm inside the signed part differs from the outer one".into(),
+            ));
         }
+        let time = |tlv: &der::Tlv<'_>, what: &str| {
+            ASN1Time::from_der(tlv.raw)
+                .map(|(_, time)| time.to_datetime())
+                .map_err(|_| {
+                    invalid(format!(
+                        "the {what} time is not a valid UTCTime or GeneralizedTime"
+                    ))
+                })
+        };
+        let validity = Validity {
+            not_before: time(&outline.not_before, "notBefore")?,
+            not_after: time(&outline.not_after, "notAfter")?,
+        };
 
         let mut is_ca = false;
         let mut subject_alt_names = Vec::new();
         let mut extended_key_usage = Vec::new();
         let mut has_eku = false;
-        if let Some(oid) = first_repeated(tbs.extensions().iter().map(|e| e.oid.as_bytes())) {
-            return Err(DecodeError::DuplicateExtension {
-                oid: Oid::from_content(oid).to_string(),
-            });
-        }
-        for extension in tbs.extensions() {
-            let oid = || Oid::from_parser(&extension.oid).to_string();
-            match extension.parsed_extension() {
-                ParsedExtension::ParseError { .. } => {
-                    return Err(DecodeError::MalformedExtension { oid: oid() })
-                }
-                ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
-                ParsedExtension::SubjectAlternativeName(names) => {
-                    subject_alt_names = names.general_names.iter().map(alt_name).collect();
-                }
-                _ => {}
+        if let Some(sequence) = extensions {
+            if let Some(oid) = first_repeated(der::extensions(sequence).map(|e| e.oid.content)) {
+                return Err(DecodeError::DuplicateExtension {
+                    oid: Oid::from_content(oid).to_string(),
+                });
             }
-            if extension.oid.as_bytes() == OID_EKU {
-                has_eku = true;
-                extended_key_usage = read_eku(extension.value)
-                    .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
+            for extension in der::extensions(sequence) {
+                let oid = || Oid::from_content(extension.oid.content).to_string();
+                if extension.oid.content == OID_EKU {
+                    has_eku = true;
+                    extended_key_usage = read_eku(extension.value.content)
+                        .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
+                    continue;
+                }
+                if extension.oid.content == OID_SAN {
+                    subject_alt_names = read_alt_names(extension.value.content)
+                        .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
+                    continue;
+                }
+                if !INTERPRETED_BY_X509_PARSER
+                    .iter()
+                    .any(|known| same_oid(known, extension.oid.content))
+                {
+                    continue;
+                }
+                let parsed = X509Extension::from_der(extension.raw)
+                    .map_err(|_| DecodeError::MalformedExtension { oid: oid() })?
+                    .1;
+                match parsed.parsed_extension() {
+                    ParsedExtension::ParseError { .. } => {
+                        return Err(DecodeError::MalformedExtension { oid: oid() })
+                    }
+                    ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
+                    _ => {}
+                }
             }
         }
         let client_auth = !has_eku
@@ -893,10 +936,11 @@ impl CertificateSummary {
                 .iter()
                 .any(|oid| oid.as_str() == OID_CLIENT_AUTH || oid.as_str() == OID_ANY_EKU);
 
-        let signature_algorithm = SignatureAlgorithm::new(
-            Oid::from_parser(&x509.signature_algorithm.algorithm),
-            x509.signature_algorithm.parameters.as_ref().map(|p| p.data),
-        );
+        let mut algorithm = outline.signature_algorithm.reader();
+        let algorithm_oid = algorithm.read().map(|oid| Oid::from_content(oid.content));
+        let parameters = algorithm.read().ok().map(|p| p.content);
+        let signature_algorithm =
+            SignatureAlgorithm::new(algorithm_oid.unwrap_or(Oid(Cow::Borrowed(""))), parameters);
 
         Ok(CertificateSummary {
             name: CertificateName::from(fingerprint),
@@ -909,13 +953,10 @@ impl CertificateSummary {
             },
             version,
             signature_algorithm,
-            validity: Validity {
-                not_before: tbs.validity.not_before.to_datetime(),
-                not_after: tbs.validity.not_after.to_datetime(),
-            },
-            public_key: public_key_info(tbs.subject_pki.raw),
+            validity,
+            public_key: public_key_info(outline.spki.raw),
             is_ca,
-            self_issued: tbs.subject.as_raw() == tbs.issuer.as_raw(),
+            self_issued: outline.subject.raw == outline.issuer.raw,
             subject_alt_names,
             extended_key_usage,
             client_auth,
@@ -923,13 +964,44 @@ impl CertificateSummary {
     }
 }
 
+/// The extensions x509-parser interprets in a certificate (its deep parser's table, less
+/// the CRL ones and the SAN, read here name by name) that are read through it here: those that are
+/// [`ParsedExtension::ParseError`] when their value is malformed. EKU is read here.
+const INTERPRETED_BY_X509_PARSER: &[&[u8]] = &[
+    &oid!(raw 2.5.29.14),
+    &oid!(raw 2.5.29.15),
+    &oid!(raw 2.5.29.18),
+    &oid!(raw 2.5.29.19),
+    &oid!(raw 2.5.29.30),
+    &oid!(raw 2.5.29.31),
+    &oid!(raw 2.5.29.32),
+    &oid!(raw 2.5.29.33),
+    &oid!(raw 2.5.29.35),
+    &oid!(raw 2.5.29.36),
+    &oid!(raw 2.5.29.54),
+    &oid!(raw 1.3.6.1.5.5.7.1.1),
+    &oid!(raw 1.3.6.1.5.5.7.1.11),
+    &oid!(raw 1.3.6.1.4.1.11129.2.4.2),
+    &oid!(raw 2.16.840.1.113730.1.1),
+    &oid!(raw 2.16.840.1.113730.1.13),
+];
+
+/// An INTEGER's content for a message: decimal when small, else hex.
+fn integer_text(content: &[u8]) -> String {
+    match content {
+        [] => "empty".into(),
+        [byte] => (*byte as i8).to_string(),
+        _ => format!("0x{}", hex::encode(content)),
+    }
+}
+
 /// The first OID (in encoded order) that occurs again later, if any. Sorting makes this
 /// O(n log n): a 1 MiB certificate holds 60,000 extensions, and comparing each with every
 /// other took seconds. Short lists (every real certificate) are compared pairwise, which
 /// needs no allocation.
-fn first_repeated<'a>(oids: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
+fn first_repeated<'a>(oids: impl Iterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
     const PAIRWISE_UP_TO: usize = 16;
-    if oids.len() <= PAIRWISE_UP_TO {
+    if oids.clone().nth(PAIRWISE_UP_TO).is_none() {
         return oids
             .clone()
             .enumerate()
@@ -948,16 +1020,39 @@ fn first_repeated<'a>(oids: impl ExactSizeIterator<Item = &'a [u8]> + Clone) -> 
         .map(|(_, oid)| oid)
 }
 
-fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
+/// The elements of a SEQUENCE that is the whole of `value`, if it is one.
+fn sequence_items(value: &[u8]) -> Option<impl Iterator<Item = der::Tlv<'_>> + Clone> {
     let mut outer = Reader::new(value);
-    let sequence = outer.expect(Tag::SEQUENCE, "ExtKeyUsageSyntax").ok()?;
+    let sequence = outer.expect(Tag::SEQUENCE, "a SEQUENCE").ok()?;
+    outer.finish("the value").ok()?;
     let mut reader = sequence.reader();
-    let mut oids = Vec::new();
-    while !reader.is_empty() {
-        let oid = reader.expect(Tag::OID, "KeyPurposeId").ok()?;
+    Some(std::iter::from_fn(move || reader.read().ok()))
+}
+
+fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
+    let items = sequence_items(value)?;
+    let mut oids = Vec::with_capacity(items.clone().count());
+    for oid in items {
+        if oid.tag != Tag::OID {
+            return None;
+        }
         oids.push(Oid::from_content(oid.content));
     }
     Some(oids)
+}
+
+/// The GeneralNames of a subjectAltName value, each read by x509-parser on its own (the
+/// list is allocated once, at its final size); `None` if one is malformed.
+fn read_alt_names(value: &[u8]) -> Option<Vec<SubjectAltName>> {
+    let items = sequence_items(value)?;
+    let mut names = Vec::with_capacity(items.clone().count());
+    for item in items {
+        match GeneralName::from_der(item.raw) {
+            Ok(([], name)) => names.push(alt_name(&name)),
+            _ => return None,
+        }
+    }
+    Some(names)
 }
 
 fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {

@@ -24,7 +24,7 @@ static ALLOCATOR: PeakAlloc = PeakAlloc;
 static MEASURING: Mutex<()> = Mutex::new(());
 
 /// The result of `f` and the most heap it had in use at once beyond what was in use before.
-/// (Other test threads may allocate meanwhile: the figure is an upper bound.)
+/// Every test of this file that allocates much holds [`MEASURING`] while it runs.
 fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let before = ALLOCATOR.current_usage();
@@ -57,6 +57,8 @@ fn heap_factor(what: &str, der: &[u8]) -> f64 {
 
 #[test]
 fn a_duplicate_among_60_thousand_extensions_is_found() {
+    // Not while another test measures its peak.
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let der = hostile::many_extensions(MIB - 64, true);
     assert!(der.len() < MIB);
     assert_eq!(
@@ -93,4 +95,7 @@ fn one_mebibyte_uploads_decode_with_bounded_heap() {
         worst = worst.max(heap_factor(what, der));
     }
     eprintln!("worst peak heap: {worst:.1}x the input");
+    // x509-parser's transient view of 70,000 certificate policies is the worst (11.5x); the
+    // uploads' own representations are below 11x.
+    assert!(worst < 16.0, "peak heap {worst:.1}x the input");
 }
