@@ -47,9 +47,11 @@ pub(crate) const SET: u8 = 0x31;
 pub(crate) const OID: u8 = 0x06;
 pub(crate) const OCTET_STRING: u8 = 0x04;
 
-/// A private OID, 1.3.6.1.4.1.32473.<i> (32473 is the documentation enterprise number).
+/// A private OID, 1.3.6.1.4.1.32473.<i>.1 (32473 is the documentation enterprise number).
+/// They all have the same length and last octet, as the OIDs of a hostile upload would:
+/// no shortcut tells two of them apart without comparing them whole.
 pub(crate) fn private_oid(i: u64) -> Vec<u8> {
-    oid(&[1, 3, 6, 1, 4, 1, 32473, i])
+    oid(&[1, 3, 6, 1, 4, 1, 32473, i, 1])
 }
 
 /// An Extension SEQUENCE.
