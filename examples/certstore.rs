@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --example certstore -- demo
-//! cargo run --example certstore -- --store DIR [--system-kind source|proxy|target] import [--allow-expired] FILE...
+//! cargo run --example certstore -- --store DIR [--system-kind source|proxy|target] import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
 //! cargo run --example certstore -- --store DIR list [--json] [--expiring-within DAYS]
 //! cargo run --example certstore -- --store DIR show NAME [--json]
 //! cargo run --example certstore -- --store DIR delete NAME...
@@ -31,7 +31,7 @@ use time::{Duration, OffsetDateTime};
 
 const USAGE: &str = "usage:
   certstore demo
-  certstore --store DIR [--system-kind source|proxy|target] import [--allow-expired] [--allow-without-client-auth] FILE...
+  certstore --store DIR [--system-kind source|proxy|target] import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
   certstore --store DIR list [--json] [--expiring-within DAYS]
   certstore --store DIR show NAME [--json]
   certstore --store DIR delete NAME...
@@ -128,7 +128,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             demo(now)
         }
         "import" => {
-            known(&["--allow-expired", "--allow-without-client-auth"])?;
+            known(&[
+                "--allow-expired",
+                "--allow-without-client-auth",
+                "--allow-ca",
+            ])?;
             if options.operands.is_empty() {
                 return Err(format!("import needs at least one FILE\n{USAGE}"));
             }
@@ -139,7 +143,8 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .flags
                         .iter()
                         .any(|f| f == "--allow-without-client-auth"),
-                );
+                )
+                .allow_ca(options.flags.iter().any(|f| f == "--allow-ca"));
             let store = open(location()?, options.kind, Create::Yes)?;
             Ok(import(store.as_ref(), &options.operands, &policy))
         }
@@ -281,11 +286,7 @@ fn import(store: &dyn CertificateStore, files: &[String], policy: &ImportPolicy)
     for file in files {
         let result = std::fs::read(file)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                store
-                    .import_upload(&bytes, policy)
-                    .map_err(|e| e.to_string())
-            });
+            .and_then(|bytes| store.import_upload(&bytes, policy).map_err(|e| refusal(&e)));
         match result {
             Ok(outcomes) => {
                 for outcome in outcomes {
@@ -302,6 +303,17 @@ fn import(store: &dyn CertificateStore, files: &[String], policy: &ImportPolicy)
         }
     }
     code
+}
+
+/// An import error, with the flag that would allow what the policy refused.
+fn refusal(error: &StoreError) -> String {
+    let flag = match error {
+        StoreError::Expired { .. } => "--allow-expired",
+        StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
+        StoreError::CaCertificate { .. } => "--allow-ca",
+        other => return other.to_string(),
+    };
+    format!("{error} (to import it anyway: {flag})")
 }
 
 fn list(
@@ -338,7 +350,7 @@ fn list(
 }
 
 fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
-    let rows: Vec<[String; 6]> = certificates
+    let rows: Vec<[String; 7]> = certificates
         .iter()
         .map(|c| {
             let s = c.summary();
@@ -348,6 +360,7 @@ fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
                 s.issuer.to_string(),
                 s.validity.not_after.date().to_string(),
                 s.public_key.to_string(),
+                if s.is_ca { "yes" } else { "no" }.to_string(),
                 s.validity
                     .status_at(now, support::WARN_WITHIN)
                     .as_str()
@@ -355,7 +368,16 @@ fn print_table(certificates: &[&Certificate], now: OffsetDateTime) {
             ]
         })
         .collect();
-    let header = ["NAME", "SUBJECT", "ISSUER", "NOT AFTER", "KEY", "STATUS"].map(String::from);
+    let header = [
+        "NAME",
+        "SUBJECT",
+        "ISSUER",
+        "NOT AFTER",
+        "KEY",
+        "CA",
+        "STATUS",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|h| h.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -404,8 +426,15 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
     step("Import the first again: nothing is duplicated");
     import(&store, &[path_string("sample_source.pem")], &policy);
 
-    step("Import a PEM bundle of five certificates (all or nothing)");
+    step("Import a PEM bundle of five certificates (all or nothing): refused, its fifth is a CA");
     import(&store, &[path_string("bundle.pem")], &policy);
+
+    step("Import the bundle anyway, with --allow-ca");
+    import(
+        &store,
+        &[path_string("bundle.pem")],
+        &policy.clone().allow_ca(true),
+    );
 
     step("List the store");
     list(&store, now, None, false)?;

@@ -99,6 +99,11 @@ fn certstore_import_list_show_delete_purge() {
     assert!(listing.starts_with("NAME"), "{listing}");
     assert_eq!(listing.lines().count(), 4, "{listing}");
     assert!(listing.contains("expired") && listing.contains("CN=orders-service.source.example"));
+    // The CA flag has its column (issue 12).
+    assert!(
+        listing.lines().next().unwrap().contains("  CA  "),
+        "{listing}"
+    );
 
     let output = store.run(&["list", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -107,6 +112,7 @@ fn certstore_import_list_show_delete_purge() {
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
     assert_eq!(keys.len(), 19, "{keys:?}");
     assert!(!keys.iter().any(|k| *k == "source"));
+    assert_eq!(objects[0]["is_ca"], false);
 
     let output = store.run(&["show", &source, "--json"]);
     let object: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -136,8 +142,17 @@ fn certstore_import_list_show_delete_purge() {
 #[test]
 fn certstore_list_reports_damaged_files_and_still_succeeds() {
     let store = Store::new("damaged");
+    // bundle.pem holds an intermediate CA (issue 12: refused unless --allow-ca).
+    let output = store.run(&["import", "tests/data/bundle.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("is a CA certificate")
+            && text(&output.stderr).ends_with("(to import it anyway: --allow-ca)\n"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(store
-        .run(&["import", "tests/data/bundle.pem"])
+        .run(&["import", "--allow-ca", "tests/data/bundle.pem"])
         .status
         .success());
     let victim = store.0.join(format!("{}.der", name_of("rsa2048.pem")));

@@ -606,7 +606,8 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     };
-    let (ok, out, err) = certstore(&["import", "tests/data/bundle.pem"]);
+    // bundle.pem holds an intermediate CA, refused without --allow-ca.
+    let (ok, out, err) = certstore(&["import", "--allow-ca", "tests/data/bundle.pem"]);
     assert!(ok, "{err}");
     let imported: Vec<&str> = out
         .lines()
