@@ -3,7 +3,7 @@
 //! x509-parser sees it, to recognise what an upload is (key, CSR, CRL, PKCS#7, …) without
 //! reading any key material, and to read the few fields x509-parser gets wrong.
 
-use crate::error::DerProblem;
+use crate::error::{Container, DerProblem, ElementKind};
 
 /// Nesting deeper than this is refused; real certificates stay below 16.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -39,6 +39,15 @@ impl Tag {
         }
     }
 
+    /// The tag as messages name it.
+    pub(crate) const fn kind(self) -> ElementKind {
+        ElementKind {
+            class: self.class,
+            constructed: self.constructed,
+            number: self.number,
+        }
+    }
+
     /// A context-specific tag `[number]`.
     pub(crate) const fn context(constructed: bool, number: u32) -> Tag {
         Tag {
@@ -65,10 +74,19 @@ pub(crate) struct Tlv<'a> {
 impl<'a> Tlv<'a> {
     /// A reader over this element's content.
     pub(crate) fn reader(&self) -> Reader<'a> {
+        self.reader_in(Container::Element {
+            kind: self.tag.kind(),
+            offset: self.offset,
+        })
+    }
+
+    /// A reader over this element's content, which errors call `container`.
+    pub(crate) fn reader_in(&self, container: Container) -> Reader<'a> {
         Reader {
             data: self.content,
             position: 0,
             base: self.content_offset,
+            container: Some(container),
         }
     }
 }
@@ -88,6 +106,8 @@ pub(crate) struct Reader<'a> {
     data: &'a [u8],
     position: usize,
     base: usize,
+    /// What holds the data, for errors; `None` for the whole input.
+    container: Option<Container>,
 }
 
 impl<'a> Reader<'a> {
@@ -97,6 +117,7 @@ impl<'a> Reader<'a> {
             data,
             position: 0,
             base: 0,
+            container: None,
         }
     }
 
@@ -122,10 +143,31 @@ impl<'a> Reader<'a> {
     }
 
     fn byte(&self, at: usize) -> DerResult<u8> {
-        self.data
-            .get(at)
-            .copied()
-            .ok_or_else(|| self.error(at, DerProblem::Truncated))
+        self.data.get(at).copied().ok_or_else(|| {
+            // The element being read starts at `position`: its tag is what its first octet says.
+            let kind = self.data.get(self.position).map(|&identifier| ElementKind {
+                class: identifier >> 6,
+                constructed: identifier & 0x20 != 0,
+                number: u32::from(identifier & 0x1f),
+            });
+            match (self.container, kind) {
+                (Some(_), Some(kind)) => self.runs_past(self.position, kind),
+                _ => self.error(at, DerProblem::Truncated),
+            }
+        })
+    }
+
+    /// The element of this kind starting at `start` runs past the end of the data: of the
+    /// input, or of the element that holds it.
+    #[cold]
+    fn runs_past(&self, start: usize, element: ElementKind) -> DerError {
+        self.error(
+            start,
+            match self.container {
+                Some(container) => DerProblem::RunsPast { element, container },
+                None => DerProblem::Truncated,
+            },
+        )
     }
 
     /// The tag of the next element, without consuming it.
@@ -242,23 +284,71 @@ impl<'a> Reader<'a> {
             }
             length
         };
+        let cut = || self.runs_past(start, tag.kind());
         let end = at
             .checked_add(length)
             .filter(|end| *end <= self.data.len())
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
-        let content = self
-            .data
-            .get(at..end)
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
-        let raw = self
-            .data
-            .get(start..end)
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
+            .ok_or_else(cut)?;
+        let content = self.data.get(at..end).ok_or_else(cut)?;
+        let raw = self.data.get(start..end).ok_or_else(cut)?;
         self.position = end;
         Ok(Tlv {
             tag,
             offset: self.base + start,
             content_offset: self.base + at,
+            content,
+            raw,
+        })
+    }
+
+    /// Reads the next element like [`Reader::read`], but also accepts an indefinite length
+    /// (BER) on a constructed element, whose content then runs to its end-of-contents
+    /// octets (not part of the returned content). Elements inside are read the same way.
+    /// Only PKCS#7 wrappers are read so: Windows and Java tools write them in BER.
+    pub(crate) fn read_ber(&mut self, depth: usize) -> DerResult<Tlv<'a>> {
+        let start = self.position;
+        let mut probe = self.clone();
+        match probe.read() {
+            Err(DerError {
+                problem: DerProblem::IndefiniteLength,
+                ..
+            }) => {}
+            other => {
+                *self = probe;
+                return other;
+            }
+        }
+        if depth > MAX_DEPTH {
+            return Err(self.error(start, DerProblem::TooDeep));
+        }
+        let (tag, at) = self.read_tag()?;
+        if !tag.constructed {
+            return Err(self.error(start, DerProblem::IndefiniteLength));
+        }
+        let content_start = at + 1;
+        let mut children = Reader {
+            data: self.data,
+            position: content_start,
+            base: self.base,
+            container: self.container,
+        };
+        loop {
+            if children.data.get(children.position..children.position + 2) == Some(&[0, 0]) {
+                break;
+            }
+            if children.is_empty() {
+                return Err(self.runs_past(start, tag.kind()));
+            }
+            children.read_ber(depth + 1)?;
+        }
+        let end = children.position;
+        let content = self.data.get(content_start..end).unwrap_or_default();
+        let raw = self.data.get(start..end + 2).unwrap_or_default();
+        self.position = end + 2;
+        Ok(Tlv {
+            tag,
+            offset: self.base + start,
+            content_offset: self.base + content_start,
             content,
             raw,
         })
@@ -378,6 +468,8 @@ pub(crate) struct Extension<'a> {
     pub(crate) raw: &'a [u8],
     /// The extnID OBJECT IDENTIFIER.
     pub(crate) oid: Tlv<'a>,
+    /// Whether the critical BOOLEAN is present and TRUE.
+    pub(crate) critical: bool,
     /// The extnValue OCTET STRING.
     pub(crate) value: Tlv<'a>,
 }
@@ -389,11 +481,15 @@ pub(crate) fn extensions<'a>(sequence: &Tlv<'a>) -> impl Iterator<Item = Extensi
         let extension = reader.read().ok()?;
         let mut fields = extension.reader();
         let oid = fields.read().ok()?;
-        fields.optional(Tag::BOOLEAN).ok()?;
+        let critical = fields
+            .optional(Tag::BOOLEAN)
+            .ok()?
+            .is_some_and(|flag| flag.content != [0]);
         let value = fields.read().ok()?;
         Some(Extension {
             raw: extension.raw,
             oid,
+            critical,
             value,
         })
     })
@@ -462,13 +558,10 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
             let mut extension = extension.reader();
             extension.expect(Tag::OID, "the extnID OBJECT IDENTIFIER")?;
             extension.optional(Tag::BOOLEAN)?;
-            let value = extension.expect(Tag::OCTET_STRING, "the extnValue OCTET STRING")?;
+            extension.expect(Tag::OCTET_STRING, "the extnValue OCTET STRING")?;
             extension.finish("an Extension")?;
-            // An extension's value is itself one DER element, held to the same rules.
-            let mut inner = value.reader();
-            let element = inner.read()?;
-            walk(&element, 0)?;
-            inner.finish("an extension value")?;
+            // The value is opaque here: the values of the extensions this crate interprets
+            // are checked when they are read, and named in errors (summary/extensions.rs).
         }
         extensions = Some(sequence);
     }
@@ -581,9 +674,9 @@ fn is_plain_name(mut rdns: &[u8]) -> bool {
 
 /// Whether the content of the Extensions SEQUENCE is, in the forms almost every certificate
 /// uses, one that [`check_certificate`] accepts: SEQUENCEs of an OID, maybe a BOOLEAN, and an
-/// OCTET STRING holding exactly one element, all elements (those inside the OCTET STRING
-/// too) with the header forms of [`common_element`]. `false` means "not sure": the
-/// extensions are then checked element by element.
+/// OCTET STRING (whose content is not looked at), all with the header forms of
+/// [`common_element`]. `false` means "not sure": the extensions are then checked element
+/// by element.
 fn is_plain_extensions(mut extensions: &[u8]) -> bool {
     const SEQUENCE: u8 = 0x30;
     const OID: u8 = 0x06;
@@ -601,17 +694,9 @@ fn is_plain_extensions(mut extensions: &[u8]) -> bool {
             Some((BOOLEAN, _, rest)) => rest,
             _ => fields,
         };
-        let Some((OCTET_STRING, value, [])) = common_element(fields) else {
+        let Some((OCTET_STRING, _, [])) = common_element(fields) else {
             return false;
         };
-        match common_element(value) {
-            Some((identifier, content, [])) => {
-                if identifier & 0x20 != 0 && !is_plain_tree(content, 1) {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
     }
     true
 }
@@ -772,20 +857,20 @@ mod tests {
         ];
         assert!(is_plain_extensions(&extension));
         assert!(is_plain_extensions(&[]));
+        // The value is opaque: whatever it holds, the extension is plain.
         let mut indefinite = extension;
         indefinite[13] = 0x80;
         let mut two_values = extension.to_vec();
         two_values.extend_from_slice(&[0x05, 0x00]);
         two_values[1] += 2;
         two_values[11] += 2;
+        assert!(is_plain_extensions(&indefinite) && is_plain_extensions(&two_values));
         let mut constructed_octets = extension;
         constructed_octets[10] = 0x24;
-        for not_plain in [
-            &indefinite[..],
-            &two_values[..],
-            &constructed_octets[..],
-            &extension[..16],
-        ] {
+        let mut long_length = extension.to_vec();
+        long_length.splice(11..12, [0x81, 0x05]);
+        long_length[1] += 1;
+        for not_plain in [&constructed_octets[..], &long_length[..], &extension[..16]] {
             assert!(!is_plain_extensions(not_plain));
         }
         // Nesting near the limit always takes the element-by-element walk.

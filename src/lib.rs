@@ -78,7 +78,10 @@ mod verifier;
 
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
-pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
+pub use error::{
+    CertificateParseError, Container, DecodeError, DerProblem, ElementKind, ExtensionProblem,
+    PemProblem, PrivateKeyKind,
+};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use store::{
     CertificateStore, Damage, Damaged, FileStore, ImportPolicy, Imported, Listing, MemoryStore,

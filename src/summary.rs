@@ -9,8 +9,10 @@ use std::sync::{Arc, OnceLock};
 
 use der_parser::oid;
 
+mod extensions;
+
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Extension};
+use x509_parser::prelude::{FromDer, GeneralName};
 use x509_parser::time::ASN1Time;
 
 use crate::der::{self, Reader, Tag};
@@ -155,6 +157,9 @@ pub struct CertificateSummary {
     /// Whether the certificate may be used for TLS client authentication: it has no extended
     /// key usage extension, or that extension lists clientAuth or anyExtendedKeyUsage.
     pub client_auth: bool,
+    /// The critical extensions this crate does not interpret, in encoded order. Their values
+    /// are never looked at; a verifier that checks chains would refuse the certificate.
+    pub unknown_critical_extensions: Vec<Oid>,
 }
 
 /// An X.509 distinguished name: relative distinguished names, each one or more attributes.
@@ -731,7 +736,8 @@ pub enum EcCurve {
     Secp256k1,
     /// Another named curve, by OID.
     Named(Oid),
-    /// Parameters that are not a named curve (explicit or absent).
+    /// Parameters that are neither a named curve's OID nor the explicit parameters of one of
+    /// the four curves above (those are reported as that curve), or absent.
     Unnamed,
 }
 
@@ -835,8 +841,6 @@ pub(crate) struct Names {
     pub(crate) subject: Range<usize>,
 }
 
-const OID_EKU: &[u8] = &oid!(raw 2.5.29.37);
-const OID_SAN: &[u8] = &oid!(raw 2.5.29.17);
 const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 
@@ -890,47 +894,23 @@ impl CertificateSummary {
             not_after: time(&outline.not_after, "notAfter")?,
         };
 
-        let mut is_ca = false;
-        let mut subject_alt_names = Vec::new();
-        let mut extended_key_usage = Vec::new();
-        let mut has_eku = false;
+        let mut interpreted = extensions::Interpreted::default();
         if let Some(sequence) = extensions {
             if let Some(oid) = first_repeated(der::extensions(sequence).map(|e| e.oid.content)) {
                 return Err(DecodeError::DuplicateExtension {
                     oid: Oid::from_content(oid).to_string(),
                 });
             }
-            for extension in der::extensions(sequence) {
-                let oid = || Oid::from_content(extension.oid.content).to_string();
-                if extension.oid.content == OID_EKU {
-                    has_eku = true;
-                    extended_key_usage = read_eku(extension.value.content)
-                        .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
-                    continue;
-                }
-                if extension.oid.content == OID_SAN {
-                    subject_alt_names = read_alt_names(extension.value.content)
-                        .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
-                    continue;
-                }
-                if !INTERPRETED_BY_X509_PARSER
-                    .iter()
-                    .any(|known| same_oid(known, extension.oid.content))
-                {
-                    continue;
-                }
-                let parsed = X509Extension::from_der(extension.raw)
-                    .map_err(|_| DecodeError::MalformedExtension { oid: oid() })?
-                    .1;
-                match parsed.parsed_extension() {
-                    ParsedExtension::ParseError { .. } => {
-                        return Err(DecodeError::MalformedExtension { oid: oid() })
-                    }
-                    ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
-                    _ => {}
-                }
-            }
+            interpreted = extensions::Interpreted::read(sequence)?;
         }
+        let extensions::Interpreted {
+            is_ca,
+            subject_alt_names,
+            extended_key_usage,
+            unknown_critical,
+        } = interpreted;
+        let has_eku = extended_key_usage.is_some();
+        let extended_key_usage = extended_key_usage.unwrap_or_default();
         let client_auth = !has_eku
             || extended_key_usage
                 .iter()
@@ -960,31 +940,10 @@ impl CertificateSummary {
             subject_alt_names,
             extended_key_usage,
             client_auth,
+            unknown_critical_extensions: unknown_critical,
         })
     }
 }
-
-/// The extensions x509-parser interprets in a certificate (its deep parser's table, less
-/// the CRL ones and the SAN, read here name by name) that are read through it here: those that are
-/// [`ParsedExtension::ParseError`] when their value is malformed. EKU is read here.
-const INTERPRETED_BY_X509_PARSER: &[&[u8]] = &[
-    &oid!(raw 2.5.29.14),
-    &oid!(raw 2.5.29.15),
-    &oid!(raw 2.5.29.18),
-    &oid!(raw 2.5.29.19),
-    &oid!(raw 2.5.29.30),
-    &oid!(raw 2.5.29.31),
-    &oid!(raw 2.5.29.32),
-    &oid!(raw 2.5.29.33),
-    &oid!(raw 2.5.29.35),
-    &oid!(raw 2.5.29.36),
-    &oid!(raw 2.5.29.54),
-    &oid!(raw 1.3.6.1.5.5.7.1.1),
-    &oid!(raw 1.3.6.1.5.5.7.1.11),
-    &oid!(raw 1.3.6.1.4.1.11129.2.4.2),
-    &oid!(raw 2.16.840.1.113730.1.1),
-    &oid!(raw 2.16.840.1.113730.1.13),
-];
 
 /// An INTEGER's content for a message: decimal when small, else hex.
 fn integer_text(content: &[u8]) -> String {
@@ -1018,41 +977,6 @@ fn first_repeated<'a>(oids: impl Iterator<Item = &'a [u8]> + Clone) -> Option<&'
         })
         .min()
         .map(|(_, oid)| oid)
-}
-
-/// The elements of a SEQUENCE that is the whole of `value`, if it is one.
-fn sequence_items(value: &[u8]) -> Option<impl Iterator<Item = der::Tlv<'_>> + Clone> {
-    let mut outer = Reader::new(value);
-    let sequence = outer.expect(Tag::SEQUENCE, "a SEQUENCE").ok()?;
-    outer.finish("the value").ok()?;
-    let mut reader = sequence.reader();
-    Some(std::iter::from_fn(move || reader.read().ok()))
-}
-
-fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
-    let items = sequence_items(value)?;
-    let mut oids = Vec::with_capacity(items.clone().count());
-    for oid in items {
-        if oid.tag != Tag::OID {
-            return None;
-        }
-        oids.push(Oid::from_content(oid.content));
-    }
-    Some(oids)
-}
-
-/// The GeneralNames of a subjectAltName value, each read by x509-parser on its own (the
-/// list is allocated once, at its final size); `None` if one is malformed.
-fn read_alt_names(value: &[u8]) -> Option<Vec<SubjectAltName>> {
-    let items = sequence_items(value)?;
-    let mut names = Vec::with_capacity(items.clone().count());
-    for item in items {
-        match GeneralName::from_der(item.raw) {
-            Ok(([], name)) => names.push(alt_name(&name)),
-            _ => return None,
-        }
-    }
-    Some(names)
 }
 
 fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
@@ -1099,7 +1023,7 @@ fn attribute_value(value: &der::Tlv<'_>) -> AttributeValue {
     }
 }
 
-fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
+pub(crate) fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
     match name {
         GeneralName::DNSName(text) => SubjectAltName::Dns((*text).to_string()),
         GeneralName::RFC822Name(text) => SubjectAltName::Email((*text).to_string()),
@@ -1169,25 +1093,33 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
             algorithm: KeyAlgorithm::RsaPss,
             bits: rsa_bits(),
         },
-        "1.2.840.10045.2.1" => {
-            let curve = match parameters.filter(|p| p.tag == Tag::OID) {
-                None => EcCurve::Unnamed,
-                Some(curve) => {
-                    let curve = Oid::from_content(curve.content);
-                    match curve.as_str() {
-                        "1.2.840.10045.3.1.7" => EcCurve::P256,
-                        "1.3.132.0.34" => EcCurve::P384,
-                        "1.3.132.0.35" => EcCurve::P521,
-                        "1.3.132.0.10" => EcCurve::Secp256k1,
-                        _ => EcCurve::Named(curve),
-                    }
+        "1.2.840.10045.2.1" => match parameters {
+            Some(curve) if curve.tag == Tag::OID => {
+                let curve = Oid::from_content(curve.content);
+                let curve = match curve.as_str() {
+                    "1.2.840.10045.3.1.7" => EcCurve::P256,
+                    "1.3.132.0.34" => EcCurve::P384,
+                    "1.3.132.0.35" => EcCurve::P521,
+                    "1.3.132.0.10" => EcCurve::Secp256k1,
+                    _ => EcCurve::Named(curve),
+                };
+                PublicKeyInfo {
+                    bits: curve.bits(),
+                    algorithm: KeyAlgorithm::Ec(curve),
                 }
-            };
-            PublicKeyInfo {
-                bits: curve.bits(),
-                algorithm: KeyAlgorithm::Ec(curve),
             }
-        }
+            Some(explicit) if explicit.tag == Tag::SEQUENCE => {
+                let (curve, bits) = explicit_curve(&explicit).unwrap_or((EcCurve::Unnamed, None));
+                PublicKeyInfo {
+                    bits,
+                    algorithm: KeyAlgorithm::Ec(curve),
+                }
+            }
+            _ => PublicKeyInfo {
+                bits: None,
+                algorithm: KeyAlgorithm::Ec(EcCurve::Unnamed),
+            },
+        },
         "1.3.101.112" => PublicKeyInfo {
             algorithm: KeyAlgorithm::Ed25519,
             bits: Some(256),
@@ -1207,6 +1139,101 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
             algorithm: KeyAlgorithm::Other(oid),
             bits: None,
         },
+    }
+}
+
+/// A named curve as explicit ECParameters spell it out: the prime p, the coefficients a
+/// and b and the order n (hex, no leading zeros), and the curve.
+type ExplicitCurve = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    fn() -> EcCurve,
+);
+
+/// The named curves an explicit ECParameters may spell out.
+const EXPLICIT_CURVES: &[ExplicitCurve] = &[
+    (
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        || EcCurve::P256,
+    ),
+    (
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+        "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        || EcCurve::P384,
+    ),
+    (
+        "1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc",
+        "51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+        "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+        || EcCurve::P521,
+    ),
+    (
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "",
+        "7",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        || EcCurve::Secp256k1,
+    ),
+];
+
+/// The curve and its size (the bit length of the field: of p for a prime field, m for a
+/// binary one) of explicit ECParameters (RFC 3279 §2.3.5), the curve named when p, a, b
+/// and n are those of a named curve. `None` if the parameters are not of that shape.
+fn explicit_curve(parameters: &der::Tlv<'_>) -> Option<(EcCurve, Option<u32>)> {
+    let mut fields = parameters.reader();
+    fields.expect(Tag::INTEGER, "version").ok()?;
+    let field_id = fields.expect(Tag::SEQUENCE, "fieldID").ok()?;
+    let curve = fields.expect(Tag::SEQUENCE, "curve").ok()?;
+    fields.expect(Tag::OCTET_STRING, "base").ok()?;
+    let order = fields.expect(Tag::INTEGER, "order").ok()?;
+    let mut field = field_id.reader();
+    let field_type = Oid::from_content(field.expect(Tag::OID, "fieldType").ok()?.content);
+    let mut coefficients = curve.reader();
+    let a = coefficients.expect(Tag::OCTET_STRING, "a").ok()?;
+    let b = coefficients.expect(Tag::OCTET_STRING, "b").ok()?;
+    match field_type.as_str() {
+        // prime-field: the parameter is p.
+        "1.2.840.10045.1.1" => {
+            let prime = field.expect(Tag::INTEGER, "p").ok()?;
+            let hex = |bytes: &[u8]| {
+                let text = hex::encode(bytes);
+                text.trim_start_matches('0').to_string()
+            };
+            let key = (
+                hex(prime.content),
+                hex(a.content),
+                hex(b.content),
+                hex(order.content),
+            );
+            let named = EXPLICIT_CURVES
+                .iter()
+                .find(|(p, a, b, n, _)| key.0 == *p && key.1 == *a && key.2 == *b && key.3 == *n);
+            let bits = der::integer_bits(prime.content);
+            Some((
+                named.map_or(EcCurve::Unnamed, |(.., curve)| curve()),
+                Some(bits),
+            ))
+        }
+        // characteristic-two-field: SEQUENCE { m INTEGER, basis, parameters }.
+        "1.2.840.10045.1.2" => {
+            let parameters = field.expect(Tag::SEQUENCE, "Characteristic-two").ok()?;
+            let m = parameters.reader().expect(Tag::INTEGER, "m").ok()?;
+            let m = match m.content {
+                [high, low] => u32::from(u16::from_be_bytes([*high, *low])),
+                [only] => u32::from(*only),
+                _ => return Some((EcCurve::Unnamed, None)),
+            };
+            Some((EcCurve::Unnamed, Some(m)))
+        }
+        _ => Some((EcCurve::Unnamed, None)),
     }
 }
 
