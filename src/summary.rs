@@ -472,6 +472,8 @@ impl SignatureAlgorithm {
             "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
             "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
             "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+            "1.3.14.3.2.29" => "sha1WithRSA",
+            "1.2.643.2.2.3" => "GOST R 34.11-94 with GOST R 34.10-2001",
             "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
             "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
             "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
