@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, FileStore, Fingerprint, ImportPolicy, Imported,
-    StoreError, SystemKind,
+    ParseFingerprintError, StoreError, SystemKind,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -277,7 +277,11 @@ fn parse_name(text: &str) -> Result<CertificateName, String> {
     text.parse::<CertificateName>().or_else(|error| {
         text.parse::<Fingerprint>()
             .map(CertificateName::from)
-            .map_err(|_| error.to_string())
+            .map_err(|fingerprint_error| match fingerprint_error {
+                // A pasted SHA-1 fingerprint: say how to get the SHA-256 one.
+                ParseFingerprintError::Sha1 => fingerprint_error.to_string(),
+                _ => error.to_string(),
+            })
     })
 }
 

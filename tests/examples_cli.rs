@@ -160,6 +160,17 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
     let output = store.run(&["list"]);
     assert!(output.status.success());
     assert_eq!(text(&output.stdout).lines().count(), 5);
+    // A pasted SHA-1 fingerprint gets the way to the SHA-256 one (issue 12).
+    let sha1 = store.run(&[
+        "show",
+        "SHA1 Fingerprint=AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01",
+    ]);
+    assert_eq!(sha1.status.code(), Some(1));
+    assert!(
+        text(&sha1.stderr).contains("openssl x509 -noout -fingerprint -sha256"),
+        "{}",
+        text(&sha1.stderr)
+    );
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains(&victim.display().to_string())
