@@ -13,7 +13,15 @@ use crate::error::{DecodeError, DerProblem};
 struct Wrapper<'a>(Reader<'a>);
 
 impl<'a> Wrapper<'a> {
+    /// The next element, with this tag, and everything below it checked.
     fn expect(&mut self, tag: Tag, what: &'static str) -> Result<Tlv<'a>, DecodeError> {
+        let tlv = self.expect_unwalked(tag, what)?;
+        walk_ber(&tlv, 1)?;
+        Ok(tlv)
+    }
+
+    /// The next element, with this tag; what it holds is left to the caller.
+    fn expect_unwalked(&mut self, tag: Tag, what: &'static str) -> Result<Tlv<'a>, DecodeError> {
         let offset = self.0.offset();
         if self.0.is_empty() {
             return Err(DecodeError::MalformedDer {
@@ -28,7 +36,6 @@ impl<'a> Wrapper<'a> {
                 problem: DerProblem::UnexpectedTag { expected: what },
             });
         }
-        walk_ber(&tlv, 1)?;
         Ok(tlv)
     }
 
@@ -86,19 +93,23 @@ pub(crate) fn certificates(
     }
     let mut fields = Wrapper(content_info.reader());
     fields.expect(Tag::OID, "the contentType OBJECT IDENTIFIER")?;
-    let explicit = fields.expect(Tag::context(true, 0), "the [0] content")?;
+    // The [0] and the SignedData are read field by field below.
+    let explicit = fields.expect_unwalked(Tag::context(true, 0), "the [0] content")?;
     fields.finish("the ContentInfo")?;
     let mut explicit = Wrapper(explicit.reader());
-    let signed_data = explicit.expect(Tag::SEQUENCE, "the SignedData SEQUENCE")?;
+    let signed_data = explicit.expect_unwalked(Tag::SEQUENCE, "the SignedData SEQUENCE")?;
     explicit.finish("the [0] content")?;
 
     let mut signed = Wrapper(signed_data.reader());
     signed.expect(Tag::INTEGER, "the SignedData version")?;
     signed.expect(Tag::SET, "the digestAlgorithms SET")?;
     signed.expect(Tag::SEQUENCE, "the encapContentInfo SEQUENCE")?;
-    let Some(set) = signed.optional(Tag::context(true, 0))? else {
+    // The certificates are not walked here: each is read strictly below, and checked whole
+    // when it is parsed.
+    if signed.0.peek_tag() != Some(Tag::context(true, 0)) {
         return Err(DecodeError::NoCertificate);
-    };
+    }
+    let set = signed.expect_unwalked(Tag::context(true, 0), "the certificates [0]")?;
     signed.optional(Tag::context(true, 1))?;
     signed.expect(Tag::SET, "the signerInfos SET")?;
     signed.finish("the SignedData")?;
