@@ -102,6 +102,7 @@ fn hostile_uploads(c: &mut Criterion) {
             "pem_1000",
             hostile::pem(&hostile::distinct_certificates(1000)),
         ),
+        ("pem_dashed_lines", hostile::dashed_text(MIB - 64)),
     ];
     let mut group = c.benchmark_group("hostile");
     group.sample_size(10);

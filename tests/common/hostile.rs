@@ -225,3 +225,15 @@ pub(crate) fn pem(certificates: &[Vec<u8>]) -> Vec<u8> {
     }
     out.into_bytes()
 }
+
+/// About `target` bytes of text lines made of dashes and armour-like words, none of them
+/// armour, then a BEGIN line without its END: every line is looked at as possible armour.
+pub(crate) fn dashed_text(target: usize) -> Vec<u8> {
+    let line = b"----- -----BEGIN-----END ----\n";
+    let mut text = Vec::with_capacity(target);
+    while text.len() + line.len() + 40 < target {
+        text.extend_from_slice(line);
+    }
+    text.extend_from_slice(b"-----BEGIN CERTIFICATE-----\nMIIB\n");
+    text
+}
