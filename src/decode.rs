@@ -18,7 +18,7 @@ pub enum Format {
     Pem,
     /// Base64 text of DER without PEM armour.
     Base64,
-    /// A DER PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`).
+    /// A PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`): DER, or with its wrapper in BER.
     Pkcs7,
 }
 
