@@ -15,6 +15,8 @@
     missing_docs
 )]
 
+#[path = "../tests/common/hostile.rs"]
+mod hostile;
 #[path = "support.rs"]
 mod support;
 
@@ -78,8 +80,44 @@ fn per_certificate(c: &mut Criterion, group_name: &str, ders: &[Vec<u8>]) {
     group.finish();
 }
 
+/// Uploads of about 1 MiB built to be expensive (`tests/common/hostile.rs`): every one must
+/// decode in time linear (or n log n) in its size.
+fn hostile_uploads(c: &mut Criterion) {
+    const MIB: usize = 1 << 20;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("extensions_60k", hostile::many_extensions(MIB - 64, false)),
+        (
+            "extensions_60k_duplicate",
+            hostile::many_extensions(MIB - 64, true),
+        ),
+        ("rdns_87k", hostile::many_rdns(MIB - 64)),
+        ("sans_131k", hostile::many_sans(MIB - 64)),
+        ("eku_75k", hostile::many_eku_entries(MIB - 64)),
+        ("policies_70k", hostile::many_policies(MIB - 64)),
+        (
+            "pkcs7_1000",
+            hostile::pkcs7(&hostile::distinct_certificates(1000)),
+        ),
+        (
+            "pem_1000",
+            hostile::pem(&hostile::distinct_certificates(1000)),
+        ),
+        ("pem_dashed_lines", hostile::dashed_text(MIB - 64)),
+    ];
+    let mut group = c.benchmark_group("hostile");
+    group.sample_size(10);
+    for (id, upload) in &cases {
+        group.throughput(Throughput::Bytes(upload.len() as u64));
+        group.bench_function(*id, |b| {
+            b.iter(|| inbound_certs::decode(black_box(upload)).map(|c| c.len()))
+        });
+    }
+    group.finish();
+}
+
 /// Runs the benches; returns the names of the per-fixture groups.
 fn benches(c: &mut Criterion) -> Vec<String> {
+    hostile_uploads(c);
     let TrustStore { bundle, ders, p7b } = trust_store();
     per_certificate(c, "trust_store", &ders);
 

@@ -6,7 +6,7 @@
 //! certstore --store DIR system add NAME --kind source|proxy|target
 //! certstore --store DIR system list [--json]
 //! certstore --store DIR system remove NAME [--with-certificates]
-//! certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] FILE...
+//! certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
 //! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS]
 //! certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
 //! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use inbound_certs::{
-    Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy, Imported, Registry,
-    StoreError, System, SystemKind, SystemName,
+    Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy, Imported,
+    ParseFingerprintError, Registry, StoreError, System, SystemKind, SystemName,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -49,7 +49,7 @@ const USAGE: &str = "usage:
   certstore --store DIR system add NAME --kind source|proxy|target
   certstore --store DIR system list [--json]
   certstore --store DIR system remove NAME [--with-certificates]
-  certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] FILE...
+  certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
   certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS]
   certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
   certstore --store DIR --system NAME delete NAME|FINGERPRINT...
@@ -234,7 +234,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "import" => {
-            known(&["--allow-expired", "--allow-without-client-auth"])?;
+            known(&[
+                "--allow-expired",
+                "--allow-without-client-auth",
+                "--allow-ca",
+            ])?;
             if options.operands.is_empty() {
                 return Err(format!("import needs at least one FILE\n{USAGE}"));
             }
@@ -245,7 +249,8 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                         .flags
                         .iter()
                         .any(|f| f == "--allow-without-client-auth"),
-                );
+                )
+                .allow_ca(options.flags.iter().any(|f| f == "--allow-ca"));
             let system = system()?;
             let registry = open(location()?, Create::No)?;
             let store = registry
@@ -514,7 +519,11 @@ fn parse_name(text: &str) -> Result<CertificateName, String> {
     text.parse::<CertificateName>().or_else(|error| {
         text.parse::<Fingerprint>()
             .map(CertificateName::from)
-            .map_err(|_| error.to_string())
+            .map_err(|fingerprint_error| match fingerprint_error {
+                // A pasted SHA-1 fingerprint: say how to get the SHA-256 one.
+                ParseFingerprintError::Sha1 => fingerprint_error.to_string(),
+                _ => error.to_string(),
+            })
     })
 }
 
@@ -547,8 +556,11 @@ fn read_all(
         let problems: Vec<String> = match &decoded {
             Ok(found) => found
                 .iter()
-                .filter_map(|certificate| policy.check(certificate).err())
-                .map(|error| error.to_string())
+                .enumerate()
+                .filter_map(|(index, certificate)| {
+                    policy.check_in_upload(certificate, index + 1).err()
+                })
+                .map(|error| refusal(&error))
                 .collect(),
             Err(error) => vec![error.clone()],
         };
@@ -576,6 +588,17 @@ fn read_all(
     Some(certificates)
 }
 
+/// An import error, with the flag that would allow what the policy refused.
+fn refusal(error: &StoreError) -> String {
+    let flag = match error {
+        StoreError::Expired { .. } => "--allow-expired",
+        StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
+        StoreError::CaCertificate { .. } => "--allow-ca",
+        other => return other.to_string(),
+    };
+    format!("{error} (to import it anyway: {flag})")
+}
+
 /// Stores `certificates` all or nothing, and prints what happened to each.
 fn import_all(
     store: &dyn CertificateStore,
@@ -593,7 +616,7 @@ fn import_all(
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", refusal(&error));
             eprintln!("error: nothing imported");
             ExitCode::FAILURE
         }
@@ -629,11 +652,21 @@ fn list(
         );
     }
     if json {
+        let imported = imported_all(registry);
         let objects: Vec<Value> = rows
             .iter()
             .map(|(system, certificate)| {
                 let mut object = support::json_object(certificate, now);
                 object.insert("system".into(), Value::String(system.to_string()));
+                let when_and_who = imported.get(&(system.clone(), certificate.name()));
+                object.insert(
+                    "imported_at".into(),
+                    when_and_who.map_or(Value::Null, |(at, _)| Value::String(at.clone())),
+                );
+                object.insert(
+                    "imported_by".into(),
+                    when_and_who.map_or(Value::Null, |(_, by)| Value::String(by.clone())),
+                );
                 Value::Object(object)
             })
             .collect();
@@ -648,7 +681,15 @@ fn list(
 }
 
 fn print_table(rows: &[(SystemName, Certificate)], per_system: bool, now: OffsetDateTime) {
-    let mut header = vec!["NAME", "SUBJECT", "ISSUER", "NOT AFTER", "KEY", "STATUS"];
+    let mut header = vec![
+        "NAME",
+        "SUBJECT",
+        "ISSUER",
+        "NOT AFTER",
+        "KEY",
+        "CA",
+        "STATUS",
+    ];
     if per_system {
         header.insert(0, "SYSTEM");
     }
@@ -662,6 +703,7 @@ fn print_table(rows: &[(SystemName, Certificate)], per_system: bool, now: Offset
                 s.issuer.to_string(),
                 s.validity.not_after.date().to_string(),
                 s.public_key.to_string(),
+                if s.is_ca { "yes" } else { "no" }.to_string(),
                 s.validity
                     .status_at(now, support::WARN_WITHIN)
                     .as_str()
@@ -897,6 +939,41 @@ fn history(
     Ok(ExitCode::SUCCESS)
 }
 
+/// When (RFC 3339) and by whom each certificate of each system was last imported, from one
+/// read of the audit trail.
+fn imported_all(
+    registry: &Registry,
+) -> std::collections::HashMap<(SystemName, CertificateName), (String, String)> {
+    let mut imported = std::collections::HashMap::new();
+    let Ok(history) = registry.history(&inbound_certs::HistoryQuery::new()) else {
+        return imported;
+    };
+    for record in history.records {
+        if let (
+            Some(system),
+            Some(name),
+            inbound_certs::AuditAction::Import,
+            inbound_certs::AuditOutcome::Added,
+        ) = (
+            record.system,
+            record.certificate,
+            record.action,
+            record.outcome,
+        ) {
+            imported.entry((system, name)).or_insert_with(|| {
+                (
+                    record
+                        .time
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    record.actor,
+                )
+            });
+        }
+    }
+    imported
+}
+
 /// When and by whom a certificate was imported into a system, from the audit trail.
 fn imported(registry: &Registry, system: &SystemName, name: CertificateName) -> Option<String> {
     let history = registry
@@ -964,6 +1041,15 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Result<ExitCode, String> {
         out!("$ certstore --system crm import {file}");
         import(&crm_store, &[path_string(file)], &policy);
     }
+    step(
+        "The bundle holds a CA certificate, refused by default: import it anyway, with --allow-ca",
+    );
+    out!("$ certstore --system crm import --allow-ca bundle.pem");
+    import(
+        &crm_store,
+        &[path_string("bundle.pem")],
+        &policy.clone().allow_ca(true),
+    );
     step("Import the same certificate again: nothing is duplicated");
     import(&crm_store, &[path_string("sample_source.pem")], &policy);
 

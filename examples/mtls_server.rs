@@ -7,6 +7,9 @@
 //!     [--max-connections 256] [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
 //! ```
 //!
+//! `--postgres URL` instead of `--store DIR` (with the `postgres` feature) serves a registry
+//! in PostgreSQL, e.g. `--postgres postgres://app@db/service`.
+//!
 //! Every line a trusted client sends is sent back. Each accepted handshake is logged on
 //! stderr with the system the client belongs to (`accepted cert_client_… (subject) for system
 //! crm`), each refused one with its reason. `--system NAME` (repeatable) trusts only those
@@ -39,7 +42,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{CertificateError, ServerConfig, ServerConnection, StreamOwned};
 
-const USAGE: &str = "usage: mtls_server --store DIR --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
+const USAGE: &str = "usage: mtls_server --store DIR|--postgres URL --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
 
 /// Connections served at once unless `--max-connections` says otherwise.
 const DEFAULT_MAX_CONNECTIONS: usize = 256;
@@ -52,8 +55,14 @@ const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// without bound.
 const MAX_LINE: usize = 64 * 1024;
 
+/// Where the registry is.
+enum Location {
+    Directory(PathBuf),
+    Postgres(String),
+}
+
 struct Options {
-    store: PathBuf,
+    store: Location,
     listen: String,
     cert: PathBuf,
     key: PathBuf,
@@ -88,7 +97,8 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
                 .ok_or(format!("{argument} needs a value\n{USAGE}"))
         };
         match argument.as_str() {
-            "--store" => store = Some(PathBuf::from(value()?)),
+            "--store" => store = Some(Location::Directory(PathBuf::from(value()?))),
+            "--postgres" => store = Some(Location::Postgres(value()?)),
             "--listen" => listen = Some(value()?),
             "--cert" => cert = Some(PathBuf::from(value()?)),
             "--key" => key = Some(PathBuf::from(value()?)),
@@ -106,7 +116,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
     }
     let missing = |what: &str| format!("{what} is required\n{USAGE}");
     Ok(Options {
-        store: store.ok_or_else(|| missing("--store"))?,
+        store: store.ok_or_else(|| missing("--store DIR or --postgres URL"))?,
         listen: listen.ok_or_else(|| missing("--listen"))?,
         cert: cert.ok_or_else(|| missing("--cert"))?,
         key: key.ok_or_else(|| missing("--key"))?,
@@ -134,7 +144,10 @@ fn milliseconds(option: &str, text: &str) -> Result<Duration, String> {
 }
 
 fn run(options: &Options) -> Result<(), String> {
-    let registry = Registry::open(&options.store).map_err(|e| e.to_string())?;
+    let registry = match &options.store {
+        Location::Directory(dir) => Registry::open(dir).map_err(|e| e.to_string())?,
+        Location::Postgres(url) => connect(url)?,
+    };
     for name in &options.systems {
         registry.system(name).map_err(|e| e.to_string())?;
     }
@@ -211,6 +224,19 @@ fn run(options: &Options) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "postgres")]
+fn connect(url: &str) -> Result<Registry, String> {
+    // TLS to the database as the URL asks (sslmode, sslrootcert), with ring's algorithms.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let options = inbound_certs::PostgresOptions::default().tls(provider);
+    Registry::connect(url, &options).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "postgres"))]
+fn connect(_url: &str) -> Result<Registry, String> {
+    Err("--postgres needs the postgres feature: cargo run --features rustls,postgres --example mtls_server -- ...".to_string())
 }
 
 /// One of the `--max-connections` places; given back when dropped, however its thread ends.

@@ -3,11 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use x509_parser::nom::Parser;
-use x509_parser::prelude::X509CertificateParser;
-
 use crate::der::{self, Reader};
-use crate::error::{CertificateParseError, DecodeError};
+use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::summary::{CertificateSummary, Names};
 
@@ -49,15 +46,6 @@ impl Certificate {
                 count: reader.remaining().len(),
             });
         }
-        let (rest, x509) = X509CertificateParser::new()
-            .parse(der)
-            .map_err(|error| DecodeError::InvalidCertificate(CertificateParseError::new(error)))?;
-        if !rest.is_empty() {
-            return Err(DecodeError::TrailingData {
-                offset: der.len() - rest.len(),
-                count: rest.len(),
-            });
-        }
         let place = |name: der::Tlv<'_>| name.offset..name.offset + name.raw.len();
         let serial = &outline.serial;
         let names = Names {
@@ -66,7 +54,7 @@ impl Certificate {
             issuer: place(outline.issuer),
             subject: place(outline.subject),
         };
-        let summary = CertificateSummary::from_parsed(Fingerprint::of_der(der), &x509, &names)?;
+        let summary = CertificateSummary::from_outline(Fingerprint::of_der(der), &outline, &names)?;
         Ok(Certificate(Arc::new(Inner {
             der: names.der,
             summary,

@@ -18,7 +18,7 @@ pub enum Format {
     Pem,
     /// Base64 text of DER without PEM armour.
     Base64,
-    /// A DER PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`).
+    /// A PKCS#7 / CMS SignedData bundle (`.p7b`, `.p7c`): DER, or with its wrapper in BER.
     Pkcs7,
 }
 
@@ -90,8 +90,7 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
         return Err(DecodeError::Empty);
     }
     let certificates = match detect_format(input) {
-        Some(Format::Der) => vec![single_certificate(input)?],
-        Some(Format::Pkcs7) => pkcs7::certificates(input, options)?,
+        Some(Format::Der | Format::Pkcs7) => decode_der(input, options)?,
         Some(Format::Pem) => pem::decode(input, options)?,
         Some(Format::Base64) => {
             let der = base64::decode(input).map_err(|error| DecodeError::InvalidBase64 {
@@ -103,7 +102,7 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
             })?;
             decode_der(&der, options)?
         }
-        None => return Err(DecodeError::UnrecognizedFormat),
+        None => return Err(cut_short(input).unwrap_or(DecodeError::UnrecognizedFormat)),
     };
     // Bundles are counted before parsing; this also holds a single certificate to a limit of 0.
     if certificates.len() > options.max_certificates {
@@ -117,21 +116,29 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
 
 /// Guesses the encoding of an upload from its first bytes, without decoding it.
 ///
-/// Returns `None` for input that is none of the formats (empty input, random bytes, plain
-/// text). Never panics, whatever the input.
+/// DER is a SEQUENCE that fits the input (or a PKCS#7 bundle or PKCS#12 archive whose
+/// wrapper has an indefinite length); base64 is text of the base64 alphabet whose first
+/// symbols decode to the start of a certificate or bundle. Returns `None` for everything
+/// else (empty input, random bytes, plain text, a DER certificate cut short). Never panics,
+/// whatever the input.
 ///
 /// ```
 /// use inbound_certs::{detect_format, Format};
 ///
 /// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(Format::Pem));
 /// assert_eq!(detect_format(b"MIIB"), Some(Format::Base64));
-/// assert_eq!(detect_format(&[0x30, 0x82, 0x01, 0x00]), Some(Format::Der));
+/// assert_eq!(detect_format(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(Format::Der));
+/// assert_eq!(detect_format(&[0x30, 0x82, 0x01, 0x00]), None);
 /// assert_eq!(detect_format(&[0x01, 0x02]), None);
 /// assert_eq!(detect_format(b"hello, world"), None);
+/// assert_eq!(detect_format(b"hello world"), None);
 /// ```
 pub fn detect_format(input: &[u8]) -> Option<Format> {
     let input = strip_bom(input);
-    if looks_like_der(input) {
+    if is_ber_pkcs7(input) {
+        return Some(Format::Pkcs7);
+    }
+    if is_pkcs12(input) || Reader::new(input).expect(Tag::SEQUENCE, "").is_ok() {
         return Some(if classify(input) == Shape::Pkcs7 {
             Format::Pkcs7
         } else {
@@ -143,19 +150,88 @@ pub fn detect_format(input: &[u8]) -> Option<Format> {
     }
     let mut symbols = input.iter().filter(|b| !b.is_ascii_whitespace()).peekable();
     symbols.peek()?;
-    if symbols.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')) {
-        return Some(Format::Base64);
+    if symbols
+        .clone()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    {
+        // Only text whose first bytes are a SEQUENCE with a long-form or indefinite length,
+        // as every certificate, bundle and key starts: "This is text" is not base64.
+        let mut first = [b'A'; 4];
+        let mut count = 0;
+        for (slot, symbol) in first.iter_mut().zip(symbols) {
+            *slot = *symbol;
+            count += 1;
+        }
+        if count == 4 {
+            if let Ok(bytes) = base64::decode(&first) {
+                if let [0x30, 0x80..=0x84, ..] = bytes[..] {
+                    return Some(Format::Base64);
+                }
+            }
+        }
     }
     None
 }
 
-/// A SEQUENCE with a long-form length (every certificate is longer than 127 bytes), or a
-/// short one that is complete.
-fn looks_like_der(input: &[u8]) -> bool {
-    match input {
-        [0x30, length, ..] if (0x81..=0x84).contains(length) => true,
-        [0x30, length, ..] if *length < 0x80 => Reader::new(input).read().is_ok(),
-        _ => false,
+/// The header of the element at the start of `data`, leniently (definite or indefinite
+/// length, one-octet identifier): its identifier octet and where its content starts.
+fn lenient_header(data: &[u8]) -> Option<(u8, usize)> {
+    match *data {
+        [identifier, length, ..] if length <= 0x80 => Some((identifier, 2)),
+        [identifier, length, ..] if length <= 0x84 => {
+            Some((identifier, 2 + usize::from(length & 0x7f)))
+        }
+        _ => None,
+    }
+}
+
+const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+
+/// A PKCS#7 ContentInfo of SignedData whose outer length is indefinite (BER).
+fn is_ber_pkcs7(input: &[u8]) -> bool {
+    matches!(input, [0x30, 0x80, 0x06, 0x09, rest @ ..] if rest.starts_with(OID_SIGNED_DATA))
+}
+
+/// A PKCS#12 PFX (RFC 7292), DER or BER: SEQUENCE { INTEGER 3, ContentInfo of data, … }.
+/// Only its outline is looked at.
+fn is_pkcs12(input: &[u8]) -> bool {
+    let Some((0x30, at)) = lenient_header(input) else {
+        return false;
+    };
+    let Some(rest) = input
+        .get(at..)
+        .and_then(|r| r.strip_prefix(&[0x02, 0x01, 0x03]))
+    else {
+        return false;
+    };
+    let Some((0x30, at)) = lenient_header(rest) else {
+        return false;
+    };
+    rest.get(at..)
+        .and_then(|r| r.strip_prefix(&[0x06, 0x09]))
+        .is_some_and(|r| r.starts_with(OID_DATA))
+}
+
+/// [`DecodeError::CutShort`] for input that starts like a certificate or bundle (a SEQUENCE
+/// with a long-form length, then a SEQUENCE or an OBJECT IDENTIFIER) whose outer length
+/// runs past its end.
+fn cut_short(input: &[u8]) -> Option<DecodeError> {
+    let (0x30, header) = lenient_header(input)? else {
+        return None;
+    };
+    let length_octets = input.get(2..header)?;
+    let length = length_octets
+        .iter()
+        .fold(0usize, |length, octet| (length << 8) | usize::from(*octet));
+    let expected = header.checked_add(length)?;
+    match input.get(header) {
+        Some(0x30 | 0x06) if length >= 0x80 && expected > input.len() => {
+            Some(DecodeError::CutShort {
+                expected,
+                found: input.len(),
+            })
+        }
+        _ => None,
     }
 }
 
@@ -180,13 +256,19 @@ fn is_utf16(input: &[u8]) -> bool {
     }
 }
 
-/// Decodes DER: one certificate, a PKCS#7 bundle, or a typed refusal of what it is instead.
+/// Decodes DER: one certificate, a PKCS#7 bundle (its wrapper possibly BER), or a typed
+/// refusal of what it is instead.
 fn decode_der(der: &[u8], options: &DecodeOptions) -> Result<Vec<Certificate>, DecodeError> {
-    if classify(der) == Shape::Pkcs7 {
-        pkcs7::certificates(der, options)
-    } else {
-        Ok(vec![single_certificate(der)?])
+    if is_pkcs12(der) {
+        return Err(DecodeError::Pkcs12);
     }
+    if is_ber_pkcs7(der) || classify(der) == Shape::Pkcs7 {
+        return pkcs7::certificates(der, options);
+    }
+    if let Some(error) = cut_short(der) {
+        return Err(error);
+    }
+    Ok(vec![single_certificate(der)?])
 }
 
 /// One DER certificate; if it is not one, the error names what it is instead (a key, a CSR,

@@ -3,7 +3,7 @@
 //! x509-parser sees it, to recognise what an upload is (key, CSR, CRL, PKCS#7, …) without
 //! reading any key material, and to read the few fields x509-parser gets wrong.
 
-use crate::error::DerProblem;
+use crate::error::{Container, DerProblem, ElementKind};
 
 /// Nesting deeper than this is refused; real certificates stay below 16.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -39,6 +39,15 @@ impl Tag {
         }
     }
 
+    /// The tag as messages name it.
+    pub(crate) const fn kind(self) -> ElementKind {
+        ElementKind {
+            class: self.class,
+            constructed: self.constructed,
+            number: self.number,
+        }
+    }
+
     /// A context-specific tag `[number]`.
     pub(crate) const fn context(constructed: bool, number: u32) -> Tag {
         Tag {
@@ -65,10 +74,19 @@ pub(crate) struct Tlv<'a> {
 impl<'a> Tlv<'a> {
     /// A reader over this element's content.
     pub(crate) fn reader(&self) -> Reader<'a> {
+        self.reader_in(Container::Element {
+            kind: self.tag.kind(),
+            offset: self.offset,
+        })
+    }
+
+    /// A reader over this element's content, which errors call `container`.
+    pub(crate) fn reader_in(&self, container: Container) -> Reader<'a> {
         Reader {
             data: self.content,
             position: 0,
             base: self.content_offset,
+            container: Some(container),
         }
     }
 }
@@ -88,6 +106,8 @@ pub(crate) struct Reader<'a> {
     data: &'a [u8],
     position: usize,
     base: usize,
+    /// What holds the data, for errors; `None` for the whole input.
+    container: Option<Container>,
 }
 
 impl<'a> Reader<'a> {
@@ -97,6 +117,7 @@ impl<'a> Reader<'a> {
             data,
             position: 0,
             base: 0,
+            container: None,
         }
     }
 
@@ -122,10 +143,31 @@ impl<'a> Reader<'a> {
     }
 
     fn byte(&self, at: usize) -> DerResult<u8> {
-        self.data
-            .get(at)
-            .copied()
-            .ok_or_else(|| self.error(at, DerProblem::Truncated))
+        self.data.get(at).copied().ok_or_else(|| {
+            // The element being read starts at `position`: its tag is what its first octet says.
+            let kind = self.data.get(self.position).map(|&identifier| ElementKind {
+                class: identifier >> 6,
+                constructed: identifier & 0x20 != 0,
+                number: u32::from(identifier & 0x1f),
+            });
+            match (self.container, kind) {
+                (Some(_), Some(kind)) => self.runs_past(self.position, kind),
+                _ => self.error(at, DerProblem::Truncated),
+            }
+        })
+    }
+
+    /// The element of this kind starting at `start` runs past the end of the data: of the
+    /// input, or of the element that holds it.
+    #[cold]
+    fn runs_past(&self, start: usize, element: ElementKind) -> DerError {
+        self.error(
+            start,
+            match self.container {
+                Some(container) => DerProblem::RunsPast { element, container },
+                None => DerProblem::Truncated,
+            },
+        )
     }
 
     /// The tag of the next element, without consuming it.
@@ -242,23 +284,71 @@ impl<'a> Reader<'a> {
             }
             length
         };
+        let cut = || self.runs_past(start, tag.kind());
         let end = at
             .checked_add(length)
             .filter(|end| *end <= self.data.len())
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
-        let content = self
-            .data
-            .get(at..end)
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
-        let raw = self
-            .data
-            .get(start..end)
-            .ok_or_else(|| self.error(start, DerProblem::Truncated))?;
+            .ok_or_else(cut)?;
+        let content = self.data.get(at..end).ok_or_else(cut)?;
+        let raw = self.data.get(start..end).ok_or_else(cut)?;
         self.position = end;
         Ok(Tlv {
             tag,
             offset: self.base + start,
             content_offset: self.base + at,
+            content,
+            raw,
+        })
+    }
+
+    /// Reads the next element like [`Reader::read`], but also accepts an indefinite length
+    /// (BER) on a constructed element, whose content then runs to its end-of-contents
+    /// octets (not part of the returned content). Elements inside are read the same way.
+    /// Only PKCS#7 wrappers are read so: Windows and Java tools write them in BER.
+    pub(crate) fn read_ber(&mut self, depth: usize) -> DerResult<Tlv<'a>> {
+        let start = self.position;
+        let mut probe = self.clone();
+        match probe.read() {
+            Err(DerError {
+                problem: DerProblem::IndefiniteLength,
+                ..
+            }) => {}
+            other => {
+                *self = probe;
+                return other;
+            }
+        }
+        if depth > MAX_DEPTH {
+            return Err(self.error(start, DerProblem::TooDeep));
+        }
+        let (tag, at) = self.read_tag()?;
+        if !tag.constructed {
+            return Err(self.error(start, DerProblem::IndefiniteLength));
+        }
+        let content_start = at + 1;
+        let mut children = Reader {
+            data: self.data,
+            position: content_start,
+            base: self.base,
+            container: self.container,
+        };
+        loop {
+            if children.data.get(children.position..children.position + 2) == Some(&[0, 0]) {
+                break;
+            }
+            if children.is_empty() {
+                return Err(self.runs_past(start, tag.kind()));
+            }
+            children.read_ber(depth + 1)?;
+        }
+        let end = children.position;
+        let content = self.data.get(content_start..end).unwrap_or_default();
+        let raw = self.data.get(start..end + 2).unwrap_or_default();
+        self.position = end + 2;
+        Ok(Tlv {
+            tag,
+            offset: self.base + start,
+            content_offset: self.base + content_start,
             content,
             raw,
         })
@@ -319,32 +409,90 @@ pub(crate) fn walk(tlv: &Tlv<'_>, depth: usize) -> DerResult<()> {
     }
     if tlv.tag.constructed && !is_plain_tree(tlv.content, depth + 1) {
         // Not the usual forms: walk element by element, which says what is wrong if anything is.
+        // Below this point the lean pass is not tried again: each level retrying it would read
+        // a deep subtree once per level.
         walk_children(tlv.reader(), depth + 1)
     } else {
         Ok(())
     }
 }
 
-/// [`walk`]s each element `reader` holds, at `depth`. (Most elements walked are primitive:
-/// only constructed ones pay for a call.)
+/// Walks each element `reader` holds, at `depth`, element by element. (Most elements walked
+/// are primitive: only constructed ones pay for a call.)
 #[inline(never)]
 fn walk_children(mut reader: Reader<'_>, depth: usize) -> DerResult<()> {
     while !reader.is_empty() {
-        walk(&reader.read()?, depth)?;
+        let tlv = reader.read()?;
+        if depth > MAX_DEPTH {
+            return Err(DerError {
+                offset: tlv.offset,
+                problem: DerProblem::TooDeep,
+            });
+        }
+        if tlv.tag.constructed {
+            walk_children(tlv.reader(), depth + 1)?;
+        }
     }
     Ok(())
 }
 
-/// The elements of a checked certificate that are read again later.
+/// The elements of a checked certificate that are read again later. Their structure has
+/// been checked: readers over them cannot fail.
 pub(crate) struct Outline<'a> {
     /// The whole Certificate.
     pub(crate) certificate: Tlv<'a>,
+    /// The version INTEGER inside `[0]`, if present.
+    pub(crate) version: Option<Tlv<'a>>,
     /// The serialNumber INTEGER.
     pub(crate) serial: Tlv<'a>,
+    /// The signature AlgorithmIdentifier inside the TBSCertificate.
+    pub(crate) signature: Tlv<'a>,
     /// The issuer Name.
     pub(crate) issuer: Tlv<'a>,
+    /// The notBefore and notAfter times.
+    pub(crate) not_before: Tlv<'a>,
+    pub(crate) not_after: Tlv<'a>,
     /// The subject Name.
     pub(crate) subject: Tlv<'a>,
+    /// The SubjectPublicKeyInfo.
+    pub(crate) spki: Tlv<'a>,
+    /// The Extensions SEQUENCE, if present.
+    pub(crate) extensions: Option<Tlv<'a>>,
+    /// The signatureAlgorithm AlgorithmIdentifier after the TBSCertificate.
+    pub(crate) signature_algorithm: Tlv<'a>,
+}
+
+/// One Extension of a checked Extensions SEQUENCE.
+pub(crate) struct Extension<'a> {
+    /// The whole Extension SEQUENCE.
+    pub(crate) raw: &'a [u8],
+    /// The extnID OBJECT IDENTIFIER.
+    pub(crate) oid: Tlv<'a>,
+    /// Whether the critical BOOLEAN is present and TRUE.
+    pub(crate) critical: bool,
+    /// The extnValue OCTET STRING.
+    pub(crate) value: Tlv<'a>,
+}
+
+/// The extensions of an Extensions SEQUENCE that [`check_certificate`] accepted.
+pub(crate) fn extensions<'a>(sequence: &Tlv<'a>) -> impl Iterator<Item = Extension<'a>> + Clone {
+    let mut reader = sequence.reader();
+    std::iter::from_fn(move || {
+        let extension = reader.read().ok()?;
+        let mut fields = extension.reader();
+        let oid = fields.read().ok()?;
+        let critical = fields
+            .optional(Tag::BOOLEAN)
+            .ok()?
+            .is_some_and(|flag| flag.content != [0]);
+        let value = fields.read().ok()?;
+        Some(Extension {
+            raw: extension.raw,
+            oid,
+            critical,
+            value,
+        })
+    })
 }
 
 /// Checks the structure of one certificate (RFC 5280 §4.1) as strictly as OpenSSL and
@@ -355,22 +503,23 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
     let certificate = reader.expect(Tag::SEQUENCE, "the Certificate SEQUENCE")?;
     let mut fields = certificate.reader();
     let tbs = fields.expect(Tag::SEQUENCE, "the TBSCertificate SEQUENCE")?;
-    algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
-    fields.expect(Tag::BIT_STRING, "the signature BIT STRING")?;
+    let signature_algorithm = algorithm_identifier(&mut fields, "the signatureAlgorithm")?;
+    bit_string(&mut fields, "the signature BIT STRING")?;
     fields.finish("the Certificate")?;
 
     let mut tbs = tbs.reader();
-    if let Some(version) = tbs.optional(Tag::context(true, 0))? {
-        let mut inner = version.reader();
-        inner.expect(Tag::INTEGER, "the version INTEGER")?;
+    let mut version = None;
+    if let Some(wrapper) = tbs.optional(Tag::context(true, 0))? {
+        let mut inner = wrapper.reader();
+        version = Some(inner.expect(Tag::INTEGER, "the version INTEGER")?);
         inner.finish("the version")?;
     }
     let serial = tbs.expect(Tag::INTEGER, "the serialNumber INTEGER")?;
-    algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
+    let signature = algorithm_identifier(&mut tbs, "the signature AlgorithmIdentifier")?;
     let issuer = name(&mut tbs, "the issuer Name")?;
     let validity = tbs.expect(Tag::SEQUENCE, "the Validity SEQUENCE")?;
     let mut times = validity.reader();
-    for what in ["the notBefore time", "the notAfter time"] {
+    let [not_before, not_after] = ["the notBefore time", "the notAfter time"].map(|what| {
         let offset = times.offset();
         let time = times.read().map_err(|e| DerError {
             offset,
@@ -385,53 +534,75 @@ pub(crate) fn check_certificate<'a>(reader: &mut Reader<'a>) -> DerResult<Outlin
                 problem: DerProblem::UnexpectedTag { expected: what },
             });
         }
-    }
+        Ok(time)
+    });
+    let (not_before, not_after) = (not_before?, not_after?);
     times.finish("the Validity")?;
     let subject = name(&mut tbs, "the subject Name")?;
     let spki = tbs.expect(Tag::SEQUENCE, "the SubjectPublicKeyInfo SEQUENCE")?;
-    let mut spki = spki.reader();
-    algorithm_identifier(&mut spki, "the public key AlgorithmIdentifier")?;
-    spki.expect(Tag::BIT_STRING, "the subjectPublicKey BIT STRING")?;
-    spki.finish("the SubjectPublicKeyInfo")?;
+    let mut key = spki.reader();
+    algorithm_identifier(&mut key, "the public key AlgorithmIdentifier")?;
+    bit_string(&mut key, "the subjectPublicKey BIT STRING")?;
+    key.finish("the SubjectPublicKeyInfo")?;
     tbs.optional(Tag::context(false, 1))?;
     tbs.optional(Tag::context(false, 2))?;
+    let mut extensions = None;
     if let Some(wrapper) = tbs.optional(Tag::context(true, 3))? {
         let mut wrapper = wrapper.reader();
-        let extensions = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
+        let sequence = wrapper.expect(Tag::SEQUENCE, "the Extensions SEQUENCE")?;
         wrapper.finish("the extensions [3]")?;
-        let plain = is_plain_extensions(extensions.content);
-        let mut extensions = extensions.reader();
-        while !plain && !extensions.is_empty() {
-            let extension = extensions.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
+        let plain = is_plain_extensions(sequence.content);
+        let mut list = sequence.reader();
+        while !plain && !list.is_empty() {
+            let extension = list.expect(Tag::SEQUENCE, "an Extension SEQUENCE")?;
             let mut extension = extension.reader();
             extension.expect(Tag::OID, "the extnID OBJECT IDENTIFIER")?;
             extension.optional(Tag::BOOLEAN)?;
-            let value = extension.expect(Tag::OCTET_STRING, "the extnValue OCTET STRING")?;
+            extension.expect(Tag::OCTET_STRING, "the extnValue OCTET STRING")?;
             extension.finish("an Extension")?;
-            // An extension's value is itself one DER element, held to the same rules.
-            let mut inner = value.reader();
-            let element = inner.read()?;
-            walk(&element, 0)?;
-            inner.finish("an extension value")?;
+            // The value is opaque here: the values of the extensions this crate interprets
+            // are checked when they are read, and named in errors (summary/extensions.rs).
         }
+        extensions = Some(sequence);
     }
     tbs.finish("the TBSCertificate")?;
     Ok(Outline {
         certificate,
+        version,
         serial,
+        signature,
         issuer,
+        not_before,
+        not_after,
         subject,
+        spki,
+        extensions,
+        signature_algorithm,
     })
 }
 
-fn algorithm_identifier(reader: &mut Reader<'_>, what: &'static str) -> DerResult<()> {
+/// A BIT STRING whose first content octet (the number of unused bits) is there and is at
+/// most 7, with no unused bits in an empty string.
+fn bit_string<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
+    let bits = reader.expect(Tag::BIT_STRING, what)?;
+    match bits.content {
+        [unused, ..] if *unused <= 7 && (*unused == 0 || bits.content.len() > 1) => Ok(bits),
+        _ => Err(DerError {
+            offset: bits.offset,
+            problem: DerProblem::UnusedBits { inside: what },
+        }),
+    }
+}
+
+fn algorithm_identifier<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     let algorithm = reader.expect(Tag::SEQUENCE, what)?;
     let mut inner = algorithm.reader();
     inner.expect(Tag::OID, "an algorithm OBJECT IDENTIFIER")?;
     if !inner.is_empty() {
         walk(&inner.read()?, 1)?;
     }
-    inner.finish("an AlgorithmIdentifier")
+    inner.finish("an AlgorithmIdentifier")?;
+    Ok(algorithm)
 }
 
 fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
@@ -443,6 +614,15 @@ fn name<'a>(reader: &mut Reader<'a>, what: &'static str) -> DerResult<Tlv<'a>> {
     while !rdns.is_empty() {
         let rdn = rdns.expect(Tag::SET, "a RelativeDistinguishedName SET")?;
         let mut attributes = rdn.reader();
+        if attributes.is_empty() {
+            // SET SIZE (1..MAX): x509-parser and OpenSSL refuse an empty one too.
+            return Err(DerError {
+                offset: rdn.offset,
+                problem: DerProblem::Missing {
+                    expected: "an AttributeTypeAndValue in the RelativeDistinguishedName",
+                },
+            });
+        }
         while !attributes.is_empty() {
             let attribute = attributes.expect(Tag::SEQUENCE, "an AttributeTypeAndValue")?;
             let mut inner = attribute.reader();
@@ -471,7 +651,7 @@ fn is_plain_name(mut rdns: &[u8]) -> bool {
     const SEQUENCE: u8 = 0x30;
     const OID: u8 = 0x06;
     while !rdns.is_empty() {
-        let Some((SET, mut attributes, rest)) = common_element(rdns) else {
+        let Some((SET, mut attributes @ [_, ..], rest)) = common_element(rdns) else {
             return false;
         };
         rdns = rest;
@@ -494,9 +674,9 @@ fn is_plain_name(mut rdns: &[u8]) -> bool {
 
 /// Whether the content of the Extensions SEQUENCE is, in the forms almost every certificate
 /// uses, one that [`check_certificate`] accepts: SEQUENCEs of an OID, maybe a BOOLEAN, and an
-/// OCTET STRING holding exactly one element, all elements (those inside the OCTET STRING
-/// too) with the header forms of [`common_element`]. `false` means "not sure": the
-/// extensions are then checked element by element.
+/// OCTET STRING (whose content is not looked at), all with the header forms of
+/// [`common_element`]. `false` means "not sure": the extensions are then checked element
+/// by element.
 fn is_plain_extensions(mut extensions: &[u8]) -> bool {
     const SEQUENCE: u8 = 0x30;
     const OID: u8 = 0x06;
@@ -514,17 +694,9 @@ fn is_plain_extensions(mut extensions: &[u8]) -> bool {
             Some((BOOLEAN, _, rest)) => rest,
             _ => fields,
         };
-        let Some((OCTET_STRING, value, [])) = common_element(fields) else {
+        let Some((OCTET_STRING, _, [])) = common_element(fields) else {
             return false;
         };
-        match common_element(value) {
-            Some((identifier, content, [])) => {
-                if identifier & 0x20 != 0 && !is_plain_tree(content, 1) {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
     }
     true
 }
@@ -685,20 +857,20 @@ mod tests {
         ];
         assert!(is_plain_extensions(&extension));
         assert!(is_plain_extensions(&[]));
+        // The value is opaque: whatever it holds, the extension is plain.
         let mut indefinite = extension;
         indefinite[13] = 0x80;
         let mut two_values = extension.to_vec();
         two_values.extend_from_slice(&[0x05, 0x00]);
         two_values[1] += 2;
         two_values[11] += 2;
+        assert!(is_plain_extensions(&indefinite) && is_plain_extensions(&two_values));
         let mut constructed_octets = extension;
         constructed_octets[10] = 0x24;
-        for not_plain in [
-            &indefinite[..],
-            &two_values[..],
-            &constructed_octets[..],
-            &extension[..16],
-        ] {
+        let mut long_length = extension.to_vec();
+        long_length.splice(11..12, [0x81, 0x05]);
+        long_length[1] += 1;
+        for not_plain in [&constructed_octets[..], &long_length[..], &extension[..16]] {
             assert!(!is_plain_extensions(not_plain));
         }
         // Nesting near the limit always takes the element-by-element walk.

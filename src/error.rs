@@ -57,9 +57,24 @@ pub enum DecodeError {
         /// Line of the `-----BEGIN` marker (1-based).
         line: usize,
     },
-    /// The input is neither DER, PEM, nor base64 text.
+    /// The input is neither DER, PEM, nor base64 text: it is not a SEQUENCE that fits the
+    /// input, holds no PEM armour, and is not base64 of something that starts like a
+    /// certificate or a PKCS#7 bundle (plain text, random bytes, a 1- or 2-byte file).
     #[error("the upload is not a certificate: expected PEM text ('-----BEGIN CERTIFICATE-----'), binary DER or base64")]
     UnrecognizedFormat,
+    /// The input starts like a DER certificate or bundle (a SEQUENCE holding a SEQUENCE) but
+    /// ends before the length its first element announces: the file was cut short.
+    #[error("the upload is cut short: it starts like a DER certificate of {expected} bytes, but holds only {found} bytes")]
+    CutShort {
+        /// The size the outer SEQUENCE announces, header included.
+        expected: usize,
+        /// The size of the input.
+        found: usize,
+    },
+    /// The input is a PKCS#12 archive (`.p12`, `.pfx`): it holds a private key beside the
+    /// certificates. Nothing of it is decoded beyond recognising its outline.
+    #[error("the upload is a PKCS#12 archive (.p12/.pfx), which holds a private key: export only the certificate, e.g. with `openssl pkcs12 -in FILE -nokeys -clcerts -out cert.pem`, and upload cert.pem")]
+    Pkcs12,
     /// PEM armour is broken.
     #[error("malformed PEM at line {line}: {problem}")]
     MalformedPem {
@@ -104,11 +119,18 @@ pub enum DecodeError {
         /// The extension's OID, dotted.
         oid: String,
     },
-    /// A known extension's value cannot be parsed (e.g. a malformed subject alternative name).
-    #[error("invalid certificate: the value of extension {oid} is malformed")]
+    /// The value of an extension this crate interprets (basicConstraints, keyUsage,
+    /// extendedKeyUsage, subjectAltName, …: see the README's acceptance policy) is not
+    /// one DER element of that extension's syntax. The values of other extensions are
+    /// never looked at.
+    #[error("invalid certificate: the value of extension {name} ({oid}) is malformed: {problem}")]
     MalformedExtension {
+        /// The extension's name, e.g. `subjectAltName`.
+        name: String,
         /// The extension's OID, dotted.
         oid: String,
+        /// What is wrong.
+        problem: ExtensionProblem,
     },
     /// A PKCS#7 bundle or a PEM file holds no certificate.
     #[error("the upload holds no certificate")]
@@ -245,12 +267,142 @@ impl fmt::Display for PemProblem {
     }
 }
 
+/// What is wrong with the value of an extension the decoder interprets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExtensionProblem {
+    /// The value is empty.
+    Empty,
+    /// The value breaks a DER rule at this offset of the certificate.
+    Der {
+        /// Offset of the offending element from the start of the certificate's DER.
+        offset: usize,
+        /// What is wrong.
+        problem: DerProblem,
+    },
+    /// The value is sound DER but not of the extension's syntax.
+    Syntax {
+        /// Offset of the offending element from the start of the certificate's DER.
+        offset: usize,
+        /// What was expected there.
+        expected: String,
+    },
+}
+
+impl fmt::Display for ExtensionProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExtensionProblem::Empty => f.write_str("the value is empty"),
+            ExtensionProblem::Der {
+                offset,
+                problem: DerProblem::RunsPast { element, container },
+            } => write!(
+                f,
+                "the {element} at byte {offset} runs past the end of {container}"
+            ),
+            ExtensionProblem::Der { offset, problem } => write!(f, "at byte {offset}: {problem}"),
+            ExtensionProblem::Syntax { offset, expected } => {
+                write!(f, "expected {expected} at byte {offset}")
+            }
+        }
+    }
+}
+
+/// The ASN.1 type of an element, as messages name it: `INTEGER`, `SEQUENCE`, `[3]`, ….
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ElementKind {
+    pub(crate) class: u8,
+    pub(crate) constructed: bool,
+    pub(crate) number: u32,
+}
+
+impl fmt::Display for ElementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNIVERSAL: &[&str] = &[
+            "end-of-contents",
+            "BOOLEAN",
+            "INTEGER",
+            "BIT STRING",
+            "OCTET STRING",
+            "NULL",
+            "OBJECT IDENTIFIER",
+            "ObjectDescriptor",
+            "EXTERNAL",
+            "REAL",
+            "ENUMERATED",
+            "EMBEDDED PDV",
+            "UTF8String",
+            "RELATIVE-OID",
+            "TIME",
+            "universal 15 element",
+            "SEQUENCE",
+            "SET",
+            "NumericString",
+            "PrintableString",
+            "TeletexString",
+            "VideotexString",
+            "IA5String",
+            "UTCTime",
+            "GeneralizedTime",
+            "GraphicString",
+            "VisibleString",
+            "GeneralString",
+            "UniversalString",
+            "CHARACTER STRING",
+            "BMPString",
+        ];
+        let number = usize::try_from(self.number).unwrap_or(usize::MAX);
+        match self.class {
+            0 => match UNIVERSAL.get(number) {
+                Some(name) => f.write_str(name),
+                None => write!(f, "universal {} element", self.number),
+            },
+            1 => write!(f, "[APPLICATION {}] element", self.number),
+            2 => write!(f, "[{}] element", self.number),
+            _ => write!(f, "[PRIVATE {}] element", self.number),
+        }
+    }
+}
+
+/// The element another one sits in, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Container {
+    /// An element of this kind, starting at this offset.
+    Element {
+        /// Its type.
+        kind: ElementKind,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// The value (extnValue) of an extension.
+    ExtensionValue,
+}
+
+impl fmt::Display for Container {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Container::Element { kind, offset } => write!(f, "the {kind} at byte {offset}"),
+            Container::ExtensionValue => f.write_str("the extension value"),
+        }
+    }
+}
+
 /// A structural DER problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DerProblem {
-    /// An element's length runs past the end of the data: the file is cut short.
+    /// An element's length runs past the end of the data: the file (or the data of its
+    /// PEM block) is cut short.
     Truncated,
+    /// An element (its header or its content) runs past the end of the element that holds
+    /// it: the length of one of the two is wrong.
+    RunsPast {
+        /// The element whose length is too long.
+        element: ElementKind,
+        /// The element it sits in.
+        container: Container,
+    },
     /// An indefinite length (BER, not DER).
     IndefiniteLength,
     /// A length written with more octets than needed (BER, not DER).
@@ -273,6 +425,12 @@ pub enum DerProblem {
         /// What was expected there.
         expected: &'static str,
     },
+    /// A BIT STRING's first octet (the count of unused bits in its last octet) is missing,
+    /// more than 7, or not 0 in a string with no bits.
+    UnusedBits {
+        /// The BIT STRING.
+        inside: &'static str,
+    },
     /// Bytes remain inside a structure after its last field.
     UnexpectedContent {
         /// The structure.
@@ -284,7 +442,10 @@ impl fmt::Display for DerProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DerProblem::Truncated => {
-                f.write_str("the data is truncated (an element runs past the end of the file)")
+                f.write_str("the data is truncated (an element runs past the end of the data)")
+            }
+            DerProblem::RunsPast { element, container } => {
+                write!(f, "the {element} runs past the end of {container}")
             }
             DerProblem::IndefiniteLength => {
                 f.write_str("indefinite length (BER), not allowed in DER")
@@ -303,6 +464,9 @@ impl fmt::Display for DerProblem {
             }
             DerProblem::Missing { expected } => {
                 write!(f, "expected {expected}, found the end of the structure")
+            }
+            DerProblem::UnusedBits { inside } => {
+                write!(f, "{inside} has an invalid count of unused bits")
             }
             DerProblem::UnexpectedContent { inside } => {
                 write!(f, "unexpected bytes at the end of {inside}")

@@ -83,6 +83,9 @@ pub enum ParseFingerprintError {
         /// How many hex digits were found.
         found: usize,
     },
+    /// A SHA-1 fingerprint: 40 hex digits, or a `SHA1 Fingerprint=` or `sha1:` prefix.
+    #[error("this is a SHA-1 fingerprint; certificates are named by their SHA-256 fingerprint: get it with `openssl x509 -noout -fingerprint -sha256 -in FILE`")]
+    Sha1,
 }
 
 impl FromStr for Fingerprint {
@@ -90,6 +93,14 @@ impl FromStr for Fingerprint {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut rest = text.trim();
+        for prefix in ["sha1 fingerprint=", "sha-1:", "sha1:"] {
+            if rest.len() >= prefix.len()
+                && rest.is_char_boundary(prefix.len())
+                && rest[..prefix.len()].eq_ignore_ascii_case(prefix)
+            {
+                return Err(ParseFingerprintError::Sha1);
+            }
+        }
         for prefix in ["sha256 fingerprint=", "sha2-256:", "sha-256:", "sha256:"] {
             if rest.len() >= prefix.len()
                 && rest.is_char_boundary(prefix.len())
@@ -120,8 +131,10 @@ impl FromStr for Fingerprint {
             }
             digits += 1;
         }
-        if digits != 64 {
-            return Err(ParseFingerprintError::WrongLength { found: digits });
+        match digits {
+            64 => {}
+            40 => return Err(ParseFingerprintError::Sha1),
+            found => return Err(ParseFingerprintError::WrongLength { found }),
         }
         Ok(Fingerprint(bytes))
     }
@@ -309,6 +322,27 @@ mod tests {
         );
         assert!("".parse::<Fingerprint>().is_err());
         assert!("é".repeat(64).parse::<Fingerprint>().is_err());
+    }
+
+    #[test]
+    fn sha1_fingerprints_are_recognised_in_every_spelling() {
+        // What `openssl x509 -noout -fingerprint` (SHA-1 by default in OpenSSL 1.x) prints.
+        let colons = "SHA1 Fingerprint=AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01";
+        for text in [
+            colons,
+            "sha1 fingerprint=abcdef0123456789abcdef0123456789abcdef01",
+            "abcdef0123456789abcdef0123456789abcdef01",
+            &colons["SHA1 Fingerprint=".len()..],
+            "sha1:abcdef0123456789abcdef0123456789abcdef01",
+            "SHA-1: AB CD EF 01 23 45 67 89 AB CD EF 01 23 45 67 89 AB CD EF 01",
+        ] {
+            let error = text.parse::<Fingerprint>().unwrap_err();
+            assert_eq!(error, ParseFingerprintError::Sha1, "{text}");
+            assert_eq!(
+                error.to_string(),
+                "this is a SHA-1 fingerprint; certificates are named by their SHA-256 fingerprint: get it with `openssl x509 -noout -fingerprint -sha256 -in FILE`"
+            );
+        }
     }
 
     #[test]

@@ -85,7 +85,10 @@ mod verifier;
 pub use audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
-pub use error::{CertificateParseError, DecodeError, DerProblem, PemProblem, PrivateKeyKind};
+pub use error::{
+    CertificateParseError, Container, DecodeError, DerProblem, ElementKind, ExtensionProblem,
+    PemProblem, PrivateKeyKind,
+};
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use monitor::{
     CertificateEvent, Clock, Monitor, MonitorHandle, MonitorOptions, SystemClock, ValidityEvent,

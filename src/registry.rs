@@ -908,7 +908,8 @@ impl SystemStore {
                 // The certificate the refusal is about, when it names one.
                 let named = match error {
                     StoreError::Expired { name, .. }
-                    | StoreError::NotForClientAuth { name, .. } => {
+                    | StoreError::NotForClientAuth { name, .. }
+                    | StoreError::CaCertificate { name, .. } => {
                         certificates.iter().find(|c| c.name() == *name)
                     }
                     _ => None,

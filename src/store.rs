@@ -25,8 +25,13 @@ use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::{SystemKind, SystemName};
 
-/// What to accept on import. The defaults are the safe ones: expired certificates and
-/// certificates that cannot authenticate TLS clients are refused.
+/// What to accept on import. The defaults are the safe ones: expired certificates,
+/// certificates that cannot authenticate TLS clients, and CA certificates are refused.
+///
+/// A stored CA certificate trusts only a client that presents that very certificate (with
+/// its private key), like any stored certificate: it does not make the certificates it
+/// issued trusted. A CA certificate in an upload is most often a mistake (a `fullchain.pem`
+/// holds the intermediate CA beside the client's certificate), hence the default.
 ///
 /// `now` is the instant "expired" is judged at; the library never reads the clock itself.
 ///
@@ -42,6 +47,7 @@ pub struct ImportPolicy {
     now: OffsetDateTime,
     allow_expired: bool,
     allow_without_client_auth: bool,
+    allow_ca: bool,
     decode: DecodeOptions,
 }
 
@@ -52,6 +58,7 @@ impl ImportPolicy {
             now,
             allow_expired: false,
             allow_without_client_auth: false,
+            allow_ca: false,
             decode: DecodeOptions::default(),
         }
     }
@@ -66,6 +73,13 @@ impl ImportPolicy {
     /// (default: refuse).
     pub fn allow_without_client_auth(mut self, allow: bool) -> Self {
         self.allow_without_client_auth = allow;
+        self
+    }
+
+    /// Accept CA certificates (basicConstraints cA=TRUE) as trusted clients (default:
+    /// refuse). The certificates a CA issued are not trusted by storing it.
+    pub fn allow_ca(mut self, allow: bool) -> Self {
+        self.allow_ca = allow;
         self
     }
 
@@ -90,8 +104,23 @@ impl ImportPolicy {
         self.allow_without_client_auth
     }
 
+    /// Whether CA certificates are accepted.
+    pub fn allows_ca(&self) -> bool {
+        self.allow_ca
+    }
+
     /// Checks one certificate against the policy. Not-yet-valid certificates are accepted.
     pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        self.check_in_upload(certificate, 1)
+    }
+
+    /// [`check`](Self::check) for the certificate at `position` (1-based) of an upload,
+    /// which the errors that need it name.
+    pub fn check_in_upload(
+        &self,
+        certificate: &Certificate,
+        position: usize,
+    ) -> Result<(), StoreError> {
         let summary = certificate.summary();
         if !self.allow_expired && summary.validity.is_expired_at(self.now) {
             return Err(StoreError::Expired {
@@ -102,6 +131,13 @@ impl ImportPolicy {
         }
         if !self.allow_without_client_auth && !summary.client_auth {
             return Err(StoreError::NotForClientAuth {
+                name: certificate.name(),
+                subject: summary.subject.to_string(),
+            });
+        }
+        if !self.allow_ca && summary.is_ca {
+            return Err(StoreError::CaCertificate {
+                position,
                 name: certificate.name(),
                 subject: summary.subject.to_string(),
             });
@@ -225,6 +261,17 @@ pub enum StoreError {
         name: SystemName,
         /// How many certificates (and damaged entries) it holds.
         certificates: usize,
+    },
+    /// The certificate is a CA certificate (basicConstraints cA=TRUE), and the policy does
+    /// not allow that.
+    #[error("certificate {position} of the upload, {name} ({subject}), is a CA certificate (basicConstraints cA=TRUE); nothing was imported. Stored, it would trust only a client presenting this very certificate, not the certificates it issued: upload the client's own certificate, or allow CA certificates if you mean it")]
+    CaCertificate {
+        /// Its position (1-based) in the upload.
+        position: usize,
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
     },
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]
@@ -447,7 +494,8 @@ impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
 /// use time::macros::datetime;
 ///
 /// let store = MemoryStore::new(SystemKind::Source)?;
-/// let policy = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC));
+/// // bundle.pem holds an intermediate CA beside four client certificates.
+/// let policy = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC)).allow_ca(true);
 /// let upload = std::fs::read("tests/data/bundle.pem")?;
 /// let imported = store.import_upload(&upload, &policy)?;
 /// assert_eq!(imported.len(), 5);
@@ -566,7 +614,8 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         let checked = if kind.accepts_inbound() {
             certificates
                 .iter()
-                .try_for_each(|certificate| policy.check(certificate))
+                .enumerate()
+                .try_for_each(|(index, certificate)| policy.check_in_upload(certificate, index + 1))
         } else {
             Err(StoreError::NotInbound(kind))
         };

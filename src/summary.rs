@@ -9,8 +9,11 @@ use std::sync::{Arc, OnceLock};
 
 use der_parser::oid;
 
+mod extensions;
+
 use time::{Duration, OffsetDateTime};
-use x509_parser::prelude::{GeneralName, ParsedExtension, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName};
+use x509_parser::time::ASN1Time;
 
 use crate::der::{self, Reader, Tag};
 use crate::error::{CertificateParseError, DecodeError};
@@ -154,6 +157,9 @@ pub struct CertificateSummary {
     /// Whether the certificate may be used for TLS client authentication: it has no extended
     /// key usage extension, or that extension lists clientAuth or anyExtendedKeyUsage.
     pub client_auth: bool,
+    /// The critical extensions this crate does not interpret, in encoded order. Their values
+    /// are never looked at; a verifier that checks chains would refuse the certificate.
+    pub unknown_critical_extensions: Vec<Oid>,
 }
 
 /// An X.509 distinguished name: relative distinguished names, each one or more attributes.
@@ -232,27 +238,33 @@ impl Hash for DistinguishedName {
     }
 }
 
-/// The attributes of a Name element. Its structure has been checked (by the strict DER
-/// check and by x509-parser) before it is read here.
+/// The attributes of a Name element, whose structure the strict DER check has checked.
+/// Every vector is allocated at its final size: a name may hold 80,000 RDNs.
 fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
-    let mut rdns = Vec::new();
     let Ok(name) = Reader::new(name).expect(Tag::SEQUENCE, "a Name") else {
-        return rdns;
+        return Vec::new();
     };
-    let mut sets = name.reader();
-    while let Ok(set) = sets.read() {
-        let mut attributes = Vec::new();
-        let mut set = set.reader();
-        while let Ok(attribute) = set.read() {
+    let sets = || {
+        let mut sets = name.reader();
+        std::iter::from_fn(move || sets.read().ok())
+    };
+    let mut rdns = Vec::with_capacity(sets().count());
+    for set in sets() {
+        let attributes = || {
+            let mut set = set.reader();
+            std::iter::from_fn(move || set.read().ok())
+        };
+        let mut rdn = Vec::with_capacity(attributes().count());
+        for attribute in attributes() {
             let mut fields = attribute.reader();
             if let (Ok(oid), Ok(value)) = (fields.read(), fields.read()) {
-                attributes.push(Attribute {
+                rdn.push(Attribute {
                     oid: Oid::from_content(oid.content),
                     value: attribute_value(&value),
                 });
             }
         }
-        rdns.push(attributes);
+        rdns.push(rdn);
     }
     rdns
 }
@@ -460,6 +472,8 @@ impl SignatureAlgorithm {
             "1.2.840.113549.1.1.2" => "md2WithRSAEncryption",
             "1.2.840.113549.1.1.4" => "md5WithRSAEncryption",
             "1.2.840.113549.1.1.5" => "sha1WithRSAEncryption",
+            "1.3.14.3.2.29" => "sha1WithRSA",
+            "1.2.643.2.2.3" => "GOST R 34.11-94 with GOST R 34.10-2001",
             "1.2.840.113549.1.1.11" => "sha256WithRSAEncryption",
             "1.2.840.113549.1.1.12" => "sha384WithRSAEncryption",
             "1.2.840.113549.1.1.13" => "sha512WithRSAEncryption",
@@ -724,7 +738,8 @@ pub enum EcCurve {
     Secp256k1,
     /// Another named curve, by OID.
     Named(Oid),
-    /// Parameters that are not a named curve (explicit or absent).
+    /// Parameters that are neither a named curve's OID nor the explicit parameters of one of
+    /// the four curves above (those are reported as that curve), or absent.
     Unnamed,
 }
 
@@ -828,78 +843,86 @@ pub(crate) struct Names {
     pub(crate) subject: Range<usize>,
 }
 
-const OID_EKU: &[u8] = &oid!(raw 2.5.29.37);
 const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 
 impl CertificateSummary {
-    /// Builds the summary of a certificate whose structure has been checked.
-    pub(crate) fn from_parsed(
+    /// Builds the summary of a certificate whose structure [`der::check_certificate`] has
+    /// checked. x509-parser interprets only the elements whose content is needed (the
+    /// times and the extensions this crate reads), each once: parsing the whole certificate
+    /// with it would also build its view of every name attribute and extension, about
+    /// 400 bytes of heap for each RDN of a name.
+    pub(crate) fn from_outline(
         fingerprint: Fingerprint,
-        x509: &X509Certificate<'_>,
+        outline: &der::Outline<'_>,
         names: &Names,
     ) -> Result<Self, DecodeError> {
-        let tbs = &x509.tbs_certificate;
-        let version = match tbs.version.0 {
-            0 => 1,
-            1 => 2,
-            2 => 3,
-            other => {
-                return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                    format!("version field is {other}; only 0, 1 and 2 (v1, v2, v3) exist"),
+        let invalid =
+            |reason: String| DecodeError::InvalidCertificate(CertificateParseError::new(reason));
+        let version = match outline.version.map(|v| v.content) {
+            None => 1,
+            Some([0]) => 1,
+            Some([1]) => 2,
+            Some([2]) => 3,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "the version field is {}; only 0, 1 and 2 (v1, v2, v3) exist",
+                    integer_text(other)
                 )))
             }
         };
-        if version < 3 && !tbs.extensions().is_empty() {
-            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                "extensions are present in a version 1 or 2 certificate",
-            )));
+        let extensions = outline.extensions.as_ref();
+        if version < 3 && extensions.is_some() {
+            return Err(invalid(
+                "extensions are present in a version 1 or 2 certificate".into(),
+            ));
         }
-        if tbs.signature != x509.signature_algorithm {
-            return Err(DecodeError::InvalidCertificate(CertificateParseError::new(
-                "the signature algorithm inside the signed part differs from the outer one",
-            )));
+        if outline.signature.raw != outline.signature_algorithm.raw {
+            return Err(invalid(
+                "the signature algorithm inside the signed part differs from the outer one".into(),
+            ));
         }
+        let time = |tlv: &der::Tlv<'_>, what: &str| {
+            ASN1Time::from_der(tlv.raw)
+                .map(|(_, time)| time.to_datetime())
+                .map_err(|_| {
+                    invalid(format!(
+                        "the {what} time is not a valid UTCTime or GeneralizedTime"
+                    ))
+                })
+        };
+        let validity = Validity {
+            not_before: time(&outline.not_before, "notBefore")?,
+            not_after: time(&outline.not_after, "notAfter")?,
+        };
 
-        let mut is_ca = false;
-        let mut subject_alt_names = Vec::new();
-        let mut extended_key_usage = Vec::new();
-        let mut has_eku = false;
-        for (i, extension) in tbs.extensions().iter().enumerate() {
-            let oid = || Oid::from_parser(&extension.oid).to_string();
-            if tbs
-                .extensions()
-                .iter()
-                .skip(i + 1)
-                .any(|other| same_oid(other.oid.as_bytes(), extension.oid.as_bytes()))
-            {
-                return Err(DecodeError::DuplicateExtension { oid: oid() });
+        let mut interpreted = extensions::Interpreted::default();
+        if let Some(sequence) = extensions {
+            if let Some(oid) = first_repeated(der::extensions(sequence).map(|e| e.oid.content)) {
+                return Err(DecodeError::DuplicateExtension {
+                    oid: Oid::from_content(oid).to_string(),
+                });
             }
-            match extension.parsed_extension() {
-                ParsedExtension::ParseError { .. } => {
-                    return Err(DecodeError::MalformedExtension { oid: oid() })
-                }
-                ParsedExtension::BasicConstraints(constraints) => is_ca = constraints.ca,
-                ParsedExtension::SubjectAlternativeName(names) => {
-                    subject_alt_names = names.general_names.iter().map(alt_name).collect();
-                }
-                _ => {}
-            }
-            if extension.oid.as_bytes() == OID_EKU {
-                has_eku = true;
-                extended_key_usage = read_eku(extension.value)
-                    .ok_or_else(|| DecodeError::MalformedExtension { oid: oid() })?;
-            }
+            interpreted = extensions::Interpreted::read(sequence)?;
         }
+        let extensions::Interpreted {
+            is_ca,
+            subject_alt_names,
+            extended_key_usage,
+            unknown_critical,
+        } = interpreted;
+        let has_eku = extended_key_usage.is_some();
+        let extended_key_usage = extended_key_usage.unwrap_or_default();
         let client_auth = !has_eku
             || extended_key_usage
                 .iter()
                 .any(|oid| oid.as_str() == OID_CLIENT_AUTH || oid.as_str() == OID_ANY_EKU);
 
-        let signature_algorithm = SignatureAlgorithm::new(
-            Oid::from_parser(&x509.signature_algorithm.algorithm),
-            x509.signature_algorithm.parameters.as_ref().map(|p| p.data),
-        );
+        let mut algorithm = outline.signature_algorithm.reader();
+        let algorithm_oid = algorithm.read().map(|oid| Oid::from_content(oid.content));
+        let parameters = algorithm.read().ok().map(|p| p.content);
+        let signature_algorithm =
+            SignatureAlgorithm::new(algorithm_oid.unwrap_or(Oid(Cow::Borrowed(""))), parameters);
 
         Ok(CertificateSummary {
             name: CertificateName::from(fingerprint),
@@ -912,30 +935,50 @@ impl CertificateSummary {
             },
             version,
             signature_algorithm,
-            validity: Validity {
-                not_before: tbs.validity.not_before.to_datetime(),
-                not_after: tbs.validity.not_after.to_datetime(),
-            },
-            public_key: public_key_info(tbs.subject_pki.raw),
+            validity,
+            public_key: public_key_info(outline.spki.raw),
             is_ca,
-            self_issued: tbs.subject.as_raw() == tbs.issuer.as_raw(),
+            self_issued: outline.subject.raw == outline.issuer.raw,
             subject_alt_names,
             extended_key_usage,
             client_auth,
+            unknown_critical_extensions: unknown_critical,
         })
     }
 }
 
-fn read_eku(value: &[u8]) -> Option<Vec<Oid>> {
-    let mut outer = Reader::new(value);
-    let sequence = outer.expect(Tag::SEQUENCE, "ExtKeyUsageSyntax").ok()?;
-    let mut reader = sequence.reader();
-    let mut oids = Vec::new();
-    while !reader.is_empty() {
-        let oid = reader.expect(Tag::OID, "KeyPurposeId").ok()?;
-        oids.push(Oid::from_content(oid.content));
+/// An INTEGER's content for a message: decimal when small, else hex.
+fn integer_text(content: &[u8]) -> String {
+    match content {
+        [] => "empty".into(),
+        [byte] => (*byte as i8).to_string(),
+        _ => format!("0x{}", hex::encode(content)),
     }
-    Some(oids)
+}
+
+/// The first OID (in encoded order) that occurs again later, if any. Sorting makes this
+/// O(n log n): a 1 MiB certificate holds 60,000 extensions, and comparing each with every
+/// other took seconds. Short lists (every real certificate) are compared pairwise, which
+/// needs no allocation.
+fn first_repeated<'a>(oids: impl Iterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
+    const PAIRWISE_UP_TO: usize = 16;
+    if oids.clone().nth(PAIRWISE_UP_TO).is_none() {
+        return oids
+            .clone()
+            .enumerate()
+            .find(|(i, oid)| oids.clone().skip(i + 1).any(|other| same_oid(other, oid)))
+            .map(|(_, oid)| oid);
+    }
+    let mut sorted: Vec<(&[u8], usize)> = oids.zip(0..).collect();
+    sorted.sort_unstable();
+    sorted
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [(a, first), (b, _)] if a == b => Some((*first, *a)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, oid)| oid)
 }
 
 fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
@@ -982,7 +1025,7 @@ fn attribute_value(value: &der::Tlv<'_>) -> AttributeValue {
     }
 }
 
-fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
+pub(crate) fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
     match name {
         GeneralName::DNSName(text) => SubjectAltName::Dns((*text).to_string()),
         GeneralName::RFC822Name(text) => SubjectAltName::Email((*text).to_string()),
@@ -1052,25 +1095,33 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
             algorithm: KeyAlgorithm::RsaPss,
             bits: rsa_bits(),
         },
-        "1.2.840.10045.2.1" => {
-            let curve = match parameters.filter(|p| p.tag == Tag::OID) {
-                None => EcCurve::Unnamed,
-                Some(curve) => {
-                    let curve = Oid::from_content(curve.content);
-                    match curve.as_str() {
-                        "1.2.840.10045.3.1.7" => EcCurve::P256,
-                        "1.3.132.0.34" => EcCurve::P384,
-                        "1.3.132.0.35" => EcCurve::P521,
-                        "1.3.132.0.10" => EcCurve::Secp256k1,
-                        _ => EcCurve::Named(curve),
-                    }
+        "1.2.840.10045.2.1" => match parameters {
+            Some(curve) if curve.tag == Tag::OID => {
+                let curve = Oid::from_content(curve.content);
+                let curve = match curve.as_str() {
+                    "1.2.840.10045.3.1.7" => EcCurve::P256,
+                    "1.3.132.0.34" => EcCurve::P384,
+                    "1.3.132.0.35" => EcCurve::P521,
+                    "1.3.132.0.10" => EcCurve::Secp256k1,
+                    _ => EcCurve::Named(curve),
+                };
+                PublicKeyInfo {
+                    bits: curve.bits(),
+                    algorithm: KeyAlgorithm::Ec(curve),
                 }
-            };
-            PublicKeyInfo {
-                bits: curve.bits(),
-                algorithm: KeyAlgorithm::Ec(curve),
             }
-        }
+            Some(explicit) if explicit.tag == Tag::SEQUENCE => {
+                let (curve, bits) = explicit_curve(&explicit).unwrap_or((EcCurve::Unnamed, None));
+                PublicKeyInfo {
+                    bits,
+                    algorithm: KeyAlgorithm::Ec(curve),
+                }
+            }
+            _ => PublicKeyInfo {
+                bits: None,
+                algorithm: KeyAlgorithm::Ec(EcCurve::Unnamed),
+            },
+        },
         "1.3.101.112" => PublicKeyInfo {
             algorithm: KeyAlgorithm::Ed25519,
             bits: Some(256),
@@ -1093,9 +1144,121 @@ fn public_key_info(spki: &[u8]) -> PublicKeyInfo {
     }
 }
 
+/// A named curve as explicit ECParameters spell it out: the prime p, the coefficients a
+/// and b and the order n (hex, no leading zeros), and the curve.
+type ExplicitCurve = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    fn() -> EcCurve,
+);
+
+/// The named curves an explicit ECParameters may spell out.
+const EXPLICIT_CURVES: &[ExplicitCurve] = &[
+    (
+        "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+        "ffffffff00000001000000000000000000000000fffffffffffffffffffffffc",
+        "5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b",
+        "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551",
+        || EcCurve::P256,
+    ),
+    (
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
+        "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+        || EcCurve::P384,
+    ),
+    (
+        "1ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc",
+        "51953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00",
+        "1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+        || EcCurve::P521,
+    ),
+    (
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f",
+        "",
+        "7",
+        "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141",
+        || EcCurve::Secp256k1,
+    ),
+];
+
+/// The curve and its size (the bit length of the field: of p for a prime field, m for a
+/// binary one) of explicit ECParameters (RFC 3279 §2.3.5), the curve named when p, a, b
+/// and n are those of a named curve. `None` if the parameters are not of that shape.
+fn explicit_curve(parameters: &der::Tlv<'_>) -> Option<(EcCurve, Option<u32>)> {
+    let mut fields = parameters.reader();
+    fields.expect(Tag::INTEGER, "version").ok()?;
+    let field_id = fields.expect(Tag::SEQUENCE, "fieldID").ok()?;
+    let curve = fields.expect(Tag::SEQUENCE, "curve").ok()?;
+    fields.expect(Tag::OCTET_STRING, "base").ok()?;
+    let order = fields.expect(Tag::INTEGER, "order").ok()?;
+    let mut field = field_id.reader();
+    let field_type = Oid::from_content(field.expect(Tag::OID, "fieldType").ok()?.content);
+    let mut coefficients = curve.reader();
+    let a = coefficients.expect(Tag::OCTET_STRING, "a").ok()?;
+    let b = coefficients.expect(Tag::OCTET_STRING, "b").ok()?;
+    match field_type.as_str() {
+        // prime-field: the parameter is p.
+        "1.2.840.10045.1.1" => {
+            let prime = field.expect(Tag::INTEGER, "p").ok()?;
+            let hex = |bytes: &[u8]| {
+                let text = hex::encode(bytes);
+                text.trim_start_matches('0').to_string()
+            };
+            let key = (
+                hex(prime.content),
+                hex(a.content),
+                hex(b.content),
+                hex(order.content),
+            );
+            let named = EXPLICIT_CURVES
+                .iter()
+                .find(|(p, a, b, n, _)| key.0 == *p && key.1 == *a && key.2 == *b && key.3 == *n);
+            let bits = der::integer_bits(prime.content);
+            Some((
+                named.map_or(EcCurve::Unnamed, |(.., curve)| curve()),
+                Some(bits),
+            ))
+        }
+        // characteristic-two-field: SEQUENCE { m INTEGER, basis, parameters }.
+        "1.2.840.10045.1.2" => {
+            let parameters = field.expect(Tag::SEQUENCE, "Characteristic-two").ok()?;
+            let m = parameters.reader().expect(Tag::INTEGER, "m").ok()?;
+            let m = match m.content {
+                [high, low] => u32::from(u16::from_be_bytes([*high, *low])),
+                [only] => u32::from(*only),
+                _ => return Some((EcCurve::Unnamed, None)),
+            };
+            Some((EcCurve::Unnamed, Some(m)))
+        }
+        _ => Some((EcCurve::Unnamed, None)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_repeated_oid_is_found_in_short_and_long_lists() {
+        let oids: Vec<Vec<u8>> = (0..40u8).map(|i| vec![0x2a, i]).collect();
+        for count in [3, 16, 17, 40] {
+            let mut list: Vec<&[u8]> = oids.iter().take(count).map(Vec::as_slice).collect();
+            assert_eq!(first_repeated(list.iter().copied()), None, "{count}");
+            // Two repeated OIDs: the one whose first occurrence comes first is reported.
+            list.push(&oids[2]);
+            list.push(&oids[1]);
+            assert_eq!(
+                first_repeated(list.iter().copied()),
+                Some(&oids[1][..]),
+                "{count}"
+            );
+        }
+    }
 
     #[test]
     fn every_known_oid_has_its_dotted_form() {

@@ -140,8 +140,8 @@ impl StoreClientVerifier {
     }
 
     /// The stored certificate with this name, if the trusted store or systems hold it.
-    fn find(&self, name: &CertificateName) -> Result<Option<Certificate>, VerifierError> {
-        match &self.trust {
+    fn find(&self, name: &CertificateName) -> Result<Option<Certificate>, rustls::Error> {
+        let found = match &self.trust {
             Trust::Store(store) => store.get(name).map_err(|source| VerifierError::Store {
                 name: *name,
                 source,
@@ -156,7 +156,8 @@ impl StoreClientVerifier {
                     name: *name,
                     source,
                 }),
-        }
+        };
+        found.map_err(rustls::Error::from)
     }
 
     /// A server configuration that verifies clients with this verifier and presents

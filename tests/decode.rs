@@ -13,7 +13,7 @@ mod common;
 use common::read;
 use inbound_certs::{
     decode, decode_with, detect_format, Certificate, DecodeError, DecodeOptions, DerProblem,
-    Format, PemProblem, PrivateKeyKind,
+    ExtensionProblem, Format, PemProblem, PrivateKeyKind,
 };
 
 /// Every certificate fixture with an `expected/<stem>.txt` recorded by openssl.
@@ -279,17 +279,24 @@ fn other_objects_are_named_in_the_error() {
 
 #[test]
 fn broken_der_reports_what_and_where() {
+    // Issue 12: an upload cut short is named as such, not as a DER error.
     let error = decode(&read("truncated.der")).unwrap_err();
     assert_eq!(
         error,
-        DecodeError::MalformedDer {
-            offset: 0,
-            problem: DerProblem::Truncated
+        DecodeError::CutShort {
+            expected: read("rsa2048.der").len(),
+            found: 200
         }
     );
     assert_eq!(
         error.to_string(),
-        "malformed DER at byte 0: the data is truncated (an element runs past the end of the file)"
+        "the upload is cut short: it starts like a DER certificate of 1053 bytes, but holds only 200 bytes"
+    );
+    // The DER of a PEM block cut short: the block's data ended, not the file.
+    let error = Certificate::from_der(&read("truncated.der")).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "malformed DER at byte 0: the data is truncated (an element runs past the end of the data)"
     );
 
     let der = read("ec_p256.der");
@@ -541,16 +548,27 @@ fn semantic_errors_in_sound_der_are_refused() {
             oid: "2.5.29.19".into()
         }
     );
+    // Issue 12: the message names the extension and says what is wrong where.
     let error = decode(&read("bad_san.der")).unwrap_err();
+    let DecodeError::MalformedExtension { name, oid, problem } = &error else {
+        panic!("{error:?}");
+    };
     assert_eq!(
-        error,
-        DecodeError::MalformedExtension {
-            oid: "2.5.29.17".into()
-        }
+        (name.as_str(), oid.as_str()),
+        ("subjectAltName", "2.5.29.17")
     );
+    let ExtensionProblem::Syntax { offset, expected } = problem else {
+        panic!("{problem:?}");
+    };
+    // The value is SEQUENCE { INTEGER 5 }: the INTEGER is where a GeneralName belongs.
+    assert_eq!(
+        read("bad_san.der")[*offset..*offset + 3],
+        [0x02, 0x01, 0x05]
+    );
+    assert_eq!(expected, "a GeneralName");
     assert_eq!(
         error.to_string(),
-        "invalid certificate: the value of extension 2.5.29.17 is malformed"
+        format!("invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte {offset}")
     );
 
     // Version 2 (v3) rewritten as 5: no such version.

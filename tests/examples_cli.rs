@@ -117,6 +117,11 @@ fn certstore_import_list_show_delete_purge() {
     assert!(listing.starts_with("NAME"), "{listing}");
     assert_eq!(listing.lines().count(), 4, "{listing}");
     assert!(listing.contains("expired") && listing.contains("CN=orders-service.source.example"));
+    // The CA flag has its column (issue 12).
+    assert!(
+        listing.lines().next().unwrap().contains("  CA  "),
+        "{listing}"
+    );
     // Without --system: every system, each row saying which.
     let output = store.run_registry(&["list"]);
     let listing = text(&output.stdout);
@@ -128,9 +133,15 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 20, "{keys:?}");
+    assert_eq!(keys.len(), 22, "{keys:?}");
     assert_eq!(objects[0]["system"], "crm");
+    assert!(objects[0]["imported_at"]
+        .as_str()
+        .unwrap()
+        .starts_with("20"));
+    assert!(objects[0]["imported_by"].is_string());
     assert!(!keys.iter().any(|k| *k == "source"));
+    assert_eq!(objects[0]["is_ca"], false);
 
     let output = store.run(&["show", &source, "--json"]);
     let object: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
@@ -223,6 +234,7 @@ fn certstore_import_takes_its_files_as_one_bundle() {
     // Good files are stored together; what is there already is reported as such.
     let output = store.run(&[
         "import",
+        "--allow-ca",
         "tests/data/sample_source.pem",
         "tests/data/bundle.pem",
         "tests/data/sample_proxy.der",
@@ -240,8 +252,17 @@ fn certstore_import_takes_its_files_as_one_bundle() {
 #[test]
 fn certstore_list_reports_damaged_files_and_still_succeeds() {
     let store = Store::new("damaged");
+    // bundle.pem holds an intermediate CA (issue 12: refused unless --allow-ca).
+    let output = store.run(&["import", "tests/data/bundle.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("is a CA certificate")
+            && text(&output.stderr).contains("(to import it anyway: --allow-ca)\n"),
+        "{}",
+        text(&output.stderr)
+    );
     assert!(store
-        .run(&["import", "tests/data/bundle.pem"])
+        .run(&["import", "--allow-ca", "tests/data/bundle.pem"])
         .status
         .success());
     let victim = store
@@ -251,6 +272,17 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
     let output = store.run(&["list"]);
     assert!(output.status.success());
     assert_eq!(text(&output.stdout).lines().count(), 5);
+    // A pasted SHA-1 fingerprint gets the way to the SHA-256 one (issue 12).
+    let sha1 = store.run(&[
+        "show",
+        "SHA1 Fingerprint=AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01",
+    ]);
+    assert_eq!(sha1.status.code(), Some(1));
+    assert!(
+        text(&sha1.stderr).contains("openssl x509 -noout -fingerprint -sha256"),
+        "{}",
+        text(&sha1.stderr)
+    );
     let stderr = text(&output.stderr);
     assert!(
         stderr.contains(&victim.display().to_string())
@@ -394,7 +426,8 @@ fn certstore_manages_systems_and_identifies_clients() {
         .unwrap()
         .import_upload(
             &common::read("bundle.pem"),
-            &inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC)),
+            &inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC))
+                .allow_ca(true),
         )
         .unwrap();
     let legacy_store = legacy.to_str().unwrap();

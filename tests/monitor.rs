@@ -201,7 +201,10 @@ fn a_check_sets_the_gauges() {
     registry
         .store(&edge)
         .unwrap()
-        .import_upload(&common::read("bundle.pem"), &ImportPolicy::new(CREATED))
+        .import_upload(
+            &common::read("bundle.pem"),
+            &ImportPolicy::new(CREATED).allow_ca(true),
+        )
         .unwrap();
     let recorder = DebuggingRecorder::new();
     let monitor = Monitor::new(registry, MonitorOptions::new());

@@ -776,6 +776,75 @@ fn schemas_are_independent(server: &Server) -> String {
 }
 
 /// The `certstore` example with `--postgres` (the default schema, used by no other test).
+/// `mtls_server --postgres URL` serves a registry in PostgreSQL: a client whose certificate a
+/// system trusts is accepted and logged with its system; one no system trusts is refused.
+fn mtls_server_serves_a_postgres_registry(server: &Server) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let registry = Registry::connect(&server.url(), &PostgresOptions::default())
+        .unwrap()
+        .acting_as("test");
+    let system: SystemName = "mtls-clients".parse().unwrap();
+    let now = OffsetDateTime::now_utc();
+    registry
+        .create_system(&system, SystemKind::Source, now)
+        .unwrap();
+    let client = common::read("tls/client.pem");
+    registry
+        .store(&system)
+        .unwrap()
+        .import_upload(&client, &ImportPolicy::new(now))
+        .unwrap();
+    let data = common::data("tls");
+    let file = |name: &str| data.join(name).display().to_string();
+    let mut mtls = Command::new(common::example("mtls_server"))
+        .args(["--postgres", &server.url(), "--listen", "127.0.0.1:0"])
+        .args(["--cert", &file("server.pem"), "--key", &file("server.key")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(mtls.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let talk = |identity: &str| {
+        let mut client = Command::new(common::example("mtls_client"))
+            .args(["--connect", &address, "--ca", &file("ca.pem")])
+            .args(["--cert", &file(&format!("{identity}.pem"))])
+            .args(["--key", &file(&format!("{identity}.key"))])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        client.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+        client.wait_with_output().unwrap()
+    };
+    let trusted = talk("client");
+    let stranger = talk("stranger");
+    let _ = mtls.kill();
+    let output = mtls.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(String::from_utf8_lossy(&trusted.stdout), "hello\n", "{log}");
+    assert!(!stranger.status.success());
+    let name = inbound_certs::decode(&client).unwrap()[0].name();
+    assert!(
+        log.contains(&format!(
+            ": accepted {name} (O=inbound-certs examples,CN=demo client) for system mtls-clients"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains("is not trusted by any system this server accepts"),
+        "{log}"
+    );
+    "a trusted client echoed and logged with its system, a stranger refused".to_string()
+}
+
 fn certstore_manages_a_postgres_store(server: &Server) -> String {
     let url = format!("postgres://postgres@127.0.0.1:{}/postgres", server.port);
     let certstore = |arguments: &[&str]| {
@@ -802,6 +871,7 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
         "--system",
         "crm",
         "import",
+        "--allow-ca",
         "tests/data/bundle.pem",
     ]);
     assert!(ok, "{err}");
@@ -820,8 +890,9 @@ fn certstore_manages_a_postgres_store(server: &Server) -> String {
     let (ok, out, _) = certstore(&["--actor", "carol", "--system", "crm", "delete", imported[0]]);
     assert!(ok);
     assert_eq!(out.trim(), format!("deleted {} from crm", imported[0]));
-    // The trail of those runs (each its own process), from the database, newest first.
-    let (ok, out, err) = certstore(&["history", "--json"]);
+    // The trail of those runs (each its own process), from the database, newest first (of
+    // crm: other tests use other systems of the same schema).
+    let (ok, out, err) = certstore(&["history", "--system", "crm", "--json"]);
     assert!(ok, "{err}");
     let records: serde_json::Value = serde_json::from_str(&out).unwrap();
     let records = records.as_array().unwrap();
@@ -2151,7 +2222,11 @@ type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
-    let tests: [(&str, Test); 26] = [
+    let tests: [(&str, Test); 27] = [
+        (
+            "mtls_server_serves_a_postgres_registry",
+            mtls_server_serves_a_postgres_registry,
+        ),
         ("conformance_suite", conformance_suite),
         (
             "a_change_on_one_replica_is_seen_by_the_other",

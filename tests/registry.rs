@@ -149,7 +149,10 @@ fn a_store_made_before_registries_is_adopted_whole() {
     let scratch = Scratch::new("legacy");
     let legacy = FileStore::create(scratch.path(), SystemKind::Source).unwrap();
     let bundle = decode(&common::read("bundle.pem")).unwrap();
-    legacy.import_all(&bundle, &policy()).unwrap();
+    // bundle.pem holds an intermediate CA.
+    legacy
+        .import_all(&bundle, &policy().allow_ca(true))
+        .unwrap();
 
     let registry = Registry::open(scratch.path()).unwrap();
     assert_eq!(registry.legacy_certificates().unwrap(), 5);

@@ -52,8 +52,10 @@ fn names(certificates: &[Certificate]) -> Vec<CertificateName> {
     certificates.iter().map(Certificate::name).collect()
 }
 
+/// The default policy, but for CA certificates: the bundle holds an intermediate CA
+/// (refused by default, as [`upload_is_all_or_nothing`] checks).
 fn policy() -> ImportPolicy {
-    ImportPolicy::new(NOW)
+    ImportPolicy::new(NOW).allow_ca(true)
 }
 
 /// Runs every check, each on a fresh store from `make` (a backend, or an
@@ -149,6 +151,12 @@ pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
         "nothing of a refused upload is stored"
     );
 
+    // The bundle's fifth certificate is an intermediate CA: refused by default, whole.
+    match store.import_upload(BUNDLE, &ImportPolicy::new(NOW)) {
+        Err(StoreError::CaCertificate { position: 5, .. }) => {}
+        other => panic!("an upload with a CA certificate: expected CaCertificate, got {other:?}"),
+    }
+    assert!(store.list().unwrap().certificates.is_empty());
     let imported = store.import_upload(BUNDLE, &policy()).unwrap();
     let bundle = crate::decode(BUNDLE).unwrap();
     assert_eq!(

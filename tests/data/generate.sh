@@ -304,7 +304,8 @@ head -c 200 rsa2048.der > truncated.der
 { cat ec_p256.der; printf '\x00\x01\x02'; } > trailing.der
 printf 'hello, this is not a certificate\n' > text.txt
 cd "$here"
-find . -maxdepth 1 -type f ! -name generate.sh ! -name README.md -delete
+find . -maxdepth 1 -type f ! -name generate.sh ! -name generate_fidelity.sh ! -name README.md -delete
 rm -rf expected
 cp -R "$work/out/." "$here/"
 echo "fixtures written to $here"
+bash "$here/generate_fidelity.sh"
