@@ -1,6 +1,6 @@
 //! The audit trail of a registry, in memory and in a directory: one record per change, with
 //! time, actor, system, certificate, subject, outcome and detail; read back newest first and
-//! filtered (the scenario is `store::conformance::registry_audit`, which tests/postgres.rs
+//! filtered (the scenario is `conformance::registry_audit`, which tests/postgres.rs
 //! runs on PostgreSQL too); a torn line reported, never dropped; writers of several processes
 //! never interleaving.
 
@@ -11,37 +11,17 @@
     clippy::indexing_slicing
 )]
 
-use std::fs;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
+use std::fs;
+
+use common::Scratch;
 use inbound_certs::conformance;
 use inbound_certs::{HistoryQuery, Registry, SystemKind, SystemName};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "inbound-certs-audit-{tag}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn name(text: &str) -> SystemName {
     text.parse().unwrap()
@@ -55,9 +35,9 @@ fn in_memory_every_change_leaves_one_record() {
 #[test]
 fn in_a_directory_every_change_leaves_one_record() {
     let scratch = Scratch::new("changes");
-    conformance::registry_audit(Registry::create(&scratch.0).unwrap());
+    conformance::registry_audit(Registry::create(scratch.path()).unwrap());
     // The trail is JSON Lines, one record a line, in the registry's directory.
-    let text = fs::read_to_string(scratch.0.join("audit/audit.jsonl")).unwrap();
+    let text = fs::read_to_string(scratch.path().join("audit/audit.jsonl")).unwrap();
     assert_eq!(text.lines().count(), 9);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first["action"], "create_system");
@@ -70,11 +50,11 @@ fn in_a_directory_every_change_leaves_one_record() {
 #[test]
 fn a_torn_record_is_reported_and_never_hides_the_others() {
     let scratch = Scratch::new("torn");
-    let registry = Registry::create(&scratch.0).unwrap().with_clock(|| NOW);
+    let registry = Registry::create(scratch.path()).unwrap().with_clock(|| NOW);
     registry
         .create_system(&name("crm"), SystemKind::Source, NOW)
         .unwrap();
-    let path = scratch.0.join("audit/audit.jsonl");
+    let path = scratch.path().join("audit/audit.jsonl");
     let mut text = fs::read(&path).unwrap();
     text.extend_from_slice(b"{\"time\":\"2026-06-01T12:00:00Z\",\"actor\":\"mallo");
     fs::write(&path, &text).unwrap();
@@ -98,8 +78,8 @@ fn a_torn_record_is_reported_and_never_hides_the_others() {
 #[test]
 fn concurrent_writers_never_interleave_or_lose_records() {
     let scratch = Scratch::new("concurrent");
-    let first = Registry::create(&scratch.0).unwrap();
-    let second = Registry::open(&scratch.0).unwrap();
+    let first = Registry::create(scratch.path()).unwrap();
+    let second = Registry::open(scratch.path()).unwrap();
     std::thread::scope(|scope| {
         for (index, registry) in [&first, &second, &first, &second].into_iter().enumerate() {
             scope.spawn(move || {

@@ -13,11 +13,12 @@
 
 mod common;
 
+use common::Scratch;
+
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use inbound_certs::{
@@ -29,31 +30,12 @@ use time::macros::datetime;
 /// A user id no file here belongs to (Debian's `nobody`).
 const OTHER_USER: u32 = 65534;
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "inbound-certs-access-{tag}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A scratch directory, made with mode 0700.
+fn scratch(tag: &str) -> Scratch {
+    let scratch = Scratch::new(&format!("access-{tag}"));
+    fs::create_dir_all(scratch.path()).unwrap();
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o700)).unwrap();
+    scratch
 }
 
 fn sample() -> Certificate {
@@ -100,7 +82,7 @@ fn refusal(dir: &Path, options: &FileStoreOptions) -> (PathBuf, PermissionProble
 /// only its owner can read or change.
 #[test]
 fn a_store_made_under_umask_000_is_private() {
-    let scratch = Scratch::new("umask");
+    let scratch = scratch("umask");
     let store = scratch.path().join("new/store");
     let status = Command::new("sh")
         .arg("-c")
@@ -128,7 +110,7 @@ fn a_store_made_under_umask_000_is_private() {
 
 #[test]
 fn a_shared_group_store_is_made_for_its_group() {
-    let scratch = Scratch::new("shared");
+    let scratch = scratch("shared");
     let dir = scratch.path().join("store");
     let options = FileStoreOptions::new().create(true).shared_group(true);
     let store = FileStore::open_with(&dir, SystemKind::Source, &options).unwrap();
@@ -155,7 +137,7 @@ fn a_shared_group_store_is_made_for_its_group() {
 /// parent unless it is sticky (as /tmp is).
 #[test]
 fn directories_others_may_write_to_are_refused() {
-    let scratch = Scratch::new("writable");
+    let scratch = scratch("writable");
     let parent = scratch.path().join("parent");
     let dir = parent.join("store");
     FileStore::create(&dir, SystemKind::Source).unwrap();
@@ -206,7 +188,7 @@ fn directories_others_may_write_to_are_refused() {
 #[test]
 fn directories_and_links_of_other_users_are_refused() {
     require_root();
-    let scratch = Scratch::new("owners");
+    let scratch = scratch("owners");
     let dir = scratch.path().join("store");
     let store = FileStore::create(&dir, SystemKind::Source).unwrap();
     store.import(&sample(), &policy()).unwrap();
@@ -292,7 +274,7 @@ fn without_hanging<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static)
 /// with no hash of what it points at, and never hides the healthy certificates.
 #[test]
 fn links_inside_a_store_are_reported_and_never_followed() {
-    let scratch = Scratch::new("links");
+    let scratch = scratch("links");
     let dir = scratch.path().join("store");
     let store = FileStore::create(&dir, SystemKind::Source).unwrap();
     let bundle = decode(&common::read("bundle.pem")).unwrap();
@@ -363,7 +345,7 @@ fn links_inside_a_store_are_reported_and_never_followed() {
 /// reported, not trusted.
 #[test]
 fn certificate_files_others_may_write_are_reported() {
-    let scratch = Scratch::new("file-modes");
+    let scratch = scratch("file-modes");
     let store = FileStore::create(scratch.path().join("store"), SystemKind::Source).unwrap();
     let bundle = decode(&common::read("bundle.pem")).unwrap();
     store.import_all(&bundle[..2], &policy()).unwrap();
@@ -389,7 +371,7 @@ fn certificate_files_others_may_write_are_reported() {
 /// by the next `get` of a process that had it cached (the call a TLS handshake makes).
 #[test]
 fn a_file_edited_in_place_is_seen_by_the_next_get() {
-    let scratch = Scratch::new("in-place");
+    let scratch = scratch("in-place");
     let store = FileStore::create(scratch.path().join("store"), SystemKind::Source).unwrap();
     let certificate = sample();
     store.import(&certificate, &policy()).unwrap();

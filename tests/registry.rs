@@ -11,39 +11,15 @@
 
 mod common;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use common::Scratch;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use std::fs;
 
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateStore, FileStore, ImportPolicy, Registry, StoreError, SystemKind, SystemName,
 };
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "inbound-certs-registry-{tag}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn name(text: &str) -> SystemName {
     text.parse().unwrap()

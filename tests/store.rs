@@ -10,9 +10,11 @@
 
 mod common;
 
+use common::Scratch;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
@@ -20,32 +22,6 @@ use inbound_certs::{
     MemoryStore, StoreBackend, StoreError, SystemKind,
 };
 use std::sync::Arc;
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "inbound-certs-test-{tag}-{}-{}",
-            std::process::id(),
-            COUNT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Through the trait objects a service holds: the suite's functions on
 /// `&dyn CertificateStore`, and the whole suite on `Arc<dyn StoreBackend>`.
