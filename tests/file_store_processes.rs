@@ -584,6 +584,10 @@ fn processes_creating_systems_lose_nothing() -> Result<String, String> {
     let shared = registry
         .identify(&pool[8].fingerprint())
         .map_err(|e| e.to_string())?;
+    // The audit trail the four processes wrote at once: every change, whole.
+    let history = registry
+        .history(&inbound_certs::HistoryQuery::new())
+        .map_err(|e| e.to_string())?;
     std::fs::remove_dir_all(&dir).ok();
     if shared.len() != expected.len() {
         return Err(format!(
@@ -591,9 +595,33 @@ fn processes_creating_systems_lose_nothing() -> Result<String, String> {
             shared.len()
         ));
     }
+    let count = |action: inbound_certs::AuditAction| {
+        history
+            .records
+            .iter()
+            .filter(|r| r.action == action)
+            .count()
+    };
+    let audited = (
+        count(inbound_certs::AuditAction::CreateSystem),
+        count(inbound_certs::AuditAction::Import),
+        count(inbound_certs::AuditAction::RemoveSystem),
+    );
+    let wanted = (
+        processes * rounds,
+        processes * rounds * 2,
+        processes * rounds / 2,
+    );
+    if audited != wanted || !history.damaged.is_empty() {
+        return Err(format!(
+            "audit trail: (creations, imports, removals) {audited:?}, expected {wanted:?}; damaged {:?}",
+            history.damaged
+        ));
+    }
     Ok(format!(
-        "{processes} processes x {rounds} systems; {} kept, each with its certificates",
-        expected.len()
+        "{processes} processes x {rounds} systems; {} kept, each with its certificates; {} audit records, none lost or torn",
+        expected.len(),
+        history.records.len()
     ))
 }
 
