@@ -7,7 +7,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 use crate::fingerprint::CertificateName;
 use crate::store::file::{access, ops};
 use crate::store::StoreError;
+use crate::sync::MutexExt;
 use crate::system::SystemName;
 
 /// What a change did.
@@ -273,7 +274,7 @@ impl AuditLog {
         }
         match self {
             AuditLog::Memory(log) => {
-                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut log = log.locked();
                 for record in records {
                     if log.len() == MEMORY_RECORDS {
                         log.pop_front();
@@ -292,7 +293,7 @@ impl AuditLog {
         let limit = query.limit.unwrap_or(usize::MAX);
         match self {
             AuditLog::Memory(log) => {
-                let log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                let log = log.locked();
                 Ok(History {
                     records: log
                         .iter()

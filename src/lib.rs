@@ -78,6 +78,7 @@ mod monitor;
 mod registry;
 mod store;
 mod summary;
+mod sync;
 mod system;
 #[cfg(feature = "rustls")]
 mod verifier;

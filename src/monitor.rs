@@ -13,6 +13,7 @@ use crate::fingerprint::CertificateName;
 use crate::registry::Registry;
 use crate::store::{CertificateStore, StoreBackend, StoreError, StoreEvent};
 use crate::summary::ValidityStatus;
+use crate::sync::MutexExt;
 use crate::system::SystemName;
 
 /// Where a monitor takes the time from. The library never reads the clock by itself: a
@@ -231,7 +232,7 @@ impl Monitor {
                         Ok(events) => events.into_iter().for_each(|event| on_event(Ok(event))),
                         Err(error) => on_event(Err(error)),
                     }
-                    let guard = stopped.lock().unwrap_or_else(PoisonError::into_inner);
+                    let guard = stopped.locked();
                     let (guard, _) = wake
                         .wait_timeout_while(guard, self.options.interval, |stopped| !*stopped)
                         .unwrap_or_else(PoisonError::into_inner);
@@ -251,7 +252,7 @@ impl Monitor {
     pub fn check_once(&self, now: OffsetDateTime) -> Result<Vec<ValidityEvent>, StoreError> {
         let mut events = Vec::new();
         let mut seen = HashMap::new();
-        let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut reported = self.reported.locked();
         for system in self.registry.systems()?.systems {
             let store = self.registry.store(system.name())?;
             let listing = store.list()?;
@@ -362,7 +363,7 @@ impl MonitorHandle {
 impl Drop for MonitorHandle {
     fn drop(&mut self) {
         let (stopped, wake) = &*self.stop;
-        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        *stopped.locked() = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

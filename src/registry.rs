@@ -5,7 +5,7 @@ mod directory;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use time::{Duration, OffsetDateTime};
 
@@ -20,6 +20,7 @@ use crate::store::{
     StoreBackend, StoreError, StoreEvent,
 };
 use crate::summary::ValidityStatus;
+use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemKind, SystemName};
 
 /// The registry of systems: the front door of the crate for a service with several source
@@ -259,11 +260,7 @@ impl Registry {
     /// Takes the time of audit records from `clock` (by default the system clock), for every
     /// handle on this registry.
     pub fn with_clock(self, clock: impl Clock) -> Registry {
-        *self
-            .shared
-            .clock
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
+        *self.shared.clock.writing() = Arc::new(clock);
         self
     }
 
@@ -321,7 +318,7 @@ impl Registry {
         let system = System::new(name.clone(), kind, created);
         match &self.shared.backend {
             Backend::Memory(systems) => {
-                let mut systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut systems = systems.locked();
                 if systems.contains_key(name) {
                     return Err(StoreError::SystemExists(name.clone()));
                 }
@@ -367,8 +364,7 @@ impl Registry {
         match &self.shared.backend {
             Backend::Memory(systems) => Ok(SystemListing {
                 systems: systems
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
+                    .locked()
                     .values()
                     .map(|(system, _)| system.clone())
                     .collect(),
@@ -387,8 +383,7 @@ impl Registry {
     pub fn system(&self, name: &SystemName) -> Result<System, StoreError> {
         match &self.shared.backend {
             Backend::Memory(systems) => systems
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
+                .locked()
                 .get(name)
                 .map(|(system, _)| system.clone())
                 .ok_or_else(|| StoreError::SystemNotFound(name.clone())),
@@ -403,7 +398,7 @@ impl Registry {
     pub fn store(&self, name: &SystemName) -> Result<SystemStore, StoreError> {
         let (system, store): (System, Option<Arc<dyn StoreBackend>>) = match &self.shared.backend {
             Backend::Memory(systems) => {
-                let systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let systems = systems.locked();
                 let (system, store) = systems
                     .get(name)
                     .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
@@ -451,7 +446,7 @@ impl Registry {
     ) -> Result<usize, StoreError> {
         let removed = match &self.shared.backend {
             Backend::Memory(systems) => {
-                let mut systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut systems = systems.locked();
                 let (_, store) = systems
                     .get(name)
                     .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
@@ -590,11 +585,7 @@ impl Registry {
             return Ok(database.identify(fingerprint));
         }
         self.refresh(false)?;
-        let index = self
-            .shared
-            .index
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let index = self.shared.index.reading();
         Ok(index
             .trusted
             .get(fingerprint)
@@ -639,8 +630,7 @@ impl Registry {
         for system in &systems {
             let store: Option<Arc<dyn StoreBackend>> = match &self.shared.backend {
                 Backend::Memory(memory) => memory
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
+                    .locked()
                     .get(system.name())
                     .and_then(|(_, store)| store.clone())
                     .map(|store| store as Arc<dyn StoreBackend>),
@@ -672,11 +662,7 @@ impl Registry {
         };
         let stamp = directory.stamp();
         {
-            let index = self
-                .shared
-                .index
-                .read()
-                .unwrap_or_else(PoisonError::into_inner);
+            let index = self.shared.index.reading();
             if !always && index.stamp.is_some() && index.stamp == stamp {
                 return Ok(());
             }
@@ -702,14 +688,11 @@ impl Registry {
 
 impl Shared {
     fn now(&self) -> OffsetDateTime {
-        self.clock
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .now()
+        self.clock.reading().now()
     }
 
     fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(PoisonError::into_inner)
+        self.index.writing()
     }
 
     /// After a change through this process: tells the other processes sharing the registry.
@@ -770,7 +753,7 @@ impl StoreBackend for SystemStore {
         let outcomes = match &self.shared.backend {
             // Held while storing, so that a removal of the system comes before or after.
             Backend::Memory(systems) => {
-                let systems = systems.lock().unwrap_or_else(PoisonError::into_inner);
+                let systems = systems.locked();
                 let current = systems
                     .get(self.system.name())
                     .and_then(|(_, current)| current.as_ref());

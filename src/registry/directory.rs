@@ -18,7 +18,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -29,6 +29,7 @@ use crate::store::file::{access, ops, DirectoryIdentity};
 use crate::store::{
     CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, StoreError,
 };
+use crate::sync::MutexExt;
 use crate::system::{System, SystemKind, SystemName};
 
 const LOCK_FILE: &str = ".lock";
@@ -243,7 +244,7 @@ impl Directory {
         let dir = self.system_dir(system.name());
         let identity = DirectoryIdentity::of(&dir)
             .map_err(|_| StoreError::SystemNotFound(system.name().clone()))?;
-        let mut stores = self.stores.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stores = self.stores.locked();
         if let Some((known, store)) = stores.get(system.name()) {
             if *known == identity && store.system_kind() == system.kind() {
                 return Ok(Some(Arc::clone(store)));
@@ -321,10 +322,7 @@ impl Directory {
                 0
             }
         };
-        self.stores
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
+        self.stores.locked().remove(name);
         let synced = sync_dir(&self.systems_dir);
         self.touch();
         // Gone from view already; what is left of it is removed now or at the next open.

@@ -3,11 +3,12 @@
 
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
-use std::sync::{PoisonError, RwLock};
+use std::sync::RwLock;
 
 use super::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
+use crate::sync::RwLockExt;
 use crate::system::SystemKind;
 
 /// A thread-safe in-memory store: `get` is a map lookup (O(log n)) returning a cheap clone.
@@ -44,10 +45,7 @@ impl StoreBackend for MemoryStore {
 
     fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
         // A panic elsewhere cannot leave the map half-updated: every write below is one insert.
-        let mut map = self
-            .certificates
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.certificates.writing();
         Ok(admitted
             .certificates()
             .iter()
@@ -65,18 +63,12 @@ impl StoreBackend for MemoryStore {
     }
 
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
-        let map = self
-            .certificates
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let map = self.certificates.reading();
         Ok(map.get(name).cloned())
     }
 
     fn load_all(&self) -> Result<Listing, StoreError> {
-        let map = self
-            .certificates
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        let map = self.certificates.reading();
         Ok(Listing {
             certificates: map.values().cloned().collect(),
             damaged: Vec::new(),
@@ -84,10 +76,7 @@ impl StoreBackend for MemoryStore {
     }
 
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
-        let mut map = self
-            .certificates
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut map = self.certificates.writing();
         match map.remove(name) {
             Some(_) => Ok(()),
             None => Err(StoreError::NotFound(*name)),

@@ -3,13 +3,14 @@
 
 use std::fs;
 use std::hash::Hasher;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{FileStore, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::store::{DamagedEntry, Listing, StoreError};
+use crate::sync::{MutexExt, RwLockExt};
 
 /// A listing and the directory it was read from: when a new read of the directory finds the
 /// same certificate files (names and inodes, in the same order), the listing is the same.
@@ -123,7 +124,7 @@ fn leading_u64(name: &CertificateName) -> u64 {
 impl FileStore {
     /// The cached certificate for a name, if its file is still the one that was read.
     pub(super) fn cached(&self, name: &CertificateName, identity: Identity) -> Option<Certificate> {
-        let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+        let cache = self.cache.reading();
         cache
             .get(name)
             .filter(|cached| cached.identity == identity)
@@ -131,19 +132,16 @@ impl FileStore {
     }
 
     pub(super) fn remember(&self, name: CertificateName, cached: Cached) {
-        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self.cache.writing();
         cache.insert(name, cached);
     }
 
     pub(super) fn forget(&self, name: &CertificateName) {
-        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self.cache.writing();
         cache.remove(name);
         // A file found changed in place keeps its name and inode: the last listing, which
         // showed it healthy, must not be repeated.
-        *self
-            .last_listing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = None;
+        *self.last_listing.locked() = None;
     }
 
     /// Every certificate file of the directory: known ones from the cache, the others read.
@@ -163,11 +161,7 @@ impl FileStore {
                 ));
             }
         }
-        let last = self
-            .last_listing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let last = self.last_listing.locked().clone();
         if let Some(last) = last {
             if files.len() == last.files.len()
                 && files
@@ -192,7 +186,7 @@ impl FileStore {
         let mut listed_files = Vec::with_capacity(files.len());
         {
             // One read lock for the whole directory: known files cost a lookup each.
-            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            let cache = self.cache.reading();
             for (file, entry) in files {
                 let name = file
                     .name
@@ -229,7 +223,7 @@ impl FileStore {
             leading_u64(a).cmp(&leading_u64(b)).then_with(|| a.cmp(b))
         });
         {
-            let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+            let mut cache = self.cache.writing();
             // Forget files deleted since the last listing (by this process or another).
             if cache.len() > named.len() {
                 cache.retain(|name, _| {
@@ -247,10 +241,7 @@ impl FileStore {
         // Only a listing made entirely from known, healthy files (and only where directory
         // entries carry inodes) is one a later listing can repeat.
         if complete && damaged.is_empty() && cfg!(unix) {
-            *self
-                .last_listing
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(LastListing {
+            *self.last_listing.locked() = Some(Arc::new(LastListing {
                 files: listed_files,
                 certificates: certificates.clone(),
             }));

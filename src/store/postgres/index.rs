@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{PoisonError, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use postgres::fallible_iterator::FallibleIterator;
@@ -23,6 +23,7 @@ use super::{Shared, MAX_BACKOFF, POLL};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{Damage, DamagedEntry};
+use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemKind, SystemName};
 
 /// What a replica compares with the database to learn, without reading the table, whether its
@@ -254,17 +255,17 @@ type Systems = (BTreeMap<SystemName, Registered>, Vec<DamagedEntry>);
 
 impl Shared {
     pub(super) fn read_index(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(PoisonError::into_inner)
+        self.index.reading()
     }
 
     fn write_index(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(PoisonError::into_inner)
+        self.index.writing()
     }
 
     /// Loads the tables the first time; afterwards compares summaries and fetches only what
     /// differs.
     pub(super) fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        let _in_order = self.sync.locked();
         if !self.read_index().loaded {
             return self.load(client);
         }
@@ -510,7 +511,7 @@ impl Shared {
     /// Brings the index up to date with the change log, or reconciles it with the tables when
     /// the log no longer reaches back to the index's revision.
     pub(super) fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.lock().unwrap_or_else(PoisonError::into_inner);
+        let _in_order = self.sync.locked();
         self.catch_up_locked(client)
     }
 

@@ -1,13 +1,14 @@
 //! Writes: one transaction each, on the writer connection, and the outcome of a write whose
 //! connection broke during `COMMIT`.
 
-use std::sync::{MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 use postgres::Client;
 
 use super::{database, Shared, CHANGES_KEPT};
 use crate::store::StoreError;
+use crate::sync::MutexExt;
 
 /// The pauses before each attempt to learn the outcome of a write whose connection broke
 /// during `COMMIT`.
@@ -51,9 +52,7 @@ impl Writer<'_> {
 
 impl Shared {
     pub(super) fn writer(&self) -> Result<Writer<'_>, StoreError> {
-        Ok(Writer(
-            self.writer.lock().unwrap_or_else(PoisonError::into_inner),
-        ))
+        Ok(Writer(self.writer.locked()))
     }
 
     /// Runs `body` on the writer connection (reconnected if it broke), for what is not a
