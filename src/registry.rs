@@ -99,7 +99,9 @@ enum Backend {
 /// Which systems trust which certificate, and the systems themselves.
 #[derive(Debug, Default)]
 struct Index {
-    /// For a directory: the change marker the index was built from.
+    /// For a directory: whether the index was built from the directory, and the change
+    /// marker it was built from (none before the first change).
+    built: bool,
     stamp: Option<directory::Stamp>,
     systems: BTreeMap<SystemName, System>,
     trusted: HashMap<Fingerprint, Vec<SystemName>>,
@@ -663,13 +665,14 @@ impl Registry {
         let stamp = directory.stamp();
         {
             let index = self.shared.index.reading();
-            if !always && index.stamp.is_some() && index.stamp == stamp {
+            if !always && index.built && index.stamp == stamp {
                 return Ok(());
             }
         }
         // Built from a stamp taken before reading: a change made during the rebuild moves
         // the marker again, and the next call rebuilds once more.
         let mut rebuilt = Index {
+            built: true,
             stamp,
             ..Index::default()
         };
