@@ -6,8 +6,8 @@
 //!
 //! Needs PostgreSQL's server programs (`initdb`, `pg_ctl`): on PATH, in
 //! `/usr/lib/postgresql/<version>/bin`, or in the directory `INBOUND_CERTS_PG_BIN` names.
-//! As root, the server runs as the `postgres` user (`runuser`). Own harness, so that one server
-//! serves every test and is always stopped.
+//! As root, the server runs as the `postgres` user (`runuser`). The tests run on libtest-mimic
+//! rather than libtest, so that one server serves every test and is always stopped.
 
 #![allow(
     clippy::unwrap_used,
@@ -2221,7 +2221,6 @@ fn free_port() -> u16 {
 type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
     let tests: [(&str, Test); 27] = [
         (
             "mtls_server_serves_a_postgres_registry",
@@ -2317,33 +2316,24 @@ fn main() -> ExitCode {
             audit_records_of_concurrent_replicas_are_all_there,
         ),
     ];
-    let filter: Vec<&String> = arguments.iter().filter(|a| !a.starts_with('-')).collect();
-    let selected: Vec<_> = tests
+    // One server for every test, started by the first that runs (none for `--list`), and
+    // stopped when the last trial is done with it.
+    let server: Arc<std::sync::OnceLock<Server>> = Arc::new(std::sync::OnceLock::new());
+    let trials = tests
         .into_iter()
-        .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+        .map(|(name, test)| {
+            let server = Arc::clone(&server);
+            libtest_mimic::Trial::test(name, move || {
+                let detail = test(server.get_or_init(Server::start));
+                println!("{name}: {detail}");
+                Ok(())
+            })
+        })
         .collect();
-    if selected.is_empty() {
-        return ExitCode::SUCCESS;
-    }
-    let server = Server::start();
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in selected {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&server))) {
-            Ok(detail) => {
-                passed += 1;
-                println!("test {name} ... ok ({detail})");
-            }
-            Err(_) => {
-                failed += 1;
-                println!("test {name} ... FAILED");
-            }
-        }
-    }
-    drop(server);
-    println!("\n{passed} passed, {failed} failed");
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    let mut options = libtest_mimic::Arguments::from_args();
+    // One at a time: the tests share the server, and some restart it.
+    options.test_threads = Some(1);
+    let conclusion = libtest_mimic::run(&options, trials);
+    drop(Arc::try_unwrap(server).ok().and_then(std::sync::OnceLock::into_inner));
+    conclusion.exit_code()
 }
