@@ -250,34 +250,8 @@ const LOWER_HEX: [u8; 256] = {
     table
 };
 
-#[cfg(feature = "serde")]
-mod serde_impls {
-    use super::{CertificateName, Fingerprint};
-    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
-
-    impl Serialize for Fingerprint {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_str(self)
-        }
-    }
-    impl<'de> Deserialize<'de> for Fingerprint {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let text = String::deserialize(deserializer)?;
-            text.parse().map_err(D::Error::custom)
-        }
-    }
-    impl Serialize for CertificateName {
-        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-            serializer.collect_str(self)
-        }
-    }
-    impl<'de> Deserialize<'de> for CertificateName {
-        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            let text = String::deserialize(deserializer)?;
-            text.parse().map_err(D::Error::custom)
-        }
-    }
-}
+serialize_as_text!(Fingerprint, CertificateName);
+deserialize_from_text!(Fingerprint, CertificateName);
 
 #[cfg(test)]
 mod tests {

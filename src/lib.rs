@@ -67,6 +67,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
+#[macro_use]
+mod text_serde;
+
 mod audit;
 mod certificate;
 mod decode;

@@ -292,12 +292,7 @@ impl fmt::Debug for DistinguishedName {
     }
 }
 
-#[cfg(feature = "serde")]
-impl serde::Serialize for DistinguishedName {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialize_as_text!(DistinguishedName);
 
 /// One attribute of a distinguished name, such as `CN=example`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -439,12 +434,7 @@ impl fmt::Debug for SerialNumber {
     }
 }
 
-#[cfg(feature = "serde")]
-impl serde::Serialize for SerialNumber {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialize_as_text!(SerialNumber);
 
 /// The algorithm an issuer signed a certificate with.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -827,12 +817,7 @@ impl fmt::Display for SubjectAltName {
     }
 }
 
-#[cfg(feature = "serde")]
-impl serde::Serialize for SubjectAltName {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialize_as_text!(SubjectAltName);
 
 /// Where a certificate's serial number (content octets), issuer and subject names are in
 /// its DER.

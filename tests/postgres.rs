@@ -2334,6 +2334,10 @@ fn main() -> ExitCode {
     // One at a time: the tests share the server, and some restart it.
     options.test_threads = Some(1);
     let conclusion = libtest_mimic::run(&options, trials);
-    drop(Arc::try_unwrap(server).ok().and_then(std::sync::OnceLock::into_inner));
+    drop(
+        Arc::try_unwrap(server)
+            .ok()
+            .and_then(std::sync::OnceLock::into_inner),
+    );
     conclusion.exit_code()
 }
