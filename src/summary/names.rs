@@ -1,0 +1,342 @@
+//! Distinguished names and their attributes, and subject alternative names.
+
+use super::*;
+
+/// An X.509 distinguished name: relative distinguished names, each one or more attributes.
+///
+/// `Display` gives the RFC 4514 string (most specific first, e.g. `CN=a,O=b,C=DE`) with the
+/// attribute names OpenSSL uses.
+///
+/// Names are equal when their attributes are. The attributes are read from the
+/// certificate's DER (whose structure was checked when it was parsed) the first time they
+/// are asked for: most certificates are stored and listed far more often than their names
+/// are looked at.
+#[derive(Clone, Default)]
+pub struct DistinguishedName {
+    /// DER holding the Name element at `range`.
+    der: Arc<[u8]>,
+    range: Range<usize>,
+    rdns: OnceLock<Vec<Vec<Attribute>>>,
+}
+
+impl DistinguishedName {
+    /// The Name element at `range` of `der`, which the certificate parse has checked.
+    pub(crate) fn from_der(der: Arc<[u8]>, range: Range<usize>) -> Self {
+        DistinguishedName {
+            der,
+            range,
+            rdns: OnceLock::new(),
+        }
+    }
+
+    /// The relative distinguished names in encoded order (least specific first).
+    pub fn rdns(&self) -> &[Vec<Attribute>] {
+        self.rdns
+            .get_or_init(|| read_rdns(self.der.get(self.range.clone()).unwrap_or_default()))
+    }
+
+    /// All attributes in encoded order.
+    pub fn attributes(&self) -> impl Iterator<Item = &Attribute> {
+        self.rdns().iter().flatten()
+    }
+
+    /// The text of the last (most specific) attribute with this dotted OID.
+    pub fn get(&self, oid: &str) -> Option<&str> {
+        self.attributes()
+            .filter(|a| a.oid.as_str() == oid)
+            .last()
+            .and_then(|a| a.value.as_text())
+    }
+
+    /// The most specific common name (CN), if any.
+    pub fn common_name(&self) -> Option<&str> {
+        self.get("2.5.4.3")
+    }
+
+    /// The most specific organisation (O), if any.
+    pub fn organization(&self) -> Option<&str> {
+        self.get("2.5.4.10")
+    }
+
+    /// Whether the name has no attribute at all.
+    pub fn is_empty(&self) -> bool {
+        self.rdns().iter().all(Vec::is_empty)
+    }
+}
+
+impl PartialEq for DistinguishedName {
+    fn eq(&self, other: &Self) -> bool {
+        self.rdns() == other.rdns()
+    }
+}
+
+impl Eq for DistinguishedName {}
+
+impl Hash for DistinguishedName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.rdns().hash(state);
+    }
+}
+
+/// The attributes of a Name element, whose structure the strict DER check has checked.
+/// Every vector is allocated at its final size: a name may hold 80,000 RDNs.
+pub(super) fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
+    let Ok(name) = Reader::new(name).expect(Tag::SEQUENCE, "a Name") else {
+        return Vec::new();
+    };
+    let sets = || {
+        let mut sets = name.reader();
+        std::iter::from_fn(move || sets.read().ok())
+    };
+    let mut rdns = Vec::with_capacity(sets().count());
+    for set in sets() {
+        let attributes = || {
+            let mut set = set.reader();
+            std::iter::from_fn(move || set.read().ok())
+        };
+        let mut rdn = Vec::with_capacity(attributes().count());
+        for attribute in attributes() {
+            let mut fields = attribute.reader();
+            if let (Ok(oid), Ok(value)) = (fields.read(), fields.read()) {
+                rdn.push(Attribute {
+                    oid: Oid::from_content(oid.content),
+                    value: attribute_value(&value),
+                });
+            }
+        }
+        rdns.push(rdn);
+    }
+    rdns
+}
+
+impl fmt::Display for DistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, rdn) in self.rdns().iter().rev().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            for (j, attribute) in rdn.iter().enumerate() {
+                if j > 0 {
+                    f.write_str("+")?;
+                }
+                write!(f, "{attribute}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for DistinguishedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DistinguishedName(\"{self}\")")
+    }
+}
+
+serialize_as_text!(DistinguishedName);
+
+/// One attribute of a distinguished name, such as `CN=example`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Attribute {
+    /// The attribute type.
+    pub oid: Oid,
+    /// The value.
+    pub value: AttributeValue,
+}
+
+impl Attribute {
+    /// The short name OpenSSL uses for this attribute type (`CN`, `O`, `emailAddress`, …).
+    pub fn short_name(&self) -> Option<&'static str> {
+        let name = match self.oid.as_str() {
+            "2.5.4.3" => "CN",
+            "2.5.4.6" => "C",
+            "2.5.4.7" => "L",
+            "2.5.4.8" => "ST",
+            "2.5.4.10" => "O",
+            "2.5.4.11" => "OU",
+            "2.5.4.9" => "street",
+            "2.5.4.4" => "SN",
+            "2.5.4.5" => "serialNumber",
+            "2.5.4.12" => "title",
+            "2.5.4.13" => "description",
+            "2.5.4.15" => "businessCategory",
+            "2.5.4.17" => "postalCode",
+            "2.5.4.42" => "GN",
+            "2.5.4.43" => "initials",
+            "2.5.4.44" => "generationQualifier",
+            "2.5.4.46" => "dnQualifier",
+            "2.5.4.65" => "pseudonym",
+            "2.5.4.97" => "organizationIdentifier",
+            "0.9.2342.19200300.100.1.25" => "DC",
+            "0.9.2342.19200300.100.1.1" => "UID",
+            "1.2.840.113549.1.9.1" => "emailAddress",
+            "1.3.6.1.4.1.311.60.2.1.1" => "jurisdictionL",
+            "1.3.6.1.4.1.311.60.2.1.2" => "jurisdictionST",
+            "1.3.6.1.4.1.311.60.2.1.3" => "jurisdictionC",
+            _ => return None,
+        };
+        Some(name)
+    }
+}
+
+impl fmt::Display for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.short_name() {
+            Some(name) => f.write_str(name)?,
+            None => f.write_str(self.oid.as_str())?,
+        }
+        f.write_str("=")?;
+        match &self.value {
+            AttributeValue::Text(text) => write_escaped(f, text),
+            AttributeValue::Der(der) => write!(f, "#{}", hex::encode(der)),
+        }
+    }
+}
+
+/// RFC 4514 §2.4 escaping, plus control characters as `\XX`.
+pub(super) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    let last = text.chars().count().saturating_sub(1);
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            '"' | '+' | ',' | ';' | '<' | '>' | '\\' => write!(f, "\\{c}")?,
+            '#' if i == 0 => f.write_str("\\#")?,
+            ' ' if i == 0 || i == last => f.write_str("\\ ")?,
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\{:02X}", c as u32)?,
+            c => write!(f, "{c}")?,
+        }
+    }
+    Ok(())
+}
+
+/// An attribute's value: text for the string types, else the DER encoding (shown `#hex`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttributeValue {
+    /// A string type (UTF8String, PrintableString, IA5String, BMPString, TeletexString as
+    /// Latin-1, …) decoded to text.
+    Text(String),
+    /// Any other type: the whole DER element.
+    Der(Vec<u8>),
+}
+
+impl AttributeValue {
+    /// The text, if the value is a string type.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            AttributeValue::Text(text) => Some(text),
+            AttributeValue::Der(_) => None,
+        }
+    }
+}
+
+/// A subject alternative name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubjectAltName {
+    /// `DNS:` a host name.
+    Dns(String),
+    /// `IP:` an IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// `email:` an RFC 822 address.
+    Email(String),
+    /// `URI:` a URI.
+    Uri(String),
+    /// `DirName:` a distinguished name.
+    DirectoryName(DistinguishedName),
+    /// `RID:` a registered OID.
+    RegisteredId(Oid),
+    /// `othername:` a name of the given type.
+    OtherName(Oid),
+    /// A name this crate does not decode (x400Address, ediPartyName, an IP address of the
+    /// wrong length, text that is not UTF-8): a short description.
+    Unsupported(String),
+}
+
+impl fmt::Display for SubjectAltName {
+    /// As OpenSSL prints them: `DNS:a.example`, `IP:10.0.0.1`, `email:x@y`, `URI:…`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubjectAltName::Dns(name) => write!(f, "DNS:{name}"),
+            SubjectAltName::Ip(address) => write!(f, "IP:{address}"),
+            SubjectAltName::Email(address) => write!(f, "email:{address}"),
+            SubjectAltName::Uri(uri) => write!(f, "URI:{uri}"),
+            SubjectAltName::DirectoryName(name) => write!(f, "DirName:{name}"),
+            SubjectAltName::RegisteredId(oid) => write!(f, "RID:{oid}"),
+            SubjectAltName::OtherName(oid) => write!(f, "othername:{oid}"),
+            SubjectAltName::Unsupported(what) => f.write_str(what),
+        }
+    }
+}
+
+serialize_as_text!(SubjectAltName);
+
+pub(super) fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
+    let der: Arc<[u8]> = name.as_raw().into();
+    let range = 0..der.len();
+    DistinguishedName::from_der(der, range)
+}
+
+pub(super) fn attribute_value(value: &der::Tlv<'_>) -> AttributeValue {
+    let data = value.content;
+    let text = if value.tag.class != der::UNIVERSAL || value.tag.constructed {
+        None
+    } else {
+        match value.tag.number {
+            // UTF8String, NumericString, PrintableString, IA5String, VisibleString
+            12 | 18 | 19 | 22 | 26 => std::str::from_utf8(data).ok().map(str::to_string),
+            // TeletexString: treated as Latin-1, as OpenSSL does.
+            20 => Some(data.iter().map(|b| char::from(*b)).collect()),
+            // BMPString: UTF-16BE.
+            30 => {
+                let units: Vec<u16> = data
+                    .chunks(2)
+                    .map(|pair| match pair {
+                        [high, low] => u16::from_be_bytes([*high, *low]),
+                        _ => 0xfffd,
+                    })
+                    .collect();
+                String::from_utf16(&units).ok()
+            }
+            // UniversalString: UTF-32BE.
+            28 => data
+                .chunks(4)
+                .map(|quad| match quad {
+                    [a, b, c, d] => char::from_u32(u32::from_be_bytes([*a, *b, *c, *d])),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    };
+    match text {
+        Some(text) => AttributeValue::Text(text),
+        None => AttributeValue::Der(value.raw.to_vec()),
+    }
+}
+
+pub(crate) fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
+    match name {
+        GeneralName::DNSName(text) => SubjectAltName::Dns((*text).to_string()),
+        GeneralName::RFC822Name(text) => SubjectAltName::Email((*text).to_string()),
+        GeneralName::URI(text) => SubjectAltName::Uri((*text).to_string()),
+        GeneralName::IPAddress(bytes) => match bytes.len() {
+            4 => {
+                let mut octets = [0u8; 4];
+                octets.copy_from_slice(bytes);
+                SubjectAltName::Ip(IpAddr::from(octets))
+            }
+            16 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(bytes);
+                SubjectAltName::Ip(IpAddr::from(octets))
+            }
+            _ => SubjectAltName::Unsupported(format!("IP:<invalid:{}>", hex::encode(bytes))),
+        },
+        GeneralName::DirectoryName(name) => SubjectAltName::DirectoryName(distinguished_name(name)),
+        GeneralName::RegisteredID(oid) => SubjectAltName::RegisteredId(Oid::from_parser(oid)),
+        GeneralName::OtherName(oid, _) => SubjectAltName::OtherName(Oid::from_parser(oid)),
+        GeneralName::X400Address(_) => SubjectAltName::Unsupported("X400Name:<unsupported>".into()),
+        GeneralName::EDIPartyName(_) => {
+            SubjectAltName::Unsupported("EdiPartyName:<unsupported>".into())
+        }
+        GeneralName::Invalid(_, _) => SubjectAltName::Unsupported("<invalid name>".into()),
+    }
+}
