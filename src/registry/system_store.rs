@@ -1,0 +1,253 @@
+//! [`SystemStore`]: one system's certificates, keeping the registry's index and audit trail
+//! current.
+
+use super::*;
+
+/// One system's certificates: a [`CertificateStore`] with everything a store has (import with
+/// the policy, list, get, delete, expiry chores), that keeps the registry's index of which
+/// systems trust which certificate up to date.
+#[derive(Clone)]
+pub struct SystemStore {
+    pub(super) system: System,
+    pub(super) store: Option<Arc<dyn StoreBackend>>,
+    /// On PostgreSQL, the same store as `store`, whose writes insert their audit records in
+    /// their own transaction.
+    #[cfg(feature = "postgres")]
+    pub(super) rows: Option<Arc<crate::store::postgres::SystemRows>>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) actor: Arc<str>,
+}
+
+impl std::fmt::Debug for SystemStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemStore")
+            .field("system", &self.system)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SystemStore {
+    /// The system whose certificates these are.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
+    /// A removed system's directory is gone: say which system, not which path.
+    fn system_error(&self, error: StoreError) -> StoreError {
+        match error {
+            StoreError::NoDirectory(_) => StoreError::SystemNotFound(self.system.name().clone()),
+            other => other,
+        }
+    }
+}
+
+impl StoreBackend for SystemStore {
+    fn system_kind(&self) -> SystemKind {
+        self.system.kind()
+    }
+
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotInbound(self.system.kind()));
+        };
+        let outcomes = match &self.shared.backend {
+            // Held while storing, so that a removal of the system comes before or after.
+            Backend::Memory(systems) => {
+                let systems = systems.locked();
+                let current = systems
+                    .get(self.system.name())
+                    .and_then(|(_, current)| current.as_ref());
+                if !current.is_some_and(|current| {
+                    std::ptr::eq(
+                        Arc::as_ptr(current).cast::<()>(),
+                        Arc::as_ptr(store).cast::<()>(),
+                    )
+                }) {
+                    return Err(StoreError::SystemNotFound(self.system.name().clone()));
+                }
+                store.store_all(admitted)?
+            }
+            // The file store checks, under its lock, that its directory is still the one it
+            // opened.
+            Backend::Directory(_) => store
+                .store_all(admitted)
+                .map_err(|error| self.system_error(error))?,
+            // Checked in the write's transaction, which inserts the records of the import;
+            // the backend's own index follows.
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => {
+                let Some(rows) = &self.rows else {
+                    return Err(StoreError::NotInbound(self.system.kind()));
+                };
+                return rows.store_all_audited(admitted, &|outcomes| {
+                    self.records_of(StoreEvent::Imported {
+                        certificates: admitted.certificates(),
+                        outcomes,
+                    })
+                });
+            }
+        };
+        {
+            let mut index = self.shared.index_mut();
+            for certificate in admitted.certificates() {
+                index.trust(certificate.fingerprint(), self.system.name());
+            }
+        }
+        self.shared.changed();
+        Ok(outcomes)
+    }
+
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
+        match &self.store {
+            Some(store) => store.load(name).map_err(|error| self.system_error(error)),
+            None => Ok(None),
+        }
+    }
+
+    fn load_all(&self) -> Result<Listing, StoreError> {
+        match &self.store {
+            Some(store) => store.load_all().map_err(|error| self.system_error(error)),
+            None => Ok(Listing::default()),
+        }
+    }
+
+    fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotFound(*name));
+        };
+        // On PostgreSQL the delete's transaction inserts its record (the backend's own index
+        // follows).
+        #[cfg(feature = "postgres")]
+        if let Some(rows) = &self.rows {
+            let certificate = store.load(name).ok().flatten();
+            return rows.remove_audited(name, &|| {
+                self.records_of(StoreEvent::Deleted {
+                    name,
+                    certificate: certificate.as_ref(),
+                })
+            });
+        }
+        store
+            .remove(name)
+            .map_err(|error| self.system_error(error))?;
+        self.shared
+            .index_mut()
+            .distrust(&name.fingerprint(), self.system.name());
+        self.shared.changed();
+        Ok(())
+    }
+
+    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        // On PostgreSQL the purge's transaction inserts its record, as a purge.
+        #[cfg(feature = "postgres")]
+        if let Some(rows) = &self.rows {
+            return rows.remove_audited(&certificate.name(), &|| {
+                self.records_of(StoreEvent::Purged { certificate })
+            });
+        }
+        self.remove(&certificate.name())
+    }
+
+    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
+        // On PostgreSQL, the records of what changed were inserted by the change's own
+        // transaction; a refusal changed nothing and is appended in a transaction of its own.
+        #[cfg(feature = "postgres")]
+        if matches!(self.shared.backend, Backend::Postgres(_))
+            && !matches!(event, StoreEvent::Refused { .. })
+        {
+            return Ok(());
+        }
+        self.shared.audit.append(&self.records_of(event))
+    }
+}
+
+impl SystemStore {
+    /// The audit records of what a store operation did, made through this handle, now.
+    fn records_of(&self, event: StoreEvent<'_>) -> Vec<AuditRecord> {
+        match event {
+            StoreEvent::Imported {
+                certificates,
+                outcomes,
+            } => certificates
+                .iter()
+                .zip(outcomes)
+                .map(|(certificate, outcome)| {
+                    let outcome = match outcome {
+                        Imported::Added(_) => AuditOutcome::Added,
+                        Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
+                    };
+                    self.audit_record(
+                        AuditAction::Import,
+                        Some(certificate),
+                        outcome,
+                        String::new(),
+                    )
+                })
+                .collect(),
+            StoreEvent::Refused {
+                error,
+                certificates,
+            } => {
+                // The certificate the refusal is about, when it names one.
+                let named = match error {
+                    StoreError::Expired { name, .. }
+                    | StoreError::NotForClientAuth { name, .. }
+                    | StoreError::CaCertificate { name, .. } => {
+                        certificates.iter().find(|c| c.name() == *name)
+                    }
+                    _ => None,
+                };
+                vec![self.audit_record(
+                    AuditAction::Import,
+                    named,
+                    AuditOutcome::Refused,
+                    match certificates.len() {
+                        0 => format!("{}: {error}", error.code()),
+                        count => format!(
+                            "{} ({count} certificate(s) in the upload): {error}",
+                            error.code()
+                        ),
+                    },
+                )]
+            }
+            StoreEvent::Deleted { name, certificate } => {
+                let mut record = self.audit_record(
+                    AuditAction::Delete,
+                    certificate,
+                    AuditOutcome::Removed,
+                    String::new(),
+                );
+                record.certificate = Some(*name);
+                vec![record]
+            }
+            StoreEvent::Purged { certificate } => vec![self.audit_record(
+                AuditAction::Purge,
+                Some(certificate),
+                AuditOutcome::Removed,
+                format!(
+                    "expired on {}",
+                    crate::store::rfc3339(certificate.summary().validity.not_after)
+                ),
+            )],
+        }
+    }
+
+    fn audit_record(
+        &self,
+        action: AuditAction,
+        certificate: Option<&Certificate>,
+        outcome: AuditOutcome,
+        detail: String,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: self.shared.now(),
+            actor: self.actor.to_string(),
+            system: Some(self.system.name().clone()),
+            action,
+            certificate: certificate.map(Certificate::name),
+            subject: certificate.map(|c| c.summary().subject.to_string()),
+            outcome,
+            detail,
+        }
+    }
+}
