@@ -475,24 +475,26 @@ impl fmt::Display for DerProblem {
     }
 }
 
-/// The X.509 parser's reason for refusing a structurally sound certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateParseError {
-    reason: String,
+/// Which X.509 rule a structurally sound certificate breaks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateParseError {
+    /// The version field is not 0, 1 or 2 (v1, v2, v3).
+    #[error("the version field is {version}; only 0, 1 and 2 (v1, v2, v3) exist")]
+    UnknownVersion {
+        /// The version field's value, in decimal (or hexadecimal when long).
+        version: String,
+    },
+    /// A version 1 or 2 certificate carries extensions (only v3 may).
+    #[error("extensions are present in a version 1 or 2 certificate")]
+    ExtensionsBeforeVersion3,
+    /// The signature algorithm inside the signed part differs from the outer one.
+    #[error("the signature algorithm inside the signed part differs from the outer one")]
+    SignatureAlgorithmMismatch,
+    /// A validity time is neither a valid UTCTime nor a valid GeneralizedTime.
+    #[error("the {field} time is not a valid UTCTime or GeneralizedTime")]
+    InvalidTime {
+        /// `notBefore` or `notAfter`.
+        field: &'static str,
+    },
 }
-
-impl CertificateParseError {
-    pub(crate) fn new(reason: impl fmt::Display) -> Self {
-        CertificateParseError {
-            reason: reason.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for CertificateParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.reason)
-    }
-}
-
-impl std::error::Error for CertificateParseError {}

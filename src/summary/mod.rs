@@ -105,39 +105,29 @@ impl CertificateSummary {
         outline: &der::Outline<'_>,
         names: &Names,
     ) -> Result<Self, DecodeError> {
-        let invalid =
-            |reason: String| DecodeError::InvalidCertificate(CertificateParseError::new(reason));
+        let invalid = DecodeError::InvalidCertificate;
         let version = match outline.version.map(|v| v.content) {
             None => 1,
             Some([0]) => 1,
             Some([1]) => 2,
             Some([2]) => 3,
             Some(other) => {
-                return Err(invalid(format!(
-                    "the version field is {}; only 0, 1 and 2 (v1, v2, v3) exist",
-                    integer_text(other)
-                )))
+                return Err(invalid(CertificateParseError::UnknownVersion {
+                    version: integer_text(other),
+                }))
             }
         };
         let extensions = outline.extensions.as_ref();
         if version < 3 && extensions.is_some() {
-            return Err(invalid(
-                "extensions are present in a version 1 or 2 certificate".into(),
-            ));
+            return Err(invalid(CertificateParseError::ExtensionsBeforeVersion3));
         }
         if outline.signature.raw != outline.signature_algorithm.raw {
-            return Err(invalid(
-                "the signature algorithm inside the signed part differs from the outer one".into(),
-            ));
+            return Err(invalid(CertificateParseError::SignatureAlgorithmMismatch));
         }
-        let time = |tlv: &der::Tlv<'_>, what: &str| {
+        let time = |tlv: &der::Tlv<'_>, field: &'static str| {
             ASN1Time::from_der(tlv.raw)
                 .map(|(_, time)| time.to_datetime())
-                .map_err(|_| {
-                    invalid(format!(
-                        "the {what} time is not a valid UTCTime or GeneralizedTime"
-                    ))
-                })
+                .map_err(|_| invalid(CertificateParseError::InvalidTime { field }))
         };
         let validity = Validity {
             not_before: time(&outline.not_before, "notBefore")?,
