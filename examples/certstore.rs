@@ -301,7 +301,9 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 .get(&name)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
-            let imported = imported(&registry, system, certificate.name());
+            let imported = imports(&registry, Some(system))
+                .remove(&(system.clone(), certificate.name()))
+                .map(|(at, by)| format!("{at} by {by}"));
             if json {
                 let mut object = support::json_object(&certificate, now);
                 object.insert("system".into(), Value::String(system.to_string()));
@@ -652,7 +654,7 @@ fn list(
         );
     }
     if json {
-        let imported = imported_all(registry);
+        let imported = imports(registry, None);
         let objects: Vec<Value> = rows
             .iter()
             .map(|(system, certificate)| {
@@ -939,15 +941,21 @@ fn history(
     Ok(ExitCode::SUCCESS)
 }
 
-/// When (RFC 3339) and by whom each certificate of each system was last imported, from one
-/// read of the audit trail.
-fn imported_all(
+/// When (RFC 3339) and by whom each certificate was last imported, by system and name, from
+/// one read of the audit trail (of one system, or of all).
+fn imports(
     registry: &Registry,
+    system: Option<&SystemName>,
 ) -> std::collections::HashMap<(SystemName, CertificateName), (String, String)> {
     let mut imported = std::collections::HashMap::new();
-    let Ok(history) = registry.history(&inbound_certs::HistoryQuery::new()) else {
+    let mut query = inbound_certs::HistoryQuery::new();
+    if let Some(system) = system {
+        query = query.system(system.clone());
+    }
+    let Ok(history) = registry.history(&query) else {
         return imported;
     };
+    // Newest first: the first record of each certificate is its last import.
     for record in history.records {
         if let (
             Some(system),
@@ -972,31 +980,6 @@ fn imported_all(
         }
     }
     imported
-}
-
-/// When and by whom a certificate was imported into a system, from the audit trail.
-fn imported(registry: &Registry, system: &SystemName, name: CertificateName) -> Option<String> {
-    let history = registry
-        .history(&inbound_certs::HistoryQuery::new().system(system.clone()))
-        .ok()?;
-    history
-        .records
-        .iter()
-        .find(|record| {
-            record.certificate == Some(name)
-                && record.action == inbound_certs::AuditAction::Import
-                && record.outcome == inbound_certs::AuditOutcome::Added
-        })
-        .map(|record| {
-            format!(
-                "{} by {}",
-                record
-                    .time
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default(),
-                record.actor
-            )
-        })
 }
 
 fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {
