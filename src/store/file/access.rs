@@ -159,11 +159,8 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
             },
         ));
     }
-    if mode & 0o002 != 0 {
-        return Err(refuse(dir, PermissionProblem::WritableByOthers { mode }));
-    }
-    if mode & 0o020 != 0 && !shared_group {
-        return Err(refuse(dir, PermissionProblem::WritableByGroup { mode }));
+    if let Some(problem) = writable_by_others(mode, shared_group, false) {
+        return Err(refuse(dir, problem));
     }
     // Whoever may write to a parent may move the store away and put another in its place.
     for parent in canonical.ancestors().skip(1) {
@@ -172,7 +169,6 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
             parent.to_path_buf(),
         ))?;
         let mode = metadata.mode() & 0o7777;
-        let sticky = mode & 0o1000 != 0;
         if !identity.trusts_owner(metadata.uid()) {
             return Err(refuse(
                 parent,
@@ -182,14 +178,32 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
                 },
             ));
         }
-        if mode & 0o002 != 0 && !sticky {
-            return Err(refuse(parent, PermissionProblem::WritableByOthers { mode }));
-        }
-        if mode & 0o020 != 0 && !sticky && !shared_group {
-            return Err(refuse(parent, PermissionProblem::WritableByGroup { mode }));
+        // Sticky (as /tmp is): others may add entries, not move or replace this one.
+        if let Some(problem) = writable_by_others(mode, shared_group, true) {
+            return Err(refuse(parent, problem));
         }
     }
     Ok(canonical)
+}
+
+/// Who besides the owner may write to a file or directory of these permission bits, if
+/// anyone the store does not trust: every user, or the group unless it is trusted. With
+/// `sticky_exempt`, a sticky directory is no problem (its entries are its owners' alone).
+#[cfg(unix)]
+pub(crate) fn writable_by_others(
+    mode: u32,
+    group_trusted: bool,
+    sticky_exempt: bool,
+) -> Option<PermissionProblem> {
+    if sticky_exempt && mode & 0o1000 != 0 {
+        None
+    } else if mode & 0o002 != 0 {
+        Some(PermissionProblem::WritableByOthers { mode })
+    } else if mode & 0o020 != 0 && !group_trusted {
+        Some(PermissionProblem::WritableByGroup { mode })
+    } else {
+        None
+    }
 }
 
 #[cfg(not(unix))]

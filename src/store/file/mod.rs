@@ -295,10 +295,8 @@ impl FileStore {
         use std::os::unix::fs::MetadataExt;
         let mode = metadata.mode() & 0o7777;
         let user = rustix::process::geteuid().as_raw();
-        if mode & 0o002 != 0 {
-            Some(PermissionProblem::WritableByOthers { mode })
-        } else if mode & 0o020 != 0 && !self.shared_group {
-            Some(PermissionProblem::WritableByGroup { mode })
+        if let Some(problem) = access::writable_by_others(mode, self.shared_group, false) {
+            Some(problem)
         } else if metadata.uid() != user && metadata.uid() != 0 && !self.shared_group {
             Some(PermissionProblem::OwnedByOtherUser {
                 owner: metadata.uid(),
