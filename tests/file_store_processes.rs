@@ -237,6 +237,14 @@ fn spawn(arguments: &[&str]) -> std::process::Child {
         .expect("spawn worker")
 }
 
+/// Kills a worker (SIGKILL) and reaps it; its exit status.
+fn kill(child: &mut std::process::Child) -> Result<std::process::ExitStatus, String> {
+    let killed = child.kill();
+    let status = child.wait().map_err(|e| format!("wait: {e}"))?;
+    killed.map_err(|e| format!("kill: {e}"))?;
+    Ok(status)
+}
+
 fn temporary_files(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .expect("read dir")
@@ -258,9 +266,7 @@ fn killed_writers_never_leave_a_damaged_store() -> Result<String, String> {
     for round in 0..kills {
         let mut child = spawn(&["churn", dir.to_str().expect("utf-8 path")]);
         std::thread::sleep(Duration::from_millis(5 + random.below(60) as u64));
-        let killed = child.kill();
-        let status = child.wait().map_err(|e| format!("wait: {e}"))?;
-        killed.map_err(|e| format!("kill: {e}"))?;
+        let status = kill(&mut child)?;
         if status.success() {
             return Err(format!(
                 "round {round}: the worker exited by itself: {status}"
@@ -431,8 +437,7 @@ fn killed_bundle_imports_leave_the_whole_bundle_or_none() -> Result<String, Stri
         }
         // An import of 8 certificates takes a few milliseconds (9 fsyncs and more).
         std::thread::sleep(Duration::from_micros(random.below(8000) as u64));
-        child.kill().map_err(|e| e.to_string())?;
-        child.wait().map_err(|e| e.to_string())?;
+        kill(&mut child)?;
         if lines.next().and_then(Result::ok).as_deref() == Some("done") {
             finished += 1;
         }
@@ -487,9 +492,7 @@ fn killed_system_changes_never_leave_a_half_made_system() -> Result<String, Stri
     for round in 0..kills {
         let mut child = spawn(&["systems", dir.to_str().expect("utf-8 path")]);
         std::thread::sleep(Duration::from_millis(5 + random.below(40) as u64));
-        let killed = child.kill();
-        child.wait().map_err(|e| format!("wait: {e}"))?;
-        killed.map_err(|e| format!("kill: {e}"))?;
+        kill(&mut child)?;
         let registry = Registry::open(&dir).map_err(|e| e.to_string())?;
         let listing = registry.systems().map_err(|e| e.to_string())?;
         if !listing.damaged.is_empty() {
@@ -649,15 +652,13 @@ fn killed_writers_leave_one_record_per_acknowledged_change() -> Result<String, S
             .spawn()
             .map_err(|e| e.to_string())?;
         std::thread::sleep(Duration::from_millis(10 + random.below(60) as u64));
-        let killed = child.kill();
+        kill(&mut child)?;
         let mut output = String::new();
         if let Some(mut stdout) = child.stdout.take() {
             stdout
                 .read_to_string(&mut output)
                 .map_err(|e| e.to_string())?;
         }
-        child.wait().map_err(|e| e.to_string())?;
-        killed.map_err(|e| e.to_string())?;
         for line in output.lines() {
             *acknowledged.entry(line.to_string()).or_default() += 1;
         }
@@ -688,7 +689,7 @@ fn killed_writers_leave_one_record_per_acknowledged_change() -> Result<String, S
             ));
         }
     }
-    let extra: usize = recorded.values().sum::<usize>() - total.min(recorded.values().sum());
+    let extra = recorded.values().sum::<usize>().saturating_sub(total);
     std::fs::remove_dir_all(&dir).ok();
     if extra > kills {
         return Err(format!("{extra} records more than acknowledged changes"));
