@@ -123,6 +123,11 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// The record as the audit trail's JSON Lines and the console's API write it.
+    pub(crate) fn to_value(&self) -> serde_json::Value {
         serde_json::json!({
             "time": self.time.format(&Rfc3339).unwrap_or_default(),
             "actor": self.actor,
@@ -133,7 +138,6 @@ impl AuditRecord {
             "outcome": self.outcome.as_str(),
             "detail": self.detail,
         })
-        .to_string()
     }
 
     fn from_json(line: &str) -> Option<AuditRecord> {

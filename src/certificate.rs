@@ -66,6 +66,30 @@ impl Certificate {
         &self.0.der
     }
 
+    /// The certificate in PEM, as `openssl x509` writes it: a `CERTIFICATE` block with the
+    /// base64 of the DER in lines of 64 characters, each line ended by `\n`.
+    ///
+    /// ```
+    /// let pem = std::fs::read("tests/data/sample_source.pem")?;
+    /// let certificate = &inbound_certs::decode(&pem)?[0];
+    /// let again = inbound_certs::decode(certificate.to_pem().as_bytes())?;
+    /// assert_eq!(again[0].der(), certificate.der());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_pem(&self) -> String {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::STANDARD.encode(self.der());
+        let mut pem = String::with_capacity(body.len() + body.len() / 64 + 60);
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in body.as_bytes().chunks(64) {
+            // Base64 is ASCII.
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        pem
+    }
+
     /// Everything an administrator sees about the certificate.
     pub fn summary(&self) -> &CertificateSummary {
         &self.0.summary

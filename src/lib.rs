@@ -70,6 +70,9 @@
 #[macro_use]
 mod text_serde;
 
+#[cfg(feature = "admin")]
+#[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
+pub mod admin;
 mod audit;
 mod certificate;
 mod decode;

@@ -262,6 +262,12 @@ impl Registry {
         }
     }
 
+    /// The time by the registry's clock (see [`with_clock`](Self::with_clock)).
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.shared.now()
+    }
+
     /// Takes the time of audit records from `clock` (by default the system clock), for every
     /// handle on this registry.
     pub fn with_clock(self, clock: impl Clock) -> Registry {

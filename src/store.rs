@@ -48,7 +48,7 @@ pub struct ImportPolicy {
     allow_expired: bool,
     allow_without_client_auth: bool,
     allow_ca: bool,
-    decode: DecodeOptions,
+    pub(crate) decode: DecodeOptions,
 }
 
 impl ImportPolicy {

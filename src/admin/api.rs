@@ -1,0 +1,462 @@
+//! The JSON API: `/api/...` and `/metrics`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use super::auth::Actor;
+use super::upload::{self, Trial};
+use super::{AdminError, Console};
+use crate::audit::HistoryQuery;
+use crate::certificate::Certificate;
+use crate::registry::SystemOverview;
+use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
+use crate::system::{System, SystemKind, SystemName};
+
+type ApiResult = Result<Response, AdminError>;
+
+/// `GET /api/systems`.
+pub(super) async fn systems(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+) -> ApiResult {
+    let (now, warn) = (console.now(), console.config().warn_within);
+    let overviews = console
+        .blocking(&actor, move |registry| registry.overview(now, warn))
+        .await?;
+    Ok(Json(overviews.iter().map(overview_json).collect::<Vec<_>>()).into_response())
+}
+
+fn system_json(system: &System) -> Value {
+    json!({
+        "name": system.name().as_str(),
+        "kind": system.kind().as_str(),
+        "created": rfc3339(system.created()),
+    })
+}
+
+fn overview_json(overview: &SystemOverview) -> Value {
+    let mut value = system_json(&overview.system);
+    if let Value::Object(map) = &mut value {
+        for (key, count) in [
+            ("valid", overview.valid),
+            ("expiring", overview.expiring),
+            ("expired", overview.expired),
+            ("damaged", overview.damaged),
+        ] {
+            map.insert(key.into(), count.into());
+        }
+        map.insert("status".into(), super::worst_status(overview).into());
+    }
+    value
+}
+
+pub(super) fn rfc3339(instant: OffsetDateTime) -> String {
+    instant.format(&Rfc3339).unwrap_or_default()
+}
+
+/// The body of `POST /api/systems`.
+#[derive(Debug, Deserialize)]
+pub(super) struct NewSystem {
+    name: String,
+    kind: String,
+}
+
+/// `POST /api/systems`.
+pub(super) async fn create_system(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    body: Result<Json<NewSystem>, JsonRejection>,
+) -> ApiResult {
+    let Json(new) = body.map_err(|rejection| {
+        AdminError::bad_request(
+            "malformed_request",
+            format!(
+                "expected a JSON object {{\"name\": ..., \"kind\": \"source\" | \"proxy\" | \"target\"}}: {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let (name, kind) = parse_new_system(&new.name, &new.kind)?;
+    let now = console.now();
+    let system = console
+        .blocking(&actor, move |registry| {
+            registry.create_system(&name, kind, now)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(system_json(&system))).into_response())
+}
+
+/// A new system's name and kind, or the reason they are refused.
+pub(super) fn parse_new_system(
+    name: &str,
+    kind: &str,
+) -> Result<(SystemName, SystemKind), AdminError> {
+    let name = name
+        .parse::<SystemName>()
+        .map_err(|error| AdminError::bad_request("invalid_system_name", error.to_string()))?;
+    let kind = kind
+        .parse::<SystemKind>()
+        .map_err(|error| AdminError::bad_request("invalid_system_kind", error.to_string()))?;
+    Ok((name, kind))
+}
+
+/// A system named in a path.
+pub(super) fn system_name(text: &str) -> Result<SystemName, AdminError> {
+    text.parse::<SystemName>().map_err(|_| {
+        AdminError::not_found(format!(
+            "no system named {:?} is registered",
+            text.chars().take(80).collect::<String>()
+        ))
+    })
+}
+
+/// A certificate named in a path: `cert_client_<fingerprint>` or the fingerprint in any
+/// spelling (`AB:CD:...`, `sha256:abcd...`).
+pub(super) fn certificate_name(text: &str) -> Result<crate::CertificateName, AdminError> {
+    if let Ok(name) = text.parse::<crate::CertificateName>() {
+        return Ok(name);
+    }
+    text.parse::<crate::Fingerprint>()
+        .map(crate::CertificateName::from)
+        .map_err(|error| {
+            AdminError::not_found(format!(
+                "no certificate is named {:?}: {error}",
+                text.chars().take(100).collect::<String>()
+            ))
+        })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RemoveQuery {
+    #[serde(default)]
+    with_certificates: bool,
+}
+
+/// `DELETE /api/systems/{system}`.
+pub(super) async fn remove_system(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path(system): Path<String>,
+    Query(query): Query<RemoveQuery>,
+) -> ApiResult {
+    let name = system_name(&system)?;
+    console
+        .blocking(&actor, move |registry| {
+            registry.remove_system(&name, query.with_certificates)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    expiring_within_days: Option<u32>,
+}
+
+/// `GET /api/systems/{system}/certificates`.
+pub(super) async fn certificates(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path(system): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(query) = query
+        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let name = system_name(&system)?;
+    let listing = console
+        .blocking(&actor, move |registry| registry.store(&name)?.list())
+        .await?;
+    let (now, warn) = (console.now(), console.config().warn_within);
+    let certificates: Vec<Value> = listing
+        .certificates
+        .iter()
+        .filter(|certificate| match query.expiring_within_days {
+            Some(days) => certificate
+                .summary()
+                .validity
+                .ends_within(now, Duration::days(i64::from(days))),
+            None => true,
+        })
+        .map(|certificate| certificate_json(certificate, now, warn))
+        .collect();
+    Ok(Json(json!({
+        "certificates": certificates,
+        "damaged": listing.damaged.iter().map(damaged_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// A certificate's summary with its status at `now`.
+pub(super) fn certificate_json(
+    certificate: &Certificate,
+    now: OffsetDateTime,
+    warn: Duration,
+) -> Value {
+    let status = certificate.summary().validity.status_at(now, warn);
+    let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.insert("status".into(), status.as_str().into());
+        map.insert("status_text".into(), status.to_string().into());
+    }
+    value
+}
+
+fn damaged_json(entry: &DamagedEntry) -> Value {
+    json!({
+        "location": entry.location.display().to_string(),
+        "problem": entry.problem.to_string(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ImportQuery {
+    #[serde(default)]
+    allow_expired: bool,
+    #[serde(default)]
+    allow_ca: bool,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /api/systems/{system}/certificates`.
+pub(super) async fn import(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path(system): Path<String>,
+    query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    request: Request,
+) -> ApiResult {
+    let Query(query) = query
+        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let name = system_name(&system)?;
+    let limit = console.config().decode.max_input_bytes;
+    let upload = upload::read(&console, request, limit).await?;
+    let policy = ImportPolicy::new(console.now())
+        .allow_expired(query.allow_expired)
+        .allow_ca(query.allow_ca)
+        .decode_options(console.config().decode.clone());
+    if query.dry_run {
+        let trials = console
+            .blocking(&actor, move |registry| {
+                upload::dry_run(registry, &name, &upload.file, &policy)
+            })
+            .await?;
+        return Ok(Json(trials.iter().map(trial_json).collect::<Vec<_>>()).into_response());
+    }
+    let imported = console
+        .blocking(&actor, move |registry| {
+            registry.store(&name)?.import_upload(&upload.file, &policy)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(imported.iter().map(imported_json).collect::<Vec<_>>()),
+    )
+        .into_response())
+}
+
+fn imported_json(imported: &Imported) -> Value {
+    json!({
+        "name": imported.name().to_string(),
+        "outcome": outcome(imported),
+    })
+}
+
+pub(super) fn outcome(imported: &Imported) -> &'static str {
+    match imported {
+        Imported::Added(_) => "added",
+        Imported::AlreadyPresent(_) => "already_present",
+    }
+}
+
+fn trial_json(trial: &Trial) -> Value {
+    match &trial.result {
+        Ok(imported) => json!({
+            "name": trial.name.to_string(),
+            "subject": trial.subject,
+            "outcome": outcome(imported),
+        }),
+        Err(error) => json!({
+            "name": trial.name.to_string(),
+            "subject": trial.subject,
+            "outcome": "refused",
+            "error": { "code": error.code(), "message": error.to_string() },
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CertificateQuery {
+    format: Option<String>,
+}
+
+/// `GET /api/systems/{system}/certificates/{name}`.
+pub(super) async fn certificate(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path((system, name)): Path<(String, String)>,
+    Query(query): Query<CertificateQuery>,
+) -> ApiResult {
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let certificate = console
+        .blocking(&actor, move |registry| {
+            registry
+                .store(&system)?
+                .get(&name)?
+                .ok_or(StoreError::NotFound(name))
+        })
+        .await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(certificate_json(
+            &certificate,
+            console.now(),
+            console.config().warn_within,
+        ))
+        .into_response()),
+        Some("pem") => Ok(download(
+            certificate.to_pem().into_bytes(),
+            "application/x-pem-file",
+            &format!("{}.pem", certificate.name()),
+        )),
+        Some("der") => Ok(download(
+            certificate.der().to_vec(),
+            "application/pkix-cert",
+            &format!("{}.der", certificate.name()),
+        )),
+        Some(other) => Err(AdminError::bad_request(
+            "invalid_format",
+            format!(
+                "unknown format {:?}: use format=pem or format=der (or none, for the summary in JSON)",
+                other.chars().take(20).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// A file to save, named `file_name` (made of a certificate's name: no quoting needed).
+pub(super) fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// `DELETE /api/systems/{system}/certificates/{name}`.
+pub(super) async fn delete(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path((system, name)): Path<(String, String)>,
+) -> ApiResult {
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    console
+        .blocking(&actor, move |registry| {
+            registry.store(&system)?.delete(&name)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/systems/{system}/purge-expired`.
+pub(super) async fn purge_expired(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path(system): Path<String>,
+) -> ApiResult {
+    let system = system_name(&system)?;
+    let now = console.now();
+    let purged = console
+        .blocking(&actor, move |registry| {
+            registry.store(&system)?.purge_expired(now)
+        })
+        .await?;
+    Ok(Json(purged.iter().map(ToString::to_string).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct HistoryParameters {
+    system: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+}
+
+impl HistoryParameters {
+    /// The `limit` asked for, if any.
+    pub(super) fn limit(&self) -> Option<usize> {
+        self.limit
+    }
+
+    pub(super) fn query(&self) -> Result<HistoryQuery, AdminError> {
+        let mut query = HistoryQuery::new();
+        if let Some(system) = self.system.as_deref().filter(|text| !text.is_empty()) {
+            query = query.system(system_name(system)?);
+        }
+        let instant = |text: &str, what: &str| {
+            OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+                AdminError::bad_request(
+                    "invalid_time",
+                    format!(
+                        "{what} must be an RFC 3339 time such as 2026-06-01T00:00:00Z, not {:?}",
+                        text.chars().take(40).collect::<String>()
+                    ),
+                )
+            })
+        };
+        if let Some(since) = self.since.as_deref().filter(|text| !text.is_empty()) {
+            query = query.since(instant(since, "since")?);
+        }
+        if let Some(until) = self.until.as_deref().filter(|text| !text.is_empty()) {
+            query = query.until(instant(until, "until")?);
+        }
+        if let Some(limit) = self.limit {
+            query = query.limit(limit);
+        }
+        Ok(query)
+    }
+}
+
+/// `GET /api/history`.
+pub(super) async fn history(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    parameters: Result<Query<HistoryParameters>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult {
+    let Query(parameters) = parameters
+        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let query = parameters.query()?;
+    let history = console
+        .blocking(&actor, move |registry| registry.history(&query))
+        .await?;
+    Ok(Json(json!({
+        "records": history.records.iter().map(|record| record.to_value()).collect::<Vec<_>>(),
+        "damaged": history.damaged,
+    }))
+    .into_response())
+}
+
+/// `GET /metrics`.
+pub(super) async fn metrics(State(console): State<Console>) -> ApiResult {
+    let Some(handle) = &console.config().metrics else {
+        return Err(AdminError::not_found(
+            "no metrics recorder was given to this console (AdminConfig::metrics)",
+        ));
+    };
+    let mut response = handle.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
