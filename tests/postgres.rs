@@ -16,6 +16,9 @@
     clippy::indexing_slicing
 )]
 
+#[cfg(feature = "admin")]
+#[path = "common/admin.rs"]
+mod admin_common;
 mod common;
 
 use std::collections::BTreeSet;
@@ -1561,6 +1564,52 @@ fn an_unchanged_store_resyncs_cheaply(server: &Server) -> String {
     report
 }
 
+/// The console's API suite (tests/common/admin.rs) on a registry in PostgreSQL, and 503 with
+/// the database's error while the database is down.
+#[cfg(feature = "admin")]
+fn the_admin_console_on_a_postgres_registry(server: &Server) -> String {
+    use axum::body::Body;
+    use axum::http::{Method, StatusCode};
+
+    let registry =
+        connect_registry(server, &fresh_schema("admin")).with_clock(|| admin_common::NOW);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(admin_common::api_suite(registry.clone()));
+
+    let app = admin_common::console(registry);
+    let create = admin_common::api_json(
+        Method::POST,
+        "/api/systems",
+        serde_json::json!({"name": "billing", "kind": "source"}),
+    );
+    assert_eq!(
+        runtime.block_on(admin_common::send(&app, create)).status,
+        StatusCode::CREATED
+    );
+    server.halt();
+    let certificate = admin_common::client_certificate("while.down.example", 100);
+    let import = admin_common::api(
+        Method::POST,
+        "/api/systems/billing/certificates",
+        certificate,
+    );
+    let import = runtime.block_on(admin_common::send(&app, import));
+    let history = admin_common::api(Method::GET, "/api/history", Body::empty());
+    let history = runtime.block_on(admin_common::send(&app, history));
+    server.resume();
+    assert_eq!(import.error(StatusCode::SERVICE_UNAVAILABLE), "database");
+    assert_eq!(history.error(StatusCode::SERVICE_UNAVAILABLE), "database");
+    let message = import.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    format!("every API route passed; with the database down: 503 {message:?}")
+}
+
 fn connect_registry(server: &Server, schema: &str) -> Registry {
     Registry::connect(&server.url(), &PostgresOptions::default().schema(schema)).unwrap()
 }
@@ -2221,7 +2270,7 @@ fn free_port() -> u16 {
 type Test = fn(&Server) -> String;
 
 fn main() -> ExitCode {
-    let tests: [(&str, Test); 27] = [
+    let mut tests: Vec<(&str, Test)> = vec![
         (
             "mtls_server_serves_a_postgres_registry",
             mtls_server_serves_a_postgres_registry,
@@ -2316,6 +2365,11 @@ fn main() -> ExitCode {
             audit_records_of_concurrent_replicas_are_all_there,
         ),
     ];
+    #[cfg(feature = "admin")]
+    tests.push((
+        "the_admin_console_on_a_postgres_registry",
+        the_admin_console_on_a_postgres_registry,
+    ));
     // One server for every test, started by the first that runs (none for `--list`), and
     // stopped when the last trial is done with it.
     let server: Arc<std::sync::OnceLock<Server>> = Arc::new(std::sync::OnceLock::new());

@@ -30,9 +30,14 @@ pub(super) struct Actor(pub(super) Arc<str>);
 pub(super) struct Base(pub(super) Arc<str>);
 
 impl Base {
-    /// `path` (starting with `/`) under the console's prefix.
+    /// `path` (starting with `/`) under the console's prefix; the root under `/admin` is
+    /// `/admin` (what `Router::nest` routes to the console's `/`).
     pub(super) fn to(&self, path: &str) -> String {
-        format!("{}{path}", self.0)
+        if path == "/" && !self.0.is_empty() {
+            self.0.to_string()
+        } else {
+            format!("{}{path}", self.0)
+        }
     }
 }
 
