@@ -121,12 +121,17 @@ fn run() -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {}: {e}", arguments.listen))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let scheme = if arguments.tls.is_some() { "https" } else { "http" };
-        println!("inbound-certs administration console");
-        println!("  registry: {location}");
-        println!("  open:     {scheme}://{address}/");
-        println!("  token:    {token}");
-        println!("  API:      curl -H 'Authorization: Bearer {token}' {scheme}://{address}/api/systems");
-        println!("Try importing tests/data/sample_source.pem into a source system. Ctrl-C stops the console.");
+        // Written whole, and not fatal if no one reads it (stdout closed by a pipe).
+        let banner = format!(
+            "inbound-certs administration console\n  registry: {location}\n  open:     {scheme}://{address}/\n  \
+             token:    {token}\n  API:      curl -H 'Authorization: Bearer {token}' {scheme}://{address}/api/systems\n\
+             Try importing tests/data/sample_source.pem into a source system. Ctrl-C stops the console.\n"
+        );
+        {
+            use std::io::Write as _;
+            let mut stdout = std::io::stdout();
+            let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
+        }
         match &arguments.tls {
             None => axum::serve(listener, app)
                 .with_graceful_shutdown(async {

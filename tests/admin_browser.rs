@@ -1,1 +1,483 @@
-fn main() {}
+//! The administration console in a real browser: the `admin_console` example, Debian's
+//! `chromium` driven through `chromedriver` (WebDriver, with fantoccini), as an administrator
+//! uses it: log in, add a source system, import a `.pem` through the file input, read its
+//! details (compared with `openssl x509`), have a private key refused, see a hostile subject
+//! as text, delete with confirmation, log out. Screenshots go to
+//! `target/admin-console-screenshots/` (docs/admin-console.png is one of them).
+//!
+//! `.ci/test` installs chromium and chromium-driver; without them this test fails and says so.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use inbound_certs::decode;
+
+const TOKEN: &str = "browser-test-token-0123456789";
+
+/// A child process killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn program(names: &[&str]) -> PathBuf {
+    for name in names {
+        for dir in ["/usr/bin", "/usr/local/bin", "/usr/lib/chromium"] {
+            let path = Path::new(dir).join(name);
+            if path.exists() {
+                return path;
+            }
+        }
+    }
+    panic!(
+        "none of {names:?} is installed: the console's browser test needs Debian's chromium and \
+         chromium-driver (apt-get install chromium chromium-driver; .ci/test installs them)"
+    );
+}
+
+/// Starts the example on a free port and returns it with the URL it printed.
+fn start_console(store: &Path) -> (Running, String) {
+    let mut child = Command::new(common::example("admin_console"))
+        .args([
+            "--store",
+            store.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--token", TOKEN])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let mut url = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("open:") {
+            url = Some(rest.trim().trim_end_matches('/').to_owned());
+            break;
+        }
+    }
+    // The rest of what it prints, read so that it never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (running, url.expect("the example printed no URL"))
+}
+
+fn start_driver() -> (Running, String) {
+    let port = free_port();
+    let child = Command::new(program(&["chromedriver"]))
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (Running(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn browser(driver: &str) -> Client {
+    let chromium = program(&["chromium", "chromium-browser"]);
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,860", "--no-first-run", "--disable-extensions"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(driver)
+        .await
+        .unwrap()
+}
+
+struct Session {
+    client: Client,
+    base: String,
+    shots: PathBuf,
+}
+
+impl Session {
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    /// Waits up to 20 seconds for the browser to be at `expected` (a click on a form's button
+    /// returns before the navigation it starts ends).
+    async fn wait_path(&self, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let path = self.path().await;
+            if path == expected {
+                // And the page there has loaded.
+                self.find("main").await;
+                return;
+            }
+            if Instant::now() > deadline {
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("the browser is at {path}, not {expected}, after 20 s; the page:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The element `css` selects, waiting up to 20 seconds for it to appear (then failing
+    /// with the page's address and source).
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await {
+                return element;
+            }
+            if Instant::now() > deadline {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let source = self.client.source().await.unwrap_or_default();
+                panic!("no {css} on {url:?} after 20 s; the page:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    /// Clicks what `css` selects and waits for the page it leads to (the current page's
+    /// document is gone).
+    async fn click(&self, css: &str) {
+        let page = self.find("html").await;
+        self.find(css).await.click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while page.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {css} led nowhere in 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.find("main").await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        self.find(css).await.send_keys(text).await.unwrap();
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a screenshot is a PNG");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Imports `file` through the system page's file input.
+    async fn import(&self, file: &Path) {
+        self.type_into("#file", file.to_str().unwrap()).await;
+        self.click("#import").await;
+        self.find("#flash").await;
+    }
+
+    async fn rows(&self) -> usize {
+        self.client
+            .find_all(Locator::Css("#certificates tbody tr"))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    async fn no_alert(&self) {
+        assert!(
+            self.client.get_alert_text().await.is_err(),
+            "a dialog opened: a script ran"
+        );
+    }
+}
+
+#[test]
+fn an_administrator_manages_certificates_in_a_real_browser() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = common::Scratch::new("admin-browser");
+    std::fs::create_dir_all(scratch.path()).unwrap();
+    let store = scratch.path().join("registry");
+    let (_console, base) = start_console(&store);
+    let (_driver, driver) = start_driver();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("admin-console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // The hostile certificate, as a file to pick.
+    let hostile = common_admin_certificate("<script>alert(1)</script>");
+    let hostile_file = scratch.path().join("hostile.pem");
+    std::fs::write(&hostile_file, &hostile).unwrap();
+
+    runtime.block_on(async {
+        let session = Session {
+            client: browser(&driver).await,
+            base,
+            shots,
+        };
+        let result = std::panic::AssertUnwindSafe(walk(&session, &hostile_file));
+        let outcome = futures_util::FutureExt::catch_unwind(result).await;
+        if outcome.is_err() {
+            session.screenshot("failure").await;
+        }
+        session.client.clone().close().await.ok();
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+/// A self-signed client certificate with this common name, valid now for a year.
+fn common_admin_certificate(common_name: &str) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+async fn walk(session: &Session, hostile_file: &Path) {
+    let client = &session.client;
+
+    // Not logged in: the login page.
+    client.goto(&format!("{}/", session.base)).await.unwrap();
+    session.wait_path("/login").await;
+    session.screenshot("1-login").await;
+    session
+        .type_into("#token", "a wrong token, long enough")
+        .await;
+    session.click("#login").await;
+    assert!(session
+        .text("#login-error")
+        .await
+        .contains("not the console's"));
+    session.type_into("#token", TOKEN).await;
+    session.click("#login").await;
+    session.wait_path("/").await;
+    assert!(session.text("#no-systems").await.contains("No systems yet"));
+
+    // A source system.
+    session.type_into("#system-name", "crm").await;
+    client
+        .find(Locator::Css("#system-kind"))
+        .await
+        .unwrap()
+        .select_by_value("source")
+        .await
+        .unwrap();
+    session.click("#add-system").await;
+    session.wait_path("/systems/crm").await;
+    assert!(session
+        .text("#flash")
+        .await
+        .contains("Added the source system crm"));
+
+    // Import a .pem through the file input: its row, with openssl's fingerprint.
+    let pem = common::data("sample_source.pem");
+    let der = decode(&std::fs::read(&pem).unwrap()).unwrap()[0]
+        .der()
+        .to_vec();
+    let openssl = common::openssl_fields(&der);
+    session.import(&pem).await;
+    assert!(session
+        .text("#flash")
+        .await
+        .contains("Imported 1 certificate"));
+    let row = format!(
+        "#certificates tr[data-fingerprint=\"{}\"]",
+        openssl["fingerprint"]
+    );
+    let row_text = session.text(&row).await;
+    assert!(row_text.contains(&openssl["subject"]), "{row_text}");
+    assert!(row_text.contains("valid"), "{row_text}");
+
+    // Its details, field by field, against openssl x509.
+    session.click(&format!("{row} a")).await;
+    assert!(session
+        .path()
+        .await
+        .starts_with("/systems/crm/certificates/cert_client_"));
+    assert_eq!(session.text("#subject").await, openssl["subject"]);
+    assert_eq!(session.text("#issuer").await, openssl["issuer"]);
+    assert_eq!(
+        session.text("#serial").await.trim_start_matches("00"),
+        openssl["serial"]
+    );
+    assert_eq!(
+        session.text("#signature-algorithm").await,
+        openssl["signature_algorithm"]
+    );
+    for (id, field) in [("#not-before", "not_before"), ("#not-after", "not_after")] {
+        // openssl: 2045-01-01T00:00:00Z; the page: 2045-01-01 00:00 UTC.
+        let expected = format!("{} UTC", openssl[field][..16].replace('T', " "));
+        assert_eq!(session.text(id).await, expected, "{field}");
+    }
+    assert_eq!(
+        session.text("#key-size").await,
+        format!("{} bits", openssl["key_bits"])
+    );
+    assert_eq!(session.text("#fingerprint").await, openssl["fingerprint"]);
+    assert_eq!(
+        session
+            .text("#fingerprint-colons")
+            .await
+            .replace(':', "")
+            .to_lowercase(),
+        openssl["fingerprint"]
+    );
+    assert!(session
+        .text("#extended-key-usage")
+        .await
+        .contains("TLS client authentication"));
+    assert_eq!(session.text("#ca").await, "no");
+    assert!(session.text("#imported").await.ends_with("by admin"));
+    session.screenshot("3-details").await;
+
+    // A private key is refused in the decoder's words, and nothing is stored.
+    client
+        .goto(&format!("{}/systems/crm", session.base))
+        .await
+        .unwrap();
+    session.import(&common::data("key_pkcs8.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(flash.contains("Nothing was imported"), "{flash}");
+    assert!(flash.contains("private key"), "{flash}");
+    assert_eq!(session.rows().await, 1);
+
+    // A subject made to run a script is shown as text.
+    session.import(hostile_file).await;
+    assert!(session
+        .text("#flash")
+        .await
+        .contains("Imported 1 certificate"));
+    session.no_alert().await;
+    assert_eq!(session.rows().await, 2);
+    let hostile_name = decode(&std::fs::read(hostile_file).unwrap()).unwrap()[0].fingerprint();
+    let cell = session
+        .text(&format!(
+            "#certificates tr[data-fingerprint=\"{hostile_name}\"] td.dn"
+        ))
+        .await;
+    assert_eq!(cell, "CN=\\<script\\>alert(1)\\</script\\>");
+    let scripts = client
+        .execute(
+            "return document.getElementsByTagName('script').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(scripts, serde_json::json!(0));
+    session.screenshot("2-system").await;
+
+    // Delete, with a confirmation step.
+    session.click(&format!("{row} a")).await;
+    session.click("#delete").await;
+    assert!(session.path().await.ends_with("/delete"));
+    assert!(session
+        .text("h1")
+        .await
+        .contains("Delete this certificate?"));
+    session.screenshot("4-confirm-delete").await;
+    session.click("#confirm-delete").await;
+    session.wait_path("/systems/crm").await;
+    assert!(session
+        .text("#flash")
+        .await
+        .starts_with("Deleted cert_client_"));
+    assert_eq!(session.rows().await, 1);
+    assert!(
+        client.find(Locator::Css(&row)).await.is_err(),
+        "the row is still there"
+    );
+    session.no_alert().await;
+
+    // A second system, a proxy, with its own certificate; the overview counts both.
+    client.goto(&format!("{}/", session.base)).await.unwrap();
+    session.type_into("#system-name", "gateway").await;
+    client
+        .find(Locator::Css("#system-kind"))
+        .await
+        .unwrap()
+        .select_by_value("proxy")
+        .await
+        .unwrap();
+    session.click("#add-system").await;
+    session.wait_path("/systems/gateway").await;
+    session.import(&common::data("sample_proxy.pem")).await;
+    assert!(session
+        .text("#flash")
+        .await
+        .contains("Imported 1 certificate"));
+    session.click("a.brand").await;
+    session.wait_path("/").await;
+    let crm = session.text("#systems tr[data-system=\"crm\"]").await;
+    assert!(crm.starts_with("crm source 1 0 0 0 valid"), "{crm}");
+    let gateway = session.text("#systems tr[data-system=\"gateway\"]").await;
+    assert!(
+        gateway.starts_with("gateway proxy 1 0 0 0 valid"),
+        "{gateway}"
+    );
+    session.screenshot("0-systems").await;
+
+    // The activity page tells who did what.
+    client
+        .goto(&format!("{}/activity", session.base))
+        .await
+        .unwrap();
+    let activity = session.text("#activity").await;
+    assert!(
+        activity.contains("delete") && activity.contains("admin"),
+        "{activity}"
+    );
+
+    // Log out: back to the login page, and the pages need logging in again.
+    session.click("#logout").await;
+    session.wait_path("/login").await;
+    client
+        .goto(&format!("{}/systems/crm", session.base))
+        .await
+        .unwrap();
+    session.wait_path("/login").await;
+}

@@ -221,7 +221,9 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
         (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: with it, browsers send `Origin: null` on the console's own
+        // forms, which the check above must refuse.
+        (header::REFERRER_POLICY, "same-origin"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));

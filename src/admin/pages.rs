@@ -336,7 +336,7 @@ pub(super) async fn system(
                 let status = summary.validity.status_at(now, warn);
                 expired += usize::from(status.is_expired());
                 let full = certificate.name().to_string();
-                let short: String = full.chars().take(24).collect();
+                let short: String = full.chars().take(20).collect();
                 w!(
                     body,
                     "<tr data-fingerprint=\"{}\"><td><a href=\"{}\" title=\"{}\"><code>{}…</code></a></td>\
@@ -512,7 +512,11 @@ pub(super) async fn certificate(
         row("not-before", "Valid from", &instant(summary.validity.not_before));
         row("not-after", "Valid until", &instant(summary.validity.not_after));
         row("status", "Status", &status.to_string());
-        row("key-algorithm", "Key algorithm", &summary.public_key.algorithm.to_string());
+        let key_algorithm = match &summary.public_key.algorithm {
+            crate::summary::KeyAlgorithm::Ec(curve) => format!("EC {curve}"),
+            other => other.to_string(),
+        };
+        row("key-algorithm", "Key algorithm", &key_algorithm);
         row(
             "key-size",
             "Key size",
