@@ -90,7 +90,7 @@ pub enum DecodeError {
         /// The line (1-based) of the input where the problem is.
         line: usize,
         /// What is wrong.
-        problem: &'static str,
+        problem: Base64Problem,
     },
     /// The DER encoding breaks a structural rule (truncated, indefinite length, wrong tag,
     /// bytes left inside a structure, …).
@@ -264,6 +264,35 @@ impl fmt::Display for PemProblem {
             }
             PemProblem::EmptyBlock => f.write_str("the block holds no data"),
         }
+    }
+}
+
+/// What is wrong with base64 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Base64Problem {
+    /// A character that is neither a base64 symbol, `=` padding nor whitespace.
+    InvalidSymbol,
+    /// `=` after fewer than two symbols of a group of four, or more `=` than the group has
+    /// room for.
+    MisplacedPadding,
+    /// Symbols after the `=` padding that ends the data.
+    DataAfterPadding,
+    /// Padding that does not complete the last group of four (one `=` where two are needed).
+    WrongPadding,
+    /// One symbol after the last whole group: six bits, less than a byte.
+    CutShort,
+}
+
+impl fmt::Display for Base64Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Base64Problem::InvalidSymbol => "a character outside the base64 alphabet",
+            Base64Problem::MisplacedPadding => "misplaced '=' padding",
+            Base64Problem::DataAfterPadding => "data after '=' padding",
+            Base64Problem::WrongPadding => "wrong amount of '=' padding",
+            Base64Problem::CutShort => "the data ends in the middle of a byte (is it cut short?)",
+        })
     }
 }
 

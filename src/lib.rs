@@ -90,8 +90,8 @@ pub use audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use error::{
-    CertificateParseError, Container, DecodeError, DerProblem, ElementKind, ExtensionProblem,
-    PemProblem, PrivateKeyKind,
+    Base64Problem, CertificateParseError, Container, DecodeError, DerProblem, ElementKind,
+    ExtensionProblem, PemProblem, PrivateKeyKind,
 };
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use monitor::{
