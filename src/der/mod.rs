@@ -3,7 +3,9 @@
 //! x509-parser sees it, to recognise what an upload is (key, CSR, CRL, PKCS#7, …) without
 //! reading any key material, and to read the few fields x509-parser gets wrong.
 
-use crate::error::{Container, DerProblem, ElementKind};
+mod problem;
+
+pub use problem::{Container, DerProblem, ElementKind};
 
 /// Nesting deeper than this is refused; real certificates stay below 16.
 pub(crate) const MAX_DEPTH: usize = 64;
