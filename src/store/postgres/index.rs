@@ -19,6 +19,8 @@ use postgres::{Client, IsolationLevel};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+#[cfg(doc)]
+use super::statements::Statements;
 use super::{Shared, MAX_BACKOFF, POLL};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
@@ -29,7 +31,7 @@ use crate::system::{System, SystemKind, SystemName};
 /// What a replica compares with the database to learn, without reading the table, whether its
 /// index shows the table as it is: the revision, the number of rows and the XOR of every row's
 /// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes. Beside
-/// it, a hash of the systems table computed by the server (see [`SYSTEMS_TOKEN_SQL`]), which
+/// it, a hash of the systems table computed by the server (see [`Statements::summary`]), which
 /// the index keeps as it was when it last read that table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Summary {
@@ -64,14 +66,6 @@ pub(super) fn row_token(system: &str, key: &str, der: &[u8]) -> i64 {
 
 /// The SQL of [`row_token`].
 pub(super) const ROW_TOKEN_SQL: &str = "('x' || left(encode(sha256(convert_to(system || '/' || fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint";
-
-/// A hash of the systems table, computed by the server: the index only compares it with the
-/// one it saw when it last read the table, so it need not be computable here.
-const SYSTEMS_TOKEN_SQL: &str = "(SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/' || extract(epoch FROM created)::text || '/' || id::text, 0)), 0) FROM {systems})";
-
-/// The SQL that reads the systems table, in the order [`Shared::read_systems`] expects.
-const SYSTEMS_SQL: &str =
-    "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id FROM {systems}";
 
 /// A row's address: its system (empty for a [`PostgresStore`](super::PostgresStore)'s rows)
 /// and its fingerprint as stored.
@@ -314,14 +308,7 @@ impl Shared {
             .isolation_level(IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()?;
-        let row = transaction.query_one(
-            &format!(
-                "SELECT value, row_count, digest, {} FROM {}",
-                SYSTEMS_TOKEN_SQL.replace("{systems}", &self.table("systems")),
-                self.table("revision")
-            ),
-            &[],
-        )?;
+        let row = transaction.query_one(&self.statements.summary, &[])?;
         let summary = Summary {
             revision: row.try_get(0)?,
             rows: row.try_get(1)?,
@@ -339,8 +326,7 @@ impl Shared {
     ) -> Result<Systems, postgres::Error> {
         let mut systems = BTreeMap::new();
         let mut damaged = Vec::new();
-        let sql = SYSTEMS_SQL.replace("{systems}", &self.table("systems"));
-        for row in transaction.query(&sql, &[])? {
+        for row in transaction.query(&self.statements.systems, &[])? {
             let name: String = row.try_get(0)?;
             let kind: String = row.try_get(1)?;
             let created: i64 = row.try_get(2)?;
@@ -384,13 +370,7 @@ impl Shared {
     fn load(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let (mut transaction, summary) = self.snapshot(client)?;
         let (systems, damaged_systems) = self.read_systems(&mut transaction)?;
-        let rows = transaction.query(
-            &format!(
-                "SELECT system, fingerprint, der FROM {}",
-                self.table("client_certificates")
-            ),
-            &[],
-        )?;
+        let rows = transaction.query(&self.statements.certificates, &[])?;
         transaction.commit()?;
         let mut fresh = Index {
             systems,
@@ -423,9 +403,8 @@ impl Shared {
         summary: Summary,
     ) -> Result<(), postgres::Error> {
         let systems = self.read_systems(&mut transaction)?;
-        let table = self.table("client_certificates");
         let mut server = HashSet::new();
-        for row in transaction.query(&format!("SELECT system, fingerprint FROM {table}"), &[])? {
+        for row in transaction.query(&self.statements.keys, &[])? {
             server.insert((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?));
         }
         let (gone, missing, mut predicted) = {
@@ -449,10 +428,7 @@ impl Shared {
         if !predicted.same_rows(&summary) {
             let tokens = self.read_index().tokens();
             let mut changed = Vec::new();
-            for row in transaction.query(
-                &format!("SELECT system, fingerprint, {ROW_TOKEN_SQL} FROM {table}"),
-                &[],
-            )? {
+            for row in transaction.query(&self.statements.row_tokens, &[])? {
                 let key: Key = (row.try_get(0)?, row.try_get(1)?);
                 let token: i64 = row.try_get(2)?;
                 if tokens.get(&key).is_some_and(|local| *local != token) {
@@ -494,15 +470,7 @@ impl Shared {
         }
         let systems: Vec<&str> = keys.iter().map(|(system, _)| system.as_str()).collect();
         let fingerprints: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
-        let rows = transaction.query(
-            &format!(
-                "SELECT c.system, c.fingerprint, c.der
-                 FROM {} c JOIN unnest($1::text[], $2::text[]) AS k (system, fingerprint)
-                     ON c.system = k.system AND c.fingerprint = k.fingerprint",
-                self.table("client_certificates")
-            ),
-            &[&systems, &fingerprints],
-        )?;
+        let rows = transaction.query(&self.statements.fetch, &[&systems, &fingerprints])?;
         rows.iter()
             .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
             .collect()
@@ -522,17 +490,7 @@ impl Shared {
         if current == known {
             return transaction.commit();
         }
-        let rows = transaction.query(
-            &format!(
-                "SELECT c.revision, c.system, c.fingerprint, c.imported, k.der
-                 FROM {changes} c LEFT JOIN {certificates} k
-                     ON k.system = c.system AND k.fingerprint = c.fingerprint
-                 WHERE c.revision > $1 ORDER BY c.revision",
-                changes = self.table("changes"),
-                certificates = self.table("client_certificates"),
-            ),
-            &[&known],
-        )?;
+        let rows = transaction.query(&self.statements.changes_since, &[&known])?;
         let mut changes = Vec::with_capacity(rows.len());
         for row in rows {
             changes.push(Change {
@@ -640,7 +598,7 @@ impl Shared {
 
     fn listen_once(&self) -> Result<(), postgres::Error> {
         let mut client = self.connector.connect(&self.config)?;
-        client.batch_execute(&format!("LISTEN \"{}\"", self.channel))?;
+        client.batch_execute(&self.statements.listen)?;
         // Listening before comparing: nothing committed in between can be missed.
         self.resync(&mut client)?;
         let mut last_resync = Instant::now();
