@@ -18,6 +18,7 @@ use crate::system::SystemKind;
 mod audit;
 mod index;
 mod statements;
+mod sync;
 mod systems;
 mod tls;
 mod writer;
