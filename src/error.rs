@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::der::{DerError, DerProblem};
+
 /// Why an upload could not be turned into certificates.
 ///
 /// Messages are meant for the administrator who uploaded the file: they say what was expected
@@ -90,7 +92,7 @@ pub enum DecodeError {
         /// The line (1-based) of the input where the problem is.
         line: usize,
         /// What is wrong.
-        problem: &'static str,
+        problem: Base64Problem,
     },
     /// The DER encoding breaks a structural rule (truncated, indefinite length, wrong tag,
     /// bytes left inside a structure, …).
@@ -185,8 +187,8 @@ impl DecodeError {
     }
 }
 
-impl From<crate::der::DerError> for DecodeError {
-    fn from(error: crate::der::DerError) -> Self {
+impl From<DerError> for DecodeError {
+    fn from(error: DerError) -> Self {
         DecodeError::MalformedDer {
             offset: error.offset,
             problem: error.problem,
@@ -267,6 +269,35 @@ impl fmt::Display for PemProblem {
     }
 }
 
+/// What is wrong with base64 text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Base64Problem {
+    /// A character that is neither a base64 symbol, `=` padding nor whitespace.
+    InvalidSymbol,
+    /// `=` after fewer than two symbols of a group of four, or more `=` than the group has
+    /// room for.
+    MisplacedPadding,
+    /// Symbols after the `=` padding that ends the data.
+    DataAfterPadding,
+    /// Padding that does not complete the last group of four (one `=` where two are needed).
+    WrongPadding,
+    /// One symbol after the last whole group: six bits, less than a byte.
+    CutShort,
+}
+
+impl fmt::Display for Base64Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Base64Problem::InvalidSymbol => "a character outside the base64 alphabet",
+            Base64Problem::MisplacedPadding => "misplaced '=' padding",
+            Base64Problem::DataAfterPadding => "data after '=' padding",
+            Base64Problem::WrongPadding => "wrong amount of '=' padding",
+            Base64Problem::CutShort => "the data ends in the middle of a byte (is it cut short?)",
+        })
+    }
+}
+
 /// What is wrong with the value of an extension the decoder interprets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -303,173 +334,6 @@ impl fmt::Display for ExtensionProblem {
             ExtensionProblem::Der { offset, problem } => write!(f, "at byte {offset}: {problem}"),
             ExtensionProblem::Syntax { offset, expected } => {
                 write!(f, "expected {expected} at byte {offset}")
-            }
-        }
-    }
-}
-
-/// The ASN.1 type of an element, as messages name it: `INTEGER`, `SEQUENCE`, `[3]`, ….
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ElementKind {
-    pub(crate) class: u8,
-    pub(crate) constructed: bool,
-    pub(crate) number: u32,
-}
-
-impl fmt::Display for ElementKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNIVERSAL: &[&str] = &[
-            "end-of-contents",
-            "BOOLEAN",
-            "INTEGER",
-            "BIT STRING",
-            "OCTET STRING",
-            "NULL",
-            "OBJECT IDENTIFIER",
-            "ObjectDescriptor",
-            "EXTERNAL",
-            "REAL",
-            "ENUMERATED",
-            "EMBEDDED PDV",
-            "UTF8String",
-            "RELATIVE-OID",
-            "TIME",
-            "universal 15 element",
-            "SEQUENCE",
-            "SET",
-            "NumericString",
-            "PrintableString",
-            "TeletexString",
-            "VideotexString",
-            "IA5String",
-            "UTCTime",
-            "GeneralizedTime",
-            "GraphicString",
-            "VisibleString",
-            "GeneralString",
-            "UniversalString",
-            "CHARACTER STRING",
-            "BMPString",
-        ];
-        let number = usize::try_from(self.number).unwrap_or(usize::MAX);
-        match self.class {
-            0 => match UNIVERSAL.get(number) {
-                Some(name) => f.write_str(name),
-                None => write!(f, "universal {} element", self.number),
-            },
-            1 => write!(f, "[APPLICATION {}] element", self.number),
-            2 => write!(f, "[{}] element", self.number),
-            _ => write!(f, "[PRIVATE {}] element", self.number),
-        }
-    }
-}
-
-/// The element another one sits in, for messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Container {
-    /// An element of this kind, starting at this offset.
-    Element {
-        /// Its type.
-        kind: ElementKind,
-        /// Where it starts.
-        offset: usize,
-    },
-    /// The value (extnValue) of an extension.
-    ExtensionValue,
-}
-
-impl fmt::Display for Container {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Container::Element { kind, offset } => write!(f, "the {kind} at byte {offset}"),
-            Container::ExtensionValue => f.write_str("the extension value"),
-        }
-    }
-}
-
-/// A structural DER problem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DerProblem {
-    /// An element's length runs past the end of the data: the file (or the data of its
-    /// PEM block) is cut short.
-    Truncated,
-    /// An element (its header or its content) runs past the end of the element that holds
-    /// it: the length of one of the two is wrong.
-    RunsPast {
-        /// The element whose length is too long.
-        element: ElementKind,
-        /// The element it sits in.
-        container: Container,
-    },
-    /// An indefinite length (BER, not DER).
-    IndefiniteLength,
-    /// A length written with more octets than needed (BER, not DER).
-    NonMinimalLength,
-    /// A length of more than four octets.
-    LengthTooLarge,
-    /// A tag number written in the long form although it fits the short form.
-    NonMinimalTag,
-    /// A tag number that does not fit 32 bits.
-    TagTooLarge,
-    /// Elements nested deeper than the decoder allows.
-    TooDeep,
-    /// An element has the wrong tag (class, form or number) for its position.
-    UnexpectedTag {
-        /// What was expected there.
-        expected: &'static str,
-    },
-    /// A required element is absent.
-    Missing {
-        /// What was expected there.
-        expected: &'static str,
-    },
-    /// A BIT STRING's first octet (the count of unused bits in its last octet) is missing,
-    /// more than 7, or not 0 in a string with no bits.
-    UnusedBits {
-        /// The BIT STRING.
-        inside: &'static str,
-    },
-    /// Bytes remain inside a structure after its last field.
-    UnexpectedContent {
-        /// The structure.
-        inside: &'static str,
-    },
-}
-
-impl fmt::Display for DerProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DerProblem::Truncated => {
-                f.write_str("the data is truncated (an element runs past the end of the data)")
-            }
-            DerProblem::RunsPast { element, container } => {
-                write!(f, "the {element} runs past the end of {container}")
-            }
-            DerProblem::IndefiniteLength => {
-                f.write_str("indefinite length (BER), not allowed in DER")
-            }
-            DerProblem::NonMinimalLength => {
-                f.write_str("length not in its shortest form, not allowed in DER")
-            }
-            DerProblem::LengthTooLarge => f.write_str("length too large"),
-            DerProblem::NonMinimalTag => {
-                f.write_str("tag not in its shortest form, not allowed in DER")
-            }
-            DerProblem::TagTooLarge => f.write_str("tag number too large"),
-            DerProblem::TooDeep => f.write_str("elements nested too deeply"),
-            DerProblem::UnexpectedTag { expected } => {
-                write!(f, "expected {expected}, found another element")
-            }
-            DerProblem::Missing { expected } => {
-                write!(f, "expected {expected}, found the end of the structure")
-            }
-            DerProblem::UnusedBits { inside } => {
-                write!(f, "{inside} has an invalid count of unused bits")
-            }
-            DerProblem::UnexpectedContent { inside } => {
-                write!(f, "unexpected bytes at the end of {inside}")
             }
         }
     }

@@ -92,9 +92,9 @@ mod verifier;
 pub use audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
 pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
+pub use der::{Container, DerProblem, ElementKind};
 pub use error::{
-    CertificateParseError, Container, DecodeError, DerProblem, ElementKind, ExtensionProblem,
-    PemProblem, PrivateKeyKind,
+    Base64Problem, CertificateParseError, DecodeError, ExtensionProblem, PemProblem, PrivateKeyKind,
 };
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use monitor::{

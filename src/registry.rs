@@ -2,15 +2,19 @@
 //! certificates, and which systems trust a given client.
 
 mod directory;
+mod index;
+mod memory;
+mod overview;
 mod system_store;
 
+use index::Index;
+pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 
-use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::audit::{
     AuditAction, AuditFiles, AuditLog, AuditOutcome, AuditRecord, History, HistoryQuery,
@@ -19,16 +23,15 @@ use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::monitor::{Clock, SystemClock};
 use crate::store::{
-    Admitted, CertificateStore, DamagedEntry, FileStoreOptions, Imported, Listing, MemoryStore,
-    StoreBackend, StoreError, StoreEvent,
+    Admitted, DamagedEntry, FileStoreOptions, Imported, Listing, StoreBackend, StoreError,
+    StoreEvent,
 };
-use crate::summary::ValidityStatus;
-use crate::sync::{MutexExt, RwLockExt};
+use crate::sync::RwLockExt;
 use crate::system::{System, SystemKind, SystemName};
 
 /// The registry of systems: the front door of the crate for a service with several source
 /// and proxy systems. Each system has a name, a kind and its own certificates (a
-/// [`SystemStore`], which is a [`CertificateStore`] with everything a store has), and
+/// [`SystemStore`], which is a [`CertificateStore`](crate::CertificateStore) with everything a store has), and
 /// [`identify`](Registry::identify) says which systems trust the certificate a client
 /// presented, from an index kept in memory.
 ///
@@ -87,45 +90,13 @@ impl std::fmt::Debug for Shared {
 /// The actor of changes made through a registry handle that was not given one.
 const UNKNOWN_ACTOR: &str = "unknown";
 
-/// A system kept in memory, with its store (none for a target system).
-type InMemory = (System, Option<Arc<MemoryStore>>);
-
 #[derive(Debug)]
 enum Backend {
-    Memory(Mutex<BTreeMap<SystemName, InMemory>>),
+    Memory(memory::Memory),
     Directory(directory::Directory),
     /// Keeps its own index, current by its listener; the registry's is not used.
     #[cfg(feature = "postgres")]
     Postgres(crate::store::postgres::Database),
-}
-
-/// Which systems trust which certificate, and the systems themselves.
-#[derive(Debug, Default)]
-struct Index {
-    /// For a directory: whether the index was built from the directory, and the change
-    /// marker it was built from (none before the first change).
-    built: bool,
-    stamp: Option<directory::Stamp>,
-    systems: BTreeMap<SystemName, System>,
-    trusted: HashMap<Fingerprint, Vec<SystemName>>,
-}
-
-impl Index {
-    fn trust(&mut self, fingerprint: Fingerprint, system: &SystemName) {
-        let systems = self.trusted.entry(fingerprint).or_default();
-        if let Err(position) = systems.binary_search(system) {
-            systems.insert(position, system.clone());
-        }
-    }
-
-    fn distrust(&mut self, fingerprint: &Fingerprint, system: &SystemName) {
-        if let Some(systems) = self.trusted.get_mut(fingerprint) {
-            systems.retain(|name| name != system);
-            if systems.is_empty() {
-                self.trusted.remove(fingerprint);
-            }
-        }
-    }
 }
 
 /// The systems of a registry, sorted by name, and the entries that are not readable systems
@@ -139,28 +110,12 @@ pub struct SystemListing {
     pub damaged: Vec<DamagedEntry>,
 }
 
-/// A system with how many of its certificates are in each state at an instant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SystemOverview {
-    /// The system.
-    pub system: System,
-    /// Certificates valid (or not yet valid) beyond the warning window.
-    pub valid: usize,
-    /// Certificates valid now whose validity ends within the warning window.
-    pub expiring: usize,
-    /// Certificates past their `notAfter`.
-    pub expired: usize,
-    /// Entries of the system's store that could not be read.
-    pub damaged: usize,
-}
-
 impl Registry {
     /// An empty registry kept in memory, for tests and for services that load their systems
     /// from elsewhere.
     pub fn in_memory() -> Self {
         Self::with_backend(
-            Backend::Memory(Mutex::new(BTreeMap::new())),
+            Backend::Memory(memory::Memory::default()),
             AuditLog::memory(),
         )
     }
@@ -328,18 +283,7 @@ impl Registry {
     ) -> Result<System, StoreError> {
         let system = System::new(name.clone(), kind, created);
         match &self.shared.backend {
-            Backend::Memory(systems) => {
-                let mut systems = systems.locked();
-                if systems.contains_key(name) {
-                    return Err(StoreError::SystemExists(name.clone()));
-                }
-                let store = if kind.accepts_inbound() {
-                    Some(Arc::new(MemoryStore::new(kind)?))
-                } else {
-                    None
-                };
-                systems.insert(name.clone(), (system.clone(), store));
-            }
+            Backend::Memory(memory) => memory.create_system(&system)?,
             Backend::Directory(directory) => {
                 directory.create_system(&system)?;
             }
@@ -373,14 +317,7 @@ impl Registry {
     /// Every system, sorted by name, with the entries that are not readable systems.
     pub fn systems(&self) -> Result<SystemListing, StoreError> {
         match &self.shared.backend {
-            Backend::Memory(systems) => Ok(SystemListing {
-                systems: systems
-                    .locked()
-                    .values()
-                    .map(|(system, _)| system.clone())
-                    .collect(),
-                damaged: Vec::new(),
-            }),
+            Backend::Memory(memory) => Ok(memory.systems()),
             Backend::Directory(directory) => directory.systems(),
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
@@ -393,11 +330,7 @@ impl Registry {
     /// The system with this name; [`StoreError::SystemNotFound`] if there is none.
     pub fn system(&self, name: &SystemName) -> Result<System, StoreError> {
         match &self.shared.backend {
-            Backend::Memory(systems) => systems
-                .locked()
-                .get(name)
-                .map(|(system, _)| system.clone())
-                .ok_or_else(|| StoreError::SystemNotFound(name.clone())),
+            Backend::Memory(memory) => memory.system(name),
             Backend::Directory(directory) => directory.system(name),
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => database.system(name),
@@ -408,16 +341,7 @@ impl Registry {
     /// nothing and refuses imports with [`StoreError::NotInbound`].
     pub fn store(&self, name: &SystemName) -> Result<SystemStore, StoreError> {
         let (system, store): (System, Option<Arc<dyn StoreBackend>>) = match &self.shared.backend {
-            Backend::Memory(systems) => {
-                let systems = systems.locked();
-                let (system, store) = systems
-                    .get(name)
-                    .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
-                (
-                    system.clone(),
-                    store.clone().map(|store| store as Arc<dyn StoreBackend>),
-                )
-            }
+            Backend::Memory(memory) => memory.store(name)?,
             Backend::Directory(directory) => {
                 let system = directory.system(name)?;
                 let store = directory
@@ -456,24 +380,7 @@ impl Registry {
         with_certificates: bool,
     ) -> Result<usize, StoreError> {
         let removed = match &self.shared.backend {
-            Backend::Memory(systems) => {
-                let mut systems = systems.locked();
-                let (_, store) = systems
-                    .get(name)
-                    .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
-                let held = match store {
-                    Some(store) => store.list()?.certificates.len(),
-                    None => 0,
-                };
-                if held > 0 && !with_certificates {
-                    return Err(StoreError::SystemNotEmpty {
-                        name: name.clone(),
-                        certificates: held,
-                    });
-                }
-                systems.remove(name);
-                held
-            }
+            Backend::Memory(memory) => memory.remove_system(name, with_certificates)?,
             Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
             // The database keeps its own index; the record is written by the removal's
             // transaction.
@@ -556,35 +463,6 @@ impl Registry {
         Ok(moved)
     }
 
-    /// Every system with the number of its certificates in each state at `now`, a
-    /// certificate whose validity ends within `warn_within` counting as expiring.
-    pub fn overview(
-        &self,
-        now: OffsetDateTime,
-        warn_within: Duration,
-    ) -> Result<Vec<SystemOverview>, StoreError> {
-        let mut overviews = Vec::new();
-        for system in self.systems()?.systems {
-            let listing = self.store(system.name())?.list()?;
-            let mut overview = SystemOverview {
-                system,
-                valid: 0,
-                expiring: 0,
-                expired: 0,
-                damaged: listing.damaged.len(),
-            };
-            for certificate in &listing.certificates {
-                match certificate.summary().validity.status_at(now, warn_within) {
-                    ValidityStatus::Expired { .. } => overview.expired += 1,
-                    ValidityStatus::ExpiringSoon { .. } => overview.expiring += 1,
-                    _ => overview.valid += 1,
-                }
-            }
-            overviews.push(overview);
-        }
-        Ok(overviews)
-    }
-
     /// The systems that trust the certificate with this fingerprint, sorted by name (none:
     /// an empty vector). One lookup in an index kept in memory; for a directory registry,
     /// plus one `stat` of the change marker, and a rebuild of the index when another process
@@ -640,11 +518,12 @@ impl Registry {
             .collect();
         for system in &systems {
             let store: Option<Arc<dyn StoreBackend>> = match &self.shared.backend {
-                Backend::Memory(memory) => memory
-                    .locked()
-                    .get(system.name())
-                    .and_then(|(_, store)| store.clone())
-                    .map(|store| store as Arc<dyn StoreBackend>),
+                Backend::Memory(memory) => match memory.store(system.name()) {
+                    Ok((_, store)) => store,
+                    // Removed since the index was built.
+                    Err(StoreError::SystemNotFound(_)) => None,
+                    Err(error) => return Err(error),
+                },
                 Backend::Directory(directory) => match directory.store(system) {
                     Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
                     // Removed since the index was built.
@@ -680,19 +559,7 @@ impl Registry {
         }
         // Built from a stamp taken before reading: a change made during the rebuild moves
         // the marker again, and the next call rebuilds once more.
-        let mut rebuilt = Index {
-            built: true,
-            stamp,
-            ..Index::default()
-        };
-        for system in directory.systems()?.systems {
-            if let Some(store) = directory.store(&system)? {
-                for certificate in store.list()?.certificates {
-                    rebuilt.trust(certificate.fingerprint(), system.name());
-                }
-            }
-            rebuilt.systems.insert(system.name().clone(), system);
-        }
+        let rebuilt = Index::of_directory(directory, stamp)?;
         *self.shared.index_mut() = rebuilt;
         Ok(())
     }

@@ -5,146 +5,27 @@
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
+mod error;
 pub(crate) mod file;
 mod memory;
+mod policy;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
+pub(crate) use error::rfc3339;
+pub use error::{Damage, DamagedEntry, StoreError};
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
+pub use policy::ImportPolicy;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
-
-use std::path::PathBuf;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::certificate::Certificate;
-use crate::decode::{decode_with, DecodeOptions};
-use crate::error::DecodeError;
+use crate::decode::decode_with;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::system::{SystemKind, SystemName};
-
-/// What to accept on import. The defaults are the safe ones: expired certificates,
-/// certificates that cannot authenticate TLS clients, and CA certificates are refused.
-///
-/// A stored CA certificate trusts only a client that presents that very certificate (with
-/// its private key), like any stored certificate: it does not make the certificates it
-/// issued trusted. A CA certificate in an upload is most often a mistake (a `fullchain.pem`
-/// holds the intermediate CA beside the client's certificate), hence the default.
-///
-/// `now` is the instant "expired" is judged at; the library never reads the clock itself.
-///
-/// ```
-/// use inbound_certs::ImportPolicy;
-/// use time::OffsetDateTime;
-///
-/// let policy = ImportPolicy::new(OffsetDateTime::now_utc()).allow_expired(true);
-/// assert!(policy.allows_expired());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportPolicy {
-    now: OffsetDateTime,
-    allow_expired: bool,
-    allow_without_client_auth: bool,
-    allow_ca: bool,
-    pub(crate) decode: DecodeOptions,
-}
-
-impl ImportPolicy {
-    /// The default policy, judging expiry at `now`.
-    pub fn new(now: OffsetDateTime) -> Self {
-        ImportPolicy {
-            now,
-            allow_expired: false,
-            allow_without_client_auth: false,
-            allow_ca: false,
-            decode: DecodeOptions::default(),
-        }
-    }
-
-    /// Accept certificates whose validity ended before `now` (default: refuse).
-    pub fn allow_expired(mut self, allow: bool) -> Self {
-        self.allow_expired = allow;
-        self
-    }
-
-    /// Accept certificates whose extended key usage excludes TLS client authentication
-    /// (default: refuse).
-    pub fn allow_without_client_auth(mut self, allow: bool) -> Self {
-        self.allow_without_client_auth = allow;
-        self
-    }
-
-    /// Accept CA certificates (basicConstraints cA=TRUE) as trusted clients (default:
-    /// refuse). The certificates a CA issued are not trusted by storing it.
-    pub fn allow_ca(mut self, allow: bool) -> Self {
-        self.allow_ca = allow;
-        self
-    }
-
-    /// The limits used when decoding uploads (default: [`DecodeOptions::default`]).
-    pub fn decode_options(mut self, options: DecodeOptions) -> Self {
-        self.decode = options;
-        self
-    }
-
-    /// The instant expiry is judged at.
-    pub fn now(&self) -> OffsetDateTime {
-        self.now
-    }
-
-    /// Whether expired certificates are accepted.
-    pub fn allows_expired(&self) -> bool {
-        self.allow_expired
-    }
-
-    /// Whether certificates without TLS client authentication are accepted.
-    pub fn allows_without_client_auth(&self) -> bool {
-        self.allow_without_client_auth
-    }
-
-    /// Whether CA certificates are accepted.
-    pub fn allows_ca(&self) -> bool {
-        self.allow_ca
-    }
-
-    /// Checks one certificate against the policy. Not-yet-valid certificates are accepted.
-    pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
-        self.check_in_upload(certificate, 1)
-    }
-
-    /// [`check`](Self::check) for the certificate at `position` (1-based) of an upload,
-    /// which the errors that need it name.
-    pub fn check_in_upload(
-        &self,
-        certificate: &Certificate,
-        position: usize,
-    ) -> Result<(), StoreError> {
-        let summary = certificate.summary();
-        if !self.allow_expired && summary.validity.is_expired_at(self.now) {
-            return Err(StoreError::Expired {
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
-                not_after: summary.validity.not_after,
-            });
-        }
-        if !self.allow_without_client_auth && !summary.client_auth {
-            return Err(StoreError::NotForClientAuth {
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
-            });
-        }
-        if !self.allow_ca && summary.is_ca {
-            return Err(StoreError::CaCertificate {
-                position,
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
-            });
-        }
-        Ok(())
-    }
-}
+use crate::system::SystemKind;
 
 /// The outcome of importing one certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,170 +54,6 @@ pub struct Listing {
     pub certificates: Vec<Certificate>,
     /// Entries that are damaged, truncated, foreign or unreadable.
     pub damaged: Vec<DamagedEntry>,
-}
-
-/// An entry of a store that could not be read as the certificate its name promises.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DamagedEntry {
-    /// Where it is: for the file store, the file's path; for the PostgreSQL store,
-    /// `<schema>.client_certificates/<fingerprint as stored>`, and for a system of a registry
-    /// on PostgreSQL, `<schema>.client_certificates/<system>/<fingerprint as stored>` (a row
-    /// of the `systems` table that is not a system: `<schema>.systems/<name as stored>`).
-    pub location: PathBuf,
-    /// What is wrong.
-    pub problem: Damage,
-}
-
-impl std::fmt::Display for DamagedEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.location.display(), self.problem)
-    }
-}
-
-/// What is wrong with a damaged entry.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Damage {
-    /// The content's SHA-256 is not the fingerprint in the name (changed, truncated or foreign
-    /// content).
-    #[error("content does not match its name: its SHA-256 is {actual}")]
-    FingerprintMismatch {
-        /// The fingerprint of the content found.
-        actual: Fingerprint,
-    },
-    /// The content matches its name but is not a certificate this crate accepts.
-    #[error("not a valid certificate: {0}")]
-    NotACertificate(DecodeError),
-    /// The entry could not be read.
-    #[error("cannot be read: {0}")]
-    Unreadable(String),
-    /// The entry is a symbolic link, which a store never follows (it could point anywhere,
-    /// for instance at a device that blocks, or at a file another user controls).
-    #[error("is a symbolic link, which a certificate store never follows; remove it and import the certificate itself")]
-    SymbolicLink,
-    /// Someone the store does not trust could change the entry: it is writable by its group
-    /// or by every user, or it belongs to another user.
-    #[error("other users could change it: {0}")]
-    Insecure(PermissionProblem),
-}
-
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// A store was created for, or an import made into, a *target* system.
-    #[error("inbound certificates are supported for source and proxy systems only, not for a {0} system")]
-    NotInbound(SystemKind),
-    /// The certificate's validity ended before the policy's `now`, and the policy does not
-    /// allow expired certificates.
-    #[error("certificate {name} ({subject}) expired on {}; it was not imported", rfc3339(*.not_after))]
-    Expired {
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-        /// When it expired.
-        not_after: OffsetDateTime,
-    },
-    /// The certificate's extended key usage excludes TLS client authentication, and the
-    /// policy does not allow that.
-    #[error("certificate {name} ({subject}) is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported")]
-    NotForClientAuth {
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-    },
-    /// No system with this name is registered.
-    #[error("no system named {0} is registered")]
-    SystemNotFound(SystemName),
-    /// A system with this name is already registered.
-    #[error("a system named {0} is already registered")]
-    SystemExists(SystemName),
-    /// The system still trusts certificates (or holds damaged entries), and its removal did
-    /// not ask to remove them too.
-    #[error("system {name} still holds {certificates} certificate(s); delete them first, or remove the system with its certificates")]
-    SystemNotEmpty {
-        /// The system.
-        name: SystemName,
-        /// How many certificates (and damaged entries) it holds.
-        certificates: usize,
-    },
-    /// The certificate is a CA certificate (basicConstraints cA=TRUE), and the policy does
-    /// not allow that.
-    #[error("certificate {position} of the upload, {name} ({subject}), is a CA certificate (basicConstraints cA=TRUE); nothing was imported. Stored, it would trust only a client presenting this very certificate, not the certificates it issued: upload the client's own certificate, or allow CA certificates if you mean it")]
-    CaCertificate {
-        /// Its position (1-based) in the upload.
-        position: usize,
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-    },
-    /// No certificate with this name is stored.
-    #[error("certificate {0} not found")]
-    NotFound(CertificateName),
-    /// The upload could not be decoded.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    /// The stored entry for a name is damaged.
-    #[error("stored certificate {location} is damaged: {problem}", location = .0.location.display(), problem = .0.problem)]
-    Damaged(DamagedEntry),
-    /// The store's directory, one of its parents, or the symbolic link the store's path is,
-    /// could be changed by someone other than the process's user or root (see
-    /// [`FileStore`]'s docs): the store is not opened.
-    #[error("refusing to use {path} for a certificate store: {problem}", path = .path.display())]
-    InsecurePermissions {
-        /// The directory or link that is refused (the store's own, or one of its parents).
-        path: PathBuf,
-        /// Who could change it, and how to fix it.
-        problem: PermissionProblem,
-    },
-    /// The store's directory does not exist or is not a directory.
-    #[error("certificate store directory {0} does not exist or is not a directory")]
-    NoDirectory(PathBuf),
-    /// A file operation failed (unreadable directory, full disk, read-only file system, …).
-    #[error("cannot {operation} {path}: {source}", path = .path.display())]
-    Io {
-        /// What was being done, e.g. "write".
-        operation: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A store backend broke the contract of [`StoreBackend`] (for instance, returned a
-    /// number of outcomes other than the number of certificates): a bug in that backend.
-    #[error("the certificate store broke its contract: {0}")]
-    BackendContract(&'static str),
-    /// A database-backed store could not reach its database or a statement failed. A write
-    /// that fails this way was not applied (if the connection broke while it committed, it
-    /// may have been: the store's next sync shows which).
-    #[error("cannot {operation}: {}", with_causes(.source.as_ref()))]
-    Database {
-        /// What was being done, e.g. "connect to the database".
-        operation: &'static str,
-        /// The database client's error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-}
-
-/// An error's message followed by its sources' (database clients often keep the useful part,
-/// such as "connection refused", in a source).
-fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.ends_with(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// Certificates an import has admitted: the system accepts inbound certificates and the
@@ -700,22 +417,6 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
     }
 }
 
-impl StoreError {
-    /// The error for a failed file operation: `operation` ("write", "read directory", …) on
-    /// `path`, for `map_err`.
-    pub(crate) fn io(
-        operation: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> StoreError {
-        let path = path.into();
-        move |source| StoreError::Io {
-            operation,
-            path,
-            source,
-        }
-    }
-}
-
 /// Counts and records an import refused before anything was stored; the refusal, or the
 /// error of recording it.
 fn refused<S: StoreBackend + ?Sized>(
@@ -731,13 +432,6 @@ fn refused<S: StoreBackend + ?Sized>(
         Ok(()) => error,
         Err(recording) => recording,
     }
-}
-
-/// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
-pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
-    instant
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| instant.to_string())
 }
 
 /// Refuses target systems; shared by the backends' constructors.

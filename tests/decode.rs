@@ -12,8 +12,8 @@ mod common;
 
 use common::read;
 use inbound_certs::{
-    decode, decode_with, detect_format, Certificate, DecodeError, DecodeOptions, DerProblem,
-    ExtensionProblem, Format, PemProblem, PrivateKeyKind,
+    decode, decode_with, detect_format, Base64Problem, Certificate, DecodeError, DecodeOptions,
+    DerProblem, ExtensionProblem, Format, PemProblem, PrivateKeyKind,
 };
 
 /// Every certificate fixture with an `expected/<stem>.txt` recorded by openssl.
@@ -448,7 +448,7 @@ fn pem_framing_errors_name_the_line() {
         error.root_cause(),
         &DecodeError::InvalidBase64 {
             line: 3,
-            problem: "a character outside the base64 alphabet"
+            problem: Base64Problem::InvalidSymbol
         }
     );
     assert_eq!(

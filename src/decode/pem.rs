@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::base64::{self, At};
+use super::base64::{At, Base64};
 use super::{pkcs7, single_certificate, DecodeOptions};
 use crate::certificate::Certificate;
 use crate::der::{self, Reader, Tag};
@@ -53,35 +53,11 @@ fn is_line_end(byte: u8) -> bool {
     byte == b'\n' || byte == b'\r'
 }
 
-/// The index of the first byte of `haystack` that `matches`.
-///
-/// Bytes are looked at in chunks, each checked without an early exit so that the compiler
-/// turns it into a few vector instructions: certificate bundles are mostly long runs of
-/// base64 in which nothing is found.
-fn find(haystack: &[u8], matches: impl Fn(u8) -> bool) -> Option<usize> {
-    const CHUNK: usize = 32;
-    let (chunks, tail) = haystack.as_chunks::<CHUNK>();
-    let mut offset = 0;
-    for chunk in chunks {
-        if chunk
-            .iter()
-            .fold(false, |found, byte| found | matches(*byte))
-        {
-            break;
-        }
-        offset += CHUNK;
-    }
-    let rest = haystack.get(offset..).unwrap_or(tail);
-    rest.iter()
-        .position(|byte| matches(*byte))
-        .map(|i| offset + i)
-}
-
 /// The line that starts at byte `start`: its bytes without the line end (LF, CRLF or a lone
 /// CR), and where the next line starts.
 fn line_from(text: &[u8], start: usize) -> (&[u8], usize) {
     let rest = text.get(start..).unwrap_or_default();
-    match find(rest, is_line_end) {
+    match memchr::memchr2(b'\n', b'\r', rest) {
         None => (rest, text.len()),
         Some(end) => {
             let line = rest.get(..end).unwrap_or_default();
@@ -126,7 +102,7 @@ pub(crate) fn line_count(text: &[u8]) -> usize {
 fn next_dashed_line(text: &[u8], from: usize) -> Option<usize> {
     let mut search = from;
     loop {
-        let dash = search + find(text.get(search..)?, |byte| byte == b'-')?;
+        let dash = search + memchr::memchr(b'-', text.get(search..)?)?;
         if text.get(dash..dash + 5) == Some(b"-----") {
             let line_start = text
                 .get(from..dash)?
@@ -272,8 +248,8 @@ pub(crate) fn decode(
         });
     }
     let mut certificates = Vec::with_capacity(blocks.len());
-    // One buffer for every block's DER: certificates copy what they keep.
-    let mut der = Vec::new();
+    // One set of buffers for every block: certificates copy what they keep.
+    let mut base64 = Base64::default();
     for (index, block) in blocks.iter().enumerate() {
         let in_block = |error: DecodeError| match error {
             error @ DecodeError::PrivateKey { .. } => error,
@@ -286,7 +262,7 @@ pub(crate) fn decode(
                 problem: PemProblem::EmptyBlock,
             }));
         }
-        base64::decode_into(body, &mut der).map_err(|error| {
+        let der = base64.decode(body).map_err(|error| {
             // Problems at the end of the data are reported at the last line of data.
             let offset = match error.at {
                 At::Offset(offset) => offset,
@@ -302,17 +278,17 @@ pub(crate) fn decode(
         })?;
         match block.label {
             Label::Certificate => {
-                certificates.push(single_certificate(&der).map_err(in_block)?);
+                certificates.push(single_certificate(der).map_err(in_block)?);
             }
             Label::TrustedCertificate => {
-                certificates.push(trusted_certificate(&der).map_err(in_block)?);
+                certificates.push(trusted_certificate(der).map_err(in_block)?);
             }
             Label::Pkcs7 => {
                 let limit = DecodeOptions {
                     max_certificates: options.max_certificates.saturating_sub(certificates.len()),
                     ..options.clone()
                 };
-                let inner = pkcs7::certificates(&der, &limit).map_err(|error| match error {
+                let inner = pkcs7::certificates(der, &limit).map_err(|error| match error {
                     DecodeError::TooManyCertificates { found, .. } => {
                         DecodeError::TooManyCertificates {
                             found: found + certificates.len(),
@@ -363,16 +339,6 @@ mod tests {
         assert_eq!(line_count(text), 4);
         assert_eq!(line_count(b"a\n\n"), 2);
         assert_eq!(line_count(b""), 0);
-    }
-
-    #[test]
-    fn found_bytes_are_found_in_every_position() {
-        let mut text = vec![b'A'; 100];
-        assert_eq!(find(&text, |b| b == b'-'), None);
-        for at in (0..100).rev() {
-            text[at] = b'-';
-            assert_eq!(find(&text, |b| b == b'-'), Some(at));
-        }
     }
 
     #[test]

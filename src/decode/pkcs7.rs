@@ -6,8 +6,9 @@
 
 use super::DecodeOptions;
 use crate::certificate::Certificate;
+use crate::der::DerProblem;
 use crate::der::{Reader, Tag, Tlv, MAX_DEPTH};
-use crate::error::{DecodeError, DerProblem};
+use crate::error::DecodeError;
 
 /// Reads wrapper elements in BER.
 struct Wrapper<'a>(Reader<'a>);

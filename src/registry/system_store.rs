@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// One system's certificates: a [`CertificateStore`] with everything a store has (import with
+/// One system's certificates: a [`CertificateStore`](crate::CertificateStore) with everything a store has (import with
 /// the policy, list, get, delete, expiry chores), that keeps the registry's index of which
 /// systems trust which certificate up to date.
 #[derive(Clone)]
@@ -52,21 +52,7 @@ impl StoreBackend for SystemStore {
         };
         let outcomes = match &self.shared.backend {
             // Held while storing, so that a removal of the system comes before or after.
-            Backend::Memory(systems) => {
-                let systems = systems.locked();
-                let current = systems
-                    .get(self.system.name())
-                    .and_then(|(_, current)| current.as_ref());
-                if !current.is_some_and(|current| {
-                    std::ptr::eq(
-                        Arc::as_ptr(current).cast::<()>(),
-                        Arc::as_ptr(store).cast::<()>(),
-                    )
-                }) {
-                    return Err(StoreError::SystemNotFound(self.system.name().clone()));
-                }
-                store.store_all(admitted)?
-            }
+            Backend::Memory(memory) => memory.store_all(self.system.name(), store, admitted)?,
             // The file store checks, under its lock, that its directory is still the one it
             // opened.
             Backend::Directory(_) => store

@@ -17,8 +17,9 @@ use oid_registry::{
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Extension};
 
 use super::{alt_name, Oid, SubjectAltName};
+use crate::der::Container;
 use crate::der::{self, Reader, Tag};
-use crate::error::{Container, DecodeError, ExtensionProblem};
+use crate::error::{DecodeError, ExtensionProblem};
 
 /// The extensions this crate interprets: their values must be one DER element of their
 /// syntax, checked strictly. x509-parser reads the syntax of all but EKU and SAN, which are

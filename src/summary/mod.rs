@@ -197,17 +197,26 @@ fn integer_text(content: &[u8]) -> String {
 /// The first OID (in encoded order) that occurs again later, if any. Sorting makes this
 /// O(n log n): a 1 MiB certificate holds 60,000 extensions, and comparing each with every
 /// other took seconds. Short lists (every real certificate) are compared pairwise, which
-/// needs no allocation.
-fn first_repeated<'a>(oids: impl Iterator<Item = &'a [u8]> + Clone) -> Option<&'a [u8]> {
+/// needs no allocation. Each OID is taken from `oids` once (they are read from the DER).
+fn first_repeated<'a>(mut oids: impl Iterator<Item = &'a [u8]>) -> Option<&'a [u8]> {
     const PAIRWISE_UP_TO: usize = 16;
-    if oids.clone().nth(PAIRWISE_UP_TO).is_none() {
-        return oids
-            .clone()
-            .enumerate()
-            .find(|(i, oid)| oids.clone().skip(i + 1).any(|other| same_oid(other, oid)))
-            .map(|(_, oid)| oid);
+    let mut few: [&[u8]; PAIRWISE_UP_TO] = [&[]; PAIRWISE_UP_TO];
+    let mut count = 0;
+    // `zip` takes from `oids` only while there is a slot for what it takes.
+    for (slot, oid) in few.iter_mut().zip(oids.by_ref()) {
+        *slot = oid;
+        count += 1;
     }
-    let mut sorted: Vec<(&[u8], usize)> = oids.zip(0..).collect();
+    let few = few.get(..count).unwrap_or_default();
+    let Some(more) = oids.next() else {
+        return few
+            .iter()
+            .enumerate()
+            .find(|(i, oid)| few.iter().skip(i + 1).any(|other| same_oid(other, oid)))
+            .map(|(_, oid)| *oid);
+    };
+    let all = few.iter().copied().chain(std::iter::once(more)).chain(oids);
+    let mut sorted: Vec<(&[u8], usize)> = all.zip(0..).collect();
     sorted.sort_unstable();
     sorted
         .windows(2)

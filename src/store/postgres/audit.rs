@@ -7,21 +7,12 @@
 
 use std::sync::Arc;
 
-use postgres::types::ToSql;
 use postgres::GenericClient;
 use time::OffsetDateTime;
 
 use super::Shared;
 use crate::audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
 use crate::store::StoreError;
-
-/// The SQL of an instant given as microseconds since the epoch (a `bigint` parameter).
-fn instant_sql(parameter: &str) -> String {
-    format!(
-        "(timestamptz 'epoch' + ({parameter}::bigint / 1000000) * interval '1 second'
-          + ({parameter}::bigint % 1000000) * interval '1 microsecond')"
-    )
-}
 
 /// An instant as microseconds since the epoch, rounded down (as stored) or up (a bound of a
 /// query: a record at or after `since`, before `until`, is one whose stored instant is at or
@@ -39,7 +30,7 @@ fn microseconds(instant: OffsetDateTime, round_up: bool) -> i64 {
 /// Inserts records, in order (ids increase with it), with one statement.
 pub(super) fn insert(
     client: &mut impl GenericClient,
-    table: &str,
+    shared: &Shared,
     records: &[AuditRecord],
 ) -> Result<(), postgres::Error> {
     if records.is_empty() {
@@ -75,18 +66,7 @@ pub(super) fn insert(
         .map(|record| record.detail.as_str())
         .collect();
     client.execute(
-        &format!(
-            "INSERT INTO {table}
-                 (\"time\", actor, system, action, certificate, subject, outcome, detail)
-             SELECT {time}, r.actor, r.system, r.action, r.certificate, r.subject, r.outcome,
-                 r.detail
-             FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
-                 $6::text[], $7::text[], $8::text[])
-                 WITH ORDINALITY AS r (micros, actor, system, action, certificate, subject,
-                     outcome, detail, position)
-             ORDER BY r.position",
-            time = instant_sql("r.micros"),
-        ),
+        &shared.statements.insert_audit,
         &[
             &times,
             &actors,
@@ -127,11 +107,10 @@ impl AuditTable {
     /// Appends the records of something that changed nothing (a refusal), in a transaction of
     /// its own: committed when this returns.
     pub(crate) fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        let table = self.shared.table("audit");
         self.shared
             .with_connection("write the audit trail", |client| {
                 let mut transaction = client.transaction()?;
-                insert(&mut transaction, &table, records)?;
+                insert(&mut transaction, &self.shared, records)?;
                 transaction.commit()
             })
     }
@@ -139,54 +118,19 @@ impl AuditTable {
     /// The records the query asks for, newest first (by id: the order of the changes). A row
     /// that is not a record this crate can read (made by hand) is reported, never hidden.
     pub(crate) fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
-        let table = self.shared.table("audit");
-        let system = query
-            .system
-            .as_ref()
-            .map(|system| system.as_str().to_string());
+        let system = query.system.as_ref().map(|system| system.as_str());
         let since = query.since.map(|since| microseconds(since, true));
         let until = query.until.map(|until| microseconds(until, true));
         let limit = query
             .limit
             .map(|limit| i64::try_from(limit).unwrap_or(i64::MAX));
-        let mut conditions = Vec::new();
-        let mut parameters: Vec<&(dyn ToSql + Sync)> = Vec::new();
-        if let Some(system) = &system {
-            parameters.push(system);
-            conditions.push(format!("system = ${}", parameters.len()));
-        }
-        if let Some(since) = &since {
-            parameters.push(since);
-            conditions.push(format!(
-                "\"time\" >= {}",
-                instant_sql(&format!("${}", parameters.len()))
-            ));
-        }
-        if let Some(until) = &until {
-            parameters.push(until);
-            conditions.push(format!(
-                "\"time\" < {}",
-                instant_sql(&format!("${}", parameters.len()))
-            ));
-        }
-        let mut sql = format!(
-            "SELECT id, (extract(epoch FROM \"time\") * 1000000)::bigint, actor, system, action,
-                 certificate, subject, outcome, detail
-             FROM {table}"
-        );
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        sql.push_str(" ORDER BY id DESC");
-        if let Some(limit) = &limit {
-            parameters.push(limit);
-            sql.push_str(&format!(" LIMIT ${}", parameters.len()));
-        }
         let rows = self
             .shared
             .with_connection("read the audit trail", |client| {
-                client.query(&sql, &parameters)
+                client.query(
+                    &self.shared.statements.history,
+                    &[&system, &since, &until, &limit],
+                )
             })?;
         let mut history = History::default();
         for row in rows {

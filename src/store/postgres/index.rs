@@ -1,5 +1,4 @@
-//! The in-memory index of the tables, and how it is kept current: notifications and the change
-//! log for every change, and a periodic comparison of cheap summaries that heals anything else.
+//! The in-memory index of the tables (kept current by [`sync`](super::sync)).
 //!
 //! Rows are keyed by their system (the empty text for the rows of a [`PostgresStore`], which
 //! belong to no registered system) and their fingerprint as stored. The index also keeps the
@@ -9,39 +8,32 @@
 //! [`PostgresStore`]: super::PostgresStore
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{RwLockReadGuard, RwLockWriteGuard};
-use std::time::{Duration, Instant};
 
-use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, IsolationLevel};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
-use super::{Shared, MAX_BACKOFF, POLL};
+#[cfg(doc)]
+use super::statements::Statements;
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Damage, DamagedEntry};
-use crate::sync::{MutexExt, RwLockExt};
-use crate::system::{System, SystemKind, SystemName};
+use crate::store::DamagedEntry;
+use crate::system::{System, SystemName};
 
 /// What a replica compares with the database to learn, without reading the table, whether its
 /// index shows the table as it is: the revision, the number of rows and the XOR of every row's
 /// [`row_token`]. A trigger keeps the database's in the `revision` row, whoever writes. Beside
-/// it, a hash of the systems table computed by the server (see [`SYSTEMS_TOKEN_SQL`]), which
+/// it, a hash of the systems table computed by the server (see [`Statements::summary`]), which
 /// the index keeps as it was when it last read that table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Summary {
-    revision: i64,
-    rows: i64,
-    digest: i64,
-    systems: i64,
+    pub(super) revision: i64,
+    pub(super) rows: i64,
+    pub(super) digest: i64,
+    pub(super) systems: i64,
 }
 
 impl Summary {
     /// Whether the certificate rows are the same (the systems aside).
-    fn same_rows(&self, other: &Summary) -> bool {
+    pub(super) fn same_rows(&self, other: &Summary) -> bool {
         (self.revision, self.rows, self.digest) == (other.revision, other.rows, other.digest)
     }
 }
@@ -64,14 +56,6 @@ pub(super) fn row_token(system: &str, key: &str, der: &[u8]) -> i64 {
 
 /// The SQL of [`row_token`].
 pub(super) const ROW_TOKEN_SQL: &str = "('x' || left(encode(sha256(convert_to(system || '/' || fingerprint, 'UTF8') || der), 'hex'), 16))::bit(64)::bigint";
-
-/// A hash of the systems table, computed by the server: the index only compares it with the
-/// one it saw when it last read the table, so it need not be computable here.
-const SYSTEMS_TOKEN_SQL: &str = "(SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/' || extract(epoch FROM created)::text || '/' || id::text, 0)), 0) FROM {systems})";
-
-/// The SQL that reads the systems table, in the order [`Shared::read_systems`] expects.
-const SYSTEMS_SQL: &str =
-    "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id FROM {systems}";
 
 /// A row's address: its system (empty for a [`PostgresStore`](super::PostgresStore)'s rows)
 /// and its fingerprint as stored.
@@ -110,17 +94,17 @@ pub(super) struct Index {
     /// Which systems hold a healthy row of each certificate, sorted by name.
     pub(super) trusted: HashMap<Fingerprint, Vec<SystemName>>,
     /// The revision of the database the index reflects.
-    revision: i64,
+    pub(super) revision: i64,
     /// The server's hash of the systems table when the index last read it.
-    systems_token: i64,
+    pub(super) systems_token: i64,
     /// The XOR of the row tokens of every row in the index.
-    digest: i64,
+    pub(super) digest: i64,
     /// Whether the tables have been loaded once.
-    loaded: bool,
+    pub(super) loaded: bool,
 }
 
 impl Index {
-    fn summary(&self) -> Summary {
+    pub(super) fn summary(&self) -> Summary {
         let rows: usize = self.stores.values().map(Rows::len).sum();
         Summary {
             revision: self.revision,
@@ -131,7 +115,7 @@ impl Index {
     }
 
     /// Puts a row in (replacing the row with the same key).
-    fn insert(
+    pub(super) fn insert(
         &mut self,
         system: &str,
         key: &str,
@@ -159,7 +143,7 @@ impl Index {
     }
 
     /// Takes the row with this key out, if there is one.
-    fn remove(&mut self, system: &str, key: &str) {
+    pub(super) fn remove(&mut self, system: &str, key: &str) {
         let Some(rows) = self.stores.get_mut(system) else {
             return;
         };
@@ -192,7 +176,7 @@ impl Index {
     }
 
     /// Every row's key.
-    fn keys(&self) -> HashSet<Key> {
+    pub(super) fn keys(&self) -> HashSet<Key> {
         let mut keys = HashSet::new();
         for (system, rows) in &self.stores {
             for certificate in rows.certificates.values() {
@@ -206,7 +190,7 @@ impl Index {
     }
 
     /// The token of the row with this key, if the index has it.
-    fn token_of(&self, (system, key): &Key) -> Option<i64> {
+    pub(super) fn token_of(&self, (system, key): &Key) -> Option<i64> {
         let rows = self.stores.get(system)?;
         if let Some((_, token)) = rows.damaged.get(key) {
             return Some(*token);
@@ -217,7 +201,7 @@ impl Index {
     }
 
     /// Every row's key and token.
-    fn tokens(&self) -> HashMap<Key, i64> {
+    pub(super) fn tokens(&self) -> HashMap<Key, i64> {
         let mut tokens = HashMap::new();
         for (system, rows) in &self.stores {
             for certificate in rows.certificates.values() {
@@ -234,442 +218,11 @@ impl Index {
 }
 
 /// A row as a certificate, or what is wrong with it.
-type Row = Result<Certificate, DamagedEntry>;
+pub(super) type Row = Result<Certificate, DamagedEntry>;
 
-/// One change of the change log, with the row's DER when it was an import. A change with an
-/// empty fingerprint is a system's creation or removal.
-struct Change {
-    revision: i64,
-    system: String,
-    fingerprint: String,
-    imported: bool,
-    der: Option<Vec<u8>>,
-}
-
-fn name_of(key: &str) -> Option<CertificateName> {
+pub(super) fn name_of(key: &str) -> Option<CertificateName> {
     key.parse::<Fingerprint>().ok().map(CertificateName::from)
 }
 
 /// The systems table as read: the systems, and the rows that are not readable systems.
-type Systems = (BTreeMap<SystemName, Registered>, Vec<DamagedEntry>);
-
-impl Shared {
-    pub(super) fn read_index(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.reading()
-    }
-
-    fn write_index(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.writing()
-    }
-
-    /// Loads the tables the first time; afterwards compares summaries and fetches only what
-    /// differs.
-    pub(super) fn resync(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.locked();
-        if !self.read_index().loaded {
-            return self.load(client);
-        }
-        let local = self.read_index().summary();
-        let (transaction, summary) = self.snapshot(client)?;
-        if summary.same_rows(&local) {
-            return self.systems_if_changed(transaction, summary, local);
-        }
-        if summary.revision != local.revision {
-            // Missed notifications: the change log is the cheap way, if it reaches back.
-            transaction.commit()?;
-            self.catch_up_locked(client)?;
-            let local = self.read_index().summary();
-            let (transaction, summary) = self.snapshot(client)?;
-            if summary.same_rows(&local) {
-                return self.systems_if_changed(transaction, summary, local);
-            }
-            return self.reconcile(transaction, summary);
-        }
-        self.reconcile(transaction, summary)
-    }
-
-    /// Reads the systems table if the server's hash of it is not the one the index saw.
-    fn systems_if_changed(
-        &self,
-        mut transaction: postgres::Transaction<'_>,
-        summary: Summary,
-        local: Summary,
-    ) -> Result<(), postgres::Error> {
-        if summary.systems == local.systems {
-            return transaction.commit();
-        }
-        let systems = self.read_systems(&mut transaction)?;
-        transaction.commit()?;
-        self.set_systems(systems, summary.systems);
-        Ok(())
-    }
-
-    /// A read-only transaction on one snapshot of the database, and its summary.
-    fn snapshot<'a>(
-        &self,
-        client: &'a mut Client,
-    ) -> Result<(postgres::Transaction<'a>, Summary), postgres::Error> {
-        let mut transaction = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()?;
-        let row = transaction.query_one(
-            &format!(
-                "SELECT value, row_count, digest, {} FROM {}",
-                SYSTEMS_TOKEN_SQL.replace("{systems}", &self.table("systems")),
-                self.table("revision")
-            ),
-            &[],
-        )?;
-        let summary = Summary {
-            revision: row.try_get(0)?,
-            rows: row.try_get(1)?,
-            digest: row.try_get(2)?,
-            systems: row.try_get(3)?,
-        };
-        Ok((transaction, summary))
-    }
-
-    /// Reads the systems table; a row that is not a readable system is reported, never
-    /// hidden.
-    fn read_systems(
-        &self,
-        transaction: &mut postgres::Transaction<'_>,
-    ) -> Result<Systems, postgres::Error> {
-        let mut systems = BTreeMap::new();
-        let mut damaged = Vec::new();
-        let sql = SYSTEMS_SQL.replace("{systems}", &self.table("systems"));
-        for row in transaction.query(&sql, &[])? {
-            let name: String = row.try_get(0)?;
-            let kind: String = row.try_get(1)?;
-            let created: i64 = row.try_get(2)?;
-            let id: i64 = row.try_get(3)?;
-            let location = PathBuf::from(format!("{}.systems/{name}", self.schema));
-            let problem = |text: String| DamagedEntry {
-                location: location.clone(),
-                problem: Damage::Unreadable(text),
-            };
-            let parsed = name
-                .parse::<SystemName>()
-                .map_err(|error| problem(error.to_string()))
-                .and_then(|name| {
-                    let kind = kind
-                        .parse::<SystemKind>()
-                        .map_err(|error| problem(error.to_string()))?;
-                    let created =
-                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1000)
-                            .map_err(|error| problem(format!("its creation time: {error}")))?;
-                    Ok(System::new(name, kind, created))
-                });
-            match parsed {
-                Ok(system) => {
-                    systems.insert(system.name().clone(), Registered { system, id });
-                }
-                Err(problem) => damaged.push(problem),
-            }
-        }
-        damaged.sort_by(|a, b| a.location.cmp(&b.location));
-        Ok((systems, damaged))
-    }
-
-    fn set_systems(&self, (systems, damaged): Systems, token: i64) {
-        let mut index = self.write_index();
-        index.systems = systems;
-        index.damaged_systems = damaged;
-        index.systems_token = token;
-    }
-
-    /// Reads the whole tables, from one snapshot.
-    fn load(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let (mut transaction, summary) = self.snapshot(client)?;
-        let (systems, damaged_systems) = self.read_systems(&mut transaction)?;
-        let rows = transaction.query(
-            &format!(
-                "SELECT system, fingerprint, der FROM {}",
-                self.table("client_certificates")
-            ),
-            &[],
-        )?;
-        transaction.commit()?;
-        let mut fresh = Index {
-            systems,
-            damaged_systems,
-            systems_token: summary.systems,
-            revision: summary.revision,
-            loaded: true,
-            ..Index::default()
-        };
-        for row in rows {
-            let system: String = row.try_get(0)?;
-            let key: String = row.try_get(1)?;
-            let der: Vec<u8> = row.try_get(2)?;
-            let token = row_token(&system, &key, &der);
-            let checked = self.check_row(&system, &key, &der);
-            fresh.insert(&system, &key, checked, token);
-        }
-        *self.write_index() = fresh;
-        Ok(())
-    }
-
-    /// Makes the index equal to the tables in `transaction`'s snapshot, reading the DER of
-    /// only the rows that differ. First the keys alone: rows added or removed behind the
-    /// index's back (a missed notification, a hand-made `INSERT` or `DELETE`). If the summary
-    /// then still differs, a row was changed in place: every row's token (64 bits of hash,
-    /// computed by the server) finds which.
-    fn reconcile(
-        &self,
-        mut transaction: postgres::Transaction<'_>,
-        summary: Summary,
-    ) -> Result<(), postgres::Error> {
-        let systems = self.read_systems(&mut transaction)?;
-        let table = self.table("client_certificates");
-        let mut server = HashSet::new();
-        for row in transaction.query(&format!("SELECT system, fingerprint FROM {table}"), &[])? {
-            server.insert((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?));
-        }
-        let (gone, missing, mut predicted) = {
-            let index = self.read_index();
-            let local = index.keys();
-            let gone: Vec<Key> = local.difference(&server).cloned().collect();
-            let missing: Vec<Key> = server.difference(&local).cloned().collect();
-            let mut predicted = index.summary();
-            for key in &gone {
-                predicted.rows -= 1;
-                predicted.digest ^= index.token_of(key).unwrap_or_default();
-            }
-            (gone, missing, predicted)
-        };
-        let mut fetched = self.fetch(&mut transaction, &missing)?;
-        for ((system, key), der) in &fetched {
-            predicted.rows += 1;
-            predicted.digest ^= row_token(system, key, der);
-        }
-        predicted.revision = summary.revision;
-        if !predicted.same_rows(&summary) {
-            let tokens = self.read_index().tokens();
-            let mut changed = Vec::new();
-            for row in transaction.query(
-                &format!("SELECT system, fingerprint, {ROW_TOKEN_SQL} FROM {table}"),
-                &[],
-            )? {
-                let key: Key = (row.try_get(0)?, row.try_get(1)?);
-                let token: i64 = row.try_get(2)?;
-                if tokens.get(&key).is_some_and(|local| *local != token) {
-                    changed.push(key);
-                }
-            }
-            fetched.extend(self.fetch(&mut transaction, &changed)?);
-        }
-        transaction.commit()?;
-        let checked: Vec<(Key, Row, i64)> = fetched
-            .into_iter()
-            .map(|((system, key), der)| {
-                let token = row_token(&system, &key, &der);
-                let row = self.check_row(&system, &key, &der);
-                ((system, key), row, token)
-            })
-            .collect();
-        let mut index = self.write_index();
-        for (system, key) in &gone {
-            index.remove(system, key);
-        }
-        for ((system, key), row, token) in checked {
-            index.insert(&system, &key, row, token);
-        }
-        index.revision = summary.revision;
-        (index.systems, index.damaged_systems) = systems;
-        index.systems_token = summary.systems;
-        Ok(())
-    }
-
-    /// The DER of the rows with these keys.
-    fn fetch(
-        &self,
-        transaction: &mut postgres::Transaction<'_>,
-        keys: &[Key],
-    ) -> Result<Vec<(Key, Vec<u8>)>, postgres::Error> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let systems: Vec<&str> = keys.iter().map(|(system, _)| system.as_str()).collect();
-        let fingerprints: Vec<&str> = keys.iter().map(|(_, key)| key.as_str()).collect();
-        let rows = transaction.query(
-            &format!(
-                "SELECT c.system, c.fingerprint, c.der
-                 FROM {} c JOIN unnest($1::text[], $2::text[]) AS k (system, fingerprint)
-                     ON c.system = k.system AND c.fingerprint = k.fingerprint",
-                self.table("client_certificates")
-            ),
-            &[&systems, &fingerprints],
-        )?;
-        rows.iter()
-            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
-            .collect()
-    }
-
-    /// Brings the index up to date with the change log, or reconciles it with the tables when
-    /// the log no longer reaches back to the index's revision.
-    pub(super) fn catch_up(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let _in_order = self.sync.locked();
-        self.catch_up_locked(client)
-    }
-
-    fn catch_up_locked(&self, client: &mut Client) -> Result<(), postgres::Error> {
-        let known = self.read_index().revision;
-        let (mut transaction, summary) = self.snapshot(client)?;
-        let current = summary.revision;
-        if current == known {
-            return transaction.commit();
-        }
-        let rows = transaction.query(
-            &format!(
-                "SELECT c.revision, c.system, c.fingerprint, c.imported, k.der
-                 FROM {changes} c LEFT JOIN {certificates} k
-                     ON k.system = c.system AND k.fingerprint = c.fingerprint
-                 WHERE c.revision > $1 ORDER BY c.revision",
-                changes = self.table("changes"),
-                certificates = self.table("client_certificates"),
-            ),
-            &[&known],
-        )?;
-        let mut changes = Vec::with_capacity(rows.len());
-        for row in rows {
-            changes.push(Change {
-                revision: row.try_get(0)?,
-                system: row.try_get(1)?,
-                fingerprint: row.try_get(2)?,
-                imported: row.try_get(3)?,
-                der: row.try_get(4)?,
-            });
-        }
-        let complete = current > known
-            && changes
-                .iter()
-                .zip(known + 1..)
-                .all(|(change, expected)| change.revision == expected)
-            && changes.last().map(|change| change.revision) == Some(current);
-        if !complete {
-            return self.reconcile(transaction, summary);
-        }
-        // A system created or removed, or the systems table changed otherwise.
-        let systems = if changes.iter().any(|change| change.fingerprint.is_empty())
-            || summary.systems != self.read_index().systems_token
-        {
-            Some(self.read_systems(&mut transaction)?)
-        } else {
-            None
-        };
-        transaction.commit()?;
-        self.apply(
-            &changes,
-            current,
-            systems.map(|systems| (systems, summary.systems)),
-        );
-        Ok(())
-    }
-
-    /// Applies changes read from the change log (in revision order, as of one snapshot: an
-    /// import whose row is gone by then is followed by its delete), and the systems table as
-    /// of that snapshot when a system was created or removed.
-    fn apply(&self, changes: &[Change], revision: i64, systems: Option<(Systems, i64)>) {
-        let checked: Vec<(&Change, Option<(Row, i64)>)> = changes
-            .iter()
-            .filter(|change| !change.fingerprint.is_empty())
-            .map(|change| {
-                let row = match (&change.der, change.imported) {
-                    (Some(der), true) => Some((
-                        self.check_row(&change.system, &change.fingerprint, der),
-                        row_token(&change.system, &change.fingerprint, der),
-                    )),
-                    _ => None,
-                };
-                (change, row)
-            })
-            .collect();
-        let mut index = self.write_index();
-        for (change, row) in checked {
-            match row {
-                Some((row, token)) => index.insert(&change.system, &change.fingerprint, row, token),
-                None => index.remove(&change.system, &change.fingerprint),
-            }
-        }
-        index.revision = revision;
-        if let Some(((systems, damaged), token)) = systems {
-            index.systems = systems;
-            index.damaged_systems = damaged;
-            index.systems_token = token;
-        }
-    }
-
-    /// A row as a certificate, or what is wrong with it.
-    fn check_row(&self, system: &str, key: &str, der: &[u8]) -> Result<Certificate, DamagedEntry> {
-        let damaged = |problem| DamagedEntry {
-            location: if system.is_empty() {
-                PathBuf::from(format!("{}.client_certificates/{key}", self.schema))
-            } else {
-                PathBuf::from(format!(
-                    "{}.client_certificates/{system}/{key}",
-                    self.schema
-                ))
-            },
-            problem,
-        };
-        let actual = Fingerprint::of_der(der);
-        if actual.to_string() != key {
-            return Err(damaged(Damage::FingerprintMismatch { actual }));
-        }
-        Certificate::from_der(der).map_err(|error| damaged(Damage::NotACertificate(error)))
-    }
-
-    /// The background thread: keeps the index current until the store is dropped.
-    pub(super) fn listen(&self) {
-        let mut backoff = Duration::from_millis(50);
-        while !self.stop.load(Ordering::Relaxed) {
-            let started = Instant::now();
-            // Errors are not reported anywhere but here: reads go on from the index, writes
-            // report their own errors, and the next attempt compares summaries again.
-            let _ = self.listen_once();
-            if started.elapsed() > MAX_BACKOFF {
-                backoff = Duration::from_millis(50);
-            }
-            self.sleep(backoff);
-            backoff = (backoff * 2).min(MAX_BACKOFF);
-        }
-    }
-
-    fn listen_once(&self) -> Result<(), postgres::Error> {
-        let mut client = self.connector.connect(&self.config)?;
-        client.batch_execute(&format!("LISTEN \"{}\"", self.channel))?;
-        // Listening before comparing: nothing committed in between can be missed.
-        self.resync(&mut client)?;
-        let mut last_resync = Instant::now();
-        while !self.stop.load(Ordering::Relaxed) {
-            let woken = client.notifications().timeout_iter(POLL).next()?.is_some();
-            if client.is_closed() {
-                return Ok(());
-            }
-            if woken {
-                // Later notifications are covered by this catch-up.
-                while client.notifications().iter().next()?.is_some() {}
-                self.catch_up(&mut client)?;
-            }
-            if last_resync.elapsed() >= self.resync_interval {
-                self.resync(&mut client)?;
-                last_resync = Instant::now();
-            }
-        }
-        Ok(())
-    }
-
-    fn sleep(&self, duration: Duration) {
-        let until = Instant::now() + duration;
-        while !self.stop.load(Ordering::Relaxed) {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            std::thread::sleep(left.min(POLL));
-        }
-    }
-}
+pub(super) type Systems = (BTreeMap<SystemName, Registered>, Vec<DamagedEntry>);

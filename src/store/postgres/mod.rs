@@ -17,12 +17,15 @@ use crate::system::SystemKind;
 
 mod audit;
 mod index;
+mod statements;
+mod sync;
 mod systems;
 mod tls;
 mod writer;
 
 pub(crate) use audit::AuditTable;
 use index::Index;
+use statements::Statements;
 pub(crate) use systems::SystemRows;
 use tls::Connector;
 pub use tls::PostgresTlsError;
@@ -190,6 +193,8 @@ struct Shared {
     connector: Connector,
     schema: String,
     channel: String,
+    /// The text of every statement, made once from the schema's name.
+    statements: Statements,
     resync_interval: Duration,
     index: RwLock<Index>,
     /// Held while the index is brought up to date, so that updates are applied in order.
@@ -264,6 +269,7 @@ impl Database {
             config,
             connector,
             channel: format!("{schema}_changes"),
+            statements: Statements::new(&schema),
             schema,
             resync_interval: options.resync_interval,
             index: RwLock::new(Index::default()),

@@ -56,13 +56,8 @@ impl SystemRows {
         transaction: &mut postgres::Transaction<'_>,
     ) -> Result<(), WriteError> {
         if let Some((name, id)) = &self.registered {
-            let current = transaction.query_opt(
-                &format!(
-                    "SELECT id FROM {} WHERE name = $1",
-                    self.shared.table("systems")
-                ),
-                &[&name.as_str()],
-            )?;
+            let current =
+                transaction.query_opt(&self.shared.statements.system_id, &[&name.as_str()])?;
             let current: Option<i64> = current.map(|row| row.try_get(0)).transpose()?;
             if current != Some(*id) {
                 return Err(WriteError::Refused(StoreError::SystemNotFound(
@@ -84,18 +79,14 @@ impl SystemRows {
         self.shared
             .write("import into the database", |transaction, shared, log| {
                 self.check_current_in(transaction)?;
-                let insert = format!(
-                    "INSERT INTO {} (system, fingerprint, der) VALUES ($1, $2, $3)
-                     ON CONFLICT (system, fingerprint) DO NOTHING RETURNING fingerprint",
-                    shared.table("client_certificates")
-                );
+                let insert = &shared.statements.insert_certificate;
                 let mut outcomes = Vec::with_capacity(certificates.len());
                 for certificate in certificates {
                     let name = certificate.name();
                     let key = certificate.fingerprint().to_string();
                     let der = certificate.der();
                     if transaction
-                        .query_opt(&insert, &[&self.system, &key, &der])?
+                        .query_opt(insert, &[&self.system, &key, &der])?
                         .is_some()
                     {
                         log.record(transaction, &self.system, &key, true)?;
@@ -121,14 +112,8 @@ impl SystemRows {
         self.shared
             .write("delete from the database", |transaction, shared, log| {
                 self.check_current_in(transaction)?;
-                let deleted = transaction.query_opt(
-                    &format!(
-                        "DELETE FROM {} WHERE system = $1 AND fingerprint = $2
-                         RETURNING fingerprint",
-                        shared.table("client_certificates")
-                    ),
-                    &[&self.system, &key],
-                )?;
+                let deleted = transaction
+                    .query_opt(&shared.statements.delete_certificate, &[&self.system, &key])?;
                 if deleted.is_none() {
                     return Err(WriteError::Refused(StoreError::NotFound(*name)));
                 }
@@ -206,14 +191,7 @@ impl Database {
         self.shared
             .write("create the system", |transaction, shared, log| {
                 let inserted = transaction.query_opt(
-                    &format!(
-                        "INSERT INTO {} (name, kind, created)
-                         VALUES ($1, $2, timestamptz 'epoch'
-                             + ($3::bigint / 1000000) * interval '1 second'
-                             + ($3::bigint % 1000000) * interval '1 microsecond')
-                         ON CONFLICT (name) DO NOTHING RETURNING id",
-                        shared.table("systems")
-                    ),
+                    &shared.statements.insert_system,
                     &[&name.as_str(), &kind.as_str(), &microseconds],
                 )?;
                 if inserted.is_none() {
@@ -306,26 +284,15 @@ impl Database {
     ) -> Result<usize, StoreError> {
         self.shared
             .write("remove the system", |transaction, shared, log| {
-                let found = transaction.query_opt(
-                    &format!(
-                        "SELECT 1 FROM {} WHERE name = $1 FOR UPDATE",
-                        shared.table("systems")
-                    ),
-                    &[&name.as_str()],
-                )?;
+                let found =
+                    transaction.query_opt(&shared.statements.lock_system, &[&name.as_str()])?;
                 if found.is_none() {
                     return Err(WriteError::Refused(StoreError::SystemNotFound(
                         name.clone(),
                     )));
                 }
                 let held: i64 = transaction
-                    .query_one(
-                        &format!(
-                            "SELECT count(*) FROM {} WHERE system = $1",
-                            shared.table("client_certificates")
-                        ),
-                        &[&name.as_str()],
-                    )?
+                    .query_one(&shared.statements.count_certificates, &[&name.as_str()])?
                     .try_get(0)?;
                 let held = usize::try_from(held).unwrap_or(usize::MAX);
                 if held > 0 && !with_certificates {
@@ -334,21 +301,13 @@ impl Database {
                         certificates: held,
                     }));
                 }
-                let deleted = transaction.query(
-                    &format!(
-                        "DELETE FROM {} WHERE system = $1 RETURNING fingerprint",
-                        shared.table("client_certificates")
-                    ),
-                    &[&name.as_str()],
-                )?;
+                let deleted =
+                    transaction.query(&shared.statements.delete_certificates, &[&name.as_str()])?;
                 for row in &deleted {
                     let key: String = row.try_get(0)?;
                     log.record(transaction, name.as_str(), &key, false)?;
                 }
-                transaction.execute(
-                    &format!("DELETE FROM {} WHERE name = $1", shared.table("systems")),
-                    &[&name.as_str()],
-                )?;
+                transaction.execute(&shared.statements.delete_system, &[&name.as_str()])?;
                 log.record(transaction, name.as_str(), "", false)?;
                 log.audit(transaction, &[record(deleted.len())])?;
                 Ok(deleted.len())
@@ -381,37 +340,24 @@ impl Database {
             .map(|registered| registered.id);
         self.shared
             .write("adopt the rows of no system", |transaction, shared, log| {
-                let current = transaction.query_opt(
-                    &format!("SELECT id FROM {} WHERE name = $1", shared.table("systems")),
-                    &[&name.as_str()],
-                )?;
+                let current =
+                    transaction.query_opt(&shared.statements.system_id, &[&name.as_str()])?;
                 let current: Option<i64> = current.map(|row| row.try_get(0)).transpose()?;
                 if current.is_none() || current != id {
                     return Err(WriteError::Refused(StoreError::SystemNotFound(
                         name.clone(),
                     )));
                 }
-                let certificates = shared.table("client_certificates");
                 let duplicates = transaction.query(
-                    &format!(
-                        "DELETE FROM {certificates} legacy WHERE legacy.system = ''
-                         AND EXISTS (SELECT 1 FROM {certificates} adopted
-                             WHERE adopted.system = $1 AND adopted.fingerprint = legacy.fingerprint)
-                         RETURNING fingerprint"
-                    ),
+                    &shared.statements.delete_adopted_duplicates,
                     &[&name.as_str()],
                 )?;
                 for row in &duplicates {
                     let key: String = row.try_get(0)?;
                     log.record(transaction, "", &key, false)?;
                 }
-                let moved = transaction.query(
-                    &format!(
-                        "UPDATE {certificates} SET system = $1 WHERE system = ''
-                         RETURNING fingerprint"
-                    ),
-                    &[&name.as_str()],
-                )?;
+                let moved =
+                    transaction.query(&shared.statements.adopt_legacy, &[&name.as_str()])?;
                 for row in &moved {
                     let key: String = row.try_get(0)?;
                     log.record(transaction, "", &key, false)?;

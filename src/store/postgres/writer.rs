@@ -20,7 +20,7 @@ const RESOLVE_PAUSES: [Duration; 3] = [
 /// How long that lookup waits for the broken write's transaction to end (it ends at once when
 /// the server has seen the connection close; a silent network partition takes until the
 /// server's TCP keepalive gives up).
-const RESOLVE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const RESOLVE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The writer connection, reconnected on first use after it broke.
 pub(super) struct Writer<'a>(MutexGuard<'a, Option<Client>>);
@@ -81,40 +81,27 @@ impl Shared {
         body: impl FnOnce(
             &mut postgres::Transaction<'_>,
             &Self,
-            &mut ChangeLog,
+            &mut ChangeLog<'_>,
         ) -> Result<T, WriteError>,
     ) -> Result<T, StoreError> {
         let mut writer = self.writer()?;
         let client = writer.connected(self)?;
         let outcome = (|| {
             let mut transaction = client.transaction()?;
-            let row = transaction.query_one(
-                &format!(
-                    "SELECT value, gen_random_uuid()::text FROM {} FOR UPDATE",
-                    self.table("revision")
-                ),
-                &[],
-            )?;
+            let row = transaction.query_one(&self.statements.lock_revision, &[])?;
             let before: i64 = row.try_get(0)?;
             let mut log = ChangeLog {
                 revision: before,
                 write_id: row.try_get(1)?,
-                statement: format!(
-                    "INSERT INTO {} (revision, system, fingerprint, imported, write_id) VALUES ($1, $2, $3, $4, $5)",
-                    self.table("changes")
-                ),
-                audit_table: self.table("audit"),
+                shared: self,
                 audited: false,
             };
             let value = body(&mut transaction, self, &mut log)?;
             let revision = log.revision;
             if revision != before {
+                transaction.execute(&self.statements.set_revision, &[&revision])?;
                 transaction.execute(
-                    &format!("UPDATE {} SET value = $1", self.table("revision")),
-                    &[&revision],
-                )?;
-                transaction.execute(
-                    &format!("DELETE FROM {} WHERE revision <= $1", self.table("changes")),
+                    &self.statements.prune_changes,
                     &[&(revision - CHANGES_KEPT)],
                 )?;
                 transaction.execute(
@@ -200,24 +187,11 @@ impl Shared {
             };
             let lookup = (|| {
                 let mut transaction = client.transaction()?;
-                transaction.batch_execute(&format!(
-                    "SET LOCAL lock_timeout = {}",
-                    RESOLVE_LOCK_TIMEOUT.as_millis()
-                ))?;
+                transaction.batch_execute(&self.statements.resolve_lock_timeout)?;
                 let current: i64 = transaction
-                    .query_one(
-                        &format!("SELECT value FROM {} FOR UPDATE", self.table("revision")),
-                        &[],
-                    )?
+                    .query_one(&self.statements.wait_for_revision, &[])?
                     .try_get(0)?;
-                let row = transaction.query_one(
-                    &format!(
-                        "SELECT EXISTS (SELECT 1 FROM {changes} WHERE write_id = $1),
-                                (SELECT min(revision) FROM {changes})",
-                        changes = self.table("changes")
-                    ),
-                    &[&write_id],
-                )?;
+                let row = transaction.query_one(&self.statements.find_write, &[&write_id])?;
                 transaction.rollback()?;
                 let found: bool = row.try_get(0)?;
                 let oldest: Option<i64> = row.try_get(1)?;
@@ -251,17 +225,16 @@ impl Shared {
 }
 
 /// The change log of one write transaction.
-pub(super) struct ChangeLog {
+pub(super) struct ChangeLog<'a> {
     /// The revision of the last change logged (the revision read under the lock until then).
     revision: i64,
     write_id: String,
-    statement: String,
-    audit_table: String,
+    shared: &'a Shared,
     /// Whether audit records were inserted.
     audited: bool,
 }
 
-impl ChangeLog {
+impl ChangeLog<'_> {
     /// Logs an import (`imported`) or a delete of the row `key` of `system` as the next
     /// revision. An empty `key` logs the creation (`imported`) or removal of the system.
     pub(super) fn record(
@@ -273,14 +246,14 @@ impl ChangeLog {
     ) -> Result<(), postgres::Error> {
         self.revision += 1;
         transaction.execute(
-            &self.statement,
+            &self.shared.statements.log_change,
             &[&self.revision, &system, &key, &imported, &self.write_id],
         )?;
         Ok(())
     }
 }
 
-impl ChangeLog {
+impl ChangeLog<'_> {
     /// Inserts the audit records of this write, in its transaction: committed with the
     /// change, or not at all.
     pub(super) fn audit(
@@ -288,7 +261,7 @@ impl ChangeLog {
         transaction: &mut postgres::Transaction<'_>,
         records: &[crate::audit::AuditRecord],
     ) -> Result<(), postgres::Error> {
-        super::audit::insert(transaction, &self.audit_table, records)?;
+        super::audit::insert(transaction, self.shared, records)?;
         self.audited |= !records.is_empty();
         Ok(())
     }

@@ -1,0 +1,56 @@
+//! [`SystemOverview`]: how many certificates of each system are valid, expiring, expired or
+//! damaged at an instant.
+
+use time::{Duration, OffsetDateTime};
+
+use super::Registry;
+use crate::store::{CertificateStore, StoreError};
+use crate::summary::ValidityStatus;
+use crate::system::System;
+
+/// A system with how many of its certificates are in each state at an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SystemOverview {
+    /// The system.
+    pub system: System,
+    /// Certificates valid (or not yet valid) beyond the warning window.
+    pub valid: usize,
+    /// Certificates valid now whose validity ends within the warning window.
+    pub expiring: usize,
+    /// Certificates past their `notAfter`.
+    pub expired: usize,
+    /// Entries of the system's store that could not be read.
+    pub damaged: usize,
+}
+
+impl Registry {
+    /// Every system with the number of its certificates in each state at `now`, a
+    /// certificate whose validity ends within `warn_within` counting as expiring.
+    pub fn overview(
+        &self,
+        now: OffsetDateTime,
+        warn_within: Duration,
+    ) -> Result<Vec<SystemOverview>, StoreError> {
+        let mut overviews = Vec::new();
+        for system in self.systems()?.systems {
+            let listing = self.store(system.name())?.list()?;
+            let mut overview = SystemOverview {
+                system,
+                valid: 0,
+                expiring: 0,
+                expired: 0,
+                damaged: listing.damaged.len(),
+            };
+            for certificate in &listing.certificates {
+                match certificate.summary().validity.status_at(now, warn_within) {
+                    ValidityStatus::Expired { .. } => overview.expired += 1,
+                    ValidityStatus::ExpiringSoon { .. } => overview.expiring += 1,
+                    _ => overview.valid += 1,
+                }
+            }
+            overviews.push(overview);
+        }
+        Ok(overviews)
+    }
+}

@@ -1,0 +1,200 @@
+//! What goes wrong in a store: [`StoreError`] for an operation, [`DamagedEntry`] and
+//! [`Damage`] for an entry that cannot be read as the certificate its name promises.
+
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::error::DecodeError;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::PermissionProblem;
+#[cfg(doc)]
+use crate::store::{FileStore, StoreBackend};
+use crate::system::{SystemKind, SystemName};
+
+/// An entry of a store that could not be read as the certificate its name promises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedEntry {
+    /// Where it is: for the file store, the file's path; for the PostgreSQL store,
+    /// `<schema>.client_certificates/<fingerprint as stored>`, and for a system of a registry
+    /// on PostgreSQL, `<schema>.client_certificates/<system>/<fingerprint as stored>` (a row
+    /// of the `systems` table that is not a system: `<schema>.systems/<name as stored>`).
+    pub location: PathBuf,
+    /// What is wrong.
+    pub problem: Damage,
+}
+
+impl std::fmt::Display for DamagedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location.display(), self.problem)
+    }
+}
+
+/// What is wrong with a damaged entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// The content's SHA-256 is not the fingerprint in the name (changed, truncated or foreign
+    /// content).
+    #[error("content does not match its name: its SHA-256 is {actual}")]
+    FingerprintMismatch {
+        /// The fingerprint of the content found.
+        actual: Fingerprint,
+    },
+    /// The content matches its name but is not a certificate this crate accepts.
+    #[error("not a valid certificate: {0}")]
+    NotACertificate(DecodeError),
+    /// The entry could not be read.
+    #[error("cannot be read: {0}")]
+    Unreadable(String),
+    /// The entry is a symbolic link, which a store never follows (it could point anywhere,
+    /// for instance at a device that blocks, or at a file another user controls).
+    #[error("is a symbolic link, which a certificate store never follows; remove it and import the certificate itself")]
+    SymbolicLink,
+    /// Someone the store does not trust could change the entry: it is writable by its group
+    /// or by every user, or it belongs to another user.
+    #[error("other users could change it: {0}")]
+    Insecure(PermissionProblem),
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A store was created for, or an import made into, a *target* system.
+    #[error("inbound certificates are supported for source and proxy systems only, not for a {0} system")]
+    NotInbound(SystemKind),
+    /// The certificate's validity ended before the policy's `now`, and the policy does not
+    /// allow expired certificates.
+    #[error("certificate {name} ({subject}) expired on {}; it was not imported", rfc3339(*.not_after))]
+    Expired {
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+        /// When it expired.
+        not_after: OffsetDateTime,
+    },
+    /// The certificate's extended key usage excludes TLS client authentication, and the
+    /// policy does not allow that.
+    #[error("certificate {name} ({subject}) is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported")]
+    NotForClientAuth {
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+    },
+    /// No system with this name is registered.
+    #[error("no system named {0} is registered")]
+    SystemNotFound(SystemName),
+    /// A system with this name is already registered.
+    #[error("a system named {0} is already registered")]
+    SystemExists(SystemName),
+    /// The system still trusts certificates (or holds damaged entries), and its removal did
+    /// not ask to remove them too.
+    #[error("system {name} still holds {certificates} certificate(s); delete them first, or remove the system with its certificates")]
+    SystemNotEmpty {
+        /// The system.
+        name: SystemName,
+        /// How many certificates (and damaged entries) it holds.
+        certificates: usize,
+    },
+    /// The certificate is a CA certificate (basicConstraints cA=TRUE), and the policy does
+    /// not allow that.
+    #[error("certificate {position} of the upload, {name} ({subject}), is a CA certificate (basicConstraints cA=TRUE); nothing was imported. Stored, it would trust only a client presenting this very certificate, not the certificates it issued: upload the client's own certificate, or allow CA certificates if you mean it")]
+    CaCertificate {
+        /// Its position (1-based) in the upload.
+        position: usize,
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+    },
+    /// No certificate with this name is stored.
+    #[error("certificate {0} not found")]
+    NotFound(CertificateName),
+    /// The upload could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The stored entry for a name is damaged.
+    #[error("stored certificate {location} is damaged: {problem}", location = .0.location.display(), problem = .0.problem)]
+    Damaged(DamagedEntry),
+    /// The store's directory, one of its parents, or the symbolic link the store's path is,
+    /// could be changed by someone other than the process's user or root (see
+    /// [`FileStore`]'s docs): the store is not opened.
+    #[error("refusing to use {path} for a certificate store: {problem}", path = .path.display())]
+    InsecurePermissions {
+        /// The directory or link that is refused (the store's own, or one of its parents).
+        path: PathBuf,
+        /// Who could change it, and how to fix it.
+        problem: PermissionProblem,
+    },
+    /// The store's directory does not exist or is not a directory.
+    #[error("certificate store directory {0} does not exist or is not a directory")]
+    NoDirectory(PathBuf),
+    /// A file operation failed (unreadable directory, full disk, read-only file system, …).
+    #[error("cannot {operation} {path}: {source}", path = .path.display())]
+    Io {
+        /// What was being done, e.g. "write".
+        operation: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A store backend broke the contract of [`StoreBackend`] (for instance, returned a
+    /// number of outcomes other than the number of certificates): a bug in that backend.
+    #[error("the certificate store broke its contract: {0}")]
+    BackendContract(&'static str),
+    /// A database-backed store could not reach its database or a statement failed. A write
+    /// that fails this way was not applied (if the connection broke while it committed, it
+    /// may have been: the store's next sync shows which).
+    #[error("cannot {operation}: {}", with_causes(.source.as_ref()))]
+    Database {
+        /// What was being done, e.g. "connect to the database".
+        operation: &'static str,
+        /// The database client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// An error's message followed by its sources' (database clients often keep the useful part,
+/// such as "connection refused", in a source).
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+impl StoreError {
+    /// The error for a failed file operation: `operation` ("write", "read directory", …) on
+    /// `path`, for `map_err`.
+    pub(crate) fn io(
+        operation: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> StoreError {
+        let path = path.into();
+        move |source| StoreError::Io {
+            operation,
+            path,
+            source,
+        }
+    }
+}
+
+/// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
+pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| instant.to_string())
+}

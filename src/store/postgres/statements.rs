@@ -1,0 +1,183 @@
+//! The text of every statement a store runs once its tables exist, made when the store is
+//! opened from its schema's name (checked to be `a`–`z`, `0`–`9` and `_`) and kept with it:
+//! no SQL is put together per call. (The tables themselves are created or updated once per
+//! opening, by [`Shared::migrate`](super::Shared).)
+
+use super::index::ROW_TOKEN_SQL;
+use super::writer::RESOLVE_LOCK_TIMEOUT;
+
+/// The SQL of an instant given as microseconds since the epoch (a `bigint` parameter).
+fn instant_sql(parameter: &str) -> String {
+    format!(
+        "(timestamptz 'epoch' + ({parameter}::bigint / 1000000) * interval '1 second'
+          + ({parameter}::bigint % 1000000) * interval '1 microsecond')"
+    )
+}
+
+/// The statements, each named after what it does.
+pub(super) struct Statements {
+    /// The revision row: revision, row count, digest, and a hash of the systems table
+    /// computed by the server (the index only compares it with the one it saw last).
+    pub(super) summary: String,
+    /// The systems table, as [`Shared::read_systems`](super::Shared) reads it.
+    pub(super) systems: String,
+    /// Every certificate row with its DER.
+    pub(super) certificates: String,
+    /// Every certificate row's key.
+    pub(super) keys: String,
+    /// Every certificate row's key and [`row_token`](super::index::row_token).
+    pub(super) row_tokens: String,
+    /// The DER of the rows whose keys are `$1` (systems) and `$2` (fingerprints).
+    pub(super) fetch: String,
+    /// The changes after revision `$1`, with the DER of the rows they left.
+    pub(super) changes_since: String,
+    /// Listens to the store's notification channel.
+    pub(super) listen: String,
+    /// Takes the revision lock; the revision and a new write id.
+    pub(super) lock_revision: String,
+    /// Logs a change: revision, system, fingerprint, imported, write id.
+    pub(super) log_change: String,
+    /// Sets the revision to `$1`.
+    pub(super) set_revision: String,
+    /// Forgets the changes at or before revision `$1`.
+    pub(super) prune_changes: String,
+    /// Sets how long the lookup of a broken write's outcome waits for that write's lock.
+    pub(super) resolve_lock_timeout: String,
+    /// Waits for the revision lock (a broken write's transaction to end); the revision.
+    pub(super) wait_for_revision: String,
+    /// Whether changes of write `$1` were logged, and the oldest revision logged.
+    pub(super) find_write: String,
+    /// The id of the system named `$1`.
+    pub(super) system_id: String,
+    /// Locks the row of the system named `$1`.
+    pub(super) lock_system: String,
+    /// Registers system `$1` of kind `$2`, created at `$3` (microseconds); its id, unless the
+    /// name is taken.
+    pub(super) insert_system: String,
+    /// Deletes the system named `$1`.
+    pub(super) delete_system: String,
+    /// Inserts a certificate row (system, fingerprint, DER) unless it is there: its
+    /// fingerprint if inserted.
+    pub(super) insert_certificate: String,
+    /// Deletes the row of fingerprint `$2` of system `$1`: its fingerprint if there was one.
+    pub(super) delete_certificate: String,
+    /// How many rows system `$1` holds.
+    pub(super) count_certificates: String,
+    /// Deletes every row of system `$1`: their fingerprints.
+    pub(super) delete_certificates: String,
+    /// Deletes the rows of no system that system `$1` also holds: their fingerprints.
+    pub(super) delete_adopted_duplicates: String,
+    /// Moves the rows of no system into system `$1`: their fingerprints.
+    pub(super) adopt_legacy: String,
+    /// Inserts audit records, from arrays of their fields in `$1`…`$8`, in order.
+    pub(super) insert_audit: String,
+    /// The audit records, newest first, of system `$1` (any if null), at or after `$2`
+    /// (microseconds; any if null), before `$3` (any if null), at most `$4` (all if null).
+    pub(super) history: String,
+}
+
+impl Statements {
+    /// The statements for the tables of `schema`, a checked schema name.
+    pub(super) fn new(schema: &str) -> Self {
+        let table = |name: &str| format!("\"{schema}\".{name}");
+        let (systems, certificates) = (table("systems"), table("client_certificates"));
+        let (revision, changes, audit) = (table("revision"), table("changes"), table("audit"));
+        Statements {
+            summary: format!(
+                "SELECT value, row_count, digest,
+                     (SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/'
+                         || extract(epoch FROM created)::text || '/' || id::text, 0)), 0)
+                      FROM {systems})
+                 FROM {revision}"
+            ),
+            systems: format!(
+                "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id
+                 FROM {systems}"
+            ),
+            certificates: format!("SELECT system, fingerprint, der FROM {certificates}"),
+            keys: format!("SELECT system, fingerprint FROM {certificates}"),
+            row_tokens: format!("SELECT system, fingerprint, {ROW_TOKEN_SQL} FROM {certificates}"),
+            fetch: format!(
+                "SELECT c.system, c.fingerprint, c.der
+                 FROM {certificates} c JOIN unnest($1::text[], $2::text[]) AS k (system, fingerprint)
+                     ON c.system = k.system AND c.fingerprint = k.fingerprint"
+            ),
+            changes_since: format!(
+                "SELECT c.revision, c.system, c.fingerprint, c.imported, k.der
+                 FROM {changes} c LEFT JOIN {certificates} k
+                     ON k.system = c.system AND k.fingerprint = c.fingerprint
+                 WHERE c.revision > $1 ORDER BY c.revision"
+            ),
+            listen: format!("LISTEN \"{schema}_changes\""),
+            lock_revision: format!("SELECT value, gen_random_uuid()::text FROM {revision} FOR UPDATE"),
+            log_change: format!(
+                "INSERT INTO {changes} (revision, system, fingerprint, imported, write_id)
+                 VALUES ($1, $2, $3, $4, $5)"
+            ),
+            set_revision: format!("UPDATE {revision} SET value = $1"),
+            prune_changes: format!("DELETE FROM {changes} WHERE revision <= $1"),
+            resolve_lock_timeout: format!(
+                "SET LOCAL lock_timeout = {}",
+                RESOLVE_LOCK_TIMEOUT.as_millis()
+            ),
+            wait_for_revision: format!("SELECT value FROM {revision} FOR UPDATE"),
+            find_write: format!(
+                "SELECT EXISTS (SELECT 1 FROM {changes} WHERE write_id = $1),
+                        (SELECT min(revision) FROM {changes})"
+            ),
+            system_id: format!("SELECT id FROM {systems} WHERE name = $1"),
+            lock_system: format!("SELECT 1 FROM {systems} WHERE name = $1 FOR UPDATE"),
+            insert_system: format!(
+                "INSERT INTO {systems} (name, kind, created) VALUES ($1, $2, {created})
+                 ON CONFLICT (name) DO NOTHING RETURNING id",
+                created = instant_sql("$3"),
+            ),
+            delete_system: format!("DELETE FROM {systems} WHERE name = $1"),
+            insert_certificate: format!(
+                "INSERT INTO {certificates} (system, fingerprint, der) VALUES ($1, $2, $3)
+                 ON CONFLICT (system, fingerprint) DO NOTHING RETURNING fingerprint"
+            ),
+            delete_certificate: format!(
+                "DELETE FROM {certificates} WHERE system = $1 AND fingerprint = $2
+                 RETURNING fingerprint"
+            ),
+            count_certificates: format!("SELECT count(*) FROM {certificates} WHERE system = $1"),
+            delete_certificates: format!(
+                "DELETE FROM {certificates} WHERE system = $1 RETURNING fingerprint"
+            ),
+            delete_adopted_duplicates: format!(
+                "DELETE FROM {certificates} legacy WHERE legacy.system = ''
+                 AND EXISTS (SELECT 1 FROM {certificates} adopted
+                     WHERE adopted.system = $1 AND adopted.fingerprint = legacy.fingerprint)
+                 RETURNING fingerprint"
+            ),
+            adopt_legacy: format!(
+                "UPDATE {certificates} SET system = $1 WHERE system = '' RETURNING fingerprint"
+            ),
+            insert_audit: format!(
+                "INSERT INTO {audit}
+                     (\"time\", actor, system, action, certificate, subject, outcome, detail)
+                 SELECT {time}, r.actor, r.system, r.action, r.certificate, r.subject,
+                     r.outcome, r.detail
+                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[])
+                     WITH ORDINALITY AS r (micros, actor, system, action, certificate, subject,
+                         outcome, detail, position)
+                 ORDER BY r.position",
+                time = instant_sql("r.micros"),
+            ),
+            history: format!(
+                "SELECT id, (extract(epoch FROM \"time\") * 1000000)::bigint, actor, system,
+                     action, certificate, subject, outcome, detail
+                 FROM {audit}
+                 WHERE ($1::text IS NULL OR system = $1::text)
+                     AND ($2::bigint IS NULL OR \"time\" >= {since})
+                     AND ($3::bigint IS NULL OR \"time\" < {until})
+                 ORDER BY id DESC
+                 LIMIT $4::bigint",
+                since = instant_sql("$2"),
+                until = instant_sql("$3"),
+            ),
+        }
+    }
+}
