@@ -1,0 +1,243 @@
+//! One certificate's pages: its details, its download, and deleting it.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+
+use super::{csrf_of, respond, see_other, system_path, CsrfForm};
+use crate::admin::api::{self, certificate_name, system_name};
+use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
+use crate::admin::html::{badge, esc, instant, page, w, Flash};
+use crate::admin::Console;
+use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
+use crate::store::{CertificateStore, StoreError};
+
+/// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
+pub(in crate::admin) async fn certificate(
+    State(console): State<Console>,
+    Extension(base): Extension<Base>,
+    Extension(actor): Extension<Actor>,
+    Extension(session): Extension<SessionContext>,
+    Path((system, name)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let system = system_name(&system)?;
+        let name = certificate_name(&name)?;
+        let lookup = system.clone();
+        let (certificate, imported) = console
+            .blocking(&actor, move |registry| {
+                let certificate = registry
+                    .store(&lookup)?
+                    .get(&name)?
+                    .ok_or(StoreError::NotFound(name))?;
+                // Newest first: the first import record is the last import.
+                let history = registry.history(&HistoryQuery::new().system(lookup))?;
+                let imported = history.records.into_iter().find(|record| {
+                    record.certificate == Some(name)
+                        && record.action == AuditAction::Import
+                        && record.outcome == AuditOutcome::Added
+                });
+                Ok((certificate, imported))
+            })
+            .await?;
+        let summary = certificate.summary();
+        let status = summary.validity.status_at(console.now(), console.config().warn_within);
+        let full = certificate.name().to_string();
+        let path = format!("{}/certificates/{full}", system_path(&system));
+        let mut body = String::new();
+        w!(
+            body,
+            "<p><a href=\"{}\">← {}</a></p><h1>{}</h1><p><code id=\"name\">{}</code> {}</p><dl class=\"details\">",
+            esc(&base.to(&system_path(&system))),
+            esc(system.as_str()),
+            esc(&summary.subject.common_name().map_or_else(|| summary.subject.to_string(), str::to_owned)),
+            esc(&full),
+            badge(&status),
+        );
+        let mut row = |id: &str, label: &str, value: &str| {
+            w!(body, "<dt>{label}</dt><dd id=\"{id}\">{}</dd>", esc(value));
+        };
+        row("subject", "Subject", &summary.subject.to_string());
+        row("issuer", "Issuer", &summary.issuer.to_string());
+        row("serial", "Serial number", &summary.serial.to_string());
+        row("signature-algorithm", "Signature algorithm", &summary.signature_algorithm.to_string());
+        row("not-before", "Valid from", &instant(summary.validity.not_before));
+        row("not-after", "Valid until", &instant(summary.validity.not_after));
+        row("status", "Status", &status.to_string());
+        let key_algorithm = match &summary.public_key.algorithm {
+            crate::summary::KeyAlgorithm::Ec(curve) => format!("EC {curve}"),
+            other => other.to_string(),
+        };
+        row("key-algorithm", "Key algorithm", &key_algorithm);
+        row(
+            "key-size",
+            "Key size",
+            &summary.public_key.bits.map_or_else(|| "unknown".to_owned(), |bits| format!("{bits} bits")),
+        );
+        row("fingerprint", "SHA-256 fingerprint", &summary.fingerprint.to_string());
+        row("fingerprint-colons", "SHA-256 fingerprint (colons)", &summary.fingerprint.to_colon_hex());
+        let sans: Vec<String> = summary.subject_alt_names.iter().map(ToString::to_string).collect();
+        row("sans", "Subject alternative names", &if sans.is_empty() { "none".to_owned() } else { sans.join(", ") });
+        let ekus: Vec<String> = summary.extended_key_usage.iter().map(|oid| eku_name(oid.as_str())).collect();
+        row(
+            "extended-key-usage",
+            "Extended key usage",
+            &if ekus.is_empty() { "not restricted".to_owned() } else { ekus.join(", ") },
+        );
+        row("ca", "CA certificate", if summary.is_ca { "yes" } else { "no" });
+        row(
+            "imported",
+            "Imported",
+            &imported.map_or_else(
+                || "not in the audit trail".to_owned(),
+                |record| format!("{} by {}", instant(record.time), record.actor),
+            ),
+        );
+        body.push_str("</dl><div class=\"actions\">");
+        for format in ["pem", "der"] {
+            w!(
+                body,
+                "<a class=\"button secondary\" href=\"{}\">Download .{format}</a>",
+                esc(&base.to(&format!("{path}/download?format={format}")))
+            );
+        }
+        w!(
+            body,
+            "<a class=\"button danger\" id=\"delete\" href=\"{}\">Delete</a></div>",
+            esc(&base.to(&format!("{path}/delete")))
+        );
+        let flash = console.take_flash(&session);
+        Ok(Html(page(&base, Some(&session), &full, flash.as_ref(), &body)).into_response())
+    }
+    .await;
+    respond(&base, result)
+}
+
+/// A readable name for an extended key usage OID.
+fn eku_name(oid: &str) -> String {
+    let name = match oid {
+        "1.3.6.1.5.5.7.3.1" => "TLS server authentication",
+        "1.3.6.1.5.5.7.3.2" => "TLS client authentication",
+        "1.3.6.1.5.5.7.3.3" => "code signing",
+        "1.3.6.1.5.5.7.3.4" => "email protection",
+        "1.3.6.1.5.5.7.3.8" => "time stamping",
+        "1.3.6.1.5.5.7.3.9" => "OCSP signing",
+        "2.5.29.37.0" => "any",
+        _ => return oid.to_owned(),
+    };
+    format!("{name} ({oid})")
+}
+
+#[derive(Debug, Deserialize)]
+pub(in crate::admin) struct DownloadQuery {
+    format: Option<String>,
+}
+
+/// `GET /systems/{system}/certificates/{name}/download?format=pem|der`.
+pub(in crate::admin) async fn download(
+    State(console): State<Console>,
+    Extension(base): Extension<Base>,
+    Extension(actor): Extension<Actor>,
+    Path((system, name)): Path<(String, String)>,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
+) -> Response {
+    let result = async {
+        let system = system_name(&system)?;
+        let name = certificate_name(&name)?;
+        let format = query.ok().and_then(|Query(query)| query.format);
+        let certificate = console
+            .blocking(&actor, move |registry| {
+                registry
+                    .store(&system)?
+                    .get(&name)?
+                    .ok_or(StoreError::NotFound(name))
+            })
+            .await?;
+        Ok(match format.as_deref() {
+            Some("der") => api::download(
+                certificate.der().to_vec(),
+                "application/pkix-cert",
+                &format!("{}.der", certificate.name()),
+            ),
+            _ => api::download(
+                certificate.to_pem().into_bytes(),
+                "application/x-pem-file",
+                &format!("{}.pem", certificate.name()),
+            ),
+        })
+    }
+    .await;
+    respond(&base, result)
+}
+
+/// `GET /systems/{system}/certificates/{name}/delete`: the confirmation.
+pub(in crate::admin) async fn confirm_delete(
+    State(console): State<Console>,
+    Extension(base): Extension<Base>,
+    Extension(actor): Extension<Actor>,
+    Extension(session): Extension<SessionContext>,
+    Path((system, name)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let system = system_name(&system)?;
+        let name = certificate_name(&name)?;
+        let lookup = system.clone();
+        let certificate = console
+            .blocking(&actor, move |registry| {
+                registry
+                    .store(&lookup)?
+                    .get(&name)?
+                    .ok_or(StoreError::NotFound(name))
+            })
+            .await?;
+        let path = format!(
+            "{}/certificates/{}",
+            system_path(&system),
+            certificate.name()
+        );
+        let body = format!(
+            "<h1>Delete this certificate?</h1><div class=\"panel\"><p><code>{}</code></p><p>{}</p>\
+             <p>{} will no longer be able to call in with it. This cannot be undone.</p>\
+             <form method=\"post\" action=\"{}\" class=\"actions\">{}\
+             <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Delete</button>\
+             <a class=\"button secondary\" href=\"{}\">Cancel</a></form></div>",
+            esc(&certificate.name().to_string()),
+            esc(&certificate.summary().subject.to_string()),
+            esc(system.as_str()),
+            esc(&base.to(&format!("{path}/delete"))),
+            crate::admin::html::csrf_field(&session),
+            esc(&base.to(&path)),
+        );
+        Ok(Html(page(&base, Some(&session), "Delete", None, &body)).into_response())
+    }
+    .await;
+    respond(&base, result)
+}
+
+/// `POST /systems/{system}/certificates/{name}/delete`.
+pub(in crate::admin) async fn delete(
+    State(console): State<Console>,
+    Extension(base): Extension<Base>,
+    Extension(actor): Extension<Actor>,
+    Extension(session): Extension<SessionContext>,
+    Path((system, name)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Response {
+    let result = async {
+        check_csrf(&session, csrf_of(form).as_deref())?;
+        let system = system_name(&system)?;
+        let name = certificate_name(&name)?;
+        let target = system.clone();
+        console
+            .blocking(&actor, move |registry| {
+                registry.store(&target)?.delete(&name)
+            })
+            .await?;
+        console.flash(&session, Flash::ok(format!("Deleted {name}"), vec![]));
+        Ok(see_other(&base, &system_path(&system)))
+    }
+    .await;
+    respond(&base, result)
+}
