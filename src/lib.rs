@@ -121,7 +121,7 @@ pub use system::{
 pub use verifier::{StoreClientVerifier, VerifierError};
 
 /// The README's examples, compiled and run by `cargo test --all-features` (they use the
-/// `rustls` and `postgres` features).
+/// `rustls`, `postgres` and `admin` features).
 #[doc = include_str!("../README.md")]
-#[cfg(all(doctest, feature = "rustls", feature = "postgres"))]
+#[cfg(all(doctest, feature = "rustls", feature = "postgres", feature = "admin"))]
 pub struct ReadmeDoctests;
