@@ -1,6 +1,6 @@
 //! The JSON API: `/api/...` and `/metrics`.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +20,13 @@ use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, Store
 use crate::system::{System, SystemKind, SystemName};
 
 type ApiResult = Result<Response, AdminError>;
+
+/// A request's query parameters, or 400 `malformed_request` saying which one is wrong.
+pub(super) fn parameters<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
+    query
+        .map(|Query(parameters)| parameters)
+        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))
+}
 
 /// `GET /api/systems`.
 pub(super) async fn systems(
@@ -144,8 +151,9 @@ pub(super) async fn remove_system(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    Query(query): Query<RemoveQuery>,
+    query: Result<Query<RemoveQuery>, QueryRejection>,
 ) -> ApiResult {
+    let query = parameters(query)?;
     let name = system_name(&system)?;
     console
         .blocking(&actor, move |registry| {
@@ -165,10 +173,9 @@ pub(super) async fn certificates(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> ApiResult {
-    let Query(query) = query
-        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let query = parameters(query)?;
     let name = system_name(&system)?;
     let listing = console
         .blocking(&actor, move |registry| registry.store(&name)?.list())
@@ -230,11 +237,10 @@ pub(super) async fn import(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
     request: Request,
 ) -> ApiResult {
-    let Query(query) = query
-        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let query = parameters(query)?;
     let name = system_name(&system)?;
     let limit = console.config().decode.max_input_bytes;
     let upload = upload::read(&console, request, limit).await?;
@@ -302,8 +308,9 @@ pub(super) async fn certificate(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path((system, name)): Path<(String, String)>,
-    Query(query): Query<CertificateQuery>,
+    query: Result<Query<CertificateQuery>, QueryRejection>,
 ) -> ApiResult {
+    let query = parameters(query)?;
     let system = system_name(&system)?;
     let name = certificate_name(&name)?;
     let certificate = console
@@ -431,10 +438,9 @@ impl HistoryParameters {
 pub(super) async fn history(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
-    parameters: Result<Query<HistoryParameters>, axum::extract::rejection::QueryRejection>,
+    parameters: Result<Query<HistoryParameters>, QueryRejection>,
 ) -> ApiResult {
-    let Query(parameters) = parameters
-        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+    let parameters = self::parameters(parameters)?;
     let query = parameters.query()?;
     let history = console
         .blocking(&actor, move |registry| registry.history(&query))

@@ -670,6 +670,16 @@ pub(crate) async fn api_suite(registry: Registry) {
         &app,
         api(
             Method::DELETE,
+            "/api/systems/crm?with_certificates=maybe",
+            Body::empty(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "malformed_request");
+    let reply = send(
+        &app,
+        api(
+            Method::DELETE,
             "/api/systems/crm?with_certificates=true",
             Body::empty(),
         ),

@@ -295,8 +295,7 @@ pub(super) async fn activity(
     parameters: Result<Query<HistoryParameters>, QueryRejection>,
 ) -> Response {
     let result = async {
-        let Query(parameters) = parameters
-            .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))?;
+        let parameters = api::parameters(parameters)?;
         let mut query = parameters.query()?;
         if parameters.limit().is_none() {
             query = query.limit(200);
