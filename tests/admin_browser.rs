@@ -60,7 +60,7 @@ fn program(names: &[&str]) -> PathBuf {
 }
 
 /// Starts the example on a free port and returns it with the URL it printed.
-fn start_console(store: &Path) -> (Running, String) {
+fn start_console(store: &Path, extra: &[&str]) -> (Running, String) {
     let mut child = Command::new(common::example("admin_console"))
         .args([
             "--store",
@@ -69,6 +69,7 @@ fn start_console(store: &Path) -> (Running, String) {
             "127.0.0.1:0",
         ])
         .args(["--token", TOKEN])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -233,7 +234,7 @@ fn an_administrator_manages_certificates_in_a_real_browser() {
     let scratch = common::Scratch::new("admin-browser");
     std::fs::create_dir_all(scratch.path()).unwrap();
     let store = scratch.path().join("registry");
-    let (_console, base) = start_console(&store);
+    let (_console, base) = start_console(&store, &[]);
     let (_driver, driver) = start_driver();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
@@ -480,4 +481,95 @@ async fn walk(session: &Session, hostile_file: &Path) {
         .await
         .unwrap();
     session.wait_path("/login").await;
+}
+
+/// `--tls-cert`/`--tls-key`: the console is served over HTTPS only, and its session cookie is
+/// `Secure`.
+#[test]
+fn the_example_serves_the_console_over_https_with_secure_cookies() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+
+    let scratch = common::Scratch::new("admin-https");
+    std::fs::create_dir_all(scratch.path()).unwrap();
+    let tls = common::data("tls");
+    let (cert, key) = (tls.join("server.pem"), tls.join("server.key"));
+    let (_console, base) = start_console(
+        &scratch.path().join("registry"),
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let address = base
+        .strip_prefix("https://")
+        .expect("an https URL")
+        .to_owned();
+
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(tls.join("ca.pem")).unwrap();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            decode(&ca).unwrap()[0].der().to_vec(),
+        ))
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let request = |text: String| -> String {
+        let server_name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let connection =
+            rustls::ClientConnection::new(Arc::new(config.clone()), server_name).unwrap();
+        let socket = std::net::TcpStream::connect(&address).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut stream = rustls::StreamOwned::new(connection, socket);
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        // The server closes after the response (Connection: close); a TLS close_notify or an
+        // EOF ends the read.
+        let _ = stream.read_to_end(&mut response);
+        String::from_utf8_lossy(&response).into_owned()
+    };
+    let login = request(format!(
+        "GET /login HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    ));
+    assert!(login.starts_with("HTTP/1.1 200"), "{login}");
+    assert!(login.contains("name=\"token\""));
+    let body = format!("token={TOKEN}");
+    let reply = request(format!(
+        "POST /login HTTP/1.1\r\nHost: {address}\r\nOrigin: https://{address}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(reply.starts_with("HTTP/1.1 303"), "{reply}");
+    let cookie = reply
+        .lines()
+        .find(|line| line.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {reply}"));
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+
+    // Nothing is served in clear text on that port.
+    let mut plain = std::net::TcpStream::connect(&address).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    plain
+        .write_all(
+            format!("GET /login HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = plain.read_to_end(&mut answer);
+    assert!(!String::from_utf8_lossy(&answer).contains("HTTP/1.1 200"));
 }
