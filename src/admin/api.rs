@@ -311,16 +311,7 @@ pub(super) async fn certificate(
     query: Result<Query<CertificateQuery>, QueryRejection>,
 ) -> ApiResult {
     let query = parameters(query)?;
-    let system = system_name(&system)?;
-    let name = certificate_name(&name)?;
-    let certificate = console
-        .blocking(&actor, move |registry| {
-            registry
-                .store(&system)?
-                .get(&name)?
-                .ok_or(StoreError::NotFound(name))
-        })
-        .await?;
+    let (_, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(certificate_json(
             &certificate,
@@ -328,28 +319,56 @@ pub(super) async fn certificate(
             console.config().warn_within,
         ))
         .into_response()),
-        Some("pem") => Ok(download(
-            certificate.to_pem().into_bytes(),
-            "application/x-pem-file",
-            &format!("{}.pem", certificate.name()),
-        )),
-        Some("der") => Ok(download(
-            certificate.der().to_vec(),
-            "application/pkix-cert",
-            &format!("{}.der", certificate.name()),
-        )),
-        Some(other) => Err(AdminError::bad_request(
-            "invalid_format",
-            format!(
-                "unknown format {:?}: use format=pem or format=der (or none, for the summary in JSON)",
-                other.chars().take(20).collect::<String>()
-            ),
-        )),
+        Some(format) => certificate_file(&certificate, format).ok_or_else(|| {
+            AdminError::bad_request(
+                "invalid_format",
+                format!(
+                    "unknown format {:?}: use format=pem or format=der (or none, for the summary in JSON)",
+                    format.chars().take(20).collect::<String>()
+                ),
+            )
+        }),
     }
 }
 
+/// The certificate a path names (`…/{system}/certificates/{name}`), with its system's name.
+pub(super) async fn stored_certificate(
+    console: &Console,
+    actor: &Actor,
+    system: &str,
+    name: &str,
+) -> Result<(SystemName, Certificate), AdminError> {
+    let system = system_name(system)?;
+    let name = certificate_name(name)?;
+    let lookup = system.clone();
+    let certificate = console
+        .blocking(actor, move |registry| {
+            registry
+                .store(&lookup)?
+                .get(&name)?
+                .ok_or(StoreError::NotFound(name))
+        })
+        .await?;
+    Ok((system, certificate))
+}
+
+/// The certificate as a file to save, `cert_client_<fingerprint>.pem` or `.der`; `None` for
+/// another format.
+pub(super) fn certificate_file(certificate: &Certificate, format: &str) -> Option<Response> {
+    let (body, content_type) = match format {
+        "pem" => (certificate.to_pem().into_bytes(), "application/x-pem-file"),
+        "der" => (certificate.der().to_vec(), "application/pkix-cert"),
+        _ => return None,
+    };
+    Some(download(
+        body,
+        content_type,
+        &format!("{}.{format}", certificate.name()),
+    ))
+}
+
 /// A file to save, named `file_name` (made of a certificate's name: no quoting needed).
-pub(super) fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -10,9 +10,9 @@ use super::{csrf_of, respond, see_other, system_path, CsrfForm};
 use crate::admin::api::{self, certificate_name, system_name};
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
 use crate::admin::html::{badge, esc, instant, page, w, Flash};
-use crate::admin::Console;
+use crate::admin::{AdminError, Console};
 use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
-use crate::store::{CertificateStore, StoreError};
+use crate::store::CertificateStore;
 
 /// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
 pub(in crate::admin) async fn certificate(
@@ -23,23 +23,18 @@ pub(in crate::admin) async fn certificate(
     Path((system, name)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let system = system_name(&system)?;
-        let name = certificate_name(&name)?;
-        let lookup = system.clone();
-        let (certificate, imported) = console
+        let (system, certificate) =
+            api::stored_certificate(&console, &actor, &system, &name).await?;
+        let (lookup, name) = (system.clone(), certificate.name());
+        // Newest first: the first import record is the last import.
+        let imported = console
             .blocking(&actor, move |registry| {
-                let certificate = registry
-                    .store(&lookup)?
-                    .get(&name)?
-                    .ok_or(StoreError::NotFound(name))?;
-                // Newest first: the first import record is the last import.
                 let history = registry.history(&HistoryQuery::new().system(lookup))?;
-                let imported = history.records.into_iter().find(|record| {
+                Ok(history.records.into_iter().find(|record| {
                     record.certificate == Some(name)
                         && record.action == AuditAction::Import
                         && record.outcome == AuditOutcome::Added
-                });
-                Ok((certificate, imported))
+                }))
             })
             .await?;
         let summary = certificate.summary();
@@ -144,29 +139,16 @@ pub(in crate::admin) async fn download(
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Response {
     let result = async {
-        let system = system_name(&system)?;
-        let name = certificate_name(&name)?;
+        let (_, certificate) = api::stored_certificate(&console, &actor, &system, &name).await?;
         let format = query.ok().and_then(|Query(query)| query.format);
-        let certificate = console
-            .blocking(&actor, move |registry| {
-                registry
-                    .store(&system)?
-                    .get(&name)?
-                    .ok_or(StoreError::NotFound(name))
-            })
-            .await?;
-        Ok(match format.as_deref() {
-            Some("der") => api::download(
-                certificate.der().to_vec(),
-                "application/pkix-cert",
-                &format!("{}.der", certificate.name()),
-            ),
-            _ => api::download(
-                certificate.to_pem().into_bytes(),
-                "application/x-pem-file",
-                &format!("{}.pem", certificate.name()),
-            ),
-        })
+        // PEM unless DER is asked for.
+        let format = if format.as_deref() == Some("der") {
+            "der"
+        } else {
+            "pem"
+        };
+        api::certificate_file(&certificate, format)
+            .ok_or_else(|| AdminError::internal(format!("no {format} file")))
     }
     .await;
     respond(&base, result)
@@ -181,17 +163,8 @@ pub(in crate::admin) async fn confirm_delete(
     Path((system, name)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let system = system_name(&system)?;
-        let name = certificate_name(&name)?;
-        let lookup = system.clone();
-        let certificate = console
-            .blocking(&actor, move |registry| {
-                registry
-                    .store(&lookup)?
-                    .get(&name)?
-                    .ok_or(StoreError::NotFound(name))
-            })
-            .await?;
+        let (system, certificate) =
+            api::stored_certificate(&console, &actor, &system, &name).await?;
         let path = format!(
             "{}/certificates/{}",
             system_path(&system),
