@@ -827,11 +827,31 @@ fn mtls_server_serves_a_postgres_registry(server: &Server) -> String {
         client.stdin.take().unwrap().write_all(b"hello\n").unwrap();
         client.wait_with_output().unwrap()
     };
+    // The server's log, read as it is written: the server logs a refusal after sending its
+    // alert, so the client may be gone before the line is written.
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let log = Arc::clone(&log);
+        let stderr = mtls.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
     let trusted = talk("client");
     let stranger = talk("stranger");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log.lock().unwrap().contains("is not trusted by any system") && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = mtls.kill();
-    let output = mtls.wait_with_output().unwrap();
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let _ = mtls.wait();
+    let _ = reader.join();
+    let log = log.lock().unwrap().clone();
     assert_eq!(String::from_utf8_lossy(&trusted.stdout), "hello\n", "{log}");
     assert!(!stranger.status.success());
     let name = inbound_certs::decode(&client).unwrap()[0].name();
