@@ -463,6 +463,31 @@ async fn purge_expired_and_system_removal_through_the_pages() {
         .text()
         .contains("Deleted 1 expired certificate"));
     assert_eq!(store.list().unwrap().certificates.len(), 1);
+    // The activity page, of one system or of all.
+    let other = registry.acting_as("bob");
+    other
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let all = browser.get("/activity").await.text();
+    assert!(
+        all.contains("<td>crm</td>") && all.contains("<td>gateway</td>"),
+        "{all}"
+    );
+    assert!(
+        all.contains("<td>bob</td>") && all.contains("<td>alice</td>"),
+        "{all}"
+    );
+    let one = browser.get("/activity?system=gateway").await.text();
+    assert!(
+        one.contains("<td>gateway</td>") && !one.contains("<td>crm</td>"),
+        "{one}"
+    );
+    assert!(one.contains("<option value=\"gateway\" selected>"), "{one}");
+    let none = browser.get("/activity?system=nowhere").await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(none.text().contains("Nothing has happened yet."));
+    other.remove_system(&"crm".parse().unwrap(), false).unwrap();
+
     // Not removed while it holds a certificate; removed once empty.
     let reply = browser
         .post_form("/systems/gateway/remove", &[("csrf", &csrf)])

@@ -419,6 +419,11 @@ pub(super) struct HistoryParameters {
 }
 
 impl HistoryParameters {
+    /// The `system` asked for, if any.
+    pub(super) fn system(&self) -> Option<&str> {
+        self.system.as_deref()
+    }
+
     /// The `limit` asked for, if any.
     pub(super) fn limit(&self) -> Option<usize> {
         self.limit

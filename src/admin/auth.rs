@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, Request, State};
-use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -355,6 +355,3 @@ fn session_id(headers: &HeaderMap) -> Option<&str> {
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value)
 }
-
-/// `Set-Cookie`.
-pub(super) const SET_COOKIE: HeaderName = header::SET_COOKIE;

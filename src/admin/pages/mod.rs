@@ -15,7 +15,7 @@ pub(super) use certificate::{certificate, confirm_delete, delete, download};
 pub(super) use system::{confirm_purge, import, purge_expired, remove_system, system};
 
 use super::api::{self, HistoryParameters};
-use super::auth::{check_csrf, Actor, Base, SessionContext, SET_COOKIE};
+use super::auth::{check_csrf, Actor, Base, SessionContext};
 use super::html::{esc, instant, page, w, Flash, DAMAGED_BADGE, STYLE_SHEET};
 use super::{AdminError, Console};
 use crate::system::SystemName;
@@ -131,7 +131,7 @@ pub(super) async fn login(
         Ok(id) => {
             let mut response = see_other(&base, "/");
             if let Ok(cookie) = HeaderValue::from_str(&console.session_cookie(&base, &id)) {
-                response.headers_mut().insert(SET_COOKIE, cookie);
+                response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
             response
         }
@@ -152,7 +152,7 @@ pub(super) async fn logout(
     console.end_session(&session);
     let mut response = see_other(&base, "/login");
     if let Ok(cookie) = HeaderValue::from_str(&console.expired_cookie(&base)) {
-        response.headers_mut().insert(SET_COOKIE, cookie);
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }
@@ -300,10 +300,28 @@ pub(super) async fn activity(
         if parameters.limit().is_none() {
             query = query.limit(200);
         }
-        let history = console
-            .blocking(&actor, move |registry| registry.history(&query))
+        let (history, systems) = console
+            .blocking(&actor, move |registry| {
+                Ok((registry.history(&query)?, registry.systems()?.systems))
+            })
             .await?;
-        let mut body = String::from("<h1>Activity</h1><p class=\"hint\">Every change, newest first, with who made it.</p>");
+        let chosen = parameters.system().unwrap_or_default();
+        let mut body = format!(
+            "<h1>Activity</h1><p class=\"hint\">Every change, newest first, with who made it.</p>\
+             <form method=\"get\" action=\"{}\" class=\"actions\"><label>System \
+             <select name=\"system\" id=\"activity-system\"><option value=\"\">all systems</option>",
+            esc(&base.to("/activity"))
+        );
+        for system in &systems {
+            let name = system.name().as_str();
+            w!(
+                body,
+                "<option value=\"{0}\"{1}>{0}</option>",
+                esc(name),
+                if name == chosen { " selected" } else { "" }
+            );
+        }
+        body.push_str("</select></label><button type=\"submit\" class=\"secondary\" id=\"activity-filter\">Show</button></form>");
         if history.records.is_empty() {
             body.push_str("<p class=\"empty\">Nothing has happened yet.</p>");
         } else {
