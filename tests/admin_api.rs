@@ -139,6 +139,17 @@ impl Browser {
         .await
     }
 
+    /// Posts a `multipart/form-data` form, as a file input does.
+    async fn post_multipart(&self, path: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Reply {
+        let (content_type, body) = multipart(fields);
+        let request = self
+            .request(Method::POST, path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        send(&self.app, request).await
+    }
+
     async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let body = fields
             .iter()
@@ -290,16 +301,16 @@ async fn pages_need_a_session_and_forms_a_csrf_token() {
 
     // Import through the form; the refusal of a key in the decoder's words.
     let certificate = client_certificate("<script>alert(1)</script>", 200);
-    let (content_type, body) = multipart(&[
-        ("csrf", None, csrf.as_bytes()),
-        ("file", Some("client.pem"), certificate.as_bytes()),
-    ]);
-    let request = browser
-        .request(Method::POST, "/systems/crm/import")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    assert_eq!(location(&send(&browser.app, request).await), "/systems/crm");
+    let reply = browser
+        .post_multipart(
+            "/systems/crm/import",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("client.pem"), certificate.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/systems/crm");
     let page = browser.get("/systems/crm").await.text();
     assert!(page.contains("Imported 1 certificate"), "{page}");
     let fingerprint = &name_of(&certificate)["cert_client_".len()..];
@@ -310,36 +321,33 @@ async fn pages_need_a_session_and_forms_a_csrf_token() {
         "{page}"
     );
     assert!(!page.contains("<script>"), "a subject was not escaped");
-    let (content_type, body) = multipart(&[
-        ("csrf", None, csrf.as_bytes()),
-        ("file", Some("key.pem"), &data("key_pkcs8.pem")),
-    ]);
-    let request = browser
-        .request(Method::POST, "/systems/crm/import")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    assert_eq!(location(&send(&browser.app, request).await), "/systems/crm");
+    let reply = browser
+        .post_multipart(
+            "/systems/crm/import",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("key.pem"), &data("key_pkcs8.pem")),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/systems/crm");
     let page = browser.get("/systems/crm").await.text();
     assert!(page.contains("Nothing was imported"), "{page}");
     assert!(page.contains("private key"), "{page}");
     let crm = registry.store(&"crm".parse().unwrap()).unwrap();
     assert_eq!(crm.list().unwrap().certificates.len(), 1);
     // An import form without the CSRF token changes nothing.
-    let (content_type, body) = multipart(&[(
-        "file",
-        Some("other.pem"),
-        client_certificate("other", 50).as_bytes(),
-    )]);
-    let request = browser
-        .request(Method::POST, "/systems/crm/import")
-        .header(header::CONTENT_TYPE, content_type)
-        .body(Body::from(body))
-        .unwrap();
-    assert_eq!(
-        send(&browser.app, request).await.status,
-        StatusCode::FORBIDDEN
-    );
+    let reply = browser
+        .post_multipart(
+            "/systems/crm/import",
+            &[(
+                "file",
+                Some("other.pem"),
+                client_certificate("other", 50).as_bytes(),
+            )],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(crm.list().unwrap().certificates.len(), 1);
 
     // The details, escaped; a GET of the delete path only asks.

@@ -160,6 +160,16 @@ pub(crate) fn multipart(fields: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// A request to the API with the suite's token and a `multipart/form-data` body.
+pub(crate) fn api_multipart(path: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Request<Body> {
+    let (content_type, body) = multipart(fields);
+    let mut request = api(Method::POST, path, body);
+    request
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+    request
+}
+
 /// The console over `registry` as the suites configure it.
 pub(crate) fn console(registry: Registry) -> Router {
     admin::router(registry, AdminConfig::new("alice", TOKEN).unwrap())
@@ -216,33 +226,26 @@ pub(crate) async fn api_suite(registry: Registry) {
         assert_eq!(reply.json()["name"], name);
         assert_eq!(reply.json()["kind"], kind);
     }
-    let again = api_json(
-        Method::POST,
-        "/api/systems",
-        json!({"name": "crm", "kind": "proxy"}),
-    );
-    assert_eq!(
-        send(&app, again).await.error(StatusCode::CONFLICT),
-        "system_exists"
-    );
-    let bad_name = api_json(
-        Method::POST,
-        "/api/systems",
-        json!({"name": "no spaces", "kind": "source"}),
-    );
-    assert_eq!(
-        send(&app, bad_name).await.error(StatusCode::BAD_REQUEST),
-        "invalid_system_name"
-    );
-    let bad_kind = api_json(
-        Method::POST,
-        "/api/systems",
-        json!({"name": "x", "kind": "mainframe"}),
-    );
-    assert_eq!(
-        send(&app, bad_kind).await.error(StatusCode::BAD_REQUEST),
-        "invalid_system_kind"
-    );
+    for (body, status, code) in [
+        (
+            json!({"name": "crm", "kind": "proxy"}),
+            StatusCode::CONFLICT,
+            "system_exists",
+        ),
+        (
+            json!({"name": "no spaces", "kind": "source"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_system_name",
+        ),
+        (
+            json!({"name": "x", "kind": "mainframe"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_system_kind",
+        ),
+    ] {
+        let reply = send(&app, api_json(Method::POST, "/api/systems", body.clone())).await;
+        assert_eq!(reply.error(status), code, "{body}");
+    }
     let mut not_json = api(Method::POST, "/api/systems", "{\"name\":");
     not_json
         .headers_mut()
@@ -274,22 +277,17 @@ pub(crate) async fn api_suite(registry: Registry) {
         reply.json(),
         json!([{"name": name_of(&long), "outcome": "already_present"}])
     );
-    let (content_type, body) = multipart(&[("file", Some("soon.pem"), soon.as_bytes())]);
-    let mut request = api(Method::POST, "/api/systems/crm/certificates", body);
-    request
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+    let request = api_multipart(
+        "/api/systems/crm/certificates",
+        &[("file", Some("soon.pem"), soon.as_bytes())],
+    );
     let reply = send(&app, request).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     assert_eq!(
         reply.json(),
         json!([{"name": name_of(&soon), "outcome": "added"}])
     );
-    let (content_type, body) = multipart(&[("other", None, b"x")]);
-    let mut request = api(Method::POST, "/api/systems/crm/certificates", body);
-    request
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+    let request = api_multipart("/api/systems/crm/certificates", &[("other", None, b"x")]);
     assert_eq!(
         send(&app, request).await.error(StatusCode::BAD_REQUEST),
         "no_file"
@@ -397,11 +395,11 @@ pub(crate) async fn api_suite(registry: Registry) {
         pulled * CHUNK <= limit + 2 * CHUNK,
         "{pulled} chunks of {CHUNK} bytes were read for a limit of {limit} bytes"
     );
-    let (content_type, body) = multipart(&[("file", Some("big.pem"), &vec![b'A'; limit + 1])]);
-    let mut request = api(Method::POST, "/api/systems/crm/certificates", body);
-    request
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+    let big = vec![b'A'; limit + 1];
+    let request = api_multipart(
+        "/api/systems/crm/certificates",
+        &[("file", Some("big.pem"), &big)],
+    );
     assert_eq!(
         send(&app, request)
             .await
