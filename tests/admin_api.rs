@@ -313,6 +313,14 @@ async fn pages_need_a_session_and_forms_a_csrf_token() {
     assert_eq!(location(&reply), "/systems/crm");
     let page = browser.get("/systems/crm").await.text();
     assert!(page.contains("Imported 1 certificate"), "{page}");
+    // The outcome names the certificate and its subject.
+    assert!(
+        page.contains(&format!(
+            "imported: {} (O=Console Tests,CN=",
+            name_of(&certificate)
+        )),
+        "{page}"
+    );
     let fingerprint = &name_of(&certificate)["cert_client_".len()..];
     assert!(page.contains(&format!("data-fingerprint=\"{fingerprint}\"")));
     // RFC 4514 escapes < and > with a backslash; HTML escaping comes on top.

@@ -11,6 +11,7 @@ use crate::admin::api::system_name;
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
 use crate::admin::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE};
 use crate::admin::{upload, Console};
+use crate::decode::decode_with;
 use crate::store::{CertificateStore, ImportPolicy};
 
 /// `GET /systems/{system}`: its *Inbound Certificates*, the import form and the actions.
@@ -159,12 +160,17 @@ pub(in crate::admin) async fn import(
     let target = name.clone();
     let imported = console
         .blocking(&actor, move |registry| {
-            let store = registry.store(&target)?;
-            let imported = store.import_upload(&upload.file, &policy)?;
+            let imported = registry
+                .store(&target)?
+                .import_upload(&upload.file, &policy)?;
+            // The subjects, from the upload already in memory (outcomes come in its order),
+            // not read back from the store: the import succeeded, and a failed read must not
+            // report it as failed.
+            let certificates = decode_with(&upload.file, &policy.decode).unwrap_or_default();
             let mut lines = Vec::with_capacity(imported.len());
-            for outcome in &imported {
-                let subject = store
-                    .get(&outcome.name())?
+            for (index, outcome) in imported.iter().enumerate() {
+                let subject = certificates
+                    .get(index)
                     .map(|certificate| certificate.summary().subject.to_string())
                     .unwrap_or_default();
                 let what = match outcome {
