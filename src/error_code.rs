@@ -60,6 +60,8 @@ impl StoreError {
             StoreError::NoDirectory(_) => "no_directory",
             StoreError::Io { .. } => "io",
             StoreError::BackendContract(_) => "backend_contract",
+            StoreError::NotAudited(_) => "not_audited",
+            StoreError::Unaudited { .. } => "unaudited",
             StoreError::Database { .. } => "database",
         }
     }

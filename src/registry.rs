@@ -240,6 +240,18 @@ impl Registry {
         self.shared.audit.history(query)
     }
 
+    /// The record of the import that added this certificate to this system (who imported
+    /// it, when), the latest if it was added more than once; `None` if the trail has none (an
+    /// in-memory registry keeps only its newest records). On a registry directory it is kept
+    /// in an index beside the trail, so the lookup does not read the trail.
+    pub fn import_record(
+        &self,
+        system: &SystemName,
+        certificate: &CertificateName,
+    ) -> Result<Option<AuditRecord>, StoreError> {
+        self.shared.audit.import_record(system, certificate)
+    }
+
     /// The record of a change of a system made through this handle, now.
     fn system_record(
         &self,
@@ -260,19 +272,6 @@ impl Registry {
         }
     }
 
-    /// Appends a record of a change made through this handle.
-    fn audit(
-        &self,
-        system: &SystemName,
-        action: AuditAction,
-        outcome: AuditOutcome,
-        detail: String,
-    ) -> Result<(), StoreError> {
-        self.shared
-            .audit
-            .append(&[self.system_record(system, action, outcome, detail)])
-    }
-
     /// Registers a system. `created` is recorded as its creation time (the library never
     /// reads the clock). [`StoreError::SystemExists`] if the name is taken.
     pub fn create_system(
@@ -282,35 +281,35 @@ impl Registry {
         created: OffsetDateTime,
     ) -> Result<System, StoreError> {
         let system = System::new(name.clone(), kind, created);
+        let record = || {
+            self.system_record(
+                name,
+                AuditAction::CreateSystem,
+                AuditOutcome::Created,
+                format!("a {kind} system"),
+            )
+        };
         match &self.shared.backend {
-            Backend::Memory(memory) => memory.create_system(&system)?,
-            Backend::Directory(directory) => {
-                directory.create_system(&system)?;
-            }
+            Backend::Memory(memory) => self.shared.audit.change_then_record(
+                || Ok((memory.create_system(&system)?, vec![record()])),
+                |()| memory.remove_system(name, true).map(drop),
+            )?,
+            // Made, then recorded; removed again if its record cannot be written.
+            Backend::Directory(directory) => self.shared.audit.change_then_record(
+                || Ok((directory.create_system(&system)?, vec![record()])),
+                |()| directory.remove_system(name, true).map(drop),
+            )?,
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
                 // The database keeps its own index; its clock keeps microseconds. The record
                 // is written by the creation's transaction.
-                return database.create_system(name, kind, created, &|| {
-                    self.system_record(
-                        name,
-                        AuditAction::CreateSystem,
-                        AuditOutcome::Created,
-                        format!("a {kind} system"),
-                    )
-                });
+                return database.create_system(name, kind, created, &record);
             }
         }
         self.shared
             .index_mut()
             .systems
             .insert(name.clone(), system.clone());
-        self.audit(
-            name,
-            AuditAction::CreateSystem,
-            AuditOutcome::Created,
-            format!("a {kind} system"),
-        )?;
         Ok(system)
     }
 
@@ -379,23 +378,44 @@ impl Registry {
         name: &SystemName,
         with_certificates: bool,
     ) -> Result<usize, StoreError> {
+        let record = |removed: usize| {
+            self.system_record(
+                name,
+                AuditAction::RemoveSystem,
+                AuditOutcome::Removed,
+                format!("with {removed} certificate(s)"),
+            )
+        };
         let removed = match &self.shared.backend {
-            Backend::Memory(memory) => memory.remove_system(name, with_certificates)?,
-            Backend::Directory(directory) => directory.remove_system(name, with_certificates)?,
+            Backend::Memory(memory) => {
+                let removed = memory.remove_system(name, with_certificates)?;
+                self.shared.audit.append(&[record(removed)])?;
+                removed
+            }
+            // Recorded, then removed (a removal cannot be undone): under the trail's lock
+            // nothing is imported meanwhile, so the count recorded is the count removed.
+            Backend::Directory(directory) => self.shared.audit.record_then_change(
+                || {
+                    let held = self.store(name)?.load_all()?;
+                    let count = held.certificates.len();
+                    if !with_certificates && count + held.damaged.len() > 0 {
+                        return Err(StoreError::SystemNotEmpty {
+                            name: name.clone(),
+                            certificates: count + held.damaged.len(),
+                        });
+                    }
+                    Ok(vec![record(count)])
+                },
+                || directory.remove_system(name, with_certificates),
+            )?,
             // The database keeps its own index; the record is written by the removal's
             // transaction.
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
-                return database.remove_system(name, with_certificates, &|removed| {
-                    self.system_record(
-                        name,
-                        AuditAction::RemoveSystem,
-                        AuditOutcome::Removed,
-                        format!("with {removed} certificate(s)"),
-                    )
-                });
+                return database.remove_system(name, with_certificates, &record);
             }
         };
+        self.shared.audit.forget_system(name);
         {
             let mut index = self.shared.index_mut();
             index.systems.remove(name);
@@ -404,12 +424,6 @@ impl Registry {
                 !systems.is_empty()
             });
         }
-        self.audit(
-            name,
-            AuditAction::RemoveSystem,
-            AuditOutcome::Removed,
-            format!("with {removed} certificate(s)"),
-        )?;
         Ok(removed)
     }
 

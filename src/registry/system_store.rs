@@ -41,6 +41,11 @@ impl SystemStore {
     }
 }
 
+/// Every change through a system store is recorded by the store itself, under the audit
+/// trail's lock, whichever way it is called (through [`CertificateStore`] or straight through
+/// these methods): no public path changes a system without its record.
+///
+/// [`CertificateStore`]: crate::CertificateStore
 impl StoreBackend for SystemStore {
     fn system_kind(&self) -> SystemKind {
         self.system.kind()
@@ -50,14 +55,19 @@ impl StoreBackend for SystemStore {
         let Some(store) = &self.store else {
             return Err(StoreError::NotInbound(self.system.kind()));
         };
+        let certificates = admitted.certificates();
+        let store_all = || -> Result<Vec<Imported>, StoreError> {
+            match &self.shared.backend {
+                // Held while storing, so that a removal of the system comes before or after.
+                Backend::Memory(memory) => memory.store_all(self.system.name(), store, admitted),
+                // The file store checks, under its lock, that its directory is still the one
+                // it opened.
+                _ => store
+                    .store_all(admitted)
+                    .map_err(|error| self.system_error(error)),
+            }
+        };
         let outcomes = match &self.shared.backend {
-            // Held while storing, so that a removal of the system comes before or after.
-            Backend::Memory(memory) => memory.store_all(self.system.name(), store, admitted)?,
-            // The file store checks, under its lock, that its directory is still the one it
-            // opened.
-            Backend::Directory(_) => store
-                .store_all(admitted)
-                .map_err(|error| self.system_error(error))?,
             // Checked in the write's transaction, which inserts the records of the import;
             // the backend's own index follows.
             #[cfg(feature = "postgres")]
@@ -67,19 +77,45 @@ impl StoreBackend for SystemStore {
                 };
                 return rows.store_all_audited(admitted, &|outcomes| {
                     self.records_of(StoreEvent::Imported {
-                        certificates: admitted.certificates(),
+                        certificates,
                         outcomes,
                     })
                 });
             }
+            // Stored, then recorded; what this import added is removed again if its records
+            // cannot be written (nothing else can have come to rely on it: every change of
+            // the registry waits for the trail's lock, held until then).
+            _ => self.shared.audit.change_then_record(
+                || {
+                    let outcomes = store_all()?;
+                    let records = self.records_of(StoreEvent::Imported {
+                        certificates,
+                        outcomes: &outcomes,
+                    });
+                    Ok((outcomes, records))
+                },
+                |outcomes| {
+                    for outcome in outcomes {
+                        if let Imported::Added(name) = outcome {
+                            store.remove(name)?;
+                        }
+                    }
+                    Ok(())
+                },
+            )?,
         };
+        if outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, Imported::Added(_)))
         {
-            let mut index = self.shared.index_mut();
-            for certificate in admitted.certificates() {
-                index.trust(certificate.fingerprint(), self.system.name());
+            {
+                let mut index = self.shared.index_mut();
+                for certificate in certificates {
+                    index.trust(certificate.fingerprint(), self.system.name());
+                }
             }
+            self.shared.changed();
         }
-        self.shared.changed();
         Ok(outcomes)
     }
 
@@ -98,24 +134,59 @@ impl StoreBackend for SystemStore {
     }
 
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
+        self.remove_recorded(name, None)
+    }
+
+    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
+        self.remove_recorded(&certificate.name(), Some(certificate))
+    }
+
+    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
+        // What changed was recorded by the change itself (above); a refusal changed nothing
+        // and is appended on its own.
+        match event {
+            StoreEvent::Refused { .. } => self.shared.audit.append(&self.records_of(event)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl SystemStore {
+    /// Removes a certificate (or damaged entry) and records it: as a purge of `expired`
+    /// when given, as a delete otherwise. The record is written first, under the trail's
+    /// lock, and taken back if the removal fails.
+    fn remove_recorded(
+        &self,
+        name: &CertificateName,
+        expired: Option<&Certificate>,
+    ) -> Result<(), StoreError> {
         let Some(store) = &self.store else {
             return Err(StoreError::NotFound(*name));
+        };
+        let records = |certificate: Option<&Certificate>| match expired {
+            Some(certificate) => self.records_of(StoreEvent::Purged { certificate }),
+            None => self.records_of(StoreEvent::Deleted { name, certificate }),
         };
         // On PostgreSQL the delete's transaction inserts its record (the backend's own index
         // follows).
         #[cfg(feature = "postgres")]
         if let Some(rows) = &self.rows {
             let certificate = store.load(name).ok().flatten();
-            return rows.remove_audited(name, &|| {
-                self.records_of(StoreEvent::Deleted {
-                    name,
-                    certificate: certificate.as_ref(),
-                })
-            });
+            return rows.remove_audited(name, &|| records(certificate.as_ref()));
         }
-        store
-            .remove(name)
-            .map_err(|error| self.system_error(error))?;
+        self.shared.audit.record_then_change(
+            || {
+                // Read under the lock: what is removed is what the record names. A damaged
+                // entry is removed and recorded by its name alone.
+                let certificate = match store.load(name) {
+                    Ok(Some(certificate)) => Some(certificate),
+                    Ok(None) => return Err(StoreError::NotFound(*name)),
+                    Err(_) => None,
+                };
+                Ok(records(certificate.as_ref()))
+            },
+            || store.remove(name).map_err(|error| self.system_error(error)),
+        )?;
         self.shared
             .index_mut()
             .distrust(&name.fingerprint(), self.system.name());
@@ -123,31 +194,6 @@ impl StoreBackend for SystemStore {
         Ok(())
     }
 
-    fn remove_expired(&self, certificate: &Certificate) -> Result<(), StoreError> {
-        // On PostgreSQL the purge's transaction inserts its record, as a purge.
-        #[cfg(feature = "postgres")]
-        if let Some(rows) = &self.rows {
-            return rows.remove_audited(&certificate.name(), &|| {
-                self.records_of(StoreEvent::Purged { certificate })
-            });
-        }
-        self.remove(&certificate.name())
-    }
-
-    fn record(&self, event: StoreEvent<'_>) -> Result<(), StoreError> {
-        // On PostgreSQL, the records of what changed were inserted by the change's own
-        // transaction; a refusal changed nothing and is appended in a transaction of its own.
-        #[cfg(feature = "postgres")]
-        if matches!(self.shared.backend, Backend::Postgres(_))
-            && !matches!(event, StoreEvent::Refused { .. })
-        {
-            return Ok(());
-        }
-        self.shared.audit.append(&self.records_of(event))
-    }
-}
-
-impl SystemStore {
     /// The audit records of what a store operation did, made through this handle, now.
     fn records_of(&self, event: StoreEvent<'_>) -> Vec<AuditRecord> {
         match event {

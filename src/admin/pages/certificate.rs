@@ -11,7 +11,6 @@ use crate::admin::api::{self, certificate_name, system_name};
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
 use crate::admin::html::{badge, esc, instant, page, w, Flash};
 use crate::admin::{AdminError, Console};
-use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
 use crate::store::CertificateStore;
 
 /// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
@@ -26,16 +25,8 @@ pub(in crate::admin) async fn certificate(
         let (system, certificate) =
             api::stored_certificate(&console, &actor, &system, &name).await?;
         let (lookup, name) = (system.clone(), certificate.name());
-        // Newest first: the first import record is the last import.
         let imported = console
-            .blocking(&actor, move |registry| {
-                let history = registry.history(&HistoryQuery::new().system(lookup))?;
-                Ok(history.records.into_iter().find(|record| {
-                    record.certificate == Some(name)
-                        && record.action == AuditAction::Import
-                        && record.outcome == AuditOutcome::Added
-                }))
-            })
+            .blocking(&actor, move |registry| registry.import_record(&lookup, &name))
             .await?;
         let summary = certificate.summary();
         let status = summary.validity.status_at(console.now(), console.config().warn_within);

@@ -2,18 +2,19 @@
 //! purge and system change), durable before the change is acknowledged, read back newest
 //! first.
 
+mod files;
+mod lines;
+
+pub(crate) use files::{AuditFiles, ROTATE_AT};
+
 use std::collections::VecDeque;
 use std::fmt;
-use std::fs::{self, File};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::fingerprint::CertificateName;
-use crate::store::file::{access, ops};
 use crate::store::StoreError;
 use crate::sync::MutexExt;
 use crate::system::SystemName;
@@ -122,8 +123,29 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// The record as one line of the trail, each text field cut to [`FIELD_LIMIT`].
     fn to_json(&self) -> String {
-        self.to_value().to_string()
+        self.bounded().to_value().to_string()
+    }
+
+    /// The record with each text field cut to [`FIELD_LIMIT`] bytes (at a character
+    /// boundary, marked with `…`).
+    fn bounded(&self) -> AuditRecord {
+        let mut record = self.clone();
+        cut(&mut record.actor);
+        if let Some(subject) = &mut record.subject {
+            cut(subject);
+        }
+        cut(&mut record.detail);
+        record
+    }
+
+    /// Whether this is the record of an import that added this certificate to this system.
+    fn is_import_of(&self, system: &SystemName, certificate: &CertificateName) -> bool {
+        self.action == AuditAction::Import
+            && self.outcome == AuditOutcome::Added
+            && self.system.as_ref() == Some(system)
+            && self.certificate.as_ref() == Some(certificate)
     }
 
     /// The record as the audit trail's JSON Lines and the console's API write it.
@@ -140,7 +162,7 @@ impl AuditRecord {
         })
     }
 
-    fn from_json(line: &str) -> Option<AuditRecord> {
+    pub(crate) fn from_json(line: &str) -> Option<AuditRecord> {
         let value: serde_json::Value = serde_json::from_str(line).ok()?;
         let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
         Some(AuditRecord {
@@ -228,7 +250,7 @@ impl HistoryQuery {
         self
     }
 
-    fn matches(&self, record: &AuditRecord) -> bool {
+    pub(crate) fn matches(&self, record: &AuditRecord) -> bool {
         self.system
             .as_ref()
             .is_none_or(|system| record.system.as_ref() == Some(system))
@@ -244,9 +266,12 @@ impl HistoryQuery {
 pub struct History {
     /// The records, newest first.
     pub records: Vec<AuditRecord>,
-    /// Lines that are not records, with where they are (`file:line`) and what they hold
-    /// (shortened).
+    /// Lines that are not records (or files of the trail that cannot be read), with where
+    /// they are (`file at byte n`) and what they hold (shortened, escaped), at most 100 of
+    /// them.
     pub damaged: Vec<String>,
+    /// How many more damaged lines were passed over than `damaged` reports.
+    pub more_damaged: usize,
 }
 
 /// Where a registry keeps its audit trail.
@@ -266,30 +291,130 @@ pub(crate) enum AuditLog {
 /// Records an in-memory registry keeps; the oldest go first.
 pub(crate) const MEMORY_RECORDS: usize = 10_000;
 
+/// Damaged lines a history reports; past this many, only their number.
+pub(crate) const DAMAGED_REPORTED: usize = 100;
+
+/// The longest text of one field (actor, subject, detail) a record keeps, in bytes: a record
+/// stays one short line whatever an upload's subject holds.
+pub(crate) const FIELD_LIMIT: usize = 4096;
+
 impl AuditLog {
     pub(crate) fn memory() -> Self {
         AuditLog::Memory(Mutex::new(VecDeque::new()))
     }
 
-    /// Appends records, durably: a change is acknowledged only after this returns.
+    /// Appends records of something that changed nothing (a refusal), durably.
     pub(crate) fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
         if records.is_empty() {
             return Ok(());
         }
         match self {
             AuditLog::Memory(log) => {
-                let mut log = log.locked();
-                for record in records {
-                    if log.len() == MEMORY_RECORDS {
-                        log.pop_front();
-                    }
-                    log.push_back(record.clone());
-                }
+                push_memory(log, records);
                 Ok(())
             }
-            AuditLog::Files(files) => files.append(records),
+            AuditLog::Files(files) => {
+                let mut append = files.begin()?;
+                append.write(records)?;
+                files.finish(append, records);
+                Ok(())
+            }
             #[cfg(feature = "postgres")]
             AuditLog::Postgres(table) => table.append(records),
+        }
+    }
+
+    /// Makes a change and records it, so that the change and the trail agree: the trail is
+    /// opened and locked first (a trail that cannot be written refuses the change before
+    /// anything is done), then `change` is made and returns its records, which are written
+    /// and synced; if they cannot be, `undo` takes the change back and the error says the
+    /// change was not made. Holding the trail's lock across the change also orders every
+    /// change of the registry, in every process, as its records are.
+    ///
+    /// For a change that can be taken back (an import: the certificates it added; a new
+    /// system). A crash between the change and its record leaves the change unrecorded: the
+    /// window is one append.
+    pub(crate) fn change_then_record<T>(
+        &self,
+        change: impl FnOnce() -> Result<(T, Vec<AuditRecord>), StoreError>,
+        undo: impl FnOnce(&T) -> Result<(), StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            AuditLog::Memory(log) => {
+                let (value, records) = change()?;
+                push_memory(log, &records);
+                Ok(value)
+            }
+            AuditLog::Files(files) => {
+                let mut append = files
+                    .begin()
+                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
+                let (value, records) = change()?;
+                match append.write(&records) {
+                    Ok(()) => {
+                        files.finish(append, &records);
+                        Ok(value)
+                    }
+                    Err(error) => match undo(&value) {
+                        Ok(()) => Err(StoreError::NotAudited(Box::new(error))),
+                        Err(undo) => Err(StoreError::Unaudited {
+                            error: Box::new(error),
+                            undo: Box::new(undo),
+                        }),
+                    },
+                }
+            }
+            #[cfg(feature = "postgres")]
+            AuditLog::Postgres(_) => Err(StoreError::BackendContract(
+                "a change of a registry on PostgreSQL is recorded by its own transaction",
+            )),
+        }
+    }
+
+    /// Records a change, then makes it: for a change that cannot be taken back (a delete, a
+    /// system's removal). Under the trail's lock (which every change of the registry takes,
+    /// so nothing changes meanwhile), `records` says what the change will do (or refuses it,
+    /// and nothing is written); they are written and synced; then `change` is made; if it
+    /// fails, the records are taken back (the file cut back to where they began) and the
+    /// change's error returned. A crash between the record and the change leaves a record
+    /// of a change that was not made, never a change without its record.
+    pub(crate) fn record_then_change<T>(
+        &self,
+        records: impl FnOnce() -> Result<Vec<AuditRecord>, StoreError>,
+        change: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            AuditLog::Memory(log) => {
+                let records = records()?;
+                let value = change()?;
+                push_memory(log, &records);
+                Ok(value)
+            }
+            AuditLog::Files(files) => {
+                let mut append = files
+                    .begin()
+                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
+                let records = records()?;
+                append
+                    .write(&records)
+                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
+                match change() {
+                    Ok(value) => {
+                        files.finish(append, &records);
+                        Ok(value)
+                    }
+                    Err(error) => {
+                        // If even this fails, the trail keeps a record of a change that
+                        // was not made: the safe side.
+                        let _ = append.take_back();
+                        Err(error)
+                    }
+                }
+            }
+            #[cfg(feature = "postgres")]
+            AuditLog::Postgres(_) => Err(StoreError::BackendContract(
+                "a change of a registry on PostgreSQL is recorded by its own transaction",
+            )),
         }
     }
 
@@ -306,196 +431,67 @@ impl AuditLog {
                         .take(limit)
                         .cloned()
                         .collect(),
-                    damaged: Vec::new(),
+                    ..History::default()
                 })
             }
-            AuditLog::Files(files) => files.history(query, limit),
+            AuditLog::Files(files) => Ok(files.history(query, limit)),
             #[cfg(feature = "postgres")]
             AuditLog::Postgres(table) => table.history(query),
         }
     }
-}
 
-/// The audit trail of a registry directory: `DIR/audit/audit.jsonl`, one JSON object a line,
-/// and the files rotated out of it when it grew past its size (`audit-<n>.jsonl`, the highest
-/// `n` the most recent). Appends take an advisory lock on the current file, write whole
-/// lines and fsync before returning.
-#[derive(Debug)]
-pub(crate) struct AuditFiles {
-    dir: PathBuf,
-    shared_group: bool,
-    rotate_at: u64,
-}
-
-const CURRENT: &str = "audit.jsonl";
-/// The current file is rotated once it holds more than this.
-pub(crate) const ROTATE_AT: u64 = 16 << 20;
-
-impl AuditFiles {
-    pub(crate) fn open(
-        registry_dir: &Path,
-        shared_group: bool,
-        rotate_at: u64,
-    ) -> Result<Self, StoreError> {
-        let dir = registry_dir.join("audit");
-        if !dir.is_dir() {
-            access::create_directory(&dir, access::directory_mode(shared_group))?;
-        }
-        Ok(AuditFiles {
-            dir,
-            shared_group,
-            rotate_at,
-        })
-    }
-
-    fn current(&self) -> PathBuf {
-        self.dir.join(CURRENT)
-    }
-
-    fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        let path = self.current();
-        let mut file = ops::open_lock_file(&path, access::file_mode(self.shared_group))
-            .map_err(StoreError::io("write the audit trail", &path))?;
-        ops::lock(&file, true).map_err(StoreError::io("lock the audit trail", &path))?;
-        let length = file
-            .seek(SeekFrom::End(0))
-            .map_err(StoreError::io("write the audit trail", &path))?;
-        let mut text = String::new();
-        // A line torn by a crash stays as it is, on a line of its own, and is reported when
-        // read; the next record starts on a fresh line.
-        if length > 0 && !ends_with_newline(&mut file, length) {
-            text.push('\n');
-        }
-        for record in records {
-            text.push_str(&record.to_json());
-            text.push('\n');
-        }
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(StoreError::io("write the audit trail", &path))?;
-        if length + text.len() as u64 > self.rotate_at {
-            self.rotate(&path)?;
-        }
-        Ok(())
-    }
-
-    /// Renames the current file to the next `audit-<n>.jsonl` (under its lock, held by the
-    /// caller), so that the next append starts a new one.
-    fn rotate(&self, current: &Path) -> Result<(), StoreError> {
-        let next = self.rotated()?.last().map_or(1, |(number, _)| number + 1);
-        let target = self.dir.join(format!("audit-{next}.jsonl"));
-        fs::rename(current, &target).map_err(StoreError::io("rotate the audit trail", current))?;
-        ops::sync_directory(&self.dir).map_err(StoreError::io("sync directory", &self.dir))
-    }
-
-    /// The rotated files, oldest first.
-    fn rotated(&self) -> Result<Vec<(u64, PathBuf)>, StoreError> {
-        let mut files = Vec::new();
-        for entry in fs::read_dir(&self.dir).map_err(StoreError::io("read directory", &self.dir))? {
-            let entry = entry.map_err(StoreError::io("read directory", &self.dir))?;
-            let name = entry.file_name();
-            let number = name
-                .to_str()
-                .and_then(|name| name.strip_prefix("audit-"))
-                .and_then(|name| name.strip_suffix(".jsonl"))
-                .and_then(|number| number.parse::<u64>().ok());
-            if let Some(number) = number {
-                files.push((number, entry.path()));
-            }
-        }
-        files.sort();
-        Ok(files)
-    }
-
-    fn history(&self, query: &HistoryQuery, limit: usize) -> Result<History, StoreError> {
-        let mut history = History::default();
-        let mut files = self.rotated()?;
-        files.push((u64::MAX, self.current()));
-        for (_, path) in files.iter().rev() {
-            let mut text = String::new();
-            match File::open(path) {
-                Ok(mut file) => file
-                    .read_to_string(&mut text)
-                    .map_err(StoreError::io("read the audit trail", path))?,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(StoreError::io("read the audit trail", path)(source)),
-            };
-            for (index, line) in text
-                .lines()
-                .enumerate()
-                .collect::<Vec<_>>()
-                .into_iter()
+    /// The record of the import that added this certificate to this system, the latest if
+    /// it was added more than once.
+    pub(crate) fn import_record(
+        &self,
+        system: &SystemName,
+        certificate: &CertificateName,
+    ) -> Result<Option<AuditRecord>, StoreError> {
+        match self {
+            AuditLog::Memory(log) => Ok(log
+                .locked()
+                .iter()
                 .rev()
-            {
-                if line.is_empty() {
-                    continue;
-                }
-                match AuditRecord::from_json(line) {
-                    Some(record) => {
-                        if query.matches(&record) && history.records.len() < limit {
-                            history.records.push(record);
-                        }
-                    }
-                    None => history.damaged.push(format!(
-                        "{}:{}: not a complete record: {:?}",
-                        path.display(),
-                        index + 1,
-                        line.chars().take(80).collect::<String>()
-                    )),
-                }
-            }
+                .find(|record| record.is_import_of(system, certificate))
+                .cloned()),
+            AuditLog::Files(files) => Ok(files.import_record(system, certificate)),
+            #[cfg(feature = "postgres")]
+            AuditLog::Postgres(table) => Ok(table
+                .history(&HistoryQuery::new().system(system.clone()))?
+                .records
+                .into_iter()
+                .find(|record| record.is_import_of(system, certificate))),
         }
-        Ok(history)
+    }
+
+    /// Forgets what the trail keeps beside its records about a removed system (the files
+    /// backend's import index).
+    pub(crate) fn forget_system(&self, system: &SystemName) {
+        if let AuditLog::Files(files) = self {
+            files.forget_system(system);
+        }
     }
 }
 
-fn ends_with_newline(file: &mut File, length: u64) -> bool {
-    let mut last = [0u8; 1];
-    file.seek(SeekFrom::Start(length - 1)).is_ok()
-        && file.read_exact(&mut last).is_ok()
-        && last == *b"\n"
-        && file.seek(SeekFrom::End(0)).is_ok()
+fn push_memory(log: &Mutex<VecDeque<AuditRecord>>, records: &[AuditRecord]) {
+    let mut log = log.locked();
+    for record in records {
+        if log.len() == MEMORY_RECORDS {
+            log.pop_front();
+        }
+        log.push_back(record.bounded());
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    fn record(index: usize) -> AuditRecord {
-        AuditRecord {
-            time: datetime!(2026-06-01 0:00 UTC) + time::Duration::seconds(index as i64),
-            actor: format!("actor-{index}"),
-            system: Some("crm".parse().unwrap()),
-            action: AuditAction::Import,
-            certificate: None,
-            subject: Some("CN=\"quoted\"\n<script>".into()),
-            outcome: AuditOutcome::Refused,
-            detail: "why".into(),
-        }
+/// Cuts a text to [`FIELD_LIMIT`] bytes at a character boundary, marking the cut with `…`.
+fn cut(text: &mut String) {
+    if text.len() <= FIELD_LIMIT {
+        return;
     }
-
-    /// Past its size the current file is rotated; reading goes through every file, newest
-    /// first, and the limit stops it.
-    #[test]
-    fn rotated_files_are_read_newest_first() {
-        let dir =
-            std::env::temp_dir().join(format!("inbound-certs-audit-rotate-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let files = AuditFiles::open(&dir, false, 1000).unwrap();
-        for index in 0..30 {
-            files.append(&[record(index)]).unwrap();
-        }
-        assert!(files.rotated().unwrap().len() >= 5);
-        let history = files.history(&HistoryQuery::new(), usize::MAX).unwrap();
-        assert!(history.damaged.is_empty());
-        let actors: Vec<String> = history.records.iter().map(|r| r.actor.clone()).collect();
-        let expected: Vec<String> = (0..30).rev().map(|i| format!("actor-{i}")).collect();
-        assert_eq!(actors, expected);
-        assert_eq!(history.records[0], record(29));
-        let limited = files.history(&HistoryQuery::new(), 3).unwrap();
-        assert_eq!(limited.records.len(), 3);
-        fs::remove_dir_all(&dir).unwrap();
+    let mut end = FIELD_LIMIT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
     }
+    text.truncate(end);
+    text.push('…');
 }
