@@ -208,7 +208,11 @@ fn no_change_is_made_while_the_trail_cannot_be_written() {
             .create_system(&name("edge"), SystemKind::Proxy, NOW)
             .unwrap();
         assert_eq!(
-            registry.history(&HistoryQuery::new()).unwrap().records.len(),
+            registry
+                .history(&HistoryQuery::new())
+                .unwrap()
+                .records
+                .len(),
             3,
             "{shape}"
         );
@@ -229,7 +233,10 @@ fn a_full_disk_under_the_trail_leaves_store_and_trail_agreeing() {
         .arg(&audit)
         .status()
         .expect("mount");
-    assert!(status.success(), "cannot mount a tmpfs (need root, as CI runs)");
+    assert!(
+        status.success(),
+        "cannot mount a tmpfs (need root, as CI runs)"
+    );
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
@@ -324,9 +331,7 @@ fn hostile_files_in_the_trail_are_reported_never_read() {
     std::os::unix::fs::symlink("/dev/zero", audit.join("audit-6.jsonl")).unwrap();
     fs::create_dir(audit.join("audit-5.jsonl")).unwrap();
     // The index of imports, made hostile too: the lookup falls back to the trail.
-    let index = audit
-        .join("imported/crm")
-        .join(held.to_string());
+    let index = audit.join("imported/crm").join(held.to_string());
     fs::remove_file(&index).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &index).unwrap();
     let reader = registry.clone();
@@ -339,10 +344,16 @@ fn hostile_files_in_the_trail_are_reported_never_read() {
     let actions: Vec<&str> = history.records.iter().map(|r| r.action.as_str()).collect();
     assert_eq!(actions, ["import", "create_system"]);
     assert_eq!(history.damaged.len(), 4, "{:#?}", history.damaged);
-    assert!(history.damaged.iter().any(|line| line.contains("audit.jsonl at byte") && line.contains("caf")));
+    assert!(history
+        .damaged
+        .iter()
+        .any(|line| line.contains("audit.jsonl at byte") && line.contains("caf")));
     for odd in ["audit-7.jsonl", "audit-6.jsonl", "audit-5.jsonl"] {
         assert!(
-            history.damaged.iter().any(|line| line.contains(odd) && line.contains("not read")),
+            history
+                .damaged
+                .iter()
+                .any(|line| line.contains(odd) && line.contains("not read")),
             "{odd}: {:#?}",
             history.damaged
         );
@@ -368,7 +379,11 @@ fn a_limited_history_stops_reading_at_its_limit() {
     let scratch = Scratch::new("limit");
     let (registry, _) = registry_with_one(scratch.path());
     let audit = scratch.path().join("audit");
-    fs::write(audit.join("audit-1.jsonl"), "junk at the very start of the trail\n").unwrap();
+    fs::write(
+        audit.join("audit-1.jsonl"),
+        "junk at the very start of the trail\n",
+    )
+    .unwrap();
     for index in 0..20 {
         registry
             .create_system(&name(&format!("s{index}")), SystemKind::Target, NOW)
@@ -391,14 +406,37 @@ fn the_import_record_is_found_without_reading_the_trail() {
     let (registry, held) = registry_with_one(scratch.path());
     let audit = scratch.path().join("audit");
     fs::rename(audit.join("audit.jsonl"), scratch.path().join("elsewhere")).unwrap();
-    let record = registry.import_record(&name("crm"), &held).unwrap().unwrap();
+    let record = registry
+        .import_record(&name("crm"), &held)
+        .unwrap()
+        .unwrap();
     assert_eq!(record.actor, "alice");
     assert_eq!(record.certificate, Some(held));
     fs::rename(scratch.path().join("elsewhere"), audit.join("audit.jsonl")).unwrap();
     registry.store(&name("crm")).unwrap().delete(&held).unwrap();
     assert!(!audit.join("imported/crm").join(held.to_string()).exists());
     // Not in the index any more; the trail holds the (older) import record still.
-    assert!(registry.import_record(&name("crm"), &held).unwrap().is_some());
+    assert!(registry
+        .import_record(&name("crm"), &held)
+        .unwrap()
+        .is_some());
     registry.remove_system(&name("crm"), true).unwrap();
     assert!(!audit.join("imported/crm").exists());
+}
+
+/// A trail's directory others may write to (and so rewrite the history in) is refused when
+/// the registry opens.
+#[test]
+fn a_trail_others_may_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("trail-mode");
+    Registry::create(scratch.path()).unwrap();
+    let audit = scratch.path().join("audit");
+    fs::set_permissions(&audit, fs::Permissions::from_mode(0o777)).unwrap();
+    match Registry::open(scratch.path()) {
+        Err(StoreError::InsecurePermissions { path, .. }) => assert_eq!(path, audit),
+        other => panic!("expected InsecurePermissions, got {other:?}"),
+    }
+    fs::set_permissions(&audit, fs::Permissions::from_mode(0o700)).unwrap();
+    Registry::open(scratch.path()).unwrap();
 }

@@ -39,6 +39,9 @@ const IMPORTED: &str = "imported";
 /// The current file is rotated once it holds more than this.
 pub(crate) const ROTATE_AT: u64 = 16 << 20;
 
+/// A rotated file and its number.
+type Numbered = (u64, PathBuf);
+
 /// An append in progress: the current file, opened and locked, and where it ended. Dropping
 /// it releases the lock.
 #[derive(Debug)]
@@ -101,7 +104,7 @@ impl AuditFiles {
     ) -> Result<Self, StoreError> {
         let dir = registry_dir.join("audit");
         match fs::symlink_metadata(&dir) {
-            Ok(metadata) if metadata.is_dir() => {}
+            Ok(metadata) if metadata.is_dir() => check_owner_only(&dir, &metadata, shared_group)?,
             Ok(_) => {
                 return Err(StoreError::io("open the audit trail", &dir)(
                     io::Error::new(
@@ -201,7 +204,7 @@ impl AuditFiles {
 
     /// The rotated files, oldest first, and the entries named like them that are not regular
     /// files (reported, never read).
-    fn rotated(&self) -> Result<(Vec<(u64, PathBuf)>, Vec<String>), StoreError> {
+    fn rotated(&self) -> Result<(Vec<Numbered>, Vec<String>), StoreError> {
         let mut files = Vec::new();
         let mut odd = Vec::new();
         let entries = match fs::read_dir(&self.dir) {
@@ -417,6 +420,42 @@ impl AuditFiles {
             Err(_) => {}
         }
     }
+}
+
+/// Refuses a trail's directory that someone the registry does not trust could change (and
+/// so rewrite the history): writable by every user or an untrusted group, or another user's.
+#[cfg(unix)]
+fn check_owner_only(
+    dir: &Path,
+    metadata: &fs::Metadata,
+    shared_group: bool,
+) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let user = rustix::process::geteuid().as_raw();
+    let problem = if metadata.uid() != user && metadata.uid() != 0 {
+        Some(crate::store::PermissionProblem::OwnedByOtherUser {
+            owner: metadata.uid(),
+            user,
+        })
+    } else {
+        access::writable_by_others(metadata.mode() & 0o7777, shared_group, false)
+    };
+    match problem {
+        Some(problem) => Err(StoreError::InsecurePermissions {
+            path: dir.to_path_buf(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn check_owner_only(
+    _dir: &Path,
+    _metadata: &fs::Metadata,
+    _shared_group: bool,
+) -> Result<(), StoreError> {
+    Ok(())
 }
 
 /// Notes a damaged line, or past [`DAMAGED_REPORTED`] of them, counts it.
