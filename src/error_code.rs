@@ -61,7 +61,6 @@ impl StoreError {
             StoreError::Io { .. } => "io",
             StoreError::BackendContract(_) => "backend_contract",
             StoreError::NotAudited(_) => "not_audited",
-            StoreError::Unaudited { .. } => "unaudited",
             StoreError::Database { .. } => "database",
         }
     }

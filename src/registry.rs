@@ -290,14 +290,20 @@ impl Registry {
             )
         };
         match &self.shared.backend {
-            Backend::Memory(memory) => self.shared.audit.change_then_record(
-                || Ok((memory.create_system(&system)?, vec![record()])),
-                |()| memory.remove_system(name, true).map(drop),
-            )?,
-            // Made, then recorded; removed again if its record cannot be written.
-            Backend::Directory(directory) => self.shared.audit.change_then_record(
-                || Ok((directory.create_system(&system)?, vec![record()])),
-                |()| directory.remove_system(name, true).map(drop),
+            Backend::Memory(memory) => self
+                .shared
+                .audit
+                .record_then_change(|| Ok(vec![record()]), || memory.create_system(&system))?,
+            // Recorded, then made: a name already taken is refused before anything is written.
+            Backend::Directory(directory) => self.shared.audit.record_then_change(
+                || match directory.system(name) {
+                    Err(StoreError::SystemNotFound(_)) => Ok(vec![record()]),
+                    Ok(_) | Err(StoreError::Damaged(_)) => {
+                        Err(StoreError::SystemExists(name.clone()))
+                    }
+                    Err(error) => Err(error),
+                },
+                || directory.create_system(&system),
             )?,
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
@@ -392,8 +398,8 @@ impl Registry {
                 self.shared.audit.append(&[record(removed)])?;
                 removed
             }
-            // Recorded, then removed (a removal cannot be undone): under the trail's lock
-            // nothing is imported meanwhile, so the count recorded is the count removed.
+            // Recorded, then removed: under the trail's lock nothing is imported meanwhile,
+            // so the count recorded is the count removed.
             Backend::Directory(directory) => self.shared.audit.record_then_change(
                 || {
                     let held = self.store(name)?.load_all()?;

@@ -440,3 +440,25 @@ fn a_trail_others_may_write_is_refused() {
     fs::set_permissions(&audit, fs::Permissions::from_mode(0o700)).unwrap();
     Registry::open(scratch.path()).unwrap();
 }
+
+/// A change that fails after its record was written takes the record back: the system's
+/// directory moved away behind the registry's back makes an import and a delete fail, and
+/// the trail holds neither.
+#[test]
+fn a_change_that_fails_after_its_record_leaves_none() {
+    let scratch = Scratch::new("taken-back");
+    let (registry, held) = registry_with_one(scratch.path());
+    let crm = registry.store(&name("crm")).unwrap();
+    let systems = scratch.path().join("systems");
+    fs::rename(systems.join("crm"), scratch.path().join("moved")).unwrap();
+    let before = fs::read(scratch.path().join("audit/audit.jsonl")).unwrap();
+    assert!(crm
+        .import_upload(&common::read("ec_p256.pem"), &ImportPolicy::new(NOW))
+        .is_err());
+    assert!(crm.delete(&held).is_err());
+    assert_eq!(
+        fs::read(scratch.path().join("audit/audit.jsonl")).unwrap(),
+        before
+    );
+    assert_only_setup_records(&registry);
+}

@@ -324,60 +324,15 @@ impl AuditLog {
         }
     }
 
-    /// Makes a change and records it, so that the change and the trail agree: the trail is
-    /// opened and locked first (a trail that cannot be written refuses the change before
-    /// anything is done), then `change` is made and returns its records, which are written
-    /// and synced; if they cannot be, `undo` takes the change back and the error says the
-    /// change was not made. Holding the trail's lock across the change also orders every
-    /// change of the registry, in every process, as its records are.
-    ///
-    /// For a change that can be taken back (an import: the certificates it added; a new
-    /// system). A crash between the change and its record leaves the change unrecorded: the
-    /// window is one append.
-    pub(crate) fn change_then_record<T>(
-        &self,
-        change: impl FnOnce() -> Result<(T, Vec<AuditRecord>), StoreError>,
-        undo: impl FnOnce(&T) -> Result<(), StoreError>,
-    ) -> Result<T, StoreError> {
-        match self {
-            AuditLog::Memory(log) => {
-                let (value, records) = change()?;
-                push_memory(log, &records);
-                Ok(value)
-            }
-            AuditLog::Files(files) => {
-                let mut append = files
-                    .begin()
-                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
-                let (value, records) = change()?;
-                match append.write(&records) {
-                    Ok(()) => {
-                        files.finish(append, &records);
-                        Ok(value)
-                    }
-                    Err(error) => match undo(&value) {
-                        Ok(()) => Err(StoreError::NotAudited(Box::new(error))),
-                        Err(undo) => Err(StoreError::Unaudited {
-                            error: Box::new(error),
-                            undo: Box::new(undo),
-                        }),
-                    },
-                }
-            }
-            #[cfg(feature = "postgres")]
-            AuditLog::Postgres(_) => Err(StoreError::BackendContract(
-                "a change of a registry on PostgreSQL is recorded by its own transaction",
-            )),
-        }
-    }
-
-    /// Records a change, then makes it: for a change that cannot be taken back (a delete, a
-    /// system's removal). Under the trail's lock (which every change of the registry takes,
-    /// so nothing changes meanwhile), `records` says what the change will do (or refuses it,
-    /// and nothing is written); they are written and synced; then `change` is made; if it
-    /// fails, the records are taken back (the file cut back to where they began) and the
-    /// change's error returned. A crash between the record and the change leaves a record
-    /// of a change that was not made, never a change without its record.
+    /// Records a change, then makes it, so that the change and the trail agree. Under the
+    /// trail's lock (which every change of the registry takes, in every process, and holds
+    /// until it is recorded: nothing changes meanwhile, and the trail's order is the order
+    /// of the changes), `records` says what the change will do (or refuses it, and nothing
+    /// is written); they are written and synced (if they cannot be, the change is not made:
+    /// [`StoreError::NotAudited`]); then `change` is made; if it fails, the records are
+    /// taken back (the file cut back to where they began) and the change's error returned.
+    /// A crash between the record and the change leaves a record of a change that was not
+    /// made, never a change without its record.
     pub(crate) fn record_then_change<T>(
         &self,
         records: impl FnOnce() -> Result<Vec<AuditRecord>, StoreError>,

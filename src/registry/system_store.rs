@@ -82,26 +82,45 @@ impl StoreBackend for SystemStore {
                     })
                 });
             }
-            // Stored, then recorded; what this import added is removed again if its records
-            // cannot be written (nothing else can have come to rely on it: every change of
-            // the registry waits for the trail's lock, held until then).
-            _ => self.shared.audit.change_then_record(
-                || {
-                    let outcomes = store_all()?;
-                    let records = self.records_of(StoreEvent::Imported {
+            // In memory the trail cannot fail: stored, then recorded as it happened.
+            Backend::Memory(_) => {
+                let outcomes = store_all()?;
+                self.shared
+                    .audit
+                    .append(&self.records_of(StoreEvent::Imported {
                         certificates,
                         outcomes: &outcomes,
-                    });
-                    Ok((outcomes, records))
-                },
-                |outcomes| {
-                    for outcome in outcomes {
-                        if let Imported::Added(name) = outcome {
-                            store.remove(name)?;
-                        }
+                    }))?;
+                outcomes
+            }
+            // Recorded, then stored: under the trail's lock, which every writer of the
+            // registry waits for, what the store holds cannot change, so the outcome each
+            // certificate will have is known before it is stored (as the store decides it:
+            // a certificate given twice is added once; a damaged entry is replaced).
+            _ => self.shared.audit.record_then_change(
+                || {
+                    let mut seen = std::collections::HashSet::with_capacity(certificates.len());
+                    let mut outcomes = Vec::with_capacity(certificates.len());
+                    for certificate in certificates {
+                        let name = certificate.name();
+                        let added = seen.insert(name)
+                            && match store.load(&name) {
+                                Ok(None) | Err(StoreError::Damaged(_)) => true,
+                                Ok(Some(_)) => false,
+                                Err(error) => return Err(self.system_error(error)),
+                            };
+                        outcomes.push(if added {
+                            Imported::Added(name)
+                        } else {
+                            Imported::AlreadyPresent(name)
+                        });
                     }
-                    Ok(())
+                    Ok(self.records_of(StoreEvent::Imported {
+                        certificates,
+                        outcomes: &outcomes,
+                    }))
                 },
+                store_all,
             )?,
         };
         if outcomes

@@ -147,21 +147,11 @@ pub enum StoreError {
     /// number of outcomes other than the number of certificates): a bug in that backend.
     #[error("the certificate store broke its contract: {0}")]
     BackendContract(&'static str),
-    /// The audit trail could not record a change, so the change was not made: refused
-    /// before anything was done (the trail cannot be opened or locked), or undone after its
-    /// record failed to be written (a full disk). The store and the trail agree.
+    /// The audit trail could not record a change (its file cannot be opened, locked or
+    /// written: replaced by a directory or a FIFO, a full disk), so the change was not made.
+    /// The store and the trail agree.
     #[error("the change was not made, because its audit record could not be written: {0}")]
     NotAudited(Box<StoreError>),
-    /// The audit trail could not record a change, and undoing the change failed too: the
-    /// change was made and has no record. Both errors are given; the store's listing shows
-    /// what is stored.
-    #[error("the change was made but its audit record could not be written ({error}), and undoing it failed: {undo}")]
-    Unaudited {
-        /// Why the record could not be written.
-        error: Box<StoreError>,
-        /// Why the change could not be undone.
-        undo: Box<StoreError>,
-    },
     /// A database-backed store could not reach its database or a statement failed. A write
     /// that fails this way was not applied (if the connection broke while it committed, it
     /// may have been: the store's next sync shows which).
