@@ -301,8 +301,7 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 .get(&name)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
-            let imported = imports(&registry, Some(system))
-                .remove(&(system.clone(), certificate.name()))
+            let imported = imported(&registry, system, &certificate.name())
                 .map(|(at, by)| format!("{at} by {by}"));
             if json {
                 let mut object = support::json_object(&certificate, now);
@@ -654,13 +653,13 @@ fn list(
         );
     }
     if json {
-        let imported = imports(registry, None);
         let objects: Vec<Value> = rows
             .iter()
             .map(|(system, certificate)| {
                 let mut object = support::json_object(certificate, now);
                 object.insert("system".into(), Value::String(system.to_string()));
-                let when_and_who = imported.get(&(system.clone(), certificate.name()));
+                let when_and_who = imported(registry, system, &certificate.name());
+                let when_and_who = when_and_who.as_ref();
                 object.insert(
                     "imported_at".into(),
                     when_and_who.map_or(Value::Null, |(at, _)| Value::String(at.clone())),
@@ -941,45 +940,21 @@ fn history(
     Ok(ExitCode::SUCCESS)
 }
 
-/// When (RFC 3339) and by whom each certificate was last imported, by system and name, from
-/// one read of the audit trail (of one system, or of all).
-fn imports(
+/// When (RFC 3339) and by whom a certificate was last imported into a system, from the
+/// index the registry keeps beside its audit trail.
+fn imported(
     registry: &Registry,
-    system: Option<&SystemName>,
-) -> std::collections::HashMap<(SystemName, CertificateName), (String, String)> {
-    let mut imported = std::collections::HashMap::new();
-    let mut query = inbound_certs::HistoryQuery::new();
-    if let Some(system) = system {
-        query = query.system(system.clone());
-    }
-    let Ok(history) = registry.history(&query) else {
-        return imported;
-    };
-    // Newest first: the first record of each certificate is its last import.
-    for record in history.records {
-        if let (
-            Some(system),
-            Some(name),
-            inbound_certs::AuditAction::Import,
-            inbound_certs::AuditOutcome::Added,
-        ) = (
-            record.system,
-            record.certificate,
-            record.action,
-            record.outcome,
-        ) {
-            imported.entry((system, name)).or_insert_with(|| {
-                (
-                    record
-                        .time
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                    record.actor,
-                )
-            });
-        }
-    }
-    imported
+    system: &SystemName,
+    name: &CertificateName,
+) -> Option<(String, String)> {
+    let record = registry.import_record(system, name).ok()??;
+    Some((
+        record
+            .time
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        record.actor,
+    ))
 }
 
 fn demo(now: OffsetDateTime) -> Result<ExitCode, String> {
