@@ -111,7 +111,9 @@ pub(super) fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
 
 impl fmt::Display for DistinguishedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, rdn) in self.rdns().iter().rev().enumerate() {
+        // An empty RDN has nothing to show: it is skipped, as OpenSSL does.
+        let shown = self.rdns().iter().rev().filter(|rdn| !rdn.is_empty());
+        for (i, rdn) in shown.enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
