@@ -103,11 +103,40 @@ mod tests {
     #[test]
     fn every_named_character_is_escaped_and_nothing_raw_is_left() {
         let named = [
-            '\u{0}', '\u{7}', '\u{8}', '\t', '\n', '\r', '\u{1b}', '\u{7f}', '\u{80}', '\u{85}',
-            '\u{9b}', '\u{9f}', '\u{ad}', '\u{61c}', '\u{200b}', '\u{200c}', '\u{200d}',
-            '\u{200e}', '\u{200f}', '\u{2028}', '\u{2029}', '\u{202a}', '\u{202b}', '\u{202c}',
-            '\u{202d}', '\u{202e}', '\u{2060}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
-            '\u{fe0f}', '\u{feff}', '\u{e0041}',
+            '\u{0}',
+            '\u{7}',
+            '\u{8}',
+            '\t',
+            '\n',
+            '\r',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{80}',
+            '\u{85}',
+            '\u{9b}',
+            '\u{9f}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{fe0f}',
+            '\u{feff}',
+            '\u{e0041}',
         ];
         for c in named {
             assert!(is_hidden(c), "{:X}", u32::from(c));
@@ -125,7 +154,15 @@ mod tests {
 
     #[test]
     fn text_is_kept_and_backslashes_are_doubled_so_nothing_can_be_forged() {
-        for text in ["", "a.example", "grüße", "名前.example", "ضيف", "x y", "*.example"] {
+        for text in [
+            "",
+            "a.example",
+            "grüße",
+            "名前.example",
+            "ضيف",
+            "x y",
+            "*.example",
+        ] {
             assert_eq!(Visible::new(text).to_string(), text);
         }
         assert_eq!(Visible::new("a\\b").to_string(), "a\\\\b");
