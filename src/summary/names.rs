@@ -399,3 +399,71 @@ pub(crate) fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
         GeneralName::Invalid(_, _) => SubjectAltName::Unsupported("<invalid name>".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Name of one RDN holding one attribute of this type (OID content) with this
+    /// UTF8String value.
+    fn name(oid: &[u8], value: &str) -> DistinguishedName {
+        let element = |tag: u8, content: &[u8]| {
+            let mut der = vec![tag, u8::try_from(content.len()).unwrap()];
+            der.extend_from_slice(content);
+            der
+        };
+        let mut attribute = element(0x06, oid);
+        attribute.extend(element(0x0c, value.as_bytes()));
+        let der = element(0x30, &element(0x31, &element(0x30, &attribute)));
+        let range = 0..der.len();
+        DistinguishedName::from_der(der.into(), range)
+    }
+
+    #[test]
+    fn names_show_hidden_characters_of_known_and_unknown_attributes_as_utf8_hex_pairs() {
+        let common_name = [0x55, 0x04, 0x03];
+        let unknown = [0x2a, 0x03, 0x04];
+        assert_eq!(
+            name(
+                &common_name,
+                "a\u{1b}[2J\r\n\u{0}\u{202e}\u{2066}\u{200b}\u{feff}\u{85}é"
+            )
+            .to_string(),
+            "CN=a\\1B[2J\\0D\\0A\\00\\E2\\80\\AE\\E2\\81\\A6\\E2\\80\\8B\\EF\\BB\\BF\\C2\\85é"
+        );
+        assert_eq!(
+            name(&unknown, "x\u{202e}y\\").to_string(),
+            "1.2.3.4=x\\E2\\80\\AEy\\\\"
+        );
+        // The attribute's text itself stays as the certificate holds it.
+        assert_eq!(
+            name(&unknown, "x\u{202e}y")
+                .attributes()
+                .next()
+                .unwrap()
+                .value
+                .as_text(),
+            Some("x\u{202e}y")
+        );
+    }
+
+    #[test]
+    fn alternative_names_show_their_text_through_visible_and_keep_it_unescaped_on_request() {
+        let dns = SubjectAltName::Dns("a\u{1b}]0;t\u{7}\u{202e}\\.example".into());
+        assert_eq!(
+            dns.to_string(),
+            "DNS:a\\u{1B}]0;t\\u{7}\\u{202E}\\\\.example"
+        );
+        assert_eq!(
+            dns.to_unescaped_string(),
+            "DNS:a\u{1b}]0;t\u{7}\u{202e}\\.example"
+        );
+        let email = SubjectAltName::Email("a@b\r\nforged".into());
+        assert_eq!(email.to_string(), "email:a@b\\u{D}\\u{A}forged");
+        let uri = SubjectAltName::Uri("https://x/\u{0}\u{feff}".into());
+        assert_eq!(uri.to_string(), "URI:https://x/\\u{0}\\u{FEFF}");
+        assert_eq!(uri.to_unescaped_string(), "URI:https://x/\u{0}\u{feff}");
+        let ip = SubjectAltName::Ip([10, 0, 0, 1].into());
+        assert_eq!(ip.to_string(), ip.to_unescaped_string());
+    }
+}
