@@ -723,3 +723,31 @@ fn inspect_show_and_list_print_certificate_text_escaped_and_json_as_it_is() {
     );
     assert!(stdout.contains(&subject), "{stdout}");
 }
+
+/// Issue 20, item 12: a name typed with upper-case hex digits reaches the certificate (and
+/// is printed lower-case); a wrong name says what was expected where.
+#[test]
+fn certstore_show_takes_upper_case_names_and_says_what_is_wrong_with_others() {
+    let store = Store::new("upper-case");
+    let output = store.run(&["import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let name = name_of("sample_source.pem");
+    let upper = format!(
+        "cert_client_{}",
+        name["cert_client_".len()..].to_uppercase()
+    );
+    let output = store.run(&["show", &upper]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains(&format!("Name:                {name}\n")),
+        "{}",
+        text(&output.stdout)
+    );
+    let wrong = format!("{}g", &name[..name.len() - 1]);
+    let output = store.run(&["show", &wrong]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: invalid certificate name \"{wrong}\": expected a hex digit at position 75, found 'g'\n")
+    );
+}
