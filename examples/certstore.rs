@@ -39,7 +39,7 @@ use std::process::ExitCode;
 
 use inbound_certs::{
     Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy, Imported,
-    ParseFingerprintError, Registry, StoreError, System, SystemKind, SystemName,
+    ParseFingerprintError, Registry, StoreError, System, SystemKind, SystemName, Visible,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -317,9 +317,11 @@ fn run(arguments: &[String]) -> Result<ExitCode, String> {
                 );
             } else {
                 out!("System:              {system}");
+                // Who imported it is read from the audit trail, a file others may have
+                // written: shown by the rule the certificate's own text is.
                 out!(
                     "Imported:            {}",
-                    imported.as_deref().unwrap_or("(not in the audit trail)")
+                    Visible::new(imported.as_deref().unwrap_or("(not in the audit trail)"))
                 );
                 out!("{}", support::readable_block(&certificate, now));
             }

@@ -143,8 +143,10 @@ impl FromStr for Fingerprint {
 /// The name of an imported certificate: `cert_client_` followed by its fingerprint in
 /// 64 lowercase hex digits.
 ///
-/// Parsing is strict: nothing but that exact form is accepted, so a name from a caller can
-/// never name another file or a path.
+/// Parsing is strict about the form: `cert_client_` and exactly 64 hex digits, nothing
+/// else, so a name from a caller can never name another file or a path. The digits may be
+/// upper-case (a name retyped from `openssl`'s upper-case fingerprint); `Display` always
+/// prints them lower-case.
 ///
 /// ```
 /// use inbound_certs::{CertificateName, Fingerprint};
@@ -152,6 +154,7 @@ impl FromStr for Fingerprint {
 /// let name = CertificateName::from(Fingerprint::from_bytes([0xab; 32]));
 /// assert_eq!(name.to_string(), format!("cert_client_{}", "ab".repeat(32)));
 /// assert_eq!(name.to_string().parse::<CertificateName>()?, name);
+/// assert_eq!(format!("cert_client_{}", "AB".repeat(32)).parse::<CertificateName>()?, name);
 /// assert!("cert_client_../../etc/passwd".parse::<CertificateName>().is_err());
 /// # Ok::<(), inbound_certs::ParseNameError>(())
 /// ```
@@ -186,27 +189,65 @@ impl fmt::Debug for CertificateName {
     }
 }
 
-/// Why a string is not a [`CertificateName`].
+/// Why a string is not a [`CertificateName`]: the message quotes the text (cut to 100
+/// characters) and says what was expected where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid certificate name {shown:?}: expected 'cert_client_' followed by 64 lowercase hex digits")]
+#[error("invalid certificate name {shown:?}: {problem}")]
 pub struct ParseNameError {
     /// The rejected text, cut to 100 characters.
     shown: String,
+    problem: NameSyntaxProblem,
+}
+
+/// What is wrong with a certificate name's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum NameSyntaxProblem {
+    #[error("expected it to start with 'cert_client_'")]
+    Prefix,
+    #[error("expected a hex digit at position {position}, found {found:?}")]
+    Character { found: char, position: usize },
+    #[error("expected 64 hex digits after 'cert_client_', found {found}")]
+    Length { found: usize },
 }
 
 impl FromStr for CertificateName {
     type Err = ParseNameError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        CertificateName::from_ascii(text.as_bytes()).ok_or_else(|| ParseNameError {
+        let error = |problem| ParseNameError {
             shown: text.chars().take(100).collect(),
-        })
+            problem,
+        };
+        let digits = text
+            .strip_prefix(Self::PREFIX)
+            .ok_or_else(|| error(NameSyntaxProblem::Prefix))?;
+        let mut bytes = [0u8; 32];
+        let mut found = 0usize;
+        for (index, c) in digits.chars().enumerate() {
+            let value = c.to_digit(16).ok_or_else(|| {
+                error(NameSyntaxProblem::Character {
+                    found: c,
+                    position: Self::PREFIX.len() + index,
+                })
+            })?;
+            if let Some(byte) = bytes.get_mut(index / 2) {
+                // A hex digit is below 16: it fits the byte's half.
+                *byte = (*byte << 4) | value as u8;
+            }
+            found += 1;
+        }
+        if found != 64 {
+            return Err(error(NameSyntaxProblem::Length { found }));
+        }
+        Ok(CertificateName(Fingerprint(bytes)))
     }
 }
 
 impl CertificateName {
     /// The strict parse of `cert_client_` and 64 lowercase hex digits, on bytes (a file
-    /// name need not be UTF-8): this runs once per file in a directory listing.
+    /// name need not be UTF-8): this runs once per file in a directory listing. Unlike
+    /// `FromStr` it refuses upper-case digits: a stored file is found by the canonical
+    /// spelling of its name, so a file named otherwise is not one this crate wrote.
     pub(crate) fn from_ascii(text: &[u8]) -> Option<Self> {
         let digits = text.strip_prefix(Self::PREFIX.as_bytes())?;
         if digits.len() != 64 {
@@ -324,17 +365,67 @@ mod tests {
         let name: CertificateName = format!("cert_client_{HEX}").parse().unwrap();
         assert_eq!(name.to_string(), format!("cert_client_{HEX}"));
         for bad in [
-            format!("cert_client_{}", HEX.to_uppercase()),
             format!("cert_client_{HEX}.der"),
             format!("Cert_client_{HEX}"),
             format!("cert_client_{}", &HEX[..63]),
             format!("cert_client_{}/", &HEX[..63]),
             format!("../cert_client_{HEX}"),
+            format!("cert_client_{}", "é".repeat(64)),
             "cert_client_".to_string(),
             String::new(),
         ] {
             let error = bad.parse::<CertificateName>().unwrap_err();
             assert!(error.to_string().starts_with("invalid certificate name"));
         }
+    }
+
+    #[test]
+    fn upper_case_digits_name_the_same_certificate_and_print_lower_case() {
+        let upper = format!("cert_client_{}", HEX.to_uppercase());
+        let name: CertificateName = upper.parse().unwrap();
+        assert_eq!(name.to_string(), format!("cert_client_{HEX}"));
+        let mixed = format!("cert_client_{}{}", &HEX[..32], HEX[32..].to_uppercase());
+        assert_eq!(mixed.parse::<CertificateName>(), Ok(name));
+        // A file name is found by the canonical spelling only.
+        assert_eq!(CertificateName::from_ascii(upper.as_bytes()), None);
+        assert_eq!(
+            CertificateName::from_ascii(name.to_string().as_bytes()),
+            Some(name)
+        );
+    }
+
+    #[test]
+    fn a_wrong_name_says_what_was_expected_where() {
+        let message = |text: &str| text.parse::<CertificateName>().unwrap_err().to_string();
+        assert_eq!(
+            message("client_ab"),
+            "invalid certificate name \"client_ab\": expected it to start with 'cert_client_'"
+        );
+        assert_eq!(
+            message(&format!("cert_client_{}x{}", &HEX[..10], &HEX[11..])),
+            format!(
+                "invalid certificate name \"cert_client_{}x{}\": expected a hex digit at position 22, found 'x'",
+                &HEX[..10],
+                &HEX[11..]
+            )
+        );
+        assert_eq!(
+            message(&format!("cert_client_{}", &HEX[..63])),
+            format!(
+                "invalid certificate name \"cert_client_{}\": expected 64 hex digits after 'cert_client_', found 63",
+                &HEX[..63]
+            )
+        );
+        assert_eq!(
+            message(&format!("cert_client_{HEX}0")),
+            format!(
+                "invalid certificate name \"cert_client_{HEX}0\": expected 64 hex digits after 'cert_client_', found 65"
+            )
+        );
+        // Characters are counted, not bytes, and control characters are shown escaped.
+        assert_eq!(
+            message("cert_client_éa\u{1b}"),
+            "invalid certificate name \"cert_client_éa\\u{1b}\": expected a hex digit at position 12, found 'é'"
+        );
     }
 }

@@ -113,6 +113,7 @@ pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
     PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,
+    Visible,
 };
 pub use system::{
     NameProblem, ParseSystemKindError, ParseSystemNameError, System, SystemKind, SystemName,

@@ -47,6 +47,8 @@ const STEMS: &[&str] = &[
     "v1",
     "sample_source",
     "sample_proxy",
+    "empty_rdn_subject",
+    "empty_rdn_issuer",
 ];
 
 fn only(input: &[u8]) -> Certificate {
@@ -691,5 +693,71 @@ fn structure_below_the_outline_is_checked_too() {
             offset: inner,
             problem: DerProblem::IndefiniteLength
         }
+    );
+}
+
+/// Issue 20, item 13: an empty RelativeDistinguishedName (`SET {}`) in the subject or the
+/// issuer is read as no attribute, as OpenSSL, Go and pyca read it: the RFC 4514 string skips
+/// it (openssl's strings are compared in `summaries_match_what_openssl_recorded`), the name
+/// still holds it, and a store imports the certificate.
+#[test]
+fn empty_rdns_are_accepted_and_shown_as_nothing() {
+    let plain = only(&read("ec_p256.der"));
+    let subject = only(&read("empty_rdn_subject.der"));
+    let issuer = only(&read("empty_rdn_issuer.der"));
+    let shape = |name: &inbound_certs::DistinguishedName| -> Vec<usize> {
+        name.rdns().iter().map(Vec::len).collect()
+    };
+    assert_eq!(shape(&subject.summary().subject), [1, 1, 0, 1]);
+    assert_eq!(shape(&issuer.summary().issuer), [0, 1, 1, 1, 0]);
+    assert_eq!(
+        subject.summary().subject.to_string(),
+        "CN=ec_p256.client.example,O=Inbound Certs Tests,C=DE"
+    );
+    assert_eq!(
+        issuer.summary().issuer.to_string(),
+        "CN=Inbound Test Root CA,O=Inbound Certs Tests,C=DE"
+    );
+    assert_eq!(
+        subject.summary().subject.common_name(),
+        Some("ec_p256.client.example")
+    );
+    // The names differ from the plain certificate's by the empty RDN alone.
+    assert_ne!(subject.summary().subject, plain.summary().subject);
+    assert_eq!(subject.summary().issuer, plain.summary().issuer);
+    assert_ne!(issuer.summary().issuer, plain.summary().issuer);
+    assert!(!subject.summary().self_issued);
+
+    use inbound_certs::CertificateStore as _;
+    let now = time::macros::datetime!(2026-06-01 12:00 UTC);
+    let policy = inbound_certs::ImportPolicy::new(now);
+    let store = inbound_certs::MemoryStore::new(inbound_certs::SystemKind::Source).unwrap();
+    for file in ["empty_rdn_subject.pem", "empty_rdn_issuer.der"] {
+        let imported = store.import_upload(&read(file), &policy).unwrap();
+        assert_eq!(imported.len(), 1, "{file}");
+    }
+    let registry = inbound_certs::Registry::in_memory().with_clock(move || now);
+    let system = registry
+        .create_system(
+            &"crm".parse().unwrap(),
+            inbound_certs::SystemKind::Source,
+            now,
+        )
+        .unwrap();
+    let system_store = registry.store(system.name()).unwrap();
+    system_store
+        .import_upload(&read("empty_rdn_subject.der"), &policy)
+        .unwrap();
+    let listed = system_store.list().unwrap();
+    assert!(listed.damaged.is_empty());
+    assert_eq!(listed.certificates, std::slice::from_ref(&subject));
+    assert_eq!(
+        registry
+            .identify(&subject.fingerprint())
+            .unwrap()
+            .iter()
+            .map(|system| system.name().to_string())
+            .collect::<Vec<_>>(),
+        ["crm"]
     );
 }

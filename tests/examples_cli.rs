@@ -9,6 +9,8 @@
 )]
 
 mod common;
+#[path = "common/hostile_text.rs"]
+mod hostile_text;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -638,4 +640,118 @@ fn certstore_keeps_an_audit_trail() {
     let output = store.run_registry(&["history", "--since", "yesterday"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("--since needs an RFC 3339 instant"));
+}
+
+/// Issue 20, item 9: a certificate whose subject alternative names and common name hold
+/// escape sequences, CR/LF with a forged line, NUL, bidirectional and invisible characters.
+/// `inspect`, `certstore show` and `certstore list` print none of them as they are, each in
+/// its escaped form; their JSON holds the text as the certificate does.
+#[test]
+fn inspect_show_and_list_print_certificate_text_escaped_and_json_as_it_is() {
+    let store = Store::new("hostile-text");
+    let file = store.0.join("hostile.pem");
+    std::fs::write(&file, hostile_text::certificate()).unwrap();
+    let file = file.to_str().unwrap();
+    let subject = format!("CN={}", hostile_text::COMMON_NAME_SHOWN);
+    let safe = |what: &str, output: &Output| -> String {
+        assert!(output.status.success(), "{what}: {}", text(&output.stderr));
+        let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+        let raw = hostile_text::raw_characters(&stdout);
+        assert!(
+            raw.is_empty(),
+            "{what} printed {raw:?} as they are:\n{stdout}"
+        );
+        // The forged line is not a line of its own.
+        assert!(
+            stdout
+                .lines()
+                .all(|line| !line.trim_start().starts_with("Status:              valid,")),
+            "{what}:\n{stdout}"
+        );
+        stdout
+    };
+    let all_names_shown = |what: &str, stdout: &str| {
+        let shown: Vec<&str> = hostile_text::NAMES
+            .iter()
+            .map(|(_, _, shown)| *shown)
+            .collect();
+        assert!(
+            stdout.contains(&format!("Alternative names:   {}\n", shown.join(", "))),
+            "{what}:\n{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!("Subject:             {subject}\n")),
+            "{what}:\n{stdout}"
+        );
+    };
+    let faithful = |what: &str, object: &serde_json::Value| {
+        let names: Vec<&str> = object["subject_alt_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|name| name.as_str().unwrap())
+            .collect();
+        let expected: Vec<String> = hostile_text::NAMES
+            .iter()
+            .map(|(_, raw, shown)| format!("{}{raw}", &shown[..shown.find(':').unwrap() + 1]))
+            .collect();
+        assert_eq!(names, expected, "{what}");
+        assert_eq!(object["subject"], subject.as_str(), "{what}");
+    };
+
+    let stdout = safe("inspect", &run("inspect", &[file]));
+    all_names_shown("inspect", &stdout);
+    let output = run("inspect", &["--json", file]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    faithful("inspect --json", &json[0]);
+
+    let output = store.run(&["import", file]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let name = inbound_certs::decode(&std::fs::read(file).unwrap()).unwrap()[0]
+        .name()
+        .to_string();
+    let stdout = safe("certstore show", &store.run(&["show", &name]));
+    all_names_shown("certstore show", &stdout);
+    let output = store.run(&["show", &name, "--json"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    faithful(
+        "certstore show --json",
+        &serde_json::from_slice(&output.stdout).unwrap(),
+    );
+    let stdout = safe("certstore list", &store.run(&["list"]));
+    assert!(stdout.contains(&subject), "{stdout}");
+    let stdout = safe(
+        "certstore list (all systems)",
+        &store.run_registry(&["list"]),
+    );
+    assert!(stdout.contains(&subject), "{stdout}");
+}
+
+/// Issue 20, item 12: a name typed with upper-case hex digits reaches the certificate (and
+/// is printed lower-case); a wrong name says what was expected where.
+#[test]
+fn certstore_show_takes_upper_case_names_and_says_what_is_wrong_with_others() {
+    let store = Store::new("upper-case");
+    let output = store.run(&["import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let name = name_of("sample_source.pem");
+    let upper = format!(
+        "cert_client_{}",
+        name["cert_client_".len()..].to_uppercase()
+    );
+    let output = store.run(&["show", &upper]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains(&format!("Name:                {name}\n")),
+        "{}",
+        text(&output.stdout)
+    );
+    let wrong = format!("{}g", &name[..name.len() - 1]);
+    let output = store.run(&["show", &wrong]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: invalid certificate name \"{wrong}\": expected a hex digit at position 75, found 'g'\n")
+    );
 }

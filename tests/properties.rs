@@ -104,7 +104,8 @@ proptest! {
     #[test]
     fn whatever_parses_as_a_name_prints_back_the_same(text in "\\PC{0,90}|cert_client_[0-9a-fA-F]{62,66}") {
         if let Ok(name) = text.parse::<CertificateName>() {
-            prop_assert_eq!(name.to_string(), text.clone());
+            // The digits may be upper-case; they print lower-case.
+            prop_assert_eq!(name.to_string(), text.to_ascii_lowercase());
         }
         if let Ok(fingerprint) = text.parse::<Fingerprint>() {
             prop_assert_eq!(fingerprint.to_string().len(), 64);

@@ -52,7 +52,8 @@ pub(crate) fn json_object(certificate: &Certificate, now: OffsetDateTime) -> Map
         "is_ca": summary.is_ca,
         "self_issued": summary.self_issued,
         "client_auth": summary.client_auth,
-        "subject_alt_names": summary.subject_alt_names.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        // JSON escapes on its own: the names as the certificate holds them.
+        "subject_alt_names": summary.subject_alt_names.iter().map(|name| name.to_unescaped_string()).collect::<Vec<_>>(),
         "extended_key_usage": summary.extended_key_usage.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "status": summary.validity.status_at(now, WARN_WITHIN).as_str(),
     });

@@ -127,8 +127,14 @@ pub(super) fn system_name(text: &str) -> Result<SystemName, AdminError> {
 /// A certificate named in a path: `cert_client_<fingerprint>` or the fingerprint in any
 /// spelling (`AB:CD:...`, `sha256:abcd...`).
 pub(super) fn certificate_name(text: &str) -> Result<crate::CertificateName, AdminError> {
-    if let Ok(name) = text.parse::<crate::CertificateName>() {
-        return Ok(name);
+    let name_error = match text.parse::<crate::CertificateName>() {
+        Ok(name) => return Ok(name),
+        Err(error) => error,
+    };
+    // Text that starts like a name is a name with a mistake: the fingerprint parser would
+    // only say that the 'r' of 'cert' is not a hex digit.
+    if text.starts_with(crate::CertificateName::PREFIX) {
+        return Err(AdminError::not_found(name_error.to_string()));
     }
     text.parse::<crate::Fingerprint>()
         .map(crate::CertificateName::from)

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::summary::ValidityStatus;
+use crate::summary::{is_hidden, ValidityStatus};
 
 use super::auth::{Base, SessionContext};
 
@@ -16,7 +16,14 @@ macro_rules! w {
 }
 pub(super) use w;
 
-/// Text made safe to place in HTML content and in quoted attribute values.
+/// Text made safe to place in HTML content and in quoted attribute values: the HTML
+/// specials as entities, and every character a page would hide or obey instead of showing
+/// (controls, bidirectional controls, invisible characters: the rule of [`Visible`]) as
+/// `\u{XXXX}`. Text from a certificate arrives already shown by [`Visible`] (or as an RFC 4514
+/// name), so this only guards text from elsewhere (messages, requests); its backslashes are
+/// left alone, since RFC 4514 names already escape with them.
+///
+/// [`Visible`]: crate::Visible
 pub(super) struct Escaped<'a>(&'a str);
 
 /// `text`, escaped for HTML.
@@ -27,18 +34,21 @@ pub(super) fn esc(text: &str) -> Escaped<'_> {
 impl fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut rest = self.0;
-        while let Some(position) = rest.find(['&', '<', '>', '"', '\'']) {
+        while let Some((position, c)) = rest
+            .char_indices()
+            .find(|&(_, c)| matches!(c, '&' | '<' | '>' | '"' | '\'') || is_hidden(c))
+        {
             let (plain, special) = rest.split_at(position);
             f.write_str(plain)?;
-            let mut chars = special.chars();
-            f.write_str(match chars.next() {
-                Some('&') => "&amp;",
-                Some('<') => "&lt;",
-                Some('>') => "&gt;",
-                Some('"') => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = chars.as_str();
+            match c {
+                '&' => f.write_str("&amp;")?,
+                '<' => f.write_str("&lt;")?,
+                '>' => f.write_str("&gt;")?,
+                '"' => f.write_str("&quot;")?,
+                '\'' => f.write_str("&#39;")?,
+                hidden => write!(f, "\\u{{{:X}}}", u32::from(hidden))?,
+            }
+            rest = special.get(c.len_utf8()..).unwrap_or_default();
         }
         f.write_str(rest)
     }
@@ -187,5 +197,14 @@ mod tests {
         );
         assert_eq!(esc("plain é").to_string(), "plain é");
         assert_eq!(esc("").to_string(), "");
+        assert_eq!(esc("CN=a\\,b").to_string(), "CN=a\\,b");
+    }
+
+    #[test]
+    fn shows_control_and_bidirectional_characters_visibly() {
+        assert_eq!(
+            esc("a\u{1b}[2J\r\n\u{0}\u{202e}<b\u{2066}\u{200b}\u{feff}").to_string(),
+            "a\\u{1B}[2J\\u{D}\\u{A}\\u{0}\\u{202E}&lt;b\\u{2066}\\u{200B}\\u{FEFF}"
+        );
     }
 }

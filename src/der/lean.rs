@@ -16,7 +16,7 @@ pub(super) fn is_plain_name(mut rdns: &[u8]) -> bool {
     const SEQUENCE: u8 = 0x30;
     const OID: u8 = 0x06;
     while !rdns.is_empty() {
-        let Some((SET, mut attributes @ [_, ..], rest)) = common_element(rdns) else {
+        let Some((SET, mut attributes, rest)) = common_element(rdns) else {
             return false;
         };
         rdns = rest;

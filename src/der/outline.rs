@@ -193,16 +193,9 @@ pub(super) fn check_name(name: &Tlv<'_>) -> DerResult<()> {
     let mut rdns = name.reader();
     while !rdns.is_empty() {
         let rdn = rdns.expect(Tag::SET, "a RelativeDistinguishedName SET")?;
+        // RFC 5280 says SET SIZE (1..MAX), but OpenSSL, Go's crypto/x509 and pyca read an
+        // empty RDN (as no attribute) and real certificates carry them: so do we.
         let mut attributes = rdn.reader();
-        if attributes.is_empty() {
-            // SET SIZE (1..MAX): x509-parser and OpenSSL refuse an empty one too.
-            return Err(DerError {
-                offset: rdn.offset,
-                problem: DerProblem::Missing {
-                    expected: "an AttributeTypeAndValue in the RelativeDistinguishedName",
-                },
-            });
-        }
         while !attributes.is_empty() {
             let attribute = attributes.expect(Tag::SEQUENCE, "an AttributeTypeAndValue")?;
             let mut inner = attribute.reader();

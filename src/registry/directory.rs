@@ -343,7 +343,7 @@ impl Directory {
             else {
                 continue;
             };
-            if let Ok(name) = stem.parse::<CertificateName>() {
+            if let Some(name) = CertificateName::from_ascii(stem.as_bytes()) {
                 files.push((name, entry.path()));
             }
         }

@@ -23,6 +23,7 @@ mod key;
 mod names;
 mod oids;
 mod serial;
+mod text;
 mod validity;
 
 pub use algorithms::*;
@@ -30,6 +31,7 @@ pub use key::*;
 pub use names::*;
 pub use oids::*;
 pub use serial::*;
+pub use text::*;
 pub use validity::*;
 
 /// The details of one certificate, computed once when it is parsed (the attributes of the

@@ -5,7 +5,8 @@ use super::*;
 /// An X.509 distinguished name: relative distinguished names, each one or more attributes.
 ///
 /// `Display` gives the RFC 4514 string (most specific first, e.g. `CN=a,O=b,C=DE`) with the
-/// attribute names OpenSSL uses.
+/// attribute names OpenSSL uses; the characters [`Visible`] escapes are written as the
+/// `\XX` hex pairs of their UTF-8 bytes, so the string is safe on a terminal and a page.
 ///
 /// Names are equal when their attributes are. The attributes are read from the
 /// certificate's DER (whose structure was checked when it was parsed) the first time they
@@ -40,7 +41,8 @@ impl DistinguishedName {
         self.rdns().iter().flatten()
     }
 
-    /// The text of the last (most specific) attribute with this dotted OID.
+    /// The text of the last (most specific) attribute with this dotted OID, as the
+    /// certificate holds it: show it through [`Visible`].
     pub fn get(&self, oid: &str) -> Option<&str> {
         self.attributes()
             .filter(|a| a.oid.as_str() == oid)
@@ -111,7 +113,9 @@ pub(super) fn read_rdns(name: &[u8]) -> Vec<Vec<Attribute>> {
 
 impl fmt::Display for DistinguishedName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, rdn) in self.rdns().iter().rev().enumerate() {
+        // An empty RDN has nothing to show: it is skipped, as OpenSSL does.
+        let shown = self.rdns().iter().rev().filter(|rdn| !rdn.is_empty());
+        for (i, rdn) in shown.enumerate() {
             if i > 0 {
                 f.write_str(",")?;
             }
@@ -192,7 +196,10 @@ impl fmt::Display for Attribute {
     }
 }
 
-/// RFC 4514 §2.4 escaping, plus control characters as `\XX`.
+/// RFC 4514 §2.4 escaping, plus every character [`Visible`] escapes (controls, bidirectional
+/// controls, invisible characters) as the `\XX` hex pairs of its UTF-8 bytes, which RFC 4514
+/// allows for any character: the string stays one a parser reads back, and shows nothing
+/// that a terminal or a page would obey or hide.
 pub(super) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
     let last = text.chars().count().saturating_sub(1);
     for (i, c) in text.chars().enumerate() {
@@ -200,7 +207,11 @@ pub(super) fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Resu
             '"' | '+' | ',' | ';' | '<' | '>' | '\\' => write!(f, "\\{c}")?,
             '#' if i == 0 => f.write_str("\\#")?,
             ' ' if i == 0 || i == last => f.write_str("\\ ")?,
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\{:02X}", c as u32)?,
+            c if is_hidden(c) => {
+                for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                    write!(f, "\\{byte:02X}")?;
+                }
+            }
             c => write!(f, "{c}")?,
         }
     }
@@ -218,7 +229,8 @@ pub enum AttributeValue {
 }
 
 impl AttributeValue {
-    /// The text, if the value is a string type.
+    /// The text, if the value is a string type, as the certificate holds it: show it
+    /// through [`Visible`].
     pub fn as_text(&self) -> Option<&str> {
         match self {
             AttributeValue::Text(text) => Some(text),
@@ -250,14 +262,40 @@ pub enum SubjectAltName {
     Unsupported(String),
 }
 
-impl fmt::Display for SubjectAltName {
-    /// As OpenSSL prints them: `DNS:a.example`, `IP:10.0.0.1`, `email:x@y`, `URI:…`.
+impl SubjectAltName {
+    /// The name as `Display` shows it (`DNS:a.example`), but with the certificate's text as
+    /// it is, unescaped: for output that escapes on its own, such as JSON (the `serde` form
+    /// is this one). Never print it to a terminal or a page; `Display` is made for those.
+    pub fn to_unescaped_string(&self) -> String {
+        Shown {
+            name: self,
+            escaped: false,
+        }
+        .to_string()
+    }
+}
+
+/// A subject alternative name with its text escaped by [`Visible`] or as it is.
+struct Shown<'a> {
+    name: &'a SubjectAltName,
+    escaped: bool,
+}
+
+impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubjectAltName::Dns(name) => write!(f, "DNS:{name}"),
+        let show = |f: &mut fmt::Formatter<'_>, prefix: &str, text: &str| {
+            f.write_str(prefix)?;
+            if self.escaped {
+                write!(f, "{}", Visible::new(text))
+            } else {
+                f.write_str(text)
+            }
+        };
+        match self.name {
+            SubjectAltName::Dns(name) => show(f, "DNS:", name),
             SubjectAltName::Ip(address) => write!(f, "IP:{address}"),
-            SubjectAltName::Email(address) => write!(f, "email:{address}"),
-            SubjectAltName::Uri(uri) => write!(f, "URI:{uri}"),
+            SubjectAltName::Email(address) => show(f, "email:", address),
+            SubjectAltName::Uri(uri) => show(f, "URI:", uri),
             SubjectAltName::DirectoryName(name) => write!(f, "DirName:{name}"),
             SubjectAltName::RegisteredId(oid) => write!(f, "RID:{oid}"),
             SubjectAltName::OtherName(oid) => write!(f, "othername:{oid}"),
@@ -266,7 +304,28 @@ impl fmt::Display for SubjectAltName {
     }
 }
 
-serialize_as_text!(SubjectAltName);
+impl fmt::Display for SubjectAltName {
+    /// As OpenSSL prints them (`DNS:a.example`, `IP:10.0.0.1`, `email:x@y`, `URI:…`), the
+    /// certificate's text shown by [`Visible`]: safe on a terminal and, HTML-escaped, on a page.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Shown {
+            name: self,
+            escaped: true,
+        }
+        .fmt(f)
+    }
+}
+
+/// JSON and every other serde format get the text as it is: they escape on their own.
+#[cfg(feature = "serde")]
+impl serde::Serialize for SubjectAltName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Shown {
+            name: self,
+            escaped: false,
+        })
+    }
+}
 
 pub(super) fn distinguished_name(name: &x509_parser::x509::X509Name<'_>) -> DistinguishedName {
     let der: Arc<[u8]> = name.as_raw().into();
@@ -338,5 +397,73 @@ pub(crate) fn alt_name(name: &GeneralName<'_>) -> SubjectAltName {
             SubjectAltName::Unsupported("EdiPartyName:<unsupported>".into())
         }
         GeneralName::Invalid(_, _) => SubjectAltName::Unsupported("<invalid name>".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Name of one RDN holding one attribute of this type (OID content) with this
+    /// UTF8String value.
+    fn name(oid: &[u8], value: &str) -> DistinguishedName {
+        let element = |tag: u8, content: &[u8]| {
+            let mut der = vec![tag, u8::try_from(content.len()).unwrap()];
+            der.extend_from_slice(content);
+            der
+        };
+        let mut attribute = element(0x06, oid);
+        attribute.extend(element(0x0c, value.as_bytes()));
+        let der = element(0x30, &element(0x31, &element(0x30, &attribute)));
+        let range = 0..der.len();
+        DistinguishedName::from_der(der.into(), range)
+    }
+
+    #[test]
+    fn names_show_hidden_characters_of_known_and_unknown_attributes_as_utf8_hex_pairs() {
+        let common_name = [0x55, 0x04, 0x03];
+        let unknown = [0x2a, 0x03, 0x04];
+        assert_eq!(
+            name(
+                &common_name,
+                "a\u{1b}[2J\r\n\u{0}\u{202e}\u{2066}\u{200b}\u{feff}\u{85}é"
+            )
+            .to_string(),
+            "CN=a\\1B[2J\\0D\\0A\\00\\E2\\80\\AE\\E2\\81\\A6\\E2\\80\\8B\\EF\\BB\\BF\\C2\\85é"
+        );
+        assert_eq!(
+            name(&unknown, "x\u{202e}y\\").to_string(),
+            "1.2.3.4=x\\E2\\80\\AEy\\\\"
+        );
+        // The attribute's text itself stays as the certificate holds it.
+        assert_eq!(
+            name(&unknown, "x\u{202e}y")
+                .attributes()
+                .next()
+                .unwrap()
+                .value
+                .as_text(),
+            Some("x\u{202e}y")
+        );
+    }
+
+    #[test]
+    fn alternative_names_show_their_text_through_visible_and_keep_it_unescaped_on_request() {
+        let dns = SubjectAltName::Dns("a\u{1b}]0;t\u{7}\u{202e}\\.example".into());
+        assert_eq!(
+            dns.to_string(),
+            "DNS:a\\u{1B}]0;t\\u{7}\\u{202E}\\\\.example"
+        );
+        assert_eq!(
+            dns.to_unescaped_string(),
+            "DNS:a\u{1b}]0;t\u{7}\u{202e}\\.example"
+        );
+        let email = SubjectAltName::Email("a@b\r\nforged".into());
+        assert_eq!(email.to_string(), "email:a@b\\u{D}\\u{A}forged");
+        let uri = SubjectAltName::Uri("https://x/\u{0}\u{feff}".into());
+        assert_eq!(uri.to_string(), "URI:https://x/\\u{0}\\u{FEFF}");
+        assert_eq!(uri.to_unescaped_string(), "URI:https://x/\u{0}\u{feff}");
+        let ip = SubjectAltName::Ip([10, 0, 0, 1].into());
+        assert_eq!(ip.to_string(), ip.to_unescaped_string());
     }
 }
