@@ -34,7 +34,7 @@
 //! | `GET /api/systems/{system}/certificates/{name}` | a summary (`name` may be a fingerprint in any spelling); `?format=pem` or `?format=der` downloads the certificate |
 //! | `DELETE /api/systems/{system}/certificates/{name}` | delete → 204 |
 //! | `POST /api/systems/{system}/purge-expired` | delete the expired certificates → the names deleted |
-//! | `GET /api/history` | the audit trail, newest first (`?system=`, `?since=`, `?until=` (RFC 3339), `?limit=`) |
+//! | `GET /api/history` | the audit trail, newest first (`?system=`, `?since=`, `?until=` (RFC 3339), `?limit=`: 50 records unless asked, at most 1000; a larger `limit` is refused with 400 `malformed_request` rather than clamped, so a short page is never taken for the whole trail) |
 //! | `GET /metrics` | the metrics in Prometheus text, when [`AdminConfig::metrics`] was given a handle |
 //!
 //! Status codes: 400 for a refused upload or request, 401 without valid credentials, 403 for
@@ -48,7 +48,8 @@
 //! `GET /systems/{system}/certificates/{name}` (the details), `POST /systems/{system}/import`,
 //! `GET` (a confirmation) and `POST /systems/{system}/certificates/{name}/delete`, `GET` (a
 //! confirmation) and `POST /systems/{system}/purge-expired`, `POST /systems` (create a
-//! system), `POST /systems/{system}/remove` (an empty one), `GET /activity` (the audit trail).
+//! system), `POST /systems/{system}/remove` (an empty one), `GET /activity` (the audit trail,
+//! with the API's `limit` rules).
 //! They need no JavaScript and load nothing from elsewhere.
 //!
 //! # Security

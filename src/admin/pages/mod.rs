@@ -296,10 +296,7 @@ pub(super) async fn activity(
 ) -> Response {
     let result = async {
         let parameters = api::parameters(parameters)?;
-        let mut query = parameters.query()?;
-        if parameters.limit().is_none() {
-            query = query.limit(200);
-        }
+        let query = parameters.query()?;
         let (history, systems) = console
             .blocking(&actor, move |registry| {
                 Ok((registry.history(&query)?, registry.systems()?.systems))
