@@ -14,7 +14,8 @@
 //! `--postgres URL` needs the `postgres` feature as well.
 //!
 //! A validity monitor runs beside it (its events are logged on stderr), and `GET /metrics`
-//! serves the metrics in Prometheus text. Ctrl-C stops it.
+//! serves the metrics in Prometheus text. It is served by `admin::serve` with its default
+//! bounds (512 connections, 10 s for the headers, 60 s for a request). Ctrl-C stops it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -132,15 +133,15 @@ fn run() -> Result<(), String> {
             let mut stdout = std::io::stdout();
             let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         }
-        match &arguments.tls {
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .map_err(|e| format!("the server stopped: {e}")),
-            Some((cert, key)) => serve_tls(listener, app, cert, key).await,
+        let mut options = admin::ServeOptions::new();
+        if let Some((cert, key)) = &arguments.tls {
+            options = options.tls(tls_config(cert, key)?);
         }
+        admin::serve(listener, app, options, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        Ok(())
     })
 }
 
@@ -173,13 +174,8 @@ fn connect(_url: &str) -> Result<Registry, String> {
     Err("--postgres needs the postgres feature: cargo run --features admin,postgres --example admin_console -- ...".to_owned())
 }
 
-/// Serves `app` over TLS with the certificate chain and key in these PEM files.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    cert: &PathBuf,
-    key: &PathBuf,
-) -> Result<(), String> {
+/// The TLS configuration of the certificate chain and key in these PEM files.
+fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -195,35 +191,7 @@ async fn serve_tls(
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| format!("the certificate and key do not make a TLS server: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let service = hyper_util::service::TowerToHyperService::new(app);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    eprintln!("accept failed: {error}");
-                    continue;
-                }
-            },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let (acceptor, service) = (acceptor.clone(), service.clone());
-        tokio::spawn(async move {
-            // A client that never finishes its handshake is dropped after 10 seconds.
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
-            let Ok(Ok(stream)) = handshake.await else {
-                return;
-            };
-            let connection =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            if let Err(error) = connection {
-                eprintln!("connection ended: {error}");
-            }
-        });
-    }
+    // `admin::serve` speaks HTTP/1.1 only.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

@@ -73,7 +73,10 @@ mod api;
 mod auth;
 mod html;
 mod pages;
+mod serve;
 mod upload;
+
+pub use serve::{serve, ServeOptions};
 
 use std::collections::HashMap;
 use std::fmt;

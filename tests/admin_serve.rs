@@ -1,0 +1,200 @@
+//! `admin::serve` with real sockets: slow clients are dropped at the header-read timeout, in
+//! plain HTTP and after the TLS handshake, and at the connection cap a real request is served
+//! once they are gone (the back-off on accept errors: the unit test in src/admin/serve.rs).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "common/admin.rs"]
+mod admin_common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use inbound_certs::admin::{self, ServeOptions};
+use inbound_certs::Registry;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A request cut before the blank line that ends its headers.
+const HALF_SENT: &[u8] = b"GET /login HTTP/1.1\r\nHost: console.example\r\nUser-Agent: slow";
+
+/// The longest any test waits for the server before calling it hung (a guard, not a
+/// measurement).
+const HUNG: Duration = Duration::from_secs(60);
+
+async fn start(options: ServeOptions) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = admin_common::console(Registry::in_memory().with_clock(|| admin_common::NOW));
+    tokio::spawn(admin::serve(listener, app, options, std::future::pending()));
+    address
+}
+
+/// Everything the server sends until it closes the connection.
+async fn until_closed(stream: &mut (impl AsyncRead + Unpin)) -> Vec<u8> {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(HUNG, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(count) => received.extend_from_slice(&buffer[..count]),
+            }
+        }
+    });
+    read.await
+        .unwrap_or_else(|_| panic!("the server kept a slow client past {HUNG:?}"));
+    received
+}
+
+async fn get_login(stream: &mut (impl AsyncRead + AsyncWrite + Unpin)) -> String {
+    stream
+        .write_all(b"GET /login HTTP/1.1\r\nHost: console.example\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&until_closed(stream).await).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_are_dropped_at_the_header_timeout() {
+    let address = start(
+        ServeOptions::new()
+            .max_connections(1000)
+            .header_read_timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(HALF_SENT).await.unwrap();
+        slow.push(stream);
+    }
+    // A connection that sends nothing at all is dropped as well.
+    slow.push(TcpStream::connect(address).await.unwrap());
+    for stream in &mut slow {
+        let received = until_closed(stream).await;
+        assert!(
+            !String::from_utf8_lossy(&received).contains("200 OK"),
+            "{}",
+            String::from_utf8_lossy(&received)
+        );
+    }
+    let mut real = TcpStream::connect(address).await.unwrap();
+    assert!(get_login(&mut real).await.starts_with("HTTP/1.1 200 OK"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_cap_a_real_request_is_served_once_slow_clients_are_dropped() {
+    let address = start(
+        ServeOptions::new()
+            .max_connections(8)
+            .header_read_timeout(Duration::from_secs(1)),
+    )
+    .await;
+    let mut slow = Vec::new();
+    for _ in 0..8 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(HALF_SENT).await.unwrap();
+        slow.push(stream);
+    }
+    // The ninth waits in the listener's backlog, neither refused nor lost.
+    let mut real = TcpStream::connect(address).await.unwrap();
+    let reply = get_login(&mut real).await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    for stream in &mut slow {
+        until_closed(stream).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_ends_gets_408_at_the_request_timeout() {
+    let address = start(
+        ServeOptions::new()
+            .header_read_timeout(Duration::from_secs(5))
+            .request_timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /api/systems HTTP/1.1\r\nHost: console.example\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\"",
+                admin_common::TOKEN
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let reply = String::from_utf8_lossy(&until_closed(&mut stream).await).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("request_timeout"), "{reply}");
+}
+
+/// A TLS server configuration for `localhost`, and a client configuration that trusts it.
+fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = rcgen::KeyPair::generate().unwrap();
+    let certificate = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let der = certificate.der().clone();
+    let server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![der.clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (Arc::new(server), Arc::new(client))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_slow_handshakes_and_slow_requests_are_dropped() {
+    let (server, client) = tls_pair();
+    let address = start(
+        ServeOptions::new()
+            .tls(server)
+            .max_connections(100)
+            .header_read_timeout(Duration::from_millis(500)),
+    )
+    .await;
+    let connector = tokio_rustls::TlsConnector::from(client);
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let stream = TcpStream::connect(address).await.unwrap();
+        let mut stream = connector.connect(name.clone(), stream).await.unwrap();
+        stream.write_all(HALF_SENT).await.unwrap();
+        stream.flush().await.unwrap();
+        slow.push(stream);
+    }
+    for stream in &mut slow {
+        let received = until_closed(stream).await;
+        assert!(!String::from_utf8_lossy(&received).contains("200 OK"));
+    }
+    // One that never starts its handshake.
+    let mut silent = TcpStream::connect(address).await.unwrap();
+    until_closed(&mut silent).await;
+
+    let stream = TcpStream::connect(address).await.unwrap();
+    let mut real = connector.connect(name, stream).await.unwrap();
+    let reply = get_login(&mut real).await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+}
