@@ -71,6 +71,7 @@
 
 mod api;
 mod auth;
+mod drain;
 mod html;
 mod pages;
 mod serve;
@@ -257,7 +258,9 @@ pub fn generate_token() -> Result<String, AdminConfigError> {
 /// The console's routes (see the [module docs](self)) over `registry`, to serve or to mount
 /// with [`Router::nest`] (links and redirects follow the prefix it is mounted at).
 pub fn router(registry: Registry, config: AdminConfig) -> Router {
-    let upload_limit = config.decode.max_input_bytes;
+    // Multipart framing around the largest upload accepted; the upload itself is counted
+    // against the decoder's limit as it is read.
+    let upload_body_limit = config.decode.max_input_bytes.saturating_add(64 * 1024);
     let console = Console(Arc::new(Shared {
         registry,
         config,
@@ -271,7 +274,9 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         )
         .route(
             "/api/systems/{system}/certificates",
-            get(api::certificates).post(api::import),
+            get(api::certificates)
+                .post(api::import)
+                .layer(DefaultBodyLimit::max(upload_body_limit)),
         )
         .route(
             "/api/systems/{system}/certificates/{name}",
@@ -291,7 +296,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .route("/", get(pages::systems))
         .route("/systems", post(pages::create_system))
         .route("/systems/{system}", get(pages::system))
-        .route("/systems/{system}/import", post(pages::import))
+        .route(
+            "/systems/{system}/import",
+            post(pages::import).layer(DefaultBodyLimit::max(upload_body_limit)),
+        )
         .route("/systems/{system}/remove", post(pages::remove_system))
         .route(
             "/systems/{system}/purge-expired",
@@ -321,14 +329,15 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .merge(api)
         .merge(pages)
         .fallback(pages::not_found)
-        // Multipart framing around the largest upload accepted; the upload itself is
-        // counted against the decoder's limit as it is read.
-        .layer(DefaultBodyLimit::max(
-            upload_limit.saturating_add(64 * 1024),
-        ))
+        .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
         .layer(axum::middleware::from_fn(auth::guard))
+        .layer(axum::middleware::from_fn(drain::drain_refused))
         .with_state(console)
 }
+
+/// The largest body of a request that is not an upload (a login, a form, a new system's
+/// JSON): none needs more than a few hundred bytes.
+const FORM_BODY_LIMIT: usize = 16 * 1024;
 
 /// The console's state, shared by every request.
 #[derive(Clone)]

@@ -72,3 +72,34 @@ async fn history_has_a_default_and_a_maximum_limit() {
     let page = browser.get("/activity?limit=5000").await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.text());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_have_a_small_body_limit() {
+    let browser = Browser::new(console(Registry::in_memory().with_clock(|| NOW)));
+    let padding = "x".repeat(1 << 20);
+    let reply = browser
+        .post_form(
+            "/login",
+            &[("token", admin_common::TOKEN), ("padding", &padding)],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+    // The API's JSON bodies too.
+    let big = serde_json::json!({"name": "crm", "kind": "source", "padding": padding});
+    let reply = send(
+        &browser.app,
+        admin_common::api_json(Method::POST, "/api/systems", big),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text()
+    );
+}

@@ -24,12 +24,20 @@ use tokio::net::{TcpListener, TcpStream};
 /// A request cut before the blank line that ends its headers.
 const HALF_SENT: &[u8] = b"GET /login HTTP/1.1\r\nHost: console.example\r\nUser-Agent: slow";
 
+/// The socket buffers of the tests' clients and server, in bytes.
+const SOCKET_BUFFER: u32 = 64 * 1024;
+
 /// The longest any test waits for the server before calling it hung (a guard, not a
 /// measurement).
 const HUNG: Duration = Duration::from_secs(60);
 
 async fn start(options: ServeOptions) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // Small socket buffers, as between hosts: the kernel cannot take a whole upload for
+    // the server, which must read it.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(SOCKET_BUFFER).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener: TcpListener = socket.listen(1024).unwrap();
     let address = listener.local_addr().unwrap();
     let app = admin_common::console(Registry::in_memory().with_clock(|| admin_common::NOW));
     tokio::spawn(admin::serve(listener, app, options, std::future::pending()));
@@ -197,4 +205,54 @@ async fn over_tls_slow_handshakes_and_slow_requests_are_dropped() {
     let mut real = connector.connect(name, stream).await.unwrap();
     let reply = get_login(&mut real).await;
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+}
+
+/// Sends the whole request, then reads the answer's status line, as Python's urllib does.
+async fn send_all_then_read(address: SocketAddr, head: &str, body: &[u8]) -> String {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_send_buffer_size(SOCKET_BUFFER).unwrap();
+    let mut stream = socket.connect(address).await.unwrap();
+    let mut request = head.as_bytes().to_vec();
+    request.extend_from_slice(body);
+    if let Err(error) = stream.write_all(&request).await {
+        return format!("writing failed: {error}");
+    }
+    let reply = until_closed(&mut stream).await;
+    String::from_utf8_lossy(&reply)
+        .lines()
+        .next()
+        .unwrap_or("nothing")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_an_oversized_upload_whole_before_reading_gets_413() {
+    let address = start(ServeOptions::new()).await;
+    let body = vec![b'A'; 2 << 20];
+    let (content_type, form) = admin_common::multipart(&[("file", Some("big.pem"), &body)]);
+    for attempt in 0..10 {
+        let head = format!(
+            "POST /api/systems/crm/certificates HTTP/1.1\r\nHost: console.example\r\n\
+             Authorization: Bearer {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            admin_common::TOKEN,
+            body.len()
+        );
+        let status = send_all_then_read(address, &head, &body).await;
+        assert_eq!(
+            status, "HTTP/1.1 413 Payload Too Large",
+            "raw body, try {attempt}"
+        );
+        let head = format!(
+            "POST /api/systems/crm/certificates HTTP/1.1\r\nHost: console.example\r\n\
+             Authorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            admin_common::TOKEN,
+            form.len()
+        );
+        let status = send_all_then_read(address, &head, &form).await;
+        assert_eq!(
+            status, "HTTP/1.1 413 Payload Too Large",
+            "multipart, try {attempt}"
+        );
+    }
 }

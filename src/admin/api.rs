@@ -82,6 +82,9 @@ pub(super) async fn create_system(
     body: Result<Json<NewSystem>, JsonRejection>,
 ) -> ApiResult {
     let Json(new) = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return super::pages::form_too_large();
+        }
         AdminError::bad_request(
             "malformed_request",
             format!(

@@ -56,6 +56,18 @@ fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
     form.ok().and_then(|Form(form)| form.csrf)
 }
 
+/// 413 for a form's body over the console's limit for forms.
+pub(super) fn form_too_large() -> AdminError {
+    AdminError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "a form or JSON body sent to the console is at most {} bytes; this one is longer",
+            super::FORM_BODY_LIMIT
+        ),
+    )
+}
+
 /// `GET /assets/console.css`.
 pub(super) async fn style_sheet() -> Response {
     let mut response = STYLE_SHEET.into_response();
@@ -113,10 +125,13 @@ pub(super) async fn login(
     Extension(base): Extension<Base>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let token = form
-        .ok()
-        .and_then(|Form(form)| form.token)
-        .unwrap_or_default();
+    let token = match form {
+        Ok(Form(form)) => form.token.unwrap_or_default(),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(&base, form_too_large());
+        }
+        Err(_) => String::new(),
+    };
     let Some(admin) = console.admin_with_token(token.trim()) else {
         return (
             StatusCode::UNAUTHORIZED,
