@@ -14,7 +14,7 @@
 //!     // ... the service's own routes ...
 //!     .nest("/admin", admin::router(registry, config));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
+//! admin::serve(listener, app, admin::ServeOptions::new(), std::future::pending()).await;
 //! # Ok(())
 //! # }
 //! ```
@@ -56,18 +56,32 @@
 //!
 //! Every route but the login page and its style sheet needs authentication. The API takes
 //! `Authorization: Bearer <token>`; the browser logs in once with the same token and gets a
-//! session cookie (`HttpOnly`, `SameSite=Strict`, `Secure` with [`AdminConfig::over_https`],
-//! expiring after [`AdminConfig::session_lifetime`]). Tokens are compared in constant time.
-//! Every form that changes something carries a CSRF token bound to the session, and a state
-//! change whose `Origin` header names another host than the request's `Host` is refused; no
-//! `GET` changes anything. Every response carries `Content-Security-Policy: default-src
-//! 'self'`, `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and
-//! `Cache-Control: no-store`. The name of the administrator whose token was used is the
+//! session cookie (`HttpOnly`, `SameSite=Strict`, expiring after
+//! [`AdminConfig::session_lifetime`]; with [`AdminConfig::over_https`], named
+//! `__Host-inbound_certs_session`, `Secure`, `Path=/`, and every response carries
+//! `Strict-Transport-Security: max-age=31536000`). When a request carries several session
+//! cookies, it has a session only if exactly one of them is a live session. Tokens are
+//! compared in constant time. Every form that changes something carries a CSRF token bound to
+//! the session, and a state change whose `Origin` is not the console's scheme, host and port
+//! (the configured [`AdminConfig::public_origin`], else the scheme it is served over and the
+//! `Host` it was sent to) is refused; no `GET` changes anything. Every response carries
+//! `Content-Security-Policy: default-src 'self'; form-action 'self'; frame-ancestors 'none'`,
+//! `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and `Cache-Control: no-store`.
+//! The name of the administrator whose token was used is the
 //! [audit trail](crate::Registry::history)'s actor.
+//!
+//! Bodies: a form, the login or a JSON body is at most 16 KiB (413); an upload, the decoder's
+//! [`max_input_bytes`](crate::DecodeOptions::max_input_bytes). The rest of a refused body is
+//! read (4 MiB and 5 seconds at most) before the 413 is sent, so that a client that writes
+//! its whole body before reading sees the answer rather than a reset connection.
+//!
+//! Serving: [`serve`] puts a connection cap, a TLS handshake and header-read timeout and a
+//! request timeout on the console's clients, and backs off when accepting fails
+//! ([`ServeOptions`] has the defaults); `axum::serve` has none of these.
 //!
 //! Store calls block (files, the PostgreSQL client), so the router runs each on
 //! [`tokio::task::spawn_blocking`]: it must be served from a multi-threaded or current-thread
-//! tokio runtime, as `axum::serve` does.
+//! tokio runtime, as [`serve`] does.
 
 mod api;
 mod auth;
@@ -108,6 +122,7 @@ use crate::store::StoreError;
 pub struct AdminConfig {
     admins: Vec<Admin>,
     over_https: bool,
+    public_origin: Option<auth::Origin>,
     session_lifetime: Duration,
     warn_within: Duration,
     decode: DecodeOptions,
@@ -129,6 +144,7 @@ impl fmt::Debug for AdminConfig {
                 &self.admins.iter().map(|a| &*a.name).collect::<Vec<_>>(),
             )
             .field("over_https", &self.over_https)
+            .field("public_origin", &self.public_origin)
             .field("session_lifetime", &self.session_lifetime)
             .field("warn_within", &self.warn_within)
             .field("decode", &self.decode)
@@ -160,6 +176,10 @@ pub enum AdminConfigError {
     /// Two administrators were given the same name or the same token.
     #[error("administrator {0} is given twice, or two administrators share a token")]
     Duplicate(String),
+    /// [`AdminConfig::public_origin`] was given something other than `http://host[:port]`
+    /// or `https://host[:port]`.
+    #[error("{0:?} is not an origin: expected http:// or https://, a host and an optional port, such as https://console.example:8443")]
+    InvalidOrigin(String),
     /// The operating system's random generator failed.
     #[error("cannot generate a random token: {0}")]
     Random(String),
@@ -177,6 +197,7 @@ impl AdminConfig {
         AdminConfig {
             admins: Vec::new(),
             over_https: false,
+            public_origin: None,
             session_lifetime: Duration::hours(8),
             warn_within: Duration::days(30),
             decode: DecodeOptions::default(),
@@ -213,11 +234,33 @@ impl AdminConfig {
         Ok(self)
     }
 
-    /// The console is served over HTTPS (directly or behind a proxy that terminates TLS): the
-    /// session cookie gets the `Secure` attribute.
+    /// The console is served over HTTPS (directly or behind a proxy that terminates TLS):
+    /// the session cookie is `__Host-inbound_certs_session` with `Secure` and `Path=/`, every
+    /// response carries `Strict-Transport-Security: max-age=31536000`, and without a
+    /// [`public_origin`](Self::public_origin) a state change's `Origin` must be `https://`
+    /// and the `Host` it was sent to.
     pub fn over_https(mut self, over_https: bool) -> Self {
         self.over_https = over_https;
         self
+    }
+
+    /// The origin browsers reach the console at, such as `https://console.example:8443`
+    /// (scheme, host and port; the scheme's default port when none is written). A state
+    /// change (a `POST` or `DELETE`) whose `Origin` header is another origin is refused, and
+    /// the `Host` header no longer counts.
+    ///
+    /// Without it, the `Origin` is compared with the scheme the console is served over and
+    /// the request's `Host`, which a DNS-rebinding page controls: a page at
+    /// `http://evil.example` whose name is made to resolve to the console's address sends
+    /// `Host: evil.example` and `Origin: http://evil.example`, which agree, and can so post
+    /// token guesses to `/login` from inside the network (the login throttling still
+    /// applies; such a page cannot read the session cookie of the real origin). With the
+    /// public origin configured, its posts are refused.
+    pub fn public_origin(mut self, origin: &str) -> Result<Self, AdminConfigError> {
+        let parsed = auth::Origin::parse(origin)
+            .ok_or_else(|| AdminConfigError::InvalidOrigin(origin.chars().take(200).collect()))?;
+        self.public_origin = Some(parsed);
+        Ok(self)
     }
 
     /// How long a browser session lasts after logging in (default 8 hours).
@@ -330,7 +373,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .merge(pages)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(FORM_BODY_LIMIT))
-        .layer(axum::middleware::from_fn(auth::guard))
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            auth::guard,
+        ))
         .layer(axum::middleware::from_fn(drain::drain_refused))
         .with_state(console)
 }

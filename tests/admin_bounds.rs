@@ -14,7 +14,8 @@ mod admin_common;
 
 use admin_common::{console, send, Browser, NOW};
 use axum::body::Body;
-use axum::http::{Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
+use inbound_certs::admin::{self, AdminConfig, AdminConfigError};
 use inbound_certs::{Registry, SystemKind};
 
 /// A registry whose trail holds `count` records (one system created each).
@@ -103,3 +104,170 @@ async fn forms_have_a_small_body_limit() {
         reply.text()
     );
 }
+
+/// Posts the login form with these headers; the status.
+async fn login_with(app: &axum::Router, headers: &[(&str, &str)]) -> StatusCode {
+    let mut request = axum::http::Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = format!("token={}", admin_common::TOKEN);
+    send(app, request.body(Body::from(body)).unwrap())
+        .await
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_origin_is_compared_by_scheme_host_and_port() {
+    let app = console(Registry::in_memory().with_clock(|| NOW));
+    let host = ("host", "console.example:8080");
+    for (origin, expected) in [
+        ("http://console.example:8080", StatusCode::SEE_OTHER),
+        ("HTTP://Console.Example:8080/", StatusCode::SEE_OTHER),
+        ("x://console.example:8080", StatusCode::FORBIDDEN),
+        ("https://console.example:8080", StatusCode::FORBIDDEN),
+        ("http://console.example", StatusCode::FORBIDDEN),
+        ("http://console.example:8081", StatusCode::FORBIDDEN),
+        ("http://evil.example:8080", StatusCode::FORBIDDEN),
+        ("null", StatusCode::FORBIDDEN),
+    ] {
+        assert_eq!(
+            login_with(&app, &[host, ("origin", origin)]).await,
+            expected,
+            "{origin}"
+        );
+    }
+    // Over HTTPS, the port defaults to 443.
+    let https = admin::router(
+        Registry::in_memory().with_clock(|| NOW),
+        AdminConfig::new("alice", admin_common::TOKEN)
+            .unwrap()
+            .over_https(true),
+    );
+    let host = ("host", "console.example");
+    assert_eq!(
+        login_with(&https, &[host, ("origin", "https://console.example:443")]).await,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        login_with(&https, &[host, ("origin", "http://console.example")]).await,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_public_origin_stops_dns_rebinding() {
+    let config = AdminConfig::new("alice", admin_common::TOKEN)
+        .unwrap()
+        .public_origin("https://console.example:8443")
+        .unwrap();
+    let app = admin::router(Registry::in_memory().with_clock(|| NOW), config);
+    // A rebinding page: its Host and Origin agree, and neither is the console's.
+    let rebound = [("host", "evil.example"), ("origin", "http://evil.example")];
+    assert_eq!(login_with(&app, &rebound).await, StatusCode::FORBIDDEN);
+    // Behind a proxy the Host may be anything: the Origin is what counts.
+    let proxied = [
+        ("host", "127.0.0.1:8080"),
+        ("origin", "https://console.example:8443"),
+    ];
+    assert_eq!(login_with(&app, &proxied).await, StatusCode::SEE_OTHER);
+
+    for bad in [
+        "console.example",
+        "ftp://console.example",
+        "https://",
+        "https://host/path",
+        "https://host:99999",
+    ] {
+        assert!(
+            matches!(
+                AdminConfig::new("alice", admin_common::TOKEN)
+                    .unwrap()
+                    .public_origin(bad),
+                Err(AdminConfigError::InvalidOrigin(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_session_cookies_only_a_single_live_session_counts() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    let config = AdminConfig::new("alice", admin_common::TOKEN)
+        .unwrap()
+        .admin("bob", BOB_TOKEN)
+        .unwrap();
+    let mut alice = Browser::new(admin::router(registry, config));
+    alice.login("").await;
+    let real = alice.cookie.clone().unwrap();
+    // A cookie with a narrower path comes first: it does not shadow the real one.
+    alice.cookie = Some(format!("inbound_certs_session=planted; {real}"));
+    assert_eq!(alice.get("/").await.status, StatusCode::OK);
+    // Two live sessions (the attacker's own, planted, and the victim's): neither is used.
+    let mut bob = Browser::new(alice.app.clone());
+    let reply = bob.post_form("/login", &[("token", BOB_TOKEN)]).await;
+    let planted = reply
+        .header(header::SET_COOKIE)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    alice.cookie = Some(format!("{planted}; {real}"));
+    let reply = alice.get("/").await;
+    assert_eq!(admin_common::location(&reply), "/login");
+    bob.cookie = Some(planted);
+    assert_eq!(bob.get("/").await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_the_cookie_is_host_prefixed_and_hsts_is_sent() {
+    let config = AdminConfig::new("alice", admin_common::TOKEN)
+        .unwrap()
+        .over_https(true);
+    let console = admin::router(Registry::in_memory().with_clock(|| NOW), config);
+    let app = axum::Router::new().nest("/admin", console);
+    let mut browser = Browser::new(app);
+    let reply = browser.login("/admin").await;
+    let cookie = reply.header(header::SET_COOKIE).unwrap();
+    assert!(
+        cookie.starts_with("__Host-inbound_certs_session="),
+        "{cookie}"
+    );
+    for part in ["; Path=/;", "; Secure", "; HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(part), "{part} in {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert_eq!(
+        reply.header(header::STRICT_TRANSPORT_SECURITY),
+        Some("max-age=31536000")
+    );
+    let page = browser.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    // The unprefixed name is not read over HTTPS (a page in clear text could have set it).
+    let value = browser.cookie.clone().unwrap();
+    browser.cookie = Some(value.replacen("__Host-", "", 1));
+    assert_eq!(
+        admin_common::location(&browser.get("/admin").await),
+        "/admin/login"
+    );
+
+    // Over plain HTTP, no HSTS.
+    let plain = Browser::new(console_plain());
+    assert_eq!(
+        plain
+            .get("/login")
+            .await
+            .header(header::STRICT_TRANSPORT_SECURITY),
+        None
+    );
+}
+
+fn console_plain() -> axum::Router {
+    console(Registry::in_memory().with_clock(|| NOW))
+}
+
+/// The token of a second administrator, `bob`.
+const BOB_TOKEN: &str = "bob-token-fedcba9876543210";

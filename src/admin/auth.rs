@@ -14,8 +14,22 @@ use time::OffsetDateTime;
 use super::{AdminError, Console};
 use crate::sync::MutexExt;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 const COOKIE: &str = "inbound_certs_session";
+
+/// The session cookie's name over HTTPS: browsers accept a `__Host-` cookie only with
+/// `Secure`, `Path=/` and no `Domain`, so neither a sibling subdomain nor a page served in
+/// clear text can set one that shadows it.
+const HOST_COOKIE: &str = "__Host-inbound_certs_session";
+
+/// The `Content-Security-Policy` of every response: nothing loaded, framed or submitted
+/// anywhere but the console's own origin.
+pub(super) const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// `Strict-Transport-Security` over HTTPS: a year, this host only (subdomains are the
+/// service's to decide).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
 /// Most sessions kept at once; beyond, the oldest end.
 const MAX_SESSIONS: usize = 10_000;
@@ -143,37 +157,35 @@ impl Console {
 
     /// The `Set-Cookie` value of a new session.
     pub(super) fn session_cookie(&self, base: &Base, id: &str) -> String {
-        format!(
-            "{COOKIE}={id}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{}",
-            cookie_path(base),
+        self.cookie(
+            base,
+            id,
             self.config().session_lifetime.whole_seconds().max(0),
-            if self.config().over_https {
-                "; Secure"
-            } else {
-                ""
-            }
         )
     }
 
     /// The `Set-Cookie` value that ends the session in the browser.
     pub(super) fn expired_cookie(&self, base: &Base) -> String {
-        format!(
-            "{COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0{}",
-            cookie_path(base),
-            if self.config().over_https {
-                "; Secure"
-            } else {
-                ""
-            }
-        )
+        self.cookie(base, "", 0)
     }
-}
 
-fn cookie_path(base: &Base) -> &str {
-    if base.0.is_empty() {
-        "/"
-    } else {
-        &base.0
+    fn cookie(&self, base: &Base, value: &str, max_age: i64) -> String {
+        if self.config().over_https {
+            // `__Host-` demands `Path=/`: the cookie is sent to the whole origin, which the
+            // console shares with the service that mounts it (it is `HttpOnly`).
+            format!("{HOST_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}; Secure")
+        } else {
+            let path = if base.0.is_empty() { "/" } else { &base.0 };
+            format!("{COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+        }
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.config().over_https {
+            HOST_COOKIE
+        } else {
+            COOKIE
+        }
     }
 }
 
@@ -194,7 +206,11 @@ pub(super) fn check_csrf(
 
 /// Around every request: where the console is mounted, the `Origin` check of state changes,
 /// and the security headers of every response.
-pub(super) async fn guard(mut request: Request, next: Next) -> Response {
+pub(super) async fn guard(
+    State(console): State<Console>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let base = base_of(&request);
     let api = is_api(request.uri().path());
     request.extensions_mut().insert(base.clone());
@@ -202,11 +218,11 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let mut response = if changes_state && is_foreign(request.headers(), request.uri()) {
+    let mut response = if changes_state && console.is_foreign(request.headers()) {
         let error = AdminError::new(
             StatusCode::FORBIDDEN,
             "foreign_origin",
-            "this request comes from another site (its Origin header names another host) and was refused",
+            "this request comes from another site (its Origin header is not the console's scheme, host and port) and was refused",
         );
         if api {
             error.into_response()
@@ -218,7 +234,7 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
     };
     let headers = response.headers_mut();
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // Not `no-referrer`: with it, browsers send `Origin: null` on the console's own
@@ -227,6 +243,12 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
         (header::CACHE_CONTROL, "no-store"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if console.config().over_https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
     }
     response
 }
@@ -250,24 +272,73 @@ fn base_of(request: &Request) -> Base {
     Base(prefix.into())
 }
 
-/// Whether the request's `Origin` names another host than the one it was sent to.
-fn is_foreign(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .or_else(|| uri.authority().map(|authority| authority.as_str()));
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'));
-    match (origin_host, host) {
-        (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
-        _ => true,
+impl Console {
+    /// Whether the request's `Origin` is not the console's: its scheme, host and port are
+    /// compared with [`AdminConfig::public_origin`](super::AdminConfig::public_origin) when
+    /// configured, else with the scheme the console is served over and the `Host` it was
+    /// sent to. A request without `Origin` (not from a browser) is not foreign.
+    fn is_foreign(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return false;
+        };
+        let Some(origin) = origin.to_str().ok().and_then(Origin::parse) else {
+            return true;
+        };
+        let expected = match &self.config().public_origin {
+            Some(configured) => Some(configured.clone()),
+            None => {
+                let scheme = if self.config().over_https {
+                    "https"
+                } else {
+                    "http"
+                };
+                headers
+                    .get(header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .and_then(|host| Origin::parse(&format!("{scheme}://{host}")))
+            }
+        };
+        expected.is_none_or(|expected| expected != origin)
+    }
+}
+
+/// A web origin: scheme, host and port (the scheme's default when not written), in lower
+/// case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// `http://host[:port]` or `https://host[:port]` (a trailing `/` allowed); anything else,
+    /// `null` included, is not an origin.
+    pub(super) fn parse(text: &str) -> Option<Origin> {
+        let (scheme, rest) = text.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
+            return None;
+        }
+        // An IPv6 literal keeps its colons inside brackets.
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().ok()?),
+            _ => (authority, default_port),
+        };
+        if host.is_empty() {
+            return None;
+        }
+        Some(Origin {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
     }
 }
 
@@ -313,21 +384,7 @@ pub(super) async fn require_session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let now = console.now();
-    let found = session_id(request.headers()).and_then(|id| {
-        let key = digest(id);
-        let sessions = console.0.sessions.locked();
-        let session = sessions.get(&key)?;
-        (session.expires > now).then(|| {
-            (
-                Actor(Arc::clone(&session.admin)),
-                SessionContext {
-                    key,
-                    csrf: session.csrf.as_str().into(),
-                },
-            )
-        })
-    });
+    let found = console.session_of(request.headers());
     match found {
         Some((actor, session)) => {
             request.extensions_mut().insert(actor);
@@ -345,13 +402,45 @@ pub(super) async fn require_session(
     }
 }
 
-fn session_id(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
+impl Console {
+    /// The live session of the request's session cookies. A browser sends every cookie of
+    /// that name it holds (one with a narrower `Path`, or set over plain HTTP by a neighbour,
+    /// comes first): each is looked up, and the request has a session only if exactly one of
+    /// them is a live session; two live sessions are ambiguous and refused.
+    fn session_of(&self, headers: &HeaderMap) -> Option<(Actor, SessionContext)> {
+        let name = self.cookie_name();
+        let now = self.now();
+        let sessions = self.0.sessions.locked();
+        let mut found: Option<(Actor, SessionContext)> = None;
+        let values = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(cookie, _)| *cookie == name)
+            // A browser holds a few cookies of a name; a request that carries thousands
+            // is not a browser's.
+            .take(16);
+        for (_, id) in values {
+            let key = digest(id);
+            let Some(session) = sessions.get(&key).filter(|session| session.expires > now) else {
+                continue;
+            };
+            match &found {
+                Some((_, context)) if context.key == key => {}
+                Some(_) => return None,
+                None => {
+                    found = Some((
+                        Actor(Arc::clone(&session.admin)),
+                        SessionContext {
+                            key,
+                            csrf: session.csrf.as_str().into(),
+                        },
+                    ));
+                }
+            }
+        }
+        found
+    }
 }

@@ -101,7 +101,10 @@ pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
         .to_bytes()
         .to_vec();
     for (name, value) in [
-        ("content-security-policy", "default-src 'self'"),
+        (
+            "content-security-policy",
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
     ] {
