@@ -89,6 +89,7 @@ mod drain;
 mod html;
 mod pages;
 mod serve;
+mod throttle;
 mod upload;
 
 pub use serve::{serve, ServeOptions};
@@ -127,6 +128,7 @@ pub struct AdminConfig {
     warn_within: Duration,
     decode: DecodeOptions,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    login_log: Option<Arc<dyn Fn(&str) + Send + Sync>>,
 }
 
 #[derive(Clone)]
@@ -149,6 +151,7 @@ impl fmt::Debug for AdminConfig {
             .field("warn_within", &self.warn_within)
             .field("decode", &self.decode)
             .field("metrics", &self.metrics.is_some())
+            .field("login_log", &self.login_log.is_some())
             .finish()
     }
 }
@@ -202,6 +205,7 @@ impl AdminConfig {
             warn_within: Duration::days(30),
             decode: DecodeOptions::default(),
             metrics: None,
+            login_log: None,
         }
         .admin(name, token)
     }
@@ -284,6 +288,15 @@ impl AdminConfig {
         self
     }
 
+    /// Calls `log` with a line for each refused token (a login or an API request whose
+    /// token is no administrator's): who tried, quoted, and why; never the token. The
+    /// refusal is also in the audit trail (action `login`, the client's address as the
+    /// actor). Without it, refusals are only audited and counted.
+    pub fn login_log(mut self, log: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.login_log = Some(Arc::new(log));
+        self
+    }
+
     /// Serve `GET /metrics` from this Prometheus recorder's handle (the service installs the
     /// recorder, as the `admin_console` example shows). Without one, `/metrics` is 404.
     pub fn metrics(mut self, handle: metrics_exporter_prometheus::PrometheusHandle) -> Self {
@@ -308,6 +321,7 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         registry,
         config,
         sessions: Mutex::new(HashMap::new()),
+        throttle: Mutex::new(throttle::Throttle::new()),
     }));
     let api = Router::new()
         .route("/api/systems", get(api::systems).post(api::create_system))
@@ -393,6 +407,7 @@ struct Shared {
     registry: Registry,
     config: AdminConfig,
     sessions: Mutex<HashMap<[u8; 32], auth::Session>>,
+    throttle: Mutex<throttle::Throttle>,
 }
 
 impl Console {
@@ -426,6 +441,8 @@ struct AdminError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<i64>,
 }
 
 impl AdminError {
@@ -434,7 +451,22 @@ impl AdminError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The `Retry-After` header this error's response carries, if any.
+    fn retry_after_header(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
+        let seconds = self.retry_after?;
+        Some((
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(seconds),
+        ))
     }
 
     fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -493,9 +525,14 @@ impl From<StoreError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after_header();
         let body = serde_json::json!({
             "error": { "code": self.code, "message": self.message }
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some((name, value)) = retry_after {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }

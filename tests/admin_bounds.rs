@@ -271,3 +271,125 @@ fn console_plain() -> axum::Router {
 
 /// The token of a second administrator, `bob`.
 const BOB_TOKEN: &str = "bob-token-fedcba9876543210";
+
+/// A login (form or API) from `client`, at the registry's current time.
+fn from(client: [u8; 4], mut request: axum::http::Request<Body>) -> axum::http::Request<Body> {
+    let address = std::net::SocketAddr::from((client, 40000));
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(address));
+    request
+}
+
+fn login_form(token: &str) -> axum::http::Request<Body> {
+    axum::http::Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "token={}",
+            admin_common::urlencode(token)
+        )))
+        .unwrap()
+}
+
+fn api_with(token: &str) -> axum::http::Request<Body> {
+    axum::http::Request::get("/api/systems")
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_guesses_are_throttled_per_client_and_overall_logged_and_audited() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let seconds = Arc::new(AtomicI64::new(0));
+    let clock = Arc::clone(&seconds);
+    let registry = Registry::in_memory()
+        .with_clock(move || NOW + time::Duration::seconds(clock.load(Ordering::SeqCst)));
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = Arc::clone(&lines);
+    let config = AdminConfig::new("alice", admin_common::TOKEN)
+        .unwrap()
+        .login_log(move |line| log.lock().unwrap().push(line.to_owned()));
+    let app = admin::router(registry, config);
+    let wrong = "not-the-token-0123456789";
+    let attacker = [192, 0, 2, 1];
+
+    // Five guesses, then 429 whatever the token, with the time to wait.
+    for _ in 0..5 {
+        let reply = send(&app, from(attacker, login_form(wrong))).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    for token in [wrong, admin_common::TOKEN] {
+        let reply = send(&app, from(attacker, login_form(token))).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            reply.text()
+        );
+        assert_eq!(reply.header(header::RETRY_AFTER), Some("10"));
+    }
+    // The API's bearer tokens are the same guesses.
+    let reply = send(&app, from(attacker, api_with(wrong))).await;
+    assert_eq!(
+        reply.error(StatusCode::TOO_MANY_REQUESTS),
+        "too_many_attempts"
+    );
+    assert_eq!(reply.header(header::RETRY_AFTER), Some("10"));
+    // Another client is not held back, and a right token costs nothing.
+    let colleague = [198, 51, 100, 7];
+    for _ in 0..10 {
+        let reply = send(&app, from(colleague, login_form(admin_common::TOKEN))).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    }
+    // After the interval, one more guess.
+    seconds.store(10, Ordering::SeqCst);
+    assert_eq!(
+        send(&app, from(attacker, login_form(admin_common::TOKEN)))
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+
+    // Each refused token: one line, the client quoted, never the token; one audit record.
+    let logged = lines.lock().unwrap().clone();
+    assert_eq!(logged.len(), 5, "{logged:?}");
+    for line in &logged {
+        assert!(
+            line.starts_with("refused console login from \"192.0.2.1:40000\": "),
+            "{line}"
+        );
+        assert!(!line.contains(wrong), "{line}");
+    }
+    let history = send(
+        &app,
+        admin_common::api(Method::GET, "/api/history?limit=1000", Body::empty()),
+    )
+    .await
+    .json();
+    let refused: Vec<_> = history["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| record["action"] == "login")
+        .collect();
+    assert_eq!(refused.len(), 5, "{history}");
+    for record in refused {
+        assert_eq!(record["outcome"], "refused");
+        assert_eq!(record["actor"], "192.0.2.1:40000");
+        assert!(!record["detail"].as_str().unwrap().is_empty());
+    }
+
+    // Many clients together: 30 guesses, then 429 for everyone, new clients included.
+    seconds.store(1000, Ordering::SeqCst);
+    let mut refused = 0;
+    for last in 0..40u8 {
+        let reply = send(&app, from([203, 0, 113, last], login_form(wrong))).await;
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 10);
+}

@@ -1,9 +1,10 @@
 //! Who is asking: bearer tokens for the API, session cookies for the pages, CSRF tokens and
 //! `Origin` checks for state changes, and the security headers of every response.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::throttle::{self, Client};
 use super::{AdminError, Console};
 use crate::sync::MutexExt;
 
@@ -355,8 +357,28 @@ pub(super) async fn require_token(
         .and_then(|value| {
             let (scheme, token) = value.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match token.and_then(|token| console.admin_with_token(token)) {
+        })
+        .map(str::to_owned);
+    let client = client_address(&request);
+    let admin = match token {
+        Some(token) => {
+            if let Err(error) = console.count_attempt(client) {
+                return error.into_response();
+            }
+            let admin = console.admin_with_token(&token);
+            match &admin {
+                Some(_) => console.forgive(client),
+                None => {
+                    console
+                        .refused_token(client, "the API's bearer token is no administrator's")
+                        .await
+                }
+            }
+            admin
+        }
+        None => None,
+    };
+    match admin {
         Some(admin) => {
             request.extensions_mut().insert(Actor(admin));
             next.run(request).await
@@ -373,6 +395,59 @@ pub(super) async fn require_token(
                 HeaderValue::from_static("Bearer realm=\"inbound-certs\""),
             );
             response
+        }
+    }
+}
+
+/// The client's address, when the server gave it ([`super::serve`] does, as does
+/// `axum::serve` with `into_make_service_with_connect_info::<SocketAddr>`).
+pub(super) fn client_address(request: &Request) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address)
+}
+
+impl Console {
+    /// Counts a token guess by `client`; over the limits, 429 with `Retry-After`.
+    pub(super) fn count_attempt(&self, client: Option<SocketAddr>) -> Result<(), AdminError> {
+        let now = self.now();
+        let counted = self.0.throttle.locked().attempt(Client::of(client), now);
+        counted.map_err(|wait| {
+            metrics::counter!("inbound_certs_admin_logins_throttled_total").increment(1);
+            let seconds = throttle::retry_after_seconds(wait);
+            AdminError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many wrong tokens were tried; try again in {seconds} seconds"),
+            )
+            .retry_after(seconds)
+        })
+    }
+
+    /// Gives back the guess of a client whose token was right.
+    pub(super) fn forgive(&self, client: Option<SocketAddr>) {
+        let now = self.now();
+        self.0.throttle.locked().forgive(Client::of(client), now);
+    }
+
+    /// A token that is no administrator's: logged (when a log was given), audited, counted.
+    pub(super) async fn refused_token(&self, client: Option<SocketAddr>, why: &'static str) {
+        metrics::counter!("inbound_certs_admin_logins_refused_total").increment(1);
+        let who = client.map_or_else(|| "anonymous".to_owned(), |address| address.to_string());
+        let registry = self.0.registry.clone();
+        let actor = who.clone();
+        let audited = tokio::task::spawn_blocking(move || {
+            registry.record_refused_login(&actor, why.to_owned())
+        })
+        .await;
+        if let Some(log) = &self.config().login_log {
+            let audit = match audited {
+                Ok(Ok(())) => String::new(),
+                Ok(Err(error)) => format!(" (not audited: {error})"),
+                Err(error) => format!(" (not audited: {error})"),
+            };
+            log(&format!("refused console login from {who:?}: {why}{audit}"));
         }
     }
 }

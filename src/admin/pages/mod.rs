@@ -2,7 +2,9 @@
 //! followed by a redirect to a page that shows its outcome.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Query, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -22,13 +24,18 @@ use crate::system::SystemName;
 
 /// A page for an error, with its status.
 pub(super) fn error_page(base: &Base, error: AdminError) -> Response {
+    let retry_after = error.retry_after_header();
     let body = format!(
         "<h1>{}</h1><p id=\"error\">{}</p><p><a href=\"{}\">Back to the systems</a></p>",
         esc(error.status.canonical_reason().unwrap_or("Error")),
         esc(&error.message),
         esc(&base.to("/"))
     );
-    (error.status, Html(page(base, None, "Error", None, &body))).into_response()
+    let mut response = (error.status, Html(page(base, None, "Error", None, &body))).into_response();
+    if let Some((name, value)) = retry_after {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 /// The response of a page handler: the page, or the error's page.
@@ -123,8 +130,10 @@ pub(super) struct LoginForm {
 pub(super) async fn login(
     State(console): State<Console>,
     Extension(base): Extension<Base>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
+    let client = connection.map(|Extension(ConnectInfo(address))| address);
     let token = match form {
         Ok(Form(form)) => form.token.unwrap_or_default(),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -132,7 +141,16 @@ pub(super) async fn login(
         }
         Err(_) => String::new(),
     };
+    if let Err(error) = console.count_attempt(client) {
+        return error_page(&base, error);
+    }
     let Some(admin) = console.admin_with_token(token.trim()) else {
+        console
+            .refused_token(
+                client,
+                "the token entered on the login page is no administrator's",
+            )
+            .await;
         return (
             StatusCode::UNAUTHORIZED,
             Html(login_page(
@@ -142,6 +160,7 @@ pub(super) async fn login(
         )
             .into_response();
     };
+    console.forgive(client);
     match console.start_session(admin) {
         Ok(id) => {
             let mut response = see_other(&base, "/");
