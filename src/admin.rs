@@ -160,6 +160,33 @@ impl fmt::Debug for AdminConfig {
 /// service trusts. [`generate_token`] makes one of 64.
 pub const MIN_TOKEN_CHARS: usize = 16;
 
+/// The fewest different characters a token may be made of: `aaaaaaaaaaaaaaaa` or
+/// `abababababababab` is long enough and guessed at once.
+pub const MIN_DISTINCT_TOKEN_CHARS: usize = 5;
+
+/// Why `token` is too easily guessed, or cannot be typed into the login form, if it is.
+fn weakness(token: &str) -> Option<String> {
+    if token.trim().is_empty() {
+        return Some("is blank".to_owned());
+    }
+    if token.trim() != token {
+        return Some("begins or ends with white space, which the login form trims away".to_owned());
+    }
+    if token.chars().any(char::is_control) {
+        return Some("holds control characters".to_owned());
+    }
+    let mut distinct: Vec<char> = token.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < MIN_DISTINCT_TOKEN_CHARS {
+        return Some(format!(
+            "is made of {} different characters; use at least {MIN_DISTINCT_TOKEN_CHARS}",
+            distinct.len()
+        ));
+    }
+    None
+}
+
 /// Why an [`AdminConfig`] could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -171,6 +198,17 @@ pub enum AdminConfigError {
         admin: String,
         /// Its length in characters.
         chars: usize,
+    },
+    /// The token is blank, begins or ends with white space, holds control characters, or is
+    /// made of fewer than [`MIN_DISTINCT_TOKEN_CHARS`] different characters.
+    #[error(
+        "the console's token for {admin} {reason}; use a random one (generate_token makes one)"
+    )]
+    TokenTooWeak {
+        /// Whose token it is.
+        admin: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The administrator's name is empty, longer than 64 characters or holds control
     /// characters (it is written into the audit trail).
@@ -223,6 +261,12 @@ impl AdminConfig {
         let chars = token.chars().count();
         if chars < MIN_TOKEN_CHARS {
             return Err(AdminConfigError::TokenTooShort { admin: name, chars });
+        }
+        if let Some(reason) = weakness(&token) {
+            return Err(AdminConfigError::TokenTooWeak {
+                admin: name,
+                reason,
+            });
         }
         if self
             .admins

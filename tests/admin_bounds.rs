@@ -393,3 +393,166 @@ async fn token_guesses_are_throttled_per_client_and_overall_logged_and_audited()
     }
     assert_eq!(refused, 10);
 }
+
+#[test]
+fn tokens_with_too_little_entropy_are_refused() {
+    for (token, why) in [
+        ("                ", "is blank"),
+        ("aaaaaaaaaaaaaaaa", "is made of 1 different characters"),
+        ("abababababababababab", "is made of 2 different characters"),
+        (
+            " a-long-random-token-0123",
+            "begins or ends with white space",
+        ),
+        (
+            "a-long-random-token-0123\t",
+            "begins or ends with white space",
+        ),
+        ("a-long-random\u{7}token-0123", "holds control characters"),
+    ] {
+        let error = AdminConfig::new("alice", token).unwrap_err();
+        assert!(
+            matches!(&error, AdminConfigError::TokenTooWeak { admin, .. } if admin == "alice"),
+            "{token:?}: {error:?}"
+        );
+        assert!(error.to_string().contains(why), "{token:?}: {error}");
+    }
+    assert!(AdminConfig::new("alice", admin::generate_token().unwrap()).is_ok());
+    assert!(AdminConfig::new("alice", "abcde-abcde-abcde").is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrators_logins_end_only_their_own_oldest_sessions() {
+    let config = AdminConfig::new("alice", admin_common::TOKEN)
+        .unwrap()
+        .admin("bob", BOB_TOKEN)
+        .unwrap();
+    let app = admin::router(Registry::in_memory().with_clock(|| NOW), config);
+    let mut bob = Browser::new(app.clone());
+    let reply = bob.post_form("/login", &[("token", BOB_TOKEN)]).await;
+    bob.cookie = Some(
+        reply
+            .header(header::SET_COOKIE)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned(),
+    );
+    let mut first = Browser::new(app.clone());
+    first.login("").await;
+    let mut latest = Browser::new(app.clone());
+    for _ in 0..200 {
+        latest.login("").await;
+    }
+    assert_eq!(
+        bob.get("/").await.status,
+        StatusCode::OK,
+        "bob's session survives"
+    );
+    assert_eq!(latest.get("/").await.status, StatusCode::OK);
+    assert_eq!(
+        admin_common::location(&first.get("/").await),
+        "/login",
+        "alice's oldest session went"
+    );
+}
+
+/// The flash message of a page (`<section ... id="flash">...</section>`).
+fn flash_of(page: &str) -> &str {
+    let start = page.find("id=\"flash\"").expect("a flash message");
+    let end = page[start..].find("</section>").unwrap();
+    &page[start..start + end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flash_messages_are_bounded() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let mut browser = Browser::new(console(registry));
+    browser.login("").await;
+    // A subject of 50,000 characters.
+    let long = admin_common::client_certificate(&"x".repeat(50_000), 30);
+    let csrf = browser.csrf("/systems/crm").await;
+    let fields = [
+        ("csrf", None, csrf.as_bytes()),
+        ("file", Some("long.pem"), long.as_bytes()),
+    ];
+    let reply = browser.post_multipart("/systems/crm/import", &fields).await;
+    assert_eq!(admin_common::location(&reply), "/systems/crm");
+    let page = browser.get("/systems/crm").await.text();
+    let flash = flash_of(&page);
+    assert!(flash.contains("Imported 1 certificate"), "{flash}");
+    assert!(flash.len() < 1000, "{} bytes", flash.len());
+    assert!(flash.contains("xxx…"), "{flash}");
+
+    // Thirty certificates: twenty lines and the count of the rest.
+    let bundle: String = (0..30)
+        .map(|index| admin_common::client_certificate(&format!("client {index}"), 30))
+        .collect();
+    let csrf = browser.csrf("/systems/crm").await;
+    let fields = [
+        ("csrf", None, csrf.as_bytes()),
+        ("file", Some("bundle.pem"), bundle.as_bytes()),
+    ];
+    browser.post_multipart("/systems/crm/import", &fields).await;
+    let page = browser.get("/systems/crm").await.text();
+    let flash = flash_of(&page);
+    assert_eq!(flash.matches("<li>").count(), 21, "{flash}");
+    assert!(flash.contains("… and 10 more"), "{flash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_upload_without_the_csrf_token_leaves_no_flash() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let mut browser = Browser::new(console(registry));
+    browser.login("").await;
+    let big = vec![b'A'; (1 << 20) + 1];
+    let csrf = browser.csrf("/systems/crm").await;
+    for fields in [
+        // Too large, no token.
+        vec![("file", Some("big.pem"), &big[..])],
+        // The file before the token.
+        vec![
+            ("file", Some("a.pem"), &b"junk"[..]),
+            ("csrf", None, csrf.as_bytes()),
+        ],
+        // A wrong token.
+        vec![
+            ("csrf", None, &b"forged"[..]),
+            ("file", Some("a.pem"), &b"junk"[..]),
+        ],
+    ] {
+        let reply = browser.post_multipart("/systems/crm/import", &fields).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+        let page = browser.get("/systems/crm").await.text();
+        assert!(!page.contains("id=\"flash\""), "{page}");
+    }
+    // Not multipart at all.
+    let request = browser
+        .request(Method::POST, "/systems/crm/import")
+        .header("content-type", "multipart/form-data; boundary=nothing")
+        .body(Body::from("garbage"))
+        .unwrap();
+    assert_eq!(
+        send(&browser.app, request).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = browser.get("/systems/crm").await.text();
+    assert!(!page.contains("id=\"flash\""), "{page}");
+
+    // With the token first, a refusal is the session's next message.
+    let fields = [
+        ("csrf", None, csrf.as_bytes()),
+        ("file", Some("big.pem"), &big[..]),
+    ];
+    let reply = browser.post_multipart("/systems/crm/import", &fields).await;
+    assert_eq!(admin_common::location(&reply), "/systems/crm");
+    let page = browser.get("/systems/crm").await.text();
+    assert!(flash_of(&page).contains("Nothing was imported"), "{page}");
+}

@@ -246,7 +246,7 @@ pub(super) async fn import(
     let query = parameters(query)?;
     let name = system_name(&system)?;
     let limit = console.config().decode.max_input_bytes;
-    let upload = upload::read(&console, request, limit).await?;
+    let upload = upload::read(&console, request, limit, None).await?;
     let policy = ImportPolicy::new(console.now())
         .allow_expired(query.allow_expired)
         .allow_ca(query.allow_ca)

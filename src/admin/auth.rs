@@ -33,8 +33,19 @@ pub(super) const CONTENT_SECURITY_POLICY: &str =
 /// service's to decide).
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// Most sessions kept at once; beyond, the oldest end.
-const MAX_SESSIONS: usize = 10_000;
+/// Most sessions one administrator keeps at once; beyond, their oldest ends (never another
+/// administrator's), so the sessions held are bounded by the administrators configured.
+const MAX_SESSIONS_PER_ADMIN: usize = 32;
+
+/// The longest title of a flash message kept, in characters.
+const MAX_FLASH_TITLE: usize = 200;
+
+/// The most lines of a flash message kept (the outcome of an upload of hundreds of
+/// certificates is on the system's page and in the activity).
+const MAX_FLASH_LINES: usize = 20;
+
+/// The longest line of a flash message kept, in characters (a subject can be a megabyte).
+const MAX_FLASH_LINE: usize = 300;
 
 /// The administrator a request acts for: the audit trail's actor.
 #[derive(Debug, Clone)]
@@ -61,6 +72,8 @@ impl Base {
 #[derive(Debug)]
 pub(super) struct Session {
     admin: Arc<str>,
+    /// The order sessions were started in (their expiry ties when the clock stands still).
+    number: u64,
     csrf: String,
     expires: OffsetDateTime,
     /// A message for the next page shown (the outcome of the last change).
@@ -116,19 +129,32 @@ impl Console {
         let now = self.now();
         let mut sessions = self.0.sessions.locked();
         sessions.retain(|_, session| session.expires > now);
-        if sessions.len() >= MAX_SESSIONS {
+        let own = || {
+            sessions
+                .values()
+                .filter(|session| session.admin == admin)
+                .count()
+        };
+        if own() >= MAX_SESSIONS_PER_ADMIN {
             if let Some(oldest) = sessions
                 .iter()
-                .min_by_key(|(_, session)| session.expires)
+                .filter(|(_, session)| session.admin == admin)
+                .min_by_key(|(_, session)| (session.expires, session.number))
                 .map(|(key, _)| *key)
             {
                 sessions.remove(&oldest);
             }
         }
+        let number = sessions
+            .values()
+            .map(|session| session.number.saturating_add(1))
+            .max()
+            .unwrap_or(0);
         sessions.insert(
             digest(&id),
             Session {
                 admin,
+                number,
                 csrf,
                 expires: now + self.config().session_lifetime,
                 flash: None,
@@ -141,8 +167,17 @@ impl Console {
         self.0.sessions.locked().remove(&session.key);
     }
 
-    /// Leaves a message for the session's next page.
-    pub(super) fn flash(&self, session: &SessionContext, flash: super::html::Flash) {
+    /// Leaves a message for the session's next page, cut to a bounded size.
+    pub(super) fn flash(&self, session: &SessionContext, mut flash: super::html::Flash) {
+        flash.title = shortened(&flash.title, MAX_FLASH_TITLE);
+        let more = flash.lines.len().saturating_sub(MAX_FLASH_LINES);
+        flash.lines.truncate(MAX_FLASH_LINES);
+        for line in &mut flash.lines {
+            *line = shortened(line, MAX_FLASH_LINE);
+        }
+        if more > 0 {
+            flash.lines.push(format!("… and {more} more"));
+        }
         if let Some(entry) = self.0.sessions.locked().get_mut(&session.key) {
             entry.flash = Some(flash);
         }
@@ -188,6 +223,14 @@ impl Console {
         } else {
             COOKIE
         }
+    }
+}
+
+/// `text` cut to `limit` characters, with an ellipsis when cut.
+fn shortened(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_owned(),
     }
 }
 
