@@ -128,8 +128,11 @@ pub struct AdminConfig {
     warn_within: Duration,
     decode: DecodeOptions,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    login_log: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    login_log: Option<LoginLog>,
 }
+
+/// Where the lines about refused tokens go ([`AdminConfig::login_log`]).
+type LoginLog = Arc<dyn Fn(&str) + Send + Sync>;
 
 #[derive(Clone)]
 struct Admin {
