@@ -101,7 +101,9 @@ fn run() -> Result<(), String> {
     let config = AdminConfig::new("admin", token.clone())
         .map_err(|e| e.to_string())?
         .metrics(metrics)
-        .over_https(arguments.tls.is_some());
+        .over_https(arguments.tls.is_some())
+        // Refused tokens, one line each (the client's address quoted, never the token).
+        .login_log(|line| eprintln!("{line}"));
     let _monitor = Monitor::start(
         registry.clone(),
         MonitorOptions::new(),
