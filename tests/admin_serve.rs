@@ -98,26 +98,80 @@ async fn half_sent_requests_are_dropped_at_the_header_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_the_connection_cap_a_real_request_is_served_once_slow_clients_are_dropped() {
+async fn at_the_connection_cap_the_oldest_idle_connection_makes_room_for_a_real_request() {
+    // The header timeout never comes into it.
     let address = start(
         ServeOptions::new()
             .max_connections(8)
-            .header_read_timeout(Duration::from_secs(1)),
+            .header_read_timeout(Duration::from_secs(3600)),
     )
     .await;
     let mut slow = Vec::new();
     for _ in 0..8 {
         let mut stream = TcpStream::connect(address).await.unwrap();
+        // A whole request first, its answer proving the connection accepted before the
+        // next one connects (their order is their age); then half of the next request.
+        stream
+            .write_all(b"GET /login HTTP/1.1\r\nHost: console.example\r\n\r\n")
+            .await
+            .unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        while !String::from_utf8_lossy(&received).contains("</html>") {
+            let count = stream.read(&mut buffer).await.unwrap();
+            assert_ne!(count, 0, "closed before its answer");
+            received.extend_from_slice(&buffer[..count]);
+        }
         stream.write_all(HALF_SENT).await.unwrap();
         slow.push(stream);
     }
-    // The ninth waits in the listener's backlog, neither refused nor lost.
     let mut real = TcpStream::connect(address).await.unwrap();
     let reply = get_login(&mut real).await;
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
-    for stream in &mut slow {
-        until_closed(stream).await;
+    // The oldest slow client was closed to make room.
+    let received = until_closed(&mut slow[0]).await;
+    assert!(
+        received.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&received)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_with_a_request_in_progress_is_not_closed_to_make_room() {
+    let address = start(
+        ServeOptions::new()
+            .max_connections(1)
+            .request_timeout(Duration::from_secs(1)),
+    )
+    .await;
+    // A request whose body is still coming: in progress until its request timeout. The
+    // server's `100 Continue` says its handler is reading the body.
+    let mut busy = TcpStream::connect(address).await.unwrap();
+    busy.write_all(
+        format!(
+            "POST /api/systems HTTP/1.1\r\nHost: console.example\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
+            admin_common::TOKEN
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 256];
+    while !String::from_utf8_lossy(&received).contains("100 Continue\r\n\r\n") {
+        let count = busy.read(&mut buffer).await.unwrap();
+        assert_ne!(count, 0, "closed before 100 Continue");
+        received.extend_from_slice(&buffer[..count]);
     }
+    busy.write_all(b"{\"name\"").await.unwrap();
+    let mut real = TcpStream::connect(address).await.unwrap();
+    let reply = get_login(&mut real).await;
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    // The request in progress got its answer: it was not cut off.
+    let answer = String::from_utf8_lossy(&until_closed(&mut busy).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

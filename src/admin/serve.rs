@@ -1,12 +1,14 @@
 //! Serving the console (or any router) with bounds on its clients: a connection cap, header-read
 //! and request timeouts, a bounded TLS handshake, and back-off when accepting fails.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,9 +21,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use super::AdminError;
+use crate::sync::MutexExt;
 
 /// The first pause after an accept error that is not the client's (such as "too many open
 /// files"); it doubles with each further error, up to [`MAX_BACKOFF`].
@@ -82,10 +85,12 @@ impl ServeOptions {
         Self::default()
     }
 
-    /// The most connections served at once (at least 1). Beyond it, no connection is
-    /// accepted: new clients wait in the listener's backlog until one ends (the operating
-    /// system refuses them when the backlog is full), so descriptors and memory stay bounded
-    /// however many clients come.
+    /// The most connections served at once (at least 1), so descriptors and memory stay
+    /// bounded however many clients come. When a client connects at the cap, the oldest
+    /// connection with no request in progress (one still sending its headers, in its TLS
+    /// handshake, or idle between requests) is closed to make room: clients that hold
+    /// connections without using them cannot keep out those that send requests. When every
+    /// connection has a request in progress, the new one waits until one ends.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.max_connections = connections.max(1);
         self
@@ -185,6 +190,45 @@ fn is_client_error(error: &io::Error) -> bool {
     )
 }
 
+/// The connections being served, oldest first, and whether each has a request in progress.
+#[derive(Default)]
+struct Connections {
+    next: u64,
+    open: BTreeMap<u64, Arc<Slot>>,
+}
+
+/// One connection's state, shared by its task and the accept loop.
+#[derive(Default)]
+struct Slot {
+    /// Requests in progress on it.
+    busy: AtomicUsize,
+    /// Told when the connection is to be closed to make room.
+    close: Notify,
+}
+
+impl Connections {
+    fn open(&mut self) -> (u64, Arc<Slot>) {
+        let id = self.next;
+        self.next = self.next.wrapping_add(1);
+        let slot = Arc::new(Slot::default());
+        self.open.insert(id, Arc::clone(&slot));
+        (id, slot)
+    }
+
+    /// Closes the oldest connection with no request in progress, if there is one.
+    fn shed_oldest_idle(&mut self) {
+        let idle = self
+            .open
+            .iter()
+            .find(|(_, slot)| slot.busy.load(Ordering::SeqCst) == 0)
+            .map(|(id, _)| *id);
+        if let Some(slot) = idle.and_then(|id| self.open.remove(&id)) {
+            metrics::counter!("inbound_certs_admin_connections_shed_total").increment(1);
+            slot.close.notify_one();
+        }
+    }
+}
+
 /// The accept loop of [`serve`], over any source of connections.
 pub(super) async fn serve_from<A: Accept>(
     mut listener: A,
@@ -193,33 +237,21 @@ pub(super) async fn serve_from<A: Accept>(
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let permits = Arc::new(Semaphore::new(options.max_connections));
+    let connections = Arc::new(Mutex::new(Connections::default()));
     let options = Arc::new(options);
     let mut backoff = MIN_BACKOFF;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        // A permit first: at the cap, nothing is accepted (and no descriptor taken) until a
-        // connection ends.
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-            () = &mut shutdown => return,
-        };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => return,
         };
-        match accepted {
-            Ok((stream, peer)) => {
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
                 backoff = MIN_BACKOFF;
-                let (app, options) = (app.clone(), Arc::clone(&options));
-                tokio::spawn(async move {
-                    connection(stream, peer, app, &options).await;
-                    drop(permit);
-                });
+                accepted
             }
-            Err(error) if is_client_error(&error) => {}
+            Err(error) if is_client_error(&error) => continue,
             Err(_) => {
                 metrics::counter!("inbound_certs_admin_accept_errors_total").increment(1);
                 // Out of descriptors or memory: retrying at once would fail again at once.
@@ -228,21 +260,53 @@ pub(super) async fn serve_from<A: Accept>(
                     () = &mut shutdown => return,
                 }
                 backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
+                continue;
             }
-        }
+        };
+        let permit = match Arc::clone(&permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                connections.locked().shed_oldest_idle();
+                // Nothing more is accepted meanwhile: one connection past the cap at most.
+                tokio::select! {
+                    permit = Arc::clone(&permits).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
+                    () = &mut shutdown => return,
+                }
+            }
+        };
+        let (id, slot) = connections.locked().open();
+        let (app, options, connections) =
+            (app.clone(), Arc::clone(&options), Arc::clone(&connections));
+        tokio::spawn(async move {
+            tokio::select! {
+                () = connection(stream, peer, app, &options, Arc::clone(&slot)) => {}
+                () = slot.close.notified() => {}
+            }
+            connections.locked().open.remove(&id);
+            drop(permit);
+        });
     }
 }
 
 /// One connection: the TLS handshake if any, then HTTP/1.1 requests until the client closes
 /// or a bound is passed.
-async fn connection<S>(stream: S, peer: SocketAddr, app: Router, options: &ServeOptions)
-where
+async fn connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    app: Router,
+    options: &ServeOptions,
+    slot: Arc<Slot>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let service = Bounded {
         inner: TowerToHyperService::new(app),
         peer,
         timeout: options.request_timeout,
+        slot,
     };
     match &options.tls {
         None => http(stream, service, options).await,
@@ -272,12 +336,29 @@ where
         .await;
 }
 
+/// A request in progress on a connection, counted until its answer is done or dropped.
+struct InProgress(Arc<Slot>);
+
+impl InProgress {
+    fn start(slot: &Arc<Slot>) -> Self {
+        slot.busy.fetch_add(1, Ordering::SeqCst);
+        InProgress(Arc::clone(slot))
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The router behind a request timeout, told the client's address.
 #[derive(Clone)]
 struct Bounded {
     inner: TowerToHyperService<Router>,
     peer: SocketAddr,
     timeout: Duration,
+    slot: Arc<Slot>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Bounded {
@@ -287,11 +368,20 @@ impl hyper::service::Service<Request<Incoming>> for Bounded {
 
     fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         request.extensions_mut().insert(ConnectInfo(self.peer));
+        let in_progress = InProgress::start(&self.slot);
         let answer = self.inner.call(request);
         let timeout = self.timeout;
         Box::pin(async move {
             match tokio::time::timeout(timeout, answer).await {
-                Ok(answer) => answer,
+                // The request stays in progress until its answer's body is sent.
+                Ok(answer) => answer.map(|response| {
+                    response.map(|body| {
+                        Body::new(Tracked {
+                            body,
+                            _in_progress: in_progress,
+                        })
+                    })
+                }),
                 Err(_) => {
                     let mut response = AdminError::new(
                         StatusCode::REQUEST_TIMEOUT,
@@ -309,6 +399,32 @@ impl hyper::service::Service<Request<Incoming>> for Bounded {
                 }
             }
         })
+    }
+}
+
+/// An answer's body, which keeps its request in progress until it is sent (or dropped).
+struct Tracked {
+    body: Body,
+    _in_progress: InProgress,
+}
+
+impl http_body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(context)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        http_body::Body::is_end_stream(&self.body)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::Body::size_hint(&self.body)
     }
 }
 
