@@ -41,7 +41,17 @@
 //! a state change without a valid CSRF token or from a foreign `Origin`, 404, 409 for an
 //! import into a target system, an existing system name or a system that is not empty, 413
 //! for an upload over [`DecodeOptions::max_input_bytes`](crate::DecodeOptions::max_input_bytes)
-//! (refused while the body is read), 503 when the database cannot be reached.
+//! (refused while the body is read) or another body over 16 KiB, 429 `too_many_attempts`
+//! (with `Retry-After`) when too many wrong tokens were tried, 503 when the database cannot
+//! be reached; [`serve`] adds 408 `request_timeout`.
+//!
+//! Token guesses (the login form and the API's bearer tokens alike) are throttled per client
+//! (an IPv4 address or an IPv6 /64 network: 5, then one per 10 seconds) and for all clients
+//! together (30, then one a second), by the registry's clock; a right token gives its attempt
+//! back. Each refused token is recorded in the audit trail (action `login`, outcome
+//! `refused`, the client's address as actor) and passed to [`AdminConfig::login_log`].
+//! The client's address is the [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) of the
+//! request ([`serve`] gives it); without one, every client shares one allowance.
 //!
 //! The pages: `GET /login` and `POST /login`, `POST /logout`, `GET /` (the systems),
 //! `GET /systems/{system}` (its *Inbound Certificates* and the import form),
