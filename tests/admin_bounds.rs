@@ -423,11 +423,19 @@ fn tokens_with_too_little_entropy_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrators_logins_end_only_their_own_oldest_sessions() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    // A second passes between logins: bob's session is the oldest of all.
+    let seconds = Arc::new(AtomicI64::new(0));
+    let clock = Arc::clone(&seconds);
+    let registry = Registry::in_memory()
+        .with_clock(move || NOW + time::Duration::seconds(clock.load(Ordering::SeqCst)));
     let config = AdminConfig::new("alice", admin_common::TOKEN)
         .unwrap()
         .admin("bob", BOB_TOKEN)
         .unwrap();
-    let app = admin::router(Registry::in_memory().with_clock(|| NOW), config);
+    let app = admin::router(registry, config);
     let mut bob = Browser::new(app.clone());
     let reply = bob.post_form("/login", &[("token", BOB_TOKEN)]).await;
     bob.cookie = Some(
@@ -439,10 +447,13 @@ async fn an_administrators_logins_end_only_their_own_oldest_sessions() {
             .unwrap()
             .to_owned(),
     );
+    seconds.fetch_add(1, Ordering::SeqCst);
     let mut first = Browser::new(app.clone());
     first.login("").await;
     let mut latest = Browser::new(app.clone());
-    for _ in 0..200 {
+    // As many logins as the attacker made.
+    for _ in 0..10_010 {
+        seconds.fetch_add(1, Ordering::SeqCst);
         latest.login("").await;
     }
     assert_eq!(
