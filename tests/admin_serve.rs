@@ -208,7 +208,7 @@ fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
         .self_signed(&key)
         .unwrap();
     let der = certificate.der().clone();
-    let server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+    let mut server = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
@@ -217,13 +217,16 @@ fn tls_pair() -> (Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>) {
             rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
         )
         .unwrap();
+    // Offered by the service's configuration; `serve` speaks HTTP/1.1 only, and says so.
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(provider)
+    let mut client = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+    client.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     (Arc::new(server), Arc::new(client))
 }
 
@@ -257,6 +260,7 @@ async fn over_tls_slow_handshakes_and_slow_requests_are_dropped() {
 
     let stream = TcpStream::connect(address).await.unwrap();
     let mut real = connector.connect(name, stream).await.unwrap();
+    assert_eq!(real.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
     let reply = get_login(&mut real).await;
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
 }

@@ -114,10 +114,13 @@ impl ServeOptions {
     }
 
     /// Serve HTTPS with this rustls configuration (its crypto provider, certificate and
-    /// key are the service's). Only HTTP/1.1 is spoken: the configuration's ALPN protocols
-    /// should be `http/1.1` or none.
+    /// key are the service's). Only HTTP/1.1 is spoken (its header-read timeout is what
+    /// bounds a slow client), so the configuration's ALPN protocols are replaced by
+    /// `http/1.1`.
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
-        self.tls = Some(tokio_rustls::TlsAcceptor::from(config));
+        let mut config = Arc::unwrap_or_clone(config);
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        self.tls = Some(tokio_rustls::TlsAcceptor::from(Arc::new(config)));
         self
     }
 
