@@ -4,13 +4,16 @@
 //! ```text
 //! cargo run --features admin --example admin_console
 //! cargo run --features admin --example admin_console -- [--store DIR | --postgres URL] \
-//!     [--listen 127.0.0.1:8080] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem]
+//!     [--listen 127.0.0.1:8080] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] \
+//!     [--public-origin https://console.example:8443]
 //! ```
 //!
 //! Without `--store` or `--postgres`, the registry is a directory under the system's temporary
 //! directory (`inbound-certs-admin-console`), created on first use: nothing to install. The
 //! token is `--token`, else `INBOUND_CERTS_ADMIN_TOKEN`, else a generated one; the URL and the
 //! token are printed. `--tls-cert` and `--tls-key` (PEM files) serve the console over HTTPS.
+//! `--public-origin` is the origin browsers use (a form posted from any other is refused; see
+//! `AdminConfig::public_origin`).
 //! `--postgres URL` needs the `postgres` feature as well.
 //!
 //! A validity monitor runs beside it (its events are logged on stderr), and `GET /metrics`
@@ -25,7 +28,7 @@ use std::sync::Arc;
 use inbound_certs::admin::{self, AdminConfig};
 use inbound_certs::{Monitor, MonitorOptions, Registry};
 
-const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem]";
+const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] [--public-origin URL]";
 
 struct Arguments {
     store: Option<PathBuf>,
@@ -33,6 +36,7 @@ struct Arguments {
     listen: SocketAddr,
     token: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
+    public_origin: Option<String>,
 }
 
 fn arguments() -> Result<Arguments, String> {
@@ -42,6 +46,7 @@ fn arguments() -> Result<Arguments, String> {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         token: std::env::var("INBOUND_CERTS_ADMIN_TOKEN").ok(),
         tls: None,
+        public_origin: None,
     };
     let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
@@ -60,6 +65,7 @@ fn arguments() -> Result<Arguments, String> {
                 })?;
             }
             "--token" => arguments.token = Some(value()?),
+            "--public-origin" => arguments.public_origin = Some(value()?),
             "--tls-cert" => cert = Some(PathBuf::from(value()?)),
             "--tls-key" => key = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -98,8 +104,11 @@ fn run() -> Result<(), String> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let config = AdminConfig::new("admin", token.clone())
-        .map_err(|e| e.to_string())?
+    let mut config = AdminConfig::new("admin", token.clone()).map_err(|e| e.to_string())?;
+    if let Some(origin) = &arguments.public_origin {
+        config = config.public_origin(origin).map_err(|e| e.to_string())?;
+    }
+    let config = config
         .metrics(metrics)
         .over_https(arguments.tls.is_some())
         // Refused tokens, one line each (the client's address quoted, never the token).
