@@ -4,17 +4,21 @@
 //! ```text
 //! cargo run --features admin --example admin_console
 //! cargo run --features admin --example admin_console -- [--store DIR | --postgres URL] \
-//!     [--listen 127.0.0.1:8080] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem]
+//!     [--listen 127.0.0.1:8080] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] \
+//!     [--public-origin https://console.example:8443]
 //! ```
 //!
 //! Without `--store` or `--postgres`, the registry is a directory under the system's temporary
 //! directory (`inbound-certs-admin-console`), created on first use: nothing to install. The
 //! token is `--token`, else `INBOUND_CERTS_ADMIN_TOKEN`, else a generated one; the URL and the
 //! token are printed. `--tls-cert` and `--tls-key` (PEM files) serve the console over HTTPS.
+//! `--public-origin` is the origin browsers use (a form posted from any other is refused; see
+//! `AdminConfig::public_origin`).
 //! `--postgres URL` needs the `postgres` feature as well.
 //!
 //! A validity monitor runs beside it (its events are logged on stderr), and `GET /metrics`
-//! serves the metrics in Prometheus text. Ctrl-C stops it.
+//! serves the metrics in Prometheus text. It is served by `admin::serve` with its default
+//! bounds (512 connections, 10 s for the headers, 60 s for a request). Ctrl-C stops it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,7 +28,7 @@ use std::sync::Arc;
 use inbound_certs::admin::{self, AdminConfig};
 use inbound_certs::{Monitor, MonitorOptions, Registry};
 
-const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem]";
+const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] [--public-origin URL]";
 
 struct Arguments {
     store: Option<PathBuf>,
@@ -32,6 +36,7 @@ struct Arguments {
     listen: SocketAddr,
     token: Option<String>,
     tls: Option<(PathBuf, PathBuf)>,
+    public_origin: Option<String>,
 }
 
 fn arguments() -> Result<Arguments, String> {
@@ -41,6 +46,7 @@ fn arguments() -> Result<Arguments, String> {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         token: std::env::var("INBOUND_CERTS_ADMIN_TOKEN").ok(),
         tls: None,
+        public_origin: None,
     };
     let (mut cert, mut key) = (None, None);
     let mut args = std::env::args().skip(1);
@@ -59,6 +65,7 @@ fn arguments() -> Result<Arguments, String> {
                 })?;
             }
             "--token" => arguments.token = Some(value()?),
+            "--public-origin" => arguments.public_origin = Some(value()?),
             "--tls-cert" => cert = Some(PathBuf::from(value()?)),
             "--tls-key" => key = Some(PathBuf::from(value()?)),
             "-h" | "--help" => return Err(USAGE.to_owned()),
@@ -97,10 +104,15 @@ fn run() -> Result<(), String> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let config = AdminConfig::new("admin", token.clone())
-        .map_err(|e| e.to_string())?
+    let mut config = AdminConfig::new("admin", token.clone()).map_err(|e| e.to_string())?;
+    if let Some(origin) = &arguments.public_origin {
+        config = config.public_origin(origin).map_err(|e| e.to_string())?;
+    }
+    let config = config
         .metrics(metrics)
-        .over_https(arguments.tls.is_some());
+        .over_https(arguments.tls.is_some())
+        // Refused tokens, one line each (the client's address quoted, never the token).
+        .login_log(|line| eprintln!("{line}"));
     let _monitor = Monitor::start(
         registry.clone(),
         MonitorOptions::new(),
@@ -132,15 +144,15 @@ fn run() -> Result<(), String> {
             let mut stdout = std::io::stdout();
             let _ = stdout.write_all(banner.as_bytes()).and_then(|()| stdout.flush());
         }
-        match &arguments.tls {
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
-                .map_err(|e| format!("the server stopped: {e}")),
-            Some((cert, key)) => serve_tls(listener, app, cert, key).await,
+        let mut options = admin::ServeOptions::new();
+        if let Some((cert, key)) = &arguments.tls {
+            options = options.tls(tls_config(cert, key)?);
         }
+        admin::serve(listener, app, options, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        Ok(())
     })
 }
 
@@ -173,13 +185,8 @@ fn connect(_url: &str) -> Result<Registry, String> {
     Err("--postgres needs the postgres feature: cargo run --features admin,postgres --example admin_console -- ...".to_owned())
 }
 
-/// Serves `app` over TLS with the certificate chain and key in these PEM files.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    cert: &PathBuf,
-    key: &PathBuf,
-) -> Result<(), String> {
+/// The TLS configuration of the certificate chain and key in these PEM files.
+fn tls_config(cert: &PathBuf, key: &PathBuf) -> Result<Arc<rustls::ServerConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -189,41 +196,11 @@ async fn serve_tls(
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("cannot read a private key from {}: {e}", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| format!("the certificate and key do not make a TLS server: {e}"))?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let service = hyper_util::service::TowerToHyperService::new(app);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    eprintln!("accept failed: {error}");
-                    continue;
-                }
-            },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        };
-        let (acceptor, service) = (acceptor.clone(), service.clone());
-        tokio::spawn(async move {
-            // A client that never finishes its handshake is dropped after 10 seconds.
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream));
-            let Ok(Ok(stream)) = handshake.await else {
-                return;
-            };
-            let connection =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            if let Err(error) = connection {
-                eprintln!("connection ended: {error}");
-            }
-        });
-    }
+    Ok(Arc::new(config))
 }

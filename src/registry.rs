@@ -3,6 +3,7 @@
 
 mod directory;
 mod index;
+mod login;
 mod memory;
 mod overview;
 mod system_store;

@@ -17,10 +17,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use admin_common::{
-    client_certificate, console, data, multipart, name_of, send, Reply, NOW, TOKEN,
+    client_certificate, console, data, location, name_of, send, Browser, NOW, TOKEN,
 };
 use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::Router;
 use inbound_certs::admin::{self, AdminConfig, AdminConfigError};
 use inbound_certs::{CertificateStore, Registry, SystemKind};
@@ -110,94 +110,6 @@ fn tokens_are_checked_when_the_console_is_configured() {
     // The tokens never show in debug output.
     let config = AdminConfig::new("alice", TOKEN).unwrap();
     assert!(!format!("{config:?}").contains(TOKEN));
-}
-
-/// A browser: the session cookie it was given, and the page's CSRF token.
-struct Browser {
-    app: Router,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn new(app: Router) -> Self {
-        Browser { app, cookie: None }
-    }
-
-    fn request(&self, method: Method, path: &str) -> axum::http::request::Builder {
-        let mut builder = Request::builder().method(method).uri(path);
-        if let Some(cookie) = &self.cookie {
-            builder = builder.header(header::COOKIE, cookie.as_str());
-        }
-        builder
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        send(
-            &self.app,
-            self.request(Method::GET, path).body(Body::empty()).unwrap(),
-        )
-        .await
-    }
-
-    /// Posts a `multipart/form-data` form, as a file input does.
-    async fn post_multipart(&self, path: &str, fields: &[(&str, Option<&str>, &[u8])]) -> Reply {
-        let (content_type, body) = multipart(fields);
-        let request = self
-            .request(Method::POST, path)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap();
-        send(&self.app, request).await
-    }
-
-    async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body = fields
-            .iter()
-            .map(|(name, value)| format!("{name}={}", urlencode(value)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let request = self
-            .request(Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap();
-        send(&self.app, request).await
-    }
-
-    async fn login(&mut self, prefix: &str) -> Reply {
-        let reply = self
-            .post_form(&format!("{prefix}/login"), &[("token", TOKEN)])
-            .await;
-        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
-        let cookie = reply.header(header::SET_COOKIE).unwrap().to_owned();
-        self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
-        reply
-    }
-
-    /// The CSRF token in the forms of the page at `path`.
-    async fn csrf(&self, path: &str) -> String {
-        let page = self.get(path).await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-        let text = page.text();
-        let start = text.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
-        text[start..].split('"').next().unwrap().to_owned()
-    }
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
-}
-
-fn location(reply: &Reply) -> &str {
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
-    reply.header(header::LOCATION).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,8 +339,9 @@ async fn a_console_mounted_under_a_prefix_links_and_redirects_under_it() {
     let reply = browser.login("/admin").await;
     assert_eq!(location(&reply), "/admin");
     let cookie = reply.header(header::SET_COOKIE).unwrap();
+    // Over HTTPS the cookie is `__Host-` prefixed, which demands `Path=/`.
     assert!(
-        cookie.contains("Path=/admin") && cookie.contains("; Secure"),
+        cookie.contains("; Path=/;") && cookie.contains("; Secure"),
         "{cookie}"
     );
     let page = browser.get("/admin").await.text();

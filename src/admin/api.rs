@@ -82,6 +82,9 @@ pub(super) async fn create_system(
     body: Result<Json<NewSystem>, JsonRejection>,
 ) -> ApiResult {
     let Json(new) = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return super::pages::form_too_large();
+        }
         AdminError::bad_request(
             "malformed_request",
             format!(
@@ -249,7 +252,7 @@ pub(super) async fn import(
     let query = parameters(query)?;
     let name = system_name(&system)?;
     let limit = console.config().decode.max_input_bytes;
-    let upload = upload::read(&console, request, limit).await?;
+    let upload = upload::read(&console, request, limit, None).await?;
     let policy = ImportPolicy::new(console.now())
         .allow_expired(query.allow_expired)
         .allow_ca(query.allow_ca)
@@ -416,6 +419,13 @@ pub(super) async fn purge_expired(
     Ok(Json(purged.iter().map(ToString::to_string).collect::<Vec<_>>()).into_response())
 }
 
+/// Records of the audit trail returned when a request names no `limit`.
+pub(super) const DEFAULT_HISTORY_LIMIT: usize = 50;
+
+/// The largest `limit` accepted: a larger one is refused rather than clamped, so a client
+/// that asked for more never mistakes a partial page for the whole trail.
+pub(super) const MAX_HISTORY_LIMIT: usize = 1000;
+
 #[derive(Debug, Deserialize)]
 pub(super) struct HistoryParameters {
     system: Option<String>,
@@ -428,11 +438,6 @@ impl HistoryParameters {
     /// The `system` asked for, if any.
     pub(super) fn system(&self) -> Option<&str> {
         self.system.as_deref()
-    }
-
-    /// The `limit` asked for, if any.
-    pub(super) fn limit(&self) -> Option<usize> {
-        self.limit
     }
 
     pub(super) fn query(&self) -> Result<HistoryQuery, AdminError> {
@@ -457,10 +462,17 @@ impl HistoryParameters {
         if let Some(until) = self.until.as_deref().filter(|text| !text.is_empty()) {
             query = query.until(instant(until, "until")?);
         }
-        if let Some(limit) = self.limit {
-            query = query.limit(limit);
-        }
-        Ok(query)
+        let limit = match self.limit {
+            None => DEFAULT_HISTORY_LIMIT,
+            Some(limit) if limit > MAX_HISTORY_LIMIT => {
+                return Err(AdminError::bad_request(
+                    "malformed_request",
+                    format!("limit must be at most {MAX_HISTORY_LIMIT}, not {limit}; page with until= instead"),
+                ))
+            }
+            Some(limit) => limit,
+        };
+        Ok(query.limit(limit))
     }
 }
 

@@ -1,9 +1,10 @@
 //! Who is asking: bearer tokens for the API, session cookies for the pages, CSRF tokens and
 //! `Origin` checks for state changes, and the security headers of every response.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
@@ -11,14 +12,40 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::throttle::{self, Client};
 use super::{AdminError, Console};
 use crate::sync::MutexExt;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 const COOKIE: &str = "inbound_certs_session";
 
-/// Most sessions kept at once; beyond, the oldest end.
-const MAX_SESSIONS: usize = 10_000;
+/// The session cookie's name over HTTPS: browsers accept a `__Host-` cookie only with
+/// `Secure`, `Path=/` and no `Domain`, so neither a sibling subdomain nor a page served in
+/// clear text can set one that shadows it.
+const HOST_COOKIE: &str = "__Host-inbound_certs_session";
+
+/// The `Content-Security-Policy` of every response: nothing loaded, framed or submitted
+/// anywhere but the console's own origin.
+pub(super) const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// `Strict-Transport-Security` over HTTPS: a year, this host only (subdomains are the
+/// service's to decide).
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Most sessions one administrator keeps at once; beyond, their oldest ends (never another
+/// administrator's), so the sessions held are bounded by the administrators configured.
+const MAX_SESSIONS_PER_ADMIN: usize = 32;
+
+/// The longest title of a flash message kept, in characters.
+const MAX_FLASH_TITLE: usize = 200;
+
+/// The most lines of a flash message kept (the outcome of an upload of hundreds of
+/// certificates is on the system's page and in the activity).
+const MAX_FLASH_LINES: usize = 20;
+
+/// The longest line of a flash message kept, in characters (a subject can be a megabyte).
+const MAX_FLASH_LINE: usize = 300;
 
 /// The administrator a request acts for: the audit trail's actor.
 #[derive(Debug, Clone)]
@@ -45,6 +72,8 @@ impl Base {
 #[derive(Debug)]
 pub(super) struct Session {
     admin: Arc<str>,
+    /// The order sessions were started in (their expiry ties when the clock stands still).
+    number: u64,
     csrf: String,
     expires: OffsetDateTime,
     /// A message for the next page shown (the outcome of the last change).
@@ -100,19 +129,32 @@ impl Console {
         let now = self.now();
         let mut sessions = self.0.sessions.locked();
         sessions.retain(|_, session| session.expires > now);
-        if sessions.len() >= MAX_SESSIONS {
+        let own = || {
+            sessions
+                .values()
+                .filter(|session| session.admin == admin)
+                .count()
+        };
+        if own() >= MAX_SESSIONS_PER_ADMIN {
             if let Some(oldest) = sessions
                 .iter()
-                .min_by_key(|(_, session)| session.expires)
+                .filter(|(_, session)| session.admin == admin)
+                .min_by_key(|(_, session)| (session.expires, session.number))
                 .map(|(key, _)| *key)
             {
                 sessions.remove(&oldest);
             }
         }
+        let number = sessions
+            .values()
+            .map(|session| session.number.saturating_add(1))
+            .max()
+            .unwrap_or(0);
         sessions.insert(
             digest(&id),
             Session {
                 admin,
+                number,
                 csrf,
                 expires: now + self.config().session_lifetime,
                 flash: None,
@@ -125,8 +167,17 @@ impl Console {
         self.0.sessions.locked().remove(&session.key);
     }
 
-    /// Leaves a message for the session's next page.
-    pub(super) fn flash(&self, session: &SessionContext, flash: super::html::Flash) {
+    /// Leaves a message for the session's next page, cut to a bounded size.
+    pub(super) fn flash(&self, session: &SessionContext, mut flash: super::html::Flash) {
+        flash.title = shortened(&flash.title, MAX_FLASH_TITLE);
+        let more = flash.lines.len().saturating_sub(MAX_FLASH_LINES);
+        flash.lines.truncate(MAX_FLASH_LINES);
+        for line in &mut flash.lines {
+            *line = shortened(line, MAX_FLASH_LINE);
+        }
+        if more > 0 {
+            flash.lines.push(format!("… and {more} more"));
+        }
         if let Some(entry) = self.0.sessions.locked().get_mut(&session.key) {
             entry.flash = Some(flash);
         }
@@ -143,37 +194,43 @@ impl Console {
 
     /// The `Set-Cookie` value of a new session.
     pub(super) fn session_cookie(&self, base: &Base, id: &str) -> String {
-        format!(
-            "{COOKIE}={id}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{}",
-            cookie_path(base),
+        self.cookie(
+            base,
+            id,
             self.config().session_lifetime.whole_seconds().max(0),
-            if self.config().over_https {
-                "; Secure"
-            } else {
-                ""
-            }
         )
     }
 
     /// The `Set-Cookie` value that ends the session in the browser.
     pub(super) fn expired_cookie(&self, base: &Base) -> String {
-        format!(
-            "{COOKIE}=; Path={}; HttpOnly; SameSite=Strict; Max-Age=0{}",
-            cookie_path(base),
-            if self.config().over_https {
-                "; Secure"
-            } else {
-                ""
-            }
-        )
+        self.cookie(base, "", 0)
+    }
+
+    fn cookie(&self, base: &Base, value: &str, max_age: i64) -> String {
+        if self.config().over_https {
+            // `__Host-` demands `Path=/`: the cookie is sent to the whole origin, which the
+            // console shares with the service that mounts it (it is `HttpOnly`).
+            format!("{HOST_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}; Secure")
+        } else {
+            let path = if base.0.is_empty() { "/" } else { &base.0 };
+            format!("{COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+        }
+    }
+
+    fn cookie_name(&self) -> &'static str {
+        if self.config().over_https {
+            HOST_COOKIE
+        } else {
+            COOKIE
+        }
     }
 }
 
-fn cookie_path(base: &Base) -> &str {
-    if base.0.is_empty() {
-        "/"
-    } else {
-        &base.0
+/// `text` cut to `limit` characters, with an ellipsis when cut.
+fn shortened(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_owned(),
     }
 }
 
@@ -194,7 +251,11 @@ pub(super) fn check_csrf(
 
 /// Around every request: where the console is mounted, the `Origin` check of state changes,
 /// and the security headers of every response.
-pub(super) async fn guard(mut request: Request, next: Next) -> Response {
+pub(super) async fn guard(
+    State(console): State<Console>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let base = base_of(&request);
     let api = is_api(request.uri().path());
     request.extensions_mut().insert(base.clone());
@@ -202,11 +263,11 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let mut response = if changes_state && is_foreign(request.headers(), request.uri()) {
+    let mut response = if changes_state && console.is_foreign(request.headers()) {
         let error = AdminError::new(
             StatusCode::FORBIDDEN,
             "foreign_origin",
-            "this request comes from another site (its Origin header names another host) and was refused",
+            "this request comes from another site (its Origin header is not the console's scheme, host and port) and was refused",
         );
         if api {
             error.into_response()
@@ -218,7 +279,7 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
     };
     let headers = response.headers_mut();
     for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, "default-src 'self'"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // Not `no-referrer`: with it, browsers send `Origin: null` on the console's own
@@ -227,6 +288,12 @@ pub(super) async fn guard(mut request: Request, next: Next) -> Response {
         (header::CACHE_CONTROL, "no-store"),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if console.config().over_https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
     }
     response
 }
@@ -250,27 +317,6 @@ fn base_of(request: &Request) -> Base {
     Base(prefix.into())
 }
 
-/// Whether the request's `Origin` names another host than the one it was sent to.
-fn is_foreign(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return true;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .or_else(|| uri.authority().map(|authority| authority.as_str()));
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest.trim_end_matches('/'));
-    match (origin_host, host) {
-        (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
-        _ => true,
-    }
-}
-
 /// The API's authentication: `Authorization: Bearer <token>`.
 pub(super) async fn require_token(
     State(console): State<Console>,
@@ -284,8 +330,28 @@ pub(super) async fn require_token(
         .and_then(|value| {
             let (scheme, token) = value.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match token.and_then(|token| console.admin_with_token(token)) {
+        })
+        .map(str::to_owned);
+    let client = client_address(&request);
+    let admin = match token {
+        Some(token) => {
+            if let Err(error) = console.count_attempt(client) {
+                return error.into_response();
+            }
+            let admin = console.admin_with_token(&token);
+            match &admin {
+                Some(_) => console.forgive(client),
+                None => {
+                    console
+                        .refused_token(client, "the API's bearer token is no administrator's")
+                        .await
+                }
+            }
+            admin
+        }
+        None => None,
+    };
+    match admin {
         Some(admin) => {
             request.extensions_mut().insert(Actor(admin));
             next.run(request).await
@@ -306,6 +372,59 @@ pub(super) async fn require_token(
     }
 }
 
+/// The client's address, when the server gave it ([`super::serve`] does, as does
+/// `axum::serve` with `into_make_service_with_connect_info::<SocketAddr>`).
+pub(super) fn client_address(request: &Request) -> Option<SocketAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| *address)
+}
+
+impl Console {
+    /// Counts a token guess by `client`; over the limits, 429 with `Retry-After`.
+    pub(super) fn count_attempt(&self, client: Option<SocketAddr>) -> Result<(), AdminError> {
+        let now = self.now();
+        let counted = self.0.throttle.locked().attempt(Client::of(client), now);
+        counted.map_err(|wait| {
+            metrics::counter!("inbound_certs_admin_logins_throttled_total").increment(1);
+            let seconds = throttle::retry_after_seconds(wait);
+            AdminError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many wrong tokens were tried; try again in {seconds} seconds"),
+            )
+            .retry_after(seconds)
+        })
+    }
+
+    /// Gives back the guess of a client whose token was right.
+    pub(super) fn forgive(&self, client: Option<SocketAddr>) {
+        let now = self.now();
+        self.0.throttle.locked().forgive(Client::of(client), now);
+    }
+
+    /// A token that is no administrator's: logged (when a log was given), audited, counted.
+    pub(super) async fn refused_token(&self, client: Option<SocketAddr>, why: &'static str) {
+        metrics::counter!("inbound_certs_admin_logins_refused_total").increment(1);
+        let who = client.map_or_else(|| "anonymous".to_owned(), |address| address.to_string());
+        let registry = self.0.registry.clone();
+        let actor = who.clone();
+        let audited = tokio::task::spawn_blocking(move || {
+            registry.record_refused_login(&actor, why.to_owned())
+        })
+        .await;
+        if let Some(log) = &self.config().login_log {
+            let audit = match audited {
+                Ok(Ok(())) => String::new(),
+                Ok(Err(error)) => format!(" (not audited: {error})"),
+                Err(error) => format!(" (not audited: {error})"),
+            };
+            log(&format!("refused console login from {who:?}: {why}{audit}"));
+        }
+    }
+}
+
 /// The pages' authentication: a session cookie from `POST /login`; without one, the browser
 /// is sent to the login page.
 pub(super) async fn require_session(
@@ -313,21 +432,7 @@ pub(super) async fn require_session(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let now = console.now();
-    let found = session_id(request.headers()).and_then(|id| {
-        let key = digest(id);
-        let sessions = console.0.sessions.locked();
-        let session = sessions.get(&key)?;
-        (session.expires > now).then(|| {
-            (
-                Actor(Arc::clone(&session.admin)),
-                SessionContext {
-                    key,
-                    csrf: session.csrf.as_str().into(),
-                },
-            )
-        })
-    });
+    let found = console.session_of(request.headers());
     match found {
         Some((actor, session)) => {
             request.extensions_mut().insert(actor);
@@ -345,13 +450,45 @@ pub(super) async fn require_session(
     }
 }
 
-fn session_id(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value)
+impl Console {
+    /// The live session of the request's session cookies. A browser sends every cookie of
+    /// that name it holds (one with a narrower `Path`, or set over plain HTTP by a neighbour,
+    /// comes first): each is looked up, and the request has a session only if exactly one of
+    /// them is a live session; two live sessions are ambiguous and refused.
+    fn session_of(&self, headers: &HeaderMap) -> Option<(Actor, SessionContext)> {
+        let name = self.cookie_name();
+        let now = self.now();
+        let sessions = self.0.sessions.locked();
+        let mut found: Option<(Actor, SessionContext)> = None;
+        let values = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .filter(|(cookie, _)| *cookie == name)
+            // A browser holds a few cookies of a name; a request that carries thousands
+            // is not a browser's.
+            .take(16);
+        for (_, id) in values {
+            let key = digest(id);
+            let Some(session) = sessions.get(&key).filter(|session| session.expires > now) else {
+                continue;
+            };
+            match &found {
+                Some((_, context)) if context.key == key => {}
+                Some(_) => return None,
+                None => {
+                    found = Some((
+                        Actor(Arc::clone(&session.admin)),
+                        SessionContext {
+                            key,
+                            csrf: session.csrf.as_str().into(),
+                        },
+                    ));
+                }
+            }
+        }
+        found
+    }
 }

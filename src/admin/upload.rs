@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 
+use super::auth::{check_csrf, SessionContext};
 use super::{AdminError, Console};
 use crate::certificate::Certificate;
 use crate::decode::decode_with;
@@ -17,6 +18,9 @@ use crate::system::SystemName;
 
 /// The largest text field of a form accepted beside the file.
 const MAX_FIELD_BYTES: usize = 1024;
+
+/// The most text fields of a form accepted beside the file (the import form has three).
+const MAX_FIELDS: usize = 16;
 
 /// An uploaded file and the form's other fields.
 #[derive(Debug, Default)]
@@ -47,10 +51,33 @@ fn too_large(limit: usize) -> AdminError {
 /// Reads the request's body: the file in a `multipart/form-data` form's `file` field (and the
 /// form's small fields), or the whole body. Refuses with 413 as soon as the file passes
 /// `limit` bytes.
+///
+/// With a `session` (a page's form), the form's CSRF token is checked before anything else
+/// is reported: it must come before the file, and a form that is malformed, too large or
+/// without a file before its token was found right is refused as a forgery (403), so that
+/// nothing another site sends reaches the session (its flash message).
 pub(super) async fn read(
     console: &Console,
     request: Request,
     limit: usize,
+    session: Option<&SessionContext>,
+) -> Result<Upload, AdminError> {
+    let mut csrf_checked = session.is_none();
+    let result = read_fields(console, request, limit, session, &mut csrf_checked).await;
+    match (result, session) {
+        (Err(error), Some(session)) if !csrf_checked => {
+            Err(check_csrf(session, None).err().unwrap_or(error))
+        }
+        (result, _) => result,
+    }
+}
+
+async fn read_fields(
+    console: &Console,
+    request: Request,
+    limit: usize,
+    session: Option<&SessionContext>,
+    csrf_checked: &mut bool,
 ) -> Result<Upload, AdminError> {
     let multipart = request
         .headers()
@@ -100,6 +127,12 @@ pub(super) async fn read(
         };
         let name = field.name().unwrap_or_default().to_owned();
         let is_file = name == "file";
+        if is_file && !*csrf_checked {
+            return Err(AdminError::bad_request(
+                "malformed_form",
+                "the form's file comes before its CSRF token",
+            ));
+        }
         let cap = if is_file { limit } else { MAX_FIELD_BYTES };
         let mut field = field;
         let mut bytes = Vec::new();
@@ -132,9 +165,20 @@ pub(super) async fn read(
             file_seen = true;
             upload.file = bytes;
         } else {
-            upload
-                .fields
-                .insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            if upload.fields.len() >= MAX_FIELDS {
+                return Err(AdminError::bad_request(
+                    "malformed_form",
+                    format!("the form has more than {MAX_FIELDS} fields"),
+                ));
+            }
+            let value = String::from_utf8_lossy(&bytes).into_owned();
+            if name == "csrf" {
+                if let Some(session) = session {
+                    check_csrf(session, Some(&value))?;
+                    *csrf_checked = true;
+                }
+            }
+            upload.fields.insert(name, value);
         }
     }
     if !file_seen {

@@ -34,6 +34,9 @@ pub enum AuditAction {
     CreateSystem,
     /// A system was removed (with its certificates, if it had any).
     RemoveSystem,
+    /// A login to the administration console was refused (the actor is the client's
+    /// address; nothing changed).
+    Login,
 }
 
 impl AuditAction {
@@ -45,6 +48,7 @@ impl AuditAction {
             AuditAction::Purge => "purge",
             AuditAction::CreateSystem => "create_system",
             AuditAction::RemoveSystem => "remove_system",
+            AuditAction::Login => "login",
         }
     }
 
@@ -55,6 +59,7 @@ impl AuditAction {
             "purge" => AuditAction::Purge,
             "create_system" => AuditAction::CreateSystem,
             "remove_system" => AuditAction::RemoveSystem,
+            "login" => AuditAction::Login,
             _ => return None,
         })
     }

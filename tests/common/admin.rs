@@ -101,7 +101,10 @@ pub(crate) async fn send(app: &Router, request: Request<Body>) -> Reply {
         .to_bytes()
         .to_vec();
     for (name, value) in [
-        ("content-security-policy", "default-src 'self'"),
+        (
+            "content-security-policy",
+            "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
+        ),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
     ] {
@@ -371,7 +374,9 @@ pub(crate) async fn api_suite(registry: Registry) {
     .await;
     assert_eq!(reply.error(StatusCode::NOT_FOUND), "system_not_found");
 
-    // Too large: refused by its declared length, and while a body of unknown length is read.
+    // Too large: refused by its declared length, and while a body of unknown length is read;
+    // the rest of a refused body is read and thrown away, 4 MiB at most, before the answer
+    // (so that a client that writes its whole body before reading sees the 413).
     let limit = inbound_certs::DecodeOptions::default().max_input_bytes;
     let reply = send(
         &app,
@@ -392,7 +397,7 @@ pub(crate) async fn api_suite(registry: Registry) {
     assert_eq!(reply.error(StatusCode::PAYLOAD_TOO_LARGE), "too_large");
     let pulled = pulled.load(std::sync::atomic::Ordering::SeqCst);
     assert!(
-        pulled * CHUNK <= limit + 2 * CHUNK,
+        pulled * CHUNK <= limit + (4 << 20) + 2 * CHUNK,
         "{pulled} chunks of {CHUNK} bytes were read for a limit of {limit} bytes"
     );
     let big = vec![b'A'; limit + 1];
@@ -764,4 +769,96 @@ pub(crate) fn endless_body() -> (std::sync::Arc<std::sync::atomic::AtomicUsize>,
         Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![b'A'; CHUNK]))
     });
     (pulled, Body::from_stream(stream))
+}
+
+/// A browser: the session cookie it was given, and the page's CSRF token.
+pub(crate) struct Browser {
+    pub(crate) app: Router,
+    pub(crate) cookie: Option<String>,
+}
+
+impl Browser {
+    pub(crate) fn new(app: Router) -> Self {
+        Browser { app, cookie: None }
+    }
+
+    pub(crate) fn request(&self, method: Method, path: &str) -> axum::http::request::Builder {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(cookie) = &self.cookie {
+            builder = builder.header(header::COOKIE, cookie.as_str());
+        }
+        builder
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        send(
+            &self.app,
+            self.request(Method::GET, path).body(Body::empty()).unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a `multipart/form-data` form, as a file input does.
+    pub(crate) async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, Option<&str>, &[u8])],
+    ) -> Reply {
+        let (content_type, body) = multipart(fields);
+        let request = self
+            .request(Method::POST, path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        send(&self.app, request).await
+    }
+
+    pub(crate) async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(name, value)| format!("{name}={}", urlencode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = self
+            .request(Method::POST, path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        send(&self.app, request).await
+    }
+
+    pub(crate) async fn login(&mut self, prefix: &str) -> Reply {
+        let reply = self
+            .post_form(&format!("{prefix}/login"), &[("token", TOKEN)])
+            .await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+        let cookie = reply.header(header::SET_COOKIE).unwrap().to_owned();
+        self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        reply
+    }
+
+    /// The CSRF token in the forms of the page at `path`.
+    pub(crate) async fn csrf(&self, path: &str) -> String {
+        let page = self.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+        let text = page.text();
+        let start = text.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+        text[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+pub(crate) fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+pub(crate) fn location(reply: &Reply) -> &str {
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    reply.header(header::LOCATION).unwrap()
 }

@@ -2,7 +2,9 @@
 //! followed by a redirect to a page that shows its outcome.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Query, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -22,13 +24,18 @@ use crate::system::SystemName;
 
 /// A page for an error, with its status.
 pub(super) fn error_page(base: &Base, error: AdminError) -> Response {
+    let retry_after = error.retry_after_header();
     let body = format!(
         "<h1>{}</h1><p id=\"error\">{}</p><p><a href=\"{}\">Back to the systems</a></p>",
         esc(error.status.canonical_reason().unwrap_or("Error")),
         esc(&error.message),
         esc(&base.to("/"))
     );
-    (error.status, Html(page(base, None, "Error", None, &body))).into_response()
+    let mut response = (error.status, Html(page(base, None, "Error", None, &body))).into_response();
+    if let Some((name, value)) = retry_after {
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
 /// The response of a page handler: the page, or the error's page.
@@ -54,6 +61,18 @@ pub(super) struct CsrfForm {
 
 fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
     form.ok().and_then(|Form(form)| form.csrf)
+}
+
+/// 413 for a form's body over the console's limit for forms.
+pub(super) fn form_too_large() -> AdminError {
+    AdminError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!(
+            "a form or JSON body sent to the console is at most {} bytes; this one is longer",
+            super::FORM_BODY_LIMIT
+        ),
+    )
 }
 
 /// `GET /assets/console.css`.
@@ -111,13 +130,27 @@ pub(super) struct LoginForm {
 pub(super) async fn login(
     State(console): State<Console>,
     Extension(base): Extension<Base>,
+    connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
-    let token = form
-        .ok()
-        .and_then(|Form(form)| form.token)
-        .unwrap_or_default();
+    let client = connection.map(|Extension(ConnectInfo(address))| address);
+    let token = match form {
+        Ok(Form(form)) => form.token.unwrap_or_default(),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(&base, form_too_large());
+        }
+        Err(_) => String::new(),
+    };
+    if let Err(error) = console.count_attempt(client) {
+        return error_page(&base, error);
+    }
     let Some(admin) = console.admin_with_token(token.trim()) else {
+        console
+            .refused_token(
+                client,
+                "the token entered on the login page is no administrator's",
+            )
+            .await;
         return (
             StatusCode::UNAUTHORIZED,
             Html(login_page(
@@ -127,6 +160,7 @@ pub(super) async fn login(
         )
             .into_response();
     };
+    console.forgive(client);
     match console.start_session(admin) {
         Ok(id) => {
             let mut response = see_other(&base, "/");
@@ -296,10 +330,7 @@ pub(super) async fn activity(
 ) -> Response {
     let result = async {
         let parameters = api::parameters(parameters)?;
-        let mut query = parameters.query()?;
-        if parameters.limit().is_none() {
-            query = query.limit(200);
-        }
+        let query = parameters.query()?;
         let (history, systems) = console
             .blocking(&actor, move |registry| {
                 Ok((registry.history(&query)?, registry.systems()?.systems))

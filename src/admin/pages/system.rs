@@ -140,8 +140,10 @@ pub(in crate::admin) async fn import(
         Err(error) => return error_page(&base, error),
     };
     let limit = console.config().decode.max_input_bytes;
-    let upload = match upload::read(&console, request, limit).await {
+    let upload = match upload::read(&console, request, limit, Some(&session)).await {
         Ok(upload) => upload,
+        // Not a form of this session's: nothing goes to its next page.
+        Err(error) if error.code == "csrf" => return error_page(&base, error),
         Err(error) => {
             console.flash(
                 &session,
