@@ -64,7 +64,7 @@ inbound-certs = {{ path = {path:?}, features = ["rustls", "postgres", "admin"] }
 time = "0.3"
 rustls = {{ version = "0.23", default-features = false, features = ["std", "tls12", "ring"] }}
 rcgen = "0.14"
-tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net"] }}
+tokio = {{ version = "1", features = ["macros", "rt-multi-thread", "net", "signal"] }}
 axum = "0.8"
 
 [workspace]

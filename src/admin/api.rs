@@ -490,6 +490,7 @@ pub(super) async fn history(
     Ok(Json(json!({
         "records": history.records.iter().map(|record| record.to_value()).collect::<Vec<_>>(),
         "damaged": history.damaged,
+        "more_damaged": history.more_damaged,
     }))
     .into_response())
 }

@@ -40,7 +40,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    /// `import`, `delete`, `purge`, `create_system` or `remove_system`.
+    /// `import`, `delete`, `purge`, `create_system`, `remove_system` or `login`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Import => "import",

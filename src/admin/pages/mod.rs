@@ -382,6 +382,14 @@ pub(super) async fn activity(
         for line in &history.damaged {
             w!(body, "<p class=\"flash error\">{} {}</p>", DAMAGED_BADGE, esc(line));
         }
+        if history.more_damaged > 0 {
+            w!(
+                body,
+                "<p class=\"flash error\">{} and {} more lines of the trail that are not records</p>",
+                DAMAGED_BADGE,
+                history.more_damaged
+            );
+        }
         Ok(Html(page(&base, Some(&session), "Activity", None, &body)).into_response())
     }
     .await;
