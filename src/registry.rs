@@ -574,10 +574,23 @@ impl Shared {
         self.index.writing()
     }
 
-    /// After a change through this process: tells the other processes sharing the registry.
-    fn changed(&self) {
-        if let Backend::Directory(directory) = &self.backend {
-            directory.touch();
+    /// After a change through this process: applies it to the index (`update`) and tells
+    /// the other processes sharing the registry. The index then carries the marker this
+    /// process wrote, so its own next `identify` does not rebuild, unless the marker it
+    /// replaced is not the one the index was built from (another process changed the
+    /// registry meanwhile, or a rebuild from an older marker raced with this change).
+    fn changed(&self, update: impl FnOnce(&mut Index)) {
+        // Written before the index is locked: `identify` never waits for a file system call.
+        let touched = match &self.backend {
+            Backend::Directory(directory) => directory.touch(),
+            _ => None,
+        };
+        let mut index = self.index_mut();
+        update(&mut index);
+        if let Some(touched) = touched {
+            if index.built && touched.replaced == Some(index.stamp) {
+                index.stamp = Some(touched.written);
+            }
         }
     }
 }

@@ -46,6 +46,31 @@ pub(super) struct Stamp {
     changed: (i64, i64),
 }
 
+impl Stamp {
+    fn of(metadata: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.ctime(), metadata.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let changed = (0, 0);
+        Stamp {
+            inode: inode_of(metadata),
+            changed,
+        }
+    }
+}
+
+/// What a rewrite of the change marker replaced and wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Touched {
+    /// The marker replaced (`Some(None)`: there was none); `None` when unknown.
+    pub(super) replaced: Option<Option<Stamp>>,
+    /// The marker written.
+    pub(super) written: Stamp,
+}
+
 #[derive(Debug)]
 pub(super) struct Directory {
     dir: PathBuf,
@@ -131,34 +156,54 @@ impl Directory {
     }
 
     pub(super) fn stamp(&self) -> Option<Stamp> {
-        let metadata = fs::symlink_metadata(self.dir.join(CHANGES)).ok()?;
-        #[cfg(unix)]
-        let changed = {
-            use std::os::unix::fs::MetadataExt;
-            (metadata.ctime(), metadata.ctime_nsec())
-        };
-        #[cfg(not(unix))]
-        let changed = (0, 0);
-        Some(Stamp {
-            inode: inode_of(&metadata),
-            changed,
-        })
+        fs::symlink_metadata(self.dir.join(CHANGES))
+            .ok()
+            .map(|metadata| Stamp::of(&metadata))
     }
 
     /// Rewrites the change marker under a new inode, so that every other process's next
     /// `identify` rebuilds its index. Best effort: the change itself is already durable, and
     /// a marker that could not be rewritten only delays what other processes see until
     /// their next open.
-    pub(super) fn touch(&self) {
+    ///
+    /// Returns the marker this rewrite replaced and the one it wrote (`None` if it wrote
+    /// none): when the replaced one is the marker an index was built from, the index plus
+    /// this process's own change is current as of the new marker. Rewrites take turns on a
+    /// lock on the registry's directory, so that no other process's marker can land between
+    /// the look at the old one and the rename.
+    pub(super) fn touch(&self) -> Option<Touched> {
         let temporary = self.dir.join(format!("{CHANGES}-{}", unique_suffix()));
-        let written = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-            .and_then(|mut file| file.write_all(b"changed\n"));
-        if written.is_err() || fs::rename(&temporary, self.dir.join(CHANGES)).is_err() {
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, access::file_mode(self.shared_group));
+        let written = options.open(&temporary).and_then(|mut file| {
+            ops::set_mode(&file, access::file_mode(self.shared_group))?;
+            file.write_all(b"changed\n")?;
+            Ok(file)
+        });
+        let Ok(file) = written else {
             let _ = fs::remove_file(&temporary);
+            return None;
+        };
+        // Without the lock the replaced marker is unknown: the caller's index is not
+        // vouched for, and its next `identify` rebuilds.
+        let turn = File::open(&self.dir)
+            .ok()
+            .filter(|dir| ops::lock(dir, true).is_ok());
+        let replaced = turn.as_ref().map(|_| self.stamp());
+        if fs::rename(&temporary, self.dir.join(CHANGES)).is_err() {
+            let _ = fs::remove_file(&temporary);
+            return None;
         }
+        // The descriptor's own inode, as the rename left it (a rename changes its change
+        // time): a marker another process writes after this one has another inode.
+        let written = file.metadata().ok().map(|metadata| Stamp::of(&metadata));
+        drop(turn);
+        Some(Touched {
+            replaced,
+            written: written?,
+        })
     }
 
     fn system_dir(&self, name: &SystemName) -> PathBuf {
@@ -286,6 +331,8 @@ impl Directory {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, access::file_mode(self.shared_group));
         let mut file = options
             .open(&path)
+            .map_err(StoreError::io("write", &path))?;
+        ops::set_mode(&file, access::file_mode(self.shared_group))
             .map_err(StoreError::io("write", &path))?;
         file.write_all(format_manifest(system).as_bytes())
             .and_then(|()| file.sync_all())

@@ -73,13 +73,17 @@ impl StoreBackend for SystemStore {
                 });
             }
         };
+        // Certificates already present change nothing: no marker, no rebuild anywhere.
+        if outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, Imported::Added(_)))
         {
-            let mut index = self.shared.index_mut();
-            for certificate in admitted.certificates() {
-                index.trust(certificate.fingerprint(), self.system.name());
-            }
+            self.shared.changed(|index| {
+                for certificate in admitted.certificates() {
+                    index.trust(certificate.fingerprint(), self.system.name());
+                }
+            });
         }
-        self.shared.changed();
         Ok(outcomes)
     }
 
@@ -117,9 +121,7 @@ impl StoreBackend for SystemStore {
             .remove(name)
             .map_err(|error| self.system_error(error))?;
         self.shared
-            .index_mut()
-            .distrust(&name.fingerprint(), self.system.name());
-        self.shared.changed();
+            .changed(|index| index.distrust(&name.fingerprint(), self.system.name()));
         Ok(())
     }
 

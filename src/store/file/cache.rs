@@ -138,10 +138,13 @@ impl FileStore {
 
     pub(super) fn forget(&self, name: &CertificateName) {
         let mut cache = self.cache.writing();
-        cache.remove(name);
         // A file found changed in place keeps its name and inode: the last listing, which
-        // showed it healthy, must not be repeated.
-        *self.last_listing.locked() = None;
+        // showed it healthy, must not be repeated. A name the cache never held is in no
+        // listing that can be repeated (those are made of cached files only), so a look-up
+        // of an absent name (every import's presence check) keeps it.
+        if cache.remove(name).is_some() {
+            *self.last_listing.locked() = None;
+        }
     }
 
     /// Every certificate file of the directory: known ones from the cache, the others read.

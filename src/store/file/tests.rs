@@ -307,3 +307,31 @@ fn leftover_temporary_files_are_removed_on_open() {
     assert!(write::is_protocol_file(&dir.join(".lock")));
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A look-up of an absent name (what every import checks first) keeps the last listing, so
+/// the next `list` of an unchanged directory repeats it instead of rebuilding it; a file
+/// the cache held that is gone still drops it.
+#[test]
+fn a_miss_keeps_the_last_listing() {
+    let dir = scratch("miss");
+    let store = FileStore::open(&dir, SystemKind::Source).unwrap();
+    let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
+    store
+        .store_all(Admitted {
+            certificates: &bundle[..2],
+        })
+        .unwrap();
+    store.list().unwrap();
+    store.list().unwrap();
+    assert!(store.last_listing.lock().unwrap().is_some());
+    assert_eq!(store.get(&bundle[2].name()).unwrap(), None);
+    assert!(
+        store.last_listing.lock().unwrap().is_some(),
+        "a miss dropped the last listing"
+    );
+    fs::remove_file(store.path_of(&bundle[0].name())).unwrap();
+    assert_eq!(store.get(&bundle[0].name()).unwrap(), None);
+    assert!(store.last_listing.lock().unwrap().is_none());
+    assert_eq!(store.list().unwrap().certificates, vec![bundle[1].clone()]);
+    fs::remove_dir_all(&dir).unwrap();
+}
