@@ -316,7 +316,7 @@ fn links_inside_a_store_are_reported_and_never_followed() {
             damaged.to_string(),
             format!(
                 "{}: is a symbolic link, which a certificate store never follows; remove it and \
-                 import the certificate itself",
+                 put the certificate (or the system's directory) itself there",
                 damaged.location.display()
             )
         );

@@ -210,6 +210,8 @@ impl Directory {
         self.systems_dir.join(name.as_str())
     }
 
+    /// Every system, and every entry of `DIR/systems/` that is not one this registry serves,
+    /// each on its own: one odd entry never hides the others.
     pub(super) fn systems(&self) -> Result<SystemListing, StoreError> {
         let mut listing = SystemListing::default();
         let entries = fs::read_dir(&self.systems_dir)
@@ -228,7 +230,13 @@ impl Directory {
                 });
                 continue;
             };
-            match self.read_manifest(&name) {
+            let checked = match self.check_system_dir(&entry.path()) {
+                // Removed since the directory was read.
+                Ok(false) => continue,
+                Ok(true) => self.read_manifest(&name),
+                Err(problem) => Err(problem),
+            };
+            match checked {
                 Ok(system) => listing.systems.push(system),
                 Err(problem) => listing.damaged.push(DamagedEntry {
                     location: entry.path(),
@@ -241,27 +249,46 @@ impl Directory {
         Ok(listing)
     }
 
+    /// Whether a system's directory is there (`Ok(false)`: it is not) and one this registry
+    /// may serve: a directory itself, not a link to one (which could lead to another
+    /// system's certificates, or anywhere), that nobody the registry does not trust could
+    /// change (the checks a store makes of its own directory).
+    fn check_system_dir(&self, dir: &Path) -> Result<bool, Damage> {
+        let metadata = match fs::symlink_metadata(dir) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(Damage::Unreadable(error.to_string())),
+        };
+        let file_type = metadata.file_type();
+        if file_type.is_symlink() {
+            return Err(Damage::SymbolicLink);
+        }
+        if !file_type.is_dir() {
+            return Err(Damage::Unreadable(format!(
+                "a system is a directory, and this is {}",
+                describe(&file_type)
+            )));
+        }
+        match access::directory_problem(&metadata, self.shared_group) {
+            Some(problem) => Err(Damage::Insecure(problem)),
+            None => Ok(true),
+        }
+    }
+
     pub(super) fn system(&self, name: &SystemName) -> Result<System, StoreError> {
         let dir = self.system_dir(name);
-        match fs::symlink_metadata(&dir) {
-            Ok(metadata) if metadata.is_dir() => {}
-            Ok(_) => {
-                return Err(StoreError::Damaged(DamagedEntry {
-                    location: dir,
-                    problem: Damage::Unreadable("not a directory".into()),
-                }))
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::SystemNotFound(name.clone()))
-            }
-            Err(source) => return Err(StoreError::io("read", &dir)(source)),
-        }
-        self.read_manifest(name).map_err(|problem| {
+        let damaged = |problem| {
             StoreError::Damaged(DamagedEntry {
-                location: dir,
+                location: dir.clone(),
                 problem,
             })
-        })
+        };
+        match self.check_system_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::SystemNotFound(name.clone())),
+            Err(problem) => return Err(damaged(problem)),
+        }
+        self.read_manifest(name).map_err(damaged)
     }
 
     fn read_manifest(&self, name: &SystemName) -> Result<System, Damage> {
@@ -415,6 +442,28 @@ impl Directory {
         })?;
         self.touch();
         Ok(moved)
+    }
+}
+
+/// What a directory entry is, for a message.
+fn describe(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_file() {
+        "a file"
+    } else {
+        "neither a file nor a directory"
     }
 }
 

@@ -48,9 +48,19 @@ impl Index {
             stamp,
             ..Index::default()
         };
+        // Odd systems are reported by the listing and left out; one whose store cannot be
+        // read (changed or removed since it was listed) trusts nothing until the next
+        // rebuild, and never stops the others from being identified.
         for system in directory.systems()?.systems {
-            if let Some(store) = directory.store(&system)? {
-                for certificate in store.list()?.certificates {
+            let store = match directory.store(&system) {
+                Ok(store) => store,
+                Err(_) => continue,
+            };
+            if let Some(store) = store {
+                let Ok(listing) = store.list() else {
+                    continue;
+                };
+                for certificate in listing.certificates {
                     index.trust(certificate.fingerprint(), system.name());
                 }
             }

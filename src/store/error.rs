@@ -49,7 +49,7 @@ pub enum Damage {
     Unreadable(String),
     /// The entry is a symbolic link, which a store never follows (it could point anywhere,
     /// for instance at a device that blocks, or at a file another user controls).
-    #[error("is a symbolic link, which a certificate store never follows; remove it and import the certificate itself")]
+    #[error("is a symbolic link, which a certificate store never follows; remove it and put the certificate (or the system's directory) itself there")]
     SymbolicLink,
     /// Someone the store does not trust could change the entry: it is writable by its group
     /// or by every user, or it belongs to another user.
