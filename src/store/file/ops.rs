@@ -15,6 +15,8 @@ pub(crate) trait FileOps: Send + Sync + std::fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Removes an empty directory (`rmdir`: never a link, never what a directory holds).
+    fn remove_directory(&self, path: &Path) -> io::Result<()>;
     /// Replaces the content of the lock file with a bundle's intent and makes it durable.
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()>;
     /// Empties the lock file (the bundle is complete, or undone) and makes that durable.
@@ -62,6 +64,10 @@ impl FileOps for RealFiles {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
+    }
+
+    fn remove_directory(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
     }
 
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()> {

@@ -59,6 +59,10 @@ impl FileOps for FailAt {
         self.step()?;
         RealFiles.remove(path)
     }
+    fn remove_directory(&self, path: &Path) -> io::Result<()> {
+        self.step()?;
+        RealFiles.remove_directory(path)
+    }
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()> {
         self.step()?;
         RealFiles.write_intent(lock, intent)
