@@ -41,7 +41,10 @@ use crate::system::{System, SystemKind, SystemName};
 /// certificate files, with every guarantee of [`FileStore`](crate::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
-/// last saw (one `stat` per call otherwise). With the feature `postgres`, a PostgreSQL
+/// last saw (one `stat` per call otherwise); an import or a delete made through this registry
+/// updates its own index in place, so its own next `identify` rebuilds nothing. A system
+/// directory that is a symbolic link, that others could change, or whose manifest cannot be
+/// read is listed as damaged and trusts nothing; the others are served as usual. With the feature `postgres`, a PostgreSQL
 /// database shared by every replica of a service ([`Registry::connect`]).
 ///
 /// ```
