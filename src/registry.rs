@@ -529,8 +529,9 @@ impl Registry {
                 },
                 Backend::Directory(directory) => match directory.store(system) {
                     Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
-                    // Removed since the index was built.
-                    Err(StoreError::SystemNotFound(_)) => None,
+                    // Removed, or made odd (a link, a mode others may write), since the index
+                    // was built: it trusts nothing, and the other systems are still asked.
+                    Err(StoreError::SystemNotFound(_) | StoreError::Damaged(_)) => None,
                     Err(error) => return Err(error),
                 },
                 #[cfg(feature = "postgres")]

@@ -314,6 +314,18 @@ impl Directory {
             return Ok(None);
         }
         let dir = self.system_dir(system.name());
+        // Checked at every call, not only when the index was built: a directory replaced by
+        // a link since (to the same directory moved elsewhere, even) is never read through.
+        match self.check_system_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::SystemNotFound(system.name().clone())),
+            Err(problem) => {
+                return Err(StoreError::Damaged(DamagedEntry {
+                    location: dir,
+                    problem,
+                }))
+            }
+        }
         let identity = DirectoryIdentity::of(&dir)
             .map_err(|_| StoreError::SystemNotFound(system.name().clone()))?;
         let mut stores = self.stores.locked();
