@@ -326,7 +326,8 @@ impl From<StoreError> for AdminError {
             StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::NotInbound(_)
             | StoreError::SystemExists(_)
-            | StoreError::SystemNotEmpty { .. } => StatusCode::CONFLICT,
+            | StoreError::SystemNotEmpty { .. }
+            | StoreError::DirectoryNotEmpty(_) => StatusCode::CONFLICT,
             StoreError::Database { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -58,6 +58,7 @@ impl StoreError {
             StoreError::Damaged(_) => "damaged",
             StoreError::InsecurePermissions { .. } => "insecure_permissions",
             StoreError::NoDirectory(_) => "no_directory",
+            StoreError::DirectoryNotEmpty(_) => "directory_not_empty",
             StoreError::Io { .. } => "io",
             StoreError::BackendContract(_) => "backend_contract",
             StoreError::NotAudited(_) => "not_audited",

@@ -42,7 +42,10 @@ use crate::system::{System, SystemKind, SystemName};
 /// certificate files, with every guarantee of [`FileStore`](crate::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
-/// last saw (one `stat` per call otherwise). With the feature `postgres`, a PostgreSQL
+/// last saw (one `stat` per call otherwise); an import or a delete made through this registry
+/// updates its own index in place, so its own next `identify` rebuilds nothing. A system
+/// directory that is a symbolic link, that others could change, or whose manifest cannot be
+/// read is listed as damaged and trusts nothing; the others are served as usual. With the feature `postgres`, a PostgreSQL
 /// database shared by every replica of a service ([`Registry::connect`]).
 ///
 /// ```
@@ -290,11 +293,12 @@ impl Registry {
                 format!("a {kind} system"),
             )
         };
-        match &self.shared.backend {
+        let touched = match &self.shared.backend {
             Backend::Memory(memory) => self
                 .shared
                 .audit
-                .record_then_change(|| Ok(vec![record()]), || memory.create_system(&system))?,
+                .record_then_change(|| Ok(vec![record()]), || memory.create_system(&system))
+                .map(|()| None)?,
             // Recorded, then made: a name already taken is refused before anything is written.
             Backend::Directory(directory) => self.shared.audit.record_then_change(
                 || match directory.system(name) {
@@ -312,11 +316,10 @@ impl Registry {
                 // is written by the creation's transaction.
                 return database.create_system(name, kind, created, &record);
             }
-        }
-        self.shared
-            .index_mut()
-            .systems
-            .insert(name.clone(), system.clone());
+        };
+        self.shared.record_change(touched, |index| {
+            index.systems.insert(name.clone(), system.clone());
+        });
         Ok(system)
     }
 
@@ -393,11 +396,11 @@ impl Registry {
                 format!("with {removed} certificate(s)"),
             )
         };
-        let removed = match &self.shared.backend {
+        let (removed, touched) = match &self.shared.backend {
             Backend::Memory(memory) => {
                 let removed = memory.remove_system(name, with_certificates)?;
                 self.shared.audit.append(&[record(removed)])?;
-                removed
+                (removed, None)
             }
             // Recorded, then removed: under the trail's lock nothing is imported meanwhile,
             // so the count recorded is the count removed.
@@ -423,14 +426,13 @@ impl Registry {
             }
         };
         self.shared.audit.forget_system(name);
-        {
-            let mut index = self.shared.index_mut();
+        self.shared.record_change(touched, |index| {
             index.systems.remove(name);
             index.trusted.retain(|_, systems| {
                 systems.retain(|system| system != name);
                 !systems.is_empty()
             });
-        }
+        });
         Ok(removed)
     }
 
@@ -547,8 +549,9 @@ impl Registry {
                 },
                 Backend::Directory(directory) => match directory.store(system) {
                     Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
-                    // Removed since the index was built.
-                    Err(StoreError::SystemNotFound(_)) => None,
+                    // Removed, or made odd (a link, a mode others may write), since the index
+                    // was built: it trusts nothing, and the other systems are still asked.
+                    Err(StoreError::SystemNotFound(_) | StoreError::Damaged(_)) => None,
                     Err(error) => return Err(error),
                 },
                 #[cfg(feature = "postgres")]
@@ -595,10 +598,29 @@ impl Shared {
         self.index.writing()
     }
 
-    /// After a change through this process: tells the other processes sharing the registry.
-    fn changed(&self) {
-        if let Backend::Directory(directory) = &self.backend {
-            directory.touch();
+    /// After a change through this process: applies it to the index (`update`) and tells
+    /// the other processes sharing the registry. The index then carries the marker this
+    /// process wrote, so its own next `identify` does not rebuild, unless the marker it
+    /// replaced is not the one the index was built from (another process changed the
+    /// registry meanwhile, or a rebuild from an older marker raced with this change).
+    fn changed(&self, update: impl FnOnce(&mut Index)) {
+        // Written before the index is locked: `identify` never waits for a file system call.
+        let touched = match &self.backend {
+            Backend::Directory(directory) => directory.touch(),
+            _ => None,
+        };
+        self.record_change(touched, update);
+    }
+
+    /// Applies a change made through this process to the index (`update`), and records the
+    /// marker it wrote (`touched`) as [`changed`](Self::changed) does.
+    fn record_change(&self, touched: Option<directory::Touched>, update: impl FnOnce(&mut Index)) {
+        let mut index = self.index_mut();
+        update(&mut index);
+        if let Some(touched) = touched {
+            if index.built && touched.replaced == Some(index.stamp) {
+                index.stamp = Some(touched.written);
+            }
         }
     }
 }

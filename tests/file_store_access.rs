@@ -316,7 +316,7 @@ fn links_inside_a_store_are_reported_and_never_followed() {
             damaged.to_string(),
             format!(
                 "{}: is a symbolic link, which a certificate store never follows; remove it and \
-                 import the certificate itself",
+                 put the certificate (or the system's directory) itself there",
                 damaged.location.display()
             )
         );
@@ -365,6 +365,34 @@ fn certificate_files_others_may_write_are_reported() {
         store.get(&bundle[1].name()),
         Err(StoreError::Damaged(_))
     ));
+}
+
+/// A warm store (whose listing repeats the last one while nothing changed) reports a file
+/// made writable by others at its next listing, before any `get` looked at it: the
+/// console's overview, a system's page and the API list count it as damaged, not valid.
+#[test]
+fn a_file_made_writable_by_others_is_reported_by_the_next_warm_listing() {
+    let scratch = scratch("warm-mode");
+    let store = FileStore::create(scratch.path().join("store"), SystemKind::Source).unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    store.import_all(&bundle[..2], &policy()).unwrap();
+    assert_eq!(store.list().unwrap().certificates.len(), 2);
+    assert_eq!(store.list().unwrap().certificates.len(), 2);
+    chmod(&store.path_of(&bundle[1].name()), 0o666);
+    let listing = store.list().unwrap();
+    assert_eq!(listing.certificates, vec![bundle[0].clone()]);
+    assert_eq!(listing.damaged.len(), 1);
+    assert_eq!(
+        listing.damaged[0].location,
+        store.path_of(&bundle[1].name())
+    );
+    assert_eq!(
+        listing.damaged[0].problem,
+        Damage::Insecure(PermissionProblem::WritableByOthers { mode: 0o666 })
+    );
+    // Put right, it is listed again.
+    chmod(&store.path_of(&bundle[1].name()), 0o600);
+    assert_eq!(store.list().unwrap().certificates.len(), 2);
 }
 
 /// A stored file zeroed in place, with its length and modification time put back, is seen

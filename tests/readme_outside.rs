@@ -79,10 +79,8 @@ fn every_readme_block_builds_and_runs_in_a_new_crate() {
     let readme = std::fs::read_to_string(repository.join("README.md")).unwrap();
     let blocks = blocks(&readme);
     assert!(blocks.len() >= 5, "the README's Rust blocks were not found");
-    let crate_dir: PathBuf = std::env::temp_dir().join(format!(
-        "inbound-certs-readme-crate-{}",
-        std::process::id()
-    ));
+    let crate_dir: PathBuf =
+        std::env::temp_dir().join(format!("inbound-certs-readme-crate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&crate_dir);
     std::fs::create_dir_all(crate_dir.join("src/bin")).unwrap();
     std::fs::write(crate_dir.join("Cargo.toml"), manifest(repository)).unwrap();

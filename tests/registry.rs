@@ -187,3 +187,123 @@ fn a_directory_registry_reports_unreadable_systems_and_lists_the_others() {
         Err(StoreError::SystemNotFound(_))
     ));
 }
+
+/// Puts a certificate's file into a system's directory by hand: a change that rewrites no
+/// change marker, so only a rebuild of a registry's index from the directory sees it. The
+/// tests below use it to tell a rebuild from an update in place.
+fn plant(dir: &std::path::Path, system: &str, certificate: &inbound_certs::Certificate) {
+    fs::write(
+        dir.join("systems")
+            .join(system)
+            .join(format!("{}.der", certificate.name())),
+        certificate.der(),
+    )
+    .unwrap();
+}
+
+/// An import or a delete made through a registry updates its index in place: the next
+/// `identify` (a TLS handshake) does not rebuild the index from the directory, and neither
+/// does an import of a certificate already present.
+#[test]
+fn a_change_through_this_process_does_not_rebuild_its_index() {
+    let scratch = Scratch::new("in-place");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let crm = registry
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    let policy = policy().allow_ca(true);
+    let store = registry.store(crm.name()).unwrap();
+    store.import(&bundle[0], &policy).unwrap();
+    assert_eq!(
+        registry.identify(&bundle[0].fingerprint()).unwrap(),
+        vec![crm.clone()]
+    );
+    plant(scratch.path(), "crm", &bundle[1]);
+    let planted = bundle[1].fingerprint();
+    assert!(registry.identify(&planted).unwrap().is_empty());
+
+    store.import(&bundle[2], &policy).unwrap();
+    assert_eq!(
+        registry.identify(&bundle[2].fingerprint()).unwrap(),
+        vec![crm.clone()]
+    );
+    assert!(
+        registry.identify(&planted).unwrap().is_empty(),
+        "the import rebuilt the index"
+    );
+    store.import(&bundle[0], &policy).unwrap();
+    assert!(
+        registry.identify(&planted).unwrap().is_empty(),
+        "an import of a certificate already present rebuilt the index"
+    );
+    store.delete(&bundle[2].name()).unwrap();
+    assert!(registry
+        .identify(&bundle[2].fingerprint())
+        .unwrap()
+        .is_empty());
+    assert!(
+        registry.identify(&planted).unwrap().is_empty(),
+        "the delete rebuilt the index"
+    );
+    let edge = registry
+        .create_system(&name("edge"), SystemKind::Proxy, NOW)
+        .unwrap();
+    assert_eq!(registry.system(edge.name()).unwrap(), edge);
+    assert!(
+        registry.identify(&planted).unwrap().is_empty(),
+        "the new system rebuilt the index"
+    );
+    registry.remove_system(edge.name(), false).unwrap();
+    assert!(
+        registry.identify(&planted).unwrap().is_empty(),
+        "the removal of a system rebuilt the index"
+    );
+
+    // Another process's change is still seen, and with it, by the rebuild, the planted file.
+    let other = Registry::open(scratch.path()).unwrap();
+    other
+        .store(crm.name())
+        .unwrap()
+        .import(&bundle[3], &policy)
+        .unwrap();
+    assert_eq!(
+        registry.identify(&bundle[3].fingerprint()).unwrap(),
+        vec![crm.clone()]
+    );
+    assert_eq!(registry.identify(&planted).unwrap(), vec![crm]);
+}
+
+/// Another process's change made just before one of ours is not hidden by ours: the marker
+/// ours replaced is not the one our index was built from, so the index is rebuilt.
+#[test]
+fn a_foreign_change_just_before_ours_is_still_seen() {
+    let scratch = Scratch::new("foreign-first");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let crm = registry
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    let bundle = decode(&common::read("bundle.pem")).unwrap();
+    let policy = policy().allow_ca(true);
+    assert!(registry
+        .identify(&bundle[0].fingerprint())
+        .unwrap()
+        .is_empty());
+    let other = Registry::open(scratch.path()).unwrap();
+    other
+        .store(crm.name())
+        .unwrap()
+        .import(&bundle[0], &policy)
+        .unwrap();
+    registry
+        .store(crm.name())
+        .unwrap()
+        .import(&bundle[1], &policy)
+        .unwrap();
+    for certificate in &bundle[..2] {
+        assert_eq!(
+            registry.identify(&certificate.fingerprint()).unwrap(),
+            vec![crm.clone()]
+        );
+    }
+}

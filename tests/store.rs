@@ -534,3 +534,65 @@ fn special_files_under_certificate_names_are_reported_without_blocking() {
     }
     assert!(matches!(store.get(&fifo), Err(StoreError::Damaged(_))));
 }
+
+/// Damaged entries can be deleted whatever they are: a FIFO, a link to a directory (the link
+/// goes, what it leads to stays) and an empty directory are removed; a directory holding
+/// entries is refused with an error that says what to do, and nothing inside it is touched.
+#[cfg(unix)]
+#[test]
+fn damaged_entries_of_every_kind_can_be_deleted() {
+    let scratch = Scratch::new("delete-damaged");
+    let dir = scratch.path().join("store");
+    let store = FileStore::create(&dir, SystemKind::Source).unwrap();
+    let kept = sample();
+    store.import(&kept, &policy()).unwrap();
+    let entry = |byte: &str| -> CertificateName {
+        format!("cert_client_{}", byte.repeat(32)).parse().unwrap()
+    };
+    let (fifo, link, empty, full) = (entry("a1"), entry("b2"), entry("c3"), entry("d4"));
+    assert!(std::process::Command::new("mkfifo")
+        .arg(store.path_of(&fifo))
+        .status()
+        .unwrap()
+        .success());
+    let elsewhere = scratch.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::write(elsewhere.join("precious"), b"keep me").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, store.path_of(&link)).unwrap();
+    fs::create_dir(store.path_of(&empty)).unwrap();
+    fs::create_dir(store.path_of(&full)).unwrap();
+    fs::write(store.path_of(&full).join("inside"), b"keep me too").unwrap();
+    assert_eq!(store.list().unwrap().damaged.len(), 4);
+
+    for name in [&fifo, &link, &empty] {
+        store.delete(name).unwrap();
+        assert!(fs::symlink_metadata(store.path_of(name)).is_err(), "{name}");
+    }
+    assert_eq!(fs::read(elsewhere.join("precious")).unwrap(), b"keep me");
+    let error = store.delete(&full).unwrap_err();
+    assert!(
+        matches!(&error, StoreError::DirectoryNotEmpty(path) if *path == store.path_of(&full)),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "directory_not_empty");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "cannot delete {}: it is a directory holding other entries, not a certificate file; \
+             a store never deletes inside a directory: look at what it holds, empty it, then \
+             delete it again",
+            store.path_of(&full).display()
+        )
+    );
+    assert_eq!(
+        fs::read(store.path_of(&full).join("inside")).unwrap(),
+        b"keep me too"
+    );
+    let listing = store.list().unwrap();
+    assert_eq!(listing.certificates, vec![kept]);
+    assert_eq!(listing.damaged.len(), 1);
+    // Emptied by hand, it goes.
+    fs::remove_file(store.path_of(&full).join("inside")).unwrap();
+    store.delete(&full).unwrap();
+    assert!(store.list().unwrap().damaged.is_empty());
+}

@@ -15,6 +15,7 @@ use super::upload::{self, Trial};
 use super::{AdminError, Console};
 use crate::audit::HistoryQuery;
 use crate::certificate::Certificate;
+use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
 use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
 use crate::system::{System, SystemKind, SystemName};
@@ -359,6 +360,37 @@ pub(super) async fn stored_certificate(
         })
         .await?;
     Ok((system, certificate))
+}
+
+/// A stored entry, healthy or not: the certificate, or what is wrong with what is stored
+/// under its name (so that a page can show the damage and offer to delete it).
+pub(super) async fn stored_entry(
+    console: &Console,
+    actor: &Actor,
+    system: &str,
+    name: &str,
+) -> Result<
+    (
+        SystemName,
+        CertificateName,
+        Result<Certificate, DamagedEntry>,
+    ),
+    AdminError,
+> {
+    let system = system_name(system)?;
+    let name = certificate_name(name)?;
+    let lookup = system.clone();
+    let entry = console
+        .blocking(actor, move |registry| {
+            match registry.store(&lookup)?.get(&name) {
+                Ok(Some(certificate)) => Ok(Ok(certificate)),
+                Ok(None) => Err(StoreError::NotFound(name)),
+                Err(StoreError::Damaged(damaged)) => Ok(Err(damaged)),
+                Err(error) => Err(error),
+            }
+        })
+        .await?;
+    Ok((system, name, entry))
 }
 
 /// The certificate as a file to save, `cert_client_<fingerprint>.pem` or `.der`; `None` for

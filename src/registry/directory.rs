@@ -46,6 +46,31 @@ pub(super) struct Stamp {
     changed: (i64, i64),
 }
 
+impl Stamp {
+    fn of(metadata: &fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let changed = {
+            use std::os::unix::fs::MetadataExt;
+            (metadata.ctime(), metadata.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let changed = (0, 0);
+        Stamp {
+            inode: inode_of(metadata),
+            changed,
+        }
+    }
+}
+
+/// What a rewrite of the change marker replaced and wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Touched {
+    /// The marker replaced (`Some(None)`: there was none); `None` when unknown.
+    pub(super) replaced: Option<Option<Stamp>>,
+    /// The marker written.
+    pub(super) written: Stamp,
+}
+
 #[derive(Debug)]
 pub(super) struct Directory {
     dir: PathBuf,
@@ -131,40 +156,62 @@ impl Directory {
     }
 
     pub(super) fn stamp(&self) -> Option<Stamp> {
-        let metadata = fs::symlink_metadata(self.dir.join(CHANGES)).ok()?;
-        #[cfg(unix)]
-        let changed = {
-            use std::os::unix::fs::MetadataExt;
-            (metadata.ctime(), metadata.ctime_nsec())
-        };
-        #[cfg(not(unix))]
-        let changed = (0, 0);
-        Some(Stamp {
-            inode: inode_of(&metadata),
-            changed,
-        })
+        fs::symlink_metadata(self.dir.join(CHANGES))
+            .ok()
+            .map(|metadata| Stamp::of(&metadata))
     }
 
     /// Rewrites the change marker under a new inode, so that every other process's next
     /// `identify` rebuilds its index. Best effort: the change itself is already durable, and
     /// a marker that could not be rewritten only delays what other processes see until
     /// their next open.
-    pub(super) fn touch(&self) {
+    ///
+    /// Returns the marker this rewrite replaced and the one it wrote (`None` if it wrote
+    /// none): when the replaced one is the marker an index was built from, the index plus
+    /// this process's own change is current as of the new marker. Rewrites take turns on a
+    /// lock on the registry's directory, so that no other process's marker can land between
+    /// the look at the old one and the rename.
+    pub(super) fn touch(&self) -> Option<Touched> {
         let temporary = self.dir.join(format!("{CHANGES}-{}", unique_suffix()));
-        let written = File::options()
-            .write(true)
-            .create_new(true)
-            .open(&temporary)
-            .and_then(|mut file| file.write_all(b"changed\n"));
-        if written.is_err() || fs::rename(&temporary, self.dir.join(CHANGES)).is_err() {
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, access::file_mode(self.shared_group));
+        let written = options.open(&temporary).and_then(|mut file| {
+            ops::set_mode(&file, access::file_mode(self.shared_group))?;
+            file.write_all(b"changed\n")?;
+            Ok(file)
+        });
+        let Ok(file) = written else {
             let _ = fs::remove_file(&temporary);
+            return None;
+        };
+        // Without the lock the replaced marker is unknown: the caller's index is not
+        // vouched for, and its next `identify` rebuilds.
+        let turn = File::open(&self.dir)
+            .ok()
+            .filter(|dir| ops::lock(dir, true).is_ok());
+        let replaced = turn.as_ref().map(|_| self.stamp());
+        if fs::rename(&temporary, self.dir.join(CHANGES)).is_err() {
+            let _ = fs::remove_file(&temporary);
+            return None;
         }
+        // The descriptor's own inode, as the rename left it (a rename changes its change
+        // time): a marker another process writes after this one has another inode.
+        let written = file.metadata().ok().map(|metadata| Stamp::of(&metadata));
+        drop(turn);
+        Some(Touched {
+            replaced,
+            written: written?,
+        })
     }
 
     fn system_dir(&self, name: &SystemName) -> PathBuf {
         self.systems_dir.join(name.as_str())
     }
 
+    /// Every system, and every entry of `DIR/systems/` that is not one this registry serves,
+    /// each on its own: one odd entry never hides the others.
     pub(super) fn systems(&self) -> Result<SystemListing, StoreError> {
         let mut listing = SystemListing::default();
         let entries = fs::read_dir(&self.systems_dir)
@@ -183,7 +230,13 @@ impl Directory {
                 });
                 continue;
             };
-            match self.read_manifest(&name) {
+            let checked = match self.check_system_dir(&entry.path()) {
+                // Removed since the directory was read.
+                Ok(false) => continue,
+                Ok(true) => self.read_manifest(&name),
+                Err(problem) => Err(problem),
+            };
+            match checked {
                 Ok(system) => listing.systems.push(system),
                 Err(problem) => listing.damaged.push(DamagedEntry {
                     location: entry.path(),
@@ -196,27 +249,46 @@ impl Directory {
         Ok(listing)
     }
 
+    /// Whether a system's directory is there (`Ok(false)`: it is not) and one this registry
+    /// may serve: a directory itself, not a link to one (which could lead to another
+    /// system's certificates, or anywhere), that nobody the registry does not trust could
+    /// change (the checks a store makes of its own directory).
+    fn check_system_dir(&self, dir: &Path) -> Result<bool, Damage> {
+        let metadata = match fs::symlink_metadata(dir) {
+            Ok(metadata) => metadata,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(Damage::Unreadable(error.to_string())),
+        };
+        let file_type = metadata.file_type();
+        if file_type.is_symlink() {
+            return Err(Damage::SymbolicLink);
+        }
+        if !file_type.is_dir() {
+            return Err(Damage::Unreadable(format!(
+                "a system is a directory, and this is {}",
+                describe(&file_type)
+            )));
+        }
+        match access::directory_problem(&metadata, self.shared_group) {
+            Some(problem) => Err(Damage::Insecure(problem)),
+            None => Ok(true),
+        }
+    }
+
     pub(super) fn system(&self, name: &SystemName) -> Result<System, StoreError> {
         let dir = self.system_dir(name);
-        match fs::symlink_metadata(&dir) {
-            Ok(metadata) if metadata.is_dir() => {}
-            Ok(_) => {
-                return Err(StoreError::Damaged(DamagedEntry {
-                    location: dir,
-                    problem: Damage::Unreadable("not a directory".into()),
-                }))
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::SystemNotFound(name.clone()))
-            }
-            Err(source) => return Err(StoreError::io("read", &dir)(source)),
-        }
-        self.read_manifest(name).map_err(|problem| {
+        let damaged = |problem| {
             StoreError::Damaged(DamagedEntry {
-                location: dir,
+                location: dir.clone(),
                 problem,
             })
-        })
+        };
+        match self.check_system_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::SystemNotFound(name.clone())),
+            Err(problem) => return Err(damaged(problem)),
+        }
+        self.read_manifest(name).map_err(damaged)
     }
 
     fn read_manifest(&self, name: &SystemName) -> Result<System, Damage> {
@@ -242,6 +314,18 @@ impl Directory {
             return Ok(None);
         }
         let dir = self.system_dir(system.name());
+        // Checked at every call, not only when the index was built: a directory replaced by
+        // a link since (to the same directory moved elsewhere, even) is never read through.
+        match self.check_system_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::SystemNotFound(system.name().clone())),
+            Err(problem) => {
+                return Err(StoreError::Damaged(DamagedEntry {
+                    location: dir,
+                    problem,
+                }))
+            }
+        }
         let identity = DirectoryIdentity::of(&dir)
             .map_err(|_| StoreError::SystemNotFound(system.name().clone()))?;
         let mut stores = self.stores.locked();
@@ -256,7 +340,8 @@ impl Directory {
         Ok(Some(store))
     }
 
-    pub(super) fn create_system(&self, system: &System) -> Result<(), StoreError> {
+    /// Makes a system; returns the change marker it wrote (see [`touch`](Self::touch)).
+    pub(super) fn create_system(&self, system: &System) -> Result<Option<Touched>, StoreError> {
         let _lock = self.lock()?;
         let target = self.system_dir(system.name());
         if fs::symlink_metadata(&target).is_ok() {
@@ -269,12 +354,13 @@ impl Directory {
             fs::rename(&staging, &target).map_err(StoreError::io("create", &target))?;
             sync_dir(&self.systems_dir)
         });
-        if result.is_err() {
-            let _ = fs::remove_dir_all(&staging);
-        } else {
-            self.touch();
+        match result {
+            Ok(()) => Ok(self.touch()),
+            Err(error) => {
+                let _ = fs::remove_dir_all(&staging);
+                Err(error)
+            }
         }
-        result
     }
 
     fn make_system_at(&self, staging: &Path, system: &System) -> Result<(), StoreError> {
@@ -287,17 +373,21 @@ impl Directory {
         let mut file = options
             .open(&path)
             .map_err(StoreError::io("write", &path))?;
+        ops::set_mode(&file, access::file_mode(self.shared_group))
+            .map_err(StoreError::io("write", &path))?;
         file.write_all(format_manifest(system).as_bytes())
             .and_then(|()| file.sync_all())
             .map_err(StoreError::io("write", &path))?;
         sync_dir(staging)
     }
 
+    /// Removes a system; returns how many certificates went with it and the change marker
+    /// it wrote.
     pub(super) fn remove_system(
         &self,
         name: &SystemName,
         with_certificates: bool,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<(usize, Option<Touched>), StoreError> {
         let _lock = self.lock()?;
         let system = self.system(name)?;
         let dir = self.system_dir(name);
@@ -324,10 +414,10 @@ impl Directory {
         };
         self.stores.locked().remove(name);
         let synced = sync_dir(&self.systems_dir);
-        self.touch();
+        let touched = self.touch();
         // Gone from view already; what is left of it is removed now or at the next open.
         let _ = fs::remove_dir_all(&removed);
-        synced.map(|()| held)
+        synced.map(|()| (held, touched))
     }
 
     /// Certificate files directly in the registry's directory: a store made by
@@ -368,6 +458,28 @@ impl Directory {
         })?;
         self.touch();
         Ok(moved)
+    }
+}
+
+/// What a directory entry is, for a message.
+fn describe(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_file() {
+        "a file"
+    } else {
+        "neither a file nor a directory"
     }
 }
 

@@ -48,14 +48,69 @@ impl Index {
             stamp,
             ..Index::default()
         };
+        // Odd systems are reported by the listing and left out; one whose store cannot be
+        // read (changed or removed since it was listed) trusts nothing until the next
+        // rebuild, and never stops the others from being identified.
         for system in directory.systems()?.systems {
-            if let Some(store) = directory.store(&system)? {
-                for certificate in store.list()?.certificates {
+            let store = match directory.store(&system) {
+                Ok(store) => store,
+                Err(_) => continue,
+            };
+            if let Some(store) = store {
+                let Ok(listing) = store.list() else {
+                    continue;
+                };
+                for certificate in listing.certificates {
                     index.trust(certificate.fingerprint(), system.name());
                 }
             }
             index.systems.insert(system.name().clone(), system);
         }
         Ok(index)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use crate::registry::Registry;
+    use crate::store::{CertificateStore, ImportPolicy};
+    use crate::system::SystemKind;
+    use std::fs;
+    use std::path::Path;
+    use time::macros::datetime;
+
+    /// A system directory replaced by a link (here to the very same directory, moved away)
+    /// after the index was built, with no change marker rewritten: the certificate the
+    /// verifier asks for is not read through the link, and the handshake finds no trust.
+    #[test]
+    fn a_system_replaced_by_a_link_is_never_read_through_it() {
+        let scratch = std::env::temp_dir().join(format!(
+            "inbound-certs-unit-swapped-system-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&scratch);
+        let dir = scratch.join("registry");
+        let now = datetime!(2026-06-01 0:00 UTC);
+        let registry = Registry::create(&dir).unwrap();
+        let crm = "crm".parse().unwrap();
+        registry
+            .create_system(&crm, SystemKind::Source, now)
+            .unwrap();
+        let upload =
+            fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sample_source.pem"))
+                .unwrap();
+        let imported = registry
+            .store(&crm)
+            .unwrap()
+            .import_upload(&upload, &ImportPolicy::new(now))
+            .unwrap();
+        let name = imported[0].name();
+        assert!(registry.find_trusted(&name, |_| true).unwrap().is_some());
+
+        let moved = scratch.join("moved");
+        fs::rename(dir.join("systems/crm"), &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, dir.join("systems/crm")).unwrap();
+        assert!(registry.find_trusted(&name, |_| true).unwrap().is_none());
+        fs::remove_dir_all(&scratch).unwrap();
     }
 }

@@ -123,17 +123,16 @@ impl StoreBackend for SystemStore {
                 store_all,
             )?,
         };
+        // Certificates already present change nothing: no marker, no rebuild anywhere.
         if outcomes
             .iter()
             .any(|outcome| matches!(outcome, Imported::Added(_)))
         {
-            {
-                let mut index = self.shared.index_mut();
+            self.shared.changed(|index| {
                 for certificate in certificates {
                     index.trust(certificate.fingerprint(), self.system.name());
                 }
-            }
-            self.shared.changed();
+            });
         }
         Ok(outcomes)
     }
@@ -207,9 +206,7 @@ impl SystemStore {
             || store.remove(name).map_err(|error| self.system_error(error)),
         )?;
         self.shared
-            .index_mut()
-            .distrust(&name.fingerprint(), self.system.name());
-        self.shared.changed();
+            .changed(|index| index.distrust(&name.fingerprint(), self.system.name()));
         Ok(())
     }
 

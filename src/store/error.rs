@@ -49,7 +49,7 @@ pub enum Damage {
     Unreadable(String),
     /// The entry is a symbolic link, which a store never follows (it could point anywhere,
     /// for instance at a device that blocks, or at a file another user controls).
-    #[error("is a symbolic link, which a certificate store never follows; remove it and import the certificate itself")]
+    #[error("is a symbolic link, which a certificate store never follows; remove it and put the certificate (or the system's directory) itself there")]
     SymbolicLink,
     /// Someone the store does not trust could change the entry: it is writable by its group
     /// or by every user, or it belongs to another user.
@@ -132,6 +132,10 @@ pub enum StoreError {
     /// The store's directory does not exist or is not a directory.
     #[error("certificate store directory {0} does not exist or is not a directory")]
     NoDirectory(PathBuf),
+    /// A delete found, under the certificate's name, a directory that is not empty: a store
+    /// removes an empty directory found there (a damaged entry), never what is inside one.
+    #[error("cannot delete {}: it is a directory holding other entries, not a certificate file; a store never deletes inside a directory: look at what it holds, empty it, then delete it again", .0.display())]
+    DirectoryNotEmpty(PathBuf),
     /// A file operation failed (unreadable directory, full disk, read-only file system, …).
     #[error("cannot {operation} {path}: {source}", path = .path.display())]
     Io {

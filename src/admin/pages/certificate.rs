@@ -9,9 +9,11 @@ use serde::Deserialize;
 use super::{csrf_of, respond, see_other, system_path, CsrfForm};
 use crate::admin::api::{self, certificate_name, system_name};
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
-use crate::admin::html::{badge, esc, instant, page, w, Flash};
+use crate::admin::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE};
 use crate::admin::{AdminError, Console};
-use crate::store::CertificateStore;
+use crate::fingerprint::CertificateName;
+use crate::store::{CertificateStore, DamagedEntry};
+use crate::system::SystemName;
 
 /// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
 pub(in crate::admin) async fn certificate(
@@ -22,9 +24,15 @@ pub(in crate::admin) async fn certificate(
     Path((system, name)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let (system, certificate) =
-            api::stored_certificate(&console, &actor, &system, &name).await?;
-        let (lookup, name) = (system.clone(), certificate.name());
+        let (system, name, entry) = api::stored_entry(&console, &actor, &system, &name).await?;
+        let certificate = match entry {
+            Ok(certificate) => certificate,
+            Err(damaged) => {
+                let flash = console.take_flash(&session);
+                return Ok(damaged_page(&base, &session, &system, &name, &damaged, flash.as_ref()));
+            }
+        };
+        let lookup = system.clone();
         let imported = console
             .blocking(&actor, move |registry| registry.import_record(&lookup, &name))
             .await?;
@@ -101,6 +109,34 @@ pub(in crate::admin) async fn certificate(
     respond(&base, result)
 }
 
+/// The details page of a damaged entry: where it is, what is wrong, and how to delete it.
+fn damaged_page(
+    base: &Base,
+    session: &SessionContext,
+    system: &SystemName,
+    name: &CertificateName,
+    damaged: &DamagedEntry,
+    flash: Option<&Flash>,
+) -> Response {
+    let full = name.to_string();
+    let path = format!("{}/certificates/{full}", system_path(system));
+    let body = format!(
+        "<p><a href=\"{}\">← {}</a></p><h1>Damaged entry</h1><p><code id=\"name\">{}</code> {}</p>\
+         <dl class=\"details\"><dt>Location</dt><dd id=\"location\">{}</dd>\
+         <dt>Problem</dt><dd id=\"problem\">{}</dd></dl>\
+         <p class=\"hint\">It is not trusted. Delete it, or import the certificate again to replace it.</p>\
+         <div class=\"actions\"><a class=\"button danger\" id=\"delete\" href=\"{}\">Delete</a></div>",
+        esc(&base.to(&system_path(system))),
+        esc(system.as_str()),
+        esc(&full),
+        DAMAGED_BADGE,
+        esc(&damaged.location.display().to_string()),
+        esc(&damaged.problem.to_string()),
+        esc(&base.to(&format!("{path}/delete"))),
+    );
+    Html(page(base, Some(session), &full, flash, &body)).into_response()
+}
+
 /// A readable name for an extended key usage OID.
 fn eku_name(oid: &str) -> String {
     let name = match oid {
@@ -154,22 +190,36 @@ pub(in crate::admin) async fn confirm_delete(
     Path((system, name)): Path<(String, String)>,
 ) -> Response {
     let result = async {
-        let (system, certificate) =
-            api::stored_certificate(&console, &actor, &system, &name).await?;
-        let path = format!(
-            "{}/certificates/{}",
-            system_path(&system),
-            certificate.name()
-        );
+        let (system, name, entry) = api::stored_entry(&console, &actor, &system, &name).await?;
+        let path = format!("{}/certificates/{name}", system_path(&system));
+        // A damaged entry is deleted like a certificate; the page says what it is instead.
+        let (what, consequence) = match &entry {
+            Ok(certificate) => (
+                esc(&certificate.summary().subject.to_string()).to_string(),
+                format!(
+                    "{} will no longer be able to call in with it.",
+                    esc(system.as_str())
+                ),
+            ),
+            Err(damaged) => (
+                format!(
+                    "{} <code id=\"location\">{}</code>: <span id=\"problem\">{}</span>",
+                    DAMAGED_BADGE,
+                    esc(&damaged.location.display().to_string()),
+                    esc(&damaged.problem.to_string())
+                ),
+                "It is damaged and trusted by nobody; deleting it removes the entry.".to_owned(),
+            ),
+        };
         let body = format!(
             "<h1>Delete this certificate?</h1><div class=\"panel\"><p><code>{}</code></p><p>{}</p>\
-             <p>{} will no longer be able to call in with it. This cannot be undone.</p>\
+             <p>{} This cannot be undone.</p>\
              <form method=\"post\" action=\"{}\" class=\"actions\">{}\
              <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Delete</button>\
              <a class=\"button secondary\" href=\"{}\">Cancel</a></form></div>",
-            esc(&certificate.name().to_string()),
-            esc(&certificate.summary().subject.to_string()),
-            esc(system.as_str()),
+            esc(&name.to_string()),
+            what,
+            consequence,
             esc(&base.to(&format!("{path}/delete"))),
             crate::admin::html::csrf_field(&session),
             esc(&base.to(&path)),

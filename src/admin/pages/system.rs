@@ -84,10 +84,25 @@ pub(in crate::admin) async fn system(
                 );
             }
             for entry in &listing.damaged {
+                // Linked to its details page (which offers to delete it) when it is under a
+                // certificate's name.
+                let location = esc(&entry.location.display().to_string()).to_string();
+                let name = entry
+                    .location
+                    .file_name()
+                    .and_then(|file| file.to_str())
+                    .and_then(|file| file.strip_suffix(".der"))
+                    .and_then(|stem| stem.parse::<crate::fingerprint::CertificateName>().ok());
+                let shown = match name {
+                    Some(name) => format!(
+                        "<a href=\"{}\"><code>{location}</code></a>",
+                        esc(&base.to(&format!("{path}/certificates/{name}")))
+                    ),
+                    None => format!("<code>{location}</code>"),
+                };
                 w!(
                     body,
-                    "<tr class=\"damaged\"><td colspan=\"4\"><code>{}</code>: {}</td><td>{}</td></tr>",
-                    esc(&entry.location.display().to_string()),
+                    "<tr class=\"damaged\"><td colspan=\"4\">{shown}: {}</td><td>{}</td></tr>",
                     esc(&entry.problem.to_string()),
                     DAMAGED_BADGE
                 );

@@ -186,6 +186,34 @@ pub(crate) fn check_directory(dir: &Path, shared_group: bool) -> Result<PathBuf,
     Ok(canonical)
 }
 
+/// Why a directory inside a registry (a system's directory, found by `lstat`, never through a
+/// link) could be changed by someone the registry does not trust, if it could: the checks
+/// [`check_directory`] makes of the directory itself.
+#[cfg(unix)]
+pub(crate) fn directory_problem(
+    metadata: &fs::Metadata,
+    shared_group: bool,
+) -> Option<PermissionProblem> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = Identity::current();
+    let group_trusted = shared_group && identity.groups.contains(&metadata.gid());
+    if !identity.trusts_owner(metadata.uid()) && !group_trusted {
+        return Some(PermissionProblem::OwnedByOtherUser {
+            owner: metadata.uid(),
+            user: identity.user,
+        });
+    }
+    writable_by_others(metadata.mode() & 0o7777, shared_group, false)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn directory_problem(
+    _metadata: &fs::Metadata,
+    _shared_group: bool,
+) -> Option<PermissionProblem> {
+    None
+}
+
 /// Who besides the owner may write to a file or directory of these permission bits, if
 /// anyone the store does not trust: every user, or the group unless it is trusted. With
 /// `sticky_exempt`, a sticky directory is no problem (its entries are its owners' alone).

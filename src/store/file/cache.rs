@@ -13,17 +13,18 @@ use crate::store::{DamagedEntry, Listing, StoreError};
 use crate::sync::{MutexExt, RwLockExt};
 
 /// A listing and the directory it was read from: when a new read of the directory finds the
-/// same certificate files (names and inodes, in the same order), the listing is the same.
+/// same certificate files (names and identities, in the same order), the listing is the same.
 #[derive(Debug)]
 pub(super) struct LastListing {
     files: Vec<ListedFile>,
     certificates: Vec<Certificate>,
 }
 
-/// A file with a certificate file's name length, as the directory read returned it.
+/// A file with a certificate file's name length, as the directory read returned it, with
+/// what its `lstat` said (`None`: it could not be looked at, removed since the read).
 #[derive(Debug, PartialEq, Eq)]
 struct ListedFile {
-    inode: u64,
+    identity: Option<Identity>,
     name: [u8; FILE_NAME_LENGTH],
 }
 
@@ -85,34 +86,6 @@ impl Identity {
     }
 }
 
-impl Identity {
-    /// Whether a directory entry is still the file this identity was taken from. On Unix
-    /// this compares the inode the directory read already returned, so a warm listing makes
-    /// no system call per file: a file replaced under its name (every rename into place,
-    /// every delete and re-create) has a new inode. A file edited in place keeps its inode;
-    /// `get`, which compares length and modification time too, and the next process's
-    /// listing find such edits.
-    #[cfg(unix)]
-    fn listed_as(&self, entry: &fs::DirEntry) -> bool {
-        std::os::unix::fs::DirEntryExt::ino(entry) == self.inode
-    }
-
-    #[cfg(not(unix))]
-    fn listed_as(&self, entry: &fs::DirEntry) -> bool {
-        entry
-            .metadata()
-            .is_ok_and(|metadata| Identity::of(&metadata) == *self)
-    }
-}
-
-/// The inode of a directory entry, as the directory read returned it (0 where there is none).
-fn inode(entry: &fs::DirEntry) -> u64 {
-    #[cfg(unix)]
-    return std::os::unix::fs::DirEntryExt::ino(entry);
-    #[cfg(not(unix))]
-    return 0;
-}
-
 /// The first eight bytes of a name's fingerprint as a big-endian integer: ordered as the names.
 fn leading_u64(name: &CertificateName) -> u64 {
     let bytes = name.fingerprint();
@@ -138,10 +111,13 @@ impl FileStore {
 
     pub(super) fn forget(&self, name: &CertificateName) {
         let mut cache = self.cache.writing();
-        cache.remove(name);
         // A file found changed in place keeps its name and inode: the last listing, which
-        // showed it healthy, must not be repeated.
-        *self.last_listing.locked() = None;
+        // showed it healthy, must not be repeated. A name the cache never held is in no
+        // listing that can be repeated (those are made of cached files only), so a look-up
+        // of an absent name (every import's presence check) keeps it.
+        if cache.remove(name).is_some() {
+            *self.last_listing.locked() = None;
+        }
     }
 
     /// Every certificate file of the directory: known ones from the cache, the others read.
@@ -152,9 +128,16 @@ impl FileStore {
             let entry = entry.map_err(StoreError::io("read directory", &self.dir))?;
             let file_name = entry.file_name();
             if let Ok(name) = <[u8; FILE_NAME_LENGTH]>::try_from(file_name.as_encoded_bytes()) {
+                // One `lstat` per file (relative to the open directory, never following a
+                // link): the inode alone, which the directory read returns for free, misses a
+                // file made writable by others (`chmod 666`) or edited in place, and such a
+                // file must not be listed as a certificate until `get` happens to look.
                 files.push((
                     ListedFile {
-                        inode: inode(&entry),
+                        identity: entry
+                            .metadata()
+                            .ok()
+                            .map(|metadata| Identity::of(&metadata)),
                         name,
                     },
                     entry,
@@ -192,14 +175,18 @@ impl FileStore {
                     .name
                     .strip_suffix(EXTENSION.as_bytes())
                     .and_then(CertificateName::from_ascii);
-                listed_files.push(file);
                 let Some(name) = name else {
+                    listed_files.push(file);
                     continue;
                 };
-                match cache.get(&name).filter(|c| c.identity.listed_as(&entry)) {
+                match cache
+                    .get(&name)
+                    .filter(|cached| file.identity == Some(cached.identity))
+                {
                     Some(cached) => named.push((name, cached.certificate.clone())),
                     None => misses.push((name, entry.path())),
                 }
+                listed_files.push(file);
             }
         }
         let complete = misses.is_empty();

@@ -103,10 +103,11 @@ impl FileStoreOptions {
 ///
 /// **Reads.** `get` reads at most one file (none when the file's inode, size, modification and
 /// change times are those it had when this process last read it; the kernel sets the change
-/// time on every write, so an edit in place is seen at once). `list` reads the directory once
-/// and re-reads only files it has not seen, with no system call per known file on Unix: a file
-/// is known by its inode, which every replacement changes; a file edited in place keeps it, so
-/// such an edit is seen by `get` and by another process's listing, not by a warm listing.
+/// time on every write and every change of mode, so an edit in place is seen at once). `list`
+/// reads the directory once and re-reads only files it has not seen or that changed: each is
+/// looked at with one `lstat` (relative to the open directory, never following a link) and
+/// known by the same inode, size and times, so a file edited in place, or made writable by
+/// others (`chmod 666`), is reported by the next listing too, not only by the next `get`.
 /// Files are opened without following symbolic links and without blocking, their type is
 /// checked on the open descriptor and reads stop at 1 MiB. A damaged, truncated, foreign or
 /// insecure `cert_client_*.der` entry (a symbolic link, a FIFO, a directory, a file others may

@@ -15,6 +15,8 @@ pub(crate) trait FileOps: Send + Sync + std::fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Removes an empty directory (`rmdir`: never a link, never what a directory holds).
+    fn remove_directory(&self, path: &Path) -> io::Result<()>;
     /// Replaces the content of the lock file with a bundle's intent and makes it durable.
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()>;
     /// Empties the lock file (the bundle is complete, or undone) and makes that durable.
@@ -33,10 +35,7 @@ impl FileOps for RealFiles {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
         let file = options.open(path)?;
         // The umask may have taken bits away: the mode is exactly what the store chose.
-        #[cfg(unix)]
-        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
-        #[cfg(not(unix))]
-        let _ = mode;
+        set_mode(&file, mode)?;
         Ok(file)
     }
 
@@ -65,6 +64,10 @@ impl FileOps for RealFiles {
 
     fn remove(&self, path: &Path) -> io::Result<()> {
         fs::remove_file(path)
+    }
+
+    fn remove_directory(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
     }
 
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()> {
@@ -108,19 +111,45 @@ pub(crate) fn is_symbolic_link_error(error: &io::Error) -> bool {
 }
 
 /// The store's lock file, opened without following a link; writers of one directory, in any
-/// process, take it exclusively, readers never.
+/// process, take it exclusively, readers never. A lock file this call creates gets exactly
+/// `mode`, whatever the umask (which could take a shared group's read bit away).
 pub(crate) fn open_lock_file(path: &Path, mode: u32) -> io::Result<File> {
     let mut options = File::options();
-    options.read(true).write(true).create(true).truncate(false);
+    options.read(true).write(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(mode);
         options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
+    // Created with O_EXCL first, so that only the creator sets the mode (an existing file's
+    // mode is its owner's choice, and another process may hold it open); removed between the
+    // two opens, it is made again.
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match options.clone().create_new(true).open(path) {
+            Ok(file) => {
+                set_mode(&file, mode)?;
+                return Ok(file);
+            }
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+        match options.open(path) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound && attempts < 3 => continue,
+            opened => return opened,
+        }
+    }
+}
+
+/// Gives a file this process just created exactly `mode` (the umask may have taken bits away).
+pub(crate) fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))?;
     #[cfg(not(unix))]
-    let _ = mode;
-    options.open(path)
+    let _ = (file, mode);
+    Ok(())
 }
 
 /// Takes the advisory lock on an open lock file, waiting for it (`wait`) or not.

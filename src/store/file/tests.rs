@@ -59,6 +59,10 @@ impl FileOps for FailAt {
         self.step()?;
         RealFiles.remove(path)
     }
+    fn remove_directory(&self, path: &Path) -> io::Result<()> {
+        self.step()?;
+        RealFiles.remove_directory(path)
+    }
     fn write_intent(&self, lock: &mut File, intent: &[u8]) -> io::Result<()> {
         self.step()?;
         RealFiles.write_intent(lock, intent)
@@ -305,5 +309,33 @@ fn leftover_temporary_files_are_removed_on_open() {
     assert!(!fresh.exists());
     assert!(files_in(&dir).is_empty(), "{:?}", files_in(&dir));
     assert!(write::is_protocol_file(&dir.join(".lock")));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A look-up of an absent name (what every import checks first) keeps the last listing, so
+/// the next `list` of an unchanged directory repeats it instead of rebuilding it; a file
+/// the cache held that is gone still drops it.
+#[test]
+fn a_miss_keeps_the_last_listing() {
+    let dir = scratch("miss");
+    let store = FileStore::open(&dir, SystemKind::Source).unwrap();
+    let bundle = crate::decode(&fixture("bundle.pem")).unwrap();
+    store
+        .store_all(Admitted {
+            certificates: &bundle[..2],
+        })
+        .unwrap();
+    store.list().unwrap();
+    store.list().unwrap();
+    assert!(store.last_listing.lock().unwrap().is_some());
+    assert_eq!(store.get(&bundle[2].name()).unwrap(), None);
+    assert!(
+        store.last_listing.lock().unwrap().is_some(),
+        "a miss dropped the last listing"
+    );
+    fs::remove_file(store.path_of(&bundle[0].name())).unwrap();
+    assert_eq!(store.get(&bundle[0].name()).unwrap(), None);
+    assert!(store.last_listing.lock().unwrap().is_none());
+    assert_eq!(store.list().unwrap().certificates, vec![bundle[1].clone()]);
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -163,6 +163,21 @@ impl FileStore {
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 return Err(StoreError::NotFound(*name))
             }
+            // A directory under the name (a damaged entry): removed if empty. `rmdir` never
+            // follows a link (a link swapped in since is refused with ENOTDIR) and never
+            // removes anything inside: what a directory holds is not the store's to judge.
+            Err(error) if error.kind() == io::ErrorKind::IsADirectory => {
+                match self.ops.remove_directory(&path) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                        return Err(StoreError::NotFound(*name))
+                    }
+                    Err(error) if error.kind() == io::ErrorKind::DirectoryNotEmpty => {
+                        return Err(StoreError::DirectoryNotEmpty(path))
+                    }
+                    Err(source) => return Err(StoreError::io("delete", path)(source)),
+                }
+            }
             Err(source) => return Err(StoreError::io("delete", path)(source)),
         }
         self.ops
