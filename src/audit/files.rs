@@ -350,7 +350,13 @@ impl AuditFiles {
     ) {
         let path = self.imported_path(system, certificate);
         let Some(dir) = path.parent() else { return };
-        if access::create_directory(dir, access::directory_mode(self.shared_group)).is_err() {
+        // One level at a time: each directory made here gets exactly its mode, whatever the
+        // umask (a parent made on the way would not).
+        let mode = access::directory_mode(self.shared_group);
+        if access::create_directory(&self.dir.join(IMPORTED), mode)
+            .and_then(|()| access::create_directory(dir, mode))
+            .is_err()
+        {
             return;
         }
         let temporary = dir.join(format!(".tmp-{}-{certificate}", std::process::id()));
