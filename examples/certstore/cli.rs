@@ -110,9 +110,13 @@ pub(crate) struct ListArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Only the certificates that expire within this many days.
+    /// Only the certificates that expire within this many days, and those already expired.
     #[arg(long, value_name = "DAYS", value_parser = days("--expiring-within"))]
     pub(crate) expiring_within: Option<u32>,
+    /// Every column in full: whole names (cert_client_…), subjects, issuers and keys (the
+    /// table is otherwise fitted to 120 columns).
+    #[arg(long)]
+    pub(crate) wide: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,8 +162,8 @@ pub(crate) struct MigrateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct HistoryArgs {
-    /// Only records made at or after this RFC 3339 instant.
-    #[arg(long, value_name = "RFC3339", value_parser = since)]
+    /// Only records made at or after this instant: RFC 3339, or a date (midnight UTC).
+    #[arg(long, value_name = "RFC3339|YYYY-MM-DD", value_parser = since)]
     pub(crate) since: Option<time::OffsetDateTime>,
     /// At most this many records (the newest).
     #[arg(long, value_name = "N", value_parser = limit)]
@@ -192,10 +196,16 @@ fn limit(text: &str) -> Result<usize, String> {
         .map_err(|_| format!("--limit needs a number, got {text:?}"))
 }
 
+/// An RFC 3339 instant, or a date meaning its midnight UTC (what people type).
 fn since(text: &str) -> Result<time::OffsetDateTime, String> {
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(
-        |_| format!("--since needs an RFC 3339 instant such as 2026-01-31T00:00:00Z, got {text:?}"),
-    )
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .or_else(|_| time::Date::parse(text, &date).map(|day| day.midnight().assume_utc()))
+        .map_err(|_| {
+            format!(
+                "--since needs an RFC 3339 instant such as 2026-01-31T00:00:00Z or a date such as 2026-01-31, got {text:?}"
+            )
+        })
 }
 
 /// A certificate name, or a fingerprint in any common spelling.

@@ -7,14 +7,14 @@
 //! certstore --store DIR system list [--json]
 //! certstore --store DIR system remove NAME [--with-certificates]
 //! certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
-//! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS]
+//! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS] [--wide]
 //! certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
 //! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
 //! certstore --store DIR [--system NAME] purge-expired
 //! certstore --store DIR identify FILE|FINGERPRINT
 //! certstore --store DIR check [--within-days N] [--json]
 //! certstore --store DIR migrate --system NAME --kind source|proxy
-//! certstore --store DIR history [--system NAME] [--since RFC3339] [--limit N] [--json]
+//! certstore --store DIR history [--system NAME] [--since RFC3339|YYYY-MM-DD] [--limit N] [--json]
 //! cargo run --features postgres --example certstore -- --postgres URL list   # any command
 //! ```
 //!
@@ -24,7 +24,9 @@
 //! belongs to. `migrate` moves the certificates of a directory made by an earlier version
 //! (one store, files directly in DIR) into a system.
 //!
-//! Errors go to stderr and the exit code is 1. A damaged certificate file does not fail
+//! `certstore --help` (or `certstore COMMAND --help`) prints the usage; a mistake in the
+//! arguments gives one line saying what is wrong and a hint. Errors go to stderr and the exit
+//! code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
 //! `identify` exits 1 when no system trusts the certificate. `check` lists every system's
 //! expired certificates and those expiring within N days (default 30) and exits as monitoring

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::history::history;
 use super::identify::identify;
 use super::import::import;
-use super::list::list;
+use super::list::{list, View};
 use super::{Failure, Outcome};
 
 pub(crate) fn run(now: OffsetDateTime) -> Outcome {
@@ -90,7 +90,13 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Outcome {
 
     step("Every system's certificates");
     let systems = registry.systems()?.systems;
-    list(&registry, &systems, true, now, None, false)?;
+    let view = View {
+        per_system: true,
+        within: None,
+        json: false,
+        wide: false,
+    };
+    list(&registry, &systems, now, &view)?;
 
     let upload = std::fs::read(path_string("sample_source.pem")).map_err(|e| e.to_string())?;
     let shared = inbound_certs::decode(&upload)
