@@ -76,9 +76,10 @@ fn argument_error(error: &clap::Error) -> ExitCode {
         }
         // A value our parsers refused: their message says what was expected.
         ErrorKind::ValueValidation if std::error::Error::source(error).is_some() => {
-            if let Some(source) = std::error::Error::source(error) {
-                eprintln!("error: {source}");
-            }
+            let source = std::error::Error::source(error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            eprintln!("error: {source}");
             ExitCode::FAILURE
         }
         // What clap shows then is the whole help: its usage line says what is missing.
@@ -92,10 +93,25 @@ fn argument_error(error: &clap::Error) -> ExitCode {
             ExitCode::FAILURE
         }
         _ => {
-            eprintln!("{}\n{HINT}", first_paragraph(&error.render().to_string()));
+            let rendered = error.render().to_string();
+            eprintln!(
+                "{}\n{HINT}{}",
+                first_paragraph(&rendered),
+                similar(&rendered)
+            );
             ExitCode::FAILURE
         }
     }
+}
+
+/// clap's tip naming the command or flag that was probably meant, if it has one, in
+/// brackets (its other tips are about quoting, which confuses more than it helps).
+fn similar(rendered: &str) -> String {
+    rendered
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("tip: a similar "))
+        .map(|tip| format!(" (a similar {tip})"))
+        .unwrap_or_default()
 }
 
 /// clap's message without its tips and usage, on one line: the text up to the first blank
