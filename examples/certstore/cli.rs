@@ -5,26 +5,29 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use inbound_certs::{CertificateName, Fingerprint, ParseFingerprintError, SystemKind, SystemName};
 
+/// The heading of the options every command takes, apart from each command's own.
+const GLOBAL: &str = "Registry options (before or after the command)";
+
 /// Manage the systems of a registry and the client certificates each trusts for inbound mTLS.
 #[derive(Debug, Parser)]
 #[command(name = "certstore")]
 pub(crate) struct Cli {
     /// A registry directory.
-    #[arg(long, global = true, value_name = "DIR", conflicts_with = "postgres")]
+    #[arg(long, global = true, value_name = "DIR", conflicts_with = "postgres", help_heading = GLOBAL)]
     pub(crate) store: Option<PathBuf>,
 
     /// A registry in PostgreSQL instead of a directory (needs --features postgres), e.g.
     /// postgres://user@localhost/service.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", help_heading = GLOBAL)]
     pub(crate) postgres: Option<String>,
 
     /// Who the audit trail records as making the changes [default: $USER].
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub(crate) actor: Option<String>,
 
     /// The system a command works on (import, show, delete, migrate), or the only one it
     /// covers (list, purge-expired, history).
-    #[arg(long, global = true, value_name = "NAME", value_parser = system_name)]
+    #[arg(long, global = true, value_name = "NAME", value_parser = system_name, help_heading = GLOBAL)]
     pub(crate) system: Option<SystemName>,
 
     #[command(subcommand)]
