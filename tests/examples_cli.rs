@@ -303,6 +303,15 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
             && stderr.contains("does not match its name"),
         "{stderr}"
     );
+    // The damaged file counts as there for `delete`, which is how it is cleaned up.
+    let damaged = name_of("rsa2048.pem");
+    let output = store.run(&["delete", &damaged]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("deleted {damaged} from crm\n")
+    );
+    assert!(!victim.exists());
 }
 
 #[test]
@@ -748,7 +757,9 @@ fn certstore_delete_deletes_nothing_when_a_name_is_unknown() {
     let mut both = vec![source.clone(), proxy.clone()];
     both.sort();
     assert_eq!(listed(&store), both);
-    let output = store.run(&["delete", &source, &proxy]);
+    // A name given twice (here once as a fingerprint) is deleted once.
+    let fingerprint = source["cert_client_".len()..].to_uppercase();
+    let output = store.run(&["delete", &source, &proxy, &fingerprint]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(
         text(&output.stdout),
@@ -811,6 +822,10 @@ fn certstore_list_fits_120_columns_unless_wide() {
         let short = format!("{}…", &name["cert_client_".len()..][..12]);
         assert!(listing.contains(&short), "{listing}");
         assert!(listing.contains("CN=orders-service"), "{listing}");
+        assert!(
+            listing.contains("  EC P-256  ") && listing.contains("  RSA 2048  "),
+            "{listing}"
+        );
 
         let mut wide_arguments = arguments.to_vec();
         wide_arguments.push("--wide");
@@ -824,6 +839,7 @@ fn certstore_list_fits_120_columns_unless_wide() {
             "{listing}"
         );
         assert!(!listing.contains('…'), "{listing}");
+        assert!(listing.contains("  EC P-256 (256 bits)  "), "{listing}");
     }
 }
 

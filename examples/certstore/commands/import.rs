@@ -12,6 +12,7 @@ pub(crate) fn run(context: &Context, arguments: &ImportArgs) -> Outcome {
         .allow_expired(arguments.allow_expired)
         .allow_without_client_auth(arguments.allow_without_client_auth)
         .allow_ca(arguments.allow_ca);
+    // Before the registry is opened: a missing --system is the mistake to report first.
     context.system()?;
     let registry = context.open()?;
     let store = context.store(&registry)?;
