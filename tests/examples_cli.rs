@@ -1071,3 +1071,26 @@ fn certstore_history_counts_the_damaged_lines_it_does_not_show() {
     );
     assert!(text(&output.stdout).contains(": system crm created (a source system)\n"));
 }
+
+/// The trail is a file others may have written, and the actor is whatever `--actor` said:
+/// `history` prints its text escaped, as certificate text is, never an escape sequence or a
+/// bidirectional control as it is.
+#[test]
+fn certstore_history_prints_the_actor_escaped() {
+    let store = Store::new("history-actor");
+    let actor = "eve\u{1b}[2J\u{202e}\nforged";
+    let output = store.run(&["--actor", actor, "import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run_registry(&["history"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains(" eve"), "{stdout}");
+    for raw in ['\u{1b}', '\u{202e}'] {
+        assert!(!stdout.contains(raw), "{raw:?} printed as it is:\n{stdout}");
+    }
+    assert!(
+        !stdout.lines().any(|line| line.starts_with("forged")),
+        "{stdout}"
+    );
+}
