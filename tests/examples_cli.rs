@@ -159,6 +159,18 @@ fn certstore_import_list_show_delete_purge() {
         text(&output.stdout),
         format!("deleted {} from crm\n", name_of("expired.pem"))
     );
+    // Issue 21, item 7: nothing to purge is said, not left to silence.
+    let output = store.run(&["purge-expired"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        "nothing to purge: no expired certificates in crm\n"
+    );
+    let output = store.run_registry(&["purge-expired"]);
+    assert_eq!(
+        text(&output.stdout),
+        "nothing to purge: no expired certificates in any system\n"
+    );
 
     let output = store.run(&["delete", &source]);
     assert_eq!(text(&output.stdout), format!("deleted {source} from crm\n"));
@@ -291,6 +303,15 @@ fn certstore_list_reports_damaged_files_and_still_succeeds() {
             && stderr.contains("does not match its name"),
         "{stderr}"
     );
+    // The damaged file counts as there for `delete`, which is how it is cleaned up.
+    let damaged = name_of("rsa2048.pem");
+    let output = store.run(&["delete", &damaged]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("deleted {damaged} from crm\n")
+    );
+    assert!(!victim.exists());
 }
 
 #[test]
@@ -480,7 +501,8 @@ fn certstore_demo_runs_every_step() {
         "Purge expired certificates",
         "removed system crm and 5 certificate(s)",
         "The audit trail",
-        "demo-admin remove_system system crm: removed: with 5 certificate(s)",
+        // Issue 21, item 7: in words (it was "remove_system system crm: removed: …").
+        "demo-admin: system crm removed (with 5 certificate(s))",
         "Demo done",
     ] {
         assert!(stdout.contains(step), "missing step {step}:\n{stdout}");
@@ -631,8 +653,9 @@ fn certstore_keeps_an_audit_trail() {
     let output = store.run_registry(&["history", "--limit", "1"]);
     let lines = text(&output.stdout);
     assert_eq!(lines.lines().count(), 1);
+    // Issue 21, item 7: in words, not the trail's codes (which the JSON keeps).
     assert!(
-        lines.contains(" bob import system crm: refused: private_key"),
+        lines.contains(" bob: import into system crm refused: a private key: a private key (PKCS#8) was uploaded"),
         "{lines}"
     );
     let output = store.run_registry(&["history", "--since", "2999-01-01T00:00:00Z"]);
@@ -640,6 +663,269 @@ fn certstore_keeps_an_audit_trail() {
     let output = store.run_registry(&["history", "--since", "yesterday"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stderr).contains("--since needs an RFC 3339 instant"));
+    // Issue 21, item 7: a date is midnight UTC.
+    let output = store.run_registry(&["history", "--since", "2999-01-01"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "(no records)\n");
+    let output = store.run_registry(&["history", "--since", "2000-01-01"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).lines().count(), 3);
+    let output = store.run_registry(&["history", "--since", "2026-02-30"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("or a date such as 2026-01-31, got \"2026-02-30\""));
+}
+
+/// Issue 21, item 7: `history` says what happened in words (the JSON keeps the codes).
+#[test]
+fn certstore_history_is_in_words() {
+    let store = Store::new("history-words");
+    for arguments in [
+        &["import", "tests/data/sample_source.pem"][..],
+        &["import", "tests/data/sample_source.pem"],
+        &["import", "tests/data/server_only.pem"],
+        &["import", "--allow-expired", "tests/data/expired.pem"],
+        &["purge-expired"],
+        &["delete", &name_of("sample_source.pem")],
+    ] {
+        store.run(arguments);
+    }
+    let output = store.run_registry(&["system", "add", "gateway", "--kind", "proxy"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run_registry(&["system", "remove", "gateway"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run_registry(&["history"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    let source = name_of("sample_source.pem");
+    let subject = "(CN=orders-service.source.example,O=Orders Inc,C=DE)";
+    let expired = name_of("expired.pem");
+    let expected = [
+        "system gateway removed (with 0 certificate(s))".to_string(),
+        "system gateway created (a proxy system)".to_string(),
+        format!("deleted {source} {subject} from system crm"),
+        format!("purged {expired} (CN=expired.client.example,O=Inbound Certs Tests,C=DE) from system crm (expired on 2021-01-01T00:00:00Z)"),
+        format!("imported {expired} (CN=expired.client.example,O=Inbound Certs Tests,C=DE) into system crm"),
+        format!("import into system crm refused: not valid for client authentication (1 certificate(s) in the upload): certificate {} ", name_of("server_only.pem")),
+        format!("already present: {source} {subject} in system crm"),
+        format!("imported {source} {subject} into system crm"),
+        "system crm created (a source system)".to_string(),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{stdout}");
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(
+            line.contains(&format!(": {expected}")),
+            "{line}\nexpected: {expected}"
+        );
+    }
+    for code in [
+        "already_present",
+        "create_system",
+        "not_for_client_auth",
+        "remove_system",
+    ] {
+        assert!(!stdout.contains(code), "{code} in:\n{stdout}");
+    }
+    let output = store.run_registry(&["history", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[1]["action"], "create_system");
+    assert_eq!(json[6]["outcome"], "already_present");
+}
+
+/// Issue 21, item 7: `delete A B` looks every name up first; one unknown name deletes
+/// nothing and is named.
+#[test]
+fn certstore_delete_deletes_nothing_when_a_name_is_unknown() {
+    let store = Store::new("delete-all-or-nothing");
+    for file in ["sample_source.pem", "sample_proxy.der"] {
+        let output = store.run(&["import", &format!("tests/data/{file}")]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let source = name_of("sample_source.pem");
+    let proxy = name_of("sample_proxy.der");
+    let unknown = name_of("expired.pem");
+    let output = store.run(&["delete", &source, &unknown]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(text(&output.stdout), "");
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: certificate {unknown} not found in system crm\n\
+             error: nothing deleted: 1 of 2 certificate(s) not found\n"
+        )
+    );
+    let mut both = vec![source.clone(), proxy.clone()];
+    both.sort();
+    assert_eq!(listed(&store), both);
+    // A name given twice (here once as a fingerprint) is deleted once.
+    let fingerprint = source["cert_client_".len()..].to_uppercase();
+    let output = store.run(&["delete", &source, &proxy, &fingerprint]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("deleted {source} from crm\ndeleted {proxy} from crm\n")
+    );
+    assert!(listed(&store).is_empty());
+}
+
+/// Issue 21, item 7: `list --expiring-within N` shows the expired certificates too, marked.
+#[test]
+fn certstore_list_expiring_within_includes_the_expired() {
+    let store = Store::new("expiring-within");
+    for arguments in [
+        &["import", "tests/data/sample_source.pem"][..],
+        &["import", "--allow-expired", "tests/data/expired.pem"],
+    ] {
+        let output = store.run(arguments);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let output = store.run(&["list", "--expiring-within", "30"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let listing = text(&output.stdout);
+    let rows: Vec<&str> = listing.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listing}");
+    assert!(
+        rows[0].starts_with(&name_of("expired.pem")["cert_client_".len()..][..12])
+            && rows[0].ends_with("  expired"),
+        "{listing}"
+    );
+    let output = store.run(&["list", "--expiring-within", "30", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["status"], "expired");
+    // sample_source.pem is valid until 2045: within a window of 20,000 days.
+    let output = store.run(&["list", "--expiring-within", "20000", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+}
+
+/// Issue 21, item 7: the table fits 120 columns (names cut as the console cuts them), and
+/// `--wide` shows everything.
+#[test]
+fn certstore_list_fits_120_columns_unless_wide() {
+    let store = Store::new("list-width");
+    let output = store.run(&[
+        "import",
+        "--allow-ca",
+        "tests/data/bundle.pem",
+        "tests/data/sample_source.pem",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let widest = |listing: &str| listing.lines().map(|l| l.chars().count()).max().unwrap();
+    for arguments in [&["list"][..], &["--system", "crm", "list"]] {
+        let output = store.run_registry(arguments);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let listing = text(&output.stdout);
+        assert_eq!(listing.lines().count(), 7, "{listing}");
+        assert!(widest(&listing) <= 120, "{arguments:?}:\n{listing}");
+        let name = name_of("sample_source.pem");
+        let short = format!("{}…", &name["cert_client_".len()..][..12]);
+        assert!(listing.contains(&short), "{listing}");
+        assert!(listing.contains("CN=orders-service"), "{listing}");
+        assert!(
+            listing.contains("  EC P-256  ") && listing.contains("  RSA 2048  "),
+            "{listing}"
+        );
+
+        let mut wide_arguments = arguments.to_vec();
+        wide_arguments.push("--wide");
+        let output = store.run_registry(&wide_arguments);
+        let listing = text(&output.stdout);
+        // What the table would be without fitting: the test could fail.
+        assert!(widest(&listing) > 120, "{listing}");
+        assert!(listing.contains(&name_of("sample_source.pem")), "{listing}");
+        assert!(
+            listing.contains("CN=orders-service.source.example,O=Orders Inc,C=DE"),
+            "{listing}"
+        );
+        assert!(!listing.contains('…'), "{listing}");
+        assert!(listing.contains("  EC P-256 (256 bits)  "), "{listing}");
+    }
+}
+
+/// Issue 21, item 7: the usage is printed on --help only; a mistake gets one line saying
+/// what is wrong and a one-line hint.
+#[test]
+fn certstore_argument_mistakes_give_one_line_and_a_hint() {
+    let store = Store::new("usage");
+    let hint = "try 'certstore --help'";
+    for arguments in [
+        &[][..],
+        &["lst"],
+        &["--store", "/nonexistent", "list", "--bogus"],
+        &["--store", "/nonexistent", "system", "add", "x"],
+        &["--store", "/nonexistent", "system"],
+        &["--system", "crm", "import"],
+        &["--system", "crm", "list"],
+    ] {
+        let output = run("certstore", arguments);
+        assert_eq!(output.status.code(), Some(1), "{arguments:?}");
+        assert_eq!(text(&output.stdout), "", "{arguments:?}");
+        let stderr = text(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{arguments:?}: {stderr}");
+        assert!(lines[0].starts_with("error: "), "{arguments:?}: {stderr}");
+        assert!(lines[1].starts_with(hint), "{arguments:?}: {stderr}");
+    }
+    // What was probably meant, when clap can tell.
+    let output = run("certstore", &["lst"]);
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: unrecognized subcommand 'lst'\n{hint} (a similar subcommand exists: 'list')\n"
+        )
+    );
+    let output = run("certstore", &["--store", "/nonexistent", "list", "--jsn"]);
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: unexpected argument '--jsn' found\n{hint} (a similar argument exists: '--json')\n")
+    );
+    let output = run("certstore", &["--store", "/nonexistent", "list", "--bogus"]);
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: unexpected argument '--bogus' found\n{hint}\n")
+    );
+    let output = run("certstore", &["--system", "crm", "list"]);
+    assert_eq!(
+        text(&output.stderr),
+        format!("error: 'list' needs --store DIR or --postgres URL\n{hint}\n")
+    );
+    let output = store.run_registry(&["system", "add", "x"]);
+    assert!(
+        text(&output.stderr).contains("--kind"),
+        "{}",
+        text(&output.stderr)
+    );
+    for arguments in [&["--help"][..], &["-h"], &["import", "--help"]] {
+        let output = run("certstore", arguments);
+        assert!(output.status.success(), "{arguments:?}");
+        assert!(
+            text(&output.stdout).starts_with("Usage: certstore")
+                || text(&output.stdout).contains("\nUsage: certstore"),
+            "{}",
+            text(&output.stdout)
+        );
+        assert_eq!(text(&output.stderr), "");
+    }
+    let output = run("certstore", &["--help"]);
+    for command in [
+        "demo",
+        "system",
+        "import",
+        "list",
+        "show",
+        "delete",
+        "purge-expired",
+        "identify",
+        "check",
+        "migrate",
+        "history",
+    ] {
+        assert!(
+            text(&output.stdout).contains(&format!("\n  {command} ")),
+            "{command}"
+        );
+    }
 }
 
 /// Issue 20, item 9: a certificate whose subject alternative names and common name hold
@@ -719,11 +1005,19 @@ fn inspect_show_and_list_print_certificate_text_escaped_and_json_as_it_is() {
         "certstore show --json",
         &serde_json::from_slice(&output.stdout).unwrap(),
     );
+    // The table cuts long subjects to fit 120 columns (issue 21, item 7): whole with --wide.
     let stdout = safe("certstore list", &store.run(&["list"]));
-    assert!(stdout.contains(&subject), "{stdout}");
+    assert!(stdout.contains(&subject[..20]), "{stdout}");
     let stdout = safe(
         "certstore list (all systems)",
         &store.run_registry(&["list"]),
+    );
+    assert!(stdout.contains(&subject[..20]), "{stdout}");
+    let stdout = safe("certstore list --wide", &store.run(&["list", "--wide"]));
+    assert!(stdout.contains(&subject), "{stdout}");
+    let stdout = safe(
+        "certstore list --wide (all systems)",
+        &store.run_registry(&["list", "--wide"]),
     );
     assert!(stdout.contains(&subject), "{stdout}");
 }
@@ -753,5 +1047,50 @@ fn certstore_show_takes_upper_case_names_and_says_what_is_wrong_with_others() {
     assert_eq!(
         text(&output.stderr),
         format!("error: invalid certificate name \"{wrong}\": expected a hex digit at position 75, found 'g'\n")
+    );
+}
+
+/// The trail's damaged lines past the 100 the registry reports are counted, not dropped
+/// silently.
+#[test]
+fn certstore_history_counts_the_damaged_lines_it_does_not_show() {
+    let store = Store::new("history-damaged");
+    let trail = store.0.join("audit/audit.jsonl");
+    let mut text_of_trail = std::fs::read_to_string(&trail).unwrap();
+    for line in 0..103 {
+        text_of_trail.push_str(&format!("garbage {line}\n"));
+    }
+    std::fs::write(&trail, text_of_trail).unwrap();
+    let output = store.run_registry(&["history"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(stderr.lines().count(), 101, "{stderr}");
+    assert!(
+        stderr.ends_with("warning: audit trail: 3 more damaged line(s)\n"),
+        "{stderr}"
+    );
+    assert!(text(&output.stdout).contains(": system crm created (a source system)\n"));
+}
+
+/// The trail is a file others may have written, and the actor is whatever `--actor` said:
+/// `history` prints its text escaped, as certificate text is, never an escape sequence or a
+/// bidirectional control as it is.
+#[test]
+fn certstore_history_prints_the_actor_escaped() {
+    let store = Store::new("history-actor");
+    let actor = "eve\u{1b}[2J\u{202e}\nforged";
+    let output = store.run(&["--actor", actor, "import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run_registry(&["history"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert!(stdout.contains(" eve"), "{stdout}");
+    for raw in ['\u{1b}', '\u{202e}'] {
+        assert!(!stdout.contains(raw), "{raw:?} printed as it is:\n{stdout}");
+    }
+    assert!(
+        !stdout.lines().any(|line| line.starts_with("forged")),
+        "{stdout}"
     );
 }

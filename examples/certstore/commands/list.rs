@@ -1,0 +1,225 @@
+//! `list`: the certificates of one system or of every one, as a table or JSON.
+
+use std::process::ExitCode;
+
+use inbound_certs::{Certificate, CertificateStore, KeyAlgorithm, Registry, System, SystemName};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use super::{imported, pretty, print_columns, Context, Outcome};
+use crate::cli::ListArgs;
+
+pub(crate) fn run(context: &Context, arguments: &ListArgs) -> Outcome {
+    let registry = context.open()?;
+    let systems = context.systems(&registry)?;
+    let within = arguments
+        .expiring_within
+        .map(|days| Duration::days(i64::from(days)));
+    let view = View {
+        per_system: context.only_system().is_none(),
+        within,
+        json: arguments.json,
+        wide: arguments.wide,
+    };
+    list(&registry, &systems, context.now, &view)
+}
+
+/// How `list` shows the certificates.
+pub(crate) struct View {
+    /// Each row says its system.
+    pub(crate) per_system: bool,
+    /// Only certificates that expire within this long, or have expired.
+    pub(crate) within: Option<Duration>,
+    pub(crate) json: bool,
+    /// Every column in full, however wide the table.
+    pub(crate) wide: bool,
+}
+
+/// How wide the table may be without `--wide`.
+const COLUMNS: usize = 120;
+
+/// The certificates of `systems`, as `view` says.
+pub(crate) fn list(
+    registry: &Registry,
+    systems: &[System],
+    now: OffsetDateTime,
+    view: &View,
+) -> Outcome {
+    let mut rows: Vec<(SystemName, Certificate)> = Vec::new();
+    for system in systems {
+        let listing = registry.store(system.name())?.list()?;
+        for damaged in &listing.damaged {
+            eprintln!("warning: system {}: {damaged}", system.name());
+        }
+        rows.extend(
+            listing
+                .certificates
+                .into_iter()
+                // Expired ones are the most urgent of all: kept, their status says "expired".
+                .filter(|c| {
+                    let validity = &c.summary().validity;
+                    view.within.is_none_or(|within| {
+                        validity.is_expired_at(now) || validity.ends_within(now, within)
+                    })
+                })
+                .map(|certificate| (system.name().clone(), certificate)),
+        );
+    }
+    if view.json {
+        let objects: Vec<Value> = rows
+            .iter()
+            .map(|(system, certificate)| {
+                let mut object = crate::support::json_object(certificate, now);
+                object.insert("system".into(), Value::String(system.to_string()));
+                let when_and_who = imported(registry, system, &certificate.name());
+                let when_and_who = when_and_who.as_ref();
+                object.insert(
+                    "imported_at".into(),
+                    when_and_who.map_or(Value::Null, |(at, _)| Value::String(at.clone())),
+                );
+                object.insert(
+                    "imported_by".into(),
+                    when_and_who.map_or(Value::Null, |(_, by)| Value::String(by.clone())),
+                );
+                Value::Object(object)
+            })
+            .collect();
+        out!("{}", pretty(&Value::Array(objects))?);
+    } else {
+        print_table(&rows, view, now);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateTime) {
+    let mut header = vec![
+        "NAME",
+        "SUBJECT",
+        "ISSUER",
+        "NOT AFTER",
+        "KEY",
+        "CA",
+        "STATUS",
+    ];
+    if view.per_system {
+        header.insert(0, "SYSTEM");
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(system, c)| {
+            let s = c.summary();
+            let name = if view.wide {
+                s.name.to_string()
+            } else {
+                short_name(&s.name)
+            };
+            let mut row = vec![
+                name,
+                s.subject.to_string(),
+                s.issuer.to_string(),
+                s.validity.not_after.date().to_string(),
+                if view.wide {
+                    s.public_key.to_string()
+                } else {
+                    short_key(&s.public_key)
+                },
+                if s.is_ca { "yes" } else { "no" }.to_string(),
+                s.validity
+                    .status_at(now, crate::support::WARN_WITHIN)
+                    .as_str()
+                    .to_string(),
+            ];
+            if view.per_system {
+                row.insert(0, system.to_string());
+            }
+            row
+        })
+        .collect();
+    let header: Vec<String> = header.into_iter().map(String::from).collect();
+    let cells = if view.wide {
+        cells
+    } else {
+        // The system, subject and issuer give way; the other columns are short already.
+        let flexible: &[usize] = if view.per_system { &[0, 2, 3] } else { &[1, 2] };
+        fit(&header, cells, flexible, COLUMNS)
+    };
+    print_columns(&header, &cells);
+    if rows.is_empty() {
+        out!("(no certificates)");
+    }
+}
+
+/// A certificate name cut as the console cuts it in a table: its first 12 hex digits and
+/// `…` (`cert_client_` is the same for all; the subject column needs the room).
+fn short_name(name: &inbound_certs::CertificateName) -> String {
+    let full = name.to_string();
+    let hex = full.strip_prefix("cert_client_").unwrap_or(&full);
+    let kept: String = hex.chars().take(12).collect();
+    format!("{kept}…")
+}
+
+/// A key in few characters: `EC P-256`, `Ed25519`, `RSA 2048` (a curve says its size).
+fn short_key(key: &inbound_certs::PublicKeyInfo) -> String {
+    match (&key.algorithm, key.bits) {
+        (KeyAlgorithm::Ec(curve), _) => format!("EC {curve}"),
+        (KeyAlgorithm::Ed25519 | KeyAlgorithm::Ed448, _) | (_, None) => key.algorithm.to_string(),
+        (algorithm, Some(bits)) => format!("{algorithm} {bits}"),
+    }
+}
+
+/// `rows` with the cells of the `flexible` columns cut (ending in `…`) so that every line,
+/// two spaces between columns, is at most `limit` characters wide. The narrowest flexible
+/// columns keep their width; the room left is shared by the others. A column is never cut
+/// narrower than its header.
+fn fit(
+    header: &[String],
+    mut rows: Vec<Vec<String>>,
+    flexible: &[usize],
+    limit: usize,
+) -> Vec<Vec<String>> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let separators = 2 * widths.len().saturating_sub(1);
+    let total: usize = widths.iter().sum::<usize>() + separators;
+    if total <= limit {
+        return rows;
+    }
+    let fixed: usize = widths
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !flexible.contains(index))
+        .map(|(_, width)| width)
+        .sum::<usize>()
+        + separators;
+    let mut room = limit.saturating_sub(fixed);
+    let mut by_width: Vec<(usize, usize)> = flexible
+        .iter()
+        .filter_map(|&index| widths.get(index).map(|&width| (index, width)))
+        .collect();
+    by_width.sort_by_key(|&(_, width)| width);
+    let mut left = by_width.len();
+    let mut allowed = widths.clone();
+    for (index, width) in by_width {
+        let share = room / left.max(1);
+        let minimum = header.get(index).map_or(0, |h| h.chars().count());
+        let chosen = width.min(share).max(minimum);
+        if let Some(slot) = allowed.get_mut(index) {
+            *slot = chosen;
+        }
+        room = room.saturating_sub(chosen);
+        left -= 1;
+    }
+    for row in &mut rows {
+        for (cell, &width) in row.iter_mut().zip(&allowed) {
+            if cell.chars().count() > width {
+                let kept: String = cell.chars().take(width.saturating_sub(1)).collect();
+                *cell = format!("{kept}…");
+            }
+        }
+    }
+    rows
+}

@@ -1,0 +1,95 @@
+//! `system add`, `system list` and `system remove`.
+
+use std::process::ExitCode;
+
+use inbound_certs::{Registry, StoreError, SystemName};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{pretty, print_columns, rfc3339, Context, Failure, Outcome};
+use crate::cli::SystemCommand;
+
+pub(crate) fn run(context: &Context, command: SystemCommand) -> Outcome {
+    match command {
+        SystemCommand::Add { name, kind } => {
+            let name = parse(&name)?;
+            let registry = context.open_or_create(true)?;
+            let system = registry.create_system(&name, kind, context.now)?;
+            out!("added system {system}");
+            Ok(ExitCode::SUCCESS)
+        }
+        SystemCommand::List(arguments) => list(&context.open()?, context.now, arguments.json),
+        SystemCommand::Remove {
+            name,
+            with_certificates,
+        } => {
+            let name = parse(&name)?;
+            let registry = context.open()?;
+            let removed = registry
+                .remove_system(&name, with_certificates)
+                .map_err(|error| match error {
+                    StoreError::SystemNotEmpty { .. } => {
+                        format!("{error} (--with-certificates)")
+                    }
+                    other => other.to_string(),
+                })?;
+            out!("removed system {name} and {removed} certificate(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A system name given as an operand: parsed here rather than by clap, so that the message
+/// is the name's own ("invalid system name …"), whatever clap would put around it.
+fn parse(name: &str) -> Result<SystemName, Failure> {
+    name.parse()
+        .map_err(|error| Failure::Message(format!("{error}")))
+}
+
+/// Every system with its kind and how many certificates are in each state.
+pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outcome {
+    for damaged in registry.systems()?.damaged {
+        eprintln!("warning: {damaged}");
+    }
+    let overview = registry.overview(now, crate::support::WARN_WITHIN)?;
+    if json {
+        let objects: Vec<Value> = overview
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "name": o.system.name().to_string(),
+                    "kind": o.system.kind().as_str(),
+                    "created": rfc3339(o.system.created()),
+                    "valid": o.valid,
+                    "expiring": o.expiring,
+                    "expired": o.expired,
+                    "damaged": o.damaged,
+                })
+            })
+            .collect();
+        out!("{}", pretty(&Value::Array(objects))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let header: Vec<String> = ["SYSTEM", "KIND", "VALID", "EXPIRING", "EXPIRED", "DAMAGED"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let rows: Vec<Vec<String>> = overview
+        .iter()
+        .map(|o| {
+            vec![
+                o.system.name().to_string(),
+                o.system.kind().to_string(),
+                o.valid.to_string(),
+                o.expiring.to_string(),
+                o.expired.to_string(),
+                o.damaged.to_string(),
+            ]
+        })
+        .collect();
+    print_columns(&header, &rows);
+    if rows.is_empty() {
+        out!("(no systems)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
