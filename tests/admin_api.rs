@@ -235,6 +235,30 @@ async fn pages_need_a_session_and_forms_a_csrf_token() {
     );
     let fingerprint = &name_of(&certificate)["cert_client_".len()..];
     assert!(page.contains(&format!("data-fingerprint=\"{fingerprint}\"")));
+    // The same upload again adds nothing, and the heading does not say it imported.
+    let reply = browser
+        .post_multipart(
+            "/systems/crm/import",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("client.pem"), certificate.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/systems/crm");
+    let again = browser.get("/systems/crm").await.text();
+    assert!(
+        again.contains("Nothing new: 1 certificate already present"),
+        "{again}"
+    );
+    assert!(!again.contains("Imported 1 certificate"), "{again}");
+    // The add-system form asks for what the server accepts, and says the rule.
+    let systems = browser.get("/").await.text();
+    assert!(
+        systems.contains("pattern=\"[a-z0-9][a-z0-9._\\-]*\"")
+            && systems.contains("title=\"1 to 64 lower-case letters"),
+        "{systems}"
+    );
     // RFC 4514 escapes < and > with a backslash; HTML escaping comes on top.
     assert!(
         page.contains("CN=\\&lt;script\\&gt;alert(1)\\&lt;/script\\&gt;"),

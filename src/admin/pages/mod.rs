@@ -242,7 +242,8 @@ pub(super) async fn systems(
                 body,
                 "<h2>Add a system</h2><form method=\"post\" action=\"{}\" class=\"panel actions\">{}\
                  <label>Name <input type=\"text\" name=\"name\" id=\"system-name\" required \
-                 pattern=\"[A-Za-z0-9][A-Za-z0-9._\\-]*\" maxlength=\"64\" placeholder=\"crm\"></label>\
+                 pattern=\"[a-z0-9][a-z0-9._\\-]*\" maxlength=\"64\" placeholder=\"crm\" \
+                 title=\"1 to 64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit\"></label>\
                  <label>Kind <select name=\"kind\" id=\"system-kind\"><option value=\"source\">source</option>\
                  <option value=\"proxy\">proxy</option></select></label>\
                  <button type=\"submit\" id=\"add-system\">Add system</button></form>",

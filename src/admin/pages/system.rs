@@ -184,6 +184,10 @@ pub(in crate::admin) async fn import(
             // not read back from the store: the import succeeded, and a failed read must not
             // report it as failed.
             let certificates = decode_with(&upload.file, &policy.decode).unwrap_or_default();
+            let added = imported
+                .iter()
+                .filter(|outcome| matches!(outcome, crate::store::Imported::Added(_)))
+                .count();
             let mut lines = Vec::with_capacity(imported.len());
             for (index, outcome) in imported.iter().enumerate() {
                 let subject = certificates
@@ -196,22 +200,30 @@ pub(in crate::admin) async fn import(
                 };
                 lines.push(format!("{what}: {} ({subject})", outcome.name()));
             }
-            Ok(lines)
+            Ok((added, lines))
         })
         .await;
     let flash = match imported {
-        Ok(lines) => Flash::ok(
-            format!(
-                "Imported {} certificate{}",
-                lines.len(),
-                if lines.len() == 1 { "" } else { "s" }
-            ),
-            lines,
-        ),
+        Ok((added, lines)) => Flash::ok(import_heading(added, lines.len() - added), lines),
         Err(error) => Flash::error("Nothing was imported", vec![error.message]),
     };
     console.flash(&session, flash);
     see_other(&base, &system_path(&name))
+}
+
+/// The heading of an import's outcome: what was added, and what was there already (an
+/// import that added nothing does not say "Imported").
+fn import_heading(added: usize, present: usize) -> String {
+    let certificates =
+        |count: usize| format!("{count} certificate{}", if count == 1 { "" } else { "s" });
+    match (added, present) {
+        (0, present) => format!("Nothing new: {} already present", certificates(present)),
+        (added, 0) => format!("Imported {}", certificates(added)),
+        (added, present) => format!(
+            "Imported {}; {present} already present",
+            certificates(added)
+        ),
+    }
 }
 
 /// `GET /systems/{system}/purge-expired`: the confirmation, listing what would go.
