@@ -30,7 +30,7 @@
 //! | `POST /api/systems` | `{"name", "kind"}`: create a system → 201 |
 //! | `DELETE /api/systems/{system}` | remove an empty system → 204 (`?with_certificates=true` removes its certificates too) |
 //! | `GET /api/systems/{system}/certificates` | summaries with their status now (`?expiring_within_days=N` keeps those ending within N days) |
-//! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "already_present"}]`; `?allow_expired=true`, `?allow_ca=true`; `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
+//! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "already_present" \| "skipped"}]` (a skipped certificate, a CA certificate of the client's chain, also has `"reason": "chain_ca"` and a `"message"`); `?allow_expired=true`, `?allow_ca=true`; `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
 //! | `GET /api/systems/{system}/certificates/{name}` | a summary (`name` may be a fingerprint in any spelling); `?format=pem` or `?format=der` downloads the certificate |
 //! | `DELETE /api/systems/{system}/certificates/{name}` | delete → 204 |
 //! | `POST /api/systems/{system}/purge-expired` | delete the expired certificates → the names deleted |

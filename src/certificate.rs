@@ -1,7 +1,7 @@
 //! [`Certificate`]: one parsed X.509 certificate, its DER and its summary.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::der::{self, Reader};
 use crate::error::DecodeError;
@@ -30,6 +30,8 @@ struct Inner {
     /// Shared with the summary's names, which are read from it when first asked for.
     der: Arc<[u8]>,
     summary: CertificateSummary,
+    /// Whether it is self-signed: computed when first asked (a signature verification).
+    self_signed: OnceLock<bool>,
 }
 
 impl Certificate {
@@ -58,6 +60,7 @@ impl Certificate {
         Ok(Certificate(Arc::new(Inner {
             der: names.der,
             summary,
+            self_signed: OnceLock::new(),
         })))
     }
 
@@ -93,6 +96,29 @@ impl Certificate {
     /// Everything an administrator sees about the certificate.
     pub fn summary(&self) -> &CertificateSummary {
         &self.0.summary
+    }
+
+    /// Whether the certificate is self-signed: its subject and issuer are the same name and
+    /// its signature verifies with its own public key. A client's own certificate made with
+    /// `openssl req -x509` is; a certificate issued by a CA is not. Computed (one signature
+    /// verification) the first time it is asked, then kept. A signature algorithm this crate
+    /// cannot verify (DSA, Ed448, RSA keys under 2048 bits with SHA-2, …) answers `false`.
+    ///
+    /// ```
+    /// let own = std::fs::read("tests/data/ec_p384_selfsigned.pem")?;
+    /// assert!(inbound_certs::decode(&own)?[0].is_self_signed());
+    /// let issued = std::fs::read("tests/data/ec_p256.pem")?;
+    /// assert!(!inbound_certs::decode(&issued)?[0].is_self_signed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_self_signed(&self) -> bool {
+        *self.0.self_signed.get_or_init(|| {
+            self.0.summary.self_issued
+                && match x509_parser::parse_x509_certificate(&self.0.der) {
+                    Ok((_, parsed)) => parsed.verify_signature(None).is_ok(),
+                    Err(_) => false,
+                }
+        })
     }
 
     /// `cert_client_<fingerprint>`.

@@ -106,14 +106,15 @@ pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
 pub use store::conformance;
 pub use store::{
     Admitted, CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, ImportPolicy,
-    Imported, Listing, MemoryStore, PermissionProblem, StoreBackend, StoreError, StoreEvent,
+    Imported, Listing, MemoryStore, PermissionProblem, SkipReason, StoreBackend, StoreError,
+    StoreEvent, Verdict,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
 pub use summary::{
-    Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm, Oid,
-    PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity, ValidityStatus,
-    Visible,
+    Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm,
+    KeyUsage, Oid, PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity,
+    ValidityStatus, Visible,
 };
 pub use system::{
     NameProblem, ParseSystemKindError, ParseSystemNameError, System, SystemKind, SystemName,

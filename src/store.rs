@@ -16,7 +16,7 @@ pub(crate) use error::rfc3339;
 pub use error::{Damage, DamagedEntry, StoreError};
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
-pub use policy::ImportPolicy;
+pub use policy::{ImportPolicy, SkipReason, Verdict};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
 
@@ -29,18 +29,33 @@ use crate::system::SystemKind;
 
 /// The outcome of importing one certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Imported {
     /// The certificate was stored under this name.
     Added(CertificateName),
     /// A certificate with this name (the same DER) was already stored; nothing changed.
     AlreadyPresent(CertificateName),
+    /// The certificate was left out of the import (a CA certificate of the client's chain),
+    /// which stored the others.
+    Skipped(CertificateName, SkipReason),
 }
 
 impl Imported {
     /// The certificate's name.
     pub fn name(&self) -> CertificateName {
         match self {
-            Imported::Added(name) | Imported::AlreadyPresent(name) => *name,
+            Imported::Added(name) | Imported::AlreadyPresent(name) | Imported::Skipped(name, _) => {
+                *name
+            }
+        }
+    }
+
+    /// `added`, `already_present` or `skipped`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Imported::Added(_) => "added",
+            Imported::AlreadyPresent(_) => "already_present",
+            Imported::Skipped(..) => "skipped",
         }
     }
 }
@@ -86,12 +101,25 @@ pub struct Listing {
 #[derive(Debug, Clone, Copy)]
 pub struct Admitted<'a> {
     certificates: &'a [Certificate],
+    skipped: &'a [(Certificate, SkipReason)],
+    upload_name: Option<&'a str>,
 }
 
 impl<'a> Admitted<'a> {
     /// The admitted certificates, in the order the import gave them (a name may repeat).
     pub fn certificates(&self) -> &'a [Certificate] {
         self.certificates
+    }
+
+    /// The certificates of the upload that the import leaves out, and why: not to be stored,
+    /// but a backend that records its changes records them too.
+    pub fn skipped(&self) -> &'a [(Certificate, SkipReason)] {
+        self.skipped
+    }
+
+    /// The upload's name ([`ImportPolicy::upload_name`]), for the records of the import.
+    pub fn upload_name(&self) -> Option<&'a str> {
+        self.upload_name
     }
 }
 
@@ -149,10 +177,14 @@ pub trait StoreBackend: Send + Sync {
 pub enum StoreEvent<'a> {
     /// The certificates were stored (or were there already): one outcome each, in order.
     Imported {
-        /// The certificates.
+        /// The certificates stored.
         certificates: &'a [Certificate],
         /// What happened to each.
         outcomes: &'a [Imported],
+        /// The certificates of the upload left out, and why.
+        skipped: &'a [(Certificate, SkipReason)],
+        /// The upload's name, if the import gave one.
+        upload_name: Option<&'a str>,
     },
     /// An import was refused before anything was stored.
     Refused {
@@ -161,6 +193,8 @@ pub enum StoreEvent<'a> {
         /// The certificates of the refused import (none when the upload could not be
         /// decoded).
         certificates: &'a [Certificate],
+        /// The upload's name, if the import gave one.
+        upload_name: Option<&'a str>,
     },
     /// A certificate (or damaged entry) was deleted.
     Deleted {
@@ -328,34 +362,55 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
         let kind = StoreBackend::system_kind(self);
-        let checked = if kind.accepts_inbound() {
-            certificates
-                .iter()
-                .enumerate()
-                .try_for_each(|(index, certificate)| policy.check_in_upload(certificate, index + 1))
-        } else {
-            Err(StoreError::NotInbound(kind))
-        };
-        if let Err(error) = checked {
-            return Err(refused(self, error, certificates));
+        if !kind.accepts_inbound() {
+            return Err(refused(
+                self,
+                StoreError::NotInbound(kind),
+                certificates,
+                policy,
+            ));
         }
-        let outcomes = self.store_all(Admitted { certificates })?;
-        if outcomes.len() != certificates.len() {
+        let mut admitted = Vec::with_capacity(certificates.len());
+        let mut skipped = Vec::new();
+        for (certificate, verdict) in certificates.iter().zip(policy.judge(certificates)) {
+            match verdict {
+                Verdict::Import => admitted.push(certificate.clone()),
+                Verdict::Skip(reason) => skipped.push((certificate.clone(), reason)),
+                Verdict::Refuse(error) => return Err(refused(self, error, certificates, policy)),
+            }
+        }
+        let stored = self.store_all(Admitted {
+            certificates: &admitted,
+            skipped: &skipped,
+            upload_name: policy.upload(),
+        })?;
+        if stored.len() != admitted.len() {
             return Err(StoreError::BackendContract(
                 "a store returned a number of outcomes other than the number of certificates",
             ));
         }
-        for outcome in &outcomes {
-            let outcome = match outcome {
-                Imported::Added(_) => "added",
-                Imported::AlreadyPresent(_) => "already_present",
-            };
-            metrics::counter!("inbound_certs_imports_total", "outcome" => outcome).increment(1);
-        }
         self.record(StoreEvent::Imported {
-            certificates,
-            outcomes: &outcomes,
+            certificates: &admitted,
+            outcomes: &stored,
+            skipped: &skipped,
+            upload_name: policy.upload(),
         })?;
+        // One outcome per certificate of the upload, in its order.
+        let mut stored = stored.into_iter();
+        let mut skipped = skipped.into_iter().peekable();
+        let outcomes: Vec<Imported> = certificates
+            .iter()
+            .filter_map(
+                |certificate| match skipped.next_if(|(first, _)| first == certificate) {
+                    Some((_, reason)) => Some(Imported::Skipped(certificate.name(), reason)),
+                    None => stored.next(),
+                },
+            )
+            .collect();
+        for outcome in &outcomes {
+            metrics::counter!("inbound_certs_imports_total", "outcome" => outcome.code())
+                .increment(1);
+        }
         Ok(outcomes)
     }
 
@@ -365,7 +420,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         policy: &ImportPolicy,
     ) -> Result<Vec<Imported>, StoreError> {
         let certificates = decode_with(upload, &policy.decode)
-            .map_err(|error| refused(self, error.into(), &[]))?;
+            .map_err(|error| refused(self, error.into(), &[], policy))?;
         self.import_all(&certificates, policy)
     }
 
@@ -423,11 +478,13 @@ fn refused<S: StoreBackend + ?Sized>(
     store: &S,
     error: StoreError,
     certificates: &[Certificate],
+    policy: &ImportPolicy,
 ) -> StoreError {
     metrics::counter!("inbound_certs_refusals_total", "reason" => error.code()).increment(1);
     match store.record(StoreEvent::Refused {
         error: &error,
         certificates,
+        upload_name: policy.upload(),
     }) {
         Ok(()) => error,
         Err(recording) => recording,

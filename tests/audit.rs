@@ -38,7 +38,7 @@ fn in_a_directory_every_change_leaves_one_record() {
     conformance::registry_audit(Registry::create(scratch.path()).unwrap());
     // The trail is JSON Lines, one record a line, in the registry's directory.
     let text = fs::read_to_string(scratch.path().join("audit/audit.jsonl")).unwrap();
-    assert_eq!(text.lines().count(), 9);
+    assert_eq!(text.lines().count(), 12);
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
     assert_eq!(first["action"], "create_system");
     assert_eq!(first["actor"], "alice");

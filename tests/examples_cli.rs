@@ -135,7 +135,7 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 22, "{keys:?}");
+    assert_eq!(keys.len(), 24, "{keys:?}");
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -232,14 +232,14 @@ fn certstore_import_takes_its_files_as_one_bundle() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 3, "{stderr}");
     assert!(
-        lines[0].starts_with(&format!(
-            "error: tests/data/expired.pem: certificate {} (",
-            name_of("expired.pem")
-        )) && lines[0].contains("expired on 2021-01-01T00:00:00Z"),
+        lines[0].starts_with("error: tests/data/no-such-file.pem: "),
         "{stderr}"
     );
     assert!(
-        lines[1].starts_with("error: tests/data/no-such-file.pem: "),
+        lines[1].starts_with(&format!(
+            "error: tests/data/expired.pem: certificate {} (",
+            name_of("expired.pem")
+        )) && lines[1].contains("expired on 2021-01-01T00:00:00Z"),
         "{stderr}"
     );
     assert_eq!(lines[2], "error: nothing imported: 2 of 3 files refused");
@@ -266,15 +266,7 @@ fn certstore_import_takes_its_files_as_one_bundle() {
 #[test]
 fn certstore_list_reports_damaged_files_and_still_succeeds() {
     let store = Store::new("damaged");
-    // bundle.pem holds an intermediate CA (issue 12: refused unless --allow-ca).
-    let output = store.run(&["import", "tests/data/bundle.pem"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("is a CA certificate")
-            && text(&output.stderr).contains("(to import it anyway: --allow-ca)\n"),
-        "{}",
-        text(&output.stderr)
-    );
+    // bundle.pem holds an intermediate CA (stored only with --allow-ca).
     assert!(store
         .run(&["import", "--allow-ca", "tests/data/bundle.pem"])
         .status
@@ -499,10 +491,10 @@ fn certstore_demo_runs_every_step() {
         "Every system's certificates",
         "Delete the shared certificate from crm: partner-gateway still trusts it",
         "Purge expired certificates",
-        "removed system crm and 5 certificate(s)",
+        "removed system crm and 4 certificate(s)",
         "The audit trail",
         // Issue 21, item 7: in words (it was "remove_system system crm: removed: …").
-        "demo-admin: system crm removed (with 5 certificate(s))",
+        "demo-admin: system crm removed (with 4 certificate(s))",
         "Demo done",
     ] {
         assert!(stdout.contains(step), "missing step {step}:\n{stdout}");
@@ -561,6 +553,8 @@ fn inspect_json_has_the_documented_keys_and_reports_bad_files() {
         "ec_curve",
         "is_ca",
         "self_issued",
+        "self_signed",
+        "key_usage",
         "client_auth",
         "subject_alt_names",
         "extended_key_usage",
@@ -655,7 +649,7 @@ fn certstore_keeps_an_audit_trail() {
     assert_eq!(lines.lines().count(), 1);
     // Issue 21, item 7: in words, not the trail's codes (which the JSON keeps).
     assert!(
-        lines.contains(" bob: import into system crm refused: a private key: a private key (PKCS#8) was uploaded"),
+        lines.contains(" bob: import into system crm refused: a private key (upload tests/data/key_pkcs8.pem): a private key (PKCS#8) was uploaded"),
         "{lines}"
     );
     let output = store.run_registry(&["history", "--since", "2999-01-01T00:00:00Z"]);
@@ -706,7 +700,7 @@ fn certstore_history_is_in_words() {
         format!("deleted {source} {subject} from system crm"),
         format!("purged {expired} (CN=expired.client.example,O=Inbound Certs Tests,C=DE) from system crm (expired on 2021-01-01T00:00:00Z)"),
         format!("imported {expired} (CN=expired.client.example,O=Inbound Certs Tests,C=DE) into system crm"),
-        format!("import into system crm refused: not valid for client authentication (1 certificate(s) in the upload): certificate {} ", name_of("server_only.pem")),
+        format!("import into system crm refused: not valid for client authentication (1 certificate(s) in upload tests/data/server_only.pem): certificate {} ", name_of("server_only.pem")),
         format!("already present: {source} {subject} in system crm"),
         format!("imported {source} {subject} into system crm"),
         "system crm created (a source system)".to_string(),
@@ -1092,5 +1086,94 @@ fn certstore_history_prints_the_actor_escaped() {
     assert!(
         !stdout.lines().any(|line| line.starts_with("forged")),
         "{stdout}"
+    );
+}
+
+/// Issue 21, items 1 and 2: what administrators upload, as they have it.
+#[test]
+fn certstore_imports_the_client_of_a_chain_and_its_own_self_signed_certificate() {
+    let store = Store::new("chains");
+    // fullchain.pem: the client's certificate, then the intermediate CA that issued it.
+    let leaf = name_of("via_intermediate.pem");
+    let intermediate = name_of("intermediate.pem");
+    let output = store.run(&["import", "tests/data/fullchain.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "imported {leaf}\nskipped {intermediate} (CN=Inbound Test Intermediate CA,O=Inbound Certs Tests,C=DE): \
+             a CA certificate of the chain; a pinned client certificate needs no chain\n"
+        )
+    );
+    assert_eq!(listed(&store), vec![leaf.clone()]);
+    // The same with the root too, given as separate files: one upload.
+    let root = name_of("ca.pem");
+    let output = store.run(&[
+        "import",
+        "tests/data/ca.pem",
+        "tests/data/via_intermediate.pem",
+        "tests/data/intermediate.pem",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].starts_with(&format!("skipped {root} (CN=Inbound Test Root CA")));
+    assert_eq!(lines[1], format!("already present {leaf}"));
+    assert!(lines[2].starts_with(&format!("skipped {intermediate} (")));
+    assert_eq!(listed(&store), vec![leaf.clone()]);
+
+    // CA certificates alone: refused, saying what to upload instead.
+    for upload in ["tests/data/intermediate.pem", "tests/data/ca_bundle.pem"] {
+        let output = store.run(&["import", upload]);
+        assert_eq!(output.status.code(), Some(1), "{upload}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: {upload}: certificate 1 of the upload, {intermediate} (CN=Inbound Test Intermediate CA"))
+                && stderr.contains("upload the client's own certificate")
+                && stderr.contains("(to import it anyway: --allow-ca)")
+                && stderr.ends_with("error: nothing imported: 1 of 1 files refused\n"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(listed(&store), vec![leaf.clone()]);
+
+    // A client's own certificate made by `openssl req -x509` (CA:TRUE): imported, and
+    // shown as self-signed.
+    let own = name_of("req_x509_ec.pem");
+    let output = store.run(&[
+        "import",
+        "tests/data/req_x509_ec.pem",
+        "tests/data/req_x509_rsa.pem",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("imported {own}\nimported {}\n", name_of("req_x509_rsa.pem"))
+    );
+    let output = store.run(&["show", &own]);
+    assert!(
+        text(&output.stdout).contains("\nSelf-signed:         yes\n"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // The history says what was skipped, and from which upload.
+    let output = store.run_registry(&["history", "--json"]);
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
+    let skipped: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|record| record["outcome"] == "skipped")
+        .collect();
+    assert_eq!(skipped.len(), 3, "{records:?}");
+    assert_eq!(
+        skipped.last().unwrap()["detail"],
+        "a CA certificate of the chain; a pinned client certificate needs no chain (upload tests/data/fullchain.pem)"
+    );
+    let output = store.run_registry(&["history"]);
+    let history = text(&output.stdout);
+    assert!(
+        history.contains(&format!("skipped {intermediate} (CN=Inbound Test Intermediate CA,O=Inbound Certs Tests,C=DE), not imported into system crm (a CA certificate of the chain")),
+        "{history}"
     );
 }

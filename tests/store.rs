@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateName, CertificateStore, Damage, FileStore, ImportPolicy, Imported,
-    MemoryStore, StoreBackend, StoreError, SystemKind,
+    MemoryStore, SkipReason, StoreBackend, StoreError, SystemKind,
 };
 use std::sync::Arc;
 
@@ -595,4 +595,73 @@ fn damaged_entries_of_every_kind_can_be_deleted() {
     fs::remove_file(store.path_of(&full).join("inside")).unwrap();
     store.delete(&full).unwrap();
     assert!(store.list().unwrap().damaged.is_empty());
+}
+
+/// A self-signed cA=TRUE certificate made by a client (no keyUsage, no pathLen) is the
+/// client's own when uploaded alone, and the CA of the chain when it issued another
+/// certificate of the same upload (issue 21).
+#[test]
+fn a_self_signed_certificate_that_issued_another_of_the_upload_is_skipped() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "home-made.example");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let own = params.self_signed(&key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&params, &key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "issued.example");
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let own = inbound_certs::Certificate::from_der(own.der()).unwrap();
+    let leaf = inbound_certs::Certificate::from_der(leaf.der()).unwrap();
+    assert!(own.summary().is_ca && own.is_self_signed());
+    assert_eq!(own.summary().key_usage, None);
+    assert!(!leaf.is_self_signed());
+
+    let store = MemoryStore::new(SystemKind::Source).unwrap();
+    let policy = ImportPolicy::new(NOW);
+    assert_eq!(
+        store
+            .import_all(&[leaf.clone(), own.clone()], &policy)
+            .unwrap(),
+        vec![
+            Imported::Added(leaf.name()),
+            Imported::Skipped(own.name(), SkipReason::ChainCa)
+        ]
+    );
+    assert_eq!(
+        store.import(&own, &policy).unwrap(),
+        Imported::Added(own.name())
+    );
+    // With a pathLenConstraint it is a CA's, even alone.
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    let constrained =
+        inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
+    assert_eq!(constrained.summary().path_len_constraint, Some(0));
+    match store.import(&constrained, &policy) {
+        Err(StoreError::CaCertificate { position: 1, .. }) => {}
+        other => panic!("expected CaCertificate, got {other:?}"),
+    }
+    // With keyCertSign and no clientAuth too.
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let signer =
+        inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
+    assert!(signer.summary().key_usage.unwrap().key_cert_sign());
+    assert!(store.import(&signer, &policy).is_err());
+    // ... unless it also says clientAuth.
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let client =
+        inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
+    assert_eq!(
+        store.import(&client, &policy).unwrap(),
+        Imported::Added(client.name())
+    );
 }

@@ -51,6 +51,8 @@ pub(crate) fn json_object(certificate: &Certificate, now: OffsetDateTime) -> Map
         "ec_curve": ec_curve,
         "is_ca": summary.is_ca,
         "self_issued": summary.self_issued,
+        "self_signed": certificate.is_self_signed(),
+        "key_usage": summary.key_usage.map(|usage| usage.names().collect::<Vec<_>>()),
         "client_auth": summary.client_auth,
         // JSON escapes on its own: the names as the certificate holds them.
         "subject_alt_names": summary.subject_alt_names.iter().map(|name| name.to_unescaped_string()).collect::<Vec<_>>(),
@@ -121,8 +123,15 @@ pub(crate) fn readable_block(certificate: &Certificate, now: OffsetDateTime) -> 
         ),
         format!("CA certificate:      {}", yes_no(summary.is_ca)),
         format!("Self-issued:         {}", yes_no(summary.self_issued)),
+        format!(
+            "Self-signed:         {}",
+            yes_no(certificate.is_self_signed())
+        ),
         format!("TLS client auth:     {}", yes_no(summary.client_auth)),
     ];
+    if let Some(usage) = summary.key_usage {
+        lines.push(format!("Key usage:           {usage}"));
+    }
     if !summary.subject_alt_names.is_empty() {
         let names: Vec<String> = summary
             .subject_alt_names

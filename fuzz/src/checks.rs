@@ -138,6 +138,9 @@ const POOL: &[&[u8]] = &[
     include_bytes!("../../tests/data/ed25519.der"),
     include_bytes!("../../tests/data/rsa2048.der"),
     include_bytes!("../../tests/data/many_sans.der"),
+    // CA certificates (not a client's own): refused alone, skipped beside a client's.
+    include_bytes!("../../tests/data/ca.der"),
+    include_bytes!("../../tests/data/intermediate.der"),
 ];
 
 /// One store operation; indexes pick from a small pool of real certificates.
@@ -203,7 +206,8 @@ pub fn store_ops(data: &[u8]) {
                 let policy = ImportPolicy::new(now)
                     .allow_expired(allow_expired)
                     .allow_without_client_auth(allow_without_client_auth);
-                let refused = (!allow_expired && expired_at(certificate, now))
+                let refused = certificate.summary().is_ca
+                    || (!allow_expired && expired_at(certificate, now))
                     || (!allow_without_client_auth && !certificate.summary().client_auth);
                 match store.import(certificate, &policy) {
                     Ok(Imported::Added(name)) => {
@@ -212,7 +216,12 @@ pub fn store_ops(data: &[u8]) {
                     Ok(Imported::AlreadyPresent(name)) => {
                         assert!(!refused && model.contains_key(&name));
                     }
-                    Err(StoreError::Expired { .. } | StoreError::NotForClientAuth { .. }) => {
+                    Ok(other) => panic!("a certificate imported alone: {other:?}"),
+                    Err(
+                        StoreError::Expired { .. }
+                        | StoreError::NotForClientAuth { .. }
+                        | StoreError::CaCertificate { .. },
+                    ) => {
                         assert!(refused);
                     }
                     Err(other) => panic!("import: {other}"),
@@ -225,14 +234,20 @@ pub fn store_ops(data: &[u8]) {
                 let certificates: Vec<Certificate> =
                     indexes.iter().take(8).map(|i| pick(*i).clone()).collect();
                 let policy = ImportPolicy::new(now).allow_expired(allow_expired);
-                let refused = certificates
-                    .iter()
-                    .any(|c| (!allow_expired && expired_at(c, now)) || !c.summary().client_auth);
+                let clients = || certificates.iter().filter(|c| !c.summary().is_ca);
+                let refused = (!certificates.is_empty() && clients().next().is_none())
+                    || clients().any(|c| {
+                        (!allow_expired && expired_at(c, now)) || !c.summary().client_auth
+                    });
                 match store.import_all(&certificates, &policy) {
                     Ok(outcomes) => {
                         assert!(!refused);
                         assert_eq!(outcomes.len(), certificates.len());
                         for (outcome, certificate) in outcomes.iter().zip(&certificates) {
+                            if certificate.summary().is_ca {
+                                assert!(matches!(outcome, Imported::Skipped(..)));
+                                continue;
+                            }
                             let added = model
                                 .insert(certificate.name(), certificate.clone())
                                 .is_none();

@@ -279,26 +279,26 @@ pub(super) async fn import(
 }
 
 fn imported_json(imported: &Imported) -> Value {
-    json!({
+    let mut json = json!({
         "name": imported.name().to_string(),
-        "outcome": outcome(imported),
-    })
-}
-
-pub(super) fn outcome(imported: &Imported) -> &'static str {
-    match imported {
-        Imported::Added(_) => "added",
-        Imported::AlreadyPresent(_) => "already_present",
+        "outcome": imported.code(),
+    });
+    if let (Imported::Skipped(_, reason), Some(object)) = (imported, json.as_object_mut()) {
+        object.insert("reason".into(), json!(reason.code()));
+        object.insert("message".into(), json!(reason.to_string()));
     }
+    json
 }
 
 fn trial_json(trial: &Trial) -> Value {
     match &trial.result {
-        Ok(imported) => json!({
-            "name": trial.name.to_string(),
-            "subject": trial.subject,
-            "outcome": outcome(imported),
-        }),
+        Ok(imported) => {
+            let mut json = imported_json(imported);
+            if let Some(object) = json.as_object_mut() {
+                object.insert("subject".into(), json!(trial.subject));
+            }
+            json
+        }
         Err(error) => json!({
             "name": trial.name.to_string(),
             "subject": trial.subject,

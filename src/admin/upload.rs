@@ -13,7 +13,7 @@ use crate::decode::decode_with;
 use crate::error::DecodeError;
 use crate::fingerprint::CertificateName;
 use crate::registry::Registry;
-use crate::store::{CertificateStore, ImportPolicy, Imported, StoreError};
+use crate::store::{CertificateStore, ImportPolicy, Imported, StoreError, Verdict};
 use crate::system::SystemName;
 
 /// The largest text field of a form accepted beside the file.
@@ -222,12 +222,13 @@ pub(super) fn dry_run(
     let certificates: Vec<Certificate> = decode_with(upload, &policy.decode)?;
     let mut seen = std::collections::HashSet::new();
     let mut trials = Vec::with_capacity(certificates.len());
-    for (index, certificate) in certificates.iter().enumerate() {
+    for (certificate, verdict) in certificates.iter().zip(policy.judge(&certificates)) {
         let name = certificate.name();
-        let result = match policy.check_in_upload(certificate, index + 1) {
-            Err(error) => Err(error),
-            Ok(()) if !seen.insert(name) => Ok(Imported::AlreadyPresent(name)),
-            Ok(()) => match store.get(&name) {
+        let result = match verdict {
+            Verdict::Refuse(error) => Err(error),
+            Verdict::Skip(reason) => Ok(Imported::Skipped(name, reason)),
+            Verdict::Import if !seen.insert(name) => Ok(Imported::AlreadyPresent(name)),
+            _ => match store.get(&name) {
                 Ok(Some(_)) => Ok(Imported::AlreadyPresent(name)),
                 Ok(None) => Ok(Imported::Added(name)),
                 Err(error) => Err(error),

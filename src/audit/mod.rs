@@ -73,6 +73,9 @@ pub enum AuditOutcome {
     Added,
     /// The certificate was stored already; nothing changed.
     AlreadyPresent,
+    /// The certificate was left out of the import that stored the others (the record's
+    /// detail says why).
+    Skipped,
     /// The upload or certificate was refused (the record's detail says why); nothing changed.
     Refused,
     /// The certificate or system is gone.
@@ -82,11 +85,12 @@ pub enum AuditOutcome {
 }
 
 impl AuditOutcome {
-    /// `added`, `already_present`, `refused`, `removed` or `created`.
+    /// `added`, `already_present`, `skipped`, `refused`, `removed` or `created`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditOutcome::Added => "added",
             AuditOutcome::AlreadyPresent => "already_present",
+            AuditOutcome::Skipped => "skipped",
             AuditOutcome::Refused => "refused",
             AuditOutcome::Removed => "removed",
             AuditOutcome::Created => "created",
@@ -97,6 +101,7 @@ impl AuditOutcome {
         Some(match text {
             "added" => AuditOutcome::Added,
             "already_present" => AuditOutcome::AlreadyPresent,
+            "skipped" => AuditOutcome::Skipped,
             "refused" => AuditOutcome::Refused,
             "removed" => AuditOutcome::Removed,
             "created" => AuditOutcome::Created,

@@ -79,6 +79,8 @@ impl StoreBackend for SystemStore {
                     self.records_of(StoreEvent::Imported {
                         certificates,
                         outcomes,
+                        skipped: admitted.skipped(),
+                        upload_name: admitted.upload_name(),
                     })
                 });
             }
@@ -90,6 +92,8 @@ impl StoreBackend for SystemStore {
                     .append(&self.records_of(StoreEvent::Imported {
                         certificates,
                         outcomes: &outcomes,
+                        skipped: admitted.skipped(),
+                        upload_name: admitted.upload_name(),
                     }))?;
                 outcomes
             }
@@ -118,6 +122,8 @@ impl StoreBackend for SystemStore {
                     Ok(self.records_of(StoreEvent::Imported {
                         certificates,
                         outcomes: &outcomes,
+                        skipped: admitted.skipped(),
+                        upload_name: admitted.upload_name(),
                     }))
                 },
                 store_all,
@@ -216,25 +222,44 @@ impl SystemStore {
             StoreEvent::Imported {
                 certificates,
                 outcomes,
-            } => certificates
-                .iter()
-                .zip(outcomes)
-                .map(|(certificate, outcome)| {
-                    let outcome = match outcome {
-                        Imported::Added(_) => AuditOutcome::Added,
-                        Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
-                    };
+                skipped,
+                upload_name,
+            } => {
+                let from = |text: String| match upload_name {
+                    Some(upload) if text.is_empty() => format!("upload {upload}"),
+                    Some(upload) => format!("{text} (upload {upload})"),
+                    None => text,
+                };
+                let stored = certificates
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(certificate, outcome)| {
+                        let outcome = match outcome {
+                            Imported::Added(_) => AuditOutcome::Added,
+                            Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
+                            Imported::Skipped(..) => AuditOutcome::Skipped,
+                        };
+                        self.audit_record(
+                            AuditAction::Import,
+                            Some(certificate),
+                            outcome,
+                            from(String::new()),
+                        )
+                    });
+                let skipped = skipped.iter().map(|(certificate, reason)| {
                     self.audit_record(
                         AuditAction::Import,
                         Some(certificate),
-                        outcome,
-                        String::new(),
+                        AuditOutcome::Skipped,
+                        from(reason.to_string()),
                     )
-                })
-                .collect(),
+                });
+                stored.chain(skipped).collect()
+            }
             StoreEvent::Refused {
                 error,
                 certificates,
+                upload_name,
             } => {
                 // The certificate the refusal is about, when it names one.
                 let named = match error {
@@ -245,17 +270,19 @@ impl SystemStore {
                     }
                     _ => None,
                 };
+                let about = match (certificates.len(), upload_name) {
+                    (0, None) => String::new(),
+                    (0, Some(upload)) => format!(" (upload {upload})"),
+                    (count, None) => format!(" ({count} certificate(s) in the upload)"),
+                    (count, Some(upload)) => {
+                        format!(" ({count} certificate(s) in upload {upload})")
+                    }
+                };
                 vec![self.audit_record(
                     AuditAction::Import,
                     named,
                     AuditOutcome::Refused,
-                    match certificates.len() {
-                        0 => format!("{}: {error}", error.code()),
-                        count => format!(
-                            "{} ({count} certificate(s) in the upload): {error}",
-                            error.code()
-                        ),
-                    },
+                    format!("{}{about}: {error}", error.code()),
                 )]
             }
             StoreEvent::Deleted { name, certificate } => {

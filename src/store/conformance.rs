@@ -46,6 +46,10 @@ const EXPIRED: &[u8] = include_bytes!("../../tests/data/expired.pem");
 const NOT_YET_VALID: &[u8] = include_bytes!("../../tests/data/not_yet_valid.pem");
 const SERVER_ONLY: &[u8] = include_bytes!("../../tests/data/server_only.pem");
 const PRIVATE_KEY: &[u8] = include_bytes!("../../tests/data/key_pkcs8.pem");
+const FULLCHAIN: &[u8] = include_bytes!("../../tests/data/fullchain.pem");
+const INTERMEDIATE: &[u8] = include_bytes!("../../tests/data/intermediate.pem");
+const CA_BUNDLE: &[u8] = include_bytes!("../../tests/data/ca_bundle.pem");
+const SELF_SIGNED_CA_TRUE: &[u8] = include_bytes!("../../tests/data/req_x509_ec.pem");
 
 fn one(pem: &[u8]) -> Certificate {
     let mut certificates = crate::decode(pem).unwrap();
@@ -71,6 +75,7 @@ pub fn run_all<S: CertificateStore>(make: impl Fn() -> S) {
     import_is_idempotent(&make());
     upload_is_all_or_nothing(&make());
     policy_defaults_are_safe(&make());
+    chains_and_self_signed_certificates(&make());
     private_key_upload_is_refused(&make());
     listing_is_sorted_by_name(&make());
     validity_chores(&make());
@@ -156,12 +161,6 @@ pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
         "nothing of a refused upload is stored"
     );
 
-    // The bundle's fifth certificate is an intermediate CA: refused by default, whole.
-    match store.import_upload(BUNDLE, &ImportPolicy::new(NOW)) {
-        Err(StoreError::CaCertificate { position: 5, .. }) => {}
-        other => panic!("an upload with a CA certificate: expected CaCertificate, got {other:?}"),
-    }
-    assert!(store.list().unwrap().certificates.is_empty());
     let imported = store.import_upload(BUNDLE, &policy()).unwrap();
     let bundle = crate::decode(BUNDLE).unwrap();
     assert_eq!(
@@ -172,6 +171,75 @@ pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
     let mut expected = names(&bundle);
     expected.sort();
     assert_eq!(names(&store.list().unwrap().certificates), expected);
+}
+
+/// The CA certificates of a client's chain are skipped, CA certificates alone refused, and
+/// a client's own self-signed certificate with cA=TRUE imported (issue 21).
+pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: &S) {
+    let default = ImportPolicy::new(NOW);
+    // Alone, an intermediate CA is refused; with the root, both are (nothing to import).
+    for upload in [INTERMEDIATE, CA_BUNDLE] {
+        match store.import_upload(upload, &default) {
+            Err(StoreError::CaCertificate { position: 1, .. }) => {}
+            other => panic!("CA certificates alone: expected CaCertificate, got {other:?}"),
+        }
+    }
+    assert!(store.list().unwrap().certificates.is_empty());
+
+    // fullchain.pem: the client's certificate, then its CA.
+    let chain = crate::decode(FULLCHAIN).unwrap();
+    let imported = store.import_upload(FULLCHAIN, &default).unwrap();
+    assert_eq!(
+        imported,
+        vec![
+            Imported::Added(chain[0].name()),
+            Imported::Skipped(chain[1].name(), super::SkipReason::ChainCa),
+        ]
+    );
+    assert_eq!(
+        names(&store.list().unwrap().certificates),
+        vec![chain[0].name()]
+    );
+    // The CA first, the client's certificate twice: still the CA skipped, in its place.
+    let reordered = [chain[1].clone(), chain[0].clone(), chain[0].clone()];
+    assert_eq!(
+        store.import_all(&reordered, &default).unwrap(),
+        vec![
+            Imported::Skipped(chain[1].name(), super::SkipReason::ChainCa),
+            Imported::AlreadyPresent(chain[0].name()),
+            Imported::AlreadyPresent(chain[0].name()),
+        ]
+    );
+    // Allowed, the CA is imported too.
+    let imported = store
+        .import_upload(FULLCHAIN, &default.clone().allow_ca(true))
+        .unwrap();
+    assert_eq!(imported[1], Imported::Added(chain[1].name()));
+    store.delete(&chain[1].name()).unwrap();
+
+    // `openssl req -x509`'s certificate: cA=TRUE, self-signed, no EKU.
+    let own = one(SELF_SIGNED_CA_TRUE);
+    assert!(own.summary().is_ca && own.is_self_signed());
+    assert_eq!(
+        store.import(&own, &default).unwrap(),
+        Imported::Added(own.name())
+    );
+    // The same certificate whose signature does not verify is only self-issued: a CA's.
+    let mut der = own.der().to_vec();
+    if let Some(last) = der.last_mut() {
+        *last ^= 0x01;
+    }
+    let forged = Certificate::from_der(&der).unwrap();
+    assert!(forged.summary().self_issued && !forged.is_self_signed());
+    match store.import(&forged, &default) {
+        Err(StoreError::CaCertificate { .. }) => {}
+        other => panic!("a forged self-signature: expected CaCertificate, got {other:?}"),
+    }
+    let mut names_now = names(&store.list().unwrap().certificates);
+    names_now.sort();
+    let mut expected = vec![chain[0].name(), own.name()];
+    expected.sort();
+    assert_eq!(names_now, expected);
 }
 
 /// Expired and non-client-auth certificates are refused by default, accepted when allowed;

@@ -1,19 +1,23 @@
 //! [`ImportPolicy`]: what an import accepts (expired certificates, certificates that cannot
 //! authenticate TLS clients, CA certificates), judged at an instant the caller gives.
 
+use std::collections::HashSet;
+
 use time::OffsetDateTime;
 
 use super::StoreError;
 use crate::certificate::Certificate;
 use crate::decode::DecodeOptions;
+use crate::summary::OID_CLIENT_AUTH;
 
-/// What to accept on import. The defaults are the safe ones: expired certificates,
-/// certificates that cannot authenticate TLS clients, and CA certificates are refused.
+/// What to accept on import. The defaults are the safe ones: expired certificates and
+/// certificates that cannot authenticate TLS clients are refused; CA certificates are skipped
+/// beside a client certificate and refused alone (see [`judge`](Self::judge)).
 ///
 /// A stored CA certificate trusts only a client that presents that very certificate (with
 /// its private key), like any stored certificate: it does not make the certificates it
-/// issued trusted. A CA certificate in an upload is most often a mistake (a `fullchain.pem`
-/// holds the intermediate CA beside the client's certificate), hence the default.
+/// issued trusted. A CA certificate in an upload is most often the chain of the client's
+/// certificate (a `fullchain.pem` holds the intermediate CA beside it), hence the default.
 ///
 /// `now` is the instant "expired" is judged at; the library never reads the clock itself.
 ///
@@ -30,6 +34,7 @@ pub struct ImportPolicy {
     allow_expired: bool,
     allow_without_client_auth: bool,
     allow_ca: bool,
+    upload_name: Option<String>,
     pub(crate) decode: DecodeOptions,
 }
 
@@ -41,6 +46,7 @@ impl ImportPolicy {
             allow_expired: false,
             allow_without_client_auth: false,
             allow_ca: false,
+            upload_name: None,
             decode: DecodeOptions::default(),
         }
     }
@@ -58,11 +64,24 @@ impl ImportPolicy {
         self
     }
 
-    /// Accept CA certificates (basicConstraints cA=TRUE) as trusted clients (default:
-    /// refuse). The certificates a CA issued are not trusted by storing it.
+    /// Accept CA certificates (basicConstraints cA=TRUE) as trusted clients, and import
+    /// those of a chain rather than skip them (default: no). The certificates a CA issued are
+    /// not trusted by storing it.
     pub fn allow_ca(mut self, allow: bool) -> Self {
         self.allow_ca = allow;
         self
+    }
+
+    /// The name of the upload (its file names, as the administrator chose them), which the
+    /// audit records of the import give (default: none).
+    pub fn upload_name(mut self, name: impl Into<String>) -> Self {
+        self.upload_name = Some(name.into());
+        self
+    }
+
+    /// The upload's name, if one was given.
+    pub fn upload(&self) -> Option<&str> {
+        self.upload_name.as_deref()
     }
 
     /// The limits used when decoding uploads (default: [`DecodeOptions::default`]).
@@ -91,18 +110,80 @@ impl ImportPolicy {
         self.allow_ca
     }
 
-    /// Checks one certificate against the policy. Not-yet-valid certificates are accepted.
+    /// Checks one certificate, uploaded alone, against the policy. Not-yet-valid
+    /// certificates are accepted.
     pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
-        self.check_in_upload(certificate, 1)
+        match self.judge(std::slice::from_ref(certificate)).pop() {
+            Some(Verdict::Refuse(error)) => Err(error),
+            _ => Ok(()),
+        }
     }
 
-    /// [`check`](Self::check) for the certificate at `position` (1-based) of an upload,
-    /// which the errors that need it name.
-    pub fn check_in_upload(
-        &self,
-        certificate: &Certificate,
-        position: usize,
-    ) -> Result<(), StoreError> {
+    /// What an import does with each certificate of an upload, in order, before anything is
+    /// stored: the import goes on if no certificate is refused, and stores those to import.
+    ///
+    /// - A CA certificate (basicConstraints cA=TRUE) beside a certificate that is imported is
+    ///   skipped, unless CA certificates are allowed: a `fullchain.pem` holds the client's
+    ///   certificate and the CAs of its chain, and a pinned client certificate is trusted by
+    ///   itself, without its chain. An upload of CA certificates alone is refused.
+    /// - A client's own self-signed certificate is imported even if it says cA=TRUE (as
+    ///   `openssl req -x509` makes it): [self-signed](Certificate::is_self_signed), valid for
+    ///   TLS client authentication, without a pathLenConstraint, not limited to
+    ///   keyCertSign without clientAuth, and issuing no other certificate of the upload.
+    /// - Every other certificate is checked for expiry and client authentication.
+    ///
+    /// Linear in the number of certificates.
+    ///
+    /// ```
+    /// use inbound_certs::{ImportPolicy, SkipReason, Verdict};
+    /// use time::macros::datetime;
+    ///
+    /// // A client certificate followed by the intermediate CA that issued it.
+    /// let upload = inbound_certs::decode(&std::fs::read("tests/data/fullchain.pem")?)?;
+    /// let verdicts = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC)).judge(&upload);
+    /// assert!(matches!(verdicts[0], Verdict::Import));
+    /// assert!(matches!(verdicts[1], Verdict::Skip(SkipReason::ChainCa)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn judge(&self, certificates: &[Certificate]) -> Vec<Verdict> {
+        // The names that issued a certificate of the upload (other than itself).
+        let issuers: HashSet<&[u8]> = certificates
+            .iter()
+            .map(Certificate::summary)
+            .filter(|summary| !summary.self_issued)
+            .map(|summary| summary.issuer.der())
+            .collect();
+        let mut verdicts: Vec<Verdict> = certificates
+            .iter()
+            .map(|certificate| {
+                let summary = certificate.summary();
+                let chain_ca = summary.is_ca
+                    && !self.allow_ca
+                    && (issuers.contains(summary.subject.der()) || !is_clients_own(certificate));
+                if chain_ca {
+                    return Verdict::Skip(SkipReason::ChainCa);
+                }
+                match self.check_validity_and_usage(certificate) {
+                    Ok(()) => Verdict::Import,
+                    Err(error) => Verdict::Refuse(error),
+                }
+            })
+            .collect();
+        // Nothing but CA certificates: the upload is a mistake, not a chain.
+        if verdicts.iter().all(|v| matches!(v, Verdict::Skip(_))) {
+            for ((verdict, certificate), position) in verdicts.iter_mut().zip(certificates).zip(1..)
+            {
+                *verdict = Verdict::Refuse(StoreError::CaCertificate {
+                    position,
+                    name: certificate.name(),
+                    subject: certificate.summary().subject.to_string(),
+                });
+            }
+        }
+        verdicts
+    }
+
+    fn check_validity_and_usage(&self, certificate: &Certificate) -> Result<(), StoreError> {
         let summary = certificate.summary();
         if !self.allow_expired && summary.validity.is_expired_at(self.now) {
             return Err(StoreError::Expired {
@@ -117,13 +198,65 @@ impl ImportPolicy {
                 subject: summary.subject.to_string(),
             });
         }
-        if !self.allow_ca && summary.is_ca {
-            return Err(StoreError::CaCertificate {
-                position,
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
-            });
-        }
         Ok(())
+    }
+}
+
+/// Whether a CA certificate is a client's own self-signed certificate rather than a CA's:
+/// self-signed, for client authentication, with no path length, and not a certificate
+/// signer without clientAuth. (Whether it issued another certificate of the upload is the
+/// caller's to check.)
+fn is_clients_own(certificate: &Certificate) -> bool {
+    let summary = certificate.summary();
+    let explicit_client_auth = summary
+        .extended_key_usage
+        .iter()
+        .any(|oid| oid.as_str() == OID_CLIENT_AUTH);
+    let signs_certificates = summary.key_usage.is_some_and(|usage| usage.key_cert_sign());
+    summary.self_issued
+        && summary.client_auth
+        && summary.path_len_constraint.is_none()
+        && !(signs_certificates && !explicit_client_auth)
+        && certificate.is_self_signed()
+}
+
+/// What an import does with one certificate of an upload ([`ImportPolicy::judge`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The certificate is stored (or found stored already).
+    Import,
+    /// The certificate is left out; the import goes on without it.
+    Skip(SkipReason),
+    /// The certificate is refused, and with it the whole upload: nothing is stored.
+    Refuse(StoreError),
+}
+
+/// Why a certificate of an upload was left out of its import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A CA certificate uploaded beside the client's certificate (the chain of a
+    /// `fullchain.pem`): a pinned client certificate is trusted by itself, and storing its
+    /// CA would trust only a client presenting the CA's own certificate.
+    ChainCa,
+}
+
+impl SkipReason {
+    /// A stable code for programs: `chain_ca`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::ChainCa => "chain_ca",
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::ChainCa => {
+                "a CA certificate of the chain; a pinned client certificate needs no chain"
+            }
+        })
     }
 }

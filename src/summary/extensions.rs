@@ -16,7 +16,7 @@ use oid_registry::{
 };
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Extension};
 
-use super::{alt_name, Oid, SubjectAltName};
+use super::{alt_name, KeyUsage, Oid, SubjectAltName};
 use crate::der::Container;
 use crate::der::{self, Reader, Tag};
 use crate::error::{DecodeError, ExtensionProblem};
@@ -65,6 +65,8 @@ pub(crate) fn name(oid: &[u8]) -> String {
 #[derive(Default)]
 pub(crate) struct Interpreted {
     pub(crate) is_ca: bool,
+    pub(crate) path_len_constraint: Option<u32>,
+    pub(crate) key_usage: Option<KeyUsage>,
     pub(crate) subject_alt_names: Vec<SubjectAltName>,
     /// `None` when the certificate has no EKU extension.
     pub(crate) extended_key_usage: Option<Vec<Oid>>,
@@ -105,6 +107,10 @@ impl Interpreted {
                     ParsedExtension::ParseError { .. } => return Err(syntax()),
                     ParsedExtension::BasicConstraints(constraints) => {
                         interpreted.is_ca = constraints.ca;
+                        interpreted.path_len_constraint = constraints.path_len_constraint;
+                    }
+                    ParsedExtension::KeyUsage(usage) => {
+                        interpreted.key_usage = Some(KeyUsage::from_bits(usage.flags));
                     }
                     _ => {}
                 }

@@ -24,6 +24,7 @@ mod names;
 mod oids;
 mod serial;
 mod text;
+mod usage;
 mod validity;
 
 pub use algorithms::*;
@@ -32,6 +33,7 @@ pub use names::*;
 pub use oids::*;
 pub use serial::*;
 pub use text::*;
+pub use usage::*;
 pub use validity::*;
 
 /// The details of one certificate, computed once when it is parsed (the attributes of the
@@ -70,6 +72,12 @@ pub struct CertificateSummary {
     pub public_key: PublicKeyInfo,
     /// Whether basic constraints mark it as a CA certificate.
     pub is_ca: bool,
+    /// The basic constraints' pathLenConstraint: how many CA certificates may follow this one
+    /// in a chain (only a CA certificate has one).
+    pub path_len_constraint: Option<u32>,
+    /// What the key may be used for; `None` when the keyUsage extension is absent (no
+    /// restriction).
+    pub key_usage: Option<KeyUsage>,
     /// Whether subject and issuer are the same name (a self-signed or self-issued certificate).
     pub self_issued: bool,
     /// Subject alternative names, in encoded order.
@@ -93,7 +101,7 @@ pub(crate) struct Names {
     pub(crate) subject: Range<usize>,
 }
 
-const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
+pub(crate) const OID_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 const OID_ANY_EKU: &str = "2.5.29.37.0";
 
 impl CertificateSummary {
@@ -147,6 +155,8 @@ impl CertificateSummary {
         }
         let extensions::Interpreted {
             is_ca,
+            path_len_constraint,
+            key_usage,
             subject_alt_names,
             extended_key_usage,
             unknown_critical,
@@ -178,6 +188,8 @@ impl CertificateSummary {
             validity,
             public_key: public_key_info(outline.spki.raw),
             is_ca,
+            path_len_constraint,
+            key_usage,
             self_issued: outline.subject.raw == outline.issuer.raw,
             subject_alt_names,
             extended_key_usage,

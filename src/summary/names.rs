@@ -30,6 +30,11 @@ impl DistinguishedName {
         }
     }
 
+    /// The Name element's DER, as the certificate encodes it.
+    pub(crate) fn der(&self) -> &[u8] {
+        self.der.get(self.range.clone()).unwrap_or_default()
+    }
+
     /// The relative distinguished names in encoded order (least specific first).
     pub fn rdns(&self) -> &[Vec<Attribute>] {
         self.rdns

@@ -97,6 +97,9 @@ pub(crate) fn describe(record: &AuditRecord) -> String {
         (AuditAction::Import, AuditOutcome::AlreadyPresent) => {
             format!("already present: {certificate} in {system}{in_brackets}")
         }
+        (AuditAction::Import, AuditOutcome::Skipped) => {
+            format!("skipped {certificate}, not imported into {system}{in_brackets}")
+        }
         // The refusal's message names the certificate, when it is about one.
         (AuditAction::Import, AuditOutcome::Refused) => {
             format!("import into {system} refused: {}", refusal(&detail))

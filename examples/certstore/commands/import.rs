@@ -1,8 +1,11 @@
 //! `import`: files into a system, as one upload.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use inbound_certs::{Certificate, CertificateStore, ImportPolicy, Imported, StoreError};
+use inbound_certs::{
+    Certificate, CertificateStore, ImportPolicy, Imported, StoreError, Verdict, Visible,
+};
 
 use super::{Context, Outcome};
 use crate::cli::ImportArgs;
@@ -19,69 +22,91 @@ pub(crate) fn run(context: &Context, arguments: &ImportArgs) -> Outcome {
     Ok(import(&store, &arguments.files, &policy))
 }
 
-/// Imports `files` as one bundle: all their certificates or none.
+/// Imports `files` as one bundle: all their certificates or none (the CA certificates of
+/// a chain are skipped, as the policy says). Every problem is reported on stderr with its
+/// file before anything is stored; the store refuses the upload too, and records each
+/// refusal with the files' names.
 pub(crate) fn import(
     store: &dyn CertificateStore,
     files: &[String],
     policy: &ImportPolicy,
 ) -> ExitCode {
-    match read_all(store, files, policy) {
-        Some(certificates) => import_all(store, &certificates, policy),
-        None => ExitCode::FAILURE,
+    let (decoded, mut refused_files) = read_all(store, files, policy);
+    let certificates: Vec<Certificate> = decoded.iter().map(|(_, c)| c.clone()).collect();
+    let mut refused = false;
+    for ((file, _), verdict) in decoded.iter().zip(policy.judge(&certificates)) {
+        if let Verdict::Refuse(error) = verdict {
+            eprintln!("error: {file}: {}", refusal(&error));
+            refused_files.insert(*file);
+            refused = true;
+        }
+    }
+    let policy = policy.clone().upload_name(files.join(", "));
+    if !refused_files.is_empty() {
+        if refused {
+            // Recorded: the store refuses the certificates the policy refused.
+            let _ = store.import_all(&certificates, &policy);
+        }
+        eprintln!(
+            "error: nothing imported: {} of {} files refused",
+            refused_files.len(),
+            files.len()
+        );
+        return ExitCode::FAILURE;
+    }
+    match store.import_all(&certificates, &policy) {
+        Ok(outcomes) => {
+            for (outcome, certificate) in outcomes.iter().zip(&certificates) {
+                match outcome {
+                    Imported::Added(name) => out!("imported {name}"),
+                    Imported::AlreadyPresent(name) => out!("already present {name}"),
+                    Imported::Skipped(name, reason) => {
+                        let subject = certificate.summary().subject.to_string();
+                        out!("skipped {name} ({}): {reason}", Visible::new(&subject))
+                    }
+                    other => out!("{} {}", other.code(), other.name()),
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {}", refusal(&error));
+            eprintln!("error: nothing imported");
+            ExitCode::FAILURE
+        }
     }
 }
 
-/// Reads and decodes every file and checks each certificate against `policy`, before anything
-/// is stored. Every problem is reported on stderr with its file, and each refused file is
-/// offered to the store, which refuses it too and records the refusal in the audit trail;
-/// then the result is `None`.
-fn read_all(
+/// Reads and decodes every file: each certificate with the file it came from, and the files
+/// that could not be read or decoded. Each of those is reported on stderr and offered to the
+/// store, which refuses it too and records the refusal with the file's name.
+fn read_all<'a>(
     store: &dyn CertificateStore,
-    files: &[String],
+    files: &'a [String],
     policy: &ImportPolicy,
-) -> Option<Vec<Certificate>> {
+) -> (Vec<(&'a str, Certificate)>, BTreeSet<&'a str>) {
     let mut certificates = Vec::new();
-    let mut refused = 0;
+    let mut refused = BTreeSet::new();
     for file in files {
-        let bytes = std::fs::read(file);
-        // `decode` uses the default limits, which are those of `ImportPolicy::new`.
-        let decoded = bytes
-            .as_ref()
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| inbound_certs::decode(bytes).map_err(|e| e.to_string()));
-        let problems: Vec<String> = match &decoded {
-            Ok(found) => found
-                .iter()
-                .enumerate()
-                .filter_map(|(index, certificate)| {
-                    policy.check_in_upload(certificate, index + 1).err()
-                })
-                .map(|error| refusal(&error))
-                .collect(),
-            Err(error) => vec![error.clone()],
+        let bytes = match std::fs::read(file) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                eprintln!("error: {file}: {error}");
+                refused.insert(file.as_str());
+                continue;
+            }
         };
-        for problem in &problems {
-            eprintln!("error: {file}: {problem}");
-        }
-        match decoded {
-            Ok(found) if problems.is_empty() => certificates.extend(found),
-            _ => {
-                refused += 1;
-                if let Ok(bytes) = &bytes {
-                    // Refused again, by the store this time, which records why.
-                    let _ = store.import_upload(bytes, policy);
-                }
+        // `decode` uses the default limits, which are those of `ImportPolicy::new`.
+        match inbound_certs::decode(&bytes) {
+            Ok(found) => certificates.extend(found.into_iter().map(|c| (file.as_str(), c))),
+            Err(error) => {
+                eprintln!("error: {file}: {error}");
+                refused.insert(file.as_str());
+                let _ = store.import_upload(&bytes, &policy.clone().upload_name(file.as_str()));
             }
         }
     }
-    if refused > 0 {
-        eprintln!(
-            "error: nothing imported: {refused} of {} files refused",
-            files.len()
-        );
-        return None;
-    }
-    Some(certificates)
+    (certificates, refused)
 }
 
 /// An import error, with the flag that would allow what the policy refused.
@@ -93,28 +118,4 @@ fn refusal(error: &StoreError) -> String {
         other => return other.to_string(),
     };
     format!("{error} (to import it anyway: {flag})")
-}
-
-/// Stores `certificates` all or nothing, and prints what happened to each.
-fn import_all(
-    store: &dyn CertificateStore,
-    certificates: &[Certificate],
-    policy: &ImportPolicy,
-) -> ExitCode {
-    match store.import_all(certificates, policy) {
-        Ok(outcomes) => {
-            for outcome in outcomes {
-                match outcome {
-                    Imported::Added(name) => out!("imported {name}"),
-                    Imported::AlreadyPresent(name) => out!("already present {name}"),
-                }
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {}", refusal(&error));
-            eprintln!("error: nothing imported");
-            ExitCode::FAILURE
-        }
-    }
 }

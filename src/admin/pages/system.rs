@@ -184,46 +184,54 @@ pub(in crate::admin) async fn import(
             // not read back from the store: the import succeeded, and a failed read must not
             // report it as failed.
             let certificates = decode_with(&upload.file, &policy.decode).unwrap_or_default();
-            let added = imported
-                .iter()
-                .filter(|outcome| matches!(outcome, crate::store::Imported::Added(_)))
-                .count();
+            let count = |code: &str| imported.iter().filter(|o| o.code() == code).count();
+            let counts = (count("added"), count("already_present"), count("skipped"));
             let mut lines = Vec::with_capacity(imported.len());
             for (index, outcome) in imported.iter().enumerate() {
                 let subject = certificates
                     .get(index)
                     .map(|certificate| certificate.summary().subject.to_string())
                     .unwrap_or_default();
-                let what = match outcome {
-                    crate::store::Imported::Added(_) => "imported",
-                    crate::store::Imported::AlreadyPresent(_) => "already present",
-                };
-                lines.push(format!("{what}: {} ({subject})", outcome.name()));
+                lines.push(match outcome {
+                    crate::store::Imported::Added(name) => format!("imported: {name} ({subject})"),
+                    crate::store::Imported::AlreadyPresent(name) => {
+                        format!("already present: {name} ({subject})")
+                    }
+                    crate::store::Imported::Skipped(name, reason) => {
+                        format!("skipped {subject} ({name}): {reason}")
+                    }
+                });
             }
-            Ok((added, lines))
+            Ok((counts, lines))
         })
         .await;
     let flash = match imported {
-        Ok((added, lines)) => Flash::ok(import_heading(added, lines.len() - added), lines),
+        Ok(((added, present, skipped), lines)) => {
+            Flash::ok(import_heading(added, present, skipped), lines)
+        }
         Err(error) => Flash::error("Nothing was imported", vec![error.message]),
     };
     console.flash(&session, flash);
     see_other(&base, &system_path(&name))
 }
 
-/// The heading of an import's outcome: what was added, and what was there already (an
-/// import that added nothing does not say "Imported").
-fn import_heading(added: usize, present: usize) -> String {
+/// The heading of an import's outcome: what was added, what was there already and what was
+/// skipped (an import that added nothing does not say "Imported").
+fn import_heading(added: usize, present: usize, skipped: usize) -> String {
     let certificates =
         |count: usize| format!("{count} certificate{}", if count == 1 { "" } else { "s" });
-    match (added, present) {
+    let mut heading = match (added, present) {
         (0, present) => format!("Nothing new: {} already present", certificates(present)),
         (added, 0) => format!("Imported {}", certificates(added)),
         (added, present) => format!(
             "Imported {}; {present} already present",
             certificates(added)
         ),
+    };
+    if skipped > 0 {
+        heading.push_str(&format!("; skipped {} of the chain", certificates(skipped)));
     }
+    heading
 }
 
 /// `GET /systems/{system}/purge-expired`: the confirmation, listing what would go.

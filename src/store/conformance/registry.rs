@@ -11,7 +11,7 @@
 
 use time::Duration;
 
-use super::{names, one, policy, BUNDLE, EXPIRED, NOW, PRIVATE_KEY, PROXY, SOURCE};
+use super::{names, one, policy, BUNDLE, EXPIRED, FULLCHAIN, NOW, PRIVATE_KEY, PROXY, SOURCE};
 use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
 use crate::registry::Registry;
 use crate::store::{CertificateStore, StoreError};
@@ -368,4 +368,40 @@ pub fn registry_audit(registry: Registry) {
         9
     );
     assert_eq!(history.records[3].outcome, AuditOutcome::Added);
+
+    // A chain: the skipped CA is recorded, with why and the upload's name (issue 21).
+    alice
+        .create_system(&name("chains"), SystemKind::Proxy, NOW)
+        .unwrap();
+    let chain = crate::decode(FULLCHAIN).unwrap();
+    let policy = crate::ImportPolicy::new(NOW).upload_name("fullchain.pem");
+    alice
+        .store(&name("chains"))
+        .unwrap()
+        .import_upload(FULLCHAIN, &policy)
+        .unwrap();
+    let records = registry
+        .history(&HistoryQuery::new().system(name("chains")).limit(2))
+        .unwrap()
+        .records;
+    let seen: Vec<(AuditOutcome, Option<crate::CertificateName>, &str)> = records
+        .iter()
+        .map(|r| (r.outcome, r.certificate, r.detail.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                AuditOutcome::Skipped,
+                Some(chain[1].name()),
+                "a CA certificate of the chain; a pinned client certificate needs no chain \
+                 (upload fullchain.pem)"
+            ),
+            (
+                AuditOutcome::Added,
+                Some(chain[0].name()),
+                "upload fullchain.pem"
+            ),
+        ]
+    );
 }

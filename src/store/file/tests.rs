@@ -129,6 +129,8 @@ fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
             .unwrap()
             .store_all(Admitted {
                 certificates: &kept,
+                skipped: &[],
+                upload_name: None,
             })
             .unwrap();
         let before = files_in(&dir);
@@ -136,6 +138,8 @@ fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
         let error = store
             .store_all(Admitted {
                 certificates: &bundle,
+                skipped: &[],
+                upload_name: None,
             })
             .unwrap_err();
         assert!(error.to_string().contains("injected failure"), "{error}");
@@ -155,7 +159,9 @@ fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
     assert_eq!(
         store
             .store_all(Admitted {
-                certificates: &bundle
+                certificates: &bundle,
+                skipped: &[],
+                upload_name: None,
             })
             .unwrap()
             .len(),
@@ -181,13 +187,17 @@ fn a_crash_at_any_step_of_an_import_leaves_the_whole_bundle_or_none() {
             .unwrap()
             .store_all(Admitted {
                 certificates: &kept,
+                skipped: &[],
+                upload_name: None,
             })
             .unwrap();
         let before = files_in(&dir);
         let store = open_with_ops(&dir, FailAt::new(crash_at, true));
         assert!(store
             .store_all(Admitted {
-                certificates: &bundle
+                certificates: &bundle,
+                skipped: &[],
+                upload_name: None,
             })
             .is_err());
         drop(store);
@@ -229,7 +239,9 @@ fn a_failed_repair_puts_the_damaged_entry_back() {
         assert!(
             store
                 .store_all(Admitted {
-                    certificates: &bundle
+                    certificates: &bundle,
+                    skipped: &[],
+                    upload_name: None,
                 })
                 .is_err(),
             "step {fail_at}"
@@ -249,6 +261,8 @@ fn a_failed_repair_puts_the_damaged_entry_back() {
     store
         .store_all(Admitted {
             certificates: &bundle,
+            skipped: &[],
+            upload_name: None,
         })
         .unwrap();
     assert_eq!(fs::read(&path).unwrap(), bundle[1].der());
@@ -268,6 +282,8 @@ fn a_failure_during_a_delete_never_damages_the_certificate() {
             .unwrap()
             .store_all(Admitted {
                 certificates: &certificates,
+                skipped: &[],
+                upload_name: None,
             })
             .unwrap();
         let store = open_with_ops(&dir, FailAt::new(fail_at, false));
@@ -323,6 +339,8 @@ fn a_miss_keeps_the_last_listing() {
     store
         .store_all(Admitted {
             certificates: &bundle[..2],
+            skipped: &[],
+            upload_name: None,
         })
         .unwrap();
     store.list().unwrap();
