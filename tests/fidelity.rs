@@ -17,8 +17,8 @@ mod hostile;
 use common::read;
 use inbound_certs::{
     decode, decode_with, CertificateStore, Container, DecodeError, DecodeOptions, DerProblem,
-    EcCurve, ExtensionProblem, Fingerprint, ImportPolicy, KeyAlgorithm, MemoryStore,
-    ParseFingerprintError, StoreError, SystemKind,
+    EcCurve, ExtensionProblem, Fingerprint, ImportPolicy, Imported, KeyAlgorithm, MemoryStore,
+    ParseFingerprintError, SkipReason, StoreError, SystemKind,
 };
 use time::macros::datetime;
 
@@ -315,34 +315,47 @@ fn explicit_ec_parameters_give_the_field_size_and_the_named_curve() {
 }
 
 #[test]
-fn ca_certificates_are_refused_by_default_naming_which_one() {
+fn ca_certificates_alone_are_refused_naming_which_one_and_those_of_a_chain_skipped() {
     let store = MemoryStore::new(SystemKind::Source).unwrap();
     let policy = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC));
-    let fullchain = read("fullchain.pem");
-    let error = store.import_upload(&fullchain, &policy).unwrap_err();
     let intermediate = decode(&read("intermediate.pem")).unwrap().remove(0);
+    // The CA certificates alone, the intermediate second.
+    let mut upload = read("ca.pem");
+    upload.extend_from_slice(&read("intermediate.pem"));
+    let error = store.import_upload(&upload, &policy).unwrap_err();
     assert!(
-        matches!(&error, StoreError::CaCertificate { position: 2, name, .. } if *name == intermediate.name()),
+        matches!(&error, StoreError::CaCertificate { position: 1, .. }),
         "{error:?}"
     );
+    let error = store
+        .import_upload(&read("intermediate.pem"), &policy)
+        .unwrap_err();
     let message = error.to_string();
     assert!(
         message.starts_with(&format!(
-            "certificate 2 of the upload, {} (CN=Inbound Test Intermediate CA",
+            "certificate 1 of the upload, {} (CN=Inbound Test Intermediate CA",
             intermediate.name()
         )) && message.contains("is a CA certificate")
-            && message.contains("not the certificates it issued"),
+            && message.contains("not the certificates it issued")
+            && message.contains("upload the client's own certificate"),
         "{message}"
     );
     assert!(
         store.list().unwrap().certificates.is_empty(),
         "all or nothing"
     );
+    // Beside the client's certificate, the CA is skipped; allowed, it is imported.
+    let fullchain = read("fullchain.pem");
+    let imported = store.import_upload(&fullchain, &policy).unwrap();
+    assert_eq!(
+        imported[1],
+        Imported::Skipped(intermediate.name(), SkipReason::ChainCa)
+    );
     assert!(!policy.allows_ca());
     let imported = store
         .import_upload(&fullchain, &policy.allow_ca(true))
         .unwrap();
-    assert_eq!(imported.len(), 2);
+    assert_eq!(imported[1], Imported::Added(intermediate.name()));
 }
 
 #[test]

@@ -34,11 +34,10 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
         ("bad_inhibit_any_policy.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension inhibitAnyPolicy (2.5.29.54) is malformed: the INTEGER at byte 325 runs past the end of the extension value".into()),
         ("bad_san.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
         ("bad_san.pem", "DecodeError::InPemBlock", "PEM block 1 (line 1): invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
-        ("bundle.p7b", "StoreError::CaCertificate", ca_in_upload(5)),
-        ("bundle.p7b.pem", "StoreError::CaCertificate", ca_in_upload(5)),
-        ("bundle.pem", "StoreError::CaCertificate", ca_in_upload(5)),
-        ("bundle_ber.p7b", "StoreError::CaCertificate", ca_in_upload(5)),
         ("ca.der", "StoreError::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
+        // CA certificates alone (the bundles and fullchain files with a client certificate are
+        // imported, their CA certificates skipped).
+        ("ca_bundle.pem", "StoreError::CaCertificate", ca_in_upload(1)),
         ("ca.pem", "StoreError::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
         ("cert_and_key.pem", "DecodeError::PrivateKey", key("PKCS#8")),
         ("crl.der", "DecodeError::RevocationList", CRL.into()),
@@ -53,7 +52,6 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
         ("empty_aia.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension authorityInfoAccess (1.3.6.1.5.5.7.1.1) is malformed: the value is empty".into()),
         ("expired.der", "StoreError::Expired", "certificate cert_client_".into()),
         ("expired.pem", "StoreError::Expired", "certificate cert_client_".into()),
-        ("fullchain.pem", "StoreError::CaCertificate", ca_in_upload(2)),
         ("garbage.bin", "DecodeError::UnrecognizedFormat", NOT_A_CERTIFICATE.into()),
         ("hello.txt", "DecodeError::UnrecognizedFormat", NOT_A_CERTIFICATE.into()),
         ("intermediate.der", "StoreError::CaCertificate", ca_in_upload(1)),
