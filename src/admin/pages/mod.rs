@@ -1,10 +1,10 @@
 //! The web pages: server-rendered HTML, forms that work without JavaScript, every change
 //! followed by a redirect to a page that shows its outcome.
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::FormRejection;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -327,10 +327,10 @@ pub(super) async fn activity(
     Extension(base): Extension<Base>,
     Extension(actor): Extension<Actor>,
     Extension(session): Extension<SessionContext>,
-    parameters: Result<Query<HistoryParameters>, QueryRejection>,
+    parameters: Result<api::Parameters<HistoryParameters>, AdminError>,
 ) -> Response {
     let result = async {
-        let parameters = api::parameters(parameters)?;
+        let api::Parameters(parameters) = parameters?;
         let query = parameters.query()?;
         let (history, systems) = console
             .blocking(&actor, move |registry| {
