@@ -168,7 +168,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             "/systems/{system}/import",
             post(pages::import).layer(DefaultBodyLimit::max(upload_body_limit)),
         )
-        .route("/systems/{system}/remove", post(pages::remove_system))
+        .route(
+            "/systems/{system}/remove",
+            get(pages::confirm_remove).post(pages::remove_system),
+        )
         .route(
             "/systems/{system}/purge-expired",
             get(pages::confirm_purge).post(pages::purge_expired),

@@ -14,7 +14,9 @@ mod certificate;
 mod system;
 
 pub(super) use certificate::{certificate, confirm_delete, delete, download};
-pub(super) use system::{confirm_purge, import, purge_expired, remove_system, system};
+pub(super) use system::{
+    confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
+};
 
 use super::api::{self, HistoryParameters};
 use super::auth::{check_csrf, Actor, Base, SessionContext};
