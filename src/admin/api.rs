@@ -17,7 +17,8 @@ use super::upload::{self, Trial};
 use super::{AdminError, Console};
 use crate::audit::HistoryQuery;
 use crate::certificate::Certificate;
-use crate::fingerprint::CertificateName;
+use crate::decode::decode_with;
+use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::registry::SystemOverview;
 use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
 use crate::system::{System, SystemKind, SystemName};
@@ -615,4 +616,101 @@ pub(super) async fn metrics(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// A fingerprint typed or pasted by someone: `cert_client_<hex>`, or the SHA-256
+/// fingerprint in any spelling (colons, spaces, either case, a `sha256:` or
+/// `SHA256 Fingerprint=` prefix); 400 `malformed_request` otherwise.
+pub(super) fn typed_fingerprint(text: &str) -> Result<Fingerprint, AdminError> {
+    let text = text.trim();
+    if let Ok(name) = text.parse::<CertificateName>() {
+        return Ok(name.fingerprint());
+    }
+    text.parse::<Fingerprint>().map_err(|error| {
+        AdminError::bad_request(
+            "malformed_request",
+            format!(
+                "{:?} is not a SHA-256 fingerprint: {error}",
+                text.chars().take(100).collect::<String>()
+            ),
+        )
+    })
+}
+
+/// The body of `POST /api/identify` when it is JSON.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentifyRequest {
+    fingerprint: String,
+}
+
+/// `POST /api/identify`: which systems trust a certificate, given as a file (the body, in
+/// any format the decoder accepts, or a `multipart/form-data` form's `file`; exactly one
+/// certificate) or as `{"fingerprint": "..."}` with `Content-Type: application/json`.
+pub(super) async fn identify(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    _: Parameters<NoParameters>,
+    request: Request,
+) -> ApiResult {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        });
+    let fingerprint = if json {
+        let body = axum::body::to_bytes(request.into_body(), super::FORM_BODY_LIMIT)
+            .await
+            .map_err(|error| {
+                if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                    super::pages::form_too_large()
+                } else {
+                    AdminError::bad_request(
+                        "unreadable_body",
+                        "the body could not be read to its end",
+                    )
+                }
+            })?;
+        let IdentifyRequest { fingerprint } = serde_json::from_slice(&body).map_err(|error| {
+            AdminError::bad_request(
+                "malformed_request",
+                format!("expected a JSON object {{\"fingerprint\": \"...\"}}: {error}"),
+            )
+        })?;
+        typed_fingerprint(&fingerprint)?
+    } else {
+        let limit = console.config().decode.max_input_bytes;
+        let upload = upload::read(&console, request, limit, None).await?;
+        let certificates = decode_with(&upload.file, &console.config().decode)
+            .map_err(|error| AdminError::from(StoreError::Decode(error)))?;
+        match certificates.as_slice() {
+            [certificate] => certificate.fingerprint(),
+            several => {
+                return Err(AdminError::bad_request(
+                    "malformed_request",
+                    format!(
+                        "the upload holds {} certificates; identify one at a time (the client's own certificate)",
+                        several.len()
+                    ),
+                ))
+            }
+        }
+    };
+    let systems = console
+        .blocking(&actor, move |registry| registry.identify(&fingerprint))
+        .await?;
+    Ok(Json(json!({
+        "fingerprint": fingerprint.to_string(),
+        "name": CertificateName::from(fingerprint).to_string(),
+        "systems": systems
+            .iter()
+            .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
+            .collect::<Vec<_>>(),
+    }))
+    .into_response())
 }

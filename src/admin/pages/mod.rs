@@ -11,9 +11,11 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 
 mod certificate;
+mod identify;
 mod system;
 
 pub(super) use certificate::{certificate, confirm_delete, delete, download};
+pub(super) use identify::{identify, identify_form};
 pub(super) use system::{
     confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
 };
