@@ -637,13 +637,6 @@ pub(super) fn typed_fingerprint(text: &str) -> Result<Fingerprint, AdminError> {
     })
 }
 
-/// The body of `POST /api/identify` when it is JSON.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdentifyRequest {
-    fingerprint: String,
-}
-
 /// `POST /api/identify`: which systems trust a certificate, given as a file (the body, in
 /// any format the decoder accepts, or a `multipart/form-data` form's `file`; exactly one
 /// certificate) or as `{"fingerprint": "..."}` with `Content-Type: application/json`.
@@ -676,10 +669,18 @@ pub(super) async fn identify(
                     )
                 }
             })?;
-        let IdentifyRequest { fingerprint } = serde_json::from_slice(&body).map_err(|error| {
+        // An object with this one member, nothing else (serde would also take `["..."]`).
+        let fingerprint = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(object)) if object.len() == 1 => match object.get("fingerprint") {
+                Some(Value::String(text)) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or_else(|| {
             AdminError::bad_request(
                 "malformed_request",
-                format!("expected a JSON object {{\"fingerprint\": \"...\"}}: {error}"),
+                "expected a JSON object {\"fingerprint\": \"...\"} (the SHA-256 fingerprint in any spelling, or cert_client_<hex>)",
             )
         })?;
         typed_fingerprint(&fingerprint)?
