@@ -19,7 +19,7 @@ use crate::system::SystemName;
 /// The largest text field of a form accepted beside the file.
 const MAX_FIELD_BYTES: usize = 1024;
 
-/// The most text fields of a form accepted beside the file (the import form has three).
+/// The most text fields of a form accepted beside the file (the import form has four).
 const MAX_FIELDS: usize = 16;
 
 /// An uploaded file and the form's other fields.
