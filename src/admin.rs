@@ -30,12 +30,16 @@
 //! | `POST /api/systems` | `{"name", "kind"}`: create a system → 201 |
 //! | `DELETE /api/systems/{system}` | remove an empty system → 204 (`?with_certificates=true` removes its certificates too) |
 //! | `GET /api/systems/{system}/certificates` | summaries with their status now (`?expiring_within_days=N` keeps those ending within N days) |
-//! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "already_present" \| "skipped"}]` (a skipped certificate, a CA certificate of the client's chain, also has `"reason": "chain_ca"` and a `"message"`); `?allow_expired=true`, `?allow_ca=true`; `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
+//! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "already_present" \| "skipped"}]` (a skipped certificate, a CA certificate of the client's chain, also has `"reason": "chain_ca"` and a `"message"`); `?allow_expired=true`, `?allow_ca=true`, `?allow_without_client_auth=true` (the CLI's `--allow-expired`, `--allow-ca`, `--allow-without-client-auth`); `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
 //! | `GET /api/systems/{system}/certificates/{name}` | a summary (`name` may be a fingerprint in any spelling); `?format=pem` or `?format=der` downloads the certificate |
 //! | `DELETE /api/systems/{system}/certificates/{name}` | delete → 204 |
 //! | `POST /api/systems/{system}/purge-expired` | delete the expired certificates → the names deleted |
+//! | `POST /api/identify` | which systems trust a certificate: the body is the certificate (any format the decoder accepts, or `multipart/form-data` with a `file` field; exactly one certificate, a bundle is refused with 400 `malformed_request`), or, with `Content-Type: application/json`, `{"fingerprint": "..."}` (the SHA-256 fingerprint in any spelling, or `cert_client_<hex>`) → `{"fingerprint", "name", "systems": [{"name", "kind"}]}` (`systems` empty when none trusts it) |
 //! | `GET /api/history` | the audit trail, newest first (`?system=`, `?since=`, `?until=` (RFC 3339), `?limit=`: 50 records unless asked, at most 1000; a larger `limit` is refused with 400 `malformed_request` rather than clamped, so a short page is never taken for the whole trail) |
 //! | `GET /metrics` | the metrics in Prometheus text, when [`AdminConfig::metrics`] was given a handle |
+//!
+//! A query parameter a route does not take (a misspelt option) is refused with 400
+//! `malformed_request` naming it and the parameters the route takes, never ignored.
 //!
 //! Status codes: 400 for a refused upload or request, 401 without valid credentials, 403 for
 //! a state change without a valid CSRF token or from a foreign `Origin`, 404, 409 for an
@@ -58,8 +62,12 @@
 //! `GET /systems/{system}/certificates/{name}` (the details), `POST /systems/{system}/import`,
 //! `GET` (a confirmation) and `POST /systems/{system}/certificates/{name}/delete`, `GET` (a
 //! confirmation) and `POST /systems/{system}/purge-expired`, `POST /systems` (create a
-//! system), `POST /systems/{system}/remove` (an empty one), `GET /activity` (the audit trail,
-//! with the API's `limit` rules).
+//! system), `POST /systems/{system}/remove` (an empty one, or, from its `GET` confirmation
+//! listing the certificates and damaged entries that go with it, one that holds some),
+//! `GET /identify` and `POST /identify` (which systems trust the certificates of an uploaded
+//! file, or a fingerprint typed in), `GET /activity` (the audit trail, with the API's `limit`
+//! rules). An import refused for what one of the form's checkboxes allows (expired, without
+//! clientAuth, a CA certificate) says which box to tick.
 //! They need no JavaScript and load nothing from elsewhere.
 //!
 //! # Security
@@ -154,6 +162,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             "/api/systems/{system}/purge-expired",
             post(api::purge_expired),
         )
+        .route(
+            "/api/identify",
+            post(api::identify).layer(DefaultBodyLimit::max(upload_body_limit)),
+        )
         .route("/api/history", get(api::history))
         .route("/metrics", get(api::metrics))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -168,7 +180,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             "/systems/{system}/import",
             post(pages::import).layer(DefaultBodyLimit::max(upload_body_limit)),
         )
-        .route("/systems/{system}/remove", post(pages::remove_system))
+        .route(
+            "/systems/{system}/remove",
+            get(pages::confirm_remove).post(pages::remove_system),
+        )
         .route(
             "/systems/{system}/purge-expired",
             get(pages::confirm_purge).post(pages::purge_expired),
@@ -184,6 +199,12 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .route(
             "/systems/{system}/certificates/{name}/delete",
             get(pages::confirm_delete).post(pages::delete),
+        )
+        .route(
+            "/identify",
+            get(pages::identify_form)
+                .post(pages::identify)
+                .layer(DefaultBodyLimit::max(upload_body_limit)),
         )
         .route("/activity", get(pages::activity))
         .route("/logout", post(pages::logout))

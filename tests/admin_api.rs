@@ -23,7 +23,7 @@ use axum::body::Body;
 use axum::http::{header, Method, StatusCode};
 use axum::Router;
 use inbound_certs::admin::{self, AdminConfig, AdminConfigError};
-use inbound_certs::{CertificateStore, Registry, SystemKind};
+use inbound_certs::{decode, CertificateStore, Registry, SystemKind};
 use time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,4 +467,436 @@ async fn purge_expired_and_system_removal_through_the_pages() {
         browser.get("/nothing/here").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_on_par_with_the_cli_in_memory() {
+    admin_common::parity_suite(Registry::in_memory().with_clock(|| NOW)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_on_par_with_the_cli_in_a_directory() {
+    let scratch = common::Scratch::new("admin-parity");
+    let registry = Registry::create(scratch.path()).unwrap().with_clock(|| NOW);
+    admin_common::parity_suite(registry).await;
+}
+
+/// The flash message of the system page after an import through the form.
+async fn import_through_the_form(
+    browser: &Browser,
+    system: &str,
+    file: &[u8],
+    checkboxes: &[&str],
+) -> String {
+    let csrf = browser.csrf(&format!("/systems/{system}")).await;
+    let mut fields: Vec<(&str, Option<&str>, &[u8])> = vec![("csrf", None, csrf.as_bytes())];
+    for checkbox in checkboxes {
+        fields.push((checkbox, None, b"true"));
+    }
+    fields.push(("file", Some("upload.pem"), file));
+    let reply = browser
+        .post_multipart(&format!("/systems/{system}/import"), &fields)
+        .await;
+    assert_eq!(location(&reply), format!("/systems/{system}"));
+    let page = browser.get(&format!("/systems/{system}")).await.text();
+    let start = page
+        .find("id=\"flash\"")
+        .unwrap_or_else(|| panic!("no flash: {page}"));
+    let end = start + page[start..].find("</section>").unwrap();
+    page[start..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_import_refusal_in_the_console_names_the_checkbox_that_allows_it() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let store = registry.store(&"crm".parse().unwrap()).unwrap();
+    let mut browser = Browser::new(console(registry.clone()));
+    browser.login("").await;
+    let form = browser.get("/systems/crm").await.text();
+    for (id, name, label) in [
+        (
+            "allow-expired",
+            "allow_expired",
+            "allow expired certificates",
+        ),
+        (
+            "allow-without-client-auth",
+            "allow_without_client_auth",
+            "allow certificates without clientAuth",
+        ),
+        ("allow-ca", "allow_ca", "allow CA certificates"),
+    ] {
+        assert!(
+            form.contains(&format!(
+                "<input type=\"checkbox\" name=\"{name}\" id=\"{id}\" value=\"true\"> {label}</label>"
+            )),
+            "{form}"
+        );
+    }
+    for (file, library, hint, checkbox) in [
+        (
+            "expired.pem",
+            "expired on 2021-01-01T00:00:00Z; it was not imported",
+            "tick “allow expired certificates” to import it anyway",
+            "allow_expired",
+        ),
+        (
+            "server_only.pem",
+            "is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported",
+            "tick “allow certificates without clientAuth” to import it anyway",
+            "allow_without_client_auth",
+        ),
+        (
+            "ca.pem",
+            "is a CA certificate (basicConstraints cA=TRUE); nothing was imported",
+            "tick “allow CA certificates” to import it anyway",
+            "allow_ca",
+        ),
+    ] {
+        let flash = import_through_the_form(&browser, "crm", &data(file), &[]).await;
+        assert!(flash.contains("Nothing was imported"), "{file}: {flash}");
+        assert!(flash.contains(library), "{file}: the library's words: {flash}");
+        assert!(flash.contains(&format!("<li>{hint}</li>")), "{file}: {flash}");
+        // Another box does not allow it, its own does.
+        let other = if checkbox == "allow_ca" { "allow_expired" } else { "allow_ca" };
+        let flash = import_through_the_form(&browser, "crm", &data(file), &[other]).await;
+        assert!(flash.contains(hint), "{file} with {other}: {flash}");
+        let flash = import_through_the_form(&browser, "crm", &data(file), &[checkbox]).await;
+        assert!(flash.contains("Imported 1 certificate"), "{file}: {flash}");
+    }
+    assert_eq!(store.list().unwrap().certificates.len(), 3);
+    // A refusal no checkbox allows has no hint.
+    let flash = import_through_the_form(&browser, "crm", &data("key_pkcs8.pem"), &[]).await;
+    assert!(
+        flash.contains("private key") && !flash.contains("tick"),
+        "{flash}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_with_certificates_is_removed_through_a_confirmation_page() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let scratch = common::Scratch::new("admin-remove");
+    let registry = Registry::create(scratch.path()).unwrap().with_clock(|| NOW);
+    let gateway = "gateway".parse().unwrap();
+    registry
+        .create_system(&gateway, SystemKind::Proxy, NOW)
+        .unwrap();
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let store = registry.store(&gateway).unwrap();
+    let policy = inbound_certs::ImportPolicy::new(NOW).allow_expired(true);
+    let kept = client_certificate("kept.gateway.example", 90);
+    let broken = client_certificate("broken.gateway.example", 90);
+    for upload in [
+        data("expired.pem"),
+        kept.clone().into_bytes(),
+        broken.clone().into_bytes(),
+    ] {
+        store.import_upload(&upload, &policy).unwrap();
+    }
+    // One entry damaged: writable by others.
+    let broken_file = scratch
+        .path()
+        .join(format!("systems/gateway/{}.der", name_of(&broken)));
+    std::fs::set_permissions(&broken_file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let mut browser = Browser::new(console(registry.clone()));
+    browser.login("").await;
+
+    // The system page links to the confirmation, which lists what goes; the GET removes
+    // nothing.
+    let page = browser.get("/systems/gateway").await.text();
+    assert!(
+        page.contains("id=\"remove-system\" href=\"/systems/gateway/remove\""),
+        "{page}"
+    );
+    let confirm = browser.get("/systems/gateway/remove").await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text());
+    let confirm = confirm.text();
+    assert!(confirm.contains("Remove the system gateway?"), "{confirm}");
+    for (pem, subject, expires) in [
+        (
+            String::from_utf8(data("expired.pem")).unwrap(),
+            "CN=expired.client.example,O=Inbound Certs Tests,C=DE",
+            "2021-01-01 00:00 UTC",
+        ),
+        (
+            kept.clone(),
+            "O=Console Tests,CN=kept.gateway.example",
+            "2026-08-30 12:00 UTC",
+        ),
+    ] {
+        let line = format!(
+            "<li><span class=\"dn\">{subject}</span> <code>{}</code> (expires {expires})</li>",
+            name_of(&pem)
+        );
+        assert!(confirm.contains(&line), "{line} not in {confirm}");
+    }
+    assert!(
+        confirm.contains(&name_of(&broken)) && confirm.contains("badge damaged"),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("Remove the system and its 3 certificates"),
+        "{confirm}"
+    );
+    assert_eq!(
+        registry.systems().unwrap().systems.len(),
+        2,
+        "a GET removed"
+    );
+
+    // Without the CSRF token: refused, nothing removed.
+    let reply = browser
+        .post_form(
+            "/systems/gateway/remove",
+            &[("with_certificates", "true"), ("holding", "3")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+    // A form posted from another site: refused.
+    let csrf = browser.csrf("/systems/gateway/remove").await;
+    let foreign = browser
+        .request(Method::POST, "/systems/gateway/remove")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::HOST, "console.example")
+        .body(Body::from(format!(
+            "csrf={csrf}&with_certificates=true&holding=3"
+        )))
+        .unwrap();
+    assert_eq!(
+        send(&browser.app, foreign).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Without `with_certificates` (the empty system's form): refused as not empty.
+    let reply = browser
+        .post_form("/systems/gateway/remove", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(location(&reply), "/systems/gateway");
+    assert!(browser
+        .get("/systems/gateway")
+        .await
+        .text()
+        .contains("still holds 3 certificate(s)"));
+    // A certificate imported after the page was shown: nothing removed, the page says why.
+    let late = client_certificate("late.gateway.example", 90);
+    store.import_upload(late.as_bytes(), &policy).unwrap();
+    let reply = browser
+        .post_form(
+            "/systems/gateway/remove",
+            &[
+                ("csrf", &csrf),
+                ("with_certificates", "true"),
+                ("holding", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/systems/gateway");
+    let page = browser.get("/systems/gateway").await.text();
+    assert!(
+        page.contains("it holds 4 certificates now, not the 3 listed when you confirmed"),
+        "{page}"
+    );
+    assert_eq!(registry.systems().unwrap().systems.len(), 2);
+
+    // Confirmed: removed with its certificates, damaged entry included; the other system
+    // stays, and no system trusts the certificates any more.
+    let reply = browser
+        .post_form(
+            "/systems/gateway/remove",
+            &[
+                ("csrf", &csrf),
+                ("with_certificates", "true"),
+                ("holding", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/");
+    let overview = browser.get("/").await.text();
+    assert!(
+        overview.contains("Removed the system gateway with its 3 certificates"),
+        "{overview}"
+    );
+    let names: Vec<String> = registry
+        .systems()
+        .unwrap()
+        .systems
+        .iter()
+        .map(|system| system.name().to_string())
+        .collect();
+    assert_eq!(names, ["crm"]);
+    let fingerprint = decode(kept.as_bytes()).unwrap()[0].fingerprint();
+    assert!(registry.identify(&fingerprint).unwrap().is_empty());
+    assert!(!scratch.path().join("systems/gateway").exists());
+
+    // An empty system: its page keeps the one-click form; its confirmation page works too.
+    let page = browser.get("/systems/crm").await.text();
+    assert!(
+        page.contains("<button type=\"submit\" class=\"secondary\" id=\"remove-system\">"),
+        "{page}"
+    );
+    let confirm = browser.get("/systems/crm/remove").await.text();
+    assert!(confirm.contains("It holds no certificates."), "{confirm}");
+    let reply = browser
+        .post_form(
+            "/systems/crm/remove",
+            &[
+                ("csrf", &csrf),
+                ("with_certificates", "false"),
+                ("holding", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&reply), "/");
+    assert!(registry.systems().unwrap().systems.is_empty());
+    assert_eq!(
+        browser.get("/systems/crm/remove").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_identify_page_says_which_systems_trust_a_file_or_a_fingerprint() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    let policy = inbound_certs::ImportPolicy::new(NOW);
+    let shared = client_certificate("shared.identify.example", 90);
+    let stranger = client_certificate("stranger.identify.example", 90);
+    for (name, kind) in [("crm", SystemKind::Source), ("gateway", SystemKind::Proxy)] {
+        let name = name.parse().unwrap();
+        registry.create_system(&name, kind, NOW).unwrap();
+        registry
+            .store(&name)
+            .unwrap()
+            .import_upload(shared.as_bytes(), &policy)
+            .unwrap();
+    }
+    let mut browser = Browser::new(console(registry));
+    browser.login("").await;
+    let overview = browser.get("/").await.text();
+    assert!(
+        overview.contains("<a href=\"/identify\" id=\"nav-identify\">Identify</a>"),
+        "{overview}"
+    );
+    let form = browser.get("/identify").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.text().contains("id=\"identify-form\""),
+        "{}",
+        form.text()
+    );
+    let csrf = browser.csrf("/identify").await;
+    let shared_name = name_of(&shared);
+    let fingerprint = decode(shared.as_bytes()).unwrap()[0].fingerprint();
+
+    // A file: each system that trusts it, with its kind, linked to the certificate there.
+    let reply = browser
+        .post_multipart(
+            "/identify",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("shared.pem"), shared.as_bytes()),
+                ("fingerprint", None, b""),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let text = reply.text();
+    assert!(text.contains("CN=shared.identify.example"), "{text}");
+    assert!(text.contains("Trusted by 2 systems:"), "{text}");
+    for (system, kind) in [("crm", "source"), ("gateway", "proxy")] {
+        let item = format!(
+            "<li data-system=\"{system}\"><a href=\"/systems/{system}/certificates/{shared_name}\">{system}</a> ({kind})</li>"
+        );
+        assert!(text.contains(&item), "{item} not in {text}");
+    }
+    // A fingerprint in another spelling, as a browser sends the form with no file chosen.
+    let typed = format!("SHA256 Fingerprint={}", fingerprint.to_colon_hex());
+    let reply = browser
+        .post_multipart(
+            "/identify",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some(""), b""),
+                ("fingerprint", None, typed.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(
+        reply.text().contains("Trusted by 2 systems:"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.text().contains(&shared_name));
+    // A certificate no system trusts.
+    let reply = browser
+        .post_multipart(
+            "/identify",
+            &[
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("stranger.pem"), stranger.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert!(
+        reply.text().contains("No system trusts this certificate."),
+        "{}",
+        reply.text()
+    );
+    // Refusals, on the form's page: nothing given, both given, not a fingerprint, not a
+    // certificate.
+    for (fields, status, message) in [
+        (
+            vec![("csrf", None, csrf.as_bytes())],
+            StatusCode::BAD_REQUEST,
+            "choose a certificate file or paste a fingerprint",
+        ),
+        (
+            vec![
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("shared.pem"), shared.as_bytes()),
+                ("fingerprint", None, shared_name.as_bytes()),
+            ],
+            StatusCode::BAD_REQUEST,
+            "give a certificate file or a fingerprint, not both",
+        ),
+        (
+            vec![
+                ("csrf", None, csrf.as_bytes()),
+                ("fingerprint", None, b"<b>nope</b>".as_slice()),
+            ],
+            StatusCode::BAD_REQUEST,
+            "is not a SHA-256 fingerprint",
+        ),
+        (
+            vec![
+                ("csrf", None, csrf.as_bytes()),
+                ("file", Some("key.pem"), &data("key_pkcs8.pem")),
+            ],
+            StatusCode::BAD_REQUEST,
+            "private key",
+        ),
+    ] {
+        let reply = browser.post_multipart("/identify", &fields).await;
+        assert_eq!(reply.status, status, "{}", reply.text());
+        let text = reply.text();
+        assert!(text.contains("id=\"identify-error\""), "{text}");
+        assert!(text.contains(message), "{message} not in {text}");
+        assert!(!text.contains("<b>nope"), "{text}");
+    }
+    // Without the CSRF token: refused as a forgery.
+    let reply = browser
+        .post_multipart(
+            "/identify",
+            &[("fingerprint", None, shared_name.as_bytes())],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
 }

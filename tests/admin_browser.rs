@@ -573,3 +573,187 @@ fn the_example_serves_the_console_over_https_with_secure_cookies() {
     let _ = plain.read_to_end(&mut answer);
     assert!(!String::from_utf8_lossy(&answer).contains("HTTP/1.1 200"));
 }
+
+/// The console on par with the CLI (issue 21), in a real browser: the expired refusal names
+/// the checkbox that allows it, the identify page, and removing a system that holds
+/// certificates through its confirmation page.
+#[test]
+fn the_console_names_checkboxes_identifies_and_removes_systems_with_certificates() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = common::Scratch::new("admin-browser-parity");
+    std::fs::create_dir_all(scratch.path()).unwrap();
+    let (_console, base) = start_console(&scratch.path().join("registry"), &[]);
+    let (_driver, driver) = start_driver();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("admin-console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let stranger = scratch.path().join("stranger.pem");
+    std::fs::write(&stranger, common_admin_certificate("stranger.example")).unwrap();
+
+    runtime.block_on(async {
+        let session = Session {
+            client: browser(&driver).await,
+            base,
+            shots,
+        };
+        let result = std::panic::AssertUnwindSafe(parity_walk(&session, &stranger));
+        let outcome = futures_util::FutureExt::catch_unwind(result).await;
+        if outcome.is_err() {
+            session.screenshot("parity-failure").await;
+        }
+        session.client.clone().close().await.ok();
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+async fn parity_walk(session: &Session, stranger: &Path) {
+    let client = &session.client;
+    client
+        .goto(&format!("{}/login", session.base))
+        .await
+        .unwrap();
+    session.type_into("#token", TOKEN).await;
+    session.click("#login").await;
+    session.wait_path("/").await;
+    let sample = common::data("sample_source.pem");
+    for (system, kind) in [("crm", "source"), ("gateway", "proxy")] {
+        client.goto(&format!("{}/", session.base)).await.unwrap();
+        session.type_into("#system-name", system).await;
+        client
+            .find(Locator::Css("#system-kind"))
+            .await
+            .unwrap()
+            .select_by_value(kind)
+            .await
+            .unwrap();
+        session.click("#add-system").await;
+        session.wait_path(&format!("/systems/{system}")).await;
+        session.import(&sample).await;
+        let flash = session.text("#flash").await;
+        assert!(flash.contains("Imported 1 certificate"), "{flash}");
+    }
+
+    // An expired certificate: refused in the library's words, with the checkbox to tick;
+    // ticked, it is imported.
+    let expired = common::data("expired.pem");
+    session.import(&expired).await;
+    let flash = session.text("#flash").await;
+    assert!(flash.contains("Nothing was imported"), "{flash}");
+    assert!(flash.contains("expired on 2021-01-01T00:00:00Z"), "{flash}");
+    assert!(
+        flash.contains("tick “allow expired certificates” to import it anyway"),
+        "{flash}"
+    );
+    let label = session.text("label:has(#allow-expired)").await;
+    assert_eq!(label, "allow expired certificates");
+    assert!(session
+        .text("label:has(#allow-without-client-auth)")
+        .await
+        .contains("allow certificates without clientAuth"));
+    assert_eq!(session.rows().await, 1);
+    session.screenshot("5-refusal-hint").await;
+    session.find("#allow-expired").await.click().await.unwrap();
+    session.import(&expired).await;
+    let flash = session.text("#flash").await;
+    assert!(flash.contains("Imported 1 certificate"), "{flash}");
+    assert_eq!(session.rows().await, 2);
+
+    // Identify, from the navigation: a file trusted by both systems, then one by none.
+    session.click("#nav-identify").await;
+    session.wait_path("/identify").await;
+    session.type_into("#file", sample.to_str().unwrap()).await;
+    session.click("#identify").await;
+    let result = session.text("#identify-result").await;
+    assert!(result.contains("orders-service.source.example"), "{result}");
+    assert!(result.contains("Trusted by 2 systems"), "{result}");
+    assert_eq!(
+        session.text("li[data-system=\"crm\"]").await,
+        "crm (source)"
+    );
+    assert_eq!(
+        session.text("li[data-system=\"gateway\"]").await,
+        "gateway (proxy)"
+    );
+    session.screenshot("6-identify").await;
+    // By fingerprint, typed with colons and in upper case.
+    let fingerprint = decode(&std::fs::read(&expired).unwrap()).unwrap()[0]
+        .fingerprint()
+        .to_colon_hex()
+        .to_uppercase();
+    session.type_into("#fingerprint", &fingerprint).await;
+    session.click("#identify").await;
+    let result = session.text("#identify-result").await;
+    assert!(result.contains("Trusted by 1 system:"), "{result}");
+    assert_eq!(
+        session.text("li[data-system=\"gateway\"]").await,
+        "gateway (proxy)"
+    );
+    session.find("#fingerprint").await.clear().await.unwrap();
+    session.type_into("#file", stranger.to_str().unwrap()).await;
+    session.click("#identify").await;
+    let result = session.text("#identify-result").await;
+    assert!(
+        result.contains("No system trusts this certificate."),
+        "{result}"
+    );
+    // A link of the result leads to the certificate in that system.
+    session.type_into("#file", sample.to_str().unwrap()).await;
+    session.click("#identify").await;
+    session.click("li[data-system=\"gateway\"] a").await;
+    assert!(session
+        .path()
+        .await
+        .starts_with("/systems/gateway/certificates/cert_client_"));
+
+    // Remove gateway with its two certificates: the confirmation lists them, then it goes.
+    client
+        .goto(&format!("{}/systems/gateway", session.base))
+        .await
+        .unwrap();
+    session.click("#remove-system").await;
+    session.wait_path("/systems/gateway/remove").await;
+    let listed = session.text("#removed-certificates").await;
+    assert!(
+        listed.contains("orders-service.source.example")
+            && listed.contains("expired.client.example")
+            && listed.contains("2021-01-01 00:00 UTC"),
+        "{listed}"
+    );
+    session.screenshot("7-confirm-remove").await;
+    session.click("#confirm-remove").await;
+    session.wait_path("/").await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("Removed the system gateway with its 2 certificates"),
+        "{flash}"
+    );
+    assert!(
+        client
+            .find(Locator::Css("#systems tr[data-system=\"gateway\"]"))
+            .await
+            .is_err(),
+        "gateway is still listed"
+    );
+    session.find("#systems tr[data-system=\"crm\"]").await;
+    // Identify now finds the certificate in crm only.
+    session.click("#nav-identify").await;
+    session.type_into("#file", sample.to_str().unwrap()).await;
+    session.click("#identify").await;
+    let result = session.text("#identify-result").await;
+    assert!(result.contains("Trusted by 1 system:"), "{result}");
+    assert!(
+        client
+            .find(Locator::Css("li[data-system=\"gateway\"]"))
+            .await
+            .is_err(),
+        "{result}"
+    );
+}

@@ -1,10 +1,12 @@
 //! The JSON API: `/api/...` and `/metrics`.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -15,24 +17,69 @@ use super::upload::{self, Trial};
 use super::{AdminError, Console};
 use crate::audit::HistoryQuery;
 use crate::certificate::Certificate;
-use crate::fingerprint::CertificateName;
+use crate::decode::decode_with;
+use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::registry::SystemOverview;
 use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
 use crate::system::{System, SystemKind, SystemName};
 
 type ApiResult = Result<Response, AdminError>;
 
-/// A request's query parameters, or 400 `malformed_request` saying which one is wrong.
-pub(super) fn parameters<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
-    query
-        .map(|Query(parameters)| parameters)
-        .map_err(|rejection| AdminError::bad_request("malformed_request", rejection.body_text()))
+/// The query parameters a route takes, by name: what [`Parameters`] accepts.
+pub(super) trait QueryParameters: DeserializeOwned {
+    /// Every parameter the route takes, in the order its refusal lists them.
+    const NAMES: &'static [&'static str];
+}
+
+/// A request's query parameters, or 400 `malformed_request` saying which one is wrong: a
+/// parameter the route does not take (named, with those it takes: a misspelt option must
+/// not be silently ignored), or a value that does not parse.
+pub(super) struct Parameters<T>(pub(super) T);
+
+impl<T: QueryParameters, S: Send + Sync> FromRequestParts<S> for Parameters<T> {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AdminError> {
+        let malformed = |rejection: QueryRejection| {
+            AdminError::bad_request("malformed_request", rejection.body_text())
+        };
+        let Query(pairs) =
+            Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(malformed)?;
+        if let Some((unknown, _)) = pairs
+            .iter()
+            .find(|(name, _)| !T::NAMES.contains(&name.as_str()))
+        {
+            let takes = if T::NAMES.is_empty() {
+                "this route takes no query parameters".to_owned()
+            } else {
+                format!("this route takes {}", T::NAMES.join(", "))
+            };
+            return Err(AdminError::bad_request(
+                "malformed_request",
+                format!(
+                    "unknown query parameter `{}`; {takes}",
+                    unknown.chars().take(64).collect::<String>()
+                ),
+            ));
+        }
+        let Query(parameters) = Query::<T>::try_from_uri(&parts.uri).map_err(malformed)?;
+        Ok(Parameters(parameters))
+    }
+}
+
+/// The parameters of a route that takes none.
+#[derive(Debug, Deserialize)]
+pub(super) struct NoParameters {}
+
+impl QueryParameters for NoParameters {
+    const NAMES: &'static [&'static str] = &[];
 }
 
 /// `GET /api/systems`.
 pub(super) async fn systems(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
+    _: Parameters<NoParameters>,
 ) -> ApiResult {
     let (now, warn) = (console.now(), console.config().warn_within);
     let overviews = console
@@ -80,6 +127,7 @@ pub(super) struct NewSystem {
 pub(super) async fn create_system(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
+    _: Parameters<NoParameters>,
     body: Result<Json<NewSystem>, JsonRejection>,
 ) -> ApiResult {
     let Json(new) = body.map_err(|rejection| {
@@ -156,14 +204,17 @@ pub(super) struct RemoveQuery {
     with_certificates: bool,
 }
 
+impl QueryParameters for RemoveQuery {
+    const NAMES: &'static [&'static str] = &["with_certificates"];
+}
+
 /// `DELETE /api/systems/{system}`.
 pub(super) async fn remove_system(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    query: Result<Query<RemoveQuery>, QueryRejection>,
+    Parameters(query): Parameters<RemoveQuery>,
 ) -> ApiResult {
-    let query = parameters(query)?;
     let name = system_name(&system)?;
     console
         .blocking(&actor, move |registry| {
@@ -178,14 +229,17 @@ pub(super) struct ListQuery {
     expiring_within_days: Option<u32>,
 }
 
+impl QueryParameters for ListQuery {
+    const NAMES: &'static [&'static str] = &["expiring_within_days"];
+}
+
 /// `GET /api/systems/{system}/certificates`.
 pub(super) async fn certificates(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    Parameters(query): Parameters<ListQuery>,
 ) -> ApiResult {
-    let query = parameters(query)?;
     let name = system_name(&system)?;
     let listing = console
         .blocking(&actor, move |registry| registry.store(&name)?.list())
@@ -239,7 +293,18 @@ pub(super) struct ImportQuery {
     #[serde(default)]
     allow_ca: bool,
     #[serde(default)]
+    allow_without_client_auth: bool,
+    #[serde(default)]
     dry_run: bool,
+}
+
+impl QueryParameters for ImportQuery {
+    const NAMES: &'static [&'static str] = &[
+        "allow_expired",
+        "allow_ca",
+        "allow_without_client_auth",
+        "dry_run",
+    ];
 }
 
 /// `POST /api/systems/{system}/certificates`.
@@ -247,16 +312,16 @@ pub(super) async fn import(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
-    query: Result<Query<ImportQuery>, QueryRejection>,
+    Parameters(query): Parameters<ImportQuery>,
     request: Request,
 ) -> ApiResult {
-    let query = parameters(query)?;
     let name = system_name(&system)?;
     let limit = console.config().decode.max_input_bytes;
     let upload = upload::read(&console, request, limit, None).await?;
     let policy = ImportPolicy::new(console.now())
         .allow_expired(query.allow_expired)
         .allow_ca(query.allow_ca)
+        .allow_without_client_auth(query.allow_without_client_auth)
         .decode_options(console.config().decode.clone());
     if query.dry_run {
         let trials = console
@@ -313,14 +378,17 @@ pub(super) struct CertificateQuery {
     format: Option<String>,
 }
 
+impl QueryParameters for CertificateQuery {
+    const NAMES: &'static [&'static str] = &["format"];
+}
+
 /// `GET /api/systems/{system}/certificates/{name}`.
 pub(super) async fn certificate(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path((system, name)): Path<(String, String)>,
-    query: Result<Query<CertificateQuery>, QueryRejection>,
+    Parameters(query): Parameters<CertificateQuery>,
 ) -> ApiResult {
-    let query = parameters(query)?;
     let (_, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
     match query.format.as_deref() {
         None | Some("json") => Ok(Json(certificate_json(
@@ -424,6 +492,7 @@ pub(super) async fn delete(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path((system, name)): Path<(String, String)>,
+    _: Parameters<NoParameters>,
 ) -> ApiResult {
     let system = system_name(&system)?;
     let name = certificate_name(&name)?;
@@ -440,6 +509,7 @@ pub(super) async fn purge_expired(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
     Path(system): Path<String>,
+    _: Parameters<NoParameters>,
 ) -> ApiResult {
     let system = system_name(&system)?;
     let now = console.now();
@@ -464,6 +534,10 @@ pub(super) struct HistoryParameters {
     since: Option<String>,
     until: Option<String>,
     limit: Option<usize>,
+}
+
+impl QueryParameters for HistoryParameters {
+    const NAMES: &'static [&'static str] = &["system", "since", "until", "limit"];
 }
 
 impl HistoryParameters {
@@ -512,9 +586,8 @@ impl HistoryParameters {
 pub(super) async fn history(
     State(console): State<Console>,
     Extension(actor): Extension<Actor>,
-    parameters: Result<Query<HistoryParameters>, QueryRejection>,
+    Parameters(parameters): Parameters<HistoryParameters>,
 ) -> ApiResult {
-    let parameters = self::parameters(parameters)?;
     let query = parameters.query()?;
     let history = console
         .blocking(&actor, move |registry| registry.history(&query))
@@ -528,7 +601,10 @@ pub(super) async fn history(
 }
 
 /// `GET /metrics`.
-pub(super) async fn metrics(State(console): State<Console>) -> ApiResult {
+pub(super) async fn metrics(
+    State(console): State<Console>,
+    _: Parameters<NoParameters>,
+) -> ApiResult {
     let Some(handle) = &console.config().metrics else {
         return Err(AdminError::not_found(
             "no metrics recorder was given to this console (AdminConfig::metrics)",
@@ -540,4 +616,102 @@ pub(super) async fn metrics(State(console): State<Console>) -> ApiResult {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
+}
+
+/// A fingerprint typed or pasted by someone: `cert_client_<hex>`, or the SHA-256
+/// fingerprint in any spelling (colons, spaces, either case, a `sha256:` or
+/// `SHA256 Fingerprint=` prefix); 400 `malformed_request` otherwise.
+pub(super) fn typed_fingerprint(text: &str) -> Result<Fingerprint, AdminError> {
+    let text = text.trim();
+    if let Ok(name) = text.parse::<CertificateName>() {
+        return Ok(name.fingerprint());
+    }
+    text.parse::<Fingerprint>().map_err(|error| {
+        AdminError::bad_request(
+            "malformed_request",
+            format!(
+                "{:?} is not a SHA-256 fingerprint: {error}",
+                text.chars().take(100).collect::<String>()
+            ),
+        )
+    })
+}
+
+/// `POST /api/identify`: which systems trust a certificate, given as a file (the body, in
+/// any format the decoder accepts, or a `multipart/form-data` form's `file`; exactly one
+/// certificate) or as `{"fingerprint": "..."}` with `Content-Type: application/json`.
+pub(super) async fn identify(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    _: Parameters<NoParameters>,
+    request: Request,
+) -> ApiResult {
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        });
+    let fingerprint = if json {
+        let body = axum::body::to_bytes(request.into_body(), super::FORM_BODY_LIMIT)
+            .await
+            .map_err(|error| {
+                if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                    super::pages::form_too_large()
+                } else {
+                    AdminError::bad_request(
+                        "unreadable_body",
+                        "the body could not be read to its end",
+                    )
+                }
+            })?;
+        // An object with this one member, nothing else (serde would also take `["..."]`).
+        let fingerprint = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(object)) if object.len() == 1 => match object.get("fingerprint") {
+                Some(Value::String(text)) => Some(text.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+        .ok_or_else(|| {
+            AdminError::bad_request(
+                "malformed_request",
+                "expected a JSON object {\"fingerprint\": \"...\"} (the SHA-256 fingerprint in any spelling, or cert_client_<hex>)",
+            )
+        })?;
+        typed_fingerprint(&fingerprint)?
+    } else {
+        let limit = console.config().decode.max_input_bytes;
+        let upload = upload::read(&console, request, limit, None).await?;
+        let certificates = decode_with(&upload.file, &console.config().decode)
+            .map_err(|error| AdminError::from(StoreError::Decode(error)))?;
+        match certificates.as_slice() {
+            [certificate] => certificate.fingerprint(),
+            several => {
+                return Err(AdminError::bad_request(
+                    "malformed_request",
+                    format!(
+                        "the upload holds {} certificates; identify one at a time (the client's own certificate)",
+                        several.len()
+                    ),
+                ))
+            }
+        }
+    };
+    let systems = console
+        .blocking(&actor, move |registry| registry.identify(&fingerprint))
+        .await?;
+    Ok(Json(json!({
+        "fingerprint": fingerprint.to_string(),
+        "name": CertificateName::from(fingerprint).to_string(),
+        "systems": systems
+            .iter()
+            .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
+            .collect::<Vec<_>>(),
+    }))
+    .into_response())
 }

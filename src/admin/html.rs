@@ -104,10 +104,11 @@ pub(super) fn page(
     if let Some(session) = session {
         w!(
             out,
-            "<nav><a href=\"{}\">Systems</a><a href=\"{}\">Activity</a>\
+            "<nav><a href=\"{}\">Systems</a><a href=\"{}\" id=\"nav-identify\">Identify</a><a href=\"{}\">Activity</a>\
              <form method=\"post\" action=\"{}\" class=\"inline\">{}\
              <button type=\"submit\" id=\"logout\">Log out</button></form></nav>",
             esc(&base.to("/")),
+            esc(&base.to("/identify")),
             esc(&base.to("/activity")),
             esc(&base.to("/logout")),
             csrf_field(session),

@@ -19,7 +19,7 @@ use crate::system::SystemName;
 /// The largest text field of a form accepted beside the file.
 const MAX_FIELD_BYTES: usize = 1024;
 
-/// The most text fields of a form accepted beside the file (the import form has three).
+/// The most text fields of a form accepted beside the file (the import form has four).
 const MAX_FIELDS: usize = 16;
 
 /// An uploaded file and the form's other fields.
@@ -62,8 +62,28 @@ pub(super) async fn read(
     limit: usize,
     session: Option<&SessionContext>,
 ) -> Result<Upload, AdminError> {
+    read_form(console, request, limit, session, true).await
+}
+
+/// [`read`], for a form whose file may be left out (`require_file` false): the upload's
+/// `file` is then empty.
+pub(super) async fn read_form(
+    console: &Console,
+    request: Request,
+    limit: usize,
+    session: Option<&SessionContext>,
+    require_file: bool,
+) -> Result<Upload, AdminError> {
     let mut csrf_checked = session.is_none();
-    let result = read_fields(console, request, limit, session, &mut csrf_checked).await;
+    let result = read_fields(
+        console,
+        request,
+        limit,
+        session,
+        require_file,
+        &mut csrf_checked,
+    )
+    .await;
     match (result, session) {
         (Err(error), Some(session)) if !csrf_checked => {
             Err(check_csrf(session, None).err().unwrap_or(error))
@@ -77,6 +97,7 @@ async fn read_fields(
     request: Request,
     limit: usize,
     session: Option<&SessionContext>,
+    require_file: bool,
     csrf_checked: &mut bool,
 ) -> Result<Upload, AdminError> {
     let multipart = request
@@ -181,7 +202,7 @@ async fn read_fields(
             upload.fields.insert(name, value);
         }
     }
-    if !file_seen {
+    if !file_seen && require_file {
         return Err(AdminError::bad_request(
             "no_file",
             "the form has no field named \"file\": choose a certificate file to upload",

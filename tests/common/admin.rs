@@ -862,3 +862,388 @@ pub(crate) fn location(reply: &Reply) -> &str {
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
     reply.header(header::LOCATION).unwrap()
 }
+
+/// The API on par with the CLI (issue 21): `?allow_without_client_auth=true`, unknown query
+/// parameters refused on every route, and `POST /api/identify`; against `registry` (empty,
+/// with its clock at [`NOW`]).
+pub(crate) async fn parity_suite(registry: Registry) {
+    let app = console(registry);
+    for (name, kind) in [
+        ("crm", "source"),
+        ("gateway", "proxy"),
+        ("ledger", "target"),
+    ] {
+        let reply = send(
+            &app,
+            api_json(
+                Method::POST,
+                "/api/systems",
+                json!({"name": name, "kind": kind}),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    let list = |system: &str| {
+        let app = app.clone();
+        let path = format!("/api/systems/{system}/certificates");
+        async move {
+            let reply = send(&app, api(Method::GET, &path, Body::empty())).await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            reply.json()["certificates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // A certificate for servers only (extended key usage serverAuth): refused, then tried
+    // and imported with `allow_without_client_auth`, as the CLI's --allow-without-client-auth.
+    let server_only = data("server_only.pem");
+    let server_only_name = name_of(&String::from_utf8(server_only.clone()).unwrap());
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/crm/certificates",
+            server_only.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "not_for_client_auth");
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/crm/certificates?dry_run=true&allow_without_client_auth=true",
+            server_only.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()[0]["outcome"], "added", "{}", reply.text());
+    assert_eq!(list("crm").await, Vec::<String>::new(), "a dry run stored");
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/crm/certificates?allow_without_client_auth=true",
+            server_only.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        json!([{"name": server_only_name, "outcome": "added"}])
+    );
+    assert_eq!(list("crm").await, vec![server_only_name.clone()]);
+    // The option allows only what it names: an expired certificate stays refused.
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/crm/certificates?allow_without_client_auth=true",
+            data("expired.pem"),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "expired");
+
+    // A misspelt option is refused, named, with what the route takes, and nothing is stored.
+    let gateway_pem = client_certificate("gateway.parity.example", 200);
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/gateway/certificates?allow_without_clientauth=true",
+            server_only.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "malformed_request");
+    assert_eq!(
+        reply.json()["error"]["message"],
+        "unknown query parameter `allow_without_clientauth`; this route takes allow_expired, \
+         allow_ca, allow_without_client_auth, dry_run"
+    );
+    let reply = send(
+        &app,
+        api(
+            Method::POST,
+            "/api/systems/gateway/certificates?dryrun=true",
+            gateway_pem.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "malformed_request");
+    assert_eq!(list("gateway").await, Vec::<String>::new());
+    // Every route: an unknown parameter is refused before anything happens.
+    let crm_certificate = format!("/api/systems/crm/certificates/{server_only_name}");
+    for (method, path, takes) in [
+        (
+            Method::GET,
+            "/api/systems".to_owned(),
+            "this route takes no query parameters",
+        ),
+        (
+            Method::POST,
+            "/api/systems".to_owned(),
+            "this route takes no query parameters",
+        ),
+        (
+            Method::DELETE,
+            "/api/systems/crm".to_owned(),
+            "this route takes with_certificates",
+        ),
+        (
+            Method::GET,
+            "/api/systems/crm/certificates".to_owned(),
+            "this route takes expiring_within_days",
+        ),
+        (
+            Method::POST,
+            "/api/systems/crm/certificates".to_owned(),
+            "this route takes allow_expired, allow_ca, allow_without_client_auth, dry_run",
+        ),
+        (
+            Method::GET,
+            crm_certificate.clone(),
+            "this route takes format",
+        ),
+        (
+            Method::DELETE,
+            crm_certificate.clone(),
+            "this route takes no query parameters",
+        ),
+        (
+            Method::POST,
+            "/api/systems/crm/purge-expired".to_owned(),
+            "this route takes no query parameters",
+        ),
+        (
+            Method::GET,
+            "/api/history".to_owned(),
+            "this route takes system, since, until, limit",
+        ),
+        (
+            Method::POST,
+            "/api/identify".to_owned(),
+            "this route takes no query parameters",
+        ),
+        (
+            Method::GET,
+            "/metrics".to_owned(),
+            "this route takes no query parameters",
+        ),
+    ] {
+        let uri = format!("{path}?limit=1&bogus=1");
+        let body = match (&method, path.as_str()) {
+            (&Method::POST, "/api/systems") => {
+                json!({"name": "bogus", "kind": "source"}).to_string()
+            }
+            (&Method::POST, "/api/systems/crm/certificates") => gateway_pem.clone(),
+            _ => String::new(),
+        };
+        let reply = send(&app, api(method.clone(), &uri, body)).await;
+        assert_eq!(
+            reply.error(StatusCode::BAD_REQUEST),
+            "malformed_request",
+            "{method} {uri}"
+        );
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let unknown = if path == "/api/history" {
+            "bogus"
+        } else {
+            "limit"
+        };
+        assert_eq!(
+            message,
+            format!("unknown query parameter `{unknown}`; {takes}"),
+            "{method} {uri}"
+        );
+    }
+    assert_eq!(
+        list("crm").await,
+        vec![server_only_name.clone()],
+        "a refused request changed the system"
+    );
+    let reply = send(&app, api(Method::GET, "/api/systems", Body::empty())).await;
+    assert_eq!(
+        reply.json().as_array().unwrap().len(),
+        3,
+        "{}",
+        reply.text()
+    );
+
+    // Identify: one certificate trusted by two systems, as a file in each format and as a
+    // fingerprint in several spellings.
+    let shared = client_certificate("shared.parity.example", 200);
+    let certificate = &decode(shared.as_bytes()).unwrap()[0];
+    for system in ["gateway", "crm"] {
+        let reply = send(
+            &app,
+            api(
+                Method::POST,
+                &format!("/api/systems/{system}/certificates"),
+                shared.clone(),
+            ),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    let both = json!({
+        "fingerprint": certificate.fingerprint().to_string(),
+        "name": certificate.name().to_string(),
+        "systems": [{"name": "crm", "kind": "source"}, {"name": "gateway", "kind": "proxy"}],
+    });
+    let fingerprint = certificate.fingerprint();
+    let mut requests = vec![
+        api(Method::POST, "/api/identify", shared.clone()),
+        api(Method::POST, "/api/identify", certificate.der().to_vec()),
+        api_multipart(
+            "/api/identify",
+            &[("file", Some("shared.pem"), shared.as_bytes())],
+        ),
+    ];
+    for spelling in [
+        fingerprint.to_string(),
+        fingerprint.to_colon_hex(),
+        format!(
+            "SHA256 Fingerprint={}",
+            fingerprint.to_colon_hex().to_uppercase()
+        ),
+        certificate.name().to_string(),
+    ] {
+        requests.push(api_json(
+            Method::POST,
+            "/api/identify",
+            json!({ "fingerprint": spelling }),
+        ));
+    }
+    for request in requests {
+        let reply = send(&app, request).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        assert_eq!(reply.json(), both);
+    }
+    // Trusted by one, by none.
+    let reply = send(
+        &app,
+        api(Method::POST, "/api/identify", server_only.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        reply.json()["systems"],
+        json!([{"name": "crm", "kind": "source"}])
+    );
+    let stranger = client_certificate("stranger.parity.example", 200);
+    let reply = send(&app, api(Method::POST, "/api/identify", stranger.clone())).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        reply.json(),
+        json!({
+            "fingerprint": decode(stranger.as_bytes()).unwrap()[0].fingerprint().to_string(),
+            "name": name_of(&stranger),
+            "systems": [],
+        })
+    );
+    // Malformed: not a certificate, a private key, a bundle, JSON of another shape, a
+    // fingerprint that is not one.
+    for (request, code) in [
+        (
+            api(Method::POST, "/api/identify", data("garbage.bin")),
+            "unrecognized_format",
+        ),
+        (api(Method::POST, "/api/identify", Body::empty()), "empty"),
+        (
+            api(Method::POST, "/api/identify", data("key_pkcs8.pem")),
+            "private_key",
+        ),
+        (
+            api(Method::POST, "/api/identify", format!("{shared}{stranger}")),
+            "malformed_request",
+        ),
+        (
+            api_json(
+                Method::POST,
+                "/api/identify",
+                json!({"fingerprint": "not hex"}),
+            ),
+            "malformed_request",
+        ),
+        (
+            api_json(
+                Method::POST,
+                "/api/identify",
+                json!({"fingerprint": "ab:cd"}),
+            ),
+            "malformed_request",
+        ),
+        (
+            api_json(
+                Method::POST,
+                "/api/identify",
+                json!({"sha256": fingerprint.to_string()}),
+            ),
+            "malformed_request",
+        ),
+        (
+            api_json(
+                Method::POST,
+                "/api/identify",
+                json!([fingerprint.to_string()]),
+            ),
+            "malformed_request",
+        ),
+    ] {
+        let reply = send(&app, request).await;
+        assert_eq!(
+            reply.error(StatusCode::BAD_REQUEST),
+            code,
+            "{}",
+            reply.text()
+        );
+    }
+    let reply = send(
+        &app,
+        api(Method::POST, "/api/identify", format!("{shared}{stranger}")),
+    )
+    .await;
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds 2 certificates"),
+        "{}",
+        reply.text()
+    );
+    let anonymous = Request::post("/api/identify")
+        .body(Body::from(shared.clone()))
+        .unwrap();
+    assert_eq!(
+        send(&app, anonymous).await.error(StatusCode::UNAUTHORIZED),
+        "unauthorized"
+    );
+    // Once a system is removed, it no longer trusts the certificate.
+    let reply = send(
+        &app,
+        api(
+            Method::DELETE,
+            "/api/systems/gateway?with_certificates=true",
+            Body::empty(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    let reply = send(&app, api(Method::POST, "/api/identify", shared.clone())).await;
+    assert_eq!(
+        reply.json()["systems"],
+        json!([{"name": "crm", "kind": "source"}])
+    );
+}

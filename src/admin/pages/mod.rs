@@ -1,20 +1,24 @@
 //! The web pages: server-rendered HTML, forms that work without JavaScript, every change
 //! followed by a redirect to a page that shows its outcome.
 
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::FormRejection;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use serde::Deserialize;
 
 mod certificate;
+mod identify;
 mod system;
 
 pub(super) use certificate::{certificate, confirm_delete, delete, download};
-pub(super) use system::{confirm_purge, import, purge_expired, remove_system, system};
+pub(super) use identify::{identify, identify_form};
+pub(super) use system::{
+    confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
+};
 
 use super::api::{self, HistoryParameters};
 use super::auth::{check_csrf, Actor, Base, SessionContext};
@@ -327,10 +331,10 @@ pub(super) async fn activity(
     Extension(base): Extension<Base>,
     Extension(actor): Extension<Actor>,
     Extension(session): Extension<SessionContext>,
-    parameters: Result<Query<HistoryParameters>, QueryRejection>,
+    parameters: Result<api::Parameters<HistoryParameters>, AdminError>,
 ) -> Response {
     let result = async {
-        let parameters = api::parameters(parameters)?;
+        let api::Parameters(parameters) = parameters?;
         let query = parameters.query()?;
         let (history, systems) = console
             .blocking(&actor, move |registry| {

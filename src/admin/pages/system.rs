@@ -6,13 +6,15 @@ use axum::extract::{Path, Request, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Form};
 
+use serde::Deserialize;
+
 use super::{csrf_of, error_page, respond, see_other, system_path, CsrfForm};
 use crate::admin::api::system_name;
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
 use crate::admin::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE};
 use crate::admin::{upload, Console};
 use crate::decode::decode_with;
-use crate::store::{CertificateStore, ImportPolicy};
+use crate::store::{CertificateStore, ImportPolicy, StoreError};
 
 /// `GET /systems/{system}`: its *Inbound Certificates*, the import form and the actions.
 pub(in crate::admin) async fn system(
@@ -46,8 +48,9 @@ pub(in crate::admin) async fn system(
                 "<form method=\"post\" action=\"{}\" enctype=\"multipart/form-data\" class=\"panel actions\" id=\"import-form\">{}\
                  <label>Certificate file <input type=\"file\" name=\"file\" id=\"file\" required \
                  accept=\".crt,.pem,.der,.cer,.p7b\"></label>\
-                 <label><input type=\"checkbox\" name=\"allow_expired\" value=\"true\"> allow expired</label>\
-                 <label><input type=\"checkbox\" name=\"allow_ca\" value=\"true\"> allow CA certificates</label>\
+                 <label><input type=\"checkbox\" name=\"allow_expired\" id=\"allow-expired\" value=\"true\"> {ALLOW_EXPIRED}</label>\
+                 <label><input type=\"checkbox\" name=\"allow_without_client_auth\" id=\"allow-without-client-auth\" value=\"true\"> {ALLOW_WITHOUT_CLIENT_AUTH}</label>\
+                 <label><input type=\"checkbox\" name=\"allow_ca\" id=\"allow-ca\" value=\"true\"> {ALLOW_CA}</label>\
                  <button type=\"submit\" id=\"import\">Import</button></form>",
                 esc(&base.to(&format!("{path}/import"))),
                 crate::admin::html::csrf_field(&session),
@@ -131,6 +134,13 @@ pub(in crate::admin) async fn system(
                 esc(&base.to(&format!("{path}/remove"))),
                 crate::admin::html::csrf_field(&session),
             );
+        } else {
+            // Its certificates go with it: first a page that lists them.
+            w!(
+                body,
+                "<a class=\"button secondary\" id=\"remove-system\" href=\"{}\">Remove system…</a>",
+                esc(&base.to(&format!("{path}/remove"))),
+            );
         }
         body.push_str("</div>");
         let flash = console.take_flash(&session);
@@ -173,13 +183,23 @@ pub(in crate::admin) async fn import(
     let policy = ImportPolicy::new(console.now())
         .allow_expired(upload.flag("allow_expired"))
         .allow_ca(upload.flag("allow_ca"))
+        .allow_without_client_auth(upload.flag("allow_without_client_auth"))
         .decode_options(console.config().decode.clone());
     let target = name.clone();
     let imported = console
         .blocking(&actor, move |registry| {
-            let imported = registry
+            let imported = match registry
                 .store(&target)?
-                .import_upload(&upload.file, &policy)?;
+                .import_upload(&upload.file, &policy)
+            {
+                Ok(imported) => imported,
+                Err(error) => match refusal_hint(&error) {
+                    // A refusal that a checkbox of the form would allow: said in the
+                    // library's words, then which box to tick.
+                    Some(hint) => return Ok(Err(vec![error.to_string(), hint])),
+                    None => return Err(error),
+                },
+            };
             // The subjects, from the upload already in memory (outcomes come in its order),
             // not read back from the store: the import succeeded, and a failed read must not
             // report it as failed.
@@ -202,17 +222,35 @@ pub(in crate::admin) async fn import(
                     }
                 });
             }
-            Ok((counts, lines))
+            Ok(Ok((counts, lines)))
         })
         .await;
     let flash = match imported {
-        Ok(((added, present, skipped), lines)) => {
+        Ok(Ok(((added, present, skipped), lines))) => {
             Flash::ok(import_heading(added, present, skipped), lines)
         }
+        Ok(Err(lines)) => Flash::error("Nothing was imported", lines),
         Err(error) => Flash::error("Nothing was imported", vec![error.message]),
     };
     console.flash(&session, flash);
     see_other(&base, &system_path(&name))
+}
+
+/// The import form's checkboxes, as labelled (and as the refusals they would allow name them).
+const ALLOW_EXPIRED: &str = "allow expired certificates";
+const ALLOW_WITHOUT_CLIENT_AUTH: &str = "allow certificates without clientAuth";
+const ALLOW_CA: &str = "allow CA certificates";
+
+/// For a refusal that one of the import form's checkboxes would allow, the sentence that
+/// names it.
+fn refusal_hint(error: &StoreError) -> Option<String> {
+    let checkbox = match error {
+        StoreError::Expired { .. } => ALLOW_EXPIRED,
+        StoreError::NotForClientAuth { .. } => ALLOW_WITHOUT_CLIENT_AUTH,
+        StoreError::CaCertificate { .. } => ALLOW_CA,
+        _ => return None,
+    };
+    Some(format!("tick “{checkbox}” to import it anyway"))
 }
 
 /// The heading of an import's outcome: what was added, what was there already and what was
@@ -317,31 +355,150 @@ pub(in crate::admin) async fn purge_expired(
     respond(&base, result)
 }
 
-/// `POST /systems/{system}/remove`: removes a system that holds no certificates.
+/// `GET /systems/{system}/remove`: the confirmation, listing the certificates (and damaged
+/// entries) that would go with the system.
+pub(in crate::admin) async fn confirm_remove(
+    State(console): State<Console>,
+    Extension(base): Extension<Base>,
+    Extension(actor): Extension<Actor>,
+    Extension(session): Extension<SessionContext>,
+    Path(system): Path<String>,
+) -> Response {
+    let result = async {
+        let system = system_name(&system)?;
+        let lookup = system.clone();
+        let listing = console
+            .blocking(&actor, move |registry| registry.store(&lookup)?.list())
+            .await?;
+        let path = system_path(&system);
+        let held = listing.certificates.len() + listing.damaged.len();
+        let mut body = format!(
+            "<h1>Remove the system {}?</h1><div class=\"panel\">",
+            esc(system.as_str())
+        );
+        if held == 0 {
+            body.push_str("<p class=\"empty\" id=\"no-certificates\">It holds no certificates.</p>");
+        } else {
+            w!(
+                body,
+                "<p id=\"remove-warning\">Its {} go with it: the clients that present them are refused \
+                 from the next request on.</p><ul id=\"removed-certificates\">",
+                certificates(held)
+            );
+            for certificate in &listing.certificates {
+                let summary = certificate.summary();
+                w!(
+                    body,
+                    "<li><span class=\"dn\">{}</span> <code>{}</code> (expires {})</li>",
+                    esc(&summary.subject.to_string()),
+                    esc(&certificate.name().to_string()),
+                    instant(summary.validity.not_after)
+                );
+            }
+            for entry in &listing.damaged {
+                w!(
+                    body,
+                    "<li class=\"damaged\">{} <code>{}</code>: {}</li>",
+                    DAMAGED_BADGE,
+                    esc(&entry.location.display().to_string()),
+                    esc(&entry.problem.to_string())
+                );
+            }
+            body.push_str("</ul>");
+        }
+        // The count confirmed goes with the form: if the system holds another number when
+        // the form comes back, nothing is removed and the page is shown again.
+        w!(
+            body,
+            "<form method=\"post\" action=\"{}\" class=\"actions\">{}\
+             <input type=\"hidden\" name=\"with_certificates\" value=\"{}\">\
+             <input type=\"hidden\" name=\"holding\" value=\"{held}\">\
+             <button type=\"submit\" class=\"danger\" id=\"confirm-remove\">{}</button></form>",
+            esc(&base.to(&format!("{path}/remove"))),
+            crate::admin::html::csrf_field(&session),
+            held > 0,
+            if held == 0 {
+                "Remove the system".to_owned()
+            } else {
+                format!("Remove the system and its {}", certificates(held))
+            },
+        );
+        w!(body, "<p><a href=\"{}\" id=\"cancel\">Cancel</a></p></div>", esc(&base.to(&path)));
+        Ok(Html(page(&base, Some(&session), "Remove system", None, &body)).into_response())
+    }
+    .await;
+    respond(&base, result)
+}
+
+/// `N certificate(s)` in words.
+fn certificates(count: usize) -> String {
+    format!("{count} certificate{}", if count == 1 { "" } else { "s" })
+}
+
+/// The fields of the form that removes a system.
+#[derive(Debug, Deserialize)]
+pub(in crate::admin) struct RemoveForm {
+    csrf: Option<String>,
+    /// `true` from the confirmation page: remove its certificates too.
+    with_certificates: Option<String>,
+    /// How many certificates and damaged entries the confirmation listed.
+    holding: Option<usize>,
+}
+
+/// `POST /systems/{system}/remove`: removes an empty system, or, from the confirmation page,
+/// a system with the certificates the page listed.
 pub(in crate::admin) async fn remove_system(
     State(console): State<Console>,
     Extension(base): Extension<Base>,
     Extension(actor): Extension<Actor>,
     Extension(session): Extension<SessionContext>,
     Path(system): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    form: Result<Form<RemoveForm>, FormRejection>,
 ) -> Response {
     let result = async {
-        check_csrf(&session, csrf_of(form).as_deref())?;
+        let form = form.ok().map(|Form(form)| form);
+        check_csrf(&session, form.as_ref().and_then(|form| form.csrf.as_deref()))?;
         let system = system_name(&system)?;
+        let with_certificates = form
+            .as_ref()
+            .is_some_and(|form| form.with_certificates.as_deref() == Some("true"));
+        let confirmed = form.and_then(|form| form.holding);
         let target = system.clone();
-        match console
+        let removed = console
             .blocking(&actor, move |registry| {
-                registry.remove_system(&target, false)
+                if with_certificates {
+                    let listing = registry.store(&target)?.list()?;
+                    let held = listing.certificates.len() + listing.damaged.len();
+                    if confirmed != Some(held) {
+                        return Ok(Err(held));
+                    }
+                }
+                registry.remove_system(&target, with_certificates).map(Ok)
             })
-            .await
-        {
-            Ok(_) => {
+            .await;
+        match removed {
+            Ok(Ok(removed)) => {
+                let title = if removed == 0 {
+                    format!("Removed the system {system}")
+                } else {
+                    format!("Removed the system {system} with its {}", certificates(removed))
+                };
+                console.flash(&session, Flash::ok(title, vec![]));
+                Ok(see_other(&base, "/"))
+            }
+            Ok(Err(held)) => {
                 console.flash(
                     &session,
-                    Flash::ok(format!("Removed the system {system}"), vec![]),
+                    Flash::error(
+                        "The system was not removed",
+                        vec![format!(
+                            "it holds {} now, not the {} listed when you confirmed; look at the list again",
+                            certificates(held),
+                            confirmed.unwrap_or_default()
+                        )],
+                    ),
                 );
-                Ok(see_other(&base, "/"))
+                Ok(see_other(&base, &system_path(&system)))
             }
             Err(error) => {
                 console.flash(
