@@ -756,4 +756,57 @@ async fn parity_walk(session: &Session, stranger: &Path) {
             .is_err(),
         "{result}"
     );
+
+    // What administrators upload (issue 21): a lone intermediate CA is refused, naming the
+    // checkbox; a fullchain.pem gives its client certificate and skips its CA, shown as
+    // such; a client's own self-signed certificate (CA:TRUE, as `openssl req -x509` makes
+    // it) is imported.
+    client
+        .goto(&format!("{}/systems/crm", session.base))
+        .await
+        .unwrap();
+    assert_eq!(session.rows().await, 1);
+    session.import(&common::data("intermediate.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("Nothing was imported")
+            && flash.contains("is a CA certificate")
+            && flash.contains("tick “allow CA certificates” to import it anyway"),
+        "{flash}"
+    );
+    assert_eq!(session.rows().await, 1);
+    session.import(&common::data("fullchain.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("Imported 1 certificate; skipped 1 certificate of the chain")
+            && flash.contains("skipped CN=Inbound Test Intermediate CA")
+            && flash.contains(
+                "a CA certificate of the chain; a pinned client certificate needs no chain"
+            ),
+        "{flash}"
+    );
+    assert_eq!(session.rows().await, 2);
+    session.screenshot("8-fullchain").await;
+    session.import(&common::data("fullchain.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains(
+            "Nothing new: 1 certificate already present; skipped 1 certificate of the chain"
+        ),
+        "{flash}"
+    );
+    session.import(&common::data("req_x509_ec.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(flash.contains("Imported 1 certificate"), "{flash}");
+    assert_eq!(session.rows().await, 3);
+    // The activity page says what was skipped, and from which file.
+    client
+        .goto(&format!("{}/activity", session.base))
+        .await
+        .unwrap();
+    let activity = session.text("main").await;
+    assert!(
+        activity.contains("skipped") && activity.contains("(upload fullchain.pem)"),
+        "{activity}"
+    );
 }

@@ -273,6 +273,7 @@ pub(super) fn certificate_json(
     let status = certificate.summary().validity.status_at(now, warn);
     let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        map.insert("self_signed".into(), certificate.is_self_signed().into());
         map.insert("status".into(), status.as_str().into());
         map.insert("status_text".into(), status.to_string().into());
     }
@@ -318,11 +319,13 @@ pub(super) async fn import(
     let name = system_name(&system)?;
     let limit = console.config().decode.max_input_bytes;
     let upload = upload::read(&console, request, limit, None).await?;
-    let policy = ImportPolicy::new(console.now())
-        .allow_expired(query.allow_expired)
-        .allow_ca(query.allow_ca)
-        .allow_without_client_auth(query.allow_without_client_auth)
-        .decode_options(console.config().decode.clone());
+    let policy = upload.named(
+        ImportPolicy::new(console.now())
+            .allow_expired(query.allow_expired)
+            .allow_ca(query.allow_ca)
+            .allow_without_client_auth(query.allow_without_client_auth)
+            .decode_options(console.config().decode.clone()),
+    );
     if query.dry_run {
         let trials = console
             .blocking(&actor, move |registry| {

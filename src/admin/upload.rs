@@ -19,6 +19,9 @@ use crate::system::SystemName;
 /// The largest text field of a form accepted beside the file.
 const MAX_FIELD_BYTES: usize = 1024;
 
+/// The most characters of an uploaded file's name kept for the audit trail.
+const MAX_FILE_NAME_CHARS: usize = 200;
+
 /// The most text fields of a form accepted beside the file (the import form has four).
 const MAX_FIELDS: usize = 16;
 
@@ -26,10 +29,21 @@ const MAX_FIELDS: usize = 16;
 #[derive(Debug, Default)]
 pub(super) struct Upload {
     pub(super) file: Vec<u8>,
+    /// The file's name, as the browser sent it (cut to [`MAX_FILE_NAME_CHARS`]): for the
+    /// audit records of the import.
+    pub(super) file_name: Option<String>,
     pub(super) fields: HashMap<String, String>,
 }
 
 impl Upload {
+    /// `policy`, naming the upload after its file when the form gave the file's name.
+    pub(super) fn named(&self, policy: ImportPolicy) -> ImportPolicy {
+        match &self.file_name {
+            Some(name) => policy.upload_name(name.as_str()),
+            None => policy,
+        }
+    }
+
     /// Whether a checkbox or flag field is set (`on`, `true`, `1`).
     pub(super) fn flag(&self, name: &str) -> bool {
         self.fields
@@ -121,6 +135,7 @@ async fn read_fields(
         return match axum::body::to_bytes(request.into_body(), limit).await {
             Ok(bytes) => Ok(Upload {
                 file: bytes.to_vec(),
+                file_name: None,
                 fields: HashMap::new(),
             }),
             Err(error) => {
@@ -153,6 +168,12 @@ async fn read_fields(
                 "malformed_form",
                 "the form's file comes before its CSRF token",
             ));
+        }
+        if is_file {
+            upload.file_name = field
+                .file_name()
+                .filter(|name| !name.is_empty())
+                .map(|name| name.chars().take(MAX_FILE_NAME_CHARS).collect());
         }
         let cap = if is_file { limit } else { MAX_FIELD_BYTES };
         let mut field = field;

@@ -180,11 +180,13 @@ pub(in crate::admin) async fn import(
     if let Err(error) = check_csrf(&session, upload.fields.get("csrf").map(String::as_str)) {
         return error_page(&base, error);
     }
-    let policy = ImportPolicy::new(console.now())
-        .allow_expired(upload.flag("allow_expired"))
-        .allow_ca(upload.flag("allow_ca"))
-        .allow_without_client_auth(upload.flag("allow_without_client_auth"))
-        .decode_options(console.config().decode.clone());
+    let policy = upload.named(
+        ImportPolicy::new(console.now())
+            .allow_expired(upload.flag("allow_expired"))
+            .allow_ca(upload.flag("allow_ca"))
+            .allow_without_client_auth(upload.flag("allow_without_client_auth"))
+            .decode_options(console.config().decode.clone()),
+    );
     let target = name.clone();
     let imported = console
         .blocking(&actor, move |registry| {
