@@ -213,8 +213,9 @@ pub(super) async fn systems(
                 body.push_str("<p class=\"empty\" id=\"no-systems\">No systems yet: add one below.</p>");
             } else {
                 body.push_str(
-                    "<table id=\"systems\"><thead><tr><th>System</th><th>Kind</th><th>Valid</th>\
-                     <th>Expiring</th><th>Expired</th><th>Damaged</th><th>Status</th></tr></thead><tbody>",
+                    "<table id=\"systems\"><thead><tr><th>System</th><th>Kind</th><th class=\"num\">Valid</th>\
+                     <th class=\"num\">Expiring</th><th class=\"num\">Expired</th>\
+                     <th class=\"num\">Damaged</th><th>Status</th></tr></thead><tbody>",
                 );
                 for overview in &overviews {
                     let name = overview.system.name();
@@ -364,18 +365,18 @@ pub(super) async fn activity(
             for record in &history.records {
                 w!(
                     body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td><td class=\"dn\">{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td><td class=\"detail\">{}</td></tr>",
                     instant(record.time),
                     esc(&record.actor),
                     record.action.as_str(),
                     esc(record.system.as_ref().map_or("", SystemName::as_str)),
-                    esc(&match (&record.certificate, &record.subject) {
+                    clamped(&match (&record.certificate, &record.subject) {
                         (Some(name), Some(subject)) => format!("{name} ({subject})"),
                         (Some(name), None) => name.to_string(),
                         _ => String::new(),
                     }),
                     record.outcome.as_str(),
-                    esc(&record.detail),
+                    clamped(&record.detail),
                 );
             }
             body.push_str("</tbody></table>");
@@ -395,4 +396,20 @@ pub(super) async fn activity(
     }
     .await;
     respond(&base, result)
+}
+
+/// Text longer than this many characters is shown clamped (console.css), in a `<details>`
+/// that opens to the whole text: a long refusal keeps its row as short as the others.
+const LONG_TEXT: usize = 80;
+
+/// A cell's text on the activity page, escaped, clamped when long.
+fn clamped(text: &str) -> String {
+    if text.chars().count() > LONG_TEXT {
+        format!(
+            "<details class=\"long\"><summary title=\"Show all of it\">{}</summary></details>",
+            esc(text)
+        )
+    } else {
+        esc(text).to_string()
+    }
 }
