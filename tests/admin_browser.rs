@@ -793,7 +793,7 @@ fn every_page_fits_a_narrow_screen_and_the_columns_line_up() {
 
     let files = scratch.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
-    let mut write = |name: &str, pem: String| {
+    let write = |name: &str, pem: String| {
         let path = files.join(name);
         std::fs::write(&path, pem).unwrap();
         path
