@@ -2,8 +2,11 @@
 //! `chromium` driven through `chromedriver` (WebDriver, with fantoccini), as an administrator
 //! uses it: log in, add a source system, import a `.pem` through the file input, read its
 //! details (compared with `openssl x509`), have a private key refused, see a hostile subject
-//! as text, delete with confirmation, log out. Screenshots go to
-//! `target/admin-console-screenshots/` (docs/admin-console.png is one of them).
+//! as text, delete with confirmation, log out. And the layout of every page, at a phone's
+//! width (420 px) and wider: no sideways scrolling, names not squeezed, the overview's headers
+//! over their columns, long activity texts clamped. Screenshots go to
+//! `target/admin-console-screenshots/` (docs/admin-console.png is one of them; `narrow-*.png`
+//! are the phone's).
 //!
 //! `.ci/test` installs chromium and chromium-driver; without them this test fails and says so.
 
@@ -993,6 +996,18 @@ async fn check_every_page(session: &Session, store: &Path, [client, expired, ca]
 /// Checks the page the browser shows at each of [`WIDTHS`], and keeps a screenshot of its
 /// narrowest.
 async fn check_page(session: &Session, name: &str) {
+    // With its style sheet (a click returns once the new page's body is there).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session
+        .client
+        .execute("return document.readyState", vec![])
+        .await
+        .unwrap()
+        != "complete"
+    {
+        assert!(Instant::now() < deadline, "the {name} page did not load");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for width in WIDTHS {
         set_viewport(session, width, if width < 500 { 1100 } else { 860 }).await;
         let problems = session

@@ -406,7 +406,7 @@ const LONG_TEXT: usize = 80;
 fn clamped(text: &str) -> String {
     if text.chars().count() > LONG_TEXT {
         format!(
-            "<details class=\"long\"><summary title=\"Show all of it\">{}</summary></details>",
+            "<details class=\"long\"><summary title=\"Show the whole text\">{}</summary></details>",
             esc(text)
         )
     } else {
