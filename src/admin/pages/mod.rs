@@ -413,3 +413,23 @@ fn clamped(text: &str) -> String {
         esc(text).to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::clamped;
+
+    #[test]
+    fn long_text_is_clamped_in_a_details_element_and_escaped() {
+        assert_eq!(clamped("a <b>"), "a &lt;b&gt;");
+        let long = format!("{}<end>", "x".repeat(80));
+        assert_eq!(
+            clamped(&long),
+            format!(
+                "<details class=\"long\"><summary title=\"Show the whole text\">{}&lt;end&gt;</summary></details>",
+                "x".repeat(80)
+            )
+        );
+        // Counted in characters, not bytes.
+        assert_eq!(clamped(&"é".repeat(80)), "é".repeat(80));
+    }
+}
