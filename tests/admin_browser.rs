@@ -2,8 +2,11 @@
 //! `chromium` driven through `chromedriver` (WebDriver, with fantoccini), as an administrator
 //! uses it: log in, add a source system, import a `.pem` through the file input, read its
 //! details (compared with `openssl x509`), have a private key refused, see a hostile subject
-//! as text, delete with confirmation, log out. Screenshots go to
-//! `target/admin-console-screenshots/` (docs/admin-console.png is one of them).
+//! as text, delete with confirmation, log out. And the layout of every page, at a phone's
+//! width (420 px) and wider: no sideways scrolling, names not squeezed, the overview's headers
+//! over their columns, long activity texts clamped. Screenshots go to
+//! `target/admin-console-screenshots/` (docs/admin-console.png is one of them; `narrow-*.png`
+//! are the phone's).
 //!
 //! `.ci/test` installs chromium and chromium-driver; without them this test fails and says so.
 
@@ -346,6 +349,15 @@ async fn walk(session: &Session, hostile_file: &Path) {
         session.text("#serial").await.trim_start_matches("00"),
         openssl["serial"]
     );
+    assert_eq!(session.text("#version").await, openssl["version"]);
+    assert_eq!(
+        session.text("#self-issued").await,
+        if openssl["subject"] == openssl["issuer"] {
+            "yes"
+        } else {
+            "no"
+        }
+    );
     assert_eq!(
         session.text("#signature-algorithm").await,
         openssl["signature_algorithm"]
@@ -461,6 +473,7 @@ async fn walk(session: &Session, hostile_file: &Path) {
         "{gateway}"
     );
     session.screenshot("0-systems").await;
+    assert_overview_aligned(session).await;
 
     // The activity page tells who did what.
     client
@@ -809,4 +822,445 @@ async fn parity_walk(session: &Session, stranger: &Path) {
         activity.contains("skipped") && activity.contains("(upload fullchain.pem)"),
         "{activity}"
     );
+}
+
+/// The widths the layout is checked at: a phone (the narrow layout), a small tablet, either
+/// side of the breakpoints of the narrow layout (60rem = 960 px) and of the activity's cards
+/// (72rem = 1152 px), and a laptop.
+const WIDTHS: [u32; 7] = [420, 700, 950, 970, 1140, 1165, 1280];
+
+/// Makes the page area (the viewport, not the window) `width` pixels wide.
+async fn set_viewport(session: &Session, width: u32, height: u32) {
+    let inner = || async {
+        session
+            .client
+            .execute("return window.innerWidth", vec![])
+            .await
+            .unwrap()
+            .as_i64()
+            .unwrap()
+    };
+    let mut window = width;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        session
+            .client
+            .set_window_size(window, height)
+            .await
+            .unwrap();
+        // A resize takes effect a moment later.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = inner().await;
+        if now == i64::from(width) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the browser would not make its page {width} px wide (it is {now} px)"
+        );
+        // The window's frame takes the difference.
+        window = u32::try_from(i64::from(window) + i64::from(width) - now).unwrap_or(width);
+    }
+}
+
+/// What is wrong with the layout of the page the browser shows: the page wider than the
+/// window (it would scroll sideways), an element reaching past the window's right edge, a
+/// name squeezed to a few letters a line, a card's label that is not its column's header.
+const LAYOUT_PROBLEMS: &str = r#"
+const problems = [];
+const width = window.innerWidth;
+const describe = (element) => element.tagName.toLowerCase()
+    + (element.id ? '#' + element.id : '')
+    + (element.className && typeof element.className === 'string' ? '.' + element.className.trim().split(/\s+/).join('.') : '')
+    + ' "' + element.textContent.trim().slice(0, 40) + '"';
+// The page's width without a vertical scroll bar: wider content scrolls sideways.
+const visible = document.documentElement.clientWidth;
+const scroll = document.documentElement.scrollWidth;
+if (scroll > width || scroll > visible) {
+    problems.push(`the page is ${scroll} px wide in a ${width} px window (${visible} px inside its scroll bar): it scrolls sideways`);
+}
+const clipped = (element) => {
+    for (let at = element; at; at = at.parentElement) {
+        if (getComputedStyle(at).clipPath !== 'none') return true;
+    }
+    return false;
+};
+for (const element of document.body.querySelectorAll('*')) {
+    const rect = element.getBoundingClientRect();
+    if (rect.width > 0 && rect.right > visible + 0.5 && !clipped(element)) {
+        problems.push(`${describe(element)} reaches ${Math.round(rect.right)} px, past the page's ${visible}`);
+    }
+}
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(text);
+    const rect = range.getBoundingClientRect();
+    if (rect.width > 0 && rect.right > visible + 0.5 && !clipped(text.parentElement)) {
+        problems.push(`the text "${text.textContent.trim().slice(0, 40)}" reaches ${Math.round(rect.right)} px, past the page's ${visible}`);
+    }
+}
+for (const cell of document.querySelectorAll('td.dn, td.detail')) {
+    const rect = cell.getBoundingClientRect();
+    if (cell.textContent.trim() && rect.width < 120) {
+        problems.push(`${describe(cell)} is squeezed to ${Math.round(rect.width)} px`);
+    }
+}
+for (const table of document.querySelectorAll('table')) {
+    const headers = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim().toLowerCase());
+    for (const row of table.querySelectorAll('tbody tr')) {
+        [...row.children].forEach((cell, index) => {
+            const content = getComputedStyle(cell, '::before').content;
+            if (content === 'none' || content === 'normal') return;
+            const label = JSON.parse(content).toLowerCase();
+            if (label !== headers[index]) {
+                problems.push(`${describe(cell)} is labelled "${label}" under the header "${headers[index]}"`);
+            }
+        });
+    }
+}
+return problems;
+"#;
+
+/// For each column of the overview, how far its header's text is from its cells' text, on
+/// the side the column aligns to: the right for columns of numbers, the left for the others.
+const OVERVIEW_ALIGNMENT: &str = r#"
+const extent = (element) => {
+    const range = document.createRange();
+    range.selectNodeContents(element);
+    return range.getBoundingClientRect();
+};
+const table = document.getElementById('systems');
+const headers = [...table.querySelectorAll('thead th')];
+const rows = [...table.querySelectorAll('tbody tr')];
+return headers.map((header, index) => {
+    const cells = rows.map((row) => row.children[index]);
+    const numeric = cells.every((cell) => /^\d+$/.test(cell.textContent.trim()));
+    const side = numeric ? 'right' : 'left';
+    const offsets = cells.map((cell) => Math.abs(extent(cell)[side] - extent(header)[side]));
+    // And aligned the same way, which a header as wide as its column would hide.
+    const aligned = cells.every((cell) => getComputedStyle(cell).textAlign === getComputedStyle(header).textAlign);
+    return { header: header.textContent.trim(), numeric, side, aligned, worst: Math.max(...offsets) };
+});
+"#;
+
+/// Asserts that each header of the overview's table lines up with its cells: on the right
+/// for the four columns of numbers, on the left for the others.
+async fn assert_overview_aligned(session: &Session) {
+    let alignment = session
+        .client
+        .execute(OVERVIEW_ALIGNMENT, vec![])
+        .await
+        .unwrap();
+    let columns = alignment.as_array().unwrap();
+    assert_eq!(columns.len(), 7, "{alignment}");
+    assert_eq!(
+        columns
+            .iter()
+            .filter(|column| column["numeric"] == true)
+            .count(),
+        4,
+        "{alignment}"
+    );
+    for column in columns {
+        assert!(
+            column["worst"].as_f64().unwrap() <= 0.5 && column["aligned"] == true,
+            "the header {} is not aligned with its cells on the {}: {alignment}",
+            column["header"],
+            column["side"]
+        );
+    }
+}
+
+/// A self-signed client certificate with a long, many-part subject, valid from
+/// `not_before_days` to `not_after_days` days from now; a CA certificate when `ca`.
+fn long_subject_certificate(
+    common_name: &str,
+    not_before_days: i64,
+    not_after_days: i64,
+    ca: bool,
+) -> String {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    for (kind, value) in [
+        (rcgen::DnType::CommonName, common_name),
+        (
+            rcgen::DnType::OrganizationalUnitName,
+            "Platform Engineering / Inbound Integrations",
+        ),
+        (
+            rcgen::DnType::OrganizationName,
+            "Example Payments International Holding GmbH",
+        ),
+        (rcgen::DnType::LocalityName, "Frankfurt am Main"),
+        (rcgen::DnType::CountryName, "DE"),
+    ] {
+        params.distinguished_name.push(kind, value);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now + time::Duration::days(not_before_days);
+    params.not_after = now + time::Duration::days(not_after_days);
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    } else {
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// Every page of the console at a phone's width and wider: none scrolls sideways, names
+/// are not squeezed to a few letters a line, each card's labels are its column's headers;
+/// the overview's headers line up with their columns; a long refusal's detail keeps its
+/// activity row short and opens to the whole text. Screenshots of the narrow layout go to
+/// `target/admin-console-screenshots/narrow-*.png`.
+#[test]
+fn every_page_fits_a_narrow_screen_and_the_columns_line_up() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = common::Scratch::new("admin-browser-layout");
+    std::fs::create_dir_all(scratch.path()).unwrap();
+    let store = scratch.path().join("registry");
+    let (_console, base) = start_console(&store, &[]);
+    let (_driver, driver) = start_driver();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("admin-console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let files = scratch.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let write = |name: &str, pem: String| {
+        let path = files.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path
+    };
+    let long_name = "payments-gateway-client.eu-central-1.production.internal.example.com";
+    let client = write(
+        "client.pem",
+        long_subject_certificate(long_name, -1, 365, false),
+    );
+    let expired = write(
+        "expired.pem",
+        long_subject_certificate("retired-client", -400, -35, false),
+    );
+    let ca = write(
+        "ca.pem",
+        long_subject_certificate(
+            "Example Payments Issuing CA 2026 (internal)",
+            -1,
+            3650,
+            true,
+        ),
+    );
+
+    runtime.block_on(async {
+        let session = Session {
+            client: browser(&driver).await,
+            base,
+            shots,
+        };
+        let result = std::panic::AssertUnwindSafe(check_every_page(
+            &session,
+            &store,
+            [client.as_path(), expired.as_path(), ca.as_path()],
+        ));
+        let outcome = futures_util::FutureExt::catch_unwind(result).await;
+        if outcome.is_err() {
+            session.screenshot("layout-failure").await;
+        }
+        session.client.clone().close().await.ok();
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+async fn check_every_page(session: &Session, store: &Path, [client, expired, ca]: [&Path; 3]) {
+    let base = &session.base;
+    let goto = |path: String| async move {
+        session.client.goto(&format!("{base}{path}")).await.unwrap();
+        session.find("main").await;
+    };
+    // The login page, and its answer to a wrong token.
+    goto("/login".into()).await;
+    check_page(session, "login").await;
+    session
+        .type_into("#token", "a wrong token, long enough")
+        .await;
+    session.click("#login").await;
+    session.find("#login-error").await;
+    check_page(session, "login-refused").await;
+    session.type_into("#token", TOKEN).await;
+    session.click("#login").await;
+    session.wait_path("/").await;
+
+    // A system with the longest name there may be, holding a certificate with a long subject,
+    // an expired one, and a damaged entry; a refused CA certificate for the activity.
+    let system = "partner-gateway.eu-central-1.payments-production-cluster-0123456";
+    assert_eq!(system.len(), 64);
+    session.type_into("#system-name", system).await;
+    session.click("#add-system").await;
+    let system_page = format!("/systems/{system}");
+    session.wait_path(&system_page).await;
+    session.import(client).await;
+    assert!(session.text("#flash").await.contains("Imported 1"));
+    session
+        .find("input[name=allow_expired]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    session.import(expired).await;
+    assert!(session.text("#flash").await.contains("Imported 1"));
+    session.import(ca).await;
+    assert!(session
+        .text("#flash")
+        .await
+        .contains("Nothing was imported"));
+    let damaged = decode(long_subject_certificate("damaged", -1, 30, false).as_bytes()).unwrap()[0]
+        .name()
+        .to_string();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(store.join(format!("systems/{system}/{damaged}.der")))
+            .unwrap();
+        file.write_all(b"not a certificate").unwrap();
+    }
+    let certificate = decode(&std::fs::read(client).unwrap()).unwrap()[0]
+        .name()
+        .to_string();
+
+    goto("/".into()).await;
+    let row = session
+        .text(&format!("#systems tr[data-system=\"{system}\"]"))
+        .await;
+    assert!(row.contains('2') && row.contains("damaged"), "{row}");
+    check_page(session, "0-systems").await;
+    set_viewport(session, 1280, 860).await;
+    assert_overview_aligned(session).await;
+
+    goto(system_page.clone()).await;
+    assert_eq!(session.rows().await, 3);
+    check_page(session, "1-system").await;
+
+    goto(format!("{system_page}/certificates/{certificate}")).await;
+    assert_eq!(session.text("#version").await, "3");
+    assert_eq!(session.text("#self-issued").await, "yes");
+    check_page(session, "2-details").await;
+    goto(format!("{system_page}/certificates/{damaged}")).await;
+    session.find("#problem").await;
+    check_page(session, "3-damaged").await;
+    goto(format!("{system_page}/certificates/{certificate}/delete")).await;
+    session.find("#confirm-delete").await;
+    check_page(session, "4-confirm-delete").await;
+    goto(format!("{system_page}/purge-expired")).await;
+    session.find("#confirm-purge").await;
+    check_page(session, "5-confirm-purge").await;
+    goto("/nothing/here".into()).await;
+    session.find("#error").await;
+    check_page(session, "6-error").await;
+
+    // The activity: the refusal's long detail is clamped to two lines, and opens (a click on
+    // its summary, no script) to the whole text.
+    goto("/activity".into()).await;
+    check_page(session, "7-activity").await;
+    for width in [1280, 420] {
+        set_viewport(session, width, 860).await;
+        let long = session.find("#activity td.detail details.long").await;
+        let summary = long.find(Locator::Css("summary")).await.unwrap();
+        let measure = r#"
+            const [summary] = arguments;
+            const line = parseFloat(getComputedStyle(summary).lineHeight);
+            const lines = summary.getBoundingClientRect().height / line;
+            const row = summary.closest('tr');
+            // The rows whose detail is short.
+            const others = [...document.querySelectorAll('#activity tbody tr')]
+                .filter((other) => !other.querySelector('td.detail details'))
+                .map((other) => other.getBoundingClientRect().height);
+            return { lines, text: summary.textContent, open: summary.parentElement.open,
+                     height: row.getBoundingClientRect().height,
+                     limit: Math.max(...others) + 3 * line };
+        "#;
+        if width == 1280 {
+            session.screenshot("wide-7-activity").await;
+        }
+        let element = serde_json::to_value(&summary).unwrap();
+        let closed = session
+            .client
+            .execute(measure, vec![element.clone()])
+            .await
+            .unwrap();
+        assert!(
+            closed["lines"].as_f64().unwrap() <= 2.05 && closed["open"] == false,
+            "at {width} px: {closed}"
+        );
+        assert!(
+            closed["text"].as_str().unwrap().contains("CA certificate"),
+            "{closed}"
+        );
+        assert!(
+            closed["height"].as_f64().unwrap() <= closed["limit"].as_f64().unwrap(),
+            "at {width} px the long detail makes its row too tall: {closed}"
+        );
+        summary.click().await.unwrap();
+        let open = session
+            .client
+            .execute(measure, vec![element])
+            .await
+            .unwrap();
+        assert!(
+            open["open"] == true && open["lines"].as_f64().unwrap() > 2.05,
+            "at {width} px, opened: {open}"
+        );
+        assert_eq!(open["text"], closed["text"]);
+        if width == 420 {
+            session.screenshot("narrow-8-activity-opened").await;
+        }
+        summary.click().await.unwrap();
+    }
+    session.no_alert().await;
+}
+
+/// Checks the page the browser shows at each of [`WIDTHS`], and keeps a screenshot of its
+/// narrowest.
+async fn check_page(session: &Session, name: &str) {
+    // With its style sheet (a click returns once the new page's body is there).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while session
+        .client
+        .execute("return document.readyState", vec![])
+        .await
+        .unwrap()
+        != "complete"
+    {
+        assert!(Instant::now() < deadline, "the {name} page did not load");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for width in WIDTHS {
+        set_viewport(session, width, if width < 500 { 1100 } else { 860 }).await;
+        let problems = session
+            .client
+            .execute(LAYOUT_PROBLEMS, vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            problems,
+            serde_json::json!([]),
+            "the {name} page at {width} px ({})",
+            session.client.current_url().await.unwrap()
+        );
+        if width == WIDTHS[0] {
+            session.screenshot(&format!("narrow-{name}")).await;
+        }
+    }
+    set_viewport(session, 1280, 860).await;
 }

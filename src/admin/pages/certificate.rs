@@ -50,12 +50,15 @@ pub(in crate::admin) async fn certificate(
             esc(&full),
             badge(&status),
         );
+        // One row per field, in the order the CLI's `show` prints them: a new field is one
+        // more `row` (its id is what tests and scripts select).
         let mut row = |id: &str, label: &str, value: &str| {
             w!(body, "<dt>{label}</dt><dd id=\"{id}\">{}</dd>", esc(value));
         };
         row("subject", "Subject", &summary.subject.to_string());
         row("issuer", "Issuer", &summary.issuer.to_string());
         row("serial", "Serial number", &summary.serial.to_string());
+        row("version", "X.509 version", &summary.version.to_string());
         row("signature-algorithm", "Signature algorithm", &summary.signature_algorithm.to_string());
         row("not-before", "Valid from", &instant(summary.validity.not_before));
         row("not-after", "Valid until", &instant(summary.validity.not_after));
@@ -80,7 +83,8 @@ pub(in crate::admin) async fn certificate(
             "Extended key usage",
             &if ekus.is_empty() { "not restricted".to_owned() } else { ekus.join(", ") },
         );
-        row("ca", "CA certificate", if summary.is_ca { "yes" } else { "no" });
+        row("ca", "CA certificate", yes_no(summary.is_ca));
+        row("self-issued", "Self-issued (subject = issuer)", yes_no(summary.self_issued));
         row(
             "imported",
             "Imported",
@@ -135,6 +139,14 @@ fn damaged_page(
         esc(&base.to(&format!("{path}/delete"))),
     );
     Html(page(base, Some(session), &full, flash, &body)).into_response()
+}
+
+fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
 }
 
 /// A readable name for an extended key usage OID.

@@ -217,8 +217,9 @@ pub(super) async fn systems(
                 body.push_str("<p class=\"empty\" id=\"no-systems\">No systems yet: add one below.</p>");
             } else {
                 body.push_str(
-                    "<table id=\"systems\"><thead><tr><th>System</th><th>Kind</th><th>Valid</th>\
-                     <th>Expiring</th><th>Expired</th><th>Damaged</th><th>Status</th></tr></thead><tbody>",
+                    "<table id=\"systems\"><thead><tr><th>System</th><th>Kind</th><th class=\"num\">Valid</th>\
+                     <th class=\"num\">Expiring</th><th class=\"num\">Expired</th>\
+                     <th class=\"num\">Damaged</th><th>Status</th></tr></thead><tbody>",
                 );
                 for overview in &overviews {
                     let name = overview.system.name();
@@ -368,18 +369,18 @@ pub(super) async fn activity(
             for record in &history.records {
                 w!(
                     body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td><td class=\"dn\">{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td><td class=\"detail\">{}</td></tr>",
                     instant(record.time),
                     esc(&record.actor),
                     record.action.as_str(),
                     esc(record.system.as_ref().map_or("", SystemName::as_str)),
-                    esc(&match (&record.certificate, &record.subject) {
+                    clamped(&match (&record.certificate, &record.subject) {
                         (Some(name), Some(subject)) => format!("{name} ({subject})"),
                         (Some(name), None) => name.to_string(),
                         _ => String::new(),
                     }),
                     record.outcome.as_str(),
-                    esc(&record.detail),
+                    clamped(&record.detail),
                 );
             }
             body.push_str("</tbody></table>");
@@ -399,4 +400,40 @@ pub(super) async fn activity(
     }
     .await;
     respond(&base, result)
+}
+
+/// Text longer than this many characters is shown clamped (console.css), in a `<details>`
+/// that opens to the whole text: a long refusal keeps its row as short as the others.
+const LONG_TEXT: usize = 80;
+
+/// A cell's text on the activity page, escaped, clamped when long.
+fn clamped(text: &str) -> String {
+    if text.chars().count() > LONG_TEXT {
+        format!(
+            "<details class=\"long\"><summary title=\"Show the whole text\">{}</summary></details>",
+            esc(text)
+        )
+    } else {
+        esc(text).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamped;
+
+    #[test]
+    fn long_text_is_clamped_in_a_details_element_and_escaped() {
+        assert_eq!(clamped("a <b>"), "a &lt;b&gt;");
+        let long = format!("{}<end>", "x".repeat(80));
+        assert_eq!(
+            clamped(&long),
+            format!(
+                "<details class=\"long\"><summary title=\"Show the whole text\">{}&lt;end&gt;</summary></details>",
+                "x".repeat(80)
+            )
+        );
+        // Counted in characters, not bytes.
+        assert_eq!(clamped(&"é".repeat(80)), "é".repeat(80));
+    }
 }
