@@ -812,6 +812,26 @@ async fn parity_walk(session: &Session, stranger: &Path) {
     let flash = session.text("#flash").await;
     assert!(flash.contains("Imported 1 certificate"), "{flash}");
     assert_eq!(session.rows().await, 3);
+    // Its details: a CA certificate by its flag, self-signed, its key not restricted.
+    let own = decode(&std::fs::read(common::data("req_x509_ec.pem")).unwrap()).unwrap()[0].name();
+    client
+        .goto(&format!("{}/systems/crm/certificates/{own}", session.base))
+        .await
+        .unwrap();
+    assert_eq!(session.text("#ca").await, "yes");
+    assert_eq!(session.text("#self-issued").await, "yes");
+    assert_eq!(session.text("#self-signed").await, "yes");
+    assert_eq!(session.text("#key-usage").await, "not restricted");
+    session.screenshot("9-self-signed-details").await;
+    // The client of the chain: issued by its CA, its key for signatures.
+    let leaf =
+        decode(&std::fs::read(common::data("via_intermediate.pem")).unwrap()).unwrap()[0].name();
+    client
+        .goto(&format!("{}/systems/crm/certificates/{leaf}", session.base))
+        .await
+        .unwrap();
+    assert_eq!(session.text("#self-signed").await, "no");
+    assert_eq!(session.text("#ca").await, "no");
     // The activity page says what was skipped, and from which file.
     client
         .goto(&format!("{}/activity", session.base))
@@ -1000,7 +1020,13 @@ fn long_subject_certificate(
     params.not_before = now + time::Duration::days(not_before_days);
     params.not_after = now + time::Duration::days(not_after_days);
     if ca {
+        // A CA's: it signs certificates (a self-signed cA=TRUE certificate without
+        // keyCertSign would be taken for a client's own).
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
     } else {
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     }
@@ -1168,6 +1194,12 @@ async fn check_every_page(session: &Session, store: &Path, [client, expired, ca]
     goto("/nothing/here".into()).await;
     session.find("#error").await;
     check_page(session, "6-error").await;
+    goto(format!("{system_page}/remove")).await;
+    session.find("#confirm-remove").await;
+    check_page(session, "6-confirm-remove").await;
+    goto("/identify".into()).await;
+    session.find("#identify").await;
+    check_page(session, "6-identify").await;
 
     // The activity: the refusal's long detail is clamped to two lines, and opens (a click on
     // its summary, no script) to the whole text.

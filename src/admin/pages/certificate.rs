@@ -83,8 +83,21 @@ pub(in crate::admin) async fn certificate(
             "Extended key usage",
             &if ekus.is_empty() { "not restricted".to_owned() } else { ekus.join(", ") },
         );
-        row("ca", "CA certificate", yes_no(summary.is_ca));
+        row(
+            "key-usage",
+            "Key usage",
+            &summary.key_usage.map_or_else(|| "not restricted".to_owned(), |usage| usage.to_string()),
+        );
+        row("ca", "CA certificate", &match summary.path_len_constraint {
+            Some(length) if summary.is_ca => format!("yes (path length {length})"),
+            _ => yes_no(summary.is_ca).to_owned(),
+        });
         row("self-issued", "Self-issued (subject = issuer)", yes_no(summary.self_issued));
+        row(
+            "self-signed",
+            "Self-signed (signed with its own key)",
+            yes_no(certificate.is_self_signed()),
+        );
         row(
             "imported",
             "Imported",
