@@ -900,3 +900,96 @@ async fn the_identify_page_says_which_systems_trust_a_file_or_a_fingerprint() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
 }
+
+/// A fullchain.pem through the API: the client's certificate added, its CA skipped with a
+/// reason code, in a dry run as in an import; the audit trail names the uploaded file; the
+/// summary says whether a certificate is self-signed and what its key may do (issue 21).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_imports_the_client_of_a_chain_and_skips_its_ca() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let app = console(registry);
+    let chain = decode(&data("fullchain.pem")).unwrap();
+    let fullchain = data("fullchain.pem");
+    let path = "/api/systems/crm/certificates";
+    let expected = |leaf: &str| {
+        serde_json::json!([
+            {"name": chain[0].name().to_string(), "outcome": leaf},
+            {
+                "name": chain[1].name().to_string(),
+                "outcome": "skipped",
+                "reason": "chain_ca",
+                "message": "a CA certificate of the chain; a pinned client certificate needs no chain",
+            },
+        ])
+    };
+    let reply = send(
+        &app,
+        admin_common::api(
+            Method::POST,
+            &format!("{path}?dry_run=true"),
+            fullchain.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let mut trial = reply.json();
+    for outcome in trial.as_array_mut().unwrap() {
+        assert!(outcome["subject"].is_string(), "{outcome}");
+        outcome.as_object_mut().unwrap().remove("subject");
+    }
+    assert_eq!(trial, expected("added"));
+    let reply = send(
+        &app,
+        admin_common::api_multipart(path, &[("file", Some("fullchain.pem"), &fullchain)]),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(reply.json(), expected("added"));
+    let reply = send(&app, admin_common::api(Method::POST, path, fullchain)).await;
+    assert_eq!(reply.json(), expected("already_present"));
+
+    // The records: the first import's name the file; the second (a raw body) none.
+    let reply = send(
+        &app,
+        admin_common::api(Method::GET, "/api/history", Body::empty()),
+    )
+    .await;
+    let records = reply.json()["records"].clone();
+    let details: Vec<(&str, &str)> = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["outcome"].as_str().unwrap(),
+                r["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        details[..4],
+        [
+            ("skipped", "a CA certificate of the chain; a pinned client certificate needs no chain"),
+            ("already_present", ""),
+            ("skipped", "a CA certificate of the chain; a pinned client certificate needs no chain (upload fullchain.pem)"),
+            ("added", "upload fullchain.pem"),
+        ]
+    );
+
+    let reply = send(
+        &app,
+        admin_common::api(
+            Method::GET,
+            &format!("{path}/{}", chain[0].name()),
+            Body::empty(),
+        ),
+    )
+    .await;
+    let summary = reply.json();
+    assert_eq!(summary["self_signed"], false);
+    assert_eq!(summary["is_ca"], false);
+    assert_eq!(summary["key_usage"], serde_json::Value::Null);
+}

@@ -779,6 +779,13 @@ async fn parity_walk(session: &Session, stranger: &Path) {
         .await
         .unwrap();
     assert_eq!(session.rows().await, 1);
+    session.import(&common::data("server_only.pem")).await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("is not valid for TLS client authentication")
+            && flash.contains("tick “allow certificates without clientAuth” to import it anyway"),
+        "{flash}"
+    );
     session.import(&common::data("intermediate.pem")).await;
     let flash = session.text("#flash").await;
     assert!(
