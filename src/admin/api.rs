@@ -273,7 +273,6 @@ pub(super) fn certificate_json(
     let status = certificate.summary().validity.status_at(now, warn);
     let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
-        map.insert("self_signed".into(), certificate.is_self_signed().into());
         map.insert("status".into(), status.as_str().into());
         map.insert("status_text".into(), status.to_string().into());
     }
@@ -394,12 +393,14 @@ pub(super) async fn certificate(
 ) -> ApiResult {
     let (_, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
     match query.format.as_deref() {
-        None | Some("json") => Ok(Json(certificate_json(
-            &certificate,
-            console.now(),
-            console.config().warn_within,
-        ))
-        .into_response()),
+        None | Some("json") => {
+            let mut json = certificate_json(&certificate, console.now(), console.config().warn_within);
+            // Here only, not in lists: it costs a signature verification.
+            if let Value::Object(map) = &mut json {
+                map.insert("self_signed".into(), certificate.is_self_signed().into());
+            }
+            Ok(Json(json).into_response())
+        }
         Some(format) => certificate_file(&certificate, format).ok_or_else(|| {
             AdminError::bad_request(
                 "invalid_format",
