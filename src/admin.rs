@@ -343,7 +343,8 @@ impl From<StoreError> for AdminError {
             StoreError::Decode(_)
             | StoreError::Expired { .. }
             | StoreError::NotForClientAuth { .. }
-            | StoreError::CaCertificate { .. } => StatusCode::BAD_REQUEST,
+            | StoreError::CaCertificate { .. }
+            | StoreError::WeakKey { .. } => StatusCode::BAD_REQUEST,
             StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::NotInbound(_)
             | StoreError::SystemExists(_)

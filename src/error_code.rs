@@ -50,6 +50,7 @@ impl StoreError {
             StoreError::Expired { .. } => "expired",
             StoreError::NotForClientAuth { .. } => "not_for_client_auth",
             StoreError::CaCertificate { .. } => "ca_certificate",
+            StoreError::WeakKey { .. } => "weak_key",
             StoreError::SystemNotFound(_) => "system_not_found",
             StoreError::SystemExists(_) => "system_exists",
             StoreError::SystemNotEmpty { .. } => "system_not_empty",

@@ -113,8 +113,8 @@ pub use store::{
 pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm,
-    KeyUsage, Oid, PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, Validity,
-    ValidityStatus, Visible,
+    KeyUsage, Oid, PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, TlsKeyTypes,
+    Validity, ValidityStatus, Visible, Weakness,
 };
 pub use system::{
     NameProblem, ParseSystemKindError, ParseSystemNameError, System, SystemKind, SystemName,

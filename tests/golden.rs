@@ -30,11 +30,40 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
     let key = |kind: &str| format!("a private key ({kind}) {KEY_END}");
     let ca_in_upload =
         |position: usize| format!("certificate {position} of the upload, {INTERMEDIATE_CA}");
+    let name = |file: &str| decode(&common::read(file)).unwrap()[0].name().to_string();
+    let unusable = |stem: &str, key: &str| {
+        format!(
+            "certificate {} (CN={stem}.client.example,O=Inbound Certs Tests,C=DE) has a key the TLS provider does not verify signatures with ({key}), so it could never authenticate a client; it was not imported",
+            name(&format!("{stem}.pem"))
+        )
+    };
+    let short_rsa = |file: &str, subject: &str, bits: u32| {
+        format!(
+            "certificate {} (CN={subject}) has a {bits}-bit RSA key: TLS refuses RSA keys under 2048 bits, so it could never authenticate a client; it was not imported",
+            name(file)
+        )
+    };
     vec![
         ("bad_inhibit_any_policy.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension inhibitAnyPolicy (2.5.29.54) is malformed: the INTEGER at byte 325 runs past the end of the extension value".into()),
         ("bad_san.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
         ("bad_san.pem", "DecodeError::InPemBlock", "PEM block 1 (line 1): invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
         ("ca.der", "StoreError::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
+        // Keys that could never authenticate a client (issue 23).
+        ("dsa2048.der", "StoreError::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
+        ("dsa2048.pem", "StoreError::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
+        ("ec_p521.der", "StoreError::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
+        ("ec_p521.pem", "StoreError::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
+        ("ec_secp256k1.der", "StoreError::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
+        ("ec_secp256k1.pem", "StoreError::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
+        ("ed448.der", "StoreError::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
+        ("ed448.pem", "StoreError::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
+        ("rsa_pss.der", "StoreError::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
+        ("rsa_pss.pem", "StoreError::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
+        ("rsa1024.der", "StoreError::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
+        ("rsa1024.pem", "StoreError::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
+        ("rsa2047.der", "StoreError::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
+        ("rsa2047.pem", "StoreError::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
+        ("rsa1024_sha1.pem", "StoreError::WeakKey", short_rsa("rsa1024_sha1.pem", "legacy-device.example,O=Legacy Devices", 1024)),
         // CA certificates alone (the bundles and fullchain files with a client certificate are
         // imported, their CA certificates skipped).
         ("ca_bundle.pem", "StoreError::CaCertificate", ca_in_upload(1)),

@@ -265,7 +265,8 @@ impl SystemStore {
                 let named = match error {
                     StoreError::Expired { name, .. }
                     | StoreError::NotForClientAuth { name, .. }
-                    | StoreError::CaCertificate { name, .. } => {
+                    | StoreError::CaCertificate { name, .. }
+                    | StoreError::WeakKey { name, .. } => {
                         certificates.iter().find(|c| c.name() == *name)
                     }
                     _ => None,

@@ -110,6 +110,17 @@ pub enum StoreError {
         /// Its subject (RFC 4514).
         subject: String,
     },
+    /// The certificate could never authenticate a client (its key is one TLS refuses or the
+    /// TLS provider does not verify), and the policy does not allow weak certificates.
+    #[error("certificate {name} ({subject}) {weakness}; it was not imported")]
+    WeakKey {
+        /// The refused certificate.
+        name: CertificateName,
+        /// Its subject (RFC 4514).
+        subject: String,
+        /// What is wrong with its key.
+        weakness: crate::summary::Weakness,
+    },
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]
     NotFound(CertificateName),

@@ -8,10 +8,11 @@ use time::OffsetDateTime;
 use super::StoreError;
 use crate::certificate::Certificate;
 use crate::decode::DecodeOptions;
-use crate::summary::OID_CLIENT_AUTH;
+use crate::summary::{TlsKeyTypes, Weakness, OID_CLIENT_AUTH};
 
-/// What to accept on import. The defaults are the safe ones: expired certificates and
-/// certificates that cannot authenticate TLS clients are refused; CA certificates are skipped
+/// What to accept on import. The defaults are the safe ones: expired certificates,
+/// certificates not for TLS client authentication and certificates that could never
+/// authenticate (a [`Weakness`] that prevents it) are refused; CA certificates are skipped
 /// beside a client certificate and refused alone (see [`judge`](Self::judge)).
 ///
 /// A stored CA certificate trusts only a client that presents that very certificate (with
@@ -34,6 +35,8 @@ pub struct ImportPolicy {
     allow_expired: bool,
     allow_without_client_auth: bool,
     allow_ca: bool,
+    allow_weak: bool,
+    tls_keys: TlsKeyTypes,
     upload_name: Option<String>,
     pub(crate) decode: DecodeOptions,
 }
@@ -46,6 +49,8 @@ impl ImportPolicy {
             allow_expired: false,
             allow_without_client_auth: false,
             allow_ca: false,
+            allow_weak: false,
+            tls_keys: TlsKeyTypes::common(),
             upload_name: None,
             decode: DecodeOptions::default(),
         }
@@ -70,6 +75,31 @@ impl ImportPolicy {
     pub fn allow_ca(mut self, allow: bool) -> Self {
         self.allow_ca = allow;
         self
+    }
+
+    /// Accept certificates that could never authenticate a client: a key TLS refuses (RSA
+    /// under 2048 bits) or that the TLS provider does not verify (default: refuse; see
+    /// [`Weakness`]). Weak signatures (MD5, SHA-1) are reported, never refused.
+    pub fn allow_weak(mut self, allow: bool) -> Self {
+        self.allow_weak = allow;
+        self
+    }
+
+    /// The key types the service's TLS provider verifies (default: [`TlsKeyTypes::common`];
+    /// with the `rustls` feature, [`TlsKeyTypes::of_provider`]).
+    pub fn tls_key_types(mut self, keys: TlsKeyTypes) -> Self {
+        self.tls_keys = keys;
+        self
+    }
+
+    /// Whether certificates that could never authenticate a client are accepted.
+    pub fn allows_weak(&self) -> bool {
+        self.allow_weak
+    }
+
+    /// The key types a client's key must be of.
+    pub fn key_types(&self) -> &TlsKeyTypes {
+        &self.tls_keys
     }
 
     /// The name of the upload (its file names, as the administrator chose them), which the
@@ -197,6 +227,19 @@ impl ImportPolicy {
                 name: certificate.name(),
                 subject: summary.subject.to_string(),
             });
+        }
+        if !self.allow_weak {
+            let blocking = summary
+                .weaknesses(&self.tls_keys)
+                .into_iter()
+                .find(Weakness::prevents_authentication);
+            if let Some(weakness) = blocking {
+                return Err(StoreError::WeakKey {
+                    name: certificate.name(),
+                    subject: summary.subject.to_string(),
+                    weakness,
+                });
+            }
         }
         Ok(())
     }

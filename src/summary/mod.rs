@@ -26,6 +26,7 @@ mod serial;
 mod text;
 mod usage;
 mod validity;
+mod weakness;
 
 pub use algorithms::*;
 pub use key::*;
@@ -35,6 +36,7 @@ pub use serial::*;
 pub use text::*;
 pub use usage::*;
 pub use validity::*;
+pub use weakness::*;
 
 /// The details of one certificate, computed once when it is parsed (the attributes of the
 /// subject and issuer names once, when first asked for).
