@@ -135,7 +135,7 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 24, "{keys:?}");
+    assert_eq!(keys.len(), 25, "{keys:?}");
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -555,6 +555,7 @@ fn inspect_json_has_the_documented_keys_and_reports_bad_files() {
         "self_issued",
         "self_signed",
         "key_usage",
+        "weaknesses",
         "client_auth",
         "subject_alt_names",
         "extended_key_usage",
@@ -1176,4 +1177,56 @@ fn certstore_imports_the_client_of_a_chain_and_its_own_self_signed_certificate()
         history.contains(&format!("skipped {intermediate} (CN=Inbound Test Intermediate CA,O=Inbound Certs Tests,C=DE), not imported into system crm (a CA certificate of the chain")),
         "{history}"
     );
+}
+
+/// Issue 23, weak keys: a certificate whose key could never authenticate a client is refused
+/// in words that say why and which flag allows it; allowed, it is listed and shown flagged.
+#[test]
+fn certstore_refuses_keys_that_could_never_authenticate_unless_allowed() {
+    let store = Store::new("weak");
+    let legacy = name_of("rsa1024_sha1.pem");
+    let output = store.run(&["import", "tests/data/rsa1024_sha1.pem"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: tests/data/rsa1024_sha1.pem: certificate {legacy} (CN=legacy-device.example,O=Legacy Devices) \
+             has a 1024-bit RSA key: TLS refuses RSA keys under 2048 bits, so it could never authenticate a client; \
+             it was not imported (to import it anyway: --allow-weak)\nerror: nothing imported: 1 of 1 files refused\n"
+        )
+    );
+    let output = store.run(&["import", "tests/data/dsa2048.pem"]);
+    assert!(
+        text(&output.stderr).contains(
+            "has a key the TLS provider does not verify signatures with (DSA (2048 bits))"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(listed(&store).is_empty());
+
+    let output = store.run(&["import", "--allow-weak", "tests/data/rsa1024_sha1.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let output = store.run(&["show", &legacy]);
+    let shown = text(&output.stdout);
+    assert!(
+        shown.contains("\nWeakness:            has a 1024-bit RSA key: TLS refuses RSA keys under 2048 bits, so it could never authenticate a client  <-- can never authenticate\n")
+            && shown.contains("\nWeakness:            is signed with sha1WithRSAEncryption, a hash with practical collisions"),
+        "{shown}"
+    );
+    let output = store.run(&["list"]);
+    let table = text(&output.stdout);
+    assert!(
+        table.lines().nth(1).unwrap().ends_with("valid unusable"),
+        "{table}"
+    );
+    let output = store.run(&["list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let codes: Vec<&str> = json[0]["weaknesses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|weakness| weakness["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["short_rsa_key", "weak_signature"]);
 }

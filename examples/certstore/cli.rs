@@ -100,9 +100,13 @@ pub(crate) struct ImportArgs {
     /// Import certificates that are not valid for client authentication too.
     #[arg(long)]
     pub(crate) allow_without_client_auth: bool,
-    /// Import CA certificates too.
+    /// Import CA certificates too (those of a chain are skipped otherwise).
     #[arg(long)]
     pub(crate) allow_ca: bool,
+    /// Import certificates whose key could never authenticate a client too (RSA under 2048
+    /// bits, DSA, curves TLS does not verify).
+    #[arg(long)]
+    pub(crate) allow_weak: bool,
     /// Certificate files (PEM, DER, base64 or PKCS#7).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<String>,

@@ -13,7 +13,7 @@ macro_rules! out {
     }};
 }
 
-use inbound_certs::{Certificate, KeyAlgorithm, ValidityStatus};
+use inbound_certs::{Certificate, KeyAlgorithm, TlsKeyTypes, ValidityStatus};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -53,6 +53,7 @@ pub(crate) fn json_object(certificate: &Certificate, now: OffsetDateTime) -> Map
         "self_issued": summary.self_issued,
         "self_signed": certificate.is_self_signed(),
         "key_usage": summary.key_usage.map(|usage| usage.names().collect::<Vec<_>>()),
+        "weaknesses": summary.weaknesses(&TlsKeyTypes::common()).iter().map(|weakness| json!({"code": weakness.code(), "message": weakness.to_string()})).collect::<Vec<_>>(),
         "client_auth": summary.client_auth,
         // JSON escapes on its own: the names as the certificate holds them.
         "subject_alt_names": summary.subject_alt_names.iter().map(|name| name.to_unescaped_string()).collect::<Vec<_>>(),
@@ -131,6 +132,14 @@ pub(crate) fn readable_block(certificate: &Certificate, now: OffsetDateTime) -> 
     ];
     if let Some(usage) = summary.key_usage {
         lines.push(format!("Key usage:           {usage}"));
+    }
+    for weakness in summary.weaknesses(&TlsKeyTypes::common()) {
+        let mark = if weakness.prevents_authentication() {
+            "  <-- can never authenticate"
+        } else {
+            ""
+        };
+        lines.push(format!("Weakness:            {weakness}{mark}"));
     }
     if !summary.subject_alt_names.is_empty() {
         let names: Vec<String> = summary

@@ -14,7 +14,8 @@ pub(crate) fn run(context: &Context, arguments: &ImportArgs) -> Outcome {
     let policy = ImportPolicy::new(context.now)
         .allow_expired(arguments.allow_expired)
         .allow_without_client_auth(arguments.allow_without_client_auth)
-        .allow_ca(arguments.allow_ca);
+        .allow_ca(arguments.allow_ca)
+        .allow_weak(arguments.allow_weak);
     // Before the registry is opened: a missing --system is the mistake to report first.
     context.system()?;
     let registry = context.open()?;
@@ -115,6 +116,7 @@ fn refusal(error: &StoreError) -> String {
         StoreError::Expired { .. } => "--allow-expired",
         StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
         StoreError::CaCertificate { .. } => "--allow-ca",
+        StoreError::WeakKey { .. } => "--allow-weak",
         other => return other.to_string(),
     };
     format!("{error} (to import it anyway: {flag})")

@@ -124,10 +124,19 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
                     short_key(&s.public_key)
                 },
                 if s.is_ca { "yes" } else { "no" }.to_string(),
-                s.validity
-                    .status_at(now, crate::support::WARN_WITHIN)
-                    .as_str()
-                    .to_string(),
+                {
+                    // A key that could never authenticate is the most pressing news.
+                    let status = s.validity.status_at(now, crate::support::WARN_WITHIN);
+                    let weak = s
+                        .weaknesses(&inbound_certs::TlsKeyTypes::common())
+                        .iter()
+                        .any(inbound_certs::Weakness::prevents_authentication);
+                    if weak {
+                        format!("{} unusable", status.as_str())
+                    } else {
+                        status.as_str().to_string()
+                    }
+                },
             ];
             if view.per_system {
                 row.insert(0, system.to_string());
