@@ -995,3 +995,38 @@ async fn the_api_imports_the_client_of_a_chain_and_skips_its_ca() {
     assert_eq!(summary["is_ca"], false);
     assert_eq!(summary["key_usage"], serde_json::Value::Null);
 }
+
+/// Issue 23, weak keys through the API: refused with `weak_key`, imported with
+/// `?allow_weak=true`, and listed with its weaknesses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_refuses_keys_that_could_never_authenticate_unless_allowed() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let app = console(registry);
+    let legacy = data("rsa1024_sha1.pem");
+    let path = "/api/systems/crm/certificates";
+    let reply = send(&app, admin_common::api(Method::POST, path, legacy.clone())).await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "weak_key");
+    assert!(
+        reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has a 1024-bit RSA key"),
+        "{}",
+        reply.text()
+    );
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, &format!("{path}?allow_weak=true"), legacy),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let reply = send(&app, admin_common::api(Method::GET, path, Body::empty())).await;
+    let weaknesses = reply.json()["certificates"][0]["weaknesses"].clone();
+    assert_eq!(weaknesses[0]["code"], "short_rsa_key");
+    assert_eq!(weaknesses[0]["prevents_authentication"], true);
+    assert_eq!(weaknesses[1]["code"], "weak_signature");
+    assert_eq!(weaknesses[1]["prevents_authentication"], false);
+}

@@ -839,6 +839,44 @@ async fn parity_walk(session: &Session, stranger: &Path) {
         .unwrap();
     assert_eq!(session.text("#self-signed").await, "no");
     assert_eq!(session.text("#ca").await, "no");
+    // A key that could never authenticate (RSA-1024, SHA-1): refused naming the checkbox;
+    // ticked, imported and badged as unusable, its weaknesses on its details page.
+    client
+        .goto(&format!("{}/systems/crm", session.base))
+        .await
+        .unwrap();
+    let legacy = common::data("rsa1024_sha1.pem");
+    session.import(&legacy).await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("has a 1024-bit RSA key")
+            && flash
+                .contains("tick “allow keys that could never authenticate” to import it anyway"),
+        "{flash}"
+    );
+    session.find("#allow-weak").await.click().await.unwrap();
+    session.import(&legacy).await;
+    let flash = session.text("#flash").await;
+    assert!(flash.contains("Imported 1 certificate"), "{flash}");
+    let name = decode(&std::fs::read(&legacy).unwrap()).unwrap()[0].name();
+    let row = session
+        .text(&format!(
+            "#certificates tr[data-fingerprint=\"{}\"]",
+            name.fingerprint()
+        ))
+        .await;
+    assert!(row.contains("unusable key"), "{row}");
+    client
+        .goto(&format!("{}/systems/crm/certificates/{name}", session.base))
+        .await
+        .unwrap();
+    let weaknesses = session.text("#weaknesses").await;
+    assert!(
+        weaknesses.contains("1024-bit RSA key") && weaknesses.contains("sha1WithRSAEncryption"),
+        "{weaknesses}"
+    );
+    session.screenshot("10-weak-key-details").await;
+
     // The activity page says what was skipped, and from which file.
     client
         .goto(&format!("{}/activity", session.base))

@@ -273,6 +273,19 @@ pub(super) fn certificate_json(
     let status = certificate.summary().validity.status_at(now, warn);
     let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        let weaknesses: Vec<Value> = certificate
+            .summary()
+            .weaknesses(&crate::TlsKeyTypes::common())
+            .iter()
+            .map(|weakness| {
+                json!({
+                    "code": weakness.code(),
+                    "message": weakness.to_string(),
+                    "prevents_authentication": weakness.prevents_authentication(),
+                })
+            })
+            .collect();
+        map.insert("weaknesses".into(), weaknesses.into());
         map.insert("status".into(), status.as_str().into());
         map.insert("status_text".into(), status.to_string().into());
     }
@@ -295,6 +308,8 @@ pub(super) struct ImportQuery {
     #[serde(default)]
     allow_without_client_auth: bool,
     #[serde(default)]
+    allow_weak: bool,
+    #[serde(default)]
     dry_run: bool,
 }
 
@@ -303,6 +318,7 @@ impl QueryParameters for ImportQuery {
         "allow_expired",
         "allow_ca",
         "allow_without_client_auth",
+        "allow_weak",
         "dry_run",
     ];
 }
@@ -323,6 +339,7 @@ pub(super) async fn import(
             .allow_expired(query.allow_expired)
             .allow_ca(query.allow_ca)
             .allow_without_client_auth(query.allow_without_client_auth)
+            .allow_weak(query.allow_weak)
             .decode_options(console.config().decode.clone()),
     );
     if query.dry_run {

@@ -167,6 +167,24 @@ pub(super) fn badge(status: &ValidityStatus) -> String {
     )
 }
 
+/// After the status badge of a certificate whose key could never authenticate a client,
+/// the badge that says so (its title says why); nothing for others.
+pub(super) fn unusable_badge(summary: &crate::CertificateSummary) -> String {
+    let why: Vec<String> = summary
+        .weaknesses(&crate::TlsKeyTypes::common())
+        .iter()
+        .filter(|weakness| weakness.prevents_authentication())
+        .map(ToString::to_string)
+        .collect();
+    if why.is_empty() {
+        return String::new();
+    }
+    format!(
+        " <span class=\"badge unusable\" title=\"{}\">unusable key</span>",
+        esc(&why.join("; "))
+    )
+}
+
 /// The badge of a damaged entry.
 pub(super) const DAMAGED_BADGE: &str = "<span class=\"badge damaged\">damaged</span>";
 

@@ -967,7 +967,7 @@ pub(crate) async fn parity_suite(registry: Registry) {
     assert_eq!(
         reply.json()["error"]["message"],
         "unknown query parameter `allow_without_clientauth`; this route takes allow_expired, \
-         allow_ca, allow_without_client_auth, dry_run"
+         allow_ca, allow_without_client_auth, allow_weak, dry_run"
     );
     let reply = send(
         &app,
@@ -1006,7 +1006,7 @@ pub(crate) async fn parity_suite(registry: Registry) {
         (
             Method::POST,
             "/api/systems/crm/certificates".to_owned(),
-            "this route takes allow_expired, allow_ca, allow_without_client_auth, dry_run",
+            "this route takes allow_expired, allow_ca, allow_without_client_auth, allow_weak, dry_run",
         ),
         (
             Method::GET,

@@ -88,6 +88,16 @@ pub(in crate::admin) async fn certificate(
             "Key usage",
             &summary.key_usage.map_or_else(|| "not restricted".to_owned(), |usage| usage.to_string()),
         );
+        let weaknesses: Vec<String> = summary
+            .weaknesses(&crate::TlsKeyTypes::common())
+            .iter()
+            .map(|weakness| format!("{weakness}"))
+            .collect();
+        row(
+            "weaknesses",
+            "Weaknesses",
+            &if weaknesses.is_empty() { "none".to_owned() } else { weaknesses.join("; ") },
+        );
         row("ca", "CA certificate", &match summary.path_len_constraint {
             Some(length) if summary.is_ca => format!("yes (path length {length})"),
             _ => yes_no(summary.is_ca).to_owned(),

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{csrf_of, error_page, respond, see_other, system_path, CsrfForm};
 use crate::admin::api::system_name;
 use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
-use crate::admin::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE};
+use crate::admin::html::{badge, esc, instant, page, unusable_badge, w, Flash, DAMAGED_BADGE};
 use crate::admin::{upload, Console};
 use crate::decode::decode_with;
 use crate::store::{CertificateStore, ImportPolicy, StoreError};
@@ -51,6 +51,7 @@ pub(in crate::admin) async fn system(
                  <label><input type=\"checkbox\" name=\"allow_expired\" id=\"allow-expired\" value=\"true\"> {ALLOW_EXPIRED}</label>\
                  <label><input type=\"checkbox\" name=\"allow_without_client_auth\" id=\"allow-without-client-auth\" value=\"true\"> {ALLOW_WITHOUT_CLIENT_AUTH}</label>\
                  <label><input type=\"checkbox\" name=\"allow_ca\" id=\"allow-ca\" value=\"true\"> {ALLOW_CA}</label>\
+                 <label><input type=\"checkbox\" name=\"allow_weak\" id=\"allow-weak\" value=\"true\"> {ALLOW_WEAK}</label>\
                  <button type=\"submit\" id=\"import\">Import</button></form>",
                 esc(&base.to(&format!("{path}/import"))),
                 crate::admin::html::csrf_field(&session),
@@ -83,7 +84,7 @@ pub(in crate::admin) async fn system(
                     esc(&summary.subject.to_string()),
                     esc(&summary.issuer.to_string()),
                     instant(summary.validity.not_after),
-                    badge(&status),
+                    badge(&status) + &unusable_badge(summary),
                 );
             }
             for entry in &listing.damaged {
@@ -184,6 +185,7 @@ pub(in crate::admin) async fn import(
         ImportPolicy::new(console.now())
             .allow_expired(upload.flag("allow_expired"))
             .allow_ca(upload.flag("allow_ca"))
+            .allow_weak(upload.flag("allow_weak"))
             .allow_without_client_auth(upload.flag("allow_without_client_auth"))
             .decode_options(console.config().decode.clone()),
     );
@@ -242,6 +244,7 @@ pub(in crate::admin) async fn import(
 const ALLOW_EXPIRED: &str = "allow expired certificates";
 const ALLOW_WITHOUT_CLIENT_AUTH: &str = "allow certificates without clientAuth";
 const ALLOW_CA: &str = "allow CA certificates";
+const ALLOW_WEAK: &str = "allow keys that could never authenticate";
 
 /// For a refusal that one of the import form's checkboxes would allow, the sentence that
 /// names it.
@@ -250,6 +253,7 @@ fn refusal_hint(error: &StoreError) -> Option<String> {
         StoreError::Expired { .. } => ALLOW_EXPIRED,
         StoreError::NotForClientAuth { .. } => ALLOW_WITHOUT_CLIENT_AUTH,
         StoreError::CaCertificate { .. } => ALLOW_CA,
+        StoreError::WeakKey { .. } => ALLOW_WEAK,
         _ => return None,
     };
     Some(format!("tick “{checkbox}” to import it anyway"))
