@@ -648,3 +648,34 @@ fn a_registry_verifier_trusts_its_systems_and_tells_which_called() {
         vec![edge]
     );
 }
+
+/// The key types a provider verifies, as the import policy learns them (issue 23): ring's
+/// are the common ones (no P-521, no Ed448), and a policy made for it refuses a P-521 key
+/// that another provider could verify.
+#[test]
+fn the_import_policy_learns_the_key_types_of_the_provider() {
+    let ring = rustls::crypto::ring::default_provider();
+    let keys = inbound_certs::TlsKeyTypes::of_provider(&ring);
+    assert_eq!(keys, inbound_certs::TlsKeyTypes::common());
+    let p521 = inbound_certs::decode(&std::fs::read("tests/data/ec_p521.pem").unwrap()).unwrap();
+    assert!(!keys.accepts(&p521[0].summary().public_key));
+    let policy = inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC))
+        .tls_key_types(keys);
+    assert!(matches!(
+        policy.check(&p521[0]),
+        Err(inbound_certs::StoreError::WeakKey { .. })
+    ));
+    // A provider without any ECDSA verification: P-256 is unusable too.
+    let mut without_ecdsa = rustls::crypto::ring::default_provider();
+    let all: Vec<_> = without_ecdsa
+        .signature_verification_algorithms
+        .all
+        .iter()
+        .copied()
+        .filter(|algorithm| algorithm.public_key_alg_id() != rustls::pki_types::alg_id::ECDSA_P256)
+        .collect();
+    without_ecdsa.signature_verification_algorithms.all = Box::leak(all.into_boxed_slice());
+    let keys = inbound_certs::TlsKeyTypes::of_provider(&without_ecdsa);
+    let p256 = inbound_certs::decode(&std::fs::read("tests/data/ec_p256.pem").unwrap()).unwrap();
+    assert!(!keys.accepts(&p256[0].summary().public_key));
+}
