@@ -259,7 +259,7 @@ fn is_clients_own(certificate: &Certificate) -> bool {
     summary.self_issued
         && summary.client_auth
         && summary.path_len_constraint.is_none()
-        && !(signs_certificates && !explicit_client_auth)
+        && (!signs_certificates || explicit_client_auth)
         && certificate.is_self_signed()
 }
 
