@@ -121,6 +121,7 @@ use time::OffsetDateTime;
 
 use crate::registry::Registry;
 use crate::store::StoreError;
+use crate::ErrorReport;
 
 /// The console's routes (see the [module docs](self)) over `registry`, to serve or to mount
 /// with [`Router::nest`] (links and redirects follow the prefix it is mounted at).
@@ -331,7 +332,7 @@ impl From<StoreError> for AdminError {
             StoreError::Database { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        AdminError::new(status, error.code(), error.to_string())
+        AdminError::new(status, error.code(), ErrorReport::new(&error).to_string())
     }
 }
 

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use inbound_certs::conformance;
 use inbound_certs::PostgresTlsError;
 use inbound_certs::{
-    AuditAction, AuditOutcome, Certificate, CertificateName, CertificateStore, Damage,
+    AuditAction, AuditOutcome, Certificate, CertificateName, CertificateStore, Damage, ErrorReport,
     HistoryQuery, ImportPolicy, Imported, PostgresOptions, PostgresStore, Registry, StoreError,
     SystemKind, SystemName,
 };
@@ -533,9 +533,7 @@ fn a_bundle_is_one_transaction(server: &Server) -> String {
         "{error:?}"
     );
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot import into the database: "),
+        report(&error).starts_with("cannot import into the database: "),
         "{error}"
     );
     let rows: i64 = sql
@@ -732,21 +730,22 @@ fn a_server_restart_keeps_reads_going_and_recovers(server: &Server) -> String {
     )
 }
 
+/// An error with its causes, as a user reads it.
+fn report(error: &StoreError) -> String {
+    ErrorReport::new(error).to_string()
+}
+
 fn unusable_databases_and_settings_are_clear_errors(server: &Server) -> String {
     let closed_port = free_port();
     let url = format!("host=127.0.0.1 port={closed_port} user=postgres dbname=postgres");
     let error = PostgresStore::connect(&url, SystemKind::Source).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot connect to the database: "),
+        report(&error).starts_with("cannot connect to the database: "),
         "{error}"
     );
     let error = PostgresStore::connect("postgres://[bad", SystemKind::Source).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot parse the connection URL: "),
+        report(&error).starts_with("cannot parse the connection URL: "),
         "{error}"
     );
     let error = PostgresStore::connect_with(
@@ -756,7 +755,7 @@ fn unusable_databases_and_settings_are_clear_errors(server: &Server) -> String {
     )
     .unwrap_err();
     assert_eq!(
-        error.to_string(),
+        report(&error),
         "cannot use the schema: invalid schema name \"Robert'); DROP TABLE\": use 1 to 40 of a-z, 0-9 and _, not starting with a digit"
     );
     assert!(matches!(
@@ -1104,7 +1103,7 @@ fn tls_with_another_ca_is_refused(server: &Server) -> String {
         let error = connect_tls(&url, &schema).unwrap_err();
         assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
         assert_eq!(
-            error.to_string(),
+            report(&error),
             "cannot connect to the database: error performing TLS handshake: invalid peer certificate: UnknownIssuer",
             "{mode}"
         );
@@ -1125,7 +1124,7 @@ fn tls_verify_full_checks_the_host_name(server: &Server) -> String {
     );
     let error = connect_tls(&url, &schema).unwrap_err();
     assert!(
-        error.to_string().starts_with(
+        report(&error).starts_with(
             "cannot connect to the database: error performing TLS handshake: invalid peer certificate: certificate not valid for name \"db.wrong.example\""
         ),
         "{error}"
@@ -1179,7 +1178,7 @@ fn tls_modes_without_verification(server: &Server) -> String {
     let url = tls_url(server, "localhost", "sslmode=verify-ca", "tls_none");
     let error = connect_tls(&url, &schema).unwrap_err();
     assert_eq!(
-        error.to_string(),
+        report(&error),
         "cannot configure TLS to the database: sslmode=verify-ca needs sslrootcert=FILE naming the CA certificates to trust, found none"
     );
     let url = tls_url(
@@ -1190,8 +1189,7 @@ fn tls_modes_without_verification(server: &Server) -> String {
     );
     let error = connect_tls(&url, &schema).unwrap_err();
     assert!(
-        error
-            .to_string()
+        report(&error)
             .starts_with("cannot configure TLS to the database: cannot use sslrootcert \"/nonexistent/ca.pem\": "),
         "{error}"
     );
@@ -1361,9 +1359,7 @@ fn a_commit_whose_connection_broke_reports_the_truth(server: &Server) -> String 
         "the proxy broke nothing"
     );
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot import into the database: "),
+        report(&error).starts_with("cannot import into the database: "),
         "{error}"
     );
     assert!(!stored(&mut sql, &pool[1]), "the import did not commit");

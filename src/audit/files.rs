@@ -243,7 +243,10 @@ impl AuditFiles {
         }
         let (mut files, odd) = match self.rotated() {
             Ok(found) => found,
-            Err(error) => (Vec::new(), vec![error.to_string()]),
+            Err(error) => (
+                Vec::new(),
+                vec![crate::ErrorReport::new(&error).to_string()],
+            ),
         };
         for line in odd {
             note_damaged(&mut history, line);

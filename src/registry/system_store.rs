@@ -250,10 +250,11 @@ impl SystemStore {
                     named,
                     AuditOutcome::Refused,
                     match certificates.len() {
-                        0 => format!("{}: {error}", error.code()),
+                        0 => format!("{}: {}", error.code(), crate::ErrorReport::new(error)),
                         count => format!(
-                            "{} ({count} certificate(s) in the upload): {error}",
-                            error.code()
+                            "{} ({count} certificate(s) in the upload): {}",
+                            error.code(),
+                            crate::ErrorReport::new(error)
                         ),
                     },
                 )]

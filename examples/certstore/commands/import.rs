@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{Certificate, CertificateStore, ImportPolicy, Imported, StoreError};
+use inbound_certs::{
+    Certificate, CertificateStore, ErrorReport, ImportPolicy, Imported, StoreError,
+};
 
 use super::{Context, Outcome};
 use crate::cli::ImportArgs;
@@ -45,10 +47,9 @@ fn read_all(
     for file in files {
         let bytes = std::fs::read(file);
         // `decode` uses the default limits, which are those of `ImportPolicy::new`.
-        let decoded = bytes
-            .as_ref()
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| inbound_certs::decode(bytes).map_err(|e| e.to_string()));
+        let decoded = bytes.as_ref().map_err(|e| e.to_string()).and_then(|bytes| {
+            inbound_certs::decode(bytes).map_err(|e| ErrorReport::new(&e).to_string())
+        });
         let problems: Vec<String> = match &decoded {
             Ok(found) => found
                 .iter()
@@ -90,7 +91,7 @@ fn refusal(error: &StoreError) -> String {
         StoreError::Expired { .. } => "--allow-expired",
         StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
         StoreError::CaCertificate { .. } => "--allow-ca",
-        other => return other.to_string(),
+        other => return ErrorReport::new(other).to_string(),
     };
     format!("{error} (to import it anyway: {flag})")
 }

@@ -59,7 +59,7 @@ pub enum PostgresTlsError {
         problem: String,
     },
     /// rustls refused the TLS configuration (e.g. the provider supports no TLS version).
-    #[error("cannot configure TLS: {0}")]
+    #[error("rustls refused the configuration")]
     Rustls(#[source] rustls::Error),
 }
 
