@@ -181,29 +181,12 @@ fn split_url(url: &str, query_at: usize) -> (String, Vec<(String, String)>) {
     (rest, taken)
 }
 
+/// A URL query's key or value with its `%XX` escapes decoded (bytes that are not UTF-8 as
+/// U+FFFD); a `%` not followed by two hex digits stays as it is.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        let escaped = match (byte, bytes.get(at + 1..at + 3)) {
-            (b'%', Some(hex)) => std::str::from_utf8(hex)
-                .ok()
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok()),
-            _ => None,
-        };
-        match escaped {
-            Some(value) => {
-                decoded.push(value);
-                at += 3;
-            }
-            None => {
-                decoded.push(byte);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// libpq's `key = value` syntax: values unquoted or in single quotes, `\` escapes a character.
@@ -538,6 +521,21 @@ mod tests {
         let settings = split("postgres://app:pass=word@db/service").unwrap();
         assert_eq!(settings.rest, "postgres://app:pass=word@db/service");
         assert_eq!(settings.mode, None);
+    }
+
+    #[test]
+    fn percent_escapes_are_decoded_and_stray_percents_kept() {
+        assert_eq!(percent_decode("%2Fetc%2fca.pem"), "/etc/ca.pem");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+        let settings =
+            split("postgres://db/x?ssl%6Dode=require&sslrootcert=%2Fa%20dir%2Fca.pem").unwrap();
+        assert_eq!(settings.rest, "postgres://db/x");
+        assert_eq!(settings.mode, Some(Mode::Require));
+        assert_eq!(settings.root_certificate.as_deref(), Some("/a dir/ca.pem"));
     }
 
     #[test]
