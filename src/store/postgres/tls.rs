@@ -2,23 +2,17 @@
 //! crypto provider the service passes in.
 
 use std::fmt;
-use std::future::Future;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use postgres::config::SslMode as ClientSslMode;
-use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Why the TLS settings of a connection string cannot be used; the source of a
 /// [`StoreError::Database`](crate::StoreError::Database) whose operation is
@@ -97,7 +91,9 @@ pub(super) struct Settings {
 #[derive(Clone)]
 pub(super) enum Connector {
     Plain,
-    Tls(RustlsConnect),
+    /// tokio-postgres-rustls' hook: it gives SCRAM the server certificate's hash
+    /// (tls-server-end-point), so a password cannot be relayed through another server.
+    Tls(MakeRustlsConnect),
 }
 
 impl fmt::Debug for Connector {
@@ -275,11 +271,12 @@ impl Settings {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        let connector = RustlsConnect {
-            config: Arc::new(config),
-            host_name_checked: mode == Mode::VerifyFull,
-        };
-        Ok((Connector::Tls(connector), client_mode(mode)))
+        // A connection without a host name (a Unix socket) never reaches TLS: the `postgres`
+        // crate refuses it ("no hostname provided for TLS handshake").
+        Ok((
+            Connector::Tls(MakeRustlsConnect::new(config)),
+            client_mode(mode),
+        ))
     }
 }
 
@@ -387,114 +384,6 @@ impl ServerCertVerifier for ServerVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// The `postgres` crate's TLS hook, over tokio-rustls.
-#[derive(Clone)]
-pub(super) struct RustlsConnect {
-    config: Arc<ClientConfig>,
-    host_name_checked: bool,
-}
-
-impl<S> MakeTlsConnect<S> for RustlsConnect
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type TlsConnect = RustlsHandshake;
-    type Error = io::Error;
-
-    fn make_tls_connect(&mut self, host: &str) -> Result<RustlsHandshake, io::Error> {
-        // A Unix socket has no host name (the `postgres` crate passes ""): fine unless the
-        // name is to be checked, when the handshake fails.
-        let server_name = match ServerName::try_from(host.to_string()) {
-            Ok(name) => Some(name),
-            Err(_) if !self.host_name_checked => Some(ServerName::IpAddress(
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED).into(),
-            )),
-            Err(_) => None,
-        };
-        Ok(RustlsHandshake {
-            config: self.config.clone(),
-            server_name,
-            host: host.to_string(),
-        })
-    }
-}
-
-/// One TLS handshake to one host.
-pub(super) struct RustlsHandshake {
-    config: Arc<ClientConfig>,
-    server_name: Option<ServerName<'static>>,
-    host: String,
-}
-
-type Handshake<S> = Pin<Box<dyn Future<Output = Result<RustlsStream<S>, io::Error>> + Send>>;
-
-impl<S> TlsConnect<S> for RustlsHandshake
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type Error = io::Error;
-    type Future = Handshake<S>;
-
-    fn connect(self, stream: S) -> Handshake<S> {
-        Box::pin(async move {
-            let Some(server_name) = self.server_name else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "sslmode=verify-full needs a host name to check, found {:?}",
-                        self.host
-                    ),
-                ));
-            };
-            let stream = tokio_rustls::TlsConnector::from(self.config)
-                .connect(server_name, stream)
-                .await?;
-            Ok(RustlsStream(stream))
-        })
-    }
-}
-
-/// A TLS connection to the database.
-pub(super) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
-
-impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
-    fn channel_binding(&self) -> ChannelBinding {
-        // SCRAM channel binding (tls-server-end-point) would need the hash the server
-        // certificate's signature uses; without it, authentication is SCRAM without binding.
-        ChannelBinding::none()
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffer: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(context, buffer)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffer: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(context, buffer)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(context)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(context)
     }
 }
 
