@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use inbound_certs::admin::{self, AdminConfig};
-use inbound_certs::{Monitor, MonitorOptions, Registry};
+use inbound_certs::{ErrorReport, Monitor, MonitorOptions, Registry};
 
 const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] [--public-origin URL]";
 
@@ -118,7 +118,7 @@ fn run() -> Result<(), String> {
         MonitorOptions::new(),
         |event| match event {
             Ok(event) => eprintln!("monitor: {event}"),
-            Err(error) => eprintln!("monitor: check failed: {error}"),
+            Err(error) => eprintln!("monitor: check failed: {}", ErrorReport::new(&error)),
         },
     );
     let app = admin::router(registry, config);
@@ -169,7 +169,7 @@ fn open(arguments: &Arguments) -> Result<(Registry, String), String> {
     } else {
         Registry::create(&dir)
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| ErrorReport::new(&e).to_string())?;
     Ok((registry, format!("directory {}", dir.display())))
 }
 
@@ -177,7 +177,7 @@ fn open(arguments: &Arguments) -> Result<(Registry, String), String> {
 fn connect(url: &str) -> Result<Registry, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let options = inbound_certs::PostgresOptions::default().tls(provider);
-    Registry::connect(url, &options).map_err(|e| e.to_string())
+    Registry::connect(url, &options).map_err(|e| ErrorReport::new(&e).to_string())
 }
 
 #[cfg(not(feature = "postgres"))]

@@ -46,7 +46,10 @@ fn main() -> ExitCode {
     for file in &files {
         let certificates = std::fs::read(file)
             .map_err(|error| error.to_string())
-            .and_then(|bytes| inbound_certs::decode(&bytes).map_err(|error| error.to_string()));
+            .and_then(|bytes| {
+                inbound_certs::decode(&bytes)
+                    .map_err(|error| inbound_certs::ErrorReport::new(&error).to_string())
+            });
         let certificates = match certificates {
             Ok(certificates) => certificates,
             Err(error) => {

@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    CertificateName, CertificateStore, Fingerprint, Registry, StoreClientVerifier, SystemName,
-    VerifierError,
+    CertificateName, CertificateStore, ErrorReport, Fingerprint, Registry, StoreClientVerifier,
+    SystemName, VerifierError,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -145,11 +145,15 @@ fn milliseconds(option: &str, text: &str) -> Result<Duration, String> {
 
 fn run(options: &Options) -> Result<(), String> {
     let registry = match &options.store {
-        Location::Directory(dir) => Registry::open(dir).map_err(|e| e.to_string())?,
+        Location::Directory(dir) => {
+            Registry::open(dir).map_err(|e| ErrorReport::new(&e).to_string())?
+        }
         Location::Postgres(url) => connect(url)?,
     };
     for name in &options.systems {
-        registry.system(name).map_err(|e| e.to_string())?;
+        registry
+            .system(name)
+            .map_err(|e| ErrorReport::new(&e).to_string())?;
     }
     let chain = CertificateDer::pem_file_iter(&options.cert)
         .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
@@ -231,7 +235,7 @@ fn connect(url: &str) -> Result<Registry, String> {
     // TLS to the database as the URL asks (sslmode, sslrootcert), with ring's algorithms.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let options = inbound_certs::PostgresOptions::default().tls(provider);
-    Registry::connect(url, &options).map_err(|e| e.to_string())
+    Registry::connect(url, &options).map_err(|e| ErrorReport::new(&e).to_string())
 }
 
 #[cfg(not(feature = "postgres"))]
@@ -418,7 +422,7 @@ fn reason(error: &std::io::Error) -> String {
     };
     if let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = tls_error {
         if let Some(refusal) = other.0.downcast_ref::<VerifierError>() {
-            return refusal.to_string();
+            return ErrorReport::new(refusal).to_string();
         }
     }
     tls_error.to_string()

@@ -46,8 +46,10 @@
 //! import into a target system, an existing system name or a system that is not empty, 413
 //! for an upload over [`DecodeOptions::max_input_bytes`](crate::DecodeOptions::max_input_bytes)
 //! (refused while the body is read) or another body over 16 KiB, 429 `too_many_attempts`
-//! (with `Retry-After`) when too many wrong tokens were tried, 503 when the database cannot
-//! be reached; [`serve`] adds 408 `request_timeout`.
+//! (with `Retry-After`) when too many wrong tokens were tried, 503 `database` when the
+//! database cannot be reached and 503 `not_audited` when the audit trail cannot record a change
+//! (the change was not made: retry later), 500 for anything else that failed in the store;
+//! [`serve`] adds 408 `request_timeout`.
 //!
 //! Token guesses (the login form and the API's bearer tokens alike) are throttled per client
 //! (an IPv4 address or an IPv6 /64 network: 5, then one per 10 seconds) and for all clients
@@ -129,6 +131,7 @@ use time::OffsetDateTime;
 
 use crate::registry::Registry;
 use crate::store::StoreError;
+use crate::ErrorReport;
 
 /// The console's routes (see the [module docs](self)) over `registry`, to serve or to mount
 /// with [`Router::nest`] (links and redirects follow the prefix it is mounted at).
@@ -351,9 +354,12 @@ impl From<StoreError> for AdminError {
             | StoreError::SystemNotEmpty { .. }
             | StoreError::DirectoryNotEmpty(_) => StatusCode::CONFLICT,
             StoreError::Database { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            // The change was not made because its audit record could not be written (a full
+            // disk, a trail being repaired): the request was fine, try it again later.
+            StoreError::NotAudited(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        AdminError::new(status, error.code(), error.to_string())
+        AdminError::new(status, error.code(), ErrorReport::new(&error).to_string())
     }
 }
 

@@ -144,8 +144,9 @@ pub enum DecodeError {
         /// Position (1-based) of the entry in the bundle.
         index: usize,
     },
-    /// A PEM block's content was refused; `source` says why.
-    #[error("PEM block {index} (line {line}): {source}")]
+    /// A PEM block's content was refused; `source` says why. The message names the block
+    /// only: [`ErrorReport`] shows it with the reason.
+    #[error("PEM block {index} (line {line})")]
     InPemBlock {
         /// Position (1-based) of the block in the file.
         index: usize,
@@ -155,8 +156,9 @@ pub enum DecodeError {
         #[source]
         source: Box<DecodeError>,
     },
-    /// A certificate inside a PKCS#7 bundle was refused; `source` says why.
-    #[error("certificate {index} of the PKCS#7 bundle: {source}")]
+    /// A certificate inside a PKCS#7 bundle was refused; `source` says why. The message
+    /// names the certificate only: [`ErrorReport`] shows it with the reason.
+    #[error("certificate {index} of the PKCS#7 bundle")]
     InBundle {
         /// Position (1-based) of the certificate in the bundle.
         index: usize,
@@ -164,6 +166,59 @@ pub enum DecodeError {
         #[source]
         source: Box<DecodeError>,
     },
+}
+
+/// An error and its causes on one line, for people: the error's message, then the message
+/// of each [`source`](std::error::Error::source) in turn, separated by `": "`.
+///
+/// The errors of this crate follow one rule: a message never repeats its source's message,
+/// which [`source`](std::error::Error::source) returns instead. So `to_string()` alone leaves
+/// the causes out, and whatever shows an error to a person (a command's output, the console,
+/// a log line) shows it through this report. A cause whose message the text already ends
+/// with is skipped: some clients (the PostgreSQL client's errors) print their cause
+/// in their own message as well as returning it.
+///
+/// ```
+/// use inbound_certs::ErrorReport;
+///
+/// let pem = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+/// let error = inbound_certs::decode(pem).unwrap_err();
+/// assert_eq!(error.to_string(), "PEM block 1 (line 1)");
+/// assert_eq!(
+///     ErrorReport::new(&error).to_string(),
+///     "PEM block 1 (line 1): invalid base64 at line 2: a character outside the base64 alphabet"
+/// );
+/// ```
+#[derive(Clone, Copy)]
+pub struct ErrorReport<'a>(&'a (dyn std::error::Error + 'static));
+
+impl<'a> ErrorReport<'a> {
+    /// The report of `error` and its causes.
+    pub fn new(error: &'a (dyn std::error::Error + 'static)) -> Self {
+        ErrorReport(error)
+    }
+}
+
+impl fmt::Display for ErrorReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let message = cause.to_string();
+            if !message.is_empty() && !text.ends_with(&message) {
+                text.push_str(": ");
+                text.push_str(&message);
+            }
+            source = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for ErrorReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl DecodeError {
@@ -361,4 +416,130 @@ pub enum CertificateParseError {
         /// `notBefore` or `notAfter`.
         field: &'static str,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::ErrorReport;
+    use crate::store::StoreError;
+
+    /// The messages of `error` and of each of its sources, outermost first.
+    fn chain(error: &(dyn Error + 'static)) -> Vec<String> {
+        let mut messages = vec![error.to_string()];
+        let mut source = error.source();
+        while let Some(cause) = source {
+            messages.push(cause.to_string());
+            source = cause.source();
+        }
+        messages
+    }
+
+    /// Representative errors that wrap another, of every kind the crate makes.
+    fn wrapping_errors() -> Vec<Box<dyn Error + 'static>> {
+        let pem = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let in_pem_block = crate::decode(pem).err();
+        let in_bundle = super::DecodeError::InBundle {
+            index: 2,
+            source: Box::new(super::DecodeError::TrailingData {
+                offset: 10,
+                count: 3,
+            }),
+        };
+        let io = StoreError::Io {
+            operation: "write",
+            path: "/store/cert_client_x".into(),
+            source: std::io::Error::other("no space left on device"),
+        };
+        let not_audited = StoreError::NotAudited(Box::new(StoreError::Io {
+            operation: "append to",
+            path: "/store/audit/trail".into(),
+            source: std::io::Error::other("read-only file system"),
+        }));
+        let database = StoreError::Database {
+            operation: "connect to the database",
+            source: Box::new(StoreError::Io {
+                operation: "connect to",
+                path: "/run/postgresql".into(),
+                source: std::io::Error::other("connection refused"),
+            }),
+        };
+        let mut errors: Vec<Box<dyn Error>> = vec![
+            Box::new(in_bundle),
+            Box::new(io),
+            Box::new(not_audited),
+            Box::new(database),
+            Box::new(StoreError::Decode(super::DecodeError::InBundle {
+                index: 1,
+                source: Box::new(super::DecodeError::NoCertificate),
+            })),
+        ];
+        errors.extend(in_pem_block.map(|error| Box::new(error) as Box<dyn Error>));
+        #[cfg(feature = "rustls")]
+        errors.push(Box::new(crate::verifier::VerifierError::Store {
+            name: crate::CertificateName::from(crate::Fingerprint::from_bytes([7; 32])),
+            source: StoreError::Io {
+                operation: "read",
+                path: "/store/cert_client_07".into(),
+                source: std::io::Error::other("input/output error"),
+            },
+        }));
+        #[cfg(feature = "postgres")]
+        errors.push(Box::new(StoreError::Database {
+            operation: "configure TLS to the database",
+            source: Box::new(crate::store::PostgresTlsError::Rustls(
+                rustls::Error::General("no usable TLS version".into()),
+            )),
+        }));
+        errors
+    }
+
+    #[test]
+    fn no_message_repeats_its_source_and_the_report_shows_each_cause_once() {
+        let errors = wrapping_errors();
+        assert!(errors.len() >= 6);
+        for error in &errors {
+            let messages = chain(error.as_ref());
+            assert!(messages.len() >= 2, "{messages:?} has no source");
+            for pair in messages.windows(2) {
+                if let [outer, inner] = pair {
+                    assert!(
+                        !outer.contains(inner.as_str()),
+                        "{outer:?} repeats its source {inner:?}"
+                    );
+                }
+            }
+            let report = ErrorReport::new(error.as_ref()).to_string();
+            assert_eq!(report, messages.join(": "));
+            for message in &messages {
+                assert_eq!(report.matches(message.as_str()).count(), 1, "{report}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_report_skips_a_cause_its_error_already_printed() {
+        /// Like the PostgreSQL client's errors: the cause in the message and in `source()`.
+        #[derive(Debug)]
+        struct Both(std::io::Error);
+        impl std::fmt::Display for Both {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "error connecting to server: {}", self.0)
+            }
+        }
+        impl Error for Both {
+            fn source(&self) -> Option<&(dyn Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = StoreError::Database {
+            operation: "connect to the database",
+            source: Box::new(Both(std::io::Error::other("connection refused"))),
+        };
+        assert_eq!(
+            ErrorReport::new(&error).to_string(),
+            "cannot connect to the database: error connecting to server: connection refused"
+        );
+    }
 }

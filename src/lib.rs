@@ -94,7 +94,8 @@ pub use certificate::Certificate;
 pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
 pub use der::{Container, DerProblem, ElementKind};
 pub use error::{
-    Base64Problem, CertificateParseError, DecodeError, ExtensionProblem, PemProblem, PrivateKeyKind,
+    Base64Problem, CertificateParseError, DecodeError, ErrorReport, ExtensionProblem, PemProblem,
+    PrivateKeyKind,
 };
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
 pub use monitor::{

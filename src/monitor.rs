@@ -183,7 +183,7 @@ enum Reported {
 /// let registry = Registry::in_memory();
 /// let monitor = Monitor::start(registry, MonitorOptions::new(), |event| match event {
 ///     Ok(event) => eprintln!("{event}"),
-///     Err(error) => eprintln!("validity check failed: {error}"),
+///     Err(error) => eprintln!("validity check failed: {}", inbound_certs::ErrorReport::new(&error)),
 /// });
 /// drop(monitor); // stops the thread
 /// ```

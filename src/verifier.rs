@@ -238,7 +238,7 @@ pub enum VerifierError {
         name: CertificateName,
     },
     /// The store failed to look the certificate up (an I/O error, a damaged file).
-    #[error("could not look up client certificate {name} in the store: {source}")]
+    #[error("could not look up client certificate {name} in the store")]
     Store {
         /// The name looked up.
         name: CertificateName,

@@ -38,6 +38,52 @@ async fn api_on_a_registry_in_a_directory() {
     admin_common::api_suite(registry).await;
 }
 
+/// A change whose audit record cannot be written is not made: 503 `not_audited`, retry later
+/// (not a 500: nothing is broken in the request or the console), and the API imports again
+/// once the trail can be written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_trail_cannot_record_is_503_not_audited() {
+    let scratch = common::Scratch::new("admin-not-audited");
+    let registry = Registry::create(scratch.path()).unwrap().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let app = console(registry);
+    let trail = scratch.path().join("audit/audit.jsonl");
+    let kept = scratch.path().join("kept.jsonl");
+    std::fs::rename(&trail, &kept).unwrap();
+    std::fs::create_dir(&trail).unwrap();
+    let certificate = client_certificate("not-audited.example", 90);
+    let import = || {
+        admin_common::api(
+            Method::POST,
+            "/api/systems/crm/certificates",
+            certificate.clone(),
+        )
+    };
+    let reply = send(&app, import()).await;
+    assert_eq!(reply.error(StatusCode::SERVICE_UNAVAILABLE), "not_audited");
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with(
+            "the change was not made, because its audit record could not be written: cannot "
+        ),
+        "{message}"
+    );
+    let listed = send(
+        &app,
+        admin_common::api(Method::GET, "/api/systems/crm/certificates", Body::empty()),
+    )
+    .await;
+    assert_eq!(listed.json()["certificates"].as_array().unwrap().len(), 0);
+    std::fs::remove_dir(&trail).unwrap();
+    std::fs::rename(&kept, &trail).unwrap();
+    assert_eq!(send(&app, import()).await.status, StatusCode::CREATED);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_in_prometheus_text() {
     let app = console(Registry::in_memory().with_clock(|| NOW));

@@ -13,7 +13,7 @@ mod common;
 use common::read;
 use inbound_certs::{
     decode, decode_with, detect_format, Base64Problem, Certificate, DecodeError, DecodeOptions,
-    DerProblem, ExtensionProblem, Format, PemProblem, PrivateKeyKind,
+    DerProblem, ErrorReport, ExtensionProblem, Format, PemProblem, PrivateKeyKind,
 };
 
 /// Every certificate fixture with an `expected/<stem>.txt` recorded by openssl.
@@ -453,8 +453,10 @@ fn pem_framing_errors_name_the_line() {
             problem: Base64Problem::InvalidSymbol
         }
     );
+    // The message names the block; the report adds the reason, once.
+    assert_eq!(error.to_string(), "PEM block 1 (line 1)");
     assert_eq!(
-        error.to_string(),
+        ErrorReport::new(&error).to_string(),
         "PEM block 1 (line 1): invalid base64 at line 3: a character outside the base64 alphabet"
     );
 }
@@ -611,11 +613,11 @@ fn pkcs7_problems_name_the_entry() {
         matches!(&error, DecodeError::InBundle { index: 1, .. }),
         "{error:?}"
     );
+    assert_eq!(error.to_string(), "certificate 1 of the PKCS#7 bundle");
+    let report = ErrorReport::new(&error).to_string();
     assert!(
-        error
-            .to_string()
-            .starts_with("certificate 1 of the PKCS#7 bundle: malformed DER at byte"),
-        "{error}"
+        report.starts_with("certificate 1 of the PKCS#7 bundle: malformed DER at byte"),
+        "{report}"
     );
 
     let mut attribute_certificate = p7b.clone();

@@ -12,7 +12,7 @@
 
 mod common;
 
-use inbound_certs::{decode, CertificateStore, ImportPolicy, MemoryStore, SystemKind};
+use inbound_certs::{decode, CertificateStore, ErrorReport, ImportPolicy, MemoryStore, SystemKind};
 use time::macros::datetime;
 
 const NOT_A_CERTIFICATE: &str = "the upload is not a certificate: expected PEM text ('-----BEGIN CERTIFICATE-----'), binary DER or base64";
@@ -123,12 +123,12 @@ fn variant(debug: &str) -> &str {
 }
 
 /// What the default policy (at a fixed instant) makes of a fixture: `None` if it is
-/// imported, else its error's variant and message.
+/// imported, else its error's variant and message with its causes (as users see it).
 fn outcome(bytes: &[u8]) -> Option<(String, String)> {
     match decode(bytes) {
         Err(error) => Some((
             format!("DecodeError::{}", variant(&format!("{error:?}"))),
-            error.to_string(),
+            ErrorReport::new(&error).to_string(),
         )),
         Ok(_) => {
             let store = MemoryStore::new(SystemKind::Source).unwrap();
@@ -136,7 +136,7 @@ fn outcome(bytes: &[u8]) -> Option<(String, String)> {
             store.import_upload(bytes, &policy).err().map(|error| {
                 (
                     format!("StoreError::{}", variant(&format!("{error:?}"))),
-                    error.to_string(),
+                    ErrorReport::new(&error).to_string(),
                 )
             })
         }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use inbound_certs::conformance;
 use inbound_certs::PostgresTlsError;
 use inbound_certs::{
-    AuditAction, AuditOutcome, Certificate, CertificateName, CertificateStore, Damage,
+    AuditAction, AuditOutcome, Certificate, CertificateName, CertificateStore, Damage, ErrorReport,
     HistoryQuery, ImportPolicy, Imported, PostgresOptions, PostgresStore, Registry, StoreError,
     SystemKind, SystemName,
 };
@@ -533,9 +533,7 @@ fn a_bundle_is_one_transaction(server: &Server) -> String {
         "{error:?}"
     );
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot import into the database: "),
+        report(&error).starts_with("cannot import into the database: "),
         "{error}"
     );
     let rows: i64 = sql
@@ -732,21 +730,22 @@ fn a_server_restart_keeps_reads_going_and_recovers(server: &Server) -> String {
     )
 }
 
+/// An error with its causes, as a user reads it.
+fn report(error: &StoreError) -> String {
+    ErrorReport::new(error).to_string()
+}
+
 fn unusable_databases_and_settings_are_clear_errors(server: &Server) -> String {
     let closed_port = free_port();
     let url = format!("host=127.0.0.1 port={closed_port} user=postgres dbname=postgres");
     let error = PostgresStore::connect(&url, SystemKind::Source).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot connect to the database: "),
+        report(&error).starts_with("cannot connect to the database: "),
         "{error}"
     );
     let error = PostgresStore::connect("postgres://[bad", SystemKind::Source).unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot parse the connection URL: "),
+        report(&error).starts_with("cannot parse the connection URL: "),
         "{error}"
     );
     let error = PostgresStore::connect_with(
@@ -756,7 +755,7 @@ fn unusable_databases_and_settings_are_clear_errors(server: &Server) -> String {
     )
     .unwrap_err();
     assert_eq!(
-        error.to_string(),
+        report(&error),
         "cannot use the schema: invalid schema name \"Robert'); DROP TABLE\": use 1 to 40 of a-z, 0-9 and _, not starting with a digit"
     );
     assert!(matches!(
@@ -1104,7 +1103,7 @@ fn tls_with_another_ca_is_refused(server: &Server) -> String {
         let error = connect_tls(&url, &schema).unwrap_err();
         assert!(matches!(error, StoreError::Database { .. }), "{error:?}");
         assert_eq!(
-            error.to_string(),
+            report(&error),
             "cannot connect to the database: error performing TLS handshake: invalid peer certificate: UnknownIssuer",
             "{mode}"
         );
@@ -1125,7 +1124,7 @@ fn tls_verify_full_checks_the_host_name(server: &Server) -> String {
     );
     let error = connect_tls(&url, &schema).unwrap_err();
     assert!(
-        error.to_string().starts_with(
+        report(&error).starts_with(
             "cannot connect to the database: error performing TLS handshake: invalid peer certificate: certificate not valid for name \"db.wrong.example\""
         ),
         "{error}"
@@ -1140,6 +1139,88 @@ fn tls_verify_full_checks_the_host_name(server: &Server) -> String {
     let _store = connect_tls(&url, &schema).unwrap();
     assert_eq!(encrypted(server, "tls_host_ca"), [true, true]);
     "verify-full refuses a certificate for another host name; verify-ca accepts it".to_string()
+}
+
+/// A role that logs in with a SCRAM-SHA-256 password from 127.0.0.1, over TLS or in clear
+/// (the lines go before initdb's `trust` ones; the server reloads them).
+fn scram_role(server: &Server) -> (&'static str, &'static str) {
+    let (role, password) = ("scram_binding", "binding-test-password");
+    let mut sql = server.sql();
+    sql.batch_execute(&format!(
+        "SET password_encryption = 'scram-sha-256';
+         DROP ROLE IF EXISTS {role};
+         CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}';"
+    ))
+    .unwrap();
+    let hba = std::path::Path::new(&server.data()).join("pg_hba.conf");
+    let lines = std::fs::read_to_string(&hba).unwrap();
+    if !lines.contains(role) {
+        std::fs::write(
+            &hba,
+            format!(
+                "hostssl all {role} 127.0.0.1/32 scram-sha-256\n\
+                 hostnossl all {role} 127.0.0.1/32 scram-sha-256\n{lines}"
+            ),
+        )
+        .unwrap();
+        sql.batch_execute("SELECT pg_reload_conf()").unwrap();
+        // The reload is asynchronous: wait until a login without the password is refused.
+        let bare = format!(
+            "host=127.0.0.1 port={} user={role} dbname=postgres",
+            server.port
+        );
+        within(Duration::from_secs(10), "pg_hba.conf reloaded", || {
+            postgres::Client::connect(&bare, postgres::NoTls).is_err()
+        });
+    }
+    (role, password)
+}
+
+fn tls_scram_uses_channel_binding(server: &Server) -> String {
+    let schema = fresh_schema("tls_scram");
+    let (role, password) = scram_role(server);
+    let ca = server.file("ca.pem");
+    // channel_binding=require: the client refuses SCRAM without binding (SCRAM-SHA-256-PLUS
+    // with the hash of the server's certificate), and the server checks that hash.
+    for (tls, application) in [
+        (
+            format!("sslmode=verify-full sslrootcert={ca}"),
+            "tls_scram_full",
+        ),
+        ("sslmode=require".to_string(), "tls_scram_require"),
+    ] {
+        let url = format!(
+            "host=localhost hostaddr=127.0.0.1 port={} user={role} password={password} \
+             dbname=postgres application_name={application} channel_binding=require {tls}",
+            server.port
+        );
+        let store = connect_tls(&url, &schema).unwrap_or_else(|error| panic!("{tls}: {error:?}"));
+        assert_eq!(encrypted(server, application), [true, true]);
+        drop(store);
+    }
+    // Without TLS there is nothing to bind to: the same requirement refuses the login, so
+    // the logins above did use channel binding.
+    let url = format!(
+        "host=localhost hostaddr=127.0.0.1 port={} user={role} password={password} \
+         dbname=postgres channel_binding=require sslmode=disable",
+        server.port
+    );
+    let error = connect_tls(&url, &schema).unwrap_err();
+    assert!(
+        report(&error).starts_with("cannot connect to the database: authentication error"),
+        "{error:?}"
+    );
+    // Without the requirement (the default, prefer), the same TLS login binds as well.
+    let url = format!(
+        "host=localhost hostaddr=127.0.0.1 port={} user={role} password={password} \
+         dbname=postgres application_name=tls_scram_prefer sslmode=verify-full sslrootcert={ca}",
+        server.port
+    );
+    let _prefer = connect_tls(&url, &schema).unwrap();
+    assert_eq!(encrypted(server, "tls_scram_prefer"), [true, true]);
+    "SCRAM over TLS binds to the server's certificate (channel_binding=require logs in with \
+     verify-full and require, and is refused without TLS)"
+        .to_string()
 }
 
 fn tls_modes_without_verification(server: &Server) -> String {
@@ -1179,7 +1260,7 @@ fn tls_modes_without_verification(server: &Server) -> String {
     let url = tls_url(server, "localhost", "sslmode=verify-ca", "tls_none");
     let error = connect_tls(&url, &schema).unwrap_err();
     assert_eq!(
-        error.to_string(),
+        report(&error),
         "cannot configure TLS to the database: sslmode=verify-ca needs sslrootcert=FILE naming the CA certificates to trust, found none"
     );
     let url = tls_url(
@@ -1190,8 +1271,7 @@ fn tls_modes_without_verification(server: &Server) -> String {
     );
     let error = connect_tls(&url, &schema).unwrap_err();
     assert!(
-        error
-            .to_string()
+        report(&error)
             .starts_with("cannot configure TLS to the database: cannot use sslrootcert \"/nonexistent/ca.pem\": "),
         "{error}"
     );
@@ -1361,9 +1441,7 @@ fn a_commit_whose_connection_broke_reports_the_truth(server: &Server) -> String 
         "the proxy broke nothing"
     );
     assert!(
-        error
-            .to_string()
-            .starts_with("cannot import into the database: "),
+        report(&error).starts_with("cannot import into the database: "),
         "{error}"
     );
     assert!(!stored(&mut sql, &pool[1]), "the import did not commit");
@@ -2349,6 +2427,10 @@ fn main() -> ExitCode {
         (
             "tls_modes_without_verification",
             tls_modes_without_verification,
+        ),
+        (
+            "tls_scram_uses_channel_binding",
+            tls_scram_uses_channel_binding,
         ),
         (
             "a_commit_whose_connection_broke_reports_the_truth",

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use inbound_certs::{decode, CertificateSummary, KeyAlgorithm};
+use inbound_certs::{decode, CertificateSummary, ErrorReport, KeyAlgorithm};
 
 /// Refused vector files (relative to `cryptography_vectors/`), with the variant of the
 /// error: every variant here is a reason of the README's acceptance policy.
@@ -298,7 +298,11 @@ fn every_certificate_openssl_reads_is_accepted_alike_or_refused_for_a_listed_rea
                             .next()
                             .unwrap_or_default()
                             .to_string();
-                        tally.refused.push((relative, variant, error.to_string()));
+                        tally.refused.push((
+                            relative,
+                            variant,
+                            ErrorReport::new(&error).to_string(),
+                        ));
                     }
                 }
             });

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
-    decode, CertificateName, CertificateStore, Damage, FileStore, ImportPolicy, Imported,
-    MemoryStore, SkipReason, StoreBackend, StoreError, SystemKind,
+    decode, CertificateName, CertificateStore, Damage, ErrorReport, FileStore, ImportPolicy,
+    Imported, MemoryStore, SkipReason, StoreBackend, StoreError, SystemKind,
 };
 use std::sync::Arc;
 
@@ -477,10 +477,8 @@ fn a_full_disk_is_a_clear_error_and_loses_nothing() {
         assert_eq!(*operation, "write");
         assert!(path.starts_with(&dir));
         assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{source}");
-        assert!(
-            error.to_string().contains("No space left on device"),
-            "{error}"
-        );
+        let report = ErrorReport::new(&error).to_string();
+        assert!(report.contains("No space left on device"), "{report}");
         let listing = FileStore::open(&dir, SystemKind::Source)
             .unwrap()
             .list()

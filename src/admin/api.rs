@@ -387,7 +387,7 @@ fn trial_json(trial: &Trial) -> Value {
             "name": trial.name.to_string(),
             "subject": trial.subject,
             "outcome": "refused",
-            "error": { "code": error.code(), "message": error.to_string() },
+            "error": { "code": error.code(), "message": crate::ErrorReport::new(error).to_string() },
         }),
     }
 }

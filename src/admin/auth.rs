@@ -417,7 +417,7 @@ impl Console {
         if let Some(log) = &self.config().login_log {
             let audit = match audited {
                 Ok(Ok(())) => String::new(),
-                Ok(Err(error)) => format!(" (not audited: {error})"),
+                Ok(Err(error)) => format!(" (not audited: {})", crate::ErrorReport::new(&error)),
                 Err(error) => format!(" (not audited: {error})"),
             };
             log(&format!("refused console login from {who:?}: {why}{audit}"));

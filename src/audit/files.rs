@@ -238,35 +238,45 @@ impl AuditFiles {
     /// is reported among the damaged lines; nothing fails the whole history.
     pub(crate) fn history(&self, query: &HistoryQuery, limit: usize) -> History {
         let mut history = History::default();
-        if limit == 0 {
-            return history;
+        if limit > 0 {
+            self.read_newest_first(
+                &mut history,
+                &mut |record| query.matches(&record).then_some(record),
+                limit,
+            );
         }
+        history
+    }
+
+    /// Reads the whole trail newest first (the current file, then the rotated ones from the
+    /// newest, each backwards), keeping the records `keep` returns, until the history holds
+    /// `limit` records. A directory that cannot be listed, and an entry named like a rotated
+    /// file that is not a regular file, are noted among the damaged lines.
+    fn read_newest_first(
+        &self,
+        history: &mut History,
+        keep: &mut dyn FnMut(AuditRecord) -> Option<AuditRecord>,
+        limit: usize,
+    ) {
         let (mut files, odd) = match self.rotated() {
             Ok(found) => found,
-            Err(error) => (Vec::new(), vec![error.to_string()]),
+            Err(error) => (
+                Vec::new(),
+                vec![crate::ErrorReport::new(&error).to_string()],
+            ),
         };
         for line in odd {
-            note_damaged(&mut history, line);
+            note_damaged(history, line);
         }
         files.push((u64::MAX, self.current()));
         for (_, path) in files.iter().rev() {
-            let flow = self.read_file_backwards(
-                path,
-                &mut history,
-                &mut |record| {
-                    if query.matches(&record) {
-                        Some(record)
-                    } else {
-                        None
-                    }
-                },
-                limit,
-            );
-            if flow.is_break() {
+            if self
+                .read_file_backwards(path, history, keep, limit)
+                .is_break()
+            {
                 break;
             }
         }
-        history
     }
 
     /// Reads one file of the trail backwards, keeping the records `keep` returns, until the
@@ -395,20 +405,13 @@ impl AuditFiles {
         if indexed.is_some() {
             return indexed;
         }
+        // Damaged lines are the history's business, not this lookup's: they are skipped.
         let mut history = History::default();
-        let (mut files, _) = self.rotated().ok()?;
-        files.push((u64::MAX, self.current()));
-        for (_, path) in files.iter().rev() {
-            let flow = self.read_file_backwards(
-                path,
-                &mut history,
-                &mut |record| record.is_import_of(system, certificate).then_some(record),
-                1,
-            );
-            if flow.is_break() {
-                break;
-            }
-        }
+        self.read_newest_first(
+            &mut history,
+            &mut |record| record.is_import_of(system, certificate).then_some(record),
+            1,
+        );
         history.records.into_iter().next()
     }
 

@@ -111,31 +111,147 @@ impl AuditOutcome {
 }
 
 /// One change: when, by whom, to which system and certificate, and how it ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It serializes (serde) as one line of a directory registry's trail: a JSON object with the
+/// keys below, `time` in RFC 3339, `system` and `certificate` as their names (or `null`),
+/// `action` and `outcome` as [`AuditAction::as_str`] and [`AuditOutcome::as_str`] give them.
+/// Reading one, `system`, `certificate`, `subject` and `detail` may be missing and unknown
+/// keys are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct AuditRecord {
-    /// When the change was made (by the registry's clock).
-    pub time: OffsetDateTime,
+    // The fields are declared in the order of the keys of the trail's lines (alphabetical, as
+    // the trail was first written through a sorted JSON map), so lines stay byte-identical.
+    /// What was done.
+    #[serde(with = "line::action")]
+    pub action: AuditAction,
     /// Who made it, as the caller named them ([`Registry::acting_as`](crate::Registry::acting_as)).
     pub actor: String,
-    /// The system changed.
-    pub system: Option<SystemName>,
-    /// What was done.
-    pub action: AuditAction,
     /// The certificate, when the change is about one.
+    #[serde(default, with = "line::name")]
     pub certificate: Option<CertificateName>,
-    /// The certificate's subject (RFC 4514), when known.
-    pub subject: Option<String>,
-    /// How it ended.
-    pub outcome: AuditOutcome,
     /// Why it was refused, or what else is worth knowing; empty otherwise.
+    #[serde(default)]
     pub detail: String,
+    /// How it ended.
+    #[serde(with = "line::outcome")]
+    pub outcome: AuditOutcome,
+    /// The certificate's subject (RFC 4514), when known.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The system changed.
+    #[serde(default, with = "line::name")]
+    pub system: Option<SystemName>,
+    /// When the change was made (by the registry's clock).
+    #[serde(with = "line::time")]
+    pub time: OffsetDateTime,
+}
+
+/// The text forms of the record's fields in a line of the trail.
+mod line {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// RFC 3339; an instant it cannot express (a year past 9999) is written as `""`, which
+    /// reads back as a damaged line, never as another instant.
+    pub(super) mod time {
+        use super::{Deserialize, Deserializer, Error as _, Serializer};
+        use time::format_description::well_known::Rfc3339;
+        use time::OffsetDateTime;
+
+        pub(crate) fn serialize<S: Serializer>(
+            instant: &OffsetDateTime,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&instant.format(&Rfc3339).unwrap_or_default())
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<OffsetDateTime, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom)
+        }
+    }
+
+    /// [`AuditAction::as_str`](super::AuditAction::as_str) and its parse.
+    pub(super) mod action {
+        use super::{Deserialize, Deserializer, Error as _, Serializer};
+        use crate::audit::AuditAction;
+
+        pub(crate) fn serialize<S: Serializer>(
+            action: &AuditAction,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(action.as_str())
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<AuditAction, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            AuditAction::parse(&text)
+                .ok_or_else(|| D::Error::custom(format!("unknown action {text:?}")))
+        }
+    }
+
+    /// [`AuditOutcome::as_str`](super::AuditOutcome::as_str) and its parse.
+    pub(super) mod outcome {
+        use super::{Deserialize, Deserializer, Error as _, Serializer};
+        use crate::audit::AuditOutcome;
+
+        pub(crate) fn serialize<S: Serializer>(
+            outcome: &AuditOutcome,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(outcome.as_str())
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<AuditOutcome, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            AuditOutcome::parse(&text)
+                .ok_or_else(|| D::Error::custom(format!("unknown outcome {text:?}")))
+        }
+    }
+
+    /// A name (system, certificate) as its text, or `null`; read with its strict `FromStr`.
+    pub(super) mod name {
+        use std::fmt::Display;
+        use std::str::FromStr;
+
+        use super::{Deserialize, Deserializer, Error as _, Serializer};
+
+        pub(crate) fn serialize<T: Display, S: Serializer>(
+            name: &Option<T>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match name {
+                Some(name) => serializer.collect_str(name),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+        where
+            T: FromStr,
+            T::Err: Display,
+            D: Deserializer<'de>,
+        {
+            match Option::<String>::deserialize(deserializer)? {
+                Some(text) => text.parse().map(Some).map_err(D::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 impl AuditRecord {
     /// The record as one line of the trail, each text field cut to [`FIELD_LIMIT`].
     fn to_json(&self) -> String {
-        self.bounded().to_value().to_string()
+        // Serializing strings, names and times into a string cannot fail.
+        serde_json::to_string(&self.bounded()).unwrap_or_default()
     }
 
     /// The record with each text field cut to [`FIELD_LIMIT`] bytes (at a character
@@ -159,38 +275,14 @@ impl AuditRecord {
     }
 
     /// The record as the audit trail's JSON Lines and the console's API write it.
+    #[cfg(any(test, feature = "admin"))]
     pub(crate) fn to_value(&self) -> serde_json::Value {
-        serde_json::json!({
-            "time": self.time.format(&Rfc3339).unwrap_or_default(),
-            "actor": self.actor,
-            "system": self.system.as_ref().map(SystemName::as_str),
-            "action": self.action.as_str(),
-            "certificate": self.certificate.map(|name| name.to_string()),
-            "subject": self.subject,
-            "outcome": self.outcome.as_str(),
-            "detail": self.detail,
-        })
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
+    /// A line of the trail as a record; `None` if it is not one.
     pub(crate) fn from_json(line: &str) -> Option<AuditRecord> {
-        let value: serde_json::Value = serde_json::from_str(line).ok()?;
-        let text = |key: &str| value.get(key).and_then(serde_json::Value::as_str);
-        Some(AuditRecord {
-            time: OffsetDateTime::parse(text("time")?, &Rfc3339).ok()?,
-            actor: text("actor")?.to_owned(),
-            system: match text("system") {
-                Some(name) => Some(name.parse().ok()?),
-                None => None,
-            },
-            action: AuditAction::parse(text("action")?)?,
-            certificate: match text("certificate") {
-                Some(name) => Some(name.parse().ok()?),
-                None => None,
-            },
-            subject: text("subject").map(str::to_owned),
-            outcome: AuditOutcome::parse(text("outcome")?)?,
-            detail: text("detail").unwrap_or_default().to_owned(),
-        })
+        serde_json::from_str(line).ok()
     }
 }
 
@@ -459,4 +551,79 @@ fn cut(text: &mut String) {
     }
     text.truncate(end);
     text.push('…');
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    /// Lines as the trail's writer wrote them before the record derived serde (keys in
+    /// serde_json's sorted order, nulls written out, RFC 3339 times, escapes).
+    const LINES: [&str; 4] = [
+        r#"{"action":"import","actor":"alice","certificate":"cert_client_0707070707070707070707070707070707070707070707070707070707070707","detail":"","outcome":"added","subject":"CN=crm client,O=Example","system":"crm","time":"2026-06-01T00:00:00Z"}"#,
+        r#"{"action":"import","actor":"admin \"root\"","certificate":null,"detail":"private_key: a private key (PKCS#8) was uploaded\n\u0001 é","outcome":"refused","subject":null,"system":"crm","time":"2026-06-01T12:30:45.123456789Z"}"#,
+        r#"{"action":"login","actor":"192.0.2.1:4711","certificate":null,"detail":"unknown token","outcome":"refused","subject":null,"system":null,"time":"2026-06-02T08:00:00+02:00"}"#,
+        r#"{"action":"remove_system","actor":"bob","certificate":null,"detail":"","outcome":"removed","subject":null,"system":"partner-gateway","time":"1999-12-31T23:59:59Z"}"#,
+    ];
+
+    #[test]
+    fn lines_written_by_earlier_versions_read_back_and_are_written_byte_for_byte() {
+        let records: Vec<AuditRecord> = LINES
+            .iter()
+            .map(|line| AuditRecord::from_json(line).unwrap())
+            .collect();
+        assert_eq!(records[0].action, AuditAction::Import);
+        assert_eq!(records[0].outcome, AuditOutcome::Added);
+        assert_eq!(records[0].system.as_ref().unwrap().as_str(), "crm");
+        assert_eq!(
+            records[0].certificate,
+            Some(CertificateName::from(crate::Fingerprint::from_bytes(
+                [7; 32]
+            )))
+        );
+        assert_eq!(
+            records[0].subject.as_deref(),
+            Some("CN=crm client,O=Example")
+        );
+        assert_eq!(records[1].actor, "admin \"root\"");
+        assert_eq!(
+            records[1].detail,
+            "private_key: a private key (PKCS#8) was uploaded\n\u{1} é"
+        );
+        assert_eq!(records[1].time.nanosecond(), 123_456_789);
+        assert_eq!(records[2].action, AuditAction::Login);
+        assert_eq!(records[2].system, None);
+        assert_eq!(records[2].time.offset().whole_hours(), 2);
+        assert_eq!(records[3].action, AuditAction::RemoveSystem);
+        for (record, line) in records.iter().zip(LINES) {
+            assert_eq!(record.to_json(), line);
+            assert_eq!(record.to_value().to_string(), line);
+        }
+    }
+
+    #[test]
+    fn optional_fields_may_be_missing_and_bad_lines_are_refused() {
+        let record = AuditRecord::from_json(
+            r#"{"time":"2026-06-01T00:00:00Z","actor":"a","action":"purge","outcome":"removed","extra":1}"#,
+        )
+        .unwrap();
+        assert_eq!(record.system, None);
+        assert_eq!(record.certificate, None);
+        assert_eq!(record.subject, None);
+        assert_eq!(record.detail, "");
+        for bad in [
+            "",
+            "junk",
+            r#"{"time":"yesterday","actor":"a","action":"purge","outcome":"removed"}"#,
+            r#"{"time":"2026-06-01T00:00:00Z","actor":"a","action":"explode","outcome":"removed"}"#,
+            r#"{"time":"2026-06-01T00:00:00Z","actor":"a","action":"purge","outcome":"maybe"}"#,
+            r#"{"time":"2026-06-01T00:00:00Z","action":"purge","outcome":"removed"}"#,
+            r#"{"time":"2026-06-01T00:00:00Z","actor":"a","action":"purge","outcome":"removed","system":"CRM"}"#,
+            r#"{"time":"2026-06-01T00:00:00Z","actor":"a","action":"purge","outcome":"removed","certificate":"cert_client_00"}"#,
+        ] {
+            assert_eq!(AuditRecord::from_json(bad), None, "{bad}");
+        }
+    }
 }

@@ -283,7 +283,11 @@ impl SystemStore {
                     AuditAction::Import,
                     named,
                     AuditOutcome::Refused,
-                    format!("{}{about}: {error}", error.code()),
+                    format!(
+                        "{}{about}: {}",
+                        error.code(),
+                        crate::ErrorReport::new(error)
+                    ),
                 )]
             }
             StoreEvent::Deleted { name, certificate } => {

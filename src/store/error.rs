@@ -41,8 +41,10 @@ pub enum Damage {
         /// The fingerprint of the content found.
         actual: Fingerprint,
     },
-    /// The content matches its name but is not a certificate this crate accepts.
-    #[error("not a valid certificate: {0}")]
+    /// The content matches its name but is not a certificate this crate accepts. The message
+    /// holds the decoder's, with its causes (this is a description, not a wrapper: `source()`
+    /// is `None`).
+    #[error("not a valid certificate: {}", crate::error::ErrorReport::new(.0))]
     NotACertificate(DecodeError),
     /// The entry could not be read.
     #[error("cannot be read: {0}")]
@@ -148,7 +150,7 @@ pub enum StoreError {
     #[error("cannot delete {}: it is a directory holding other entries, not a certificate file; a store never deletes inside a directory: look at what it holds, empty it, then delete it again", .0.display())]
     DirectoryNotEmpty(PathBuf),
     /// A file operation failed (unreadable directory, full disk, read-only file system, …).
-    #[error("cannot {operation} {path}: {source}", path = .path.display())]
+    #[error("cannot {operation} {path}", path = .path.display())]
     Io {
         /// What was being done, e.g. "write".
         operation: &'static str,
@@ -164,13 +166,13 @@ pub enum StoreError {
     BackendContract(&'static str),
     /// The audit trail could not record a change (its file cannot be opened, locked or
     /// written: replaced by a directory or a FIFO, a full disk), so the change was not made.
-    /// The store and the trail agree.
-    #[error("the change was not made, because its audit record could not be written: {0}")]
-    NotAudited(Box<StoreError>),
+    /// The store and the trail agree. The source says why the record could not be written.
+    #[error("the change was not made, because its audit record could not be written")]
+    NotAudited(#[source] Box<StoreError>),
     /// A database-backed store could not reach its database or a statement failed. A write
     /// that fails this way was not applied (if the connection broke while it committed, it
     /// may have been: the store's next sync shows which).
-    #[error("cannot {operation}: {}", with_causes(.source.as_ref()))]
+    #[error("cannot {operation}")]
     Database {
         /// What was being done, e.g. "connect to the database".
         operation: &'static str,
@@ -178,22 +180,6 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-}
-
-/// An error's message followed by its sources' (database clients often keep the useful part,
-/// such as "connection refused", in a source).
-fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.ends_with(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 impl StoreError {

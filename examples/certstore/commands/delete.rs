@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{CertificateName, CertificateStore, StoreError};
+use inbound_certs::{CertificateName, CertificateStore, ErrorReport, StoreError};
 
 use super::{Context, Failure, Outcome};
 use crate::cli::DeleteArgs;
@@ -45,7 +45,7 @@ pub(crate) fn run(context: &Context, arguments: &DeleteArgs) -> Outcome {
             Ok(()) => out!("deleted {name} from {system}"),
             // Deleted by someone else since it was looked up, or a failure of the store.
             Err(error) => {
-                eprintln!("error: {name}: {error}");
+                eprintln!("error: {name}: {}", ErrorReport::new(&error));
                 failed += 1;
             }
         }

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use inbound_certs::{
-    Certificate, CertificateStore, ImportPolicy, Imported, StoreError, Verdict, Visible,
+    Certificate, CertificateStore, ErrorReport, ImportPolicy, Imported, StoreError, Verdict,
+    Visible,
 };
 
 use super::{Context, Outcome};
@@ -101,7 +102,7 @@ fn read_all<'a>(
         match inbound_certs::decode(&bytes) {
             Ok(found) => certificates.extend(found.into_iter().map(|c| (file.as_str(), c))),
             Err(error) => {
-                eprintln!("error: {file}: {error}");
+                eprintln!("error: {file}: {}", ErrorReport::new(&error));
                 refused.insert(file.as_str());
                 let _ = store.import_upload(&bytes, &policy.clone().upload_name(file.as_str()));
             }
@@ -117,7 +118,7 @@ fn refusal(error: &StoreError) -> String {
         StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
         StoreError::CaCertificate { .. } => "--allow-ca",
         StoreError::WeakKey { .. } => "--allow-weak",
-        other => return other.to_string(),
+        other => return ErrorReport::new(other).to_string(),
     };
     format!("{error} (to import it anyway: {flag})")
 }

@@ -16,7 +16,7 @@ mod system;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use inbound_certs::{CertificateName, Registry, StoreError, SystemName};
+use inbound_certs::{CertificateName, ErrorReport, Registry, StoreError, SystemName};
 use time::OffsetDateTime;
 
 use crate::cli::{Cli, Command};
@@ -42,8 +42,9 @@ impl From<&str> for Failure {
 }
 
 impl From<StoreError> for Failure {
+    /// The error with its causes (a file's, the database's).
     fn from(error: StoreError) -> Self {
-        Failure::Message(error.to_string())
+        Failure::Message(ErrorReport::new(&error).to_string())
     }
 }
 
@@ -158,7 +159,7 @@ impl Context {
                     "{error}: add a system first ('certstore --store {} system add NAME --kind source')",
                     dir.display()
                 ),
-                other => other.to_string(),
+                other => ErrorReport::new(&other).to_string(),
             })?,
             Location::Postgres(url) => open_postgres(url)?,
         };

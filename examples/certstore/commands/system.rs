@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{Registry, StoreError, SystemName};
+use inbound_certs::{ErrorReport, Registry, StoreError, SystemName};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -31,7 +31,7 @@ pub(crate) fn run(context: &Context, command: SystemCommand) -> Outcome {
                     StoreError::SystemNotEmpty { .. } => {
                         format!("{error} (--with-certificates)")
                     }
-                    other => other.to_string(),
+                    other => ErrorReport::new(&other).to_string(),
                 })?;
             out!("removed system {name} and {removed} certificate(s)");
             Ok(ExitCode::SUCCESS)

@@ -142,7 +142,8 @@ fn a_failure_at_any_step_of_an_import_leaves_the_store_as_it_was() {
                 upload_name: None,
             })
             .unwrap_err();
-        assert!(error.to_string().contains("injected failure"), "{error}");
+        let report = crate::ErrorReport::new(&error).to_string();
+        assert!(report.contains("injected failure"), "{report}");
         assert_eq!(files_in(&dir), before, "step {fail_at}");
         let listing = FileStore::open(&dir, SystemKind::Source)
             .unwrap()

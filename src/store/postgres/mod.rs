@@ -107,6 +107,14 @@ impl PostgresOptions {
     /// without TLS support would), and a connection string asking for TLS (`require`,
     /// `verify-ca`, `verify-full` or an `sslrootcert`) is refused with
     /// [`PostgresTlsError::NoCryptoProvider`] rather than silently sent in clear text.
+    ///
+    /// Over TLS, a SCRAM-SHA-256 password login binds to the server's certificate
+    /// (SCRAM-SHA-256-PLUS with tls-server-end-point, when the server offers it, as
+    /// PostgreSQL 11 and later do), so even under `require` a server posing as the database
+    /// cannot relay the login. `channel_binding=require` in the connection string refuses a
+    /// login without it. A server certificate whose signature algorithm names no single hash
+    /// that tokio-postgres-rustls knows (Ed25519, Ed448, RSA-PSS, ECDSA with SHA-512) logs in
+    /// without binding.
     pub fn tls(mut self, provider: Arc<CryptoProvider>) -> Self {
         self.tls = Some(provider);
         self

@@ -2,23 +2,17 @@
 //! crypto provider the service passes in.
 
 use std::fmt;
-use std::future::Future;
-use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use postgres::config::SslMode as ClientSslMode;
-use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Why the TLS settings of a connection string cannot be used; the source of a
 /// [`StoreError::Database`](crate::StoreError::Database) whose operation is
@@ -59,7 +53,7 @@ pub enum PostgresTlsError {
         problem: String,
     },
     /// rustls refused the TLS configuration (e.g. the provider supports no TLS version).
-    #[error("cannot configure TLS: {0}")]
+    #[error("rustls refused the configuration")]
     Rustls(#[source] rustls::Error),
 }
 
@@ -97,7 +91,9 @@ pub(super) struct Settings {
 #[derive(Clone)]
 pub(super) enum Connector {
     Plain,
-    Tls(RustlsConnect),
+    /// tokio-postgres-rustls' hook: it gives SCRAM the server certificate's hash
+    /// (tls-server-end-point), so a password cannot be relayed through another server.
+    Tls(MakeRustlsConnect),
 }
 
 impl fmt::Debug for Connector {
@@ -181,29 +177,12 @@ fn split_url(url: &str, query_at: usize) -> (String, Vec<(String, String)>) {
     (rest, taken)
 }
 
+/// A URL query's key or value with its `%XX` escapes decoded (bytes that are not UTF-8 as
+/// U+FFFD); a `%` not followed by two hex digits stays as it is.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        let escaped = match (byte, bytes.get(at + 1..at + 3)) {
-            (b'%', Some(hex)) => std::str::from_utf8(hex)
-                .ok()
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok()),
-            _ => None,
-        };
-        match escaped {
-            Some(value) => {
-                decoded.push(value);
-                at += 3;
-            }
-            None => {
-                decoded.push(byte);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// libpq's `key = value` syntax: values unquoted or in single quotes, `\` escapes a character.
@@ -292,11 +271,12 @@ impl Settings {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
             .with_no_client_auth();
-        let connector = RustlsConnect {
-            config: Arc::new(config),
-            host_name_checked: mode == Mode::VerifyFull,
-        };
-        Ok((Connector::Tls(connector), client_mode(mode)))
+        // A connection without a host name (a Unix socket) never reaches TLS: the `postgres`
+        // crate refuses it ("no hostname provided for TLS handshake").
+        Ok((
+            Connector::Tls(MakeRustlsConnect::new(config)),
+            client_mode(mode),
+        ))
     }
 }
 
@@ -407,114 +387,6 @@ impl ServerCertVerifier for ServerVerifier {
     }
 }
 
-/// The `postgres` crate's TLS hook, over tokio-rustls.
-#[derive(Clone)]
-pub(super) struct RustlsConnect {
-    config: Arc<ClientConfig>,
-    host_name_checked: bool,
-}
-
-impl<S> MakeTlsConnect<S> for RustlsConnect
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type TlsConnect = RustlsHandshake;
-    type Error = io::Error;
-
-    fn make_tls_connect(&mut self, host: &str) -> Result<RustlsHandshake, io::Error> {
-        // A Unix socket has no host name (the `postgres` crate passes ""): fine unless the
-        // name is to be checked, when the handshake fails.
-        let server_name = match ServerName::try_from(host.to_string()) {
-            Ok(name) => Some(name),
-            Err(_) if !self.host_name_checked => Some(ServerName::IpAddress(
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED).into(),
-            )),
-            Err(_) => None,
-        };
-        Ok(RustlsHandshake {
-            config: self.config.clone(),
-            server_name,
-            host: host.to_string(),
-        })
-    }
-}
-
-/// One TLS handshake to one host.
-pub(super) struct RustlsHandshake {
-    config: Arc<ClientConfig>,
-    server_name: Option<ServerName<'static>>,
-    host: String,
-}
-
-type Handshake<S> = Pin<Box<dyn Future<Output = Result<RustlsStream<S>, io::Error>> + Send>>;
-
-impl<S> TlsConnect<S> for RustlsHandshake
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    type Stream = RustlsStream<S>;
-    type Error = io::Error;
-    type Future = Handshake<S>;
-
-    fn connect(self, stream: S) -> Handshake<S> {
-        Box::pin(async move {
-            let Some(server_name) = self.server_name else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "sslmode=verify-full needs a host name to check, found {:?}",
-                        self.host
-                    ),
-                ));
-            };
-            let stream = tokio_rustls::TlsConnector::from(self.config)
-                .connect(server_name, stream)
-                .await?;
-            Ok(RustlsStream(stream))
-        })
-    }
-}
-
-/// A TLS connection to the database.
-pub(super) struct RustlsStream<S>(tokio_rustls::client::TlsStream<S>);
-
-impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for RustlsStream<S> {
-    fn channel_binding(&self) -> ChannelBinding {
-        // SCRAM channel binding (tls-server-end-point) would need the hash the server
-        // certificate's signature uses; without it, authentication is SCRAM without binding.
-        ChannelBinding::none()
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for RustlsStream<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffer: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(context, buffer)
-    }
-}
-
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for RustlsStream<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffer: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(context, buffer)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(context)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(context)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -538,6 +410,21 @@ mod tests {
         let settings = split("postgres://app:pass=word@db/service").unwrap();
         assert_eq!(settings.rest, "postgres://app:pass=word@db/service");
         assert_eq!(settings.mode, None);
+    }
+
+    #[test]
+    fn percent_escapes_are_decoded_and_stray_percents_kept() {
+        assert_eq!(percent_decode("%2Fetc%2fca.pem"), "/etc/ca.pem");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("a+b"), "a+b");
+        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+        let settings =
+            split("postgres://db/x?ssl%6Dode=require&sslrootcert=%2Fa%20dir%2Fca.pem").unwrap();
+        assert_eq!(settings.rest, "postgres://db/x");
+        assert_eq!(settings.mode, Some(Mode::Require));
+        assert_eq!(settings.root_certificate.as_deref(), Some("/a dir/ca.pem"));
     }
 
     #[test]
