@@ -343,11 +343,7 @@ impl From<StoreError> for AdminError {
         use crate::error::DecodeError;
         let status = match &error {
             StoreError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            StoreError::Decode(_)
-            | StoreError::Expired { .. }
-            | StoreError::NotForClientAuth { .. }
-            | StoreError::CaCertificate { .. }
-            | StoreError::WeakKey { .. } => StatusCode::BAD_REQUEST,
+            StoreError::Decode(_) | StoreError::Refused(_) => StatusCode::BAD_REQUEST,
             StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::NotInbound(_)
             | StoreError::SystemExists(_)

@@ -418,6 +418,44 @@ pub enum CertificateParseError {
     },
 }
 
+// A code never changes once published; new variants get new codes (the `reason` label of
+// refusal metrics, and the code an HTTP API returns beside the message).
+impl DecodeError {
+    /// The error's stable code, e.g. `private_key`, `malformed_der`; for an error inside a
+    /// PEM block or a bundle, the code of the cause.
+    ///
+    /// ```
+    /// let error = inbound_certs::decode(b"").unwrap_err();
+    /// assert_eq!(error.code(), "empty");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self.root_cause() {
+            DecodeError::Empty => "empty",
+            DecodeError::TooLarge { .. } => "too_large",
+            DecodeError::TooManyCertificates { .. } => "too_many_certificates",
+            DecodeError::Utf16Text => "utf16_text",
+            DecodeError::PrivateKey { .. } => "private_key",
+            DecodeError::CertificateRequest => "certificate_request",
+            DecodeError::RevocationList => "revocation_list",
+            DecodeError::PublicKey => "public_key",
+            DecodeError::UnsupportedPemLabel { .. } => "unsupported_pem_label",
+            DecodeError::UnrecognizedFormat => "unrecognized_format",
+            DecodeError::CutShort { .. } => "cut_short",
+            DecodeError::Pkcs12 => "pkcs12",
+            DecodeError::MalformedPem { .. } => "malformed_pem",
+            DecodeError::InvalidBase64 { .. } => "invalid_base64",
+            DecodeError::MalformedDer { .. } => "malformed_der",
+            DecodeError::TrailingData { .. } => "trailing_data",
+            DecodeError::InvalidCertificate(_) => "invalid_certificate",
+            DecodeError::DuplicateExtension { .. } => "duplicate_extension",
+            DecodeError::MalformedExtension { .. } => "malformed_extension",
+            DecodeError::NoCertificate => "no_certificate",
+            DecodeError::UnsupportedBundleEntry { .. } => "unsupported_bundle_entry",
+            _ => "invalid_upload",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error;

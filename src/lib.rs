@@ -78,7 +78,6 @@ mod certificate;
 mod decode;
 mod der;
 mod error;
-mod error_code;
 mod fingerprint;
 mod monitor;
 mod registry;
@@ -107,8 +106,8 @@ pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
 pub use store::conformance;
 pub use store::{
     Admitted, CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, ImportPolicy,
-    Imported, Listing, MemoryStore, PermissionProblem, SkipReason, StoreBackend, StoreError,
-    StoreEvent, Verdict,
+    ImportRefusal, Imported, Listing, MemoryStore, PermissionProblem, RefusalReason, SkipReason,
+    StoreBackend, StoreError, StoreEvent, Verdict,
 };
 #[cfg(feature = "postgres")]
 pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};

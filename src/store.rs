@@ -13,7 +13,7 @@ mod policy;
 pub(crate) mod postgres;
 
 pub(crate) use error::rfc3339;
-pub use error::{Damage, DamagedEntry, StoreError};
+pub use error::{Damage, DamagedEntry, ImportRefusal, RefusalReason, StoreError};
 pub use file::{FileStore, FileStoreOptions, PermissionProblem};
 pub use memory::MemoryStore;
 pub use policy::{ImportPolicy, SkipReason, Verdict};
@@ -376,7 +376,10 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
             match verdict {
                 Verdict::Import => admitted.push(certificate.clone()),
                 Verdict::Skip(reason) => skipped.push((certificate.clone(), reason)),
-                Verdict::Refuse(error) => return Err(refused(self, error, certificates, policy)),
+                Verdict::Refuse(refusal) => {
+                    let error = StoreError::Refused(refusal);
+                    return Err(refused(self, error, certificates, policy));
+                }
             }
         }
         let stored = self.store_all(Admitted {

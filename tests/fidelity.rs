@@ -17,8 +17,8 @@ mod hostile;
 use common::read;
 use inbound_certs::{
     decode, decode_with, CertificateStore, Container, DecodeError, DecodeOptions, DerProblem,
-    EcCurve, ExtensionProblem, Fingerprint, ImportPolicy, Imported, KeyAlgorithm, MemoryStore,
-    ParseFingerprintError, SkipReason, StoreError, SystemKind,
+    EcCurve, ExtensionProblem, Fingerprint, ImportPolicy, ImportRefusal, Imported, KeyAlgorithm,
+    MemoryStore, ParseFingerprintError, RefusalReason, SkipReason, StoreError, SystemKind,
 };
 use time::macros::datetime;
 
@@ -324,7 +324,14 @@ fn ca_certificates_alone_are_refused_naming_which_one_and_those_of_a_chain_skipp
     upload.extend_from_slice(&read("intermediate.pem"));
     let error = store.import_upload(&upload, &policy).unwrap_err();
     assert!(
-        matches!(&error, StoreError::CaCertificate { position: 1, .. }),
+        matches!(
+            &error,
+            StoreError::Refused(ImportRefusal {
+                position: 1,
+                reason: RefusalReason::CaCertificate,
+                ..
+            })
+        ),
         "{error:?}"
     );
     let error = store

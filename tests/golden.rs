@@ -12,7 +12,9 @@
 
 mod common;
 
-use inbound_certs::{decode, CertificateStore, ErrorReport, ImportPolicy, MemoryStore, SystemKind};
+use inbound_certs::{
+    decode, CertificateStore, ErrorReport, ImportPolicy, MemoryStore, StoreError, SystemKind,
+};
 use time::macros::datetime;
 
 const NOT_A_CERTIFICATE: &str = "the upload is not a certificate: expected PEM text ('-----BEGIN CERTIFICATE-----'), binary DER or base64";
@@ -47,27 +49,27 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
         ("bad_inhibit_any_policy.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension inhibitAnyPolicy (2.5.29.54) is malformed: the INTEGER at byte 325 runs past the end of the extension value".into()),
         ("bad_san.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
         ("bad_san.pem", "DecodeError::InPemBlock", "PEM block 1 (line 1): invalid certificate: the value of extension subjectAltName (2.5.29.17) is malformed: expected a GeneralName at byte 335".into()),
-        ("ca.der", "StoreError::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
+        ("ca.der", "RefusalReason::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
         // Keys that could never authenticate a client (issue 23).
-        ("dsa2048.der", "StoreError::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
-        ("dsa2048.pem", "StoreError::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
-        ("ec_p521.der", "StoreError::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
-        ("ec_p521.pem", "StoreError::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
-        ("ec_secp256k1.der", "StoreError::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
-        ("ec_secp256k1.pem", "StoreError::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
-        ("ed448.der", "StoreError::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
-        ("ed448.pem", "StoreError::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
-        ("rsa_pss.der", "StoreError::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
-        ("rsa_pss.pem", "StoreError::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
-        ("rsa1024.der", "StoreError::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
-        ("rsa1024.pem", "StoreError::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
-        ("rsa2047.der", "StoreError::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
-        ("rsa2047.pem", "StoreError::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
-        ("rsa1024_sha1.pem", "StoreError::WeakKey", short_rsa("rsa1024_sha1.pem", "legacy-device.example,O=Legacy Devices", 1024)),
+        ("dsa2048.der", "RefusalReason::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
+        ("dsa2048.pem", "RefusalReason::WeakKey", unusable("dsa2048", "DSA (2048 bits)")),
+        ("ec_p521.der", "RefusalReason::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
+        ("ec_p521.pem", "RefusalReason::WeakKey", unusable("ec_p521", "EC P-521 (521 bits)")),
+        ("ec_secp256k1.der", "RefusalReason::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
+        ("ec_secp256k1.pem", "RefusalReason::WeakKey", unusable("ec_secp256k1", "EC secp256k1 (256 bits)")),
+        ("ed448.der", "RefusalReason::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
+        ("ed448.pem", "RefusalReason::WeakKey", unusable("ed448", "Ed448 (456 bits)")),
+        ("rsa_pss.der", "RefusalReason::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
+        ("rsa_pss.pem", "RefusalReason::WeakKey", unusable("rsa_pss", "RSA-PSS (2048 bits)")),
+        ("rsa1024.der", "RefusalReason::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
+        ("rsa1024.pem", "RefusalReason::WeakKey", short_rsa("rsa1024.pem", "rsa1024.client.example,O=Inbound Certs Tests,C=DE", 1024)),
+        ("rsa2047.der", "RefusalReason::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
+        ("rsa2047.pem", "RefusalReason::WeakKey", short_rsa("rsa2047.pem", "rsa2047.client.example,O=Inbound Certs Tests,C=DE", 2047)),
+        ("rsa1024_sha1.pem", "RefusalReason::WeakKey", short_rsa("rsa1024_sha1.pem", "legacy-device.example,O=Legacy Devices", 1024)),
         // CA certificates alone (the bundles and fullchain files with a client certificate are
         // imported, their CA certificates skipped).
-        ("ca_bundle.pem", "StoreError::CaCertificate", ca_in_upload(1)),
-        ("ca.pem", "StoreError::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
+        ("ca_bundle.pem", "RefusalReason::CaCertificate", ca_in_upload(1)),
+        ("ca.pem", "RefusalReason::CaCertificate", "certificate 1 of the upload, cert_client_".into()),
         ("cert_and_key.pem", "DecodeError::PrivateKey", key("PKCS#8")),
         ("crl.der", "DecodeError::RevocationList", CRL.into()),
         ("crl.pem", "DecodeError::RevocationList", CRL.into()),
@@ -79,12 +81,12 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
         ("dup_extension.der", "DecodeError::DuplicateExtension", "invalid certificate: extension 2.5.29.19 appears more than once".into()),
         ("empty.der", "DecodeError::Empty", "the upload is empty: expected a certificate (PEM, DER or base64)".into()),
         ("empty_aia.der", "DecodeError::MalformedExtension", "invalid certificate: the value of extension authorityInfoAccess (1.3.6.1.5.5.7.1.1) is malformed: the value is empty".into()),
-        ("expired.der", "StoreError::Expired", "certificate cert_client_".into()),
-        ("expired.pem", "StoreError::Expired", "certificate cert_client_".into()),
+        ("expired.der", "RefusalReason::Expired", "certificate cert_client_".into()),
+        ("expired.pem", "RefusalReason::Expired", "certificate cert_client_".into()),
         ("garbage.bin", "DecodeError::UnrecognizedFormat", NOT_A_CERTIFICATE.into()),
         ("hello.txt", "DecodeError::UnrecognizedFormat", NOT_A_CERTIFICATE.into()),
-        ("intermediate.der", "StoreError::CaCertificate", ca_in_upload(1)),
-        ("intermediate.pem", "StoreError::CaCertificate", ca_in_upload(1)),
+        ("intermediate.der", "RefusalReason::CaCertificate", ca_in_upload(1)),
+        ("intermediate.pem", "RefusalReason::CaCertificate", ca_in_upload(1)),
         ("key_dsa.der", "DecodeError::PrivateKey", key("DSA")),
         ("key_dsa.pem", "DecodeError::PrivateKey", key("DSA")),
         ("key_ec_sec1.der", "DecodeError::PrivateKey", key("SEC1 EC")),
@@ -104,8 +106,8 @@ fn table() -> Vec<(&'static str, &'static str, String)> {
         ("pubkey.der", "DecodeError::PublicKey", PUBLIC_KEY.into()),
         ("pubkey.pem", "DecodeError::PublicKey", PUBLIC_KEY.into()),
         ("rsa_pubkey.pem", "DecodeError::PublicKey", PUBLIC_KEY.into()),
-        ("server_only.der", "StoreError::NotForClientAuth", "certificate cert_client_".into()),
-        ("server_only.pem", "StoreError::NotForClientAuth", "certificate cert_client_".into()),
+        ("server_only.der", "RefusalReason::NotForClientAuth", "certificate cert_client_".into()),
+        ("server_only.pem", "RefusalReason::NotForClientAuth", "certificate cert_client_".into()),
         ("text.txt", "DecodeError::UnrecognizedFormat", NOT_A_CERTIFICATE.into()),
         ("trailing.der", "DecodeError::TrailingData", "3 unexpected bytes after the end of the certificate at byte 850".into()),
         ("truncated.der", "DecodeError::CutShort", "the upload is cut short: it starts like a DER certificate of 1053 bytes, but holds only 200 bytes".into()),
@@ -135,7 +137,15 @@ fn outcome(bytes: &[u8]) -> Option<(String, String)> {
             let policy = ImportPolicy::new(datetime!(2026-06-01 0:00 UTC));
             store.import_upload(bytes, &policy).err().map(|error| {
                 (
-                    format!("StoreError::{}", variant(&format!("{error:?}"))),
+                    match &error {
+                        StoreError::Refused(refusal) => {
+                            format!(
+                                "RefusalReason::{}",
+                                variant(&format!("{:?}", refusal.reason))
+                            )
+                        }
+                        other => format!("StoreError::{}", variant(&format!("{other:?}"))),
+                    },
                     ErrorReport::new(&error).to_string(),
                 )
             })

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
     decode, CertificateName, CertificateStore, Damage, ErrorReport, FileStore, ImportPolicy,
-    Imported, MemoryStore, SkipReason, StoreBackend, StoreError, SystemKind,
+    ImportRefusal, Imported, MemoryStore, RefusalReason, SkipReason, StoreBackend, StoreError,
+    SystemKind,
 };
 use std::sync::Arc;
 
@@ -641,7 +642,11 @@ fn a_self_signed_certificate_that_issued_another_of_the_upload_is_skipped() {
         inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
     assert_eq!(constrained.summary().path_len_constraint, Some(0));
     match store.import(&constrained, &policy) {
-        Err(StoreError::CaCertificate { position: 1, .. }) => {}
+        Err(StoreError::Refused(ImportRefusal {
+            position: 1,
+            reason: RefusalReason::CaCertificate,
+            ..
+        })) => {}
         other => panic!("expected CaCertificate, got {other:?}"),
     }
     // With keyCertSign and no clientAuth too.

@@ -663,7 +663,10 @@ fn the_import_policy_learns_the_key_types_of_the_provider() {
         .tls_key_types(keys);
     assert!(matches!(
         policy.check(&p521[0]),
-        Err(inbound_certs::StoreError::WeakKey { .. })
+        Err(inbound_certs::ImportRefusal {
+            reason: inbound_certs::RefusalReason::WeakKey(_),
+            ..
+        })
     ));
     // A provider without any ECDSA verification: P-256 is unusable too.
     let mut without_ecdsa = rustls::crypto::ring::default_provider();

@@ -267,7 +267,7 @@ pub(super) fn dry_run(
     for (certificate, verdict) in certificates.iter().zip(policy.judge(&certificates)) {
         let name = certificate.name();
         let result = match verdict {
-            Verdict::Refuse(error) => Err(error),
+            Verdict::Refuse(refusal) => Err(StoreError::Refused(refusal)),
             Verdict::Skip(reason) => Ok(Imported::Skipped(name, reason)),
             Verdict::Import if !seen.insert(name) => Ok(Imported::AlreadyPresent(name)),
             _ => match store.get(&name) {

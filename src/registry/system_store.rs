@@ -263,11 +263,8 @@ impl SystemStore {
             } => {
                 // The certificate the refusal is about, when it names one.
                 let named = match error {
-                    StoreError::Expired { name, .. }
-                    | StoreError::NotForClientAuth { name, .. }
-                    | StoreError::CaCertificate { name, .. }
-                    | StoreError::WeakKey { name, .. } => {
-                        certificates.iter().find(|c| c.name() == *name)
+                    StoreError::Refused(refusal) => {
+                        certificates.iter().find(|c| c.name() == refusal.name)
                     }
                     _ => None,
                 };

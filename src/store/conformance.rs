@@ -23,7 +23,7 @@
 
 use time::{macros::datetime, Duration, OffsetDateTime};
 
-use super::{CertificateStore, ImportPolicy, Imported, StoreError};
+use super::{CertificateStore, ImportPolicy, ImportRefusal, Imported, RefusalReason, StoreError};
 use crate::certificate::Certificate;
 use crate::error::{DecodeError, PrivateKeyKind};
 use crate::fingerprint::CertificateName;
@@ -153,7 +153,11 @@ pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
     let mut upload = BUNDLE.to_vec();
     upload.extend_from_slice(EXPIRED);
     match store.import_upload(&upload, &policy()) {
-        Err(StoreError::Expired { name, .. }) => assert_eq!(name, one(EXPIRED).name()),
+        Err(StoreError::Refused(ImportRefusal {
+            name,
+            reason: RefusalReason::Expired { .. },
+            ..
+        })) => assert_eq!(name, one(EXPIRED).name()),
         other => panic!("an upload with an expired certificate: expected Expired, got {other:?}"),
     }
     assert!(
@@ -180,7 +184,11 @@ pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: 
     // Alone, an intermediate CA is refused; with the root, both are (nothing to import).
     for upload in [INTERMEDIATE, CA_BUNDLE] {
         match store.import_upload(upload, &default) {
-            Err(StoreError::CaCertificate { position: 1, .. }) => {}
+            Err(StoreError::Refused(ImportRefusal {
+                position: 1,
+                reason: RefusalReason::CaCertificate,
+                ..
+            })) => {}
             other => panic!("CA certificates alone: expected CaCertificate, got {other:?}"),
         }
     }
@@ -232,7 +240,10 @@ pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: 
     let forged = Certificate::from_der(&der).unwrap();
     assert!(forged.summary().self_issued && !forged.is_self_signed());
     match store.import(&forged, &default) {
-        Err(StoreError::CaCertificate { .. }) => {}
+        Err(StoreError::Refused(ImportRefusal {
+            reason: RefusalReason::CaCertificate,
+            ..
+        })) => {}
         other => panic!("a forged self-signature: expected CaCertificate, got {other:?}"),
     }
     let mut names_now = names(&store.list().unwrap().certificates);
@@ -248,7 +259,7 @@ pub fn policy_defaults_are_safe<S: CertificateStore + ?Sized>(store: &S) {
     let expired = one(EXPIRED);
     let error = store.import(&expired, &policy()).unwrap_err();
     assert!(
-        matches!(&error, StoreError::Expired { name, .. } if *name == expired.name()),
+        matches!(&error, StoreError::Refused(ImportRefusal { name, reason: RefusalReason::Expired { .. }, .. }) if *name == expired.name()),
         "{error:?}"
     );
     assert!(
@@ -259,7 +270,7 @@ pub fn policy_defaults_are_safe<S: CertificateStore + ?Sized>(store: &S) {
     let server = one(SERVER_ONLY);
     let error = store.import(&server, &policy()).unwrap_err();
     assert!(
-        matches!(&error, StoreError::NotForClientAuth { name, .. } if *name == server.name()),
+        matches!(&error, StoreError::Refused(ImportRefusal { name, reason: RefusalReason::NotForClientAuth, .. }) if *name == server.name()),
         "{error:?}"
     );
     assert!(store.list().unwrap().certificates.is_empty());

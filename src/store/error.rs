@@ -66,26 +66,9 @@ pub enum StoreError {
     /// A store was created for, or an import made into, a *target* system.
     #[error("inbound certificates are supported for source and proxy systems only, not for a {0} system")]
     NotInbound(SystemKind),
-    /// The certificate's validity ended before the policy's `now`, and the policy does not
-    /// allow expired certificates.
-    #[error("certificate {name} ({subject}) expired on {}; it was not imported", rfc3339(*.not_after))]
-    Expired {
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-        /// When it expired.
-        not_after: OffsetDateTime,
-    },
-    /// The certificate's extended key usage excludes TLS client authentication, and the
-    /// policy does not allow that.
-    #[error("certificate {name} ({subject}) is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported")]
-    NotForClientAuth {
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-    },
+    /// The import policy refused a certificate of the upload: nothing of it was imported.
+    #[error("{0}")]
+    Refused(ImportRefusal),
     /// No system with this name is registered.
     #[error("no system named {0} is registered")]
     SystemNotFound(SystemName),
@@ -100,28 +83,6 @@ pub enum StoreError {
         name: SystemName,
         /// How many certificates (and damaged entries) it holds.
         certificates: usize,
-    },
-    /// The certificate is a CA certificate (basicConstraints cA=TRUE), and the policy does
-    /// not allow that.
-    #[error("certificate {position} of the upload, {name} ({subject}), is a CA certificate (basicConstraints cA=TRUE); nothing was imported. Stored, it would trust only a client presenting this very certificate, not the certificates it issued: upload the client's own certificate, or allow CA certificates if you mean it")]
-    CaCertificate {
-        /// Its position (1-based) in the upload.
-        position: usize,
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-    },
-    /// The certificate could never authenticate a client (its key is one TLS refuses or the
-    /// TLS provider does not verify), and the policy does not allow weak certificates.
-    #[error("certificate {name} ({subject}) {weakness}; it was not imported")]
-    WeakKey {
-        /// The refused certificate.
-        name: CertificateName,
-        /// Its subject (RFC 4514).
-        subject: String,
-        /// What is wrong with its key.
-        weakness: crate::summary::Weakness,
     },
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]
@@ -203,4 +164,110 @@ pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
     instant
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| instant.to_string())
+}
+
+/// A certificate of an upload that the [`ImportPolicy`](crate::ImportPolicy) refused, and why:
+/// nothing of the upload was imported. Each reason can be allowed by the policy
+/// ([`RefusalReason`] says how).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImportRefusal {
+    /// The certificate's position (1-based) in the upload.
+    pub position: usize,
+    /// The refused certificate.
+    pub name: CertificateName,
+    /// Its subject (RFC 4514).
+    pub subject: String,
+    /// Why it was refused.
+    pub reason: RefusalReason,
+}
+
+/// Why the import policy refused a certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefusalReason {
+    /// Its validity ended before the policy's `now` (allowed by
+    /// [`allow_expired`](crate::ImportPolicy::allow_expired)).
+    Expired {
+        /// When it expired.
+        not_after: OffsetDateTime,
+    },
+    /// Its extended key usage excludes TLS client authentication (allowed by
+    /// [`allow_without_client_auth`](crate::ImportPolicy::allow_without_client_auth)).
+    NotForClientAuth,
+    /// It is a CA certificate (basicConstraints cA=TRUE) uploaded without a client
+    /// certificate (allowed by [`allow_ca`](crate::ImportPolicy::allow_ca)).
+    CaCertificate,
+    /// Its key could never authenticate a client (allowed by
+    /// [`allow_weak`](crate::ImportPolicy::allow_weak)).
+    WeakKey(crate::summary::Weakness),
+}
+
+impl RefusalReason {
+    /// A stable code for programs: `expired`, `not_for_client_auth`, `ca_certificate` or
+    /// `weak_key` (the [`StoreError::code`] of the refusal).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RefusalReason::Expired { .. } => "expired",
+            RefusalReason::NotForClientAuth => "not_for_client_auth",
+            RefusalReason::CaCertificate => "ca_certificate",
+            RefusalReason::WeakKey(_) => "weak_key",
+        }
+    }
+}
+
+impl std::fmt::Display for ImportRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ImportRefusal {
+            position,
+            name,
+            subject,
+            reason,
+        } = self;
+        match reason {
+            RefusalReason::Expired { not_after } => write!(
+                f,
+                "certificate {name} ({subject}) expired on {}; it was not imported",
+                rfc3339(*not_after)
+            ),
+            RefusalReason::NotForClientAuth => write!(
+                f,
+                "certificate {name} ({subject}) is not valid for TLS client authentication (its extended key usage lacks clientAuth); it was not imported"
+            ),
+            RefusalReason::CaCertificate => write!(
+                f,
+                "certificate {position} of the upload, {name} ({subject}), is a CA certificate (basicConstraints cA=TRUE); nothing was imported. Stored, it would trust only a client presenting this very certificate, not the certificates it issued: upload the client's own certificate, or allow CA certificates if you mean it"
+            ),
+            RefusalReason::WeakKey(weakness) => write!(
+                f,
+                "certificate {name} ({subject}) {weakness}; it was not imported"
+            ),
+        }
+    }
+}
+
+// A code never changes once published; new variants get new codes (the `reason` label of
+// refusal metrics, and the code an HTTP API returns beside the message).
+impl StoreError {
+    /// The error's stable code, e.g. `expired`, `not_inbound`, `system_not_found`; for an
+    /// upload that could not be decoded, the decoder's code (`private_key`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::NotInbound(_) => "not_inbound",
+            StoreError::Refused(refusal) => refusal.reason.code(),
+            StoreError::SystemNotFound(_) => "system_not_found",
+            StoreError::SystemExists(_) => "system_exists",
+            StoreError::SystemNotEmpty { .. } => "system_not_empty",
+            StoreError::NotFound(_) => "not_found",
+            StoreError::Decode(error) => error.code(),
+            StoreError::Damaged(_) => "damaged",
+            StoreError::InsecurePermissions { .. } => "insecure_permissions",
+            StoreError::NoDirectory(_) => "no_directory",
+            StoreError::DirectoryNotEmpty(_) => "directory_not_empty",
+            StoreError::Io { .. } => "io",
+            StoreError::BackendContract(_) => "backend_contract",
+            StoreError::NotAudited(_) => "not_audited",
+            StoreError::Database { .. } => "database",
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
-use super::StoreError;
+use super::{ImportRefusal, RefusalReason};
 use crate::certificate::Certificate;
 use crate::decode::DecodeOptions;
 use crate::summary::{TlsKeyTypes, Weakness, OID_CLIENT_AUTH};
@@ -142,7 +142,7 @@ impl ImportPolicy {
 
     /// Checks one certificate, uploaded alone, against the policy. Not-yet-valid
     /// certificates are accepted.
-    pub fn check(&self, certificate: &Certificate) -> Result<(), StoreError> {
+    pub fn check(&self, certificate: &Certificate) -> Result<(), ImportRefusal> {
         match self.judge(std::slice::from_ref(certificate)).pop() {
             Some(Verdict::Refuse(error)) => Err(error),
             _ => Ok(()),
@@ -185,7 +185,8 @@ impl ImportPolicy {
             .collect();
         let mut verdicts: Vec<Verdict> = certificates
             .iter()
-            .map(|certificate| {
+            .zip(1..)
+            .map(|(certificate, position)| {
                 let summary = certificate.summary();
                 let chain_ca = summary.is_ca
                     && !self.allow_ca
@@ -193,9 +194,9 @@ impl ImportPolicy {
                 if chain_ca {
                     return Verdict::Skip(SkipReason::ChainCa);
                 }
-                match self.check_validity_and_usage(certificate) {
-                    Ok(()) => Verdict::Import,
-                    Err(error) => Verdict::Refuse(error),
+                match self.refusal_reason(certificate) {
+                    None => Verdict::Import,
+                    Some(reason) => Verdict::Refuse(refusal(certificate, position, reason)),
                 }
             })
             .collect();
@@ -203,45 +204,41 @@ impl ImportPolicy {
         if verdicts.iter().all(|v| matches!(v, Verdict::Skip(_))) {
             for ((verdict, certificate), position) in verdicts.iter_mut().zip(certificates).zip(1..)
             {
-                *verdict = Verdict::Refuse(StoreError::CaCertificate {
-                    position,
-                    name: certificate.name(),
-                    subject: certificate.summary().subject.to_string(),
-                });
+                *verdict =
+                    Verdict::Refuse(refusal(certificate, position, RefusalReason::CaCertificate));
             }
         }
         verdicts
     }
 
-    fn check_validity_and_usage(&self, certificate: &Certificate) -> Result<(), StoreError> {
+    /// Why the policy refuses a certificate that is not a CA's, if it does.
+    fn refusal_reason(&self, certificate: &Certificate) -> Option<RefusalReason> {
         let summary = certificate.summary();
         if !self.allow_expired && summary.validity.is_expired_at(self.now) {
-            return Err(StoreError::Expired {
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
+            return Some(RefusalReason::Expired {
                 not_after: summary.validity.not_after,
             });
         }
         if !self.allow_without_client_auth && !summary.client_auth {
-            return Err(StoreError::NotForClientAuth {
-                name: certificate.name(),
-                subject: summary.subject.to_string(),
-            });
+            return Some(RefusalReason::NotForClientAuth);
         }
         if !self.allow_weak {
-            let blocking = summary
+            return summary
                 .weaknesses(&self.tls_keys)
                 .into_iter()
-                .find(Weakness::prevents_authentication);
-            if let Some(weakness) = blocking {
-                return Err(StoreError::WeakKey {
-                    name: certificate.name(),
-                    subject: summary.subject.to_string(),
-                    weakness,
-                });
-            }
+                .find(Weakness::prevents_authentication)
+                .map(RefusalReason::WeakKey);
         }
-        Ok(())
+        None
+    }
+}
+
+fn refusal(certificate: &Certificate, position: usize, reason: RefusalReason) -> ImportRefusal {
+    ImportRefusal {
+        position,
+        name: certificate.name(),
+        subject: certificate.summary().subject.to_string(),
+        reason,
     }
 }
 
@@ -272,7 +269,7 @@ pub enum Verdict {
     /// The certificate is left out; the import goes on without it.
     Skip(SkipReason),
     /// The certificate is refused, and with it the whole upload: nothing is stored.
-    Refuse(StoreError),
+    Refuse(ImportRefusal),
 }
 
 /// Why a certificate of an upload was left out of its import.

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use inbound_certs::{
-    Certificate, CertificateStore, ErrorReport, ImportPolicy, Imported, StoreError, Verdict,
-    Visible,
+    Certificate, CertificateStore, ErrorReport, ImportPolicy, ImportRefusal, Imported,
+    RefusalReason, StoreError, Verdict, Visible,
 };
 
 use super::{Context, Outcome};
@@ -37,8 +37,8 @@ pub(crate) fn import(
     let certificates: Vec<Certificate> = decoded.iter().map(|(_, c)| c.clone()).collect();
     let mut refused = false;
     for ((file, _), verdict) in decoded.iter().zip(policy.judge(&certificates)) {
-        if let Verdict::Refuse(error) = verdict {
-            eprintln!("error: {file}: {}", refusal(&error));
+        if let Verdict::Refuse(refusal) = verdict {
+            eprintln!("error: {file}: {}", with_flag(&refusal));
             refused_files.insert(*file);
             refused = true;
         }
@@ -111,14 +111,22 @@ fn read_all<'a>(
     (certificates, refused)
 }
 
-/// An import error, with the flag that would allow what the policy refused.
+/// An import error; a refusal of the policy with the flag that would allow it.
 fn refusal(error: &StoreError) -> String {
-    let flag = match error {
-        StoreError::Expired { .. } => "--allow-expired",
-        StoreError::NotForClientAuth { .. } => "--allow-without-client-auth",
-        StoreError::CaCertificate { .. } => "--allow-ca",
-        StoreError::WeakKey { .. } => "--allow-weak",
-        other => return ErrorReport::new(other).to_string(),
+    match error {
+        StoreError::Refused(refusal) => with_flag(refusal),
+        other => ErrorReport::new(other).to_string(),
+    }
+}
+
+/// A refusal of the policy, with the flag that would allow it.
+fn with_flag(refusal: &ImportRefusal) -> String {
+    let flag = match refusal.reason {
+        RefusalReason::Expired { .. } => "--allow-expired",
+        RefusalReason::NotForClientAuth => "--allow-without-client-auth",
+        RefusalReason::CaCertificate => "--allow-ca",
+        RefusalReason::WeakKey(_) => "--allow-weak",
+        _ => return refusal.to_string(),
     };
-    format!("{error} (to import it anyway: {flag})")
+    format!("{refusal} (to import it anyway: {flag})")
 }

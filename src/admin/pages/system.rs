@@ -14,7 +14,7 @@ use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
 use crate::admin::html::{badge, esc, instant, page, unusable_badge, w, Flash, DAMAGED_BADGE};
 use crate::admin::{upload, Console};
 use crate::decode::decode_with;
-use crate::store::{CertificateStore, ImportPolicy, StoreError};
+use crate::store::{CertificateStore, ImportPolicy, RefusalReason, StoreError};
 
 /// `GET /systems/{system}`: its *Inbound Certificates*, the import form and the actions.
 pub(in crate::admin) async fn system(
@@ -249,12 +249,14 @@ const ALLOW_WEAK: &str = "allow keys that could never authenticate";
 /// For a refusal that one of the import form's checkboxes would allow, the sentence that
 /// names it.
 fn refusal_hint(error: &StoreError) -> Option<String> {
-    let checkbox = match error {
-        StoreError::Expired { .. } => ALLOW_EXPIRED,
-        StoreError::NotForClientAuth { .. } => ALLOW_WITHOUT_CLIENT_AUTH,
-        StoreError::CaCertificate { .. } => ALLOW_CA,
-        StoreError::WeakKey { .. } => ALLOW_WEAK,
-        _ => return None,
+    let StoreError::Refused(refusal) = error else {
+        return None;
+    };
+    let checkbox = match refusal.reason {
+        RefusalReason::Expired { .. } => ALLOW_EXPIRED,
+        RefusalReason::NotForClientAuth => ALLOW_WITHOUT_CLIENT_AUTH,
+        RefusalReason::CaCertificate => ALLOW_CA,
+        RefusalReason::WeakKey(_) => ALLOW_WEAK,
     };
     Some(format!("tick “{checkbox}” to import it anyway"))
 }
