@@ -135,7 +135,10 @@ impl MonitorOptions {
         Self::default()
     }
 
-    /// Time between two checks of a started monitor (default: one hour).
+    /// Time between two periodic checks of a started monitor, for the passing of time
+    /// (default: one hour); changes to the registry are checked sooner (see
+    /// [`follow_changes`](Self::follow_changes)). Counted from the end of the last check,
+    /// periodic or not.
     pub fn interval(mut self, interval: std::time::Duration) -> Self {
         self.interval = interval;
         self
@@ -214,14 +217,15 @@ enum Reported {
 /// installs the exporter):
 ///
 /// - `inbound_certs_certificates{system, status}`: how many certificates of the system are
-///   `valid`, `expiring`, `expired` or `damaged`;
+///   `valid`, `expiring`, `expired` or `damaged` (0 once the system is removed);
 /// - `inbound_certs_certificate_not_after_timestamp_seconds{system, name}`: each
-///   certificate's end of validity as a Unix time (see
-///   [`MonitorOptions::certificate_metrics`]).
+///   certificate's end of validity as a Unix time, and the tombstone NaN once it is gone
+///   (see [`MonitorOptions::certificate_metrics`]).
 ///
 /// Call [`check_once`](Self::check_once) from a scheduler of your own, or
-/// [`start`](Self::start) a thread that checks every [`MonitorOptions::interval`] and stops
-/// when its [`MonitorHandle`] is dropped:
+/// [`start`](Self::start) a thread that checks every [`MonitorOptions::interval`] and within
+/// [`MonitorOptions::follow_changes`] of every change to the registry, and stops when its
+/// [`MonitorHandle`] is dropped:
 ///
 /// ```
 /// use inbound_certs::{Monitor, MonitorOptions, Registry};
