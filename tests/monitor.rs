@@ -329,7 +329,7 @@ fn spawn_following(
     .spawn(clock, move |event| {
         let event = event.unwrap();
         let _ = sender.send((
-            kinds(&[event.clone()])[0],
+            kinds(std::slice::from_ref(&event))[0],
             event.certificate().system.to_string(),
         ));
     });
