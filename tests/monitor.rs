@@ -473,3 +473,35 @@ fn a_deleted_certificate_series_is_tombstoned() {
     assert_eq!(not_after(&snapshot, "crm"), 2_366_841_600.0);
     assert_eq!(count(&snapshot, "crm", "expiring"), 1.0);
 }
+
+/// A certificate purged by the monitor's grace period has its series tombstoned by the very
+/// check that purged it.
+#[test]
+fn a_purged_certificate_series_is_tombstoned_at_once() {
+    let (registry, crm, certificate) = registry();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let monitor = Monitor::new(
+        registry,
+        MonitorOptions::new().purge_expired_after(Some(Duration::days(7))),
+    );
+    let name = certificate.name().to_string();
+    let check = |day: OffsetDateTime| {
+        let events = metrics::with_local_recorder(&recorder, || monitor.check_once(day).unwrap());
+        let snapshot = snapshotter.snapshot().into_vec();
+        let value = gauge(
+            &snapshot,
+            "inbound_certs_certificate_not_after_timestamp_seconds",
+            &[("system", crm.as_str()), ("name", &name)],
+        )
+        .unwrap();
+        (kinds(&events), value)
+    };
+    assert_eq!(
+        check(datetime!(2045-01-05 0:00 UTC)),
+        (vec!["expired"], 2_366_841_600.0)
+    );
+    let (events, value) = check(datetime!(2045-01-09 0:00 UTC));
+    assert_eq!(events, vec!["purged"]);
+    assert!(value.is_nan());
+}
