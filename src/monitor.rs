@@ -2,7 +2,7 @@
 //! events when a certificate enters the warning window, expires or is purged, and gauges for
 //! a monitoring stack.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use time::{Duration, OffsetDateTime};
 
 use crate::fingerprint::CertificateName;
-use crate::registry::Registry;
+use crate::registry::{Generation, Registry};
 use crate::store::{CertificateStore, StoreBackend, StoreError, StoreEvent};
 use crate::summary::ValidityStatus;
 use crate::sync::MutexExt;
@@ -106,6 +106,7 @@ pub struct MonitorOptions {
     warn_within: Duration,
     purge_expired_after: Option<Duration>,
     certificate_metrics: bool,
+    follow_changes: Option<std::time::Duration>,
 }
 
 impl Default for MonitorOptions {
@@ -115,18 +116,29 @@ impl Default for MonitorOptions {
             warn_within: Duration::days(30),
             purge_expired_after: None,
             certificate_metrics: true,
+            follow_changes: Some(DEFAULT_FOLLOW_CHANGES),
         }
     }
 }
 
+/// How often a started monitor looks whether the registry changed, by default.
+const DEFAULT_FOLLOW_CHANGES: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The shortest pause between two looks at the registry: a poll of zero would spin.
+const SHORTEST_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl MonitorOptions {
-    /// The defaults: a check every hour, a warning window of 30 days, no automatic purge,
-    /// and a gauge per certificate.
+    /// The defaults: a check every hour, a check within 2 seconds of every change to the
+    /// registry, a warning window of 30 days, no automatic purge, and a gauge per
+    /// certificate.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Time between two checks of a started monitor (default: one hour).
+    /// Time between two periodic checks of a started monitor, for the passing of time
+    /// (default: one hour); changes to the registry are checked sooner (see
+    /// [`follow_changes`](Self::follow_changes)). Counted from the end of the last check,
+    /// periodic or not.
     pub fn interval(mut self, interval: std::time::Duration) -> Self {
         self.interval = interval;
         self
@@ -148,10 +160,47 @@ impl MonitorOptions {
     /// Whether to set the gauge `inbound_certs_certificate_not_after_timestamp_seconds` for
     /// every certificate (default: yes); switch it off for very large registries, where a
     /// time series per certificate costs the monitoring stack too much.
+    ///
+    /// The [`metrics`] facade cannot remove a series, so the series of a certificate that is
+    /// gone at a check (deleted, purged, its system removed) is set once to the tombstone
+    /// value NaN and then left alone: PromQL comparisons such as
+    /// `… - time() < 7 * 86400` are false for NaN, so no expiry alert fires for a deleted
+    /// certificate, and an exporter that drops idle series (metrics-exporter-prometheus's
+    /// `idle_timeout`, longer than the [interval](Self::interval)) then removes it for good,
+    /// while the live series, set at every check, stay. (Zero would read as "expired in
+    /// 1970".) A certificate imported again gets its value back at the next check. The
+    /// counts `inbound_certs_certificates{system, status}` of a removed system are set to
+    /// 0, which sums well.
     pub fn certificate_metrics(mut self, enabled: bool) -> Self {
         self.certificate_metrics = enabled;
         self
     }
+
+    /// How often a started monitor looks whether the registry changed, and checks again
+    /// when it did (default: every 2 seconds); `None` checks only every
+    /// [interval](Self::interval). Changes are imports, deletes, purges and systems created
+    /// or removed, made through any handle on the registry in this process, and on a
+    /// directory through any process (one `stat` of its change marker per look); on
+    /// PostgreSQL, the other replicas' changes wait for the next periodic check. The
+    /// periodic check stays, for the passing of time. The look itself costs an atomic load
+    /// (plus the `stat`); a check is only made when something changed. A poll shorter than a
+    /// millisecond is taken as one millisecond.
+    pub fn follow_changes(mut self, poll: Option<std::time::Duration>) -> Self {
+        self.follow_changes = poll.map(|poll| poll.max(SHORTEST_POLL));
+        self
+    }
+}
+
+/// The values of the label `status` of `inbound_certs_certificates`.
+const STATUSES: [&str; 4] = ["valid", "expiring", "expired", "damaged"];
+
+/// Why a started monitor's wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Its handle was dropped.
+    Stopped,
+    /// A check is due.
+    Due,
 }
 
 /// What a monitor last reported of a certificate.
@@ -168,14 +217,15 @@ enum Reported {
 /// installs the exporter):
 ///
 /// - `inbound_certs_certificates{system, status}`: how many certificates of the system are
-///   `valid`, `expiring`, `expired` or `damaged`;
+///   `valid`, `expiring`, `expired` or `damaged` (0 once the system is removed);
 /// - `inbound_certs_certificate_not_after_timestamp_seconds{system, name}`: each
-///   certificate's end of validity as a Unix time (see
-///   [`MonitorOptions::certificate_metrics`]).
+///   certificate's end of validity as a Unix time, and the tombstone NaN once it is gone
+///   (see [`MonitorOptions::certificate_metrics`]).
 ///
 /// Call [`check_once`](Self::check_once) from a scheduler of your own, or
-/// [`start`](Self::start) a thread that checks every [`MonitorOptions::interval`] and stops
-/// when its [`MonitorHandle`] is dropped:
+/// [`start`](Self::start) a thread that checks every [`MonitorOptions::interval`] and within
+/// [`MonitorOptions::follow_changes`] of every change to the registry, and stops when its
+/// [`MonitorHandle`] is dropped:
 ///
 /// ```
 /// use inbound_certs::{Monitor, MonitorOptions, Registry};
@@ -191,7 +241,18 @@ enum Reported {
 pub struct Monitor {
     registry: Registry,
     options: MonitorOptions,
-    reported: Mutex<HashMap<(SystemName, CertificateName), Reported>>,
+    state: Mutex<State>,
+}
+
+/// What a monitor reported at its last check.
+#[derive(Debug, Default)]
+struct State {
+    /// The event last reported of each certificate of each system.
+    reported: HashMap<(SystemName, CertificateName), Reported>,
+    /// The certificates whose `not_after` series was set.
+    gauged: HashSet<(SystemName, CertificateName)>,
+    /// The systems whose counts were set.
+    systems: HashSet<SystemName>,
 }
 
 impl Monitor {
@@ -200,13 +261,14 @@ impl Monitor {
         Monitor {
             registry,
             options,
-            reported: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
         }
     }
 
-    /// Starts a monitor on a thread of its own, checking at once and then every
-    /// [`MonitorOptions::interval`] by the system clock; every event (or failed check) goes to
-    /// `on_event`. The thread stops when the returned handle is dropped.
+    /// Starts a monitor on a thread of its own, checking at once, then every
+    /// [`MonitorOptions::interval`], and shortly after every change to the registry
+    /// ([`MonitorOptions::follow_changes`]), by the system clock; every event (or failed
+    /// check) goes to `on_event`. The thread stops when the returned handle is dropped.
     pub fn start(
         registry: Registry,
         options: MonitorOptions,
@@ -226,17 +288,15 @@ impl Monitor {
         let thread = std::thread::Builder::new()
             .name("inbound-certs-monitor".into())
             .spawn(move || {
-                let (stopped, wake) = &*signal;
                 loop {
+                    // Taken before the check: a change made during it moves the generation,
+                    // and is checked again.
+                    let generation = self.registry.generation();
                     match self.check_once(clock.now()) {
                         Ok(events) => events.into_iter().for_each(|event| on_event(Ok(event))),
                         Err(error) => on_event(Err(error)),
                     }
-                    let guard = stopped.locked();
-                    let (guard, _) = wake
-                        .wait_timeout_while(guard, self.options.interval, |stopped| !*stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *guard {
+                    if self.wait(&signal, generation) == Wait::Stopped {
                         return;
                     }
                 }
@@ -245,16 +305,52 @@ impl Monitor {
         MonitorHandle { stop, thread }
     }
 
+    /// Waits, from a check that began at `generation`, until the next check is due: when the
+    /// interval has passed or, following changes, when the registry's generation moved.
+    /// The interval is counted in pauses waited (no clock is read).
+    fn wait(&self, (stopped, wake): &(Mutex<bool>, Condvar), generation: Generation) -> Wait {
+        let mut left = self.options.interval;
+        loop {
+            let pause = self
+                .options
+                .follow_changes
+                .map_or(left, |poll| poll.min(left));
+            let guard = stopped.locked();
+            let (guard, _) = wake
+                .wait_timeout_while(guard, pause, |stopped| !*stopped)
+                .unwrap_or_else(PoisonError::into_inner);
+            if *guard {
+                return Wait::Stopped;
+            }
+            drop(guard);
+            left = left.saturating_sub(pause);
+            if left.is_zero() {
+                return Wait::Due;
+            }
+            if self.options.follow_changes.is_some() && self.registry.generation() != generation {
+                return Wait::Due;
+            }
+        }
+    }
+
     /// Checks every system once at `now`: returns what changed since the last check (each
     /// certificate that entered the warning window, expired or was purged), and sets the
-    /// gauges. A certificate deleted meanwhile is forgotten; imported again, it is reported
-    /// again.
+    /// gauges. A certificate deleted meanwhile is forgotten (its series gets the tombstone
+    /// of [`MonitorOptions::certificate_metrics`]); imported again, it is reported again. A
+    /// system removed during the check is left out of it.
     pub fn check_once(&self, now: OffsetDateTime) -> Result<Vec<ValidityEvent>, StoreError> {
         let mut events = Vec::new();
         let mut seen = HashMap::new();
-        let mut reported = self.reported.locked();
+        let mut gauged = HashSet::new();
+        let mut systems = HashSet::new();
+        let mut state = self.state.locked();
+        let reported = &state.reported;
         for system in self.registry.systems()?.systems {
-            let store = self.registry.store(system.name())?;
+            let store = match self.registry.store(system.name()) {
+                Ok(store) => store,
+                Err(StoreError::SystemNotFound(_)) => continue,
+                Err(error) => return Err(error),
+            };
             let listing = store.list()?;
             let name = system.name().to_string();
             let mut counts = [0usize; 3];
@@ -267,14 +363,6 @@ impl Monitor {
                     subject: summary.subject.to_string(),
                     not_after: summary.validity.not_after,
                 };
-                if self.options.certificate_metrics {
-                    metrics::gauge!(
-                        "inbound_certs_certificate_not_after_timestamp_seconds",
-                        "system" => name.clone(),
-                        "name" => certificate.name().to_string()
-                    )
-                    .set(summary.validity.not_after.unix_timestamp() as f64);
-                }
                 let before = reported.get(&key).copied().unwrap_or(Reported::Nothing);
                 let now_reported = match summary.validity.status_at(now, self.options.warn_within) {
                     ValidityStatus::Expired { .. } => {
@@ -314,19 +402,43 @@ impl Monitor {
                         Reported::Nothing
                     }
                 };
+                if self.options.certificate_metrics {
+                    metrics::gauge!(
+                        "inbound_certs_certificate_not_after_timestamp_seconds",
+                        "system" => name.clone(),
+                        "name" => certificate.name().to_string()
+                    )
+                    .set(summary.validity.not_after.unix_timestamp() as f64);
+                    gauged.insert(key.clone());
+                }
                 seen.insert(key, now_reported);
             }
-            for (status, count) in [
-                ("valid", counts[0]),
-                ("expiring", counts[1]),
-                ("expired", counts[2]),
-                ("damaged", listing.damaged.len()),
-            ] {
+            let counts = [counts[0], counts[1], counts[2], listing.damaged.len()];
+            for (status, count) in STATUSES.into_iter().zip(counts) {
                 metrics::gauge!("inbound_certs_certificates", "system" => name.clone(), "status" => status)
                     .set(count as f64);
             }
+            systems.insert(system.name().clone());
         }
-        *reported = seen;
+        for (system, certificate) in state.gauged.difference(&gauged) {
+            metrics::gauge!(
+                "inbound_certs_certificate_not_after_timestamp_seconds",
+                "system" => system.to_string(),
+                "name" => certificate.to_string()
+            )
+            .set(f64::NAN);
+        }
+        for system in state.systems.difference(&systems) {
+            for status in STATUSES {
+                metrics::gauge!("inbound_certs_certificates", "system" => system.to_string(), "status" => status)
+                    .set(0.0);
+            }
+        }
+        *state = State {
+            reported: seen,
+            gauged,
+            systems,
+        };
         Ok(events)
     }
 }

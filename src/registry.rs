@@ -13,6 +13,7 @@ pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use time::OffsetDateTime;
@@ -80,6 +81,19 @@ struct Shared {
     audit: AuditLog,
     /// The time of the audit trail's records.
     clock: RwLock<Arc<dyn Clock>>,
+    /// How many times the registry changed as this process saw it: a change made through
+    /// it, or a rebuild of the index after another process's change.
+    changes: AtomicU64,
+}
+
+/// Where a registry stands, for a [`Monitor`](crate::Monitor) that re-checks after every
+/// change: two generations differ when the registry changed between them (through this
+/// process, or, on a directory, through any process: its change marker is part of it).
+/// Cheap to take: one atomic load, plus one `stat` of the marker on a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Generation {
+    changes: u64,
+    marker: Option<directory::Stamp>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -206,6 +220,7 @@ impl Registry {
                 index: RwLock::new(Index::default()),
                 audit,
                 clock: RwLock::new(Arc::new(SystemClock)),
+                changes: AtomicU64::new(0),
             }),
             actor: UNKNOWN_ACTOR.into(),
         }
@@ -225,6 +240,20 @@ impl Registry {
     #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.shared.now()
+    }
+
+    /// Where the registry stands now (see [`Generation`]). On PostgreSQL only the changes
+    /// made through this process move it; the other replicas' changes reach a monitor at
+    /// its next periodic check.
+    pub(crate) fn generation(&self) -> Generation {
+        let marker = match &self.shared.backend {
+            Backend::Directory(directory) => directory.stamp(),
+            _ => None,
+        };
+        Generation {
+            changes: self.shared.changes.load(Ordering::Acquire),
+            marker,
+        }
     }
 
     /// Takes the time of audit records from `clock` (by default the system clock), for every
@@ -314,7 +343,9 @@ impl Registry {
             Backend::Postgres(database) => {
                 // The database keeps its own index; its clock keeps microseconds. The record
                 // is written by the creation's transaction.
-                return database.create_system(name, kind, created, &record);
+                return self
+                    .shared
+                    .bumped(database.create_system(name, kind, created, &record));
             }
         };
         self.shared.record_change(touched, |index| {
@@ -422,7 +453,11 @@ impl Registry {
             // transaction.
             #[cfg(feature = "postgres")]
             Backend::Postgres(database) => {
-                return database.remove_system(name, with_certificates, &record);
+                return self.shared.bumped(database.remove_system(
+                    name,
+                    with_certificates,
+                    &record,
+                ));
             }
         };
         self.shared.audit.forget_system(name);
@@ -471,7 +506,7 @@ impl Registry {
                     return Err(error);
                 }
             }
-            return database.adopt_legacy(name);
+            return self.shared.bumped(database.adopt_legacy(name));
         }
         let Backend::Directory(directory) = &self.shared.backend else {
             return Ok(0);
@@ -585,6 +620,7 @@ impl Registry {
         // the marker again, and the next call rebuilds once more.
         let rebuilt = Index::of_directory(directory, stamp)?;
         *self.shared.index_mut() = rebuilt;
+        self.shared.bump();
         Ok(())
     }
 }
@@ -615,12 +651,30 @@ impl Shared {
     /// Applies a change made through this process to the index (`update`), and records the
     /// marker it wrote (`touched`) as [`changed`](Self::changed) does.
     fn record_change(&self, touched: Option<directory::Touched>, update: impl FnOnce(&mut Index)) {
-        let mut index = self.index_mut();
-        update(&mut index);
-        if let Some(touched) = touched {
-            if index.built && touched.replaced == Some(index.stamp) {
-                index.stamp = Some(touched.written);
+        {
+            let mut index = self.index_mut();
+            update(&mut index);
+            if let Some(touched) = touched {
+                if index.built && touched.replaced == Some(index.stamp) {
+                    index.stamp = Some(touched.written);
+                }
             }
         }
+        self.bump();
+    }
+
+    /// Moves the [`Generation`] on, after a change is made and visible.
+    fn bump(&self) {
+        self.changes.fetch_add(1, Ordering::Release);
+    }
+
+    /// Moves the generation on if `result` says a change was made (on PostgreSQL, whose
+    /// own index follows the change without the registry's).
+    #[cfg(feature = "postgres")]
+    fn bumped<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_ok() {
+            self.bump();
+        }
+        result
     }
 }

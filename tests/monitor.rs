@@ -290,3 +290,218 @@ fn a_spawned_monitor_runs_on_its_clock_and_stops_when_dropped() {
         Err(mpsc::RecvTimeoutError::Disconnected)
     ));
 }
+
+/// A clock that a test steps by hand.
+fn stepped(start: OffsetDateTime) -> (Arc<Mutex<OffsetDateTime>>, impl Fn() -> OffsetDateTime) {
+    let now = Arc::new(Mutex::new(start));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || *now.lock().unwrap()
+    };
+    (now, clock)
+}
+
+/// The next event of a spawned monitor as (kind, system), waiting at most 30 seconds: far
+/// less than the hour between its periodic checks, so only a check made because the
+/// registry changed can deliver it.
+fn next_event(receiver: &mpsc::Receiver<(&'static str, String)>) -> (&'static str, String) {
+    receiver
+        .recv_timeout(StdDuration::from_secs(30))
+        .expect("an event within seconds of the change")
+}
+
+/// A monitor spawned on `registry` with a periodic check every hour, following changes
+/// every 20 ms, sending (kind, system) of each event.
+fn spawn_following(
+    registry: Registry,
+    clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
+) -> (
+    inbound_certs::MonitorHandle,
+    mpsc::Receiver<(&'static str, String)>,
+) {
+    let (sender, receiver) = mpsc::channel();
+    let handle = Monitor::new(
+        registry,
+        MonitorOptions::new()
+            .interval(StdDuration::from_secs(60 * 60))
+            .follow_changes(Some(StdDuration::from_millis(20))),
+    )
+    .spawn(clock, move |event| {
+        let event = event.unwrap();
+        let _ = sender.send((
+            kinds(std::slice::from_ref(&event))[0],
+            event.certificate().system.to_string(),
+        ));
+    });
+    assert!(handle.is_running());
+    (handle, receiver)
+}
+
+/// The changes made through `other` (another handle on the monitored registry) reach the
+/// spawned monitor within seconds, at the time of its stepped clock: an import into another
+/// system is `Expiring` there; after the clock steps past the expiry, a delete makes the
+/// monitor check again, and the system left reports `Expired`.
+fn follows_changes_made_through(monitored: Registry, other: Registry, certificate: &Certificate) {
+    // Made before the monitor starts: each change below is then one move of the registry's
+    // generation, followed by one check, so that no check from before a step of the clock
+    // is still pending after it.
+    let billing: SystemName = "billing".parse().unwrap();
+    other
+        .create_system(&billing, SystemKind::Source, CREATED)
+        .unwrap();
+    let (now, clock) = stepped(datetime!(2044-12-15 0:00 UTC));
+    let (handle, receiver) = spawn_following(monitored, clock);
+    // The first check, at once: crm's certificate is in the warning window.
+    assert_eq!(next_event(&receiver), ("expiring", "crm".to_string()));
+
+    other
+        .store(&billing)
+        .unwrap()
+        .import(certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    assert_eq!(next_event(&receiver), ("expiring", "billing".to_string()));
+
+    *now.lock().unwrap() = datetime!(2045-02-01 0:00 UTC);
+    other
+        .store(&"crm".parse().unwrap())
+        .unwrap()
+        .delete(&certificate.name())
+        .unwrap();
+    assert_eq!(next_event(&receiver), ("expired", "billing".to_string()));
+    drop(handle);
+    assert!(receiver.try_recv().is_err());
+}
+
+/// Two handles opened on one registry directory, as two processes do: an import through
+/// one is reported by the monitor of the other within seconds.
+#[test]
+fn a_spawned_monitor_follows_changes_made_through_another_handle_on_the_directory() {
+    let scratch = common::Scratch::new("monitor-follows");
+    let (memory, crm, certificate) = registry();
+    drop(memory);
+    let monitored = Registry::create(scratch.path()).unwrap();
+    monitored
+        .create_system(&crm, SystemKind::Source, CREATED)
+        .unwrap();
+    monitored
+        .store(&crm)
+        .unwrap()
+        .import(&certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    let other = Registry::open(scratch.path()).unwrap();
+    follows_changes_made_through(monitored, other, &certificate);
+}
+
+/// A registry in memory: a change through a clone is followed as well.
+#[test]
+fn a_spawned_monitor_follows_changes_made_through_a_clone_in_memory() {
+    let (registry, _, certificate) = registry();
+    let clone = registry.clone().acting_as("someone else");
+    follows_changes_made_through(registry, clone, &certificate);
+}
+
+/// A certificate gone at a check (deleted, its system removed) has its series set once to
+/// the tombstone NaN, the other systems' series of the same certificate keep their value,
+/// a removed system's counts become 0, and a certificate imported again gets its value
+/// back.
+#[test]
+fn a_deleted_certificate_series_is_tombstoned() {
+    let (registry, crm, certificate) = registry();
+    let edge: SystemName = "edge".parse().unwrap();
+    registry
+        .create_system(&edge, SystemKind::Source, CREATED)
+        .unwrap();
+    registry
+        .store(&edge)
+        .unwrap()
+        .import(&certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let monitor = Monitor::new(registry.clone(), MonitorOptions::new());
+    let name = certificate.name().to_string();
+    let not_after = |snapshot: &Snapshot, system: &str| {
+        gauge(
+            snapshot,
+            "inbound_certs_certificate_not_after_timestamp_seconds",
+            &[("system", system), ("name", &name)],
+        )
+        .unwrap()
+    };
+    let count = |snapshot: &Snapshot, system: &str, status: &str| {
+        gauge(
+            snapshot,
+            "inbound_certs_certificates",
+            &[("system", system), ("status", status)],
+        )
+        .unwrap()
+    };
+    let check = |day: OffsetDateTime| {
+        metrics::with_local_recorder(&recorder, || {
+            monitor.check_once(day).unwrap();
+        });
+        snapshotter.snapshot().into_vec()
+    };
+
+    let snapshot = check(datetime!(2044-12-15 0:00 UTC));
+    assert_eq!(not_after(&snapshot, "crm"), 2_366_841_600.0);
+    assert_eq!(not_after(&snapshot, "edge"), 2_366_841_600.0);
+
+    registry
+        .store(&crm)
+        .unwrap()
+        .delete(&certificate.name())
+        .unwrap();
+    let snapshot = check(datetime!(2044-12-16 0:00 UTC));
+    assert!(not_after(&snapshot, "crm").is_nan());
+    assert_eq!(not_after(&snapshot, "edge"), 2_366_841_600.0);
+    assert_eq!(count(&snapshot, "crm", "expiring"), 0.0);
+
+    registry.remove_system(&edge, true).unwrap();
+    let snapshot = check(datetime!(2044-12-17 0:00 UTC));
+    assert!(not_after(&snapshot, "edge").is_nan());
+    for status in ["valid", "expiring", "expired", "damaged"] {
+        assert_eq!(count(&snapshot, "edge", status), 0.0, "{status}");
+    }
+
+    registry
+        .store(&crm)
+        .unwrap()
+        .import(&certificate, &ImportPolicy::new(CREATED))
+        .unwrap();
+    let snapshot = check(datetime!(2044-12-18 0:00 UTC));
+    assert_eq!(not_after(&snapshot, "crm"), 2_366_841_600.0);
+    assert_eq!(count(&snapshot, "crm", "expiring"), 1.0);
+}
+
+/// A certificate purged by the monitor's grace period has its series tombstoned by the very
+/// check that purged it.
+#[test]
+fn a_purged_certificate_series_is_tombstoned_at_once() {
+    let (registry, crm, certificate) = registry();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let monitor = Monitor::new(
+        registry,
+        MonitorOptions::new().purge_expired_after(Some(Duration::days(7))),
+    );
+    let name = certificate.name().to_string();
+    let check = |day: OffsetDateTime| {
+        let events = metrics::with_local_recorder(&recorder, || monitor.check_once(day).unwrap());
+        let snapshot = snapshotter.snapshot().into_vec();
+        let value = gauge(
+            &snapshot,
+            "inbound_certs_certificate_not_after_timestamp_seconds",
+            &[("system", crm.as_str()), ("name", &name)],
+        )
+        .unwrap();
+        (kinds(&events), value)
+    };
+    assert_eq!(
+        check(datetime!(2045-01-05 0:00 UTC)),
+        (vec!["expired"], 2_366_841_600.0)
+    );
+    let (events, value) = check(datetime!(2045-01-09 0:00 UTC));
+    assert_eq!(events, vec!["purged"]);
+    assert!(value.is_nan());
+}

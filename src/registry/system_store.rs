@@ -75,14 +75,16 @@ impl StoreBackend for SystemStore {
                 let Some(rows) = &self.rows else {
                     return Err(StoreError::NotInbound(self.system.kind()));
                 };
-                return rows.store_all_audited(admitted, &|outcomes| {
-                    self.records_of(StoreEvent::Imported {
-                        certificates,
-                        outcomes,
-                        skipped: admitted.skipped(),
-                        upload_name: admitted.upload_name(),
-                    })
-                });
+                return self
+                    .shared
+                    .bumped(rows.store_all_audited(admitted, &|outcomes| {
+                        self.records_of(StoreEvent::Imported {
+                            certificates,
+                            outcomes,
+                            skipped: admitted.skipped(),
+                            upload_name: admitted.upload_name(),
+                        })
+                    }));
             }
             // In memory the trail cannot fail: stored, then recorded as it happened.
             Backend::Memory(_) => {
@@ -196,7 +198,9 @@ impl SystemStore {
         #[cfg(feature = "postgres")]
         if let Some(rows) = &self.rows {
             let certificate = store.load(name).ok().flatten();
-            return rows.remove_audited(name, &|| records(certificate.as_ref()));
+            return self
+                .shared
+                .bumped(rows.remove_audited(name, &|| records(certificate.as_ref())));
         }
         self.shared.audit.record_then_change(
             || {
