@@ -88,12 +88,16 @@ struct Shared {
 
 /// Where a registry stands, for a [`Monitor`](crate::Monitor) that re-checks after every
 /// change: two generations differ when the registry changed between them (through this
-/// process, or, on a directory, through any process: its change marker is part of it).
-/// Cheap to take: one atomic load, plus one `stat` of the marker on a directory.
+/// process, or, on a directory, through any process: its change marker is part of it; on
+/// PostgreSQL, through any replica: the revision its index reflects is part of it).
+/// Cheap to take: one atomic load, plus one `stat` of the marker on a directory or a read
+/// lock on PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Generation {
     changes: u64,
     marker: Option<directory::Stamp>,
+    /// On PostgreSQL, the revision of the database the index reflects.
+    revision: Option<i64>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -242,17 +246,19 @@ impl Registry {
         self.shared.now()
     }
 
-    /// Where the registry stands now (see [`Generation`]). On PostgreSQL only the changes
-    /// made through this process move it; the other replicas' changes reach a monitor at
-    /// its next periodic check.
+    /// Where the registry stands now (see [`Generation`]). On PostgreSQL the other replicas'
+    /// changes move it once this process's listener has seen them.
     pub(crate) fn generation(&self) -> Generation {
-        let marker = match &self.shared.backend {
-            Backend::Directory(directory) => directory.stamp(),
-            _ => None,
+        let (marker, revision) = match &self.shared.backend {
+            Backend::Directory(directory) => (directory.stamp(), None),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(database) => (None, Some(database.revision())),
+            Backend::Memory(_) => (None, None),
         };
         Generation {
             changes: self.shared.changes.load(Ordering::Acquire),
             marker,
+            revision,
         }
     }
 

@@ -85,6 +85,7 @@ fn main() -> ExitCode {
         upgrades::tables_of_the_version_before_registries_are_upgraded,
         resync::registry_rows_by_hand_are_healed_and_reported,
         replicas::a_verifier_over_a_postgres_registry_follows_other_replicas,
+        replicas::a_monitor_follows_changes_made_on_another_replica,
         audit::a_postgres_registry_keeps_its_audit_trail_in_the_database,
         audit::a_change_refused_inside_the_database_leaves_no_record,
         audit::audit_records_of_concurrent_replicas_are_all_there,

@@ -267,3 +267,49 @@ pub(crate) fn a_verifier_over_a_postgres_registry_follows_other_replicas(
         "skipped: needs the feature rustls".to_string()
     }
 }
+
+/// A monitor on one replica follows the changes made on another (issue 23): an import on
+/// the other replica is reported `Expiring` within seconds, although the periodic check is an
+/// hour away. The monitor's clock is fixed ten days before the certificate's end.
+pub(crate) fn a_monitor_follows_changes_made_on_another_replica(server: &Server) -> String {
+    let schema = fresh_schema("monitor_follows");
+    let (a, b) = (
+        connect_registry(server, &schema),
+        connect_registry(server, &schema),
+    );
+    let crm = system_name("crm");
+    b.create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    within(Duration::from_secs(10), "system seen on a", || {
+        a.store(&crm).is_ok()
+    });
+    let certificate = certificates(1).remove(0);
+    let at = certificate.summary().validity.not_after - time::Duration::days(10);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let _monitor = inbound_certs::Monitor::new(
+        a,
+        inbound_certs::MonitorOptions::new()
+            .interval(Duration::from_secs(60 * 60))
+            .follow_changes(Some(Duration::from_millis(50))),
+    )
+    .spawn(
+        move || at,
+        move |event| {
+            let _ = sender.send(event.map(|event| event.certificate().certificate));
+        },
+    );
+    let started = Instant::now();
+    b.store(&crm)
+        .unwrap()
+        .import(&certificate, &inbound_certs::ImportPolicy::new(at))
+        .unwrap();
+    let reported = receiver
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the monitor reports the other replica's import")
+        .unwrap();
+    assert_eq!(reported, certificate.name());
+    format!(
+        "an import on another replica reported by the monitor after {:?}",
+        started.elapsed()
+    )
+}

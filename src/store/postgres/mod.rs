@@ -244,6 +244,12 @@ impl PostgresStore {
 }
 
 impl Database {
+    /// The revision of the database this process's index reflects: it moves with every
+    /// change any replica makes, once the listener (or the periodic check) has seen it.
+    pub(crate) fn revision(&self) -> i64 {
+        self.shared.read_index().revision
+    }
+
     /// Connects, creates or upgrades the tables, loads the index and starts the listener.
     pub(crate) fn connect(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
         check_schema_name(&options.schema)?;
