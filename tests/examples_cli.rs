@@ -1229,4 +1229,15 @@ fn certstore_refuses_keys_that_could_never_authenticate_unless_allowed() {
         .map(|weakness| weakness["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["short_rsa_key", "weak_signature"]);
+    // `check` warns about it, as about a certificate expiring soon.
+    let output = store.run_registry(&["check"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "UNUSABLE: system crm: {legacy} (CN=legacy-device.example,O=Legacy Devices) has a 1024-bit RSA key: \
+             TLS refuses RSA keys under 2048 bits, so it could never authenticate a client\n\
+             0 expired, 0 expiring within 30 days, 1 that could never authenticate\n"
+        )
+    );
 }

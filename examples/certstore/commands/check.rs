@@ -3,15 +3,16 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{Certificate, CertificateStore, SystemName};
+use inbound_certs::{Certificate, CertificateStore, SystemName, TlsKeyTypes, Weakness};
 use serde_json::Value;
 use time::Duration;
 
 use super::{pretty, Context, Outcome};
 use crate::cli::CheckArgs;
 
-/// Every system's expired certificates and those expiring within the window; the exit status
-/// says the worst (0 none, 1 expiring, 2 expired), as monitoring plugins do.
+/// Every system's expired certificates, those expiring within the window, and those whose
+/// key could never authenticate a client; the exit status says the worst (0 none, 1
+/// expiring or unusable, 2 expired), as monitoring plugins do.
 pub(crate) fn run(context: &Context, arguments: &CheckArgs) -> Outcome {
     let registry = context.open()?;
     let now = context.now;
@@ -20,11 +21,18 @@ pub(crate) fn run(context: &Context, arguments: &CheckArgs) -> Outcome {
     for system in registry.systems()?.systems {
         let store = registry.store(system.name())?;
         for certificate in store.list()?.certificates {
-            let validity = &certificate.summary().validity;
+            let summary = certificate.summary();
+            let validity = &summary.validity;
+            let unusable = summary
+                .weaknesses(&TlsKeyTypes::common())
+                .iter()
+                .any(Weakness::prevents_authentication);
             let state = if validity.is_expired_at(now) {
                 "expired"
             } else if validity.ends_within(now, within) {
                 "expiring"
+            } else if unusable {
+                "unusable"
             } else {
                 continue;
             };
@@ -35,7 +43,11 @@ pub(crate) fn run(context: &Context, arguments: &CheckArgs) -> Outcome {
         .iter()
         .filter(|(_, _, state)| *state == "expired")
         .count();
-    let expiring = findings.len() - expired;
+    let unusable = findings
+        .iter()
+        .filter(|(_, _, state)| *state == "unusable")
+        .count();
+    let expiring = findings.len() - expired - unusable;
     if arguments.json {
         let objects: Vec<Value> = findings
             .iter()
@@ -50,6 +62,21 @@ pub(crate) fn run(context: &Context, arguments: &CheckArgs) -> Outcome {
     } else {
         for (system, certificate, state) in &findings {
             let summary = certificate.summary();
+            if *state == "unusable" {
+                let why: Vec<String> = summary
+                    .weaknesses(&TlsKeyTypes::common())
+                    .iter()
+                    .filter(|weakness| weakness.prevents_authentication())
+                    .map(ToString::to_string)
+                    .collect();
+                out!(
+                    "UNUSABLE: system {system}: {} ({}) {}",
+                    summary.name,
+                    summary.subject,
+                    why.join("; ")
+                );
+                continue;
+            }
             out!(
                 "{}: system {system}: {} ({}) {} {}",
                 state.to_uppercase(),
@@ -63,14 +90,19 @@ pub(crate) fn run(context: &Context, arguments: &CheckArgs) -> Outcome {
                 summary.validity.not_after.date()
             );
         }
+        let unusable = if unusable > 0 {
+            format!(", {unusable} that could never authenticate")
+        } else {
+            String::new()
+        };
         out!(
-            "{expired} expired, {expiring} expiring within {} days",
+            "{expired} expired, {expiring} expiring within {} days{unusable}",
             within.whole_days()
         );
     }
     Ok(ExitCode::from(if expired > 0 {
         2
-    } else if expiring > 0 {
+    } else if expiring > 0 || unusable > 0 {
         1
     } else {
         0
