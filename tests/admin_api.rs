@@ -1076,3 +1076,41 @@ async fn the_api_refuses_keys_that_could_never_authenticate_unless_allowed() {
     assert_eq!(weaknesses[1]["code"], "weak_signature");
     assert_eq!(weaknesses[1]["prevents_authentication"], false);
 }
+
+/// The console judges keys by the service's TLS provider when told (issue 23): with a
+/// provider that cannot verify P-256 signatures, a P-256 client certificate is refused.
+#[cfg(feature = "rustls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_judges_keys_by_the_configured_provider() {
+    let mut provider = rustls::crypto::ring::default_provider();
+    let without_p256: Vec<_> = provider
+        .signature_verification_algorithms
+        .all
+        .iter()
+        .copied()
+        .filter(|algorithm| algorithm.public_key_alg_id() != rustls::pki_types::alg_id::ECDSA_P256)
+        .collect();
+    provider.signature_verification_algorithms.all = Box::leak(without_p256.into_boxed_slice());
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let config = AdminConfig::new("alice", TOKEN)
+        .unwrap()
+        .tls_key_types(inbound_certs::TlsKeyTypes::of_provider(&provider));
+    let app = admin::router(registry, config);
+    let path = "/api/systems/crm/certificates";
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, path, data("sample_source.pem")),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "weak_key");
+    // Ed25519 is still fine.
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, path, data("ed25519.pem")),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}

@@ -244,7 +244,7 @@ pub(super) async fn certificates(
     let listing = console
         .blocking(&actor, move |registry| registry.store(&name)?.list())
         .await?;
-    let (now, warn) = (console.now(), console.config().warn_within);
+    let now = console.now();
     let certificates: Vec<Value> = listing
         .certificates
         .iter()
@@ -255,7 +255,7 @@ pub(super) async fn certificates(
                 .ends_within(now, Duration::days(i64::from(days))),
             None => true,
         })
-        .map(|certificate| certificate_json(certificate, now, warn))
+        .map(|certificate| certificate_json(certificate, now, console.config()))
         .collect();
     Ok(Json(json!({
         "certificates": certificates,
@@ -268,14 +268,18 @@ pub(super) async fn certificates(
 pub(super) fn certificate_json(
     certificate: &Certificate,
     now: OffsetDateTime,
-    warn: Duration,
+    config: &super::AdminConfig,
 ) -> Value {
-    let status = certificate.summary().validity.status_at(now, warn);
+    let keys = &config.tls_keys;
+    let status = certificate
+        .summary()
+        .validity
+        .status_at(now, config.warn_within);
     let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         let weaknesses: Vec<Value> = certificate
             .summary()
-            .weaknesses(&crate::TlsKeyTypes::common())
+            .weaknesses(keys)
             .iter()
             .map(|weakness| {
                 json!({
@@ -340,6 +344,7 @@ pub(super) async fn import(
             .allow_ca(query.allow_ca)
             .allow_without_client_auth(query.allow_without_client_auth)
             .allow_weak(query.allow_weak)
+            .tls_key_types(console.config().tls_keys.clone())
             .decode_options(console.config().decode.clone()),
     );
     if query.dry_run {
@@ -411,7 +416,7 @@ pub(super) async fn certificate(
     let (_, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
     match query.format.as_deref() {
         None | Some("json") => {
-            let mut json = certificate_json(&certificate, console.now(), console.config().warn_within);
+            let mut json = certificate_json(&certificate, console.now(), console.config());
             // Here only, not in lists: it costs a signature verification.
             if let Value::Object(map) = &mut json {
                 map.insert("self_signed".into(), certificate.is_self_signed().into());

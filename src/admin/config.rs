@@ -26,6 +26,7 @@ pub struct AdminConfig {
     pub(super) session_lifetime: Duration,
     pub(super) warn_within: Duration,
     pub(super) decode: DecodeOptions,
+    pub(super) tls_keys: crate::TlsKeyTypes,
     pub(super) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub(super) login_log: Option<LoginLog>,
 }
@@ -48,6 +49,7 @@ impl fmt::Debug for AdminConfig {
                 &self.admins.iter().map(|a| &*a.name).collect::<Vec<_>>(),
             )
             .field("over_https", &self.over_https)
+            .field("tls_key_types", &self.tls_keys)
             .field("public_origin", &self.public_origin)
             .field("session_lifetime", &self.session_lifetime)
             .field("warn_within", &self.warn_within)
@@ -144,6 +146,7 @@ impl AdminConfig {
             session_lifetime: Duration::hours(8),
             warn_within: Duration::days(30),
             decode: DecodeOptions::default(),
+            tls_keys: crate::TlsKeyTypes::common(),
             metrics: None,
             login_log: None,
         }
@@ -231,6 +234,16 @@ impl AdminConfig {
     /// are read.
     pub fn decode_options(mut self, options: DecodeOptions) -> Self {
         self.decode = options;
+        self
+    }
+
+    /// The key types the service's TLS provider verifies (default
+    /// [`TlsKeyTypes::common`](crate::TlsKeyTypes::common)): imports refuse, and the pages
+    /// badge, a certificate whose key is of another type. With the `rustls` feature,
+    /// [`TlsKeyTypes::of_provider`](crate::TlsKeyTypes::of_provider) gives those of the
+    /// provider the service's verifier uses.
+    pub fn tls_key_types(mut self, keys: crate::TlsKeyTypes) -> Self {
+        self.tls_keys = keys;
         self
     }
 

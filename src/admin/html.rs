@@ -169,9 +169,12 @@ pub(super) fn badge(status: &ValidityStatus) -> String {
 
 /// After the status badge of a certificate whose key could never authenticate a client,
 /// the badge that says so (its title says why); nothing for others.
-pub(super) fn unusable_badge(summary: &crate::CertificateSummary) -> String {
+pub(super) fn unusable_badge(
+    summary: &crate::CertificateSummary,
+    keys: &crate::TlsKeyTypes,
+) -> String {
     let why: Vec<String> = summary
-        .weaknesses(&crate::TlsKeyTypes::common())
+        .weaknesses(keys)
         .iter()
         .filter(|weakness| weakness.prevents_authentication())
         .map(ToString::to_string)

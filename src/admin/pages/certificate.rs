@@ -89,7 +89,7 @@ pub(in crate::admin) async fn certificate(
             &summary.key_usage.map_or_else(|| "not restricted".to_owned(), |usage| usage.to_string()),
         );
         let weaknesses: Vec<String> = summary
-            .weaknesses(&crate::TlsKeyTypes::common())
+            .weaknesses(&console.config().tls_keys)
             .iter()
             .map(|weakness| format!("{weakness}"))
             .collect();

@@ -84,7 +84,7 @@ pub(in crate::admin) async fn system(
                     esc(&summary.subject.to_string()),
                     esc(&summary.issuer.to_string()),
                     instant(summary.validity.not_after),
-                    badge(&status) + &unusable_badge(summary),
+                    badge(&status) + &unusable_badge(summary, &console.config().tls_keys),
                 );
             }
             for entry in &listing.damaged {
@@ -186,6 +186,7 @@ pub(in crate::admin) async fn import(
             .allow_expired(upload.flag("allow_expired"))
             .allow_ca(upload.flag("allow_ca"))
             .allow_weak(upload.flag("allow_weak"))
+            .tls_key_types(console.config().tls_keys.clone())
             .allow_without_client_auth(upload.flag("allow_without_client_auth"))
             .decode_options(console.config().decode.clone()),
     );
