@@ -1114,3 +1114,42 @@ async fn the_console_judges_keys_by_the_configured_provider() {
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 }
+
+/// The overview lists the expired and expiring certificates of every system, the soonest
+/// end first, each linked to its details; valid ones are not listed (issue 23).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_lists_what_expires_across_systems() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    let policy = inbound_certs::ImportPolicy::new(NOW).allow_expired(true);
+    for (system, kind) in [("gateway", SystemKind::Proxy), ("crm", SystemKind::Source)] {
+        registry
+            .create_system(&system.parse().unwrap(), kind, NOW)
+            .unwrap();
+    }
+    let gateway = registry.store(&"gateway".parse().unwrap()).unwrap();
+    let crm = registry.store(&"crm".parse().unwrap()).unwrap();
+    gateway
+        .import_upload(&data("expired.pem"), &policy)
+        .unwrap();
+    let soon = client_certificate("soon.example", 5);
+    crm.import_upload(soon.as_bytes(), &policy).unwrap();
+    crm.import_upload(client_certificate("later.example", 300).as_bytes(), &policy)
+        .unwrap();
+    let mut browser = Browser::new(console(registry));
+    browser.login("").await;
+    let overview = browser.get("/").await.text();
+    let due = &overview[overview.find("<table id=\"due\">").expect("the due list")..];
+    let due = &due[..due.find("</table>").unwrap()];
+    let expired = due.find("expired.client.example").expect("the expired one");
+    let soon_at = due.find("soon.example").expect("the one expiring soon");
+    assert!(expired < soon_at, "the soonest end first: {due}");
+    assert!(!due.contains("later.example"), "{due}");
+    assert!(due.contains(&format!(
+        "href=\"/systems/crm/certificates/{}\"",
+        name_of(&soon)
+    )));
+    assert!(
+        due.contains("<td>gateway</td>") && due.contains("<td>crm</td>"),
+        "{due}"
+    );
+}

@@ -4,6 +4,7 @@
 use time::{Duration, OffsetDateTime};
 
 use super::Registry;
+use crate::certificate::Certificate;
 use crate::store::{CertificateStore, StoreError};
 use crate::summary::ValidityStatus;
 use crate::system::System;
@@ -22,6 +23,9 @@ pub struct SystemOverview {
     pub expired: usize,
     /// Entries of the system's store that could not be read.
     pub damaged: usize,
+    /// The expired and expiring certificates, the soonest end first: those that need an
+    /// administrator.
+    pub due: Vec<Certificate>,
 }
 
 impl Registry {
@@ -41,14 +45,22 @@ impl Registry {
                 expiring: 0,
                 expired: 0,
                 damaged: listing.damaged.len(),
+                due: Vec::new(),
             };
-            for certificate in &listing.certificates {
+            for certificate in listing.certificates {
                 match certificate.summary().validity.status_at(now, warn_within) {
                     ValidityStatus::Expired { .. } => overview.expired += 1,
                     ValidityStatus::ExpiringSoon { .. } => overview.expiring += 1,
-                    _ => overview.valid += 1,
+                    _ => {
+                        overview.valid += 1;
+                        continue;
+                    }
                 }
+                overview.due.push(certificate);
             }
+            overview
+                .due
+                .sort_by_key(|certificate| certificate.summary().validity.not_after);
             overviews.push(overview);
         }
         Ok(overviews)

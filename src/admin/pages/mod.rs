@@ -22,7 +22,7 @@ pub(super) use system::{
 
 use super::api::{self, HistoryParameters};
 use super::auth::{check_csrf, Actor, Base, SessionContext};
-use super::html::{esc, instant, page, w, Flash, DAMAGED_BADGE, STYLE_SHEET};
+use super::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE, STYLE_SHEET};
 use super::{AdminError, Console};
 use crate::system::SystemName;
 
@@ -239,6 +239,7 @@ pub(super) async fn systems(
                     );
                 }
                 body.push_str("</tbody></table>");
+                due_list(&mut body, &base, &overviews, now, warn);
             }
             for entry in &damaged {
                 w!(body, "<p class=\"flash error\">{} {}</p>", DAMAGED_BADGE, esc(&entry.to_string()));
@@ -259,6 +260,62 @@ pub(super) async fn systems(
             Html(page(&base, Some(&session), "Systems", flash.as_ref(), &body)).into_response()
         });
     respond(&base, result)
+}
+
+/// The most certificates the overview lists as due.
+const DUE_SHOWN: usize = 50;
+
+/// The expired and expiring certificates of every system, the soonest end first, each
+/// linked to its details (at most [`DUE_SHOWN`], then how many more).
+fn due_list(
+    body: &mut String,
+    base: &Base,
+    overviews: &[crate::registry::SystemOverview],
+    now: time::OffsetDateTime,
+    warn: time::Duration,
+) {
+    let mut due: Vec<(&crate::SystemName, &crate::Certificate)> = overviews
+        .iter()
+        .flat_map(|overview| {
+            overview
+                .due
+                .iter()
+                .map(move |c| (overview.system.name(), c))
+        })
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    due.sort_by_key(|(_, certificate)| certificate.summary().validity.not_after);
+    body.push_str(
+        "<h2>Expired and expiring soon</h2><table id=\"due\"><thead><tr><th>Name</th>\
+         <th>System</th><th>Subject</th><th>Expires</th><th>Status</th></tr></thead><tbody>",
+    );
+    for (system, certificate) in due.iter().take(DUE_SHOWN) {
+        let summary = certificate.summary();
+        let full = certificate.name().to_string();
+        let short: String = full.chars().take(20).collect();
+        w!(
+            body,
+            "<tr><td><a href=\"{}\" title=\"{}\"><code>{}…</code></a></td><td>{}</td>\
+             <td class=\"dn\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&base.to(&format!("{}/certificates/{full}", system_path(system)))),
+            esc(&full),
+            esc(&short),
+            esc(system.as_str()),
+            esc(&summary.subject.to_string()),
+            instant(summary.validity.not_after),
+            badge(&summary.validity.status_at(now, warn)),
+        );
+    }
+    body.push_str("</tbody></table>");
+    if due.len() > DUE_SHOWN {
+        w!(
+            body,
+            "<p class=\"hint\" id=\"due-more\">and {} more: see each system's page</p>",
+            due.len() - DUE_SHOWN
+        );
+    }
 }
 
 fn status_badge(status: &str) -> String {
