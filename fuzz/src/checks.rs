@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use arbitrary::{Arbitrary, Unstructured};
 use inbound_certs::{
     detect_format, Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy,
-    Imported, MemoryStore, StoreError, SystemKind,
+    Imported, MemoryStore, StoreError, SystemKind, TlsKeyTypes,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -92,6 +92,20 @@ pub fn from_der(data: &[u8]) {
         Ok(certificate) => {
             render(&certificate);
             assert_eq!(certificate.der(), data);
+            // What an import judges: the self-signature (a full parse and a verification),
+            // the weaknesses, and the verdicts on the certificate alone and beside itself.
+            let self_signed = certificate.is_self_signed();
+            assert!(!self_signed || certificate.summary().self_issued);
+            for weakness in certificate.summary().weaknesses(&TlsKeyTypes::common()) {
+                let _ = (weakness.to_string(), weakness.code());
+            }
+            let policy = ImportPolicy::new(instant(0));
+            let pair = [certificate.clone(), certificate.clone()];
+            let verdicts = policy.judge(&pair);
+            assert_eq!(verdicts.len(), 2);
+            let _ = policy
+                .check(&certificate)
+                .map_err(|refusal| refusal.to_string());
         }
         Err(error) => {
             let _ = error.to_string();
