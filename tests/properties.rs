@@ -41,15 +41,27 @@ fn exercise(input: &[u8]) {
     if let Ok(certificates) = decode(input) {
         for certificate in &certificates {
             render(certificate);
+            let _ = certificate.is_self_signed();
         }
+        let policy = inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC));
+        assert_eq!(policy.judge(&certificates).len(), certificates.len());
     }
     if let Ok(certificate) = Certificate::from_der(input) {
         render(&certificate);
+        // What an import judges of a mutated certificate: never a panic.
+        let _ = certificate.is_self_signed();
+        let _ = certificate
+            .summary()
+            .weaknesses(&inbound_certs::TlsKeyTypes::common());
+        let policy = inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC));
+        let _ = policy.judge(&[certificate.clone(), certificate]);
     }
 }
 
 const SEEDS: &[&str] = &[
     "rsa2048.der",
+    "req_x509_ec.pem",
+    "fullchain.pem",
     "ec_p521.der",
     "ed448.der",
     "dsa2048.der",
