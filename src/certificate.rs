@@ -121,6 +121,26 @@ impl Certificate {
         })
     }
 
+    /// Whether this certificate renews `older`: another certificate for the same client (the
+    /// same subject and issuer, or the same public key) whose validity ends before this one's.
+    ///
+    /// ```
+    /// let older = inbound_certs::decode(&std::fs::read("tests/data/expired.pem")?)?.remove(0);
+    /// let newer = inbound_certs::decode(&std::fs::read("tests/data/not_yet_valid.pem")?)?.remove(0);
+    /// // Issued to different subjects, but for the same key.
+    /// assert!(newer.renews(&older));
+    /// assert!(!older.renews(&newer));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn renews(&self, older: &Certificate) -> bool {
+        let (new, old) = (self.summary(), older.summary());
+        let same_client = (new.subject.der() == old.subject.der()
+            && new.issuer.der() == old.issuer.der())
+            || crate::der::subject_public_key_info(self.der()).map(|key| key.raw)
+                == crate::der::subject_public_key_info(older.der()).map(|key| key.raw);
+        self != older && same_client && old.validity.not_after < new.validity.not_after
+    }
+
     /// `cert_client_<fingerprint>`.
     pub fn name(&self) -> CertificateName {
         self.0.summary.name

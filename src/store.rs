@@ -38,22 +38,35 @@ pub enum Imported {
     /// The certificate was left out of the import (a CA certificate of the client's chain),
     /// which stored the others.
     Skipped(CertificateName, SkipReason),
+    /// The certificate was stored, and it renews one the store held already
+    /// ([`Certificate::renews`]: the same client, a later end), which stays stored until it is
+    /// retired (deleted).
+    Renewed {
+        /// The new certificate.
+        name: CertificateName,
+        /// The certificate it renews (of those it renews, the one that ends last).
+        renews: CertificateName,
+        /// When the renewed certificate's validity ends.
+        renews_not_after: OffsetDateTime,
+    },
 }
 
 impl Imported {
     /// The certificate's name.
     pub fn name(&self) -> CertificateName {
         match self {
-            Imported::Added(name) | Imported::AlreadyPresent(name) | Imported::Skipped(name, _) => {
-                *name
-            }
+            Imported::Added(name)
+            | Imported::AlreadyPresent(name)
+            | Imported::Skipped(name, _)
+            | Imported::Renewed { name, .. } => *name,
         }
     }
 
-    /// `added`, `already_present` or `skipped`.
+    /// `added`, `renewed` (added too), `already_present` or `skipped`.
     pub fn code(&self) -> &'static str {
         match self {
             Imported::Added(_) => "added",
+            Imported::Renewed { .. } => "renewed",
             Imported::AlreadyPresent(_) => "already_present",
             Imported::Skipped(..) => "skipped",
         }
@@ -398,6 +411,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
             skipped: &skipped,
             upload_name: policy.upload(),
         })?;
+        let stored = with_renewals(self, &admitted, stored);
         // One outcome per certificate of the upload, in its order.
         let mut stored = stored.into_iter();
         let mut skipped = skipped.into_iter().peekable();
@@ -473,6 +487,76 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         }
         Ok(purged)
     }
+}
+
+/// The outcomes of an import with each added certificate that renews one the store held
+/// already reported as [`Imported::Renewed`]. Read after the import, in one pass over the
+/// store: a store that cannot be read now leaves the outcomes as they are (the import is
+/// done).
+fn with_renewals<S: StoreBackend + ?Sized>(
+    store: &S,
+    admitted: &[Certificate],
+    outcomes: Vec<Imported>,
+) -> Vec<Imported> {
+    use std::collections::{HashMap, HashSet};
+    if !outcomes.iter().any(|o| matches!(o, Imported::Added(_))) {
+        return outcomes;
+    }
+    let Ok(listing) = store.load_all() else {
+        return outcomes;
+    };
+    let uploaded: HashSet<CertificateName> = admitted.iter().map(Certificate::name).collect();
+    // For each client (subject and issuer; public key), the stored certificate ending last.
+    let mut by_names: HashMap<(&[u8], &[u8]), &Certificate> = HashMap::new();
+    let mut by_key: HashMap<&[u8], &Certificate> = HashMap::new();
+    let later = |a: &Certificate, b: &Certificate| {
+        a.summary().validity.not_after > b.summary().validity.not_after
+    };
+    for old in &listing.certificates {
+        if uploaded.contains(&old.name()) {
+            continue;
+        }
+        let summary = old.summary();
+        let names = (summary.subject.der(), summary.issuer.der());
+        let slot = by_names.entry(names).or_insert(old);
+        if later(old, slot) {
+            *slot = old;
+        }
+        if let Some(key) = crate::der::subject_public_key_info(old.der()) {
+            let slot = by_key.entry(key.raw).or_insert(old);
+            if later(old, slot) {
+                *slot = old;
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(admitted)
+        .map(|(outcome, certificate)| {
+            let Imported::Added(name) = outcome else {
+                return outcome;
+            };
+            let summary = certificate.summary();
+            let by_key = crate::der::subject_public_key_info(certificate.der())
+                .and_then(|key| by_key.get(key.raw));
+            let renewed = [
+                by_names.get(&(summary.subject.der(), summary.issuer.der())),
+                by_key,
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|old| certificate.renews(old))
+            .max_by_key(|old| old.summary().validity.not_after);
+            match renewed {
+                Some(old) => Imported::Renewed {
+                    name,
+                    renews: old.name(),
+                    renews_not_after: old.summary().validity.not_after,
+                },
+                None => outcome,
+            }
+        })
+        .collect()
 }
 
 /// Counts and records an import refused before anything was stored; the refusal, or the

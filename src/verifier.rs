@@ -17,7 +17,7 @@ use rustls::{
 use time::OffsetDateTime;
 
 use crate::certificate::Certificate;
-use crate::der::{Reader, Tag, Tlv};
+use crate::der::Tag;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::registry::Registry;
 use crate::store::{CertificateStore, StoreError};
@@ -272,7 +272,7 @@ impl StoreClientVerifier {
             .ok_or(rustls::Error::PeerMisbehaved(
                 PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme,
             ))?;
-        let key_info = subject_public_key_info(certificate).ok_or(bad_encoding())?;
+        let key_info = crate::der::subject_public_key_info(certificate).ok_or(bad_encoding())?;
         let mut parts = key_info.reader();
         let key_algorithm = parts
             .expect(Tag::SEQUENCE, "algorithm")
@@ -309,23 +309,6 @@ impl StoreClientVerifier {
 
 fn bad_encoding() -> rustls::Error {
     rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
-}
-
-/// The certificate's SubjectPublicKeyInfo, read by position (the certificate was checked when
-/// it was imported; `None` if these bytes are not shaped like a certificate).
-fn subject_public_key_info(certificate: &[u8]) -> Option<Tlv<'_>> {
-    let mut outer = Reader::new(certificate);
-    let mut certificate = outer.expect(Tag::SEQUENCE, "certificate").ok()?.reader();
-    let mut tbs = certificate
-        .expect(Tag::SEQUENCE, "tbsCertificate")
-        .ok()?
-        .reader();
-    tbs.optional(Tag::context(true, 0)).ok()?;
-    tbs.expect(Tag::INTEGER, "serialNumber").ok()?;
-    for what in ["signature", "issuer", "validity", "subject"] {
-        tbs.expect(Tag::SEQUENCE, what).ok()?;
-    }
-    tbs.expect(Tag::SEQUENCE, "subjectPublicKeyInfo").ok()
 }
 
 impl ClientCertVerifier for StoreClientVerifier {
@@ -394,7 +377,7 @@ impl ClientCertVerifier for StoreClientVerifier {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let key_info = subject_public_key_info(certificate).ok_or(bad_encoding())?;
+        let key_info = crate::der::subject_public_key_info(certificate).ok_or(bad_encoding())?;
         signed(rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
             &SubjectPublicKeyInfoDer::from(key_info.raw),

@@ -1153,3 +1153,61 @@ async fn the_overview_lists_what_expires_across_systems() {
         "{due}"
     );
 }
+
+/// Issue 23, renewals in the console: the API names the renewed certificate, the old one's
+/// details page says which certificate renews it and offers to retire it, the new one's
+/// which it renews.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_reports_and_links_renewals() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let app = console(registry);
+    let path = "/api/systems/crm/certificates";
+    let old = name_of(std::str::from_utf8(&data("expired.pem")).unwrap());
+    let new = name_of(std::str::from_utf8(&data("not_yet_valid.pem")).unwrap());
+    let import = |file: &str| {
+        admin_common::api(
+            Method::POST,
+            &format!("{path}?allow_expired=true"),
+            data(file),
+        )
+    };
+    assert_eq!(
+        send(&app, import("expired.pem")).await.json()[0]["outcome"],
+        "added"
+    );
+    let reply = send(&app, import("not_yet_valid.pem")).await;
+    assert_eq!(
+        reply.json(),
+        serde_json::json!([{
+            "name": new,
+            "outcome": "renewed",
+            "renews": old,
+            "renews_not_after": "2021-01-01T00:00:00Z",
+        }])
+    );
+    let mut browser = Browser::new(app);
+    browser.login("").await;
+    let page = browser
+        .get(&format!("/systems/crm/certificates/{old}"))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!(
+            "Renewed by <a href=\"/systems/crm/certificates/{new}\"><code>{new}</code></a>"
+        )) && page.contains("retire it with <em>Delete</em>"),
+        "{page}"
+    );
+    let page = browser
+        .get(&format!("/systems/crm/certificates/{new}"))
+        .await
+        .text();
+    assert!(
+        page.contains(&format!(
+            "Renews <a href=\"/systems/crm/certificates/{old}\">"
+        )),
+        "{page}"
+    );
+}

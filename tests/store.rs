@@ -668,3 +668,61 @@ fn a_self_signed_certificate_that_issued_another_of_the_upload_is_skipped() {
         Imported::Added(client.name())
     );
 }
+
+/// Issue 23, renewals: an import of the same client's certificate (the same key, or the
+/// same subject and issuer) with a later end is reported as a renewal of the stored one;
+/// an older one, or the same client in another system, is not.
+#[test]
+fn an_import_that_renews_a_stored_certificate_says_which() {
+    let old = decode(&common::read("expired.pem")).unwrap().remove(0);
+    let new = decode(&common::read("not_yet_valid.pem"))
+        .unwrap()
+        .remove(0);
+    let policy = ImportPolicy::new(NOW).allow_expired(true);
+    // The same key, other subjects.
+    let store = MemoryStore::new(SystemKind::Source).unwrap();
+    assert_eq!(
+        store.import(&old, &policy).unwrap(),
+        Imported::Added(old.name())
+    );
+    assert_eq!(
+        store.import(&new, &policy).unwrap(),
+        Imported::Renewed {
+            name: new.name(),
+            renews: old.name(),
+            renews_not_after: old.summary().validity.not_after,
+        }
+    );
+    // In the other order, the older one renews nothing.
+    let store = MemoryStore::new(SystemKind::Source).unwrap();
+    store.import(&new, &policy).unwrap();
+    assert_eq!(
+        store.import(&old, &policy).unwrap(),
+        Imported::Added(old.name())
+    );
+    // The same subject and issuer, another key: rcgen, a year and then two.
+    let issue = |years: i32| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "partner.example");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2026 + years, 1, 1);
+        inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap()
+    };
+    let (first, second) = (issue(1), issue(2));
+    let store = MemoryStore::new(SystemKind::Source).unwrap();
+    store.import(&first, &policy).unwrap();
+    assert!(matches!(
+        store.import(&second, &policy).unwrap(),
+        Imported::Renewed { renews, .. } if renews == first.name()
+    ));
+    // Another system holds the old one: no renewal there.
+    let other = MemoryStore::new(SystemKind::Source).unwrap();
+    assert_eq!(
+        other.import(&second, &policy).unwrap(),
+        Imported::Added(second.name())
+    );
+}

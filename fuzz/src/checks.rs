@@ -224,7 +224,8 @@ pub fn store_ops(data: &[u8]) {
                     || (!allow_expired && expired_at(certificate, now))
                     || (!allow_without_client_auth && !certificate.summary().client_auth);
                 match store.import(certificate, &policy) {
-                    Ok(Imported::Added(name)) => {
+                    // A renewal is stored like any added certificate.
+                    Ok(Imported::Added(name) | Imported::Renewed { name, .. }) => {
                         assert!(!refused && model.insert(name, certificate.clone()).is_none());
                     }
                     Ok(Imported::AlreadyPresent(name)) => {
@@ -259,7 +260,10 @@ pub fn store_ops(data: &[u8]) {
                             let added = model
                                 .insert(certificate.name(), certificate.clone())
                                 .is_none();
-                            assert_eq!(matches!(outcome, Imported::Added(_)), added);
+                            assert_eq!(
+                                matches!(outcome, Imported::Added(_) | Imported::Renewed { .. }),
+                                added
+                            );
                         }
                     }
                     Err(_) => assert!(refused, "all or nothing: a refusal must have a reason"),

@@ -372,9 +372,26 @@ fn imported_json(imported: &Imported) -> Value {
         "name": imported.name().to_string(),
         "outcome": imported.code(),
     });
-    if let (Imported::Skipped(_, reason), Some(object)) = (imported, json.as_object_mut()) {
-        object.insert("reason".into(), json!(reason.code()));
-        object.insert("message".into(), json!(reason.to_string()));
+    match (imported, json.as_object_mut()) {
+        (Imported::Skipped(_, reason), Some(object)) => {
+            object.insert("reason".into(), json!(reason.code()));
+            object.insert("message".into(), json!(reason.to_string()));
+        }
+        (
+            Imported::Renewed {
+                renews,
+                renews_not_after,
+                ..
+            },
+            Some(object),
+        ) => {
+            object.insert("renews".into(), json!(renews.to_string()));
+            object.insert(
+                "renews_not_after".into(),
+                json!(crate::store::rfc3339(*renews_not_after)),
+            );
+        }
+        _ => {}
     }
     json
 }

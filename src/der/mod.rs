@@ -457,5 +457,22 @@ pub(crate) fn integer_bits(content: &[u8]) -> u32 {
     }
 }
 
+/// The certificate's SubjectPublicKeyInfo, read by position (the certificate was checked when
+/// it was imported; `None` if these bytes are not shaped like a certificate).
+pub(crate) fn subject_public_key_info(certificate: &[u8]) -> Option<Tlv<'_>> {
+    let mut outer = Reader::new(certificate);
+    let mut certificate = outer.expect(Tag::SEQUENCE, "certificate").ok()?.reader();
+    let mut tbs = certificate
+        .expect(Tag::SEQUENCE, "tbsCertificate")
+        .ok()?
+        .reader();
+    tbs.optional(Tag::context(true, 0)).ok()?;
+    tbs.expect(Tag::INTEGER, "serialNumber").ok()?;
+    for what in ["signature", "issuer", "validity", "subject"] {
+        tbs.expect(Tag::SEQUENCE, what).ok()?;
+    }
+    tbs.expect(Tag::SEQUENCE, "subjectPublicKeyInfo").ok()
+}
+
 #[cfg(test)]
 mod tests;

@@ -239,7 +239,7 @@ impl SystemStore {
                     .zip(outcomes)
                     .map(|(certificate, outcome)| {
                         let outcome = match outcome {
-                            Imported::Added(_) => AuditOutcome::Added,
+                            Imported::Added(_) | Imported::Renewed { .. } => AuditOutcome::Added,
                             Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
                             Imported::Skipped(..) => AuditOutcome::Skipped,
                         };

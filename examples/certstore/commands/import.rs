@@ -61,6 +61,14 @@ pub(crate) fn import(
             for (outcome, certificate) in outcomes.iter().zip(&certificates) {
                 match outcome {
                     Imported::Added(name) => out!("imported {name}"),
+                    Imported::Renewed {
+                        name,
+                        renews,
+                        renews_not_after,
+                    } => out!(
+                        "imported {name}, renewing {renews} (which ends {}): delete that one once no client presents it",
+                        renews_not_after.date()
+                    ),
                     Imported::AlreadyPresent(name) => out!("already present {name}"),
                     Imported::Skipped(name, reason) => {
                         let subject = certificate.summary().subject.to_string();

@@ -33,8 +33,24 @@ pub(in crate::admin) async fn certificate(
             }
         };
         let lookup = system.clone();
-        let imported = console
-            .blocking(&actor, move |registry| registry.import_record(&lookup, &name))
+        let this = certificate.clone();
+        let (imported, renewed_by, renews) = console
+            .blocking(&actor, move |registry| {
+                let imported = registry.import_record(&lookup, &name)?;
+                // Renewals are found by the same client and a later end, among the system's
+                // certificates (the one that ends last, each way).
+                let listing = registry.store(&lookup)?.list()?;
+                let last = |certificates: Vec<&crate::Certificate>| {
+                    certificates
+                        .into_iter()
+                        .max_by_key(|c| c.summary().validity.not_after)
+                        .cloned()
+                };
+                let all = &listing.certificates;
+                let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
+                let renews = last(all.iter().filter(|c| this.renews(c)).collect());
+                Ok((imported, renewed_by, renews))
+            })
             .await?;
         let summary = certificate.summary();
         let status = summary.validity.status_at(console.now(), console.config().warn_within);
@@ -116,7 +132,26 @@ pub(in crate::admin) async fn certificate(
                 |record| format!("{} by {}", instant(record.time), record.actor),
             ),
         );
-        body.push_str("</dl><div class=\"actions\">");
+        body.push_str("</dl>");
+        let link = |other: &crate::Certificate| {
+            format!(
+                "<a href=\"{}\"><code>{}</code></a> (valid until {})",
+                esc(&base.to(&format!("{}/certificates/{}", system_path(&system), other.name()))),
+                other.name(),
+                instant(other.summary().validity.not_after),
+            )
+        };
+        if let Some(newer) = &renewed_by {
+            w!(
+                body,
+                "<p class=\"flash\" id=\"renewed-by\">Renewed by {}: once no client presents this certificate any more, retire it with <em>Delete</em>.</p>",
+                link(newer)
+            );
+        }
+        if let Some(older) = &renews {
+            w!(body, "<p class=\"hint\" id=\"renews\">Renews {}.</p>", link(older));
+        }
+        body.push_str("<div class=\"actions\">");
         for format in ["pem", "der"] {
             w!(
                 body,

@@ -210,7 +210,11 @@ pub(in crate::admin) async fn import(
             // report it as failed.
             let certificates = decode_with(&upload.file, &policy.decode).unwrap_or_default();
             let count = |code: &str| imported.iter().filter(|o| o.code() == code).count();
-            let counts = (count("added"), count("already_present"), count("skipped"));
+            let counts = (
+                count("added") + count("renewed"),
+                count("already_present"),
+                count("skipped"),
+            );
             let mut lines = Vec::with_capacity(imported.len());
             for (index, outcome) in imported.iter().enumerate() {
                 let subject = certificates
@@ -219,6 +223,14 @@ pub(in crate::admin) async fn import(
                     .unwrap_or_default();
                 lines.push(match outcome {
                     crate::store::Imported::Added(name) => format!("imported: {name} ({subject})"),
+                    crate::store::Imported::Renewed {
+                        name,
+                        renews,
+                        renews_not_after,
+                    } => format!(
+                        "imported: {name} ({subject}), a renewal of {renews}, which ends {}: delete that one once no client presents it",
+                        instant(*renews_not_after)
+                    ),
                     crate::store::Imported::AlreadyPresent(name) => {
                         format!("already present: {name} ({subject})")
                     }
