@@ -526,7 +526,7 @@ mod tests {
         #[cfg(feature = "postgres")]
         errors.push(Box::new(StoreError::Database {
             operation: "configure TLS to the database",
-            source: Box::new(crate::store::PostgresTlsError::Rustls(
+            source: Box::new(crate::PostgresTlsError::Rustls(
                 rustls::Error::General("no usable TLS version".into()),
             )),
         }));

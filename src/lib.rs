@@ -74,7 +74,13 @@ mod text_serde;
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub mod admin;
 mod audit;
+mod backend;
 mod certificate;
+mod clock;
+/// The conformance suites every store backend and every registry pass (feature `test-util`).
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod conformance;
 mod decode;
 mod der;
 mod error;
@@ -97,20 +103,18 @@ pub use error::{
     PrivateKeyKind,
 };
 pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
-pub use monitor::{
-    CertificateEvent, Clock, Monitor, MonitorHandle, MonitorOptions, SystemClock, ValidityEvent,
-};
-pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
-/// The conformance suites every store backend and every registry pass (feature `test-util`).
-#[cfg(feature = "test-util")]
-pub use store::conformance;
-pub use store::{
-    Admitted, CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, ImportPolicy,
-    ImportRefusal, Imported, Listing, MemoryStore, PermissionProblem, RefusalReason, SkipReason,
-    StoreBackend, StoreError, StoreEvent, Verdict,
-};
+pub use backend::fs::{FileStore, FileStoreOptions};
+pub use backend::memory::MemoryStore;
 #[cfg(feature = "postgres")]
-pub use store::{PostgresOptions, PostgresStore, PostgresTlsError};
+pub use backend::postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
+pub use clock::{Clock, SystemClock};
+pub use monitor::{CertificateEvent, Monitor, MonitorHandle, MonitorOptions, ValidityEvent};
+pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
+pub use store::{
+    Admitted, CertificateStore, Damage, DamagedEntry, ImportPolicy, ImportRefusal, Imported,
+    Listing, PermissionProblem, RefusalReason, SkipReason, StoreBackend, StoreError, StoreEvent,
+    Verdict,
+};
 pub use summary::{
     Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm,
     KeyUsage, Oid, PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, TlsKeyTypes,

@@ -9,36 +9,13 @@ use std::thread::JoinHandle;
 
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::CertificateName;
 use crate::registry::{Generation, Registry};
 use crate::store::{CertificateStore, StoreBackend, StoreError, StoreEvent};
 use crate::summary::ValidityStatus;
 use crate::sync::MutexExt;
 use crate::system::SystemName;
-
-/// Where a monitor takes the time from. The library never reads the clock by itself: a
-/// monitor started with [`Monitor::start`] uses [`SystemClock`]; tests pass a fixed or
-/// stepped clock (any `Fn() -> OffsetDateTime`).
-pub trait Clock: Send + Sync + 'static {
-    /// The current instant.
-    fn now(&self) -> OffsetDateTime;
-}
-
-/// The operating system's clock, in UTC.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
-    }
-}
-
-impl<F: Fn() -> OffsetDateTime + Send + Sync + 'static> Clock for F {
-    fn now(&self) -> OffsetDateTime {
-        self()
-    }
-}
 
 /// Something a monitor noticed about a certificate. Each is reported once per certificate
 /// and system by a monitor (a new monitor, after a restart, reports again what is already

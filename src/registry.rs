@@ -1,14 +1,11 @@
 //! [`Registry`]: the systems a service trusts inbound clients for, each with its own
 //! certificates, and which systems trust a given client.
 
-mod directory;
-mod index;
 mod login;
-mod memory;
 mod overview;
 mod system_store;
 
-use index::Index;
+pub use crate::backend::SystemListing;
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 
@@ -18,16 +15,14 @@ use std::sync::{Arc, RwLock};
 
 use time::OffsetDateTime;
 
-use crate::audit::{
-    AuditAction, AuditFiles, AuditLog, AuditOutcome, AuditRecord, History, HistoryQuery,
-};
+use crate::audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
+use crate::backend::fs::{FileStoreOptions, FsBackend};
+use crate::backend::memory::MemoryBackend;
+use crate::backend::{Marker, RegistryBackend, SystemBackend};
 use crate::certificate::Certificate;
+use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::monitor::{Clock, SystemClock};
-use crate::store::{
-    Admitted, DamagedEntry, FileStoreOptions, Imported, Listing, StoreBackend, StoreError,
-    StoreEvent,
-};
+use crate::store::{Admitted, Imported, Listing, StoreBackend, StoreError, StoreEvent};
 use crate::sync::RwLockExt;
 use crate::system::{System, SystemKind, SystemName};
 
@@ -76,13 +71,10 @@ pub struct Registry {
 }
 
 struct Shared {
-    backend: Backend,
-    index: RwLock<Index>,
-    audit: AuditLog,
+    backend: Box<dyn RegistryBackend>,
     /// The time of the audit trail's records.
     clock: RwLock<Arc<dyn Clock>>,
-    /// How many times the registry changed as this process saw it: a change made through
-    /// it, or a rebuild of the index after another process's change.
+    /// How many times the registry changed through this process.
     changes: AtomicU64,
 }
 
@@ -95,16 +87,13 @@ struct Shared {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Generation {
     changes: u64,
-    marker: Option<directory::Stamp>,
-    /// On PostgreSQL, the revision of the database the index reflects.
-    revision: Option<i64>,
+    marker: Marker,
 }
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("backend", &self.backend)
-            .field("audit", &self.audit)
             .finish_non_exhaustive()
     }
 }
@@ -112,34 +101,11 @@ impl std::fmt::Debug for Shared {
 /// The actor of changes made through a registry handle that was not given one.
 const UNKNOWN_ACTOR: &str = "unknown";
 
-#[derive(Debug)]
-enum Backend {
-    Memory(memory::Memory),
-    Directory(directory::Directory),
-    /// Keeps its own index, current by its listener; the registry's is not used.
-    #[cfg(feature = "postgres")]
-    Postgres(crate::store::postgres::Database),
-}
-
-/// The systems of a registry, sorted by name, and the entries that are not readable systems
-/// (a directory without a valid manifest), never hidden.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct SystemListing {
-    /// The systems, sorted by name.
-    pub systems: Vec<System>,
-    /// Entries that could not be read as systems.
-    pub damaged: Vec<DamagedEntry>,
-}
-
 impl Registry {
     /// An empty registry kept in memory, for tests and for services that load their systems
     /// from elsewhere.
     pub fn in_memory() -> Self {
-        Self::with_backend(
-            Backend::Memory(memory::Memory::default()),
-            AuditLog::memory(),
-        )
+        Self::with_backend(Box::new(MemoryBackend::default()))
     }
 
     /// Opens the registry in an existing directory (see [`FileStore`](crate::FileStore) for
@@ -159,15 +125,8 @@ impl Registry {
         dir: impl AsRef<Path>,
         options: &FileStoreOptions,
     ) -> Result<Self, StoreError> {
-        let directory = directory::Directory::open(dir.as_ref(), options)?;
-        let audit = AuditLog::Files(AuditFiles::open(
-            dir.as_ref(),
-            options.is_shared_group(),
-            crate::audit::ROTATE_AT,
-        )?);
-        let registry = Self::with_backend(Backend::Directory(directory), audit);
-        registry.refresh(true)?;
-        Ok(registry)
+        let backend = FsBackend::open(dir.as_ref(), options)?;
+        Ok(Self::with_backend(Box::new(backend)))
     }
 
     /// Connects to a registry in a PostgreSQL database (feature `postgres`), creating its
@@ -211,18 +170,18 @@ impl Registry {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[cfg(feature = "postgres")]
-    pub fn connect(url: &str, options: &crate::store::PostgresOptions) -> Result<Self, StoreError> {
-        let database = crate::store::postgres::Database::connect(url, options)?;
-        let audit = AuditLog::Postgres(database.audit_table());
-        Ok(Self::with_backend(Backend::Postgres(database), audit))
+    pub fn connect(
+        url: &str,
+        options: &crate::backend::postgres::PostgresOptions,
+    ) -> Result<Self, StoreError> {
+        let database = crate::backend::postgres::Database::connect(url, options)?;
+        Ok(Self::with_backend(Box::new(database)))
     }
 
-    fn with_backend(backend: Backend, audit: AuditLog) -> Self {
+    fn with_backend(backend: Box<dyn RegistryBackend>) -> Self {
         Registry {
             shared: Arc::new(Shared {
                 backend,
-                index: RwLock::new(Index::default()),
-                audit,
                 clock: RwLock::new(Arc::new(SystemClock)),
                 changes: AtomicU64::new(0),
             }),
@@ -249,16 +208,9 @@ impl Registry {
     /// Where the registry stands now (see [`Generation`]). On PostgreSQL the other replicas'
     /// changes move it once this process's listener has seen them.
     pub(crate) fn generation(&self) -> Generation {
-        let (marker, revision) = match &self.shared.backend {
-            Backend::Directory(directory) => (directory.stamp(), None),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => (None, Some(database.revision())),
-            Backend::Memory(_) => (None, None),
-        };
         Generation {
             changes: self.shared.changes.load(Ordering::Acquire),
-            marker,
-            revision,
+            marker: self.shared.backend.marker(),
         }
     }
 
@@ -276,7 +228,7 @@ impl Registry {
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
     /// are applied by the database (a query on the writer connection).
     pub fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
-        self.shared.audit.history(query)
+        self.shared.backend.history(query)
     }
 
     /// The record of the import that added this certificate to this system (who imported
@@ -288,7 +240,7 @@ impl Registry {
         system: &SystemName,
         certificate: &CertificateName,
     ) -> Result<Option<AuditRecord>, StoreError> {
-        self.shared.audit.import_record(system, certificate)
+        self.shared.backend.import_record(system, certificate)
     }
 
     /// The record of a change of a system made through this handle, now.
@@ -328,90 +280,29 @@ impl Registry {
                 format!("a {kind} system"),
             )
         };
-        let touched = match &self.shared.backend {
-            Backend::Memory(memory) => self
-                .shared
-                .audit
-                .record_then_change(|| Ok(vec![record()]), || memory.create_system(&system))
-                .map(|()| None)?,
-            // Recorded, then made: a name already taken is refused before anything is written.
-            Backend::Directory(directory) => self.shared.audit.record_then_change(
-                || match directory.system(name) {
-                    Err(StoreError::SystemNotFound(_)) => Ok(vec![record()]),
-                    Ok(_) | Err(StoreError::Damaged(_)) => {
-                        Err(StoreError::SystemExists(name.clone()))
-                    }
-                    Err(error) => Err(error),
-                },
-                || directory.create_system(&system),
-            )?,
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => {
-                // The database keeps its own index; its clock keeps microseconds. The record
-                // is written by the creation's transaction.
-                return self
-                    .shared
-                    .bumped(database.create_system(name, kind, created, &record));
-            }
-        };
-        self.shared.record_change(touched, |index| {
-            index.systems.insert(name.clone(), system.clone());
-        });
+        let system = self.shared.backend.create_system(&system, &record)?;
+        self.shared.bump();
         Ok(system)
     }
 
     /// Every system, sorted by name, with the entries that are not readable systems.
     pub fn systems(&self) -> Result<SystemListing, StoreError> {
-        match &self.shared.backend {
-            Backend::Memory(memory) => Ok(memory.systems()),
-            Backend::Directory(directory) => directory.systems(),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => {
-                let (systems, damaged) = database.systems();
-                Ok(SystemListing { systems, damaged })
-            }
-        }
+        self.shared.backend.systems()
     }
 
     /// The system with this name; [`StoreError::SystemNotFound`] if there is none.
     pub fn system(&self, name: &SystemName) -> Result<System, StoreError> {
-        match &self.shared.backend {
-            Backend::Memory(memory) => memory.system(name),
-            Backend::Directory(directory) => directory.system(name),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => database.system(name),
-        }
+        self.shared.backend.system(name)
     }
 
     /// The certificate store of the system with this name. A target system's store holds
     /// nothing and refuses imports with [`StoreError::NotInbound`].
     pub fn store(&self, name: &SystemName) -> Result<SystemStore, StoreError> {
-        let (system, store): (System, Option<Arc<dyn StoreBackend>>) = match &self.shared.backend {
-            Backend::Memory(memory) => memory.store(name)?,
-            Backend::Directory(directory) => {
-                let system = directory.system(name)?;
-                let store = directory
-                    .store(&system)?
-                    .map(|store| store as Arc<dyn StoreBackend>);
-                (system, store)
-            }
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => {
-                let (system, rows) = database.store(name)?;
-                return Ok(SystemStore {
-                    system,
-                    store: rows.clone().map(|rows| rows as Arc<dyn StoreBackend>),
-                    rows,
-                    shared: Arc::clone(&self.shared),
-                    actor: Arc::clone(&self.actor),
-                });
-            }
-        };
+        let system = self.shared.backend.system(name)?;
+        let store = self.shared.backend.store(&system)?;
         Ok(SystemStore {
             system,
             store,
-            #[cfg(feature = "postgres")]
-            rows: None,
             shared: Arc::clone(&self.shared),
             actor: Arc::clone(&self.actor),
         })
@@ -433,47 +324,11 @@ impl Registry {
                 format!("with {removed} certificate(s)"),
             )
         };
-        let (removed, touched) = match &self.shared.backend {
-            Backend::Memory(memory) => {
-                let removed = memory.remove_system(name, with_certificates)?;
-                self.shared.audit.append(&[record(removed)])?;
-                (removed, None)
-            }
-            // Recorded, then removed: under the trail's lock nothing is imported meanwhile,
-            // so the count recorded is the count removed.
-            Backend::Directory(directory) => self.shared.audit.record_then_change(
-                || {
-                    let held = self.store(name)?.load_all()?;
-                    let count = held.certificates.len();
-                    if !with_certificates && count + held.damaged.len() > 0 {
-                        return Err(StoreError::SystemNotEmpty {
-                            name: name.clone(),
-                            certificates: count + held.damaged.len(),
-                        });
-                    }
-                    Ok(vec![record(count)])
-                },
-                || directory.remove_system(name, with_certificates),
-            )?,
-            // The database keeps its own index; the record is written by the removal's
-            // transaction.
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => {
-                return self.shared.bumped(database.remove_system(
-                    name,
-                    with_certificates,
-                    &record,
-                ));
-            }
-        };
-        self.shared.audit.forget_system(name);
-        self.shared.record_change(touched, |index| {
-            index.systems.remove(name);
-            index.trusted.retain(|_, systems| {
-                systems.retain(|system| system != name);
-                !systems.is_empty()
-            });
-        });
+        let removed = self
+            .shared
+            .backend
+            .remove_system(name, with_certificates, &record)?;
+        self.shared.bump();
         Ok(removed)
     }
 
@@ -484,12 +339,7 @@ impl Registry {
     /// [`PostgresStore`](crate::PostgresStore) (an earlier version's, or one still in use on
     /// the same schema), healthy or damaged.
     pub fn legacy_certificates(&self) -> Result<usize, StoreError> {
-        match &self.shared.backend {
-            Backend::Memory(_) => Ok(0),
-            Backend::Directory(directory) => Ok(directory.legacy_files()?.len()),
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(database) => Ok(database.legacy_certificates()),
-        }
+        self.shared.backend.legacy_certificates()
     }
 
     /// Moves the certificates of a store made by [`FileStore`](crate::FileStore) in the
@@ -505,25 +355,13 @@ impl Registry {
         kind: SystemKind,
         created: OffsetDateTime,
     ) -> Result<usize, StoreError> {
-        #[cfg(feature = "postgres")]
-        if let Backend::Postgres(database) = &self.shared.backend {
-            if let Err(error) = self.create_system(name, kind, created) {
-                if !matches!(error, StoreError::SystemExists(_)) {
-                    return Err(error);
-                }
-            }
-            return self.shared.bumped(database.adopt_legacy(name));
-        }
-        let Backend::Directory(directory) = &self.shared.backend else {
-            return Ok(0);
-        };
         let system = match self.create_system(name, kind, created) {
             Ok(system) => system,
             Err(StoreError::SystemExists(_)) => self.system(name)?,
             Err(error) => return Err(error),
         };
-        let moved = directory.adopt_legacy(&system)?;
-        self.refresh(true)?;
+        let moved = self.shared.backend.adopt_legacy(&system)?;
+        self.shared.bump();
         Ok(moved)
     }
 
@@ -533,22 +371,7 @@ impl Registry {
     /// changed the registry; on PostgreSQL, the index its listener keeps current (no database
     /// round trip).
     pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
-        #[cfg(feature = "postgres")]
-        if let Backend::Postgres(database) = &self.shared.backend {
-            return Ok(database.identify(fingerprint));
-        }
-        self.refresh(false)?;
-        let index = self.shared.index.reading();
-        Ok(index
-            .trusted
-            .get(fingerprint)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|name| index.systems.get(name).cloned())
-                    .collect()
-            })
-            .unwrap_or_default())
+        self.shared.backend.identify(fingerprint)
     }
 
     /// The systems that trust this certificate.
@@ -581,53 +404,18 @@ impl Registry {
             .filter(|system| system.kind().accepts_inbound() && accept(system))
             .collect();
         for system in &systems {
-            let store: Option<Arc<dyn StoreBackend>> = match &self.shared.backend {
-                Backend::Memory(memory) => match memory.store(system.name()) {
-                    Ok((_, store)) => store,
-                    // Removed since the index was built.
-                    Err(StoreError::SystemNotFound(_)) => None,
-                    Err(error) => return Err(error),
-                },
-                Backend::Directory(directory) => match directory.store(system) {
-                    Ok(store) => store.map(|store| store as Arc<dyn StoreBackend>),
-                    // Removed, or made odd (a link, a mode others may write), since the index
-                    // was built: it trusts nothing, and the other systems are still asked.
-                    Err(StoreError::SystemNotFound(_) | StoreError::Damaged(_)) => None,
-                    Err(error) => return Err(error),
-                },
-                #[cfg(feature = "postgres")]
-                Backend::Postgres(database) => match database.store(system.name()) {
-                    Ok((_, store)) => store.map(|store| store as Arc<dyn StoreBackend>),
-                    Err(StoreError::SystemNotFound(_)) => None,
-                    Err(error) => return Err(error),
-                },
+            let store = match self.shared.backend.store(system) {
+                Ok(store) => store,
+                // Removed, or made odd (a link, a mode others may write), since the index
+                // was built: it trusts nothing, and the other systems are still asked.
+                Err(StoreError::SystemNotFound(_) | StoreError::Damaged(_)) => None,
+                Err(error) => return Err(error),
             };
             if let Some(certificate) = store.map(|store| store.load(name)).transpose()?.flatten() {
                 return Ok(Some((certificate, systems)));
             }
         }
         Ok(None)
-    }
-
-    /// Rebuilds the index from the backend if another process changed the registry (or
-    /// `always`).
-    fn refresh(&self, always: bool) -> Result<(), StoreError> {
-        let Backend::Directory(directory) = &self.shared.backend else {
-            return Ok(());
-        };
-        let stamp = directory.stamp();
-        {
-            let index = self.shared.index.reading();
-            if !always && index.built && index.stamp == stamp {
-                return Ok(());
-            }
-        }
-        // Built from a stamp taken before reading: a change made during the rebuild moves
-        // the marker again, and the next call rebuilds once more.
-        let rebuilt = Index::of_directory(directory, stamp)?;
-        *self.shared.index_mut() = rebuilt;
-        self.shared.bump();
-        Ok(())
     }
 }
 
@@ -636,51 +424,8 @@ impl Shared {
         self.clock.reading().now()
     }
 
-    fn index_mut(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
-        self.index.writing()
-    }
-
-    /// After a change through this process: applies it to the index (`update`) and tells
-    /// the other processes sharing the registry. The index then carries the marker this
-    /// process wrote, so its own next `identify` does not rebuild, unless the marker it
-    /// replaced is not the one the index was built from (another process changed the
-    /// registry meanwhile, or a rebuild from an older marker raced with this change).
-    fn changed(&self, update: impl FnOnce(&mut Index)) {
-        // Written before the index is locked: `identify` never waits for a file system call.
-        let touched = match &self.backend {
-            Backend::Directory(directory) => directory.touch(),
-            _ => None,
-        };
-        self.record_change(touched, update);
-    }
-
-    /// Applies a change made through this process to the index (`update`), and records the
-    /// marker it wrote (`touched`) as [`changed`](Self::changed) does.
-    fn record_change(&self, touched: Option<directory::Touched>, update: impl FnOnce(&mut Index)) {
-        {
-            let mut index = self.index_mut();
-            update(&mut index);
-            if let Some(touched) = touched {
-                if index.built && touched.replaced == Some(index.stamp) {
-                    index.stamp = Some(touched.written);
-                }
-            }
-        }
-        self.bump();
-    }
-
     /// Moves the [`Generation`] on, after a change is made and visible.
     fn bump(&self) {
         self.changes.fetch_add(1, Ordering::Release);
-    }
-
-    /// Moves the generation on if `result` says a change was made (on PostgreSQL, whose
-    /// own index follows the change without the registry's).
-    #[cfg(feature = "postgres")]
-    fn bumped<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        if result.is_ok() {
-            self.bump();
-        }
-        result
     }
 }

@@ -1,24 +1,19 @@
 //! The [`CertificateStore`] trait: import, list, get and delete inbound client certificates,
 //! and the validity chores built on them; the [`StoreBackend`] trait that backends implement
-//! under it. Backends: [`MemoryStore`] and [`FileStore`] (and `PostgresStore`, feature
-//! `postgres`).
+//! under it; the [`ImportPolicy`] every import goes through. Stores: [`MemoryStore`] and
+//! [`FileStore`] (and `PostgresStore`, feature `postgres`), kept by the backends.
+//!
+//! [`MemoryStore`]: crate::MemoryStore
+//! [`FileStore`]: crate::FileStore
 
-#[cfg(feature = "test-util")]
-pub mod conformance;
 mod error;
-pub(crate) mod file;
-mod memory;
 mod policy;
-#[cfg(feature = "postgres")]
-pub(crate) mod postgres;
 
 pub(crate) use error::rfc3339;
-pub use error::{Damage, DamagedEntry, ImportRefusal, RefusalReason, StoreError};
-pub use file::{FileStore, FileStoreOptions, PermissionProblem};
-pub use memory::MemoryStore;
+pub use error::{
+    Damage, DamagedEntry, ImportRefusal, PermissionProblem, RefusalReason, StoreError,
+};
 pub use policy::{ImportPolicy, SkipReason, Verdict};
-#[cfg(feature = "postgres")]
-pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
 
 use time::{Duration, OffsetDateTime};
 
@@ -113,9 +108,10 @@ pub struct Listing {
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Admitted<'a> {
-    certificates: &'a [Certificate],
-    skipped: &'a [(Certificate, SkipReason)],
-    upload_name: Option<&'a str>,
+    // Crate-visible only, so that nothing outside the crate can make one.
+    pub(crate) certificates: &'a [Certificate],
+    pub(crate) skipped: &'a [(Certificate, SkipReason)],
+    pub(crate) upload_name: Option<&'a str>,
 }
 
 impl<'a> Admitted<'a> {
@@ -579,7 +575,7 @@ fn refused<S: StoreBackend + ?Sized>(
 }
 
 /// Refuses target systems; shared by the backends' constructors.
-fn require_inbound(kind: SystemKind) -> Result<(), StoreError> {
+pub(crate) fn require_inbound(kind: SystemKind) -> Result<(), StoreError> {
     if kind.accepts_inbound() {
         Ok(())
     } else {

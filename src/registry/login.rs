@@ -25,6 +25,6 @@ impl Registry {
             outcome: AuditOutcome::Refused,
             detail,
         };
-        self.shared.audit.append(&[record])
+        self.shared.backend.append(&[record])
     }
 }

@@ -9,11 +9,9 @@ use super::*;
 #[derive(Clone)]
 pub struct SystemStore {
     pub(super) system: System,
-    pub(super) store: Option<Arc<dyn StoreBackend>>,
-    /// On PostgreSQL, the same store as `store`, whose writes insert their audit records in
-    /// their own transaction.
-    #[cfg(feature = "postgres")]
-    pub(super) rows: Option<Arc<crate::store::postgres::SystemRows>>,
+    /// The backend's store of the system, which records every write with it (none for a
+    /// target system).
+    pub(super) store: Option<Arc<dyn SystemBackend>>,
     pub(super) shared: Arc<Shared>,
     pub(super) actor: Arc<str>,
 }
@@ -31,14 +29,6 @@ impl SystemStore {
     pub fn system(&self) -> &System {
         &self.system
     }
-
-    /// A removed system's directory is gone: say which system, not which path.
-    fn system_error(&self, error: StoreError) -> StoreError {
-        match error {
-            StoreError::NoDirectory(_) => StoreError::SystemNotFound(self.system.name().clone()),
-            other => other,
-        }
-    }
 }
 
 /// Every change through a system store is recorded by the store itself, under the audit
@@ -55,106 +45,34 @@ impl StoreBackend for SystemStore {
         let Some(store) = &self.store else {
             return Err(StoreError::NotInbound(self.system.kind()));
         };
-        let certificates = admitted.certificates();
-        let store_all = || -> Result<Vec<Imported>, StoreError> {
-            match &self.shared.backend {
-                // Held while storing, so that a removal of the system comes before or after.
-                Backend::Memory(memory) => memory.store_all(self.system.name(), store, admitted),
-                // The file store checks, under its lock, that its directory is still the one
-                // it opened.
-                _ => store
-                    .store_all(admitted)
-                    .map_err(|error| self.system_error(error)),
-            }
-        };
-        let outcomes = match &self.shared.backend {
-            // Checked in the write's transaction, which inserts the records of the import;
-            // the backend's own index follows.
-            #[cfg(feature = "postgres")]
-            Backend::Postgres(_) => {
-                let Some(rows) = &self.rows else {
-                    return Err(StoreError::NotInbound(self.system.kind()));
-                };
-                return self
-                    .shared
-                    .bumped(rows.store_all_audited(admitted, &|outcomes| {
-                        self.records_of(StoreEvent::Imported {
-                            certificates,
-                            outcomes,
-                            skipped: admitted.skipped(),
-                            upload_name: admitted.upload_name(),
-                        })
-                    }));
-            }
-            // In memory the trail cannot fail: stored, then recorded as it happened.
-            Backend::Memory(_) => {
-                let outcomes = store_all()?;
-                self.shared
-                    .audit
-                    .append(&self.records_of(StoreEvent::Imported {
-                        certificates,
-                        outcomes: &outcomes,
-                        skipped: admitted.skipped(),
-                        upload_name: admitted.upload_name(),
-                    }))?;
-                outcomes
-            }
-            // Recorded, then stored: under the trail's lock, which every writer of the
-            // registry waits for, what the store holds cannot change, so the outcome each
-            // certificate will have is known before it is stored (as the store decides it:
-            // a certificate given twice is added once; a damaged entry is replaced).
-            _ => self.shared.audit.record_then_change(
-                || {
-                    let mut seen = std::collections::HashSet::with_capacity(certificates.len());
-                    let mut outcomes = Vec::with_capacity(certificates.len());
-                    for certificate in certificates {
-                        let name = certificate.name();
-                        let added = seen.insert(name)
-                            && match store.load(&name) {
-                                Ok(None) | Err(StoreError::Damaged(_)) => true,
-                                Ok(Some(_)) => false,
-                                Err(error) => return Err(self.system_error(error)),
-                            };
-                        outcomes.push(if added {
-                            Imported::Added(name)
-                        } else {
-                            Imported::AlreadyPresent(name)
-                        });
-                    }
-                    Ok(self.records_of(StoreEvent::Imported {
-                        certificates,
-                        outcomes: &outcomes,
-                        skipped: admitted.skipped(),
-                        upload_name: admitted.upload_name(),
-                    }))
-                },
-                store_all,
-            )?,
-        };
-        // Certificates already present change nothing: no marker, no rebuild anywhere.
+        let outcomes = store.store_all(admitted, &|outcomes| {
+            self.records_of(StoreEvent::Imported {
+                certificates: admitted.certificates(),
+                outcomes,
+                skipped: admitted.skipped(),
+                upload_name: admitted.upload_name(),
+            })
+        })?;
+        // Certificates already present change nothing.
         if outcomes
             .iter()
             .any(|outcome| matches!(outcome, Imported::Added(_)))
         {
-            self.shared.changed(|index| {
-                for certificate in certificates {
-                    index.trust(certificate.fingerprint(), self.system.name());
-                }
-            });
+            self.shared.bump();
         }
         Ok(outcomes)
     }
 
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         match &self.store {
-            Some(store) => store.load(name).map_err(|error| self.system_error(error)),
+            Some(store) => store.load(name),
             None => Ok(None),
         }
     }
 
     fn load_all(&self) -> Result<Listing, StoreError> {
         match &self.store {
-            Some(store) => store.load_all().map_err(|error| self.system_error(error)),
+            Some(store) => store.load_all(),
             None => Ok(Listing::default()),
         }
     }
@@ -171,7 +89,7 @@ impl StoreBackend for SystemStore {
         // What changed was recorded by the change itself (above); a refusal changed nothing
         // and is appended on its own.
         match event {
-            StoreEvent::Refused { .. } => self.shared.audit.append(&self.records_of(event)),
+            StoreEvent::Refused { .. } => self.shared.backend.append(&self.records_of(event)),
             _ => Ok(()),
         }
     }
@@ -179,8 +97,8 @@ impl StoreBackend for SystemStore {
 
 impl SystemStore {
     /// Removes a certificate (or damaged entry) and records it: as a purge of `expired`
-    /// when given, as a delete otherwise. The record is written first, under the trail's
-    /// lock, and taken back if the removal fails.
+    /// when given, as a delete otherwise, as one with the removal (see
+    /// [`SystemBackend::remove`]).
     fn remove_recorded(
         &self,
         name: &CertificateName,
@@ -193,30 +111,8 @@ impl SystemStore {
             Some(certificate) => self.records_of(StoreEvent::Purged { certificate }),
             None => self.records_of(StoreEvent::Deleted { name, certificate }),
         };
-        // On PostgreSQL the delete's transaction inserts its record (the backend's own index
-        // follows).
-        #[cfg(feature = "postgres")]
-        if let Some(rows) = &self.rows {
-            let certificate = store.load(name).ok().flatten();
-            return self
-                .shared
-                .bumped(rows.remove_audited(name, &|| records(certificate.as_ref())));
-        }
-        self.shared.audit.record_then_change(
-            || {
-                // Read under the lock: what is removed is what the record names. A damaged
-                // entry is removed and recorded by its name alone.
-                let certificate = match store.load(name) {
-                    Ok(Some(certificate)) => Some(certificate),
-                    Ok(None) => return Err(StoreError::NotFound(*name)),
-                    Err(_) => None,
-                };
-                Ok(records(certificate.as_ref()))
-            },
-            || store.remove(name).map_err(|error| self.system_error(error)),
-        )?;
-        self.shared
-            .changed(|index| index.distrust(&name.fingerprint(), self.system.name()));
+        store.remove(name, &|certificate| records(certificate))?;
+        self.shared.bump();
         Ok(())
     }
 

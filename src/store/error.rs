@@ -7,9 +7,8 @@ use time::OffsetDateTime;
 
 use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::PermissionProblem;
 #[cfg(doc)]
-use crate::store::{FileStore, StoreBackend};
+use crate::{store::StoreBackend, FileStore};
 use crate::system::{SystemKind, SystemName};
 
 /// An entry of a store that could not be read as the certificate its name promises.
@@ -268,6 +267,69 @@ impl StoreError {
             StoreError::BackendContract(_) => "backend_contract",
             StoreError::NotAudited(_) => "not_audited",
             StoreError::Database { .. } => "database",
+        }
+    }
+}
+
+/// Why a store's directory, one of its parents or the link leading to it is refused: someone
+/// other than the process's user (or root, or a trusted group) could change what it trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PermissionProblem {
+    /// Every user may write to it (mode `o+w`, without the sticky bit on a parent).
+    WritableByOthers {
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// Members of its group may write to it (mode `g+w`) and the store was not opened with
+    /// [`FileStoreOptions::shared_group`](crate::FileStoreOptions::shared_group).
+    WritableByGroup {
+        /// The permission bits found.
+        mode: u32,
+    },
+    /// It belongs to a user other than the process's user or root (and, for a store opened
+    /// with a shared group, its group is not one of the process's groups).
+    OwnedByOtherUser {
+        /// The owner's user id.
+        owner: u32,
+        /// The process's effective user id.
+        user: u32,
+    },
+    /// The store's path is a symbolic link owned by a user other than the process's user or
+    /// root: that user chose, and may change, the directory the store is in.
+    LinkOwnedByOtherUser {
+        /// The link's owner's user id.
+        owner: u32,
+        /// The process's effective user id.
+        user: u32,
+    },
+}
+
+impl std::fmt::Display for PermissionProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            PermissionProblem::WritableByOthers { mode } => write!(
+                f,
+                "every user may write to it (mode {mode:o}); make it writable by its owner only \
+                 (chmod go-w)"
+            ),
+            PermissionProblem::WritableByGroup { mode } => write!(
+                f,
+                "its group may write to it (mode {mode:o}); make it writable by its owner only \
+                 (chmod g-w), or open the store with a shared group (FileStoreOptions::shared_group) \
+                 if every member of the group may change which clients are trusted"
+            ),
+            PermissionProblem::OwnedByOtherUser { owner, user } => write!(
+                f,
+                "it belongs to user {owner}, not to this process's user ({user}) or root; \
+                 give it to the service's user (chown) or choose another directory"
+            ),
+            PermissionProblem::LinkOwnedByOtherUser { owner, user } => write!(
+                f,
+                "it is a symbolic link that belongs to user {owner}, not to this process's user \
+                 ({user}) or root, so that user chooses where the store is; use the real \
+                 directory's path"
+            ),
         }
     }
 }

@@ -1,12 +1,4 @@
-//! The directory backend of a [`Registry`](super::Registry):
-//!
-//! ```text
-//! DIR/.lock                               creators and removers of systems take turns on it
-//! DIR/.changes                            rewritten (new inode) after every change
-//! DIR/systems/<name>/system               manifest: kind and creation time
-//! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
-//! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
-//! ```
+//! The systems of a registry directory (see the [module](super) for the layout).
 //!
 //! A system appears whole: its directory is made under a temporary name with its manifest
 //! (fsynced) and renamed into place. It disappears whole: it is renamed to a temporary name,
@@ -23,12 +15,10 @@ use std::sync::{Arc, Mutex};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::SystemListing;
+use super::store::{access, ops, DirectoryIdentity, FileStore, FileStoreOptions};
+use crate::backend::SystemListing;
 use crate::fingerprint::CertificateName;
-use crate::store::file::{access, ops, DirectoryIdentity};
-use crate::store::{
-    CertificateStore, Damage, DamagedEntry, FileStore, FileStoreOptions, StoreError,
-};
+use crate::store::{CertificateStore, Damage, DamagedEntry, StoreError};
 use crate::sync::MutexExt;
 use crate::system::{System, SystemKind, SystemName};
 
@@ -47,6 +37,11 @@ pub(super) struct Stamp {
 }
 
 impl Stamp {
+    /// The marker's inode and change time, for a [`Marker`](crate::backend::Marker).
+    pub(super) fn parts(self) -> (u64, i64, i64) {
+        (self.inode, self.changed.0, self.changed.1)
+    }
+
     fn of(metadata: &fs::Metadata) -> Self {
         #[cfg(unix)]
         let changed = {

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Every change of the registry takes the current file's advisory lock first and holds it
-//! until its record is written and synced (see [`AuditLog`](super::AuditLog)), so the trail's
+//! until its record is written and synced (see the [backend](super)), so the trail's
 //! order is the order of the changes. Files are opened as certificate files are: never
 //! through a symbolic link, without blocking, regular files only, read no further than their
 //! length when opened, backwards from the newest record.
@@ -18,11 +18,13 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use super::lines::{self, Line, LINE_LIMIT};
-use super::{AuditRecord, History, HistoryQuery, DAMAGED_REPORTED};
+use super::store::ops::FileOps;
+use super::store::{access, ops};
+use crate::audit::{AuditRecord, History, HistoryQuery, DAMAGED_REPORTED};
 use crate::fingerprint::CertificateName;
-use crate::store::file::ops::FileOps;
-use crate::store::file::{access, ops};
+use lines::{Line, LINE_LIMIT};
+
+mod lines;
 use crate::store::StoreError;
 use crate::system::SystemName;
 
@@ -175,13 +177,13 @@ impl AuditFiles {
     pub(crate) fn finish(&self, append: Append, records: &[AuditRecord]) {
         for record in records {
             if let (Some(system), Some(certificate)) = (&record.system, &record.certificate) {
-                if record.action == super::AuditAction::Import
-                    && record.outcome == super::AuditOutcome::Added
+                if record.action == crate::audit::AuditAction::Import
+                    && record.outcome == crate::audit::AuditOutcome::Added
                 {
                     self.index_import(system, certificate, record);
                 } else if matches!(
                     record.action,
-                    super::AuditAction::Delete | super::AuditAction::Purge
+                    crate::audit::AuditAction::Delete | crate::audit::AuditAction::Purge
                 ) {
                     let _ = fs::remove_file(self.imported_path(system, certificate));
                 }

@@ -11,7 +11,6 @@ mod cache;
 pub(crate) mod ops;
 mod write;
 
-pub use access::PermissionProblem;
 
 use std::collections::HashMap;
 use std::fs;
@@ -21,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use super::{
-    require_inbound, Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError,
+use crate::store::{
+    require_inbound, PermissionProblem, Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError,
 };
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};

@@ -5,7 +5,7 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use super::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::sync::RwLockExt;

@@ -10,12 +10,13 @@ use std::time::Duration;
 use postgres::Client;
 use rustls::crypto::CryptoProvider;
 
-use super::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
 use crate::system::SystemKind;
 
 mod audit;
+mod backend;
 mod index;
 mod statements;
 mod sync;
@@ -23,7 +24,6 @@ mod systems;
 mod tls;
 mod writer;
 
-pub(crate) use audit::AuditTable;
 use index::Index;
 use statements::Statements;
 pub(crate) use systems::SystemRows;

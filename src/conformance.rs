@@ -23,7 +23,9 @@
 
 use time::{macros::datetime, Duration, OffsetDateTime};
 
-use super::{CertificateStore, ImportPolicy, ImportRefusal, Imported, RefusalReason, StoreError};
+use crate::store::{
+    CertificateStore, ImportPolicy, ImportRefusal, Imported, RefusalReason, StoreError,
+};
 use crate::certificate::Certificate;
 use crate::error::{DecodeError, PrivateKeyKind};
 use crate::fingerprint::CertificateName;
@@ -39,17 +41,17 @@ pub use registry::{
 /// The instant the suite judges validity at: inside the validity of its sample certificates.
 pub const NOW: OffsetDateTime = datetime!(2026-06-01 0:00 UTC);
 
-const SOURCE: &[u8] = include_bytes!("../../tests/data/sample_source.pem");
-const PROXY: &[u8] = include_bytes!("../../tests/data/sample_proxy.pem");
-const BUNDLE: &[u8] = include_bytes!("../../tests/data/bundle.pem");
-const EXPIRED: &[u8] = include_bytes!("../../tests/data/expired.pem");
-const NOT_YET_VALID: &[u8] = include_bytes!("../../tests/data/not_yet_valid.pem");
-const SERVER_ONLY: &[u8] = include_bytes!("../../tests/data/server_only.pem");
-const PRIVATE_KEY: &[u8] = include_bytes!("../../tests/data/key_pkcs8.pem");
-const FULLCHAIN: &[u8] = include_bytes!("../../tests/data/fullchain.pem");
-const INTERMEDIATE: &[u8] = include_bytes!("../../tests/data/intermediate.pem");
-const CA_BUNDLE: &[u8] = include_bytes!("../../tests/data/ca_bundle.pem");
-const SELF_SIGNED_CA_TRUE: &[u8] = include_bytes!("../../tests/data/req_x509_ec.pem");
+const SOURCE: &[u8] = include_bytes!("../tests/data/sample_source.pem");
+const PROXY: &[u8] = include_bytes!("../tests/data/sample_proxy.pem");
+const BUNDLE: &[u8] = include_bytes!("../tests/data/bundle.pem");
+const EXPIRED: &[u8] = include_bytes!("../tests/data/expired.pem");
+const NOT_YET_VALID: &[u8] = include_bytes!("../tests/data/not_yet_valid.pem");
+const SERVER_ONLY: &[u8] = include_bytes!("../tests/data/server_only.pem");
+const PRIVATE_KEY: &[u8] = include_bytes!("../tests/data/key_pkcs8.pem");
+const FULLCHAIN: &[u8] = include_bytes!("../tests/data/fullchain.pem");
+const INTERMEDIATE: &[u8] = include_bytes!("../tests/data/intermediate.pem");
+const CA_BUNDLE: &[u8] = include_bytes!("../tests/data/ca_bundle.pem");
+const SELF_SIGNED_CA_TRUE: &[u8] = include_bytes!("../tests/data/req_x509_ec.pem");
 
 fn one(pem: &[u8]) -> Certificate {
     let mut certificates = crate::decode(pem).unwrap();

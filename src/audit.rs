@@ -2,21 +2,12 @@
 //! purge and system change), durable before the change is acknowledged, read back newest
 //! first.
 
-mod files;
-mod lines;
-
-pub(crate) use files::{AuditFiles, ROTATE_AT};
-
-use std::collections::VecDeque;
 use std::fmt;
-use std::sync::Mutex;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::fingerprint::CertificateName;
-use crate::store::StoreError;
-use crate::sync::MutexExt;
 use crate::system::SystemName;
 
 /// What a change did.
@@ -249,14 +240,14 @@ mod line {
 
 impl AuditRecord {
     /// The record as one line of the trail, each text field cut to [`FIELD_LIMIT`].
-    fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         // Serializing strings, names and times into a string cannot fail.
         serde_json::to_string(&self.bounded()).unwrap_or_default()
     }
 
     /// The record with each text field cut to [`FIELD_LIMIT`] bytes (at a character
     /// boundary, marked with `…`).
-    fn bounded(&self) -> AuditRecord {
+    pub(crate) fn bounded(&self) -> AuditRecord {
         let mut record = self.clone();
         cut(&mut record.actor);
         if let Some(subject) = &mut record.subject {
@@ -267,7 +258,7 @@ impl AuditRecord {
     }
 
     /// Whether this is the record of an import that added this certificate to this system.
-    fn is_import_of(&self, system: &SystemName, certificate: &CertificateName) -> bool {
+    pub(crate) fn is_import_of(&self, system: &SystemName, certificate: &CertificateName) -> bool {
         self.action == AuditAction::Import
             && self.outcome == AuditOutcome::Added
             && self.system.as_ref() == Some(system)
@@ -376,169 +367,12 @@ pub struct History {
     pub more_damaged: usize,
 }
 
-/// Where a registry keeps its audit trail.
-#[derive(Debug)]
-pub(crate) enum AuditLog {
-    /// The newest records, at most [`MEMORY_RECORDS`].
-    Memory(Mutex<VecDeque<AuditRecord>>),
-    /// JSON Lines files in a directory.
-    Files(AuditFiles),
-    /// The `audit` table of a registry on PostgreSQL. The records of a change are inserted
-    /// by the change's own transaction; [`append`](Self::append) is for refusals, which
-    /// change nothing.
-    #[cfg(feature = "postgres")]
-    Postgres(crate::store::postgres::AuditTable),
-}
-
-/// Records an in-memory registry keeps; the oldest go first.
-pub(crate) const MEMORY_RECORDS: usize = 10_000;
-
 /// Damaged lines a history reports; past this many, only their number.
 pub(crate) const DAMAGED_REPORTED: usize = 100;
 
 /// The longest text of one field (actor, subject, detail) a record keeps, in bytes: a record
 /// stays one short line whatever an upload's subject holds.
 pub(crate) const FIELD_LIMIT: usize = 4096;
-
-impl AuditLog {
-    pub(crate) fn memory() -> Self {
-        AuditLog::Memory(Mutex::new(VecDeque::new()))
-    }
-
-    /// Appends records of something that changed nothing (a refusal), durably.
-    pub(crate) fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        match self {
-            AuditLog::Memory(log) => {
-                push_memory(log, records);
-                Ok(())
-            }
-            AuditLog::Files(files) => {
-                let mut append = files.begin()?;
-                append.write(records)?;
-                files.finish(append, records);
-                Ok(())
-            }
-            #[cfg(feature = "postgres")]
-            AuditLog::Postgres(table) => table.append(records),
-        }
-    }
-
-    /// Records a change, then makes it, so that the change and the trail agree. Under the
-    /// trail's lock (which every change of the registry takes, in every process, and holds
-    /// until it is recorded: nothing changes meanwhile, and the trail's order is the order
-    /// of the changes), `records` says what the change will do (or refuses it, and nothing
-    /// is written); they are written and synced (if they cannot be, the change is not made:
-    /// [`StoreError::NotAudited`]); then `change` is made; if it fails, the records are
-    /// taken back (the file cut back to where they began) and the change's error returned.
-    /// A crash between the record and the change leaves a record of a change that was not
-    /// made, never a change without its record.
-    pub(crate) fn record_then_change<T>(
-        &self,
-        records: impl FnOnce() -> Result<Vec<AuditRecord>, StoreError>,
-        change: impl FnOnce() -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        match self {
-            AuditLog::Memory(log) => {
-                let records = records()?;
-                let value = change()?;
-                push_memory(log, &records);
-                Ok(value)
-            }
-            AuditLog::Files(files) => {
-                let mut append = files
-                    .begin()
-                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
-                let records = records()?;
-                append
-                    .write(&records)
-                    .map_err(|error| StoreError::NotAudited(Box::new(error)))?;
-                match change() {
-                    Ok(value) => {
-                        files.finish(append, &records);
-                        Ok(value)
-                    }
-                    Err(error) => {
-                        // If even this fails, the trail keeps a record of a change that
-                        // was not made: the safe side.
-                        let _ = append.take_back();
-                        Err(error)
-                    }
-                }
-            }
-            #[cfg(feature = "postgres")]
-            AuditLog::Postgres(_) => Err(StoreError::BackendContract(
-                "a change of a registry on PostgreSQL is recorded by its own transaction",
-            )),
-        }
-    }
-
-    pub(crate) fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
-        let limit = query.limit.unwrap_or(usize::MAX);
-        match self {
-            AuditLog::Memory(log) => {
-                let log = log.locked();
-                Ok(History {
-                    records: log
-                        .iter()
-                        .rev()
-                        .filter(|record| query.matches(record))
-                        .take(limit)
-                        .cloned()
-                        .collect(),
-                    ..History::default()
-                })
-            }
-            AuditLog::Files(files) => Ok(files.history(query, limit)),
-            #[cfg(feature = "postgres")]
-            AuditLog::Postgres(table) => table.history(query),
-        }
-    }
-
-    /// The record of the import that added this certificate to this system, the latest if
-    /// it was added more than once.
-    pub(crate) fn import_record(
-        &self,
-        system: &SystemName,
-        certificate: &CertificateName,
-    ) -> Result<Option<AuditRecord>, StoreError> {
-        match self {
-            AuditLog::Memory(log) => Ok(log
-                .locked()
-                .iter()
-                .rev()
-                .find(|record| record.is_import_of(system, certificate))
-                .cloned()),
-            AuditLog::Files(files) => Ok(files.import_record(system, certificate)),
-            #[cfg(feature = "postgres")]
-            AuditLog::Postgres(table) => Ok(table
-                .history(&HistoryQuery::new().system(system.clone()))?
-                .records
-                .into_iter()
-                .find(|record| record.is_import_of(system, certificate))),
-        }
-    }
-
-    /// Forgets what the trail keeps beside its records about a removed system (the files
-    /// backend's import index).
-    pub(crate) fn forget_system(&self, system: &SystemName) {
-        if let AuditLog::Files(files) = self {
-            files.forget_system(system);
-        }
-    }
-}
-
-fn push_memory(log: &Mutex<VecDeque<AuditRecord>>, records: &[AuditRecord]) {
-    let mut log = log.locked();
-    for record in records {
-        if log.len() == MEMORY_RECORDS {
-            log.pop_front();
-        }
-        log.push_back(record.bounded());
-    }
-}
 
 /// Cuts a text to [`FIELD_LIMIT`] bytes at a character boundary, marking the cut with `…`.
 fn cut(text: &mut String) {

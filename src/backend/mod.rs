@@ -1,0 +1,140 @@
+//! Where a [`Registry`](crate::Registry) keeps its systems, their certificates and its audit
+//! trail: one folder per backend, each behind [`RegistryBackend`].
+//!
+//! ```text
+//! registry ──> backend::{memory, fs, postgres} ──> store (trait, policy, errors) ──> certificate
+//! ```
+//!
+//! - [`memory`]: maps in the process; nothing outlives it.
+//! - [`fs`]: a directory of systems, each a directory of DER files, and JSON Lines audit
+//!   files; several processes may share it.
+//! - [`postgres`] (feature `postgres`): tables shared by every replica, each keeping an index
+//!   current by one listener.
+//!
+//! A backend records every change in its audit trail as one with the change (the record
+//! closures it is handed), so that no public path changes a system without its record; the
+//! registry decides what the records say.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::audit::{AuditRecord, History, HistoryQuery};
+use crate::certificate::Certificate;
+use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::{Admitted, Imported, Listing, StoreError};
+use crate::system::{System, SystemName};
+
+pub(crate) mod fs;
+mod index;
+pub(crate) mod memory;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+
+/// The systems of a registry, sorted by name, and the entries that are not readable systems
+/// (a directory without a valid manifest), never hidden.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SystemListing {
+    /// The systems, sorted by name.
+    pub systems: Vec<System>,
+    /// Entries that could not be read as systems.
+    pub damaged: Vec<crate::store::DamagedEntry>,
+}
+
+/// Where a backend stands: two markers differ when the backend changed between them, by
+/// any process or replica (a directory's change marker, a database's revision).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    /// The backend is never changed by anyone else (memory).
+    Unshared,
+    /// A directory's change marker: its inode and change time (none before the first
+    /// change).
+    File(Option<(u64, i64, i64)>),
+    /// The revision of the database a replica's index reflects.
+    Revision(i64),
+}
+
+/// What a registry asks of where it keeps its systems.
+pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
+    /// Registers `system`, with the record `record` makes, as one change:
+    /// [`StoreError::SystemExists`] if its name is taken (nothing recorded). Returns the
+    /// system as kept (PostgreSQL keeps its creation time to the microsecond).
+    fn create_system(
+        &self,
+        system: &System,
+        record: &dyn Fn() -> AuditRecord,
+    ) -> Result<System, StoreError>;
+
+    /// Removes a system, refused with [`StoreError::SystemNotEmpty`] while it holds
+    /// certificates (or damaged entries) unless `with_certificates`; with the record
+    /// `record` makes of how many certificates went with it. Returns that number.
+    fn remove_system(
+        &self,
+        name: &SystemName,
+        with_certificates: bool,
+        record: &dyn Fn(usize) -> AuditRecord,
+    ) -> Result<usize, StoreError>;
+
+    /// Every system, with the entries that are not readable systems.
+    fn systems(&self) -> Result<SystemListing, StoreError>;
+
+    /// The system with this name; [`StoreError::SystemNotFound`] if there is none.
+    fn system(&self, name: &SystemName) -> Result<System, StoreError>;
+
+    /// The certificates of `system` (`None` for a target system, which keeps none).
+    fn store(&self, system: &System) -> Result<Option<Arc<dyn SystemBackend>>, StoreError>;
+
+    /// The systems that trust the certificate with this fingerprint, sorted by name, from an
+    /// index kept in memory.
+    fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError>;
+
+    /// Where the backend stands now (cheap: at most one `stat`).
+    fn marker(&self) -> Marker;
+
+    /// Appends, durably, records of something that changed nothing (a refusal).
+    fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError>;
+
+    /// The audit trail, newest first, filtered by `query`.
+    fn history(&self, query: &HistoryQuery) -> Result<History, StoreError>;
+
+    /// The record of the import that added this certificate to this system, the latest if
+    /// it was added more than once.
+    fn import_record(
+        &self,
+        system: &SystemName,
+        certificate: &CertificateName,
+    ) -> Result<Option<AuditRecord>, StoreError>;
+
+    /// How many certificates of a store made before registries existed wait to be adopted.
+    fn legacy_certificates(&self) -> Result<usize, StoreError>;
+
+    /// Moves those certificates into `system`; returns how many were moved.
+    fn adopt_legacy(&self, system: &System) -> Result<usize, StoreError>;
+}
+
+/// One system's certificates as a backend keeps them. Every write is recorded with the
+/// records its closure makes, as one with the change: both are made, or neither (on a
+/// directory, a crash between the two leaves the record of a change that was not made,
+/// never a change without its record).
+pub(crate) trait SystemBackend: Send + Sync {
+    /// The certificate with this name, if the system holds it.
+    fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
+
+    /// Every certificate of the system, and its damaged entries.
+    fn load_all(&self) -> Result<Listing, StoreError>;
+
+    /// Stores the admitted certificates and the records `records` makes of their outcomes.
+    fn store_all(
+        &self,
+        admitted: Admitted<'_>,
+        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<Imported>, StoreError>;
+
+    /// Removes a certificate (or damaged entry) and the records `records` makes of what was
+    /// removed (the certificate, when it could be read).
+    fn remove(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(Option<&Certificate>) -> Vec<AuditRecord>,
+    ) -> Result<(), StoreError>;
+}
