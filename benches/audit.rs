@@ -20,7 +20,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use criterion::Criterion;
-use inbound_certs::{CertificateStore, HistoryQuery, ImportPolicy, Registry, SystemKind};
+use inbound_certs::{audit::HistoryQuery, CertificateStore, ImportPolicy, Registry, SystemKind};
 use time::macros::datetime;
 
 const TRAIL_BYTES: usize = 30 << 20;

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion};
 use inbound_certs::{
-    Certificate, CertificateStore, FileStore, ImportPolicy, MemoryStore, SystemKind,
+    backend::{FileStore, MemoryStore},
+    Certificate, CertificateStore, ImportPolicy, SystemKind,
 };
 use time::macros::datetime;
 

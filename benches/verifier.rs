@@ -20,8 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use criterion::Criterion;
 use inbound_certs::{
-    Certificate, CertificateStore, FileStore, ImportPolicy, MemoryStore, StoreClientVerifier,
-    SystemKind,
+    backend::{FileStore, MemoryStore},
+    Certificate, CertificateStore, ImportPolicy, StoreClientVerifier, SystemKind,
 };
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};

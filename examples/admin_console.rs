@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use inbound_certs::admin::{self, AdminConfig};
-use inbound_certs::{ErrorReport, Monitor, MonitorOptions, Registry};
+use inbound_certs::{monitor::MonitorOptions, ErrorReport, Monitor, Registry};
 
 const USAGE: &str = "usage: admin_console [--store DIR | --postgres URL] [--listen ADDRESS:PORT] [--token TOKEN] [--tls-cert CERT.pem --tls-key KEY.pem] [--public-origin URL]";
 
@@ -176,7 +176,7 @@ fn open(arguments: &Arguments) -> Result<(Registry, String), String> {
 #[cfg(feature = "postgres")]
 fn connect(url: &str) -> Result<Registry, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let options = inbound_certs::PostgresOptions::default().tls(provider);
+    let options = inbound_certs::backend::PostgresOptions::default().tls(provider);
     Registry::connect(url, &options).map_err(|e| ErrorReport::new(&e).to_string())
 }
 

@@ -10,7 +10,7 @@
 //!
 //! Text from a certificate is attacker-chosen: the readable form shows control, bidirectional
 //! and invisible characters escaped (`\u{202E}` in alternative names, `\E2\80\AE` in RFC 4514
-//! names; see `inbound_certs::Visible`), so a certificate cannot drive the terminal or forge
+//! names; see `inbound_certs::summary::Visible`), so a certificate cannot drive the terminal or forge
 //! a line; `--json` holds the text as the certificate does, escaped by JSON.
 
 #[macro_use]

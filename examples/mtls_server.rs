@@ -234,7 +234,7 @@ fn run(options: &Options) -> Result<(), String> {
 fn connect(url: &str) -> Result<Registry, String> {
     // TLS to the database as the URL asks (sslmode, sslrootcert), with ring's algorithms.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let options = inbound_certs::PostgresOptions::default().tls(provider);
+    let options = inbound_certs::backend::PostgresOptions::default().tls(provider);
     Registry::connect(url, &options).map_err(|e| ErrorReport::new(&e).to_string())
 }
 

@@ -44,7 +44,7 @@
 //! Status codes: 400 for a refused upload or request, 401 without valid credentials, 403 for
 //! a state change without a valid CSRF token or from a foreign `Origin`, 404, 409 for an
 //! import into a target system, an existing system name or a system that is not empty, 413
-//! for an upload over [`DecodeOptions::max_input_bytes`](crate::DecodeOptions::max_input_bytes)
+//! for an upload over [`DecodeOptions::max_input_bytes`](crate::decode::DecodeOptions::max_input_bytes)
 //! (refused while the body is read) or another body over 16 KiB, 429 `too_many_attempts`
 //! (with `Retry-After`) when too many wrong tokens were tried, 503 `database` when the
 //! database cannot be reached and 503 `not_audited` when the audit trail cannot record a change
@@ -91,7 +91,7 @@
 //! [audit trail](crate::Registry::history)'s actor.
 //!
 //! Bodies: a form, the login or a JSON body is at most 16 KiB (413); an upload, the decoder's
-//! [`max_input_bytes`](crate::DecodeOptions::max_input_bytes). The rest of a refused body is
+//! [`max_input_bytes`](crate::decode::DecodeOptions::max_input_bytes). The rest of a refused body is
 //! read (4 MiB and 5 seconds at most) before the 413 is sent, so that a client that writes
 //! its whole body before reading sees the answer rather than a reset connection.
 //!

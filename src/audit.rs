@@ -356,7 +356,7 @@ impl HistoryQuery {
 /// record torn by a crash while it was written), never hidden.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct History {
+pub struct AuditHistory {
     /// The records, newest first.
     pub records: Vec<AuditRecord>,
     /// Lines that are not records (or files of the trail that cannot be read), with where

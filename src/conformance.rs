@@ -1,11 +1,11 @@
 //! The conformance suite every [`CertificateStore`] passes (feature `test-util`).
 //!
-//! Written once, run against [`MemoryStore`](crate::MemoryStore) and
-//! [`FileStore`](crate::FileStore) by this crate's tests; a service that writes its own
+//! Written once, run against [`MemoryStore`](crate::backend::MemoryStore) and
+//! [`FileStore`](crate::backend::FileStore) by this crate's tests; a service that writes its own
 //! backend proves it the same way:
 //!
 //! ```
-//! use inbound_certs::{conformance, MemoryStore, SystemKind};
+//! use inbound_certs::{conformance, SystemKind, backend::MemoryStore};
 //!
 //! // In your tests, make a fresh empty store of your own backend instead.
 //! conformance::run_all(|| MemoryStore::new(SystemKind::Source).unwrap());
@@ -23,12 +23,12 @@
 
 use time::{macros::datetime, Duration, OffsetDateTime};
 
-use crate::store::{
-    CertificateStore, ImportPolicy, ImportRefusal, Imported, RefusalReason, StoreError,
-};
 use crate::certificate::Certificate;
 use crate::error::{DecodeError, PrivateKeyKind};
 use crate::fingerprint::CertificateName;
+use crate::store::{
+    CertificateStore, ImportOutcome, ImportPolicy, ImportRefusal, RefusalReason, StoreError,
+};
 
 mod registry;
 
@@ -91,7 +91,7 @@ pub fn import_get_list_delete<S: CertificateStore + ?Sized>(store: &S) {
     assert_eq!(store.get(&name).unwrap(), None);
     assert_eq!(
         store.import(&certificate, &policy()).unwrap(),
-        Imported::Added(name)
+        ImportOutcome::Added(name)
     );
     let got = store
         .get(&name)
@@ -123,16 +123,16 @@ pub fn import_is_idempotent<S: CertificateStore + ?Sized>(store: &S) {
     let name = certificate.name();
     assert_eq!(
         store.import(&certificate, &policy()).unwrap(),
-        Imported::Added(name)
+        ImportOutcome::Added(name)
     );
     assert_eq!(
         store.import(&certificate, &policy()).unwrap(),
-        Imported::AlreadyPresent(name)
+        ImportOutcome::AlreadyPresent(name)
     );
     let twice = store
         .import_all(&[certificate.clone(), certificate.clone()], &policy())
         .unwrap();
-    assert_eq!(twice, vec![Imported::AlreadyPresent(name); 2]);
+    assert_eq!(twice, vec![ImportOutcome::AlreadyPresent(name); 2]);
     assert_eq!(store.list().unwrap().certificates.len(), 1);
 
     // Within one upload, the second copy is "already present".
@@ -143,8 +143,8 @@ pub fn import_is_idempotent<S: CertificateStore + ?Sized>(store: &S) {
     assert_eq!(
         outcomes,
         vec![
-            Imported::Added(other.name()),
-            Imported::AlreadyPresent(other.name())
+            ImportOutcome::Added(other.name()),
+            ImportOutcome::AlreadyPresent(other.name())
         ]
     );
     assert_eq!(store.list().unwrap().certificates.len(), 2);
@@ -170,10 +170,12 @@ pub fn upload_is_all_or_nothing<S: CertificateStore + ?Sized>(store: &S) {
     let imported = store.import_upload(BUNDLE, &policy()).unwrap();
     let bundle = crate::decode(BUNDLE).unwrap();
     assert_eq!(
-        imported.iter().map(Imported::name).collect::<Vec<_>>(),
+        imported.iter().map(ImportOutcome::name).collect::<Vec<_>>(),
         names(&bundle)
     );
-    assert!(imported.iter().all(|i| matches!(i, Imported::Added(_))));
+    assert!(imported
+        .iter()
+        .all(|i| matches!(i, ImportOutcome::Added(_))));
     let mut expected = names(&bundle);
     expected.sort();
     assert_eq!(names(&store.list().unwrap().certificates), expected);
@@ -202,8 +204,8 @@ pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: 
     assert_eq!(
         imported,
         vec![
-            Imported::Added(chain[0].name()),
-            Imported::Skipped(chain[1].name(), super::SkipReason::ChainCa),
+            ImportOutcome::Added(chain[0].name()),
+            ImportOutcome::Skipped(chain[1].name(), crate::store::SkipReason::ChainCa),
         ]
     );
     assert_eq!(
@@ -215,16 +217,16 @@ pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: 
     assert_eq!(
         store.import_all(&reordered, &default).unwrap(),
         vec![
-            Imported::Skipped(chain[1].name(), super::SkipReason::ChainCa),
-            Imported::AlreadyPresent(chain[0].name()),
-            Imported::AlreadyPresent(chain[0].name()),
+            ImportOutcome::Skipped(chain[1].name(), crate::store::SkipReason::ChainCa),
+            ImportOutcome::AlreadyPresent(chain[0].name()),
+            ImportOutcome::AlreadyPresent(chain[0].name()),
         ]
     );
     // Allowed, the CA is imported too.
     let imported = store
         .import_upload(FULLCHAIN, &default.clone().allow_ca(true))
         .unwrap();
-    assert_eq!(imported[1], Imported::Added(chain[1].name()));
+    assert_eq!(imported[1], ImportOutcome::Added(chain[1].name()));
     store.delete(&chain[1].name()).unwrap();
 
     // `openssl req -x509`'s certificate: cA=TRUE, self-signed, no EKU.
@@ -232,7 +234,7 @@ pub fn chains_and_self_signed_certificates<S: CertificateStore + ?Sized>(store: 
     assert!(own.summary().is_ca && own.is_self_signed());
     assert_eq!(
         store.import(&own, &default).unwrap(),
-        Imported::Added(own.name())
+        ImportOutcome::Added(own.name())
     );
     // The same certificate whose signature does not verify is only self-issued: a CA's.
     let mut der = own.der().to_vec();
@@ -280,19 +282,19 @@ pub fn policy_defaults_are_safe<S: CertificateStore + ?Sized>(store: &S) {
     let future = one(NOT_YET_VALID);
     assert_eq!(
         store.import(&future, &policy()).unwrap(),
-        Imported::Added(future.name())
+        ImportOutcome::Added(future.name())
     );
     assert_eq!(
         store
             .import(&expired, &policy().allow_expired(true))
             .unwrap(),
-        Imported::Added(expired.name())
+        ImportOutcome::Added(expired.name())
     );
     assert_eq!(
         store
             .import(&server, &policy().allow_without_client_auth(true))
             .unwrap(),
-        Imported::Added(server.name())
+        ImportOutcome::Added(server.name())
     );
     assert_eq!(store.list().unwrap().certificates.len(), 3);
 }

@@ -4,14 +4,19 @@ mod base64;
 mod pem;
 mod pkcs7;
 
+pub use crate::der::{DerContainer, DerProblem, ElementKind};
+pub use crate::error::{
+    Base64Problem, CertificateParseError, ExtensionProblem, PemProblem, PrivateKeyKind,
+};
+
 use crate::certificate::Certificate;
 use crate::der::{Reader, Tag};
-use crate::error::{DecodeError, PrivateKeyKind};
+use crate::error::DecodeError;
 
 /// The encodings [`decode`] recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Format {
+pub enum InputFormat {
     /// Binary DER of one certificate (or of something else, which `decode` then names).
     Der,
     /// PEM text: one or more `-----BEGIN …-----` blocks, possibly with text around them.
@@ -25,7 +30,7 @@ pub enum Format {
 /// Limits applied before any heavy work.
 ///
 /// ```
-/// use inbound_certs::{decode_with, DecodeError, DecodeOptions};
+/// use inbound_certs::{DecodeError, decode::{decode_with, DecodeOptions}};
 ///
 /// let mut options = DecodeOptions::default();
 /// options.max_input_bytes = 16;
@@ -58,7 +63,7 @@ impl Default for DecodeOptions {
 /// typed [`DecodeError`]. An upload is accepted whole or refused whole.
 ///
 /// ```
-/// use inbound_certs::{decode, DecodeError, PrivateKeyKind};
+/// use inbound_certs::{decode, DecodeError, decode::PrivateKeyKind};
 ///
 /// let bundle = std::fs::read("tests/data/bundle.pem")?;
 /// assert_eq!(decode(&bundle)?.len(), 5);
@@ -90,9 +95,9 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
         return Err(DecodeError::Empty);
     }
     let certificates = match detect_format(input) {
-        Some(Format::Der | Format::Pkcs7) => decode_der(input, options)?,
-        Some(Format::Pem) => pem::decode(input, options)?,
-        Some(Format::Base64) => {
+        Some(InputFormat::Der | InputFormat::Pkcs7) => decode_der(input, options)?,
+        Some(InputFormat::Pem) => pem::decode(input, options)?,
+        Some(InputFormat::Base64) => {
             let der = base64::decode(input).map_err(|error| DecodeError::InvalidBase64 {
                 line: match error.at {
                     base64::At::Offset(offset) => pem::line_number(input, offset),
@@ -123,7 +128,7 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
 /// whatever the input.
 ///
 /// ```
-/// use inbound_certs::{detect_format, Format};
+/// use inbound_certs::{Format, decode::detect_format};
 ///
 /// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(Format::Pem));
 /// assert_eq!(detect_format(b"MIIB"), Some(Format::Base64));
@@ -133,20 +138,20 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
 /// assert_eq!(detect_format(b"hello, world"), None);
 /// assert_eq!(detect_format(b"hello world"), None);
 /// ```
-pub fn detect_format(input: &[u8]) -> Option<Format> {
+pub fn detect_format(input: &[u8]) -> Option<InputFormat> {
     let input = strip_bom(input);
     if is_ber_pkcs7(input) {
-        return Some(Format::Pkcs7);
+        return Some(InputFormat::Pkcs7);
     }
     if is_pkcs12(input) || Reader::new(input).expect(Tag::SEQUENCE, "").is_ok() {
         return Some(if classify(input) == Shape::Pkcs7 {
-            Format::Pkcs7
+            InputFormat::Pkcs7
         } else {
-            Format::Der
+            InputFormat::Der
         });
     }
     if contains(input, b"-----BEGIN ") || contains(input, b"-----END ") {
-        return Some(Format::Pem);
+        return Some(InputFormat::Pem);
     }
     let mut symbols = input.iter().filter(|b| !b.is_ascii_whitespace()).peekable();
     symbols.peek()?;
@@ -165,7 +170,7 @@ pub fn detect_format(input: &[u8]) -> Option<Format> {
         if count == 4 {
             if let Ok(bytes) = base64::decode(&first) {
                 if let [0x30, 0x80..=0x84, ..] = bytes[..] {
-                    return Some(Format::Base64);
+                    return Some(InputFormat::Base64);
                 }
             }
         }

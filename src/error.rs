@@ -14,7 +14,7 @@ pub enum DecodeError {
     /// The input is empty or holds only whitespace.
     #[error("the upload is empty: expected a certificate (PEM, DER or base64)")]
     Empty,
-    /// The input is larger than [`DecodeOptions::max_input_bytes`](crate::DecodeOptions).
+    /// The input is larger than [`DecodeOptions::max_input_bytes`](crate::decode::DecodeOptions).
     #[error("the upload is {size} bytes, more than the limit of {limit} bytes")]
     TooLarge {
         /// Size of the input in bytes.
@@ -23,7 +23,7 @@ pub enum DecodeError {
         limit: usize,
     },
     /// The input holds more certificates than
-    /// [`DecodeOptions::max_certificates`](crate::DecodeOptions).
+    /// [`DecodeOptions::max_certificates`](crate::decode::DecodeOptions).
     #[error("the upload holds {found} certificates, more than the limit of {limit}")]
     TooManyCertificates {
         /// How many certificates were counted (before any was parsed).
@@ -526,7 +526,7 @@ mod tests {
         #[cfg(feature = "postgres")]
         errors.push(Box::new(StoreError::Database {
             operation: "configure TLS to the database",
-            source: Box::new(crate::PostgresTlsError::Rustls(
+            source: Box::new(crate::backend::PostgresTlsError::Rustls(
                 rustls::Error::General("no usable TLS version".into()),
             )),
         }));

@@ -193,7 +193,7 @@ impl fmt::Debug for CertificateName {
 /// characters) and says what was expected where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid certificate name {shown:?}: {problem}")]
-pub struct ParseNameError {
+pub struct ParseCertificateNameError {
     /// The rejected text, cut to 100 characters.
     shown: String,
     problem: NameSyntaxProblem,
@@ -211,10 +211,10 @@ enum NameSyntaxProblem {
 }
 
 impl FromStr for CertificateName {
-    type Err = ParseNameError;
+    type Err = ParseCertificateNameError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let error = |problem| ParseNameError {
+        let error = |problem| ParseCertificateNameError {
             shown: text.chars().take(100).collect(),
             problem,
         };

@@ -1,7 +1,7 @@
 //! Decode, inspect and keep the X.509 client certificates a service trusts for inbound
 //! (mTLS) connections.
 //!
-//! An administrator uploads a `.crt`, `.pem` or `.der` file; [`decode`] recognises its format
+//! An administrator uploads a `.crt`, `.pem` or `.der` file; [`decode()`] recognises its format
 //! and returns every [`Certificate`] in it, or a typed [`DecodeError`] that says exactly what
 //! is wrong (a private key, a certificate signing request, truncated DER, …). Each certificate
 //! is parsed once; its [`CertificateSummary`] holds everything the administrator sees, and its
@@ -43,8 +43,8 @@
 //! Refused, each with its own [`DecodeError`] variant: private keys of any kind (the whole
 //! upload is refused, even if it also holds certificates, and the key's body is never
 //! decoded); certificate signing requests; CRLs; bare public keys; other PEM labels; UTF-16
-//! text; empty input; input over [`DecodeOptions::max_input_bytes`] or with more than
-//! [`DecodeOptions::max_certificates`] certificates (both checked before any parsing).
+//! text; empty input; input over [`decode::DecodeOptions::max_input_bytes`] or with more than
+//! [`decode::DecodeOptions::max_certificates`] certificates (both checked before any parsing).
 //!
 //! The DER of a certificate is held to the rules OpenSSL and rustls-webpki enforce:
 //! refused are indefinite lengths, lengths and tags not in their shortest form, elements that
@@ -73,57 +73,44 @@ mod text_serde;
 #[cfg(feature = "admin")]
 #[cfg_attr(docsrs, doc(cfg(feature = "admin")))]
 pub mod admin;
-mod audit;
-mod backend;
+pub mod audit;
+pub mod backend;
 mod certificate;
 mod clock;
-/// The conformance suites every store backend and every registry pass (feature `test-util`).
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod conformance;
-mod decode;
+pub mod decode;
 mod der;
 mod error;
 mod fingerprint;
-mod monitor;
-mod registry;
-mod store;
-mod summary;
+pub mod monitor;
+pub mod registry;
+pub mod store;
+pub mod summary;
 mod sync;
 mod system;
 #[cfg(feature = "rustls")]
 mod verifier;
 
-pub use audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
+/// The errors of parsing a name: a certificate's name or fingerprint, a system's name or
+/// kind.
+pub mod names {
+    pub use crate::fingerprint::{ParseCertificateNameError, ParseFingerprintError};
+    pub use crate::system::{NameProblem, ParseSystemKindError, ParseSystemNameError};
+}
+
 pub use certificate::Certificate;
-pub use decode::{decode, decode_with, detect_format, DecodeOptions, Format};
-pub use der::{Container, DerProblem, ElementKind};
-pub use error::{
-    Base64Problem, CertificateParseError, DecodeError, ErrorReport, ExtensionProblem, PemProblem,
-    PrivateKeyKind,
-};
-pub use fingerprint::{CertificateName, Fingerprint, ParseFingerprintError, ParseNameError};
-pub use backend::fs::{FileStore, FileStoreOptions};
-pub use backend::memory::MemoryStore;
-#[cfg(feature = "postgres")]
-pub use backend::postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
-pub use clock::{Clock, SystemClock};
-pub use monitor::{CertificateEvent, Monitor, MonitorHandle, MonitorOptions, ValidityEvent};
-pub use registry::{Registry, SystemListing, SystemOverview, SystemStore};
-pub use store::{
-    Admitted, CertificateStore, Damage, DamagedEntry, ImportPolicy, ImportRefusal, Imported,
-    Listing, PermissionProblem, RefusalReason, SkipReason, StoreBackend, StoreError, StoreEvent,
-    Verdict,
-};
-pub use summary::{
-    Attribute, AttributeValue, CertificateSummary, DistinguishedName, EcCurve, KeyAlgorithm,
-    KeyUsage, Oid, PublicKeyInfo, SerialNumber, SignatureAlgorithm, SubjectAltName, TlsKeyTypes,
-    Validity, ValidityStatus, Visible, Weakness,
-};
-pub use system::{
-    NameProblem, ParseSystemKindError, ParseSystemNameError, System, SystemKind, SystemName,
-};
+pub use decode::decode;
+pub use error::{DecodeError, ErrorReport};
+pub use fingerprint::{CertificateName, Fingerprint};
+pub use monitor::Monitor;
+pub use registry::{Registry, SystemStore};
+pub use store::{CertificateStore, ImportOutcome, ImportPolicy, StoreError};
+pub use summary::CertificateSummary;
+pub use system::{System, SystemKind, SystemName};
 #[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
 pub use verifier::{StoreClientVerifier, VerifierError};
 
 /// The README's examples, compiled and run by `cargo test --all-features` (they use the

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{Clock, SystemClock};
+pub use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::CertificateName;
 use crate::registry::{Generation, Registry};
 use crate::store::{CertificateStore, StoreBackend, StoreError, StoreEvent};
@@ -205,7 +205,7 @@ enum Reported {
 /// [`MonitorHandle`] is dropped:
 ///
 /// ```
-/// use inbound_certs::{Monitor, MonitorOptions, Registry};
+/// use inbound_certs::{Monitor, Registry, monitor::MonitorOptions};
 ///
 /// let registry = Registry::in_memory();
 /// let monitor = Monitor::start(registry, MonitorOptions::new(), |event| match event {

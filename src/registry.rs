@@ -5,7 +5,7 @@ mod login;
 mod overview;
 mod system_store;
 
-pub use crate::backend::SystemListing;
+pub use crate::backend::listing::SystemListing;
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 
@@ -15,14 +15,16 @@ use std::sync::{Arc, RwLock};
 
 use time::OffsetDateTime;
 
-use crate::audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditAction, AuditHistory, AuditOutcome, AuditRecord, HistoryQuery};
 use crate::backend::fs::{FileStoreOptions, FsBackend};
 use crate::backend::memory::MemoryBackend;
 use crate::backend::{Marker, RegistryBackend, SystemBackend};
 use crate::certificate::Certificate;
 use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Imported, Listing, StoreBackend, StoreError, StoreEvent};
+use crate::store::{
+    Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, StoreEvent,
+};
 use crate::sync::RwLockExt;
 use crate::system::{System, SystemKind, SystemName};
 
@@ -35,7 +37,7 @@ use crate::system::{System, SystemKind, SystemName};
 /// Backends: [`Registry::in_memory`], and a directory ([`Registry::create`],
 /// [`Registry::open`]) with one subdirectory per system, `DIR/systems/<name>/`, holding a
 /// manifest (`system`: kind and creation time, written atomically) and the system's
-/// certificate files, with every guarantee of [`FileStore`](crate::FileStore). Processes that
+/// certificate files, with every guarantee of [`FileStore`](crate::backend::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
 /// last saw (one `stat` per call otherwise); an import or a delete made through this registry
@@ -108,7 +110,7 @@ impl Registry {
         Self::with_backend(Box::new(MemoryBackend::default()))
     }
 
-    /// Opens the registry in an existing directory (see [`FileStore`](crate::FileStore) for
+    /// Opens the registry in an existing directory (see [`FileStore`](crate::backend::FileStore) for
     /// the checks of who may change it).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         Self::open_with(dir, &FileStoreOptions::new())
@@ -131,15 +133,15 @@ impl Registry {
 
     /// Connects to a registry in a PostgreSQL database (feature `postgres`), creating its
     /// tables in the schema of `options` if they are missing, and upgrading in place the
-    /// tables a [`PostgresStore`](crate::PostgresStore) of an earlier version made there (its
+    /// tables a [`PostgresStore`](crate::backend::PostgresStore) of an earlier version made there (its
     /// certificates become [legacy certificates](Self::legacy_certificates), kept until
     /// [adopted](Self::adopt_legacy_store)). The URL and the options (TLS included) are those
-    /// of [`PostgresStore::connect_with`](crate::PostgresStore::connect_with).
+    /// of [`PostgresStore::connect_with`](crate::backend::PostgresStore::connect_with).
     ///
     /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
     /// all systems, keyed by `(system, fingerprint)`. Every replica keeps the systems and
     /// their certificates in memory, kept current by one listener thread for all systems as
-    /// [`PostgresStore`](crate::PostgresStore) does: [`identify`](Self::identify),
+    /// [`PostgresStore`](crate::backend::PostgresStore) does: [`identify`](Self::identify),
     /// [`systems`](Self::systems), [`system`](Self::system) and the stores' `get` and `list`
     /// never wait for the database; creating and removing systems and every write to a
     /// system's store are transactions applied in one order by every replica, and seen by
@@ -162,7 +164,7 @@ impl Registry {
     /// `tokio::task::spawn_blocking`.
     ///
     /// ```no_run
-    /// use inbound_certs::{PostgresOptions, Registry, SystemKind};
+    /// use inbound_certs::{Registry, SystemKind, backend::PostgresOptions};
     /// use time::OffsetDateTime;
     ///
     /// let registry = Registry::connect("postgres://app@db.internal/service", &PostgresOptions::default())?;
@@ -227,7 +229,7 @@ impl Registry {
     /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
     /// are applied by the database (a query on the writer connection).
-    pub fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+    pub fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError> {
         self.shared.backend.history(query)
     }
 
@@ -333,16 +335,16 @@ impl Registry {
     }
 
     /// How many certificate files lie directly in the registry's directory: a store made by
-    /// [`FileStore`](crate::FileStore) before registries existed, waiting for
+    /// [`FileStore`](crate::backend::FileStore) before registries existed, waiting for
     /// [`adopt_legacy_store`](Self::adopt_legacy_store). Always 0 for a registry in memory.
     /// On PostgreSQL: the rows of no system, those of a
-    /// [`PostgresStore`](crate::PostgresStore) (an earlier version's, or one still in use on
+    /// [`PostgresStore`](crate::backend::PostgresStore) (an earlier version's, or one still in use on
     /// the same schema), healthy or damaged.
     pub fn legacy_certificates(&self) -> Result<usize, StoreError> {
         self.shared.backend.legacy_certificates()
     }
 
-    /// Moves the certificates of a store made by [`FileStore`](crate::FileStore) in the
+    /// Moves the certificates of a store made by [`FileStore`](crate::backend::FileStore) in the
     /// registry's directory (files directly in it) into the system `name`, creating the
     /// system if it does not exist. Each file is moved with one atomic rename, so a crash
     /// loses none; running it again finishes what a crash interrupted. Returns how many were

@@ -3,15 +3,15 @@
 //! under it; the [`ImportPolicy`] every import goes through. Stores: [`MemoryStore`] and
 //! [`FileStore`] (and `PostgresStore`, feature `postgres`), kept by the backends.
 //!
-//! [`MemoryStore`]: crate::MemoryStore
-//! [`FileStore`]: crate::FileStore
+//! [`MemoryStore`]: crate::backend::MemoryStore
+//! [`FileStore`]: crate::backend::FileStore
 
 mod error;
 mod policy;
 
 pub(crate) use error::rfc3339;
 pub use error::{
-    Damage, DamagedEntry, ImportRefusal, PermissionProblem, RefusalReason, StoreError,
+    DamagedEntry, EntryDamage, ImportRefusal, PermissionProblem, RefusalReason, StoreError,
 };
 pub use policy::{ImportPolicy, SkipReason, Verdict};
 
@@ -25,7 +25,7 @@ use crate::system::SystemKind;
 /// The outcome of importing one certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Imported {
+pub enum ImportOutcome {
     /// The certificate was stored under this name.
     Added(CertificateName),
     /// A certificate with this name (the same DER) was already stored; nothing changed.
@@ -46,24 +46,24 @@ pub enum Imported {
     },
 }
 
-impl Imported {
+impl ImportOutcome {
     /// The certificate's name.
     pub fn name(&self) -> CertificateName {
         match self {
-            Imported::Added(name)
-            | Imported::AlreadyPresent(name)
-            | Imported::Skipped(name, _)
-            | Imported::Renewed { name, .. } => *name,
+            ImportOutcome::Added(name)
+            | ImportOutcome::AlreadyPresent(name)
+            | ImportOutcome::Skipped(name, _)
+            | ImportOutcome::Renewed { name, .. } => *name,
         }
     }
 
     /// `added`, `renewed` (added too), `already_present` or `skipped`.
     pub fn code(&self) -> &'static str {
         match self {
-            Imported::Added(_) => "added",
-            Imported::Renewed { .. } => "renewed",
-            Imported::AlreadyPresent(_) => "already_present",
-            Imported::Skipped(..) => "skipped",
+            ImportOutcome::Added(_) => "added",
+            ImportOutcome::Renewed { .. } => "renewed",
+            ImportOutcome::AlreadyPresent(_) => "already_present",
+            ImportOutcome::Skipped(..) => "skipped",
         }
     }
 }
@@ -72,7 +72,7 @@ impl Imported {
 /// could not be read (never hidden, never deleted).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
-pub struct Listing {
+pub struct CertificateListing {
     /// Healthy certificates, sorted by name.
     pub certificates: Vec<Certificate>,
     /// Entries that are damaged, truncated, foreign or unreadable.
@@ -93,8 +93,8 @@ pub struct Listing {
 /// blanket implementation:
 ///
 /// ```compile_fail
-/// use inbound_certs::{Admitted, CertificateName, Certificate, CertificateStore, Imported};
-/// use inbound_certs::{Listing, StoreBackend, StoreError, SystemKind};
+/// use inbound_certs::{CertificateName, Certificate, CertificateStore, Imported, store::Admitted};
+/// use inbound_certs::{Listing, StoreError, SystemKind, store::StoreBackend};
 ///
 /// struct Lenient;
 /// impl StoreBackend for Lenient {
@@ -148,14 +148,14 @@ pub trait StoreBackend: Send + Sync {
     /// certificate, in order; a certificate given twice is `Added` once, then
     /// `AlreadyPresent`. An outcome is an acknowledgement: once returned, an `Added` or
     /// `AlreadyPresent` certificate stays stored until it is deleted.
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError>;
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError>;
 
     /// The certificate with this name, or `None`: the call a TLS handshake makes, answered
     /// without scanning the store.
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
 
     /// Every certificate, sorted by name, with the damaged entries reported beside them.
-    fn load_all(&self) -> Result<Listing, StoreError>;
+    fn load_all(&self) -> Result<CertificateListing, StoreError>;
 
     /// Removes the certificate (or damaged entry) with this name; [`StoreError::NotFound`] if
     /// there is none.
@@ -189,7 +189,7 @@ pub enum StoreEvent<'a> {
         /// The certificates stored.
         certificates: &'a [Certificate],
         /// What happened to each.
-        outcomes: &'a [Imported],
+        outcomes: &'a [ImportOutcome],
         /// The certificates of the upload left out, and why.
         skipped: &'a [(Certificate, SkipReason)],
         /// The upload's name, if the import gave one.
@@ -223,13 +223,13 @@ impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
     fn system_kind(&self) -> SystemKind {
         (**self).system_kind()
     }
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         (**self).store_all(admitted)
     }
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError> {
         (**self).load(name)
     }
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         (**self).load_all()
     }
     fn remove(&self, name: &CertificateName) -> Result<(), StoreError> {
@@ -250,7 +250,7 @@ impl<T: StoreBackend + ?Sized> StoreBackend for std::sync::Arc<T> {
 /// safe to call from many threads at once.
 ///
 /// ```
-/// use inbound_certs::{CertificateStore, ImportPolicy, MemoryStore, SystemKind};
+/// use inbound_certs::{CertificateStore, ImportPolicy, SystemKind, backend::MemoryStore};
 /// use time::macros::datetime;
 ///
 /// let store = MemoryStore::new(SystemKind::Source)?;
@@ -277,7 +277,7 @@ pub trait CertificateStore: Send + Sync {
     fn get(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
 
     /// Every certificate, sorted by name, with the damaged entries reported beside them.
-    fn list(&self) -> Result<Listing, StoreError>;
+    fn list(&self) -> Result<CertificateListing, StoreError>;
 
     /// Removes the certificate with this name; [`StoreError::NotFound`] if there is none.
     fn delete(&self, name: &CertificateName) -> Result<(), StoreError>;
@@ -287,7 +287,7 @@ pub trait CertificateStore: Send + Sync {
         &self,
         certificate: &Certificate,
         policy: &ImportPolicy,
-    ) -> Result<Imported, StoreError>;
+    ) -> Result<ImportOutcome, StoreError>;
 
     /// Imports certificates all or nothing: if the system is a target system or the policy
     /// refuses one, none is stored.
@@ -295,15 +295,15 @@ pub trait CertificateStore: Send + Sync {
         &self,
         certificates: &[Certificate],
         policy: &ImportPolicy,
-    ) -> Result<Vec<Imported>, StoreError>;
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
 
-    /// Decodes an upload (any format [`decode`](crate::decode) accepts, a bundle included) and
+    /// Decodes an upload (any format [`decode`](fn@crate::decode) accepts, a bundle included) and
     /// imports every certificate in it, all or nothing.
     fn import_upload(
         &self,
         upload: &[u8],
         policy: &ImportPolicy,
-    ) -> Result<Vec<Imported>, StoreError>;
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
 
     /// The certificate with this fingerprint, or `None`.
     fn get_by_fingerprint(
@@ -336,7 +336,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         self.load(name)
     }
 
-    fn list(&self) -> Result<Listing, StoreError> {
+    fn list(&self) -> Result<CertificateListing, StoreError> {
         self.load_all()
     }
 
@@ -355,7 +355,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         &self,
         certificate: &Certificate,
         policy: &ImportPolicy,
-    ) -> Result<Imported, StoreError> {
+    ) -> Result<ImportOutcome, StoreError> {
         let outcomes = self.import_all(std::slice::from_ref(certificate), policy)?;
         match outcomes.as_slice() {
             [outcome] => Ok(*outcome),
@@ -369,7 +369,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         &self,
         certificates: &[Certificate],
         policy: &ImportPolicy,
-    ) -> Result<Vec<Imported>, StoreError> {
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let kind = StoreBackend::system_kind(self);
         if !kind.accepts_inbound() {
             return Err(refused(
@@ -411,11 +411,11 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         // One outcome per certificate of the upload, in its order.
         let mut stored = stored.into_iter();
         let mut skipped = skipped.into_iter().peekable();
-        let outcomes: Vec<Imported> = certificates
+        let outcomes: Vec<ImportOutcome> = certificates
             .iter()
             .filter_map(
                 |certificate| match skipped.next_if(|(first, _)| first == certificate) {
-                    Some((_, reason)) => Some(Imported::Skipped(certificate.name(), reason)),
+                    Some((_, reason)) => Some(ImportOutcome::Skipped(certificate.name(), reason)),
                     None => stored.next(),
                 },
             )
@@ -431,7 +431,7 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
         &self,
         upload: &[u8],
         policy: &ImportPolicy,
-    ) -> Result<Vec<Imported>, StoreError> {
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let certificates = decode_with(upload, &policy.decode)
             .map_err(|error| refused(self, error.into(), &[], policy))?;
         self.import_all(&certificates, policy)
@@ -486,16 +486,19 @@ impl<T: StoreBackend + ?Sized> CertificateStore for T {
 }
 
 /// The outcomes of an import with each added certificate that renews one the store held
-/// already reported as [`Imported::Renewed`]. Read after the import, in one pass over the
+/// already reported as [`ImportOutcome::Renewed`]. Read after the import, in one pass over the
 /// store: a store that cannot be read now leaves the outcomes as they are (the import is
 /// done).
 fn with_renewals<S: StoreBackend + ?Sized>(
     store: &S,
     admitted: &[Certificate],
-    outcomes: Vec<Imported>,
-) -> Vec<Imported> {
+    outcomes: Vec<ImportOutcome>,
+) -> Vec<ImportOutcome> {
     use std::collections::{HashMap, HashSet};
-    if !outcomes.iter().any(|o| matches!(o, Imported::Added(_))) {
+    if !outcomes
+        .iter()
+        .any(|o| matches!(o, ImportOutcome::Added(_)))
+    {
         return outcomes;
     }
     let Ok(listing) = store.load_all() else {
@@ -529,7 +532,7 @@ fn with_renewals<S: StoreBackend + ?Sized>(
         .into_iter()
         .zip(admitted)
         .map(|(outcome, certificate)| {
-            let Imported::Added(name) = outcome else {
+            let ImportOutcome::Added(name) = outcome else {
                 return outcome;
             };
             let summary = certificate.summary();
@@ -544,7 +547,7 @@ fn with_renewals<S: StoreBackend + ?Sized>(
             .filter(|old| certificate.renews(old))
             .max_by_key(|old| old.summary().validity.not_after);
             match renewed {
-                Some(old) => Imported::Renewed {
+                Some(old) => ImportOutcome::Renewed {
                     name,
                     renews: old.name(),
                     renews_not_after: old.summary().validity.not_after,

@@ -65,7 +65,7 @@ use crate::system::SystemName;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use inbound_certs::{MemoryStore, StoreClientVerifier, SystemKind};
+/// use inbound_certs::{StoreClientVerifier, SystemKind, backend::MemoryStore};
 /// use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 ///
 /// let server_chain = vec![CertificateDer::from_pem_file("tests/data/tls/server.pem")?];

@@ -1097,7 +1097,7 @@ async fn the_console_judges_keys_by_the_configured_provider() {
         .unwrap();
     let config = AdminConfig::new("alice", TOKEN)
         .unwrap()
-        .tls_key_types(inbound_certs::TlsKeyTypes::of_provider(&provider));
+        .tls_key_types(inbound_certs::summary::TlsKeyTypes::of_provider(&provider));
     let app = admin::router(registry, config);
     let path = "/api/systems/crm/certificates";
     let reply = send(

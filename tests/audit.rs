@@ -17,7 +17,7 @@ use std::fs;
 
 use common::Scratch;
 use inbound_certs::conformance;
-use inbound_certs::{HistoryQuery, Registry, SystemKind, SystemName};
+use inbound_certs::{audit::HistoryQuery, Registry, SystemKind, SystemName};
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -108,7 +108,7 @@ fn concurrent_writers_never_interleave_or_lose_records() {
 
 // --- Audit before acknowledge: a change and its record agree, whatever the trail is. ---
 
-use inbound_certs::{CertificateStore, ImportPolicy, StoreBackend, StoreError};
+use inbound_certs::{store::StoreBackend, CertificateStore, ImportPolicy, StoreError};
 use std::path::Path;
 
 /// A registry with one source system `crm` holding `sample_source.pem`, and the name of that

@@ -12,8 +12,12 @@ mod common;
 
 use common::read;
 use inbound_certs::{
-    decode, decode_with, detect_format, Base64Problem, Certificate, DecodeError, DecodeOptions,
-    DerProblem, ErrorReport, ExtensionProblem, Format, PemProblem, PrivateKeyKind,
+    decode,
+    decode::{
+        decode_with, detect_format, Base64Problem, DecodeOptions, DerProblem, ExtensionProblem,
+        InputFormat, PemProblem, PrivateKeyKind,
+    },
+    Certificate, DecodeError, ErrorReport,
 };
 
 /// Every certificate fixture with an `expected/<stem>.txt` recorded by openssl.
@@ -130,11 +134,17 @@ fn bundles_return_every_certificate_in_order() {
 
 #[test]
 fn formats_are_detected() {
-    assert_eq!(detect_format(&read("rsa2048.der")), Some(Format::Der));
-    assert_eq!(detect_format(&read("rsa2048.pem")), Some(Format::Pem));
-    assert_eq!(detect_format(&read("rsa2048.bom.pem")), Some(Format::Pem));
-    assert_eq!(detect_format(&read("rsa2048.b64")), Some(Format::Base64));
-    assert_eq!(detect_format(&read("bundle.p7b")), Some(Format::Pkcs7));
+    assert_eq!(detect_format(&read("rsa2048.der")), Some(InputFormat::Der));
+    assert_eq!(detect_format(&read("rsa2048.pem")), Some(InputFormat::Pem));
+    assert_eq!(
+        detect_format(&read("rsa2048.bom.pem")),
+        Some(InputFormat::Pem)
+    );
+    assert_eq!(
+        detect_format(&read("rsa2048.b64")),
+        Some(InputFormat::Base64)
+    );
+    assert_eq!(detect_format(&read("bundle.p7b")), Some(InputFormat::Pkcs7));
     assert_eq!(detect_format(&read("garbage.bin")), None);
     assert_eq!(detect_format(&read("text.txt")), None);
     assert_eq!(detect_format(b""), None);
@@ -707,7 +717,7 @@ fn empty_rdns_are_accepted_and_shown_as_nothing() {
     let plain = only(&read("ec_p256.der"));
     let subject = only(&read("empty_rdn_subject.der"));
     let issuer = only(&read("empty_rdn_issuer.der"));
-    let shape = |name: &inbound_certs::DistinguishedName| -> Vec<usize> {
+    let shape = |name: &inbound_certs::summary::DistinguishedName| -> Vec<usize> {
         name.rdns().iter().map(Vec::len).collect()
     };
     assert_eq!(shape(&subject.summary().subject), [1, 1, 0, 1]);
@@ -733,7 +743,8 @@ fn empty_rdns_are_accepted_and_shown_as_nothing() {
     use inbound_certs::CertificateStore as _;
     let now = time::macros::datetime!(2026-06-01 12:00 UTC);
     let policy = inbound_certs::ImportPolicy::new(now);
-    let store = inbound_certs::MemoryStore::new(inbound_certs::SystemKind::Source).unwrap();
+    let store =
+        inbound_certs::backend::MemoryStore::new(inbound_certs::SystemKind::Source).unwrap();
     for file in ["empty_rdn_subject.pem", "empty_rdn_issuer.der"] {
         let imported = store.import_upload(&read(file), &policy).unwrap();
         assert_eq!(imported.len(), 1, "{file}");

@@ -441,7 +441,7 @@ fn certstore_manages_systems_and_identifies_clients() {
 
     // A directory of the earlier layout (certificates directly in it), migrated.
     let legacy = store.0.join("legacy");
-    inbound_certs::FileStore::create(&legacy, inbound_certs::SystemKind::Source)
+    inbound_certs::backend::FileStore::create(&legacy, inbound_certs::SystemKind::Source)
         .unwrap()
         .import_upload(
             &common::read("bundle.pem"),

@@ -16,9 +16,14 @@ mod hostile;
 
 use common::read;
 use inbound_certs::{
-    decode, decode_with, CertificateStore, Container, DecodeError, DecodeOptions, DerProblem,
-    EcCurve, ExtensionProblem, Fingerprint, ImportPolicy, ImportRefusal, Imported, KeyAlgorithm,
-    MemoryStore, ParseFingerprintError, RefusalReason, SkipReason, StoreError, SystemKind,
+    backend::MemoryStore,
+    decode,
+    decode::{decode_with, DecodeOptions, DerContainer, DerProblem, ExtensionProblem},
+    names::ParseFingerprintError,
+    store::{ImportRefusal, RefusalReason, SkipReason},
+    summary::{EcCurve, KeyAlgorithm},
+    CertificateStore, DecodeError, Fingerprint, ImportOutcome, ImportPolicy, StoreError,
+    SystemKind,
 };
 use time::macros::datetime;
 
@@ -94,7 +99,7 @@ fn malformed_known_extensions_are_named_with_what_is_wrong() {
     assert!(matches!(
         problem,
         DerProblem::RunsPast {
-            container: Container::ExtensionValue,
+            container: DerContainer::ExtensionValue,
             ..
         }
     ));
@@ -356,13 +361,13 @@ fn ca_certificates_alone_are_refused_naming_which_one_and_those_of_a_chain_skipp
     let imported = store.import_upload(&fullchain, &policy).unwrap();
     assert_eq!(
         imported[1],
-        Imported::Skipped(intermediate.name(), SkipReason::ChainCa)
+        ImportOutcome::Skipped(intermediate.name(), SkipReason::ChainCa)
     );
     assert!(!policy.allows_ca());
     let imported = store
         .import_upload(&fullchain, &policy.allow_ca(true))
         .unwrap();
-    assert_eq!(imported[1], Imported::Added(intermediate.name()));
+    assert_eq!(imported[1], ImportOutcome::Added(intermediate.name()));
 }
 
 #[test]

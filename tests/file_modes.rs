@@ -23,7 +23,7 @@ use std::process::Command;
 
 use inbound_certs::conformance::NOW;
 use inbound_certs::{
-    decode, CertificateStore, FileStoreOptions, ImportPolicy, Registry, SystemKind,
+    backend::FileStoreOptions, decode, CertificateStore, ImportPolicy, Registry, SystemKind,
 };
 
 const CHILD: &str = "INBOUND_CERTS_MODES_CHILD_DIR";

@@ -22,8 +22,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use inbound_certs::{
-    decode, Certificate, CertificateStore, Damage, FileStore, FileStoreOptions, ImportPolicy,
-    PermissionProblem, StoreError, SystemKind,
+    backend::{FileStore, FileStoreOptions},
+    decode,
+    store::{EntryDamage, PermissionProblem},
+    Certificate, CertificateStore, ImportPolicy, StoreError, SystemKind,
 };
 use time::macros::datetime;
 
@@ -311,7 +313,7 @@ fn links_inside_a_store_are_reported_and_never_followed() {
     assert_eq!(listing.certificates, vec![bundle[0].clone()]);
     assert_eq!(listing.damaged.len(), 4);
     for damaged in &listing.damaged {
-        assert_eq!(damaged.problem, Damage::SymbolicLink);
+        assert_eq!(damaged.problem, EntryDamage::SymbolicLink);
         assert_eq!(
             damaged.to_string(),
             format!(
@@ -324,7 +326,7 @@ fn links_inside_a_store_are_reported_and_never_followed() {
     assert_eq!(gets[0].as_ref().unwrap().as_ref(), Some(&bundle[0]));
     for get in &gets[1..] {
         assert!(
-            matches!(get, Err(StoreError::Damaged(damaged)) if damaged.problem == Damage::SymbolicLink),
+            matches!(get, Err(StoreError::Damaged(damaged)) if damaged.problem == EntryDamage::SymbolicLink),
             "{get:?}"
         );
     }
@@ -358,7 +360,7 @@ fn certificate_files_others_may_write_are_reported() {
     assert_eq!(listing.damaged.len(), 1);
     assert_eq!(
         listing.damaged[0].problem,
-        Damage::Insecure(PermissionProblem::WritableByOthers { mode: 0o666 })
+        EntryDamage::Insecure(PermissionProblem::WritableByOthers { mode: 0o666 })
     );
     // The same warm store notices the change of mode at its next get (the change time moved).
     assert!(matches!(
@@ -388,7 +390,7 @@ fn a_file_made_writable_by_others_is_reported_by_the_next_warm_listing() {
     );
     assert_eq!(
         listing.damaged[0].problem,
-        Damage::Insecure(PermissionProblem::WritableByOthers { mode: 0o666 })
+        EntryDamage::Insecure(PermissionProblem::WritableByOthers { mode: 0o666 })
     );
     // Put right, it is listed again.
     chmod(&store.path_of(&bundle[1].name()), 0o600);
@@ -425,7 +427,7 @@ fn a_file_edited_in_place_is_seen_by_the_next_get() {
 
     match store.get(&certificate.name()) {
         Err(StoreError::Damaged(damaged)) => assert!(
-            matches!(damaged.problem, Damage::FingerprintMismatch { .. }),
+            matches!(damaged.problem, EntryDamage::FingerprintMismatch { .. }),
             "{damaged}"
         ),
         other => panic!("the edit was not seen: {other:?}"),

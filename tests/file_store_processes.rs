@@ -17,7 +17,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use inbound_certs::{
-    decode, Certificate, CertificateStore, FileStore, ImportPolicy, Registry, StoreError,
+    backend::FileStore, decode, Certificate, CertificateStore, ImportPolicy, Registry, StoreError,
     SystemKind, SystemName,
 };
 use time::macros::datetime;
@@ -591,7 +591,7 @@ fn processes_creating_systems_lose_nothing() -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     // The audit trail the four processes wrote at once: every change, whole.
     let history = registry
-        .history(&inbound_certs::HistoryQuery::new())
+        .history(&inbound_certs::audit::HistoryQuery::new())
         .map_err(|e| e.to_string())?;
     std::fs::remove_dir_all(&dir).ok();
     if shared.len() != expected.len() {
@@ -600,7 +600,7 @@ fn processes_creating_systems_lose_nothing() -> Result<String, String> {
             shared.len()
         ));
     }
-    let count = |action: inbound_certs::AuditAction| {
+    let count = |action: inbound_certs::audit::AuditAction| {
         history
             .records
             .iter()
@@ -608,9 +608,9 @@ fn processes_creating_systems_lose_nothing() -> Result<String, String> {
             .count()
     };
     let audited = (
-        count(inbound_certs::AuditAction::CreateSystem),
-        count(inbound_certs::AuditAction::Import),
-        count(inbound_certs::AuditAction::RemoveSystem),
+        count(inbound_certs::audit::AuditAction::CreateSystem),
+        count(inbound_certs::audit::AuditAction::Import),
+        count(inbound_certs::audit::AuditAction::RemoveSystem),
     );
     let wanted = (
         processes * rounds,
@@ -667,7 +667,7 @@ fn killed_writers_leave_one_record_per_acknowledged_change() -> Result<String, S
     }
     let history = Registry::open(&dir)
         .map_err(|e| e.to_string())?
-        .history(&inbound_certs::HistoryQuery::new())
+        .history(&inbound_certs::audit::HistoryQuery::new())
         .map_err(|e| e.to_string())?;
     let mut recorded: HashMap<String, usize> = HashMap::new();
     for record in &history.records {

@@ -13,7 +13,8 @@
 mod common;
 
 use inbound_certs::{
-    decode, CertificateStore, ErrorReport, ImportPolicy, MemoryStore, StoreError, SystemKind,
+    backend::MemoryStore, decode, CertificateStore, ErrorReport, ImportPolicy, StoreError,
+    SystemKind,
 };
 use time::macros::datetime;
 

@@ -14,7 +14,7 @@ mod common;
 use std::sync::Arc;
 
 use inbound_certs::{
-    decode, CertificateStore, ImportPolicy, MemoryStore, StoreClientVerifier, SystemKind,
+    backend::MemoryStore, decode, CertificateStore, ImportPolicy, StoreClientVerifier, SystemKind,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};

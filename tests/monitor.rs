@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use inbound_certs::{
-    decode, Certificate, CertificateStore, ImportPolicy, Monitor, MonitorOptions, Registry,
-    SystemKind, SystemName, ValidityEvent,
+    decode,
+    monitor::{MonitorOptions, ValidityEvent},
+    Certificate, CertificateStore, ImportPolicy, Monitor, Registry, SystemKind, SystemName,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use time::macros::datetime;
@@ -316,7 +317,7 @@ fn spawn_following(
     registry: Registry,
     clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
 ) -> (
-    inbound_certs::MonitorHandle,
+    inbound_certs::monitor::MonitorHandle,
     mpsc::Receiver<(&'static str, String)>,
 ) {
     let (sender, receiver) = mpsc::channel();

@@ -9,7 +9,7 @@
 
 mod common;
 
-use inbound_certs::{decode, detect_format, Certificate, CertificateName, Fingerprint};
+use inbound_certs::{decode, decode::detect_format, Certificate, CertificateName, Fingerprint};
 use proptest::prelude::*;
 
 /// Touches every part of a summary, as a caller displaying it would.
@@ -52,7 +52,7 @@ fn exercise(input: &[u8]) {
         let _ = certificate.is_self_signed();
         let _ = certificate
             .summary()
-            .weaknesses(&inbound_certs::TlsKeyTypes::common());
+            .weaknesses(&inbound_certs::summary::TlsKeyTypes::common());
         let policy = inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC));
         let _ = policy.judge(&[certificate.clone(), certificate]);
     }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use inbound_certs::{decode, CertificateSummary, ErrorReport, KeyAlgorithm};
+use inbound_certs::{decode, summary::KeyAlgorithm, CertificateSummary, ErrorReport};
 
 /// Refused vector files (relative to `cryptography_vectors/`), with the variant of the
 /// error: every variant here is a reason of the README's acceptance policy.

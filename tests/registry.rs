@@ -18,7 +18,8 @@ use std::fs;
 
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
-    decode, CertificateStore, FileStore, ImportPolicy, Registry, StoreError, SystemKind, SystemName,
+    backend::FileStore, decode, CertificateStore, ImportPolicy, Registry, StoreError, SystemKind,
+    SystemName,
 };
 
 fn name(text: &str) -> SystemName {

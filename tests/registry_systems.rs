@@ -22,8 +22,9 @@ use std::process::Command;
 
 use inbound_certs::conformance::NOW;
 use inbound_certs::{
-    decode, Certificate, CertificateStore, Damage, ImportPolicy, PermissionProblem, Registry,
-    StoreError, SystemKind, SystemName,
+    decode,
+    store::{EntryDamage, PermissionProblem},
+    Certificate, CertificateStore, ImportPolicy, Registry, StoreError, SystemKind, SystemName,
 };
 
 fn name(text: &str) -> SystemName {
@@ -108,7 +109,7 @@ fn each_odd_system_directory_is_its_own_damaged_entry() {
             .map(|system| system.name().as_str())
             .collect();
         assert_eq!(names, ["crm", "later"]);
-        let damaged: Vec<(String, Damage)> = listing
+        let damaged: Vec<(String, EntryDamage)> = listing
             .damaged
             .iter()
             .map(|entry| {
@@ -146,15 +147,15 @@ fn each_odd_system_directory_is_its_own_damaged_entry() {
                 .1
                 .clone()
         };
-        assert_eq!(problem("alias"), Damage::SymbolicLink);
-        assert_eq!(problem("outside"), Damage::SymbolicLink);
+        assert_eq!(problem("alias"), EntryDamage::SymbolicLink);
+        assert_eq!(problem("outside"), EntryDamage::SymbolicLink);
         assert_eq!(
             problem("open"),
-            Damage::Insecure(PermissionProblem::WritableByOthers { mode: 0o777 })
+            EntryDamage::Insecure(PermissionProblem::WritableByOthers { mode: 0o777 })
         );
         assert_eq!(
             problem("theirs"),
-            Damage::Insecure(PermissionProblem::OwnedByOtherUser {
+            EntryDamage::Insecure(PermissionProblem::OwnedByOtherUser {
                 owner: OTHER_USER,
                 user: 0
             })
@@ -169,7 +170,7 @@ fn each_odd_system_directory_is_its_own_damaged_entry() {
         );
         for entry in ["no-manifest", "manifest-dir", "manifest-fifo"] {
             assert!(
-                matches!(problem(entry), Damage::Unreadable(ref text) if text.contains("manifest")),
+                matches!(problem(entry), EntryDamage::Unreadable(ref text) if text.contains("manifest")),
                 "{entry}: {:?}",
                 problem(entry)
             );

@@ -18,8 +18,10 @@ use std::path::{Path, PathBuf};
 
 use inbound_certs::conformance::{self, NOW};
 use inbound_certs::{
-    decode, CertificateName, CertificateStore, Damage, ErrorReport, FileStore, ImportPolicy,
-    ImportRefusal, Imported, MemoryStore, RefusalReason, SkipReason, StoreBackend, StoreError,
+    backend::{FileStore, MemoryStore},
+    decode,
+    store::{EntryDamage, ImportRefusal, RefusalReason, SkipReason, StoreBackend},
+    CertificateName, CertificateStore, ErrorReport, ImportOutcome, ImportPolicy, StoreError,
     SystemKind,
 };
 use std::sync::Arc;
@@ -168,15 +170,15 @@ fn damaged_and_foreign_files_are_reported_and_never_hide_the_healthy_ones() {
         };
         assert!(matches!(
             problem_of(&truncated_path),
-            Damage::FingerprintMismatch { .. }
+            EntryDamage::FingerprintMismatch { .. }
         ));
         assert!(matches!(
             problem_of(&foreign_path),
-            Damage::FingerprintMismatch { .. }
+            EntryDamage::FingerprintMismatch { .. }
         ));
         assert!(matches!(
             problem_of(&store.path_of(&garbage_name)),
-            Damage::NotACertificate(_)
+            EntryDamage::NotACertificate(_)
         ));
         let message = listing.damaged[0].to_string();
         assert!(
@@ -212,7 +214,7 @@ fn damaged_and_foreign_files_are_reported_and_never_hide_the_healthy_ones() {
     // Importing the certificate again repairs its file.
     assert_eq!(
         fresh.import(&bundle[0], &policy()).unwrap(),
-        Imported::Added(truncated)
+        ImportOutcome::Added(truncated)
     );
     assert_eq!(fresh.get(&truncated).unwrap().as_ref(), Some(&bundle[0]));
 }
@@ -383,7 +385,7 @@ fn repeated_listings_see_every_change() {
     let other = FileStore::open(scratch.path(), SystemKind::Source).unwrap();
     let bundle = decode(&common::read("bundle.pem")).unwrap();
     store.import_all(&bundle, &policy()).unwrap();
-    let names = |listing: &inbound_certs::Listing| -> Vec<_> {
+    let names = |listing: &inbound_certs::store::CertificateListing| -> Vec<_> {
         listing.certificates.iter().map(|c| c.name()).collect()
     };
     let first = store.list().unwrap();
@@ -528,7 +530,7 @@ fn special_files_under_certificate_names_are_reported_without_blocking() {
     for damaged in &listing.damaged {
         assert_eq!(
             damaged.problem,
-            Damage::Unreadable("not a regular file".into())
+            EntryDamage::Unreadable("not a regular file".into())
         );
     }
     assert!(matches!(store.get(&fifo), Err(StoreError::Damaged(_))));
@@ -628,13 +630,13 @@ fn a_self_signed_certificate_that_issued_another_of_the_upload_is_skipped() {
             .import_all(&[leaf.clone(), own.clone()], &policy)
             .unwrap(),
         vec![
-            Imported::Added(leaf.name()),
-            Imported::Skipped(own.name(), SkipReason::ChainCa)
+            ImportOutcome::Added(leaf.name()),
+            ImportOutcome::Skipped(own.name(), SkipReason::ChainCa)
         ]
     );
     assert_eq!(
         store.import(&own, &policy).unwrap(),
-        Imported::Added(own.name())
+        ImportOutcome::Added(own.name())
     );
     // With a pathLenConstraint it is a CA's, even alone.
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
@@ -665,7 +667,7 @@ fn a_self_signed_certificate_that_issued_another_of_the_upload_is_skipped() {
         inbound_certs::Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap();
     assert_eq!(
         store.import(&client, &policy).unwrap(),
-        Imported::Added(client.name())
+        ImportOutcome::Added(client.name())
     );
 }
 
@@ -683,11 +685,11 @@ fn an_import_that_renews_a_stored_certificate_says_which() {
     let store = MemoryStore::new(SystemKind::Source).unwrap();
     assert_eq!(
         store.import(&old, &policy).unwrap(),
-        Imported::Added(old.name())
+        ImportOutcome::Added(old.name())
     );
     assert_eq!(
         store.import(&new, &policy).unwrap(),
-        Imported::Renewed {
+        ImportOutcome::Renewed {
             name: new.name(),
             renews: old.name(),
             renews_not_after: old.summary().validity.not_after,
@@ -698,7 +700,7 @@ fn an_import_that_renews_a_stored_certificate_says_which() {
     store.import(&new, &policy).unwrap();
     assert_eq!(
         store.import(&old, &policy).unwrap(),
-        Imported::Added(old.name())
+        ImportOutcome::Added(old.name())
     );
     // The same subject and issuer, another key: rcgen, a year and then two.
     let issue = |years: i32| {
@@ -717,12 +719,12 @@ fn an_import_that_renews_a_stored_certificate_says_which() {
     store.import(&first, &policy).unwrap();
     assert!(matches!(
         store.import(&second, &policy).unwrap(),
-        Imported::Renewed { renews, .. } if renews == first.name()
+        ImportOutcome::Renewed { renews, .. } if renews == first.name()
     ));
     // Another system holds the old one: no renewal there.
     let other = MemoryStore::new(SystemKind::Source).unwrap();
     assert_eq!(
         other.import(&second, &policy).unwrap(),
-        Imported::Added(second.name())
+        ImportOutcome::Added(second.name())
     );
 }

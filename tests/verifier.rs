@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::thread;
 
 use inbound_certs::{
-    Certificate, CertificateStore, FileStore, ImportPolicy, MemoryStore, StoreClientVerifier,
-    SystemKind, VerifierError,
+    backend::{FileStore, MemoryStore},
+    Certificate, CertificateStore, ImportPolicy, StoreClientVerifier, SystemKind, VerifierError,
 };
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -655,16 +655,16 @@ fn a_registry_verifier_trusts_its_systems_and_tells_which_called() {
 #[test]
 fn the_import_policy_learns_the_key_types_of_the_provider() {
     let ring = rustls::crypto::ring::default_provider();
-    let keys = inbound_certs::TlsKeyTypes::of_provider(&ring);
-    assert_eq!(keys, inbound_certs::TlsKeyTypes::common());
+    let keys = inbound_certs::summary::TlsKeyTypes::of_provider(&ring);
+    assert_eq!(keys, inbound_certs::summary::TlsKeyTypes::common());
     let p521 = inbound_certs::decode(&std::fs::read("tests/data/ec_p521.pem").unwrap()).unwrap();
     assert!(!keys.accepts(&p521[0].summary().public_key));
     let policy = inbound_certs::ImportPolicy::new(time::macros::datetime!(2026-06-01 0:00 UTC))
         .tls_key_types(keys);
     assert!(matches!(
         policy.check(&p521[0]),
-        Err(inbound_certs::ImportRefusal {
-            reason: inbound_certs::RefusalReason::WeakKey(_),
+        Err(inbound_certs::store::ImportRefusal {
+            reason: inbound_certs::store::RefusalReason::WeakKey(_),
             ..
         })
     ));
@@ -678,7 +678,7 @@ fn the_import_policy_learns_the_key_types_of_the_provider() {
         .filter(|algorithm| algorithm.public_key_alg_id() != rustls::pki_types::alg_id::ECDSA_P256)
         .collect();
     without_ecdsa.signature_verification_algorithms.all = Box::leak(all.into_boxed_slice());
-    let keys = inbound_certs::TlsKeyTypes::of_provider(&without_ecdsa);
+    let keys = inbound_certs::summary::TlsKeyTypes::of_provider(&without_ecdsa);
     let p256 = inbound_certs::decode(&std::fs::read("tests/data/ec_p256.pem").unwrap()).unwrap();
     assert!(!keys.accepts(&p256[0].summary().public_key));
 }

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use inbound_certs::{CertificateName, Fingerprint, ParseFingerprintError, SystemKind, SystemName};
+use inbound_certs::{
+    names::ParseFingerprintError, CertificateName, Fingerprint, SystemKind, SystemName,
+};
 
 /// The heading of the options every command takes, apart from each command's own.
 const GLOBAL: &str = "Registry options (before or after the command)";

@@ -13,7 +13,10 @@ macro_rules! out {
     }};
 }
 
-use inbound_certs::{Certificate, KeyAlgorithm, TlsKeyTypes, ValidityStatus};
+use inbound_certs::{
+    summary::{KeyAlgorithm, TlsKeyTypes, ValidityStatus},
+    Certificate,
+};
 use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};

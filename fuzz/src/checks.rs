@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 
 use arbitrary::{Arbitrary, Unstructured};
 use inbound_certs::{
-    detect_format, Certificate, CertificateName, CertificateStore, Fingerprint, ImportPolicy,
-    Imported, MemoryStore, StoreError, SystemKind, TlsKeyTypes,
+    backend::MemoryStore, decode::detect_format, summary::TlsKeyTypes, Certificate,
+    CertificateName, CertificateStore, Fingerprint, ImportOutcome, ImportPolicy, StoreError,
+    SystemKind,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -225,10 +226,10 @@ pub fn store_ops(data: &[u8]) {
                     || (!allow_without_client_auth && !certificate.summary().client_auth);
                 match store.import(certificate, &policy) {
                     // A renewal is stored like any added certificate.
-                    Ok(Imported::Added(name) | Imported::Renewed { name, .. }) => {
+                    Ok(ImportOutcome::Added(name) | ImportOutcome::Renewed { name, .. }) => {
                         assert!(!refused && model.insert(name, certificate.clone()).is_none());
                     }
-                    Ok(Imported::AlreadyPresent(name)) => {
+                    Ok(ImportOutcome::AlreadyPresent(name)) => {
                         assert!(!refused && model.contains_key(&name));
                     }
                     Ok(other) => panic!("a certificate imported alone: {other:?}"),
@@ -254,14 +255,17 @@ pub fn store_ops(data: &[u8]) {
                         assert_eq!(outcomes.len(), certificates.len());
                         for (outcome, certificate) in outcomes.iter().zip(&certificates) {
                             if certificate.summary().is_ca {
-                                assert!(matches!(outcome, Imported::Skipped(..)));
+                                assert!(matches!(outcome, ImportOutcome::Skipped(..)));
                                 continue;
                             }
                             let added = model
                                 .insert(certificate.name(), certificate.clone())
                                 .is_none();
                             assert_eq!(
-                                matches!(outcome, Imported::Added(_) | Imported::Renewed { .. }),
+                                matches!(
+                                    outcome,
+                                    ImportOutcome::Added(_) | ImportOutcome::Renewed { .. }
+                                ),
                                 added
                             );
                         }

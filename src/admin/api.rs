@@ -20,7 +20,7 @@ use crate::certificate::Certificate;
 use crate::decode::decode_with;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::registry::SystemOverview;
-use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
+use crate::store::{CertificateStore, DamagedEntry, ImportOutcome, ImportPolicy, StoreError};
 use crate::system::{System, SystemKind, SystemName};
 
 type ApiResult = Result<Response, AdminError>;
@@ -367,18 +367,18 @@ pub(super) async fn import(
         .into_response())
 }
 
-fn imported_json(imported: &Imported) -> Value {
+fn imported_json(imported: &ImportOutcome) -> Value {
     let mut json = json!({
         "name": imported.name().to_string(),
         "outcome": imported.code(),
     });
     match (imported, json.as_object_mut()) {
-        (Imported::Skipped(_, reason), Some(object)) => {
+        (ImportOutcome::Skipped(_, reason), Some(object)) => {
             object.insert("reason".into(), json!(reason.code()));
             object.insert("message".into(), json!(reason.to_string()));
         }
         (
-            Imported::Renewed {
+            ImportOutcome::Renewed {
                 renews,
                 renews_not_after,
                 ..

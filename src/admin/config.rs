@@ -26,7 +26,7 @@ pub struct AdminConfig {
     pub(super) session_lifetime: Duration,
     pub(super) warn_within: Duration,
     pub(super) decode: DecodeOptions,
-    pub(super) tls_keys: crate::TlsKeyTypes,
+    pub(super) tls_keys: crate::summary::TlsKeyTypes,
     pub(super) metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub(super) login_log: Option<LoginLog>,
 }
@@ -146,7 +146,7 @@ impl AdminConfig {
             session_lifetime: Duration::hours(8),
             warn_within: Duration::days(30),
             decode: DecodeOptions::default(),
-            tls_keys: crate::TlsKeyTypes::common(),
+            tls_keys: crate::summary::TlsKeyTypes::common(),
             metrics: None,
             login_log: None,
         }
@@ -238,11 +238,11 @@ impl AdminConfig {
     }
 
     /// The key types the service's TLS provider verifies (default
-    /// [`TlsKeyTypes::common`](crate::TlsKeyTypes::common)): imports refuse, and the pages
+    /// [`TlsKeyTypes::common`](crate::summary::TlsKeyTypes::common)): imports refuse, and the pages
     /// badge, a certificate whose key is of another type. With the `rustls` feature,
-    /// [`TlsKeyTypes::of_provider`](crate::TlsKeyTypes::of_provider) gives those of the
+    /// [`TlsKeyTypes::of_provider`](crate::summary::TlsKeyTypes::of_provider) gives those of the
     /// provider the service's verifier uses.
-    pub fn tls_key_types(mut self, keys: crate::TlsKeyTypes) -> Self {
+    pub fn tls_key_types(mut self, keys: crate::summary::TlsKeyTypes) -> Self {
         self.tls_keys = keys;
         self
     }

@@ -171,7 +171,7 @@ pub(super) fn badge(status: &ValidityStatus) -> String {
 /// the badge that says so (its title says why); nothing for others.
 pub(super) fn unusable_badge(
     summary: &crate::CertificateSummary,
-    keys: &crate::TlsKeyTypes,
+    keys: &crate::summary::TlsKeyTypes,
 ) -> String {
     let why: Vec<String> = summary
         .weaknesses(keys)

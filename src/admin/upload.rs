@@ -13,7 +13,7 @@ use crate::decode::decode_with;
 use crate::error::DecodeError;
 use crate::fingerprint::CertificateName;
 use crate::registry::Registry;
-use crate::store::{CertificateStore, ImportPolicy, Imported, StoreError, Verdict};
+use crate::store::{CertificateStore, ImportOutcome, ImportPolicy, StoreError, Verdict};
 use crate::system::SystemName;
 
 /// The largest text field of a form accepted beside the file.
@@ -245,7 +245,7 @@ fn form_error(error: axum::extract::multipart::MultipartError, limit: usize) -> 
 pub(super) struct Trial {
     pub(super) name: CertificateName,
     pub(super) subject: String,
-    pub(super) result: Result<Imported, StoreError>,
+    pub(super) result: Result<ImportOutcome, StoreError>,
 }
 
 /// What importing `upload` into `system` would do, certificate by certificate, without
@@ -268,11 +268,11 @@ pub(super) fn dry_run(
         let name = certificate.name();
         let result = match verdict {
             Verdict::Refuse(refusal) => Err(StoreError::Refused(refusal)),
-            Verdict::Skip(reason) => Ok(Imported::Skipped(name, reason)),
-            Verdict::Import if !seen.insert(name) => Ok(Imported::AlreadyPresent(name)),
+            Verdict::Skip(reason) => Ok(ImportOutcome::Skipped(name, reason)),
+            Verdict::Import if !seen.insert(name) => Ok(ImportOutcome::AlreadyPresent(name)),
             _ => match store.get(&name) {
-                Ok(Some(_)) => Ok(Imported::AlreadyPresent(name)),
-                Ok(None) => Ok(Imported::Added(name)),
+                Ok(Some(_)) => Ok(ImportOutcome::AlreadyPresent(name)),
+                Ok(None) => Ok(ImportOutcome::Added(name)),
                 Err(error) => Err(error),
             },
         };

@@ -1,45 +1,52 @@
-//! Where a [`Registry`](crate::Registry) keeps its systems, their certificates and its audit
-//! trail: one folder per backend, each behind [`RegistryBackend`].
+//! Where a [`Registry`](crate::Registry) keeps its systems, their certificates and its
+//! audit trail: in memory ([`Registry::in_memory`](crate::Registry::in_memory)), in a
+//! directory ([`Registry::open`](crate::Registry::open)) or in PostgreSQL
+//! (`Registry::connect`, feature `postgres`).
 //!
-//! ```text
-//! registry ──> backend::{memory, fs, postgres} ──> store (trait, policy, errors) ──> certificate
-//! ```
-//!
-//! - [`memory`]: maps in the process; nothing outlives it.
-//! - [`fs`]: a directory of systems, each a directory of DER files, and JSON Lines audit
-//!   files; several processes may share it.
-//! - [`postgres`] (feature `postgres`): tables shared by every replica, each keeping an index
-//!   current by one listener.
-//!
-//! A backend records every change in its audit trail as one with the change (the record
-//! closures it is handed), so that no public path changes a system without its record; the
-//! registry decides what the records say.
+//! The stores these backends keep one system's certificates in are public as building
+//! blocks: [`MemoryStore`], [`FileStore`] and `PostgresStore` each hold the certificates of
+//! one system of one kind, with every guarantee of its backend, but **no audit trail and no
+//! index across systems**. A service that manages systems, or must answer who changed what,
+//! uses the [`Registry`](crate::Registry); a store alone suits a service with one system, or
+//! a test.
+
+// Inside the crate: one folder per backend, each holding its store, its systems and its
+// audit trail behind `RegistryBackend` (what the registry asks) and `SystemBackend` (one
+// system's certificates, every write recorded with it):
+//
+//   registry ──> backend::{memory, fs, postgres} ──> store (trait, policy, errors) ──> certificate
+//
+// - memory: maps in the process; nothing outlives it.
+// - fs: a directory of systems, each a directory of DER files, and JSON Lines audit files;
+//   several processes may share it.
+// - postgres: tables shared by every replica, each keeping an index current by one listener.
+//
+// A backend records every change in its audit trail as one with the change (the record
+// closures it is handed), so that no public path changes a system without its record; the
+// registry decides what the records say.
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::audit::{AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Imported, Listing, StoreError};
+use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreError};
 use crate::system::{System, SystemName};
 
 pub(crate) mod fs;
 mod index;
+pub(crate) mod listing;
 pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
-/// The systems of a registry, sorted by name, and the entries that are not readable systems
-/// (a directory without a valid manifest), never hidden.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct SystemListing {
-    /// The systems, sorted by name.
-    pub systems: Vec<System>,
-    /// Entries that could not be read as systems.
-    pub damaged: Vec<crate::store::DamagedEntry>,
-}
+pub use fs::{FileStore, FileStoreOptions};
+pub(crate) use listing::SystemListing;
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresOptions, PostgresStore, PostgresTlsError};
 
 /// Where a backend stands: two markers differ when the backend changed between them, by
 /// any process or replica (a directory's change marker, a database's revision).
@@ -95,7 +102,7 @@ pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
     fn append(&self, records: &[AuditRecord]) -> Result<(), StoreError>;
 
     /// The audit trail, newest first, filtered by `query`.
-    fn history(&self, query: &HistoryQuery) -> Result<History, StoreError>;
+    fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError>;
 
     /// The record of the import that added this certificate to this system, the latest if
     /// it was added more than once.
@@ -121,14 +128,14 @@ pub(crate) trait SystemBackend: Send + Sync {
     fn load(&self, name: &CertificateName) -> Result<Option<Certificate>, StoreError>;
 
     /// Every certificate of the system, and its damaged entries.
-    fn load_all(&self) -> Result<Listing, StoreError>;
+    fn load_all(&self) -> Result<CertificateListing, StoreError>;
 
     /// Stores the admitted certificates and the records `records` makes of their outcomes.
     fn store_all(
         &self,
         admitted: Admitted<'_>,
-        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
-    ) -> Result<Vec<Imported>, StoreError>;
+        records: &dyn Fn(&[ImportOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<ImportOutcome>, StoreError>;
 
     /// Removes a certificate (or damaged entry) and the records `records` makes of what was
     /// removed (the certificate, when it could be read).

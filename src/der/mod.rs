@@ -9,7 +9,7 @@ mod problem;
 
 use lean::is_plain_tree;
 pub(crate) use outline::{check_certificate, extensions, Outline};
-pub use problem::{Container, DerProblem, ElementKind};
+pub use problem::{DerContainer, DerProblem, ElementKind};
 
 /// Nesting deeper than this is refused; real certificates stay below 16.
 pub(crate) const MAX_DEPTH: usize = 64;
@@ -80,14 +80,14 @@ pub(crate) struct Tlv<'a> {
 impl<'a> Tlv<'a> {
     /// A reader over this element's content.
     pub(crate) fn reader(&self) -> Reader<'a> {
-        self.reader_in(Container::Element {
+        self.reader_in(DerContainer::Element {
             kind: self.tag.kind(),
             offset: self.offset,
         })
     }
 
     /// A reader over this element's content, which errors call `container`.
-    pub(crate) fn reader_in(&self, container: Container) -> Reader<'a> {
+    pub(crate) fn reader_in(&self, container: DerContainer) -> Reader<'a> {
         Reader {
             data: self.content,
             position: 0,
@@ -113,7 +113,7 @@ pub(crate) struct Reader<'a> {
     position: usize,
     base: usize,
     /// What holds the data, for errors; `None` for the whole input.
-    container: Option<Container>,
+    container: Option<DerContainer>,
 }
 
 impl<'a> Reader<'a> {

@@ -62,7 +62,7 @@ impl fmt::Display for ElementKind {
 /// The element another one sits in, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Container {
+pub enum DerContainer {
     /// An element of this kind, starting at this offset.
     Element {
         /// Its type.
@@ -74,11 +74,11 @@ pub enum Container {
     ExtensionValue,
 }
 
-impl fmt::Display for Container {
+impl fmt::Display for DerContainer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Container::Element { kind, offset } => write!(f, "the {kind} at byte {offset}"),
-            Container::ExtensionValue => f.write_str("the extension value"),
+            DerContainer::Element { kind, offset } => write!(f, "the {kind} at byte {offset}"),
+            DerContainer::ExtensionValue => f.write_str("the extension value"),
         }
     }
 }
@@ -96,7 +96,7 @@ pub enum DerProblem {
         /// The element whose length is too long.
         element: ElementKind,
         /// The element it sits in.
-        container: Container,
+        container: DerContainer,
     },
     /// An indefinite length (BER, not DER).
     IndefiniteLength,

@@ -41,7 +41,7 @@ impl StoreBackend for SystemStore {
         self.system.kind()
     }
 
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         let Some(store) = &self.store else {
             return Err(StoreError::NotInbound(self.system.kind()));
         };
@@ -56,7 +56,7 @@ impl StoreBackend for SystemStore {
         // Certificates already present change nothing.
         if outcomes
             .iter()
-            .any(|outcome| matches!(outcome, Imported::Added(_)))
+            .any(|outcome| matches!(outcome, ImportOutcome::Added(_)))
         {
             self.shared.bump();
         }
@@ -70,10 +70,10 @@ impl StoreBackend for SystemStore {
         }
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         match &self.store {
             Some(store) => store.load_all(),
-            None => Ok(Listing::default()),
+            None => Ok(CertificateListing::default()),
         }
     }
 
@@ -135,9 +135,11 @@ impl SystemStore {
                     .zip(outcomes)
                     .map(|(certificate, outcome)| {
                         let outcome = match outcome {
-                            Imported::Added(_) | Imported::Renewed { .. } => AuditOutcome::Added,
-                            Imported::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
-                            Imported::Skipped(..) => AuditOutcome::Skipped,
+                            ImportOutcome::Added(_) | ImportOutcome::Renewed { .. } => {
+                                AuditOutcome::Added
+                            }
+                            ImportOutcome::AlreadyPresent(_) => AuditOutcome::AlreadyPresent,
+                            ImportOutcome::Skipped(..) => AuditOutcome::Skipped,
                         };
                         self.audit_record(
                             AuditAction::Import,

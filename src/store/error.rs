@@ -1,5 +1,5 @@
 //! What goes wrong in a store: [`StoreError`] for an operation, [`DamagedEntry`] and
-//! [`Damage`] for an entry that cannot be read as the certificate its name promises.
+//! [`EntryDamage`] for an entry that cannot be read as the certificate its name promises.
 
 use std::path::PathBuf;
 
@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
-#[cfg(doc)]
-use crate::{store::StoreBackend, FileStore};
 use crate::system::{SystemKind, SystemName};
+#[cfg(doc)]
+use crate::{backend::FileStore, store::StoreBackend};
 
 /// An entry of a store that could not be read as the certificate its name promises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct DamagedEntry {
     /// of the `systems` table that is not a system: `<schema>.systems/<name as stored>`).
     pub location: PathBuf,
     /// What is wrong.
-    pub problem: Damage,
+    pub problem: EntryDamage,
 }
 
 impl std::fmt::Display for DamagedEntry {
@@ -32,7 +32,7 @@ impl std::fmt::Display for DamagedEntry {
 /// What is wrong with a damaged entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum Damage {
+pub enum EntryDamage {
     /// The content's SHA-256 is not the fingerprint in the name (changed, truncated or foreign
     /// content).
     #[error("content does not match its name: its SHA-256 is {actual}")]
@@ -282,7 +282,7 @@ pub enum PermissionProblem {
         mode: u32,
     },
     /// Members of its group may write to it (mode `g+w`) and the store was not opened with
-    /// [`FileStoreOptions::shared_group`](crate::FileStoreOptions::shared_group).
+    /// [`FileStoreOptions::shared_group`](crate::backend::FileStoreOptions::shared_group).
     WritableByGroup {
         /// The permission bits found.
         mode: u32,

@@ -165,7 +165,7 @@ impl ImportPolicy {
     /// Linear in the number of certificates.
     ///
     /// ```
-    /// use inbound_certs::{ImportPolicy, SkipReason, Verdict};
+    /// use inbound_certs::{ImportPolicy, store::{SkipReason, Verdict}};
     /// use time::macros::datetime;
     ///
     /// // A client certificate followed by the intermediate CA that issued it.

@@ -17,7 +17,7 @@ use oid_registry::{
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Extension};
 
 use super::{alt_name, KeyUsage, Oid, SubjectAltName};
-use crate::der::Container;
+use crate::der::DerContainer;
 use crate::der::{self, Reader, Tag};
 use crate::error::{DecodeError, ExtensionProblem};
 
@@ -129,7 +129,7 @@ fn check_value<'a>(value: &der::Tlv<'a>) -> Result<der::Tlv<'a>, ExtensionProble
     if value.content.is_empty() {
         return Err(ExtensionProblem::Empty);
     }
-    let mut reader = value.reader_in(Container::ExtensionValue);
+    let mut reader = value.reader_in(DerContainer::ExtensionValue);
     let element = reader.read().map_err(der_problem)?;
     der::walk(&element, 0).map_err(der_problem)?;
     reader.finish("the extension value").map_err(der_problem)?;

@@ -30,7 +30,7 @@ impl Validity {
     /// reads the clock itself: pass `OffsetDateTime::now_utc()` for the current status.
     ///
     /// ```
-    /// use inbound_certs::{Validity, ValidityStatus};
+    /// use inbound_certs::summary::{Validity, ValidityStatus};
     /// use time::{macros::datetime, Duration};
     ///
     /// let validity = Validity {

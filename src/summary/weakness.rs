@@ -156,7 +156,7 @@ impl CertificateSummary {
     /// nothing does. Computed from the summary, without verifying anything.
     ///
     /// ```
-    /// use inbound_certs::{TlsKeyTypes, Weakness};
+    /// use inbound_certs::summary::{TlsKeyTypes, Weakness};
     ///
     /// let pem = std::fs::read("tests/data/rsa1024.pem")?;
     /// let short = &inbound_certs::decode(&pem)?[0];

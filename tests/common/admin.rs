@@ -377,7 +377,7 @@ pub(crate) async fn api_suite(registry: Registry) {
     // Too large: refused by its declared length, and while a body of unknown length is read;
     // the rest of a refused body is read and thrown away, 4 MiB at most, before the answer
     // (so that a client that writes its whole body before reading sees the 413).
-    let limit = inbound_certs::DecodeOptions::default().max_input_bytes;
+    let limit = inbound_certs::decode::DecodeOptions::default().max_input_bytes;
     let reply = send(
         &app,
         api(

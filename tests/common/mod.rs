@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use inbound_certs::{CertificateSummary, KeyAlgorithm};
+use inbound_certs::{summary::KeyAlgorithm, CertificateSummary};
 
 /// A fresh path under the system's temporary directory (nothing is made there), removed with
 /// all it holds when dropped.

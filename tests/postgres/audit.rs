@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use inbound_certs::{
-    conformance, AuditAction, AuditOutcome, CertificateName, CertificateStore, HistoryQuery,
-    StoreError, SystemKind,
+    audit::{AuditAction, AuditOutcome, HistoryQuery},
+    conformance, CertificateName, CertificateStore, StoreError, SystemKind,
 };
 use time::OffsetDateTime;
 

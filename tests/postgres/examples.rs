@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    CertificateStore, ImportPolicy, PostgresOptions, Registry, SystemKind, SystemName,
+    backend::PostgresOptions, CertificateStore, ImportPolicy, Registry, SystemKind, SystemName,
 };
 use time::OffsetDateTime;
 

@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    Certificate, CertificateStore, Imported, PostgresOptions, PostgresStore, StoreError, SystemKind,
+    backend::{PostgresOptions, PostgresStore},
+    Certificate, CertificateStore, ImportOutcome, StoreError, SystemKind,
 };
 
 use crate::proxy::{Break, Proxy};
@@ -99,7 +100,7 @@ pub(crate) fn a_commit_whose_connection_broke_reports_the_truth(server: &Server)
     );
     assert!(stored(&mut sql, &pool[0]), "the import committed");
     assert!(
-        matches!(outcome, Ok(Imported::Added(_))),
+        matches!(outcome, Ok(ImportOutcome::Added(_))),
         "a committed import reported as {outcome:?}"
     );
     assert!(store.get(&pool[0].name()).unwrap().is_some());

@@ -288,7 +288,7 @@ pub(crate) fn a_monitor_follows_changes_made_on_another_replica(server: &Server)
     let (sender, receiver) = std::sync::mpsc::channel();
     let _monitor = inbound_certs::Monitor::new(
         a,
-        inbound_certs::MonitorOptions::new()
+        inbound_certs::monitor::MonitorOptions::new()
             .interval(Duration::from_secs(60 * 60))
             .follow_changes(Some(Duration::from_millis(50))),
     )

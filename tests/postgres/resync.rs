@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    CertificateStore, PostgresOptions, PostgresStore, Registry, StoreError, SystemKind,
+    backend::{PostgresOptions, PostgresStore},
+    CertificateStore, Registry, StoreError, SystemKind,
 };
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use time::OffsetDateTime;

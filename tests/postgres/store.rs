@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use inbound_certs::{
-    Certificate, CertificateStore, Damage, Imported, PostgresOptions, PostgresStore, StoreError,
-    SystemKind,
+    backend::{PostgresOptions, PostgresStore},
+    store::EntryDamage,
+    Certificate, CertificateStore, ImportOutcome, StoreError, SystemKind,
 };
 
 use crate::server::{free_port, Server};
@@ -60,11 +61,11 @@ pub(crate) fn a_bundle_is_one_transaction(server: &Server) -> String {
     let added = a.import_all(&bundle, &policy()).unwrap();
     assert!(added
         .iter()
-        .all(|outcome| matches!(outcome, Imported::Added(_))));
+        .all(|outcome| matches!(outcome, ImportOutcome::Added(_))));
     let again = b.import_all(&bundle, &policy()).unwrap();
     assert!(again
         .iter()
-        .all(|outcome| matches!(outcome, Imported::AlreadyPresent(_))));
+        .all(|outcome| matches!(outcome, ImportOutcome::AlreadyPresent(_))));
     "a bundle refused at its third certificate left nothing; imported again whole".to_string()
 }
 
@@ -105,7 +106,7 @@ pub(crate) fn damaged_rows_are_reported_and_never_hide_the_others(server: &Serve
         .unwrap();
     assert_eq!(
         mismatch.problem,
-        Damage::FingerprintMismatch {
+        EntryDamage::FingerprintMismatch {
             actual: healthy[0].fingerprint()
         }
     );
@@ -116,7 +117,7 @@ pub(crate) fn damaged_rows_are_reported_and_never_hide_the_others(server: &Serve
     assert!(listing
         .damaged
         .iter()
-        .any(|damaged| matches!(damaged.problem, Damage::NotACertificate(_))));
+        .any(|damaged| matches!(damaged.problem, EntryDamage::NotACertificate(_))));
     match fresh.get(&other.name()) {
         Err(StoreError::Damaged(damaged)) => assert_eq!(&damaged, mismatch),
         other => panic!("{other:?}"),

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use inbound_certs::{
-    Certificate, CertificateName, CertificateStore, ErrorReport, ImportPolicy, PostgresOptions,
-    PostgresStore, Registry, StoreError, SystemKind, SystemName,
+    backend::{PostgresOptions, PostgresStore},
+    Certificate, CertificateName, CertificateStore, ErrorReport, ImportPolicy, Registry,
+    StoreError, SystemKind, SystemName,
 };
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use time::OffsetDateTime;

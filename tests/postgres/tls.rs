@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use inbound_certs::{
-    CertificateStore, PostgresOptions, PostgresStore, PostgresTlsError, StoreError, SystemKind,
+    backend::{PostgresOptions, PostgresStore, PostgresTlsError},
+    CertificateStore, StoreError, SystemKind,
 };
 
 use crate::server::Server;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use inbound_certs::{
-    Certificate, CertificateName, CertificateStore, PostgresOptions, Registry, SystemKind,
+    backend::PostgresOptions, Certificate, CertificateName, CertificateStore, Registry, SystemKind,
 };
 use time::OffsetDateTime;
 

@@ -3,7 +3,10 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{Certificate, CertificateStore, SystemName, TlsKeyTypes, Weakness};
+use inbound_certs::{
+    summary::{TlsKeyTypes, Weakness},
+    Certificate, CertificateStore, SystemName,
+};
 use serde_json::Value;
 use time::Duration;
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use inbound_certs::{
-    CertificateStore, HistoryQuery, ImportPolicy, Registry, SystemKind, SystemName,
+    audit::HistoryQuery, CertificateStore, ImportPolicy, Registry, SystemKind, SystemName,
 };
 use time::OffsetDateTime;
 

@@ -2,7 +2,11 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{AuditAction, AuditOutcome, AuditRecord, HistoryQuery, Registry, Visible};
+use inbound_certs::{
+    audit::{AuditAction, AuditOutcome, AuditRecord, HistoryQuery},
+    summary::Visible,
+    Registry,
+};
 use serde_json::Value;
 
 use super::{pretty, rfc3339, Context, Outcome};

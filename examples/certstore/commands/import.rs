@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use inbound_certs::{
-    Certificate, CertificateStore, ErrorReport, ImportPolicy, ImportRefusal, Imported,
-    RefusalReason, StoreError, Verdict, Visible,
+    store::{ImportRefusal, RefusalReason, Verdict},
+    summary::Visible,
+    Certificate, CertificateStore, ErrorReport, ImportOutcome, ImportPolicy, StoreError,
 };
 
 use super::{Context, Outcome};
@@ -60,8 +61,8 @@ pub(crate) fn import(
         Ok(outcomes) => {
             for (outcome, certificate) in outcomes.iter().zip(&certificates) {
                 match outcome {
-                    Imported::Added(name) => out!("imported {name}"),
-                    Imported::Renewed {
+                    ImportOutcome::Added(name) => out!("imported {name}"),
+                    ImportOutcome::Renewed {
                         name,
                         renews,
                         renews_not_after,
@@ -69,8 +70,8 @@ pub(crate) fn import(
                         "imported {name}, renewing {renews} (which ends {}): delete that one once no client presents it",
                         renews_not_after.date()
                     ),
-                    Imported::AlreadyPresent(name) => out!("already present {name}"),
-                    Imported::Skipped(name, reason) => {
+                    ImportOutcome::AlreadyPresent(name) => out!("already present {name}"),
+                    ImportOutcome::Skipped(name, reason) => {
                         let subject = certificate.summary().subject.to_string();
                         out!("skipped {name} ({}): {reason}", Visible::new(&subject))
                     }

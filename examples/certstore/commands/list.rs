@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{Certificate, CertificateStore, KeyAlgorithm, Registry, System, SystemName};
+use inbound_certs::{
+    summary::KeyAlgorithm, Certificate, CertificateStore, Registry, System, SystemName,
+};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
@@ -128,9 +130,9 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
                     // A key that could never authenticate is the most pressing news.
                     let status = s.validity.status_at(now, crate::support::WARN_WITHIN);
                     let weak = s
-                        .weaknesses(&inbound_certs::TlsKeyTypes::common())
+                        .weaknesses(&inbound_certs::summary::TlsKeyTypes::common())
                         .iter()
-                        .any(inbound_certs::Weakness::prevents_authentication);
+                        .any(inbound_certs::summary::Weakness::prevents_authentication);
                     if weak {
                         format!("{} unusable", status.as_str())
                     } else {
@@ -168,7 +170,7 @@ fn short_name(name: &inbound_certs::CertificateName) -> String {
 }
 
 /// A key in few characters: `EC P-256`, `Ed25519`, `RSA 2048` (a curve says its size).
-fn short_key(key: &inbound_certs::PublicKeyInfo) -> String {
+fn short_key(key: &inbound_certs::summary::PublicKeyInfo) -> String {
     match (&key.algorithm, key.bits) {
         (KeyAlgorithm::Ec(curve), _) => format!("EC {curve}"),
         (KeyAlgorithm::Ed25519 | KeyAlgorithm::Ed448, _) | (_, None) => key.algorithm.to_string(),

@@ -217,7 +217,7 @@ impl std::fmt::Display for Location {
 fn open_postgres(url: &str) -> Result<Registry, Failure> {
     // TLS to the database as the URL asks (sslmode, sslrootcert), with ring's algorithms.
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let options = inbound_certs::PostgresOptions::default().tls(provider);
+    let options = inbound_certs::backend::PostgresOptions::default().tls(provider);
     Ok(Registry::connect(url, &options)?)
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use inbound_certs::{CertificateStore, StoreError, Visible};
+use inbound_certs::{summary::Visible, CertificateStore, StoreError};
 use serde_json::Value;
 
 use super::{imported, pretty, Context, Outcome};

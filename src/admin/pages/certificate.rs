@@ -62,7 +62,7 @@ pub(in crate::admin) async fn certificate(
             "<p><a href=\"{}\">← {}</a></p><h1>{}</h1><p><code id=\"name\">{}</code> {}</p><dl class=\"details\">",
             esc(&base.to(&system_path(&system))),
             esc(system.as_str()),
-            esc(&summary.subject.common_name().map_or_else(|| summary.subject.to_string(), |name| crate::Visible::new(name).to_string())),
+            esc(&summary.subject.common_name().map_or_else(|| summary.subject.to_string(), |name| crate::summary::Visible::new(name).to_string())),
             esc(&full),
             badge(&status),
         );

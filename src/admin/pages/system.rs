@@ -222,8 +222,8 @@ pub(in crate::admin) async fn import(
                     .map(|certificate| certificate.summary().subject.to_string())
                     .unwrap_or_default();
                 lines.push(match outcome {
-                    crate::store::Imported::Added(name) => format!("imported: {name} ({subject})"),
-                    crate::store::Imported::Renewed {
+                    crate::store::ImportOutcome::Added(name) => format!("imported: {name} ({subject})"),
+                    crate::store::ImportOutcome::Renewed {
                         name,
                         renews,
                         renews_not_after,
@@ -231,10 +231,10 @@ pub(in crate::admin) async fn import(
                         "imported: {name} ({subject}), a renewal of {renews}, which ends {}: delete that one once no client presents it",
                         instant(*renews_not_after)
                     ),
-                    crate::store::Imported::AlreadyPresent(name) => {
+                    crate::store::ImportOutcome::AlreadyPresent(name) => {
                         format!("already present: {name} ({subject})")
                     }
-                    crate::store::Imported::Skipped(name, reason) => {
+                    crate::store::ImportOutcome::Skipped(name, reason) => {
                         format!("skipped {subject} ({name}): {reason}")
                     }
                 });

@@ -19,10 +19,10 @@ use std::sync::{Arc, RwLock};
 
 use super::index::Index;
 use super::{Marker, RegistryBackend, SystemBackend, SystemListing};
-use crate::audit::{AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError};
 use crate::sync::RwLockExt;
 use crate::system::{System, SystemName};
 
@@ -184,11 +184,11 @@ impl Shared {
 
     /// The certificates of the system with this name (none for a target system), as a
     /// listing.
-    fn holdings(&self, name: &SystemName) -> Result<Listing, StoreError> {
+    fn holdings(&self, name: &SystemName) -> Result<CertificateListing, StoreError> {
         let system = self.directory.system(name)?;
         match self.directory.store(&system)? {
             Some(store) => store.load_all().map_err(|error| system_error(name, error)),
-            None => Ok(Listing::default()),
+            None => Ok(CertificateListing::default()),
         }
     }
 }
@@ -289,7 +289,7 @@ impl RegistryBackend for FsBackend {
         Ok(())
     }
 
-    fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+    fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError> {
         Ok(self
             .shared
             .audit
@@ -329,7 +329,7 @@ impl SystemBackend for FsSystem {
             .map_err(|error| system_error(&self.name, error))
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         self.store
             .load_all()
             .map_err(|error| system_error(&self.name, error))
@@ -338,8 +338,8 @@ impl SystemBackend for FsSystem {
     fn store_all(
         &self,
         admitted: Admitted<'_>,
-        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
-    ) -> Result<Vec<Imported>, StoreError> {
+        records: &dyn Fn(&[ImportOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let certificates = admitted.certificates();
         // Recorded, then stored: under the trail's lock, which every writer of the registry
         // waits for, what the store holds cannot change, so the outcome each certificate
@@ -359,9 +359,9 @@ impl SystemBackend for FsSystem {
                             Err(error) => return Err(system_error(&self.name, error)),
                         };
                     outcomes.push(if added {
-                        Imported::Added(name)
+                        ImportOutcome::Added(name)
                     } else {
-                        Imported::AlreadyPresent(name)
+                        ImportOutcome::AlreadyPresent(name)
                     });
                 }
                 Ok(records(&outcomes))
@@ -375,7 +375,7 @@ impl SystemBackend for FsSystem {
         // Certificates already present change nothing: no marker, no rebuild anywhere.
         if outcomes
             .iter()
-            .any(|outcome| matches!(outcome, Imported::Added(_)))
+            .any(|outcome| matches!(outcome, ImportOutcome::Added(_)))
         {
             self.shared.changed(|index| {
                 for certificate in certificates {

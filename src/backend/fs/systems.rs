@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::store::{access, ops, DirectoryIdentity, FileStore, FileStoreOptions};
 use crate::backend::SystemListing;
 use crate::fingerprint::CertificateName;
-use crate::store::{CertificateStore, Damage, DamagedEntry, StoreError};
+use crate::store::{CertificateStore, DamagedEntry, EntryDamage, StoreError};
 use crate::sync::MutexExt;
 use crate::system::{System, SystemKind, SystemName};
 
@@ -221,7 +221,7 @@ impl Directory {
             let Ok(name) = text.parse::<SystemName>() else {
                 listing.damaged.push(DamagedEntry {
                     location: entry.path(),
-                    problem: Damage::Unreadable("not a valid system name".into()),
+                    problem: EntryDamage::Unreadable("not a valid system name".into()),
                 });
                 continue;
             };
@@ -248,24 +248,24 @@ impl Directory {
     /// may serve: a directory itself, not a link to one (which could lead to another
     /// system's certificates, or anywhere), that nobody the registry does not trust could
     /// change (the checks a store makes of its own directory).
-    fn check_system_dir(&self, dir: &Path) -> Result<bool, Damage> {
+    fn check_system_dir(&self, dir: &Path) -> Result<bool, EntryDamage> {
         let metadata = match fs::symlink_metadata(dir) {
             Ok(metadata) => metadata,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(error) => return Err(Damage::Unreadable(error.to_string())),
+            Err(error) => return Err(EntryDamage::Unreadable(error.to_string())),
         };
         let file_type = metadata.file_type();
         if file_type.is_symlink() {
-            return Err(Damage::SymbolicLink);
+            return Err(EntryDamage::SymbolicLink);
         }
         if !file_type.is_dir() {
-            return Err(Damage::Unreadable(format!(
+            return Err(EntryDamage::Unreadable(format!(
                 "a system is a directory, and this is {}",
                 describe(&file_type)
             )));
         }
         match access::directory_problem(&metadata, self.shared_group) {
-            Some(problem) => Err(Damage::Insecure(problem)),
+            Some(problem) => Err(EntryDamage::Insecure(problem)),
             None => Ok(true),
         }
     }
@@ -286,17 +286,17 @@ impl Directory {
         self.read_manifest(name).map_err(damaged)
     }
 
-    fn read_manifest(&self, name: &SystemName) -> Result<System, Damage> {
+    fn read_manifest(&self, name: &SystemName) -> Result<System, EntryDamage> {
         let path = self.system_dir(name).join(MANIFEST);
         let file = ops::open_for_reading(&path).map_err(|error| {
-            Damage::Unreadable(format!("its manifest {}: {error}", path.display()))
+            EntryDamage::Unreadable(format!("its manifest {}: {error}", path.display()))
         })?;
         let mut text = String::new();
         io::Read::read_to_string(&mut io::Read::take(file, 4096), &mut text).map_err(|error| {
-            Damage::Unreadable(format!("its manifest {}: {error}", path.display()))
+            EntryDamage::Unreadable(format!("its manifest {}: {error}", path.display()))
         })?;
         parse_manifest(name, &text).ok_or_else(|| {
-            Damage::Unreadable(format!(
+            EntryDamage::Unreadable(format!(
                 "its manifest {} is not 'kind: …' and 'created: …' lines",
                 path.display()
             ))

@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::index::Index;
 use super::{Marker, RegistryBackend, SystemBackend, SystemListing};
-use crate::audit::{AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, CertificateStore, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{
+    Admitted, CertificateListing, CertificateStore, ImportOutcome, StoreBackend, StoreError,
+};
 use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemName};
 
@@ -150,9 +152,9 @@ impl RegistryBackend for MemoryBackend {
         Ok(())
     }
 
-    fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+    fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError> {
         let log = self.shared.audit.locked();
-        Ok(History {
+        Ok(AuditHistory {
             records: log
                 .iter()
                 .rev()
@@ -160,7 +162,7 @@ impl RegistryBackend for MemoryBackend {
                 .take(query.limit.unwrap_or(usize::MAX))
                 .cloned()
                 .collect(),
-            ..History::default()
+            ..AuditHistory::default()
         })
     }
 
@@ -200,19 +202,21 @@ impl SystemBackend for MemorySystem {
         self.store.load(name)
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         self.store.load_all()
     }
 
     fn store_all(
         &self,
         admitted: Admitted<'_>,
-        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
-    ) -> Result<Vec<Imported>, StoreError> {
+        records: &dyn Fn(&[ImportOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         // Held while storing, so that a removal of the system comes before or after; refused
         // if this store is no longer the system's (removed, or removed and created again).
         let systems = self.shared.systems.locked();
-        let current = systems.get(&self.name).and_then(|(_, store)| store.as_ref());
+        let current = systems
+            .get(&self.name)
+            .and_then(|(_, store)| store.as_ref());
         if !current.is_some_and(|current| Arc::ptr_eq(current, &self.store)) {
             return Err(StoreError::SystemNotFound(self.name.clone()));
         }
@@ -234,14 +238,13 @@ impl SystemBackend for MemorySystem {
         records: &dyn Fn(Option<&Certificate>) -> Vec<AuditRecord>,
     ) -> Result<(), StoreError> {
         let systems = self.shared.systems.locked();
-        let current = systems.get(&self.name).and_then(|(_, store)| store.as_ref());
+        let current = systems
+            .get(&self.name)
+            .and_then(|(_, store)| store.as_ref());
         if !current.is_some_and(|current| Arc::ptr_eq(current, &self.store)) {
             return Err(StoreError::NotFound(*name));
         }
-        let certificate = self
-            .store
-            .load(name)?
-            .ok_or(StoreError::NotFound(*name))?;
+        let certificate = self.store.load(name)?.ok_or(StoreError::NotFound(*name))?;
         self.store.remove(name)?;
         self.shared
             .index

@@ -5,16 +5,18 @@ use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
-use crate::store::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
+use crate::store::{
+    require_inbound, Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError,
+};
 use crate::sync::RwLockExt;
 use crate::system::SystemKind;
 
 /// A thread-safe in-memory store: `get` is a map lookup (O(log n)) returning a cheap clone.
 ///
 /// ```
-/// use inbound_certs::{CertificateStore, MemoryStore, SystemKind};
+/// use inbound_certs::{CertificateStore, SystemKind, backend::MemoryStore};
 ///
 /// let store = MemoryStore::new(SystemKind::Proxy)?;
 /// assert!(store.list()?.certificates.is_empty());
@@ -43,7 +45,7 @@ impl StoreBackend for MemoryStore {
         self.kind
     }
 
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         // A panic elsewhere cannot leave the map half-updated: every write below is one insert.
         let mut map = self.certificates.writing();
         Ok(admitted
@@ -52,10 +54,10 @@ impl StoreBackend for MemoryStore {
             .map(|certificate| {
                 let name = certificate.name();
                 match map.entry(name) {
-                    Entry::Occupied(_) => Imported::AlreadyPresent(name),
+                    Entry::Occupied(_) => ImportOutcome::AlreadyPresent(name),
                     Entry::Vacant(slot) => {
                         slot.insert(certificate.clone());
-                        Imported::Added(name)
+                        ImportOutcome::Added(name)
                     }
                 }
             })
@@ -67,9 +69,9 @@ impl StoreBackend for MemoryStore {
         Ok(map.get(name).cloned())
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         let map = self.certificates.reading();
-        Ok(Listing {
+        Ok(CertificateListing {
             certificates: map.values().cloned().collect(),
             damaged: Vec::new(),
         })

@@ -11,7 +11,7 @@ use postgres::GenericClient;
 use time::OffsetDateTime;
 
 use super::Shared;
-use crate::audit::{AuditAction, AuditOutcome, AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditAction, AuditHistory, AuditOutcome, AuditRecord, HistoryQuery};
 use crate::store::StoreError;
 
 /// An instant as microseconds since the epoch, rounded down (as stored) or up (a bound of a
@@ -117,7 +117,7 @@ impl AuditTable {
 
     /// The records the query asks for, newest first (by id: the order of the changes). A row
     /// that is not a record this crate can read (made by hand) is reported, never hidden.
-    pub(crate) fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+    pub(crate) fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError> {
         let system = query.system.as_ref().map(|system| system.as_str());
         let since = query.since.map(|since| microseconds(since, true));
         let until = query.until.map(|until| microseconds(until, true));
@@ -132,7 +132,7 @@ impl AuditTable {
                     &[&system, &since, &until, &limit],
                 )
             })?;
-        let mut history = History::default();
+        let mut history = AuditHistory::default();
         for row in rows {
             let id: i64 = row
                 .try_get(0)

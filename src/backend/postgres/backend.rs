@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use super::{Database, SystemRows};
-use crate::audit::{AuditRecord, History, HistoryQuery};
+use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::backend::{Marker, RegistryBackend, SystemBackend, SystemListing};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError};
 use crate::system::{System, SystemName};
 
 impl RegistryBackend for Database {
@@ -55,7 +55,7 @@ impl RegistryBackend for Database {
         self.audit_table().append(records)
     }
 
-    fn history(&self, query: &HistoryQuery) -> Result<History, StoreError> {
+    fn history(&self, query: &HistoryQuery) -> Result<AuditHistory, StoreError> {
         self.audit_table().history(query)
     }
 
@@ -86,15 +86,15 @@ impl SystemBackend for SystemRows {
         StoreBackend::load(self, name)
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         StoreBackend::load_all(self)
     }
 
     fn store_all(
         &self,
         admitted: Admitted<'_>,
-        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
-    ) -> Result<Vec<Imported>, StoreError> {
+        records: &dyn Fn(&[ImportOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         self.store_all_audited(admitted, records)
     }
 

@@ -10,9 +10,11 @@ use std::time::Duration;
 use postgres::Client;
 use rustls::crypto::CryptoProvider;
 
-use crate::store::{require_inbound, Admitted, Imported, Listing, StoreBackend, StoreError};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
+use crate::store::{
+    require_inbound, Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError,
+};
 use crate::system::SystemKind;
 
 mod audit;
@@ -163,7 +165,7 @@ impl PostgresOptions {
 /// and DER) in the `revision` row, whoever writes; the periodic check compares it with the
 /// index's own. Needs PostgreSQL 14 or later (`bit_xor`, `gen_random_uuid`). Rows are checked
 /// when loaded: a row whose DER's SHA-256 is not its fingerprint, or that is not a
-/// certificate, is reported in [`Listing::damaged`] and never hides the others.
+/// certificate, is reported in [`CertificateListing::damaged`] and never hides the others.
 ///
 /// # In an async service
 ///
@@ -173,7 +175,7 @@ impl PostgresOptions {
 /// in-memory index and can be called anywhere, including a rustls verifier.
 ///
 /// ```no_run
-/// use inbound_certs::{CertificateStore, ImportPolicy, PostgresStore, SystemKind};
+/// use inbound_certs::{CertificateStore, ImportPolicy, SystemKind, backend::PostgresStore};
 /// use time::OffsetDateTime;
 ///
 /// let store = PostgresStore::connect("postgres://app@db.internal/service", SystemKind::Source)?;
@@ -556,7 +558,7 @@ impl StoreBackend for PostgresStore {
         self.rows.system_kind()
     }
 
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         self.rows.store_all(admitted)
     }
 
@@ -564,7 +566,7 @@ impl StoreBackend for PostgresStore {
         self.rows.load(name)
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         self.rows.load_all()
     }
 

@@ -15,7 +15,7 @@ use super::index::{row_token, Index, Key, Registered, Row, Summary, Systems};
 use super::{Shared, MAX_BACKOFF, POLL};
 use crate::certificate::Certificate;
 use crate::fingerprint::Fingerprint;
-use crate::store::{Damage, DamagedEntry};
+use crate::store::{DamagedEntry, EntryDamage};
 use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemKind, SystemName};
 
@@ -116,7 +116,7 @@ impl Shared {
             let location = PathBuf::from(format!("{}.systems/{name}", self.schema));
             let problem = |text: String| DamagedEntry {
                 location: location.clone(),
-                problem: Damage::Unreadable(text),
+                problem: EntryDamage::Unreadable(text),
             };
             let parsed = name
                 .parse::<SystemName>()
@@ -357,9 +357,9 @@ impl Shared {
         };
         let actual = Fingerprint::of_der(der);
         if actual.to_string() != key {
-            return Err(damaged(Damage::FingerprintMismatch { actual }));
+            return Err(damaged(EntryDamage::FingerprintMismatch { actual }));
         }
-        Certificate::from_der(der).map_err(|error| damaged(Damage::NotACertificate(error)))
+        Certificate::from_der(der).map_err(|error| damaged(EntryDamage::NotACertificate(error)))
     }
 
     /// The background thread: keeps the index current until the store is dropped.

@@ -13,7 +13,10 @@ use super::{Database, Shared};
 use crate::audit::AuditRecord;
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError};
+use crate::store::{
+    Admitted, CertificateListing, DamagedEntry, EntryDamage, ImportOutcome, StoreBackend,
+    StoreError,
+};
 use crate::system::{System, SystemKind, SystemName};
 
 /// The rows of one system: the rows of a registered system, or (`system` empty) those of a
@@ -73,8 +76,8 @@ impl SystemRows {
     pub(crate) fn store_all_audited(
         &self,
         admitted: Admitted<'_>,
-        records: &dyn Fn(&[Imported]) -> Vec<AuditRecord>,
-    ) -> Result<Vec<Imported>, StoreError> {
+        records: &dyn Fn(&[ImportOutcome]) -> Vec<AuditRecord>,
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let certificates = admitted.certificates();
         self.shared
             .write("import into the database", |transaction, shared, log| {
@@ -90,9 +93,9 @@ impl SystemRows {
                         .is_some()
                     {
                         log.record(transaction, &self.system, &key, true)?;
-                        outcomes.push(Imported::Added(name));
+                        outcomes.push(ImportOutcome::Added(name));
                     } else {
-                        outcomes.push(Imported::AlreadyPresent(name));
+                        outcomes.push(ImportOutcome::AlreadyPresent(name));
                     }
                 }
                 log.audit(transaction, &records(&outcomes))?;
@@ -129,7 +132,7 @@ impl StoreBackend for SystemRows {
         self.kind
     }
 
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         self.store_all_audited(admitted, &|_| Vec::new())
     }
 
@@ -148,13 +151,13 @@ impl StoreBackend for SystemRows {
         }
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         let index = self.shared.read_index();
         self.check_current(&index)?;
         let Some(rows) = index.stores.get(&self.system) else {
-            return Ok(Listing::default());
+            return Ok(CertificateListing::default());
         };
-        Ok(Listing {
+        Ok(CertificateListing {
             certificates: rows.certificates.values().cloned().collect(),
             damaged: rows
                 .damaged
@@ -220,7 +223,7 @@ impl Database {
                         "{}.client_certificates/{system}",
                         self.shared.schema
                     )),
-                    problem: Damage::Unreadable(format!(
+                    problem: EntryDamage::Unreadable(format!(
                         "{} row(s) of a system that is not registered (create the system to see them, or delete them)",
                         rows.certificates.len() + rows.damaged.len()
                     )),

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use super::store::ops::FileOps;
 use super::store::{access, ops};
-use crate::audit::{AuditRecord, History, HistoryQuery, DAMAGED_REPORTED};
+use crate::audit::{AuditHistory, AuditRecord, HistoryQuery, DAMAGED_REPORTED};
 use crate::fingerprint::CertificateName;
 use lines::{Line, LINE_LIMIT};
 
@@ -238,8 +238,8 @@ impl AuditFiles {
     /// The records the query asks for, newest first, reading each file backwards and
     /// stopping at the limit. A file that cannot be read, or a line that is not a record,
     /// is reported among the damaged lines; nothing fails the whole history.
-    pub(crate) fn history(&self, query: &HistoryQuery, limit: usize) -> History {
-        let mut history = History::default();
+    pub(crate) fn history(&self, query: &HistoryQuery, limit: usize) -> AuditHistory {
+        let mut history = AuditHistory::default();
         if limit > 0 {
             self.read_newest_first(
                 &mut history,
@@ -256,7 +256,7 @@ impl AuditFiles {
     /// file that is not a regular file, are noted among the damaged lines.
     fn read_newest_first(
         &self,
-        history: &mut History,
+        history: &mut AuditHistory,
         keep: &mut dyn FnMut(AuditRecord) -> Option<AuditRecord>,
         limit: usize,
     ) {
@@ -286,7 +286,7 @@ impl AuditFiles {
     fn read_file_backwards(
         &self,
         path: &Path,
-        history: &mut History,
+        history: &mut AuditHistory,
         keep: &mut dyn FnMut(AuditRecord) -> Option<AuditRecord>,
         limit: usize,
     ) -> ControlFlow<()> {
@@ -408,7 +408,7 @@ impl AuditFiles {
             return indexed;
         }
         // Damaged lines are the history's business, not this lookup's: they are skipped.
-        let mut history = History::default();
+        let mut history = AuditHistory::default();
         self.read_newest_first(
             &mut history,
             &mut |record| record.is_import_of(system, certificate).then_some(record),
@@ -470,7 +470,7 @@ fn check_owner_only(
 }
 
 /// Notes a damaged line, or past [`DAMAGED_REPORTED`] of them, counts it.
-fn note_damaged(history: &mut History, line: String) {
+fn note_damaged(history: &mut AuditHistory, line: String) {
     if history.damaged.len() < DAMAGED_REPORTED {
         history.damaged.push(line);
     } else {

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use super::{FileStore, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
-use crate::store::{DamagedEntry, Listing, StoreError};
+use crate::store::{CertificateListing, DamagedEntry, StoreError};
 use crate::sync::{MutexExt, RwLockExt};
 
 /// A listing and the directory it was read from: when a new read of the directory finds the
@@ -121,7 +121,7 @@ impl FileStore {
     }
 
     /// Every certificate file of the directory: known ones from the cache, the others read.
-    pub(super) fn list_directory(&self) -> Result<Listing, StoreError> {
+    pub(super) fn list_directory(&self) -> Result<CertificateListing, StoreError> {
         // The certificate files, in the order the directory returns them.
         let mut files = Vec::new();
         for entry in self.read_dir()? {
@@ -153,7 +153,7 @@ impl FileStore {
                     .all(|((file, _), known)| file == known)
             {
                 // Nothing was added, removed or replaced since: the same listing.
-                return Ok(Listing {
+                return Ok(CertificateListing {
                     certificates: last.certificates.clone(),
                     damaged: Vec::new(),
                 });
@@ -233,7 +233,7 @@ impl FileStore {
                 certificates: certificates.clone(),
             }));
         }
-        Ok(Listing {
+        Ok(CertificateListing {
             certificates,
             damaged,
         })

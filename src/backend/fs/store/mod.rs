@@ -11,7 +11,6 @@ mod cache;
 pub(crate) mod ops;
 mod write;
 
-
 use std::collections::HashMap;
 use std::fs;
 use std::hash::BuildHasherDefault;
@@ -20,11 +19,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use crate::store::{
-    require_inbound, PermissionProblem, Admitted, Damage, DamagedEntry, Imported, Listing, StoreBackend, StoreError,
-};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::store::{
+    require_inbound, Admitted, CertificateListing, DamagedEntry, EntryDamage, ImportOutcome,
+    PermissionProblem, StoreBackend, StoreError,
+};
 use crate::system::SystemKind;
 use cache::{Cached, Identity, LastListing, NameHasher};
 use ops::{FileOps, RealFiles};
@@ -36,7 +36,7 @@ const EXTENSION: &str = ".der";
 /// How [`FileStore::open_with`] opens a directory.
 ///
 /// ```
-/// use inbound_certs::{FileStore, FileStoreOptions, SystemKind};
+/// use inbound_certs::{SystemKind, backend::{FileStore, FileStoreOptions}};
 ///
 /// let dir = std::env::temp_dir().join(format!("inbound-certs-options-{}", std::process::id()));
 /// let options = FileStoreOptions::new().create(true);
@@ -110,11 +110,11 @@ impl FileStoreOptions {
 /// Files are opened without following symbolic links and without blocking, their type is
 /// checked on the open descriptor and reads stop at 1 MiB. A damaged, truncated, foreign or
 /// insecure `cert_client_*.der` entry (a symbolic link, a FIFO, a directory, a file others may
-/// write) is reported in [`Listing::damaged`] with its path and never hides the healthy
+/// write) is reported in [`CertificateListing::damaged`] with its path and never hides the healthy
 /// certificates; files with other names are left alone.
 ///
 /// ```
-/// use inbound_certs::{CertificateStore, FileStore, ImportPolicy, SystemKind};
+/// use inbound_certs::{CertificateStore, ImportPolicy, SystemKind, backend::FileStore};
 /// use time::macros::datetime;
 ///
 /// let dir = std::env::temp_dir().join(format!("inbound-certs-doc-{}", std::process::id()));
@@ -249,25 +249,27 @@ impl FileStore {
             location: path.to_path_buf(),
             problem,
         };
-        let unreadable = |error: io::Error| damaged(Damage::Unreadable(error.to_string()));
+        let unreadable = |error: io::Error| damaged(EntryDamage::Unreadable(error.to_string()));
         let file = match ops::open_for_reading(path) {
             Ok(file) => file,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) if ops::is_symbolic_link_error(&error) => {
-                return Err(damaged(Damage::SymbolicLink))
+                return Err(damaged(EntryDamage::SymbolicLink))
             }
             Err(error) => return Err(unreadable(error)),
         };
         // The type is checked on what was opened, not on a path that may have changed since.
         let metadata = file.metadata().map_err(unreadable)?;
         if !metadata.is_file() {
-            return Err(damaged(Damage::Unreadable("not a regular file".into())));
+            return Err(damaged(EntryDamage::Unreadable(
+                "not a regular file".into(),
+            )));
         }
         if let Some(problem) = self.insecure_file(&metadata) {
-            return Err(damaged(Damage::Insecure(problem)));
+            return Err(damaged(EntryDamage::Insecure(problem)));
         }
         if metadata.len() > MAX_FILE_BYTES {
-            return Err(damaged(Damage::Unreadable(format!(
+            return Err(damaged(EntryDamage::Unreadable(format!(
                 "the file is {} bytes, too large for a certificate",
                 metadata.len()
             ))));
@@ -278,10 +280,10 @@ impl FileStore {
             .map_err(unreadable)?;
         let actual = Fingerprint::of_der(&der);
         if actual != name.fingerprint() {
-            return Err(damaged(Damage::FingerprintMismatch { actual }));
+            return Err(damaged(EntryDamage::FingerprintMismatch { actual }));
         }
-        let certificate =
-            Certificate::from_der(&der).map_err(|error| damaged(Damage::NotACertificate(error)))?;
+        let certificate = Certificate::from_der(&der)
+            .map_err(|error| damaged(EntryDamage::NotACertificate(error)))?;
         Ok(Some(Cached {
             identity: Identity::of(&metadata),
             certificate,
@@ -318,7 +320,7 @@ impl StoreBackend for FileStore {
         self.kind
     }
 
-    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<Imported>, StoreError> {
+    fn store_all(&self, admitted: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> {
         self.write_all(admitted.certificates())
     }
 
@@ -329,7 +331,7 @@ impl StoreBackend for FileStore {
                 self.forget(name);
                 return Err(StoreError::Damaged(DamagedEntry {
                     location: path,
-                    problem: Damage::SymbolicLink,
+                    problem: EntryDamage::SymbolicLink,
                 }));
             }
             Ok(metadata) => {
@@ -360,7 +362,7 @@ impl StoreBackend for FileStore {
         }
     }
 
-    fn load_all(&self) -> Result<Listing, StoreError> {
+    fn load_all(&self) -> Result<CertificateListing, StoreError> {
         self.list_directory()
     }
 

@@ -27,7 +27,7 @@ use super::cache::{Cached, Identity};
 use super::{access, ops, FileStore, EXTENSION};
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
-use crate::store::{Imported, StoreBackend, StoreError};
+use crate::store::{ImportOutcome, StoreBackend, StoreError};
 
 const LOCK_FILE: &str = ".lock";
 const TEMPORARY_PREFIX: &str = ".tmp-";
@@ -58,7 +58,7 @@ impl FileStore {
     pub(super) fn write_all(
         &self,
         certificates: &[Certificate],
-    ) -> Result<Vec<Imported>, StoreError> {
+    ) -> Result<Vec<ImportOutcome>, StoreError> {
         let Some(first) = certificates.first() else {
             return Ok(Vec::new());
         };
@@ -69,12 +69,12 @@ impl FileStore {
         for certificate in certificates {
             let name = certificate.name();
             if !seen.insert(name) {
-                outcomes.push(Imported::AlreadyPresent(name));
+                outcomes.push(ImportOutcome::AlreadyPresent(name));
                 continue;
             }
             let repairs = match StoreBackend::load(self, &name) {
                 Ok(Some(_)) => {
-                    outcomes.push(Imported::AlreadyPresent(name));
+                    outcomes.push(ImportOutcome::AlreadyPresent(name));
                     continue;
                 }
                 Ok(None) => false,
@@ -84,7 +84,7 @@ impl FileStore {
                     .is_ok_and(|metadata| metadata.is_dir()),
                 Err(error) => return Err(error),
             };
-            outcomes.push(Imported::Added(name));
+            outcomes.push(ImportOutcome::Added(name));
             plan.push((
                 Planned {
                     name,
