@@ -58,6 +58,7 @@ pub(crate) enum Marker {
     /// change).
     File(Option<(u64, i64, i64)>),
     /// The revision of the database a replica's index reflects.
+    #[cfg(feature = "postgres")]
     Revision(i64),
 }
 
