@@ -128,11 +128,11 @@ pub fn decode_with(input: &[u8], options: &DecodeOptions) -> Result<Vec<Certific
 /// whatever the input.
 ///
 /// ```
-/// use inbound_certs::{Format, decode::detect_format};
+/// use inbound_certs::decode::{detect_format, InputFormat};
 ///
-/// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(Format::Pem));
-/// assert_eq!(detect_format(b"MIIB"), Some(Format::Base64));
-/// assert_eq!(detect_format(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(Format::Der));
+/// assert_eq!(detect_format(b"-----BEGIN CERTIFICATE-----\n"), Some(InputFormat::Pem));
+/// assert_eq!(detect_format(b"MIIB"), Some(InputFormat::Base64));
+/// assert_eq!(detect_format(&[0x30, 0x03, 0x02, 0x01, 0x00]), Some(InputFormat::Der));
 /// assert_eq!(detect_format(&[0x30, 0x82, 0x01, 0x00]), None);
 /// assert_eq!(detect_format(&[0x01, 0x02]), None);
 /// assert_eq!(detect_format(b"hello, world"), None);

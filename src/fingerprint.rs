@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 /// let fingerprint: Fingerprint = text.parse()?;
 /// assert_eq!(fingerprint.to_string(), "ab".to_string() + &"cd".repeat(31));
 /// assert_eq!(fingerprint.to_string().parse::<Fingerprint>()?, fingerprint);
-/// # Ok::<(), inbound_certs::ParseFingerprintError>(())
+/// # Ok::<(), inbound_certs::names::ParseFingerprintError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fingerprint([u8; 32]);
@@ -156,7 +156,7 @@ impl FromStr for Fingerprint {
 /// assert_eq!(name.to_string().parse::<CertificateName>()?, name);
 /// assert_eq!(format!("cert_client_{}", "AB".repeat(32)).parse::<CertificateName>()?, name);
 /// assert!("cert_client_../../etc/passwd".parse::<CertificateName>().is_err());
-/// # Ok::<(), inbound_certs::ParseNameError>(())
+/// # Ok::<(), inbound_certs::names::ParseCertificateNameError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CertificateName(Fingerprint);

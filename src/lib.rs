@@ -8,7 +8,7 @@
 //! [`CertificateName`] (`cert_client_<fingerprint>`) identifies it.
 //!
 //! ```
-//! use inbound_certs::{decode, ValidityStatus};
+//! use inbound_certs::{decode, summary::ValidityStatus};
 //! use time::{macros::datetime, Duration};
 //!
 //! let upload = std::fs::read("tests/data/bundle.pem")?;

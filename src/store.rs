@@ -85,23 +85,24 @@ pub struct CertificateListing {
 ///
 /// Nobody else can make one:
 ///
-/// ```compile_fail
-/// let admitted = inbound_certs::Admitted { certificates: &[] };
+/// ```compile_fail,E0451
+/// let admitted = inbound_certs::store::Admitted { certificates: &[], skipped: &[], upload_name: None };
 /// ```
 ///
 /// and no backend can replace the checks, since every backend's `CertificateStore` is the
 /// blanket implementation:
 ///
-/// ```compile_fail
-/// use inbound_certs::{CertificateName, Certificate, CertificateStore, Imported, store::Admitted};
-/// use inbound_certs::{Listing, StoreError, SystemKind, store::StoreBackend};
+/// ```compile_fail,E0119
+/// use inbound_certs::store::{Admitted, CertificateListing, StoreBackend};
+/// use inbound_certs::{Certificate, CertificateName, CertificateStore, ImportOutcome};
+/// use inbound_certs::{StoreError, SystemKind};
 ///
 /// struct Lenient;
 /// impl StoreBackend for Lenient {
 ///     fn system_kind(&self) -> SystemKind { SystemKind::Source }
-///     fn store_all(&self, _: Admitted<'_>) -> Result<Vec<Imported>, StoreError> { Ok(vec![]) }
+///     fn store_all(&self, _: Admitted<'_>) -> Result<Vec<ImportOutcome>, StoreError> { Ok(vec![]) }
 ///     fn load(&self, _: &CertificateName) -> Result<Option<Certificate>, StoreError> { Ok(None) }
-///     fn load_all(&self) -> Result<Listing, StoreError> { Ok(Listing::default()) }
+///     fn load_all(&self) -> Result<CertificateListing, StoreError> { Ok(CertificateListing::default()) }
 ///     fn remove(&self, _: &CertificateName) -> Result<(), StoreError> { Ok(()) }
 /// }
 /// impl CertificateStore for Lenient {} // conflicts with the blanket implementation

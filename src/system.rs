@@ -14,7 +14,7 @@ use std::str::FromStr;
 /// let kind: SystemKind = "proxy".parse()?;
 /// assert!(kind.accepts_inbound());
 /// assert!(!SystemKind::Target.accepts_inbound());
-/// # Ok::<(), inbound_certs::ParseSystemKindError>(())
+/// # Ok::<(), inbound_certs::names::ParseSystemKindError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(
@@ -83,7 +83,7 @@ impl FromStr for SystemKind {
 /// let error = "CRM".parse::<SystemName>().unwrap_err();
 /// assert_eq!(error.to_string(), "invalid system name \"CRM\": system names are lower case (\"crm\")");
 /// assert!("../etc".parse::<SystemName>().is_err());
-/// # Ok::<(), inbound_certs::ParseSystemNameError>(())
+/// # Ok::<(), inbound_certs::names::ParseSystemNameError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SystemName(std::sync::Arc<str>);

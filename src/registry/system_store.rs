@@ -6,6 +6,14 @@ use super::*;
 /// One system's certificates: a [`CertificateStore`](crate::CertificateStore) with everything a store has (import with
 /// the policy, list, get, delete, expiry chores), that keeps the registry's index of which
 /// systems trust which certificate up to date.
+///
+/// Every write through it is recorded in the registry's audit trail with the change; the
+/// backend's own store of a system, which could change it without a record, is never
+/// handed out:
+///
+/// ```compile_fail,E0603
+/// use inbound_certs::backend::SystemBackend;
+/// ```
 #[derive(Clone)]
 pub struct SystemStore {
     pub(super) system: System,

@@ -20,7 +20,7 @@ use std::fmt;
 /// Output that escapes on its own, such as JSON, should hold the text itself instead.
 ///
 /// ```
-/// use inbound_certs::Visible;
+/// use inbound_certs::summary::Visible;
 ///
 /// let forged = "a.example\u{1b}]0;owned\u{7}\r\nOK \u{202e}moc.elgoog\\";
 /// assert_eq!(

@@ -13,7 +13,7 @@ const RSA_BITS: std::ops::RangeInclusive<u32> = 2048..=8192;
 /// whose key is of another type can never authenticate a client, whatever store trusts it.
 ///
 /// ```
-/// use inbound_certs::TlsKeyTypes;
+/// use inbound_certs::summary::TlsKeyTypes;
 ///
 /// let pem = std::fs::read("tests/data/ed448.pem")?;
 /// let ed448 = &inbound_certs::decode(&pem)?[0];
