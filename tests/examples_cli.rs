@@ -135,7 +135,7 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 25, "{keys:?}");
+    assert_eq!(keys.len(), 28, "{keys:?}");
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -552,6 +552,7 @@ fn inspect_json_has_the_documented_keys_and_reports_bad_files() {
         "key_bits",
         "ec_curve",
         "is_ca",
+        "path_len_constraint",
         "self_issued",
         "self_signed",
         "key_usage",
@@ -559,7 +560,9 @@ fn inspect_json_has_the_documented_keys_and_reports_bad_files() {
         "client_auth",
         "subject_alt_names",
         "extended_key_usage",
+        "unknown_critical_extensions",
         "status",
+        "status_text",
     ];
     expected.sort_unstable();
     assert_eq!(keys, expected);

@@ -13,11 +13,9 @@ macro_rules! out {
     }};
 }
 
-use inbound_certs::{
-    summary::{KeyAlgorithm, TlsKeyTypes, ValidityStatus},
-    Certificate,
-};
-use serde_json::{json, Map, Value};
+use inbound_certs::summary::{TlsKeyTypes, ValidityStatus};
+use inbound_certs::{Certificate, CertificateReport};
+use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -30,41 +28,12 @@ fn rfc3339(instant: OffsetDateTime) -> String {
         .unwrap_or_else(|_| instant.to_string())
 }
 
-/// The JSON object of one certificate (the keys `inspect --json` documents, without `source`).
+/// The JSON object of one certificate: the crate's [`CertificateReport`], the shape every
+/// JSON output shares (the README lists its keys).
 pub(crate) fn json_object(certificate: &Certificate, now: OffsetDateTime) -> Map<String, Value> {
-    let summary = certificate.summary();
-    let key = &summary.public_key;
-    let ec_curve = match &key.algorithm {
-        KeyAlgorithm::Ec(curve) => Value::String(curve.to_string()),
-        _ => Value::Null,
-    };
-    let value = json!({
-        "name": summary.name.to_string(),
-        "fingerprint_sha256": summary.fingerprint.to_string(),
-        "subject": summary.subject.to_string(),
-        "issuer": summary.issuer.to_string(),
-        "serial": summary.serial.to_string(),
-        "version": summary.version,
-        "signature_algorithm": summary.signature_algorithm.name(),
-        "signature_algorithm_oid": summary.signature_algorithm.oid().to_string(),
-        "not_before": rfc3339(summary.validity.not_before),
-        "not_after": rfc3339(summary.validity.not_after),
-        "key_algorithm": key.algorithm.to_string(),
-        "key_bits": key.bits,
-        "ec_curve": ec_curve,
-        "is_ca": summary.is_ca,
-        "self_issued": summary.self_issued,
-        "self_signed": certificate.is_self_signed(),
-        "key_usage": summary.key_usage.map(|usage| usage.names().collect::<Vec<_>>()),
-        "weaknesses": summary.weaknesses(&TlsKeyTypes::common()).iter().map(|weakness| json!({"code": weakness.code(), "message": weakness.to_string()})).collect::<Vec<_>>(),
-        "client_auth": summary.client_auth,
-        // JSON escapes on its own: the names as the certificate holds them.
-        "subject_alt_names": summary.subject_alt_names.iter().map(|name| name.to_unescaped_string()).collect::<Vec<_>>(),
-        "extended_key_usage": summary.extended_key_usage.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "status": summary.validity.status_at(now, WARN_WITHIN).as_str(),
-    });
-    match value {
-        Value::Object(map) => map,
+    let report = CertificateReport::new(certificate, now, WARN_WITHIN, &TlsKeyTypes::common());
+    match serde_json::to_value(report) {
+        Ok(Value::Object(map)) => map,
         _ => Map::new(),
     }
 }

@@ -19,6 +19,7 @@ use crate::fingerprint::{CertificateName, Fingerprint};
 
 mod algorithms;
 mod extensions;
+pub(crate) mod json;
 mod key;
 mod names;
 mod oids;
@@ -51,7 +52,6 @@ pub use weakness::*;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct CertificateSummary {
     /// The certificate's name in a store: `cert_client_<fingerprint>`.
