@@ -107,10 +107,11 @@ mod api;
 mod auth;
 mod config;
 mod drain;
-mod html;
 mod origin;
+mod page;
 mod pages;
 mod serve;
+mod templates;
 mod throttle;
 mod upload;
 

@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use super::page::{error_response, PageError};
+use super::templates::{Flash, Href};
 use super::throttle::{self, Client};
 use super::{AdminError, Console};
 use crate::sync::MutexExt;
@@ -59,11 +61,11 @@ pub(super) struct Base(pub(super) Arc<str>);
 impl Base {
     /// `path` (starting with `/`) under the console's prefix; the root under `/admin` is
     /// `/admin` (what `Router::nest` routes to the console's `/`).
-    pub(super) fn to(&self, path: &str) -> String {
+    pub(super) fn to(&self, path: &str) -> Href {
         if path == "/" && !self.0.is_empty() {
-            self.0.to_string()
+            Href(self.0.to_string())
         } else {
-            format!("{}{path}", self.0)
+            Href(format!("{}{path}", self.0))
         }
     }
 }
@@ -77,7 +79,7 @@ pub(super) struct Session {
     csrf: String,
     expires: OffsetDateTime,
     /// A message for the next page shown (the outcome of the last change).
-    flash: Option<super::html::Flash>,
+    flash: Option<Flash>,
 }
 
 /// The session of a page request.
@@ -168,7 +170,7 @@ impl Console {
     }
 
     /// Leaves a message for the session's next page, cut to a bounded size.
-    pub(super) fn flash(&self, session: &SessionContext, mut flash: super::html::Flash) {
+    pub(super) fn flash(&self, session: &SessionContext, mut flash: Flash) {
         flash.title = shortened(&flash.title, MAX_FLASH_TITLE);
         let more = flash.lines.len().saturating_sub(MAX_FLASH_LINES);
         flash.lines.truncate(MAX_FLASH_LINES);
@@ -184,7 +186,7 @@ impl Console {
     }
 
     /// The message left for this page, if any.
-    pub(super) fn take_flash(&self, session: &SessionContext) -> Option<super::html::Flash> {
+    pub(super) fn take_flash(&self, session: &SessionContext) -> Option<Flash> {
         self.0
             .sessions
             .locked()
@@ -272,10 +274,10 @@ pub(super) async fn guard(
         if api {
             error.into_response()
         } else {
-            super::pages::error_page(&base, error)
+            error_response(&base, &error)
         }
     } else {
-        next.run(request).await
+        PageError::complete(next.run(request).await, &base)
     };
     let headers = response.headers_mut();
     for (name, value) in [
@@ -445,7 +447,7 @@ pub(super) async fn require_session(
                 .get::<Base>()
                 .cloned()
                 .unwrap_or(Base("".into()));
-            Redirect::to(&base.to("/login")).into_response()
+            Redirect::to(base.to("/login").as_str()).into_response()
         }
     }
 }
