@@ -1,79 +1,30 @@
 //! The JSON API: `/api/...` and `/metrics`.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::auth::Actor;
+use super::console::{worst_status, Actor, Console};
+use super::error::{AdminError, FORM_BODY_LIMIT};
+use super::request::{
+    certificate_file, certificate_name, parse_new_system, stored_certificate, system_name,
+    typed_fingerprint, HistoryParameters, NoParameters, Parameters, QueryParameters,
+};
 use super::upload::{self, Trial};
-use super::{AdminError, Console};
-use crate::audit::HistoryQuery;
 use crate::certificate::Certificate;
 use crate::decode::decode_with;
-use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
 use crate::store::{CertificateStore, DamagedEntry, ImportPolicy, Imported, StoreError};
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::System;
 
 type ApiResult = Result<Response, AdminError>;
-
-/// The query parameters a route takes, by name: what [`Parameters`] accepts.
-pub(super) trait QueryParameters: DeserializeOwned {
-    /// Every parameter the route takes, in the order its refusal lists them.
-    const NAMES: &'static [&'static str];
-}
-
-/// A request's query parameters, or 400 `malformed_request` saying which one is wrong: a
-/// parameter the route does not take (named, with those it takes: a misspelt option must
-/// not be silently ignored), or a value that does not parse.
-pub(super) struct Parameters<T>(pub(super) T);
-
-impl<T: QueryParameters, S: Send + Sync> FromRequestParts<S> for Parameters<T> {
-    type Rejection = AdminError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AdminError> {
-        let malformed = |rejection: QueryRejection| {
-            AdminError::bad_request("malformed_request", rejection.body_text())
-        };
-        let Query(pairs) =
-            Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(malformed)?;
-        if let Some((unknown, _)) = pairs
-            .iter()
-            .find(|(name, _)| !T::NAMES.contains(&name.as_str()))
-        {
-            let takes = if T::NAMES.is_empty() {
-                "this route takes no query parameters".to_owned()
-            } else {
-                format!("this route takes {}", T::NAMES.join(", "))
-            };
-            return Err(AdminError::bad_request(
-                "malformed_request",
-                format!(
-                    "unknown query parameter `{}`; {takes}",
-                    unknown.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
-        let Query(parameters) = Query::<T>::try_from_uri(&parts.uri).map_err(malformed)?;
-        Ok(Parameters(parameters))
-    }
-}
-
-/// The parameters of a route that takes none.
-#[derive(Debug, Deserialize)]
-pub(super) struct NoParameters {}
-
-impl QueryParameters for NoParameters {
-    const NAMES: &'static [&'static str] = &[];
-}
 
 /// `GET /api/systems`.
 pub(super) async fn systems(
@@ -107,7 +58,7 @@ fn overview_json(overview: &SystemOverview) -> Value {
         ] {
             map.insert(key.into(), count.into());
         }
-        map.insert("status".into(), super::worst_status(overview).into());
+        map.insert("status".into(), worst_status(overview).into());
     }
     value
 }
@@ -132,7 +83,7 @@ pub(super) async fn create_system(
 ) -> ApiResult {
     let Json(new) = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return super::pages::form_too_large();
+            return AdminError::form_too_large();
         }
         AdminError::bad_request(
             "malformed_request",
@@ -150,52 +101,6 @@ pub(super) async fn create_system(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(system_json(&system))).into_response())
-}
-
-/// A new system's name and kind, or the reason they are refused.
-pub(super) fn parse_new_system(
-    name: &str,
-    kind: &str,
-) -> Result<(SystemName, SystemKind), AdminError> {
-    let name = name
-        .parse::<SystemName>()
-        .map_err(|error| AdminError::bad_request("invalid_system_name", error.to_string()))?;
-    let kind = kind
-        .parse::<SystemKind>()
-        .map_err(|error| AdminError::bad_request("invalid_system_kind", error.to_string()))?;
-    Ok((name, kind))
-}
-
-/// A system named in a path.
-pub(super) fn system_name(text: &str) -> Result<SystemName, AdminError> {
-    text.parse::<SystemName>().map_err(|_| {
-        AdminError::not_found(format!(
-            "no system named {:?} is registered",
-            text.chars().take(80).collect::<String>()
-        ))
-    })
-}
-
-/// A certificate named in a path: `cert_client_<fingerprint>` or the fingerprint in any
-/// spelling (`AB:CD:...`, `sha256:abcd...`).
-pub(super) fn certificate_name(text: &str) -> Result<crate::CertificateName, AdminError> {
-    let name_error = match text.parse::<crate::CertificateName>() {
-        Ok(name) => return Ok(name),
-        Err(error) => error,
-    };
-    // Text that starts like a name is a name with a mistake: the fingerprint parser would
-    // only say that the 'r' of 'cert' is not a hex digit.
-    if text.starts_with(crate::CertificateName::PREFIX) {
-        return Err(AdminError::not_found(name_error.to_string()));
-    }
-    text.parse::<crate::Fingerprint>()
-        .map(crate::CertificateName::from)
-        .map_err(|error| {
-            AdminError::not_found(format!(
-                "no certificate is named {:?}: {error}",
-                text.chars().take(100).collect::<String>()
-            ))
-        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,7 +173,7 @@ pub(super) async fn certificates(
 pub(super) fn certificate_json(
     certificate: &Certificate,
     now: OffsetDateTime,
-    config: &super::AdminConfig,
+    config: &super::config::AdminConfig,
 ) -> Value {
     let keys = &config.tls_keys;
     let status = certificate
@@ -452,84 +357,6 @@ pub(super) async fn certificate(
     }
 }
 
-/// The certificate a path names (`…/{system}/certificates/{name}`), with its system's name.
-pub(super) async fn stored_certificate(
-    console: &Console,
-    actor: &Actor,
-    system: &str,
-    name: &str,
-) -> Result<(SystemName, Certificate), AdminError> {
-    let system = system_name(system)?;
-    let name = certificate_name(name)?;
-    let lookup = system.clone();
-    let certificate = console
-        .blocking(actor, move |registry| {
-            registry
-                .store(&lookup)?
-                .get(&name)?
-                .ok_or(StoreError::NotFound(name))
-        })
-        .await?;
-    Ok((system, certificate))
-}
-
-/// A stored entry, healthy or not: the certificate, or what is wrong with what is stored
-/// under its name (so that a page can show the damage and offer to delete it).
-pub(super) async fn stored_entry(
-    console: &Console,
-    actor: &Actor,
-    system: &str,
-    name: &str,
-) -> Result<
-    (
-        SystemName,
-        CertificateName,
-        Result<Certificate, DamagedEntry>,
-    ),
-    AdminError,
-> {
-    let system = system_name(system)?;
-    let name = certificate_name(name)?;
-    let lookup = system.clone();
-    let entry = console
-        .blocking(actor, move |registry| {
-            match registry.store(&lookup)?.get(&name) {
-                Ok(Some(certificate)) => Ok(Ok(certificate)),
-                Ok(None) => Err(StoreError::NotFound(name)),
-                Err(StoreError::Damaged(damaged)) => Ok(Err(damaged)),
-                Err(error) => Err(error),
-            }
-        })
-        .await?;
-    Ok((system, name, entry))
-}
-
-/// The certificate as a file to save, `cert_client_<fingerprint>.pem` or `.der`; `None` for
-/// another format.
-pub(super) fn certificate_file(certificate: &Certificate, format: &str) -> Option<Response> {
-    let (body, content_type) = match format {
-        "pem" => (certificate.to_pem().into_bytes(), "application/x-pem-file"),
-        "der" => (certificate.der().to_vec(), "application/pkix-cert"),
-        _ => return None,
-    };
-    Some(download(
-        body,
-        content_type,
-        &format!("{}.{format}", certificate.name()),
-    ))
-}
-
-/// A file to save, named `file_name` (made of a certificate's name: no quoting needed).
-fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
-}
-
 /// `DELETE /api/systems/{system}/certificates/{name}`.
 pub(super) async fn delete(
     State(console): State<Console>,
@@ -562,67 +389,6 @@ pub(super) async fn purge_expired(
         })
         .await?;
     Ok(Json(purged.iter().map(ToString::to_string).collect::<Vec<_>>()).into_response())
-}
-
-/// Records of the audit trail returned when a request names no `limit`.
-pub(super) const DEFAULT_HISTORY_LIMIT: usize = 50;
-
-/// The largest `limit` accepted: a larger one is refused rather than clamped, so a client
-/// that asked for more never mistakes a partial page for the whole trail.
-pub(super) const MAX_HISTORY_LIMIT: usize = 1000;
-
-#[derive(Debug, Deserialize)]
-pub(super) struct HistoryParameters {
-    system: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
-}
-
-impl QueryParameters for HistoryParameters {
-    const NAMES: &'static [&'static str] = &["system", "since", "until", "limit"];
-}
-
-impl HistoryParameters {
-    /// The `system` asked for, if any.
-    pub(super) fn system(&self) -> Option<&str> {
-        self.system.as_deref()
-    }
-
-    pub(super) fn query(&self) -> Result<HistoryQuery, AdminError> {
-        let mut query = HistoryQuery::new();
-        if let Some(system) = self.system.as_deref().filter(|text| !text.is_empty()) {
-            query = query.system(system_name(system)?);
-        }
-        let instant = |text: &str, what: &str| {
-            OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-                AdminError::bad_request(
-                    "invalid_time",
-                    format!(
-                        "{what} must be an RFC 3339 time such as 2026-06-01T00:00:00Z, not {:?}",
-                        text.chars().take(40).collect::<String>()
-                    ),
-                )
-            })
-        };
-        if let Some(since) = self.since.as_deref().filter(|text| !text.is_empty()) {
-            query = query.since(instant(since, "since")?);
-        }
-        if let Some(until) = self.until.as_deref().filter(|text| !text.is_empty()) {
-            query = query.until(instant(until, "until")?);
-        }
-        let limit = match self.limit {
-            None => DEFAULT_HISTORY_LIMIT,
-            Some(limit) if limit > MAX_HISTORY_LIMIT => {
-                return Err(AdminError::bad_request(
-                    "malformed_request",
-                    format!("limit must be at most {MAX_HISTORY_LIMIT}, not {limit}; page with until= instead"),
-                ))
-            }
-            Some(limit) => limit,
-        };
-        Ok(query.limit(limit))
-    }
 }
 
 /// `GET /api/history`.
@@ -661,25 +427,6 @@ pub(super) async fn metrics(
     Ok(response)
 }
 
-/// A fingerprint typed or pasted by someone: `cert_client_<hex>`, or the SHA-256
-/// fingerprint in any spelling (colons, spaces, either case, a `sha256:` or
-/// `SHA256 Fingerprint=` prefix); 400 `malformed_request` otherwise.
-pub(super) fn typed_fingerprint(text: &str) -> Result<Fingerprint, AdminError> {
-    let text = text.trim();
-    if let Ok(name) = text.parse::<CertificateName>() {
-        return Ok(name.fingerprint());
-    }
-    text.parse::<Fingerprint>().map_err(|error| {
-        AdminError::bad_request(
-            "malformed_request",
-            format!(
-                "{:?} is not a SHA-256 fingerprint: {error}",
-                text.chars().take(100).collect::<String>()
-            ),
-        )
-    })
-}
-
 /// `POST /api/identify`: which systems trust a certificate, given as a file (the body, in
 /// any format the decoder accepts, or a `multipart/form-data` form's `file`; exactly one
 /// certificate) or as `{"fingerprint": "..."}` with `Content-Type: application/json`.
@@ -700,11 +447,11 @@ pub(super) async fn identify(
                 .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
         });
     let fingerprint = if json {
-        let body = axum::body::to_bytes(request.into_body(), super::FORM_BODY_LIMIT)
+        let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await
             .map_err(|error| {
                 if error.into_inner().is::<http_body_util::LengthLimitError>() {
-                    super::pages::form_too_large()
+                    AdminError::form_too_large()
                 } else {
                     AdminError::bad_request(
                         "unreadable_body",

@@ -5,13 +5,17 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::auth::{Actor, Base, SessionContext};
-use super::templates::{self, Flash, Href};
-use super::{AdminError, Console};
+use super::console::{Actor, Base, Console, Href};
+use super::error::AdminError;
+use super::session::{check_csrf, Flash, SessionContext};
+use super::templates;
 
 /// The request of a logged-in page: the console, the prefix it is mounted at, the
 /// administrator the request acts for and their session (what `auth::require_session`
 /// found).
+///
+/// It is extracted from the request's extensions, which `auth::require_session` filled in,
+/// so a page handler takes this one argument instead of the state and three extensions.
 pub(super) struct Page {
     pub(super) console: Console,
     pub(super) base: Base,
@@ -64,17 +68,17 @@ impl Page {
 
     /// Leaves `flash` for the session's next page.
     pub(super) fn flash(&self, flash: Flash) {
-        self.console.flash(&self.session, flash);
+        self.console.sessions().flash(&self.session, flash);
     }
 
     /// The message left for this page, if any.
     pub(super) fn take_flash(&self) -> Option<Flash> {
-        self.console.take_flash(&self.session)
+        self.console.sessions().take_flash(&self.session)
     }
 
     /// Refuses, with 403, a form whose CSRF token is not the session's.
     pub(super) fn check_csrf(&self, submitted: Option<&str>) -> Result<(), AdminError> {
-        super::auth::check_csrf(&self.session, submitted)
+        check_csrf(&self.session, submitted)
     }
 }
 

@@ -11,7 +11,8 @@
 //!   issuers, SANs, system names, actors, audit details, file names, errors) is spliced as
 //!   [`Text`]: the HTML specials as entities and every character a page would hide or obey
 //!   (controls, bidirectional controls, invisible characters) as `\u{XXXX}`;
-//! - a link is an [`Href`] (what [`Base::to`] makes), shown like a [`Text`];
+//! - a link is an [`Href`] (what [`Base::to`] makes: its prefix comes from the request),
+//!   shown like a [`Text`];
 //! - the library's own values ([`SystemName`], [`CertificateName`], [`Fingerprint`],
 //!   [`DistinguishedName`]) and instants ([`Time`]) render through the same escaping (their
 //!   `Render` impls are below), so they are spliced as they are;
@@ -26,8 +27,9 @@
 use axum::response::Html;
 use maud::{html, Markup, Render, DOCTYPE};
 
-use super::auth::{Base, SessionContext};
-use super::AdminError;
+use super::console::{Base, Href};
+use super::error::AdminError;
+use super::session::{Flash, SessionContext};
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::summary::{is_hidden, DistinguishedName, ValidityStatus};
 use crate::system::SystemName;
@@ -72,21 +74,9 @@ impl<T: AsRef<str>> Render for Text<T> {
     }
 }
 
-/// A link of the console: a path under the prefix it is mounted at (the prefix comes from
-/// the request), shown like a [`Text`].
-#[derive(Debug, Clone)]
-pub(super) struct Href(pub(super) String);
-
-impl Href {
-    /// The link as it goes into a header (`Location`, `Set-Cookie`'s `Path`).
-    pub(super) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl Render for Href {
     fn render_to(&self, buffer: &mut String) {
-        write_visible(&self.0, buffer);
+        write_visible(self.as_str(), buffer);
     }
 }
 
@@ -124,32 +114,6 @@ pub(super) fn instant(instant: time::OffsetDateTime) -> String {
         utc.hour(),
         utc.minute()
     )
-}
-
-/// A message shown once, on the page after a change: its outcome.
-#[derive(Debug, Clone)]
-pub(super) struct Flash {
-    pub(super) ok: bool,
-    pub(super) title: String,
-    pub(super) lines: Vec<String>,
-}
-
-impl Flash {
-    pub(super) fn ok(title: impl Into<String>, lines: Vec<String>) -> Self {
-        Flash {
-            ok: true,
-            title: title.into(),
-            lines,
-        }
-    }
-
-    pub(super) fn error(title: impl Into<String>, lines: Vec<String>) -> Self {
-        Flash {
-            ok: false,
-            title: title.into(),
-            lines,
-        }
-    }
 }
 
 /// A whole page: the header with navigation (and the logout button when logged in), the

@@ -8,10 +8,13 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::{csrf_of, system_path, CsrfForm};
-use crate::admin::api::{self, certificate_name, system_name};
+use crate::admin::error::AdminError;
 use crate::admin::page::{Page, PageError};
-use crate::admin::templates::{badge, csrf_field, damaged_badge, instant, Flash, Text, Time};
-use crate::admin::AdminError;
+use crate::admin::request::{
+    certificate_file, certificate_name, stored_certificate, stored_entry, system_name,
+};
+use crate::admin::session::Flash;
+use crate::admin::templates::{badge, csrf_field, damaged_badge, instant, Text, Time};
 use crate::fingerprint::CertificateName;
 use crate::store::{CertificateStore, DamagedEntry};
 use crate::system::SystemName;
@@ -22,7 +25,7 @@ pub(in crate::admin) async fn certificate(
     Path((system, name)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let console = &page.console;
-    let (system, name, entry) = api::stored_entry(console, &page.actor, &system, &name).await?;
+    let (system, name, entry) = stored_entry(console, &page.actor, &system, &name).await?;
     let certificate = match entry {
         Ok(certificate) => certificate,
         Err(damaged) => return Ok(damaged_page(&page, &system, &name, &damaged)),
@@ -274,8 +277,7 @@ pub(in crate::admin) async fn download(
     Path((system, name)): Path<(String, String)>,
     query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let (_, certificate) =
-        api::stored_certificate(&page.console, &page.actor, &system, &name).await?;
+    let (_, certificate) = stored_certificate(&page.console, &page.actor, &system, &name).await?;
     let format = query.ok().and_then(|Query(query)| query.format);
     // PEM unless DER is asked for.
     let format = if format.as_deref() == Some("der") {
@@ -283,7 +285,7 @@ pub(in crate::admin) async fn download(
     } else {
         "pem"
     };
-    Ok(api::certificate_file(&certificate, format)
+    Ok(certificate_file(&certificate, format)
         .ok_or_else(|| AdminError::internal(format!("no {format} file")))?)
 }
 
@@ -292,8 +294,7 @@ pub(in crate::admin) async fn confirm_delete(
     page: Page,
     Path((system, name)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let (system, name, entry) =
-        api::stored_entry(&page.console, &page.actor, &system, &name).await?;
+    let (system, name, entry) = stored_entry(&page.console, &page.actor, &system, &name).await?;
     let path = format!("{}/certificates/{name}", system_path(&system));
     let body = html! {
         h1 { "Delete this certificate?" }

@@ -6,10 +6,11 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 
 use super::system_path;
-use crate::admin::api::typed_fingerprint;
+use crate::admin::error::AdminError;
 use crate::admin::page::{Page, PageError};
+use crate::admin::request::typed_fingerprint;
 use crate::admin::templates::{csrf_field, Text};
-use crate::admin::{upload, AdminError};
+use crate::admin::upload;
 use crate::decode::decode_with;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::StoreError;

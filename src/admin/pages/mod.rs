@@ -21,13 +21,14 @@ pub(super) use system::{
     confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
 };
 
-use super::api::{self, HistoryParameters};
-use super::auth::Base;
+use super::console::{worst_status, Base, Console};
+use super::error::AdminError;
 use super::page::{error_response, see_other, Page, PageError};
+use super::request::{parse_new_system, HistoryParameters, Parameters};
+use super::session::Flash;
 use super::templates::{
-    badge, csrf_field, damaged_badge, page, short_name, Flash, Text, Time, STYLE_SHEET,
+    badge, csrf_field, damaged_badge, page, short_name, Text, Time, STYLE_SHEET,
 };
-use super::{AdminError, Console};
 use crate::system::SystemName;
 
 /// `/systems/<name>` (system names are letters, digits, `-`, `_` and `.`: nothing to escape
@@ -44,18 +45,6 @@ pub(super) struct CsrfForm {
 
 fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
     form.ok().and_then(|Form(form)| form.csrf)
-}
-
-/// 413 for a form's body over the console's limit for forms.
-pub(super) fn form_too_large() -> AdminError {
-    AdminError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        format!(
-            "a form or JSON body sent to the console is at most {} bytes; this one is longer",
-            super::FORM_BODY_LIMIT
-        ),
-    )
 }
 
 /// `GET /assets/console.css`.
@@ -120,7 +109,7 @@ pub(super) async fn login(
     let token = match form {
         Ok(Form(form)) => form.token.unwrap_or_default(),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(form_too_large().into());
+            return Err(AdminError::form_too_large().into());
         }
         Err(_) => String::new(),
     };
@@ -194,7 +183,7 @@ pub(super) async fn systems(page: Page) -> Result<Response, PageError> {
                             td class="num" { (overview.expiring) }
                             td class="num" { (overview.expired) }
                             td class="num" { (overview.damaged) }
-                            td { (status_badge(super::worst_status(overview))) }
+                            td { (status_badge(worst_status(overview))) }
                         }
                     }
                 }
@@ -286,7 +275,7 @@ fn due_list(
     }
 }
 
-/// The badge of a system's worst state ([`super::worst_status`]).
+/// The badge of a system's worst state ([`worst_status`]).
 fn status_badge(status: &str) -> Markup {
     let (class, text) = match status {
         "damaged" => return damaged_badge(),
@@ -315,7 +304,7 @@ pub(super) async fn create_system(
     let (name, kind) = form
         .map(|form| (form.name.unwrap_or_default(), form.kind.unwrap_or_default()))
         .unwrap_or_default();
-    let created = match api::parse_new_system(name.trim(), &kind) {
+    let created = match parse_new_system(name.trim(), &kind) {
         Ok((name, kind)) => {
             let now = page.console.now();
             page.console
@@ -347,9 +336,9 @@ pub(super) async fn create_system(
 /// `GET /activity`: the audit trail, newest first (`?system=` for one system's).
 pub(super) async fn activity(
     page: Page,
-    parameters: Result<api::Parameters<HistoryParameters>, AdminError>,
+    parameters: Result<Parameters<HistoryParameters>, AdminError>,
 ) -> Result<Response, PageError> {
-    let api::Parameters(parameters) = parameters?;
+    let Parameters(parameters) = parameters?;
     let query = parameters.query()?;
     let (history, systems) = page
         .console

@@ -9,10 +9,11 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{csrf_of, system_path, CsrfForm};
-use crate::admin::api::system_name;
 use crate::admin::page::{Page, PageError};
+use crate::admin::request::system_name;
+use crate::admin::session::Flash;
 use crate::admin::templates::{
-    badge, csrf_field, damaged_badge, instant, short_name, unusable_badge, Flash, Text, Time,
+    badge, csrf_field, damaged_badge, instant, short_name, unusable_badge, Text, Time,
 };
 use crate::admin::upload;
 use crate::decode::decode_with;
