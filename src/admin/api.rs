@@ -5,13 +5,13 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::console::{worst_status, Actor, Console};
-use super::error::{AdminError, FORM_BODY_LIMIT};
+use super::error::{AdminError, ErrorJson, FORM_BODY_LIMIT};
 use super::request::{
     certificate_file, certificate_name, parse_new_system, stored_certificate, system_name,
     typed_fingerprint, HistoryParameters, NoParameters, Parameters, QueryParameters,
@@ -36,31 +36,57 @@ pub(super) async fn systems(
     let overviews = console
         .blocking(&actor, move |registry| registry.overview(now, warn))
         .await?;
-    Ok(Json(overviews.iter().map(overview_json).collect::<Vec<_>>()).into_response())
+    Ok(Json(overviews.iter().map(OverviewJson::from).collect::<Vec<_>>()).into_response())
 }
 
-fn system_json(system: &System) -> Value {
-    json!({
-        "name": system.name().as_str(),
-        "kind": system.kind().as_str(),
-        "created": rfc3339(system.created()),
-    })
+// The response types below list their fields in alphabetical order: the order in which
+// the `json!` objects they replace (serde_json's map without `preserve_order`) wrote them.
+
+/// A system, as `POST /api/systems` answers it.
+#[derive(Debug, Serialize)]
+struct SystemJson {
+    created: String,
+    kind: &'static str,
+    name: String,
 }
 
-fn overview_json(overview: &SystemOverview) -> Value {
-    let mut value = system_json(&overview.system);
-    if let Value::Object(map) = &mut value {
-        for (key, count) in [
-            ("valid", overview.valid),
-            ("expiring", overview.expiring),
-            ("expired", overview.expired),
-            ("damaged", overview.damaged),
-        ] {
-            map.insert(key.into(), count.into());
+impl From<&System> for SystemJson {
+    fn from(system: &System) -> Self {
+        SystemJson {
+            created: rfc3339(system.created()),
+            kind: system.kind().as_str(),
+            name: system.name().as_str().to_owned(),
         }
-        map.insert("status".into(), worst_status(overview).into());
     }
-    value
+}
+
+/// A system with its counts and worst status, as `GET /api/systems` lists it.
+#[derive(Debug, Serialize)]
+struct OverviewJson {
+    created: String,
+    damaged: usize,
+    expired: usize,
+    expiring: usize,
+    kind: &'static str,
+    name: String,
+    status: &'static str,
+    valid: usize,
+}
+
+impl From<&SystemOverview> for OverviewJson {
+    fn from(overview: &SystemOverview) -> Self {
+        let system = &overview.system;
+        OverviewJson {
+            created: rfc3339(system.created()),
+            damaged: overview.damaged,
+            expired: overview.expired,
+            expiring: overview.expiring,
+            kind: system.kind().as_str(),
+            name: system.name().as_str().to_owned(),
+            status: worst_status(overview),
+            valid: overview.valid,
+        }
+    }
 }
 
 pub(super) fn rfc3339(instant: OffsetDateTime) -> String {
@@ -100,7 +126,7 @@ pub(super) async fn create_system(
             registry.create_system(&name, kind, now)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(system_json(&system))).into_response())
+    Ok((StatusCode::CREATED, Json(SystemJson::from(&system))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,10 +188,10 @@ pub(super) async fn certificates(
         })
         .map(|certificate| certificate_json(certificate, now, console.config()))
         .collect();
-    Ok(Json(json!({
-        "certificates": certificates,
-        "damaged": listing.damaged.iter().map(damaged_json).collect::<Vec<_>>(),
-    }))
+    Ok(Json(CertificateListJson {
+        certificates,
+        damaged: listing.damaged.iter().map(DamagedJson::from).collect(),
+    })
     .into_response())
 }
 
@@ -201,11 +227,28 @@ pub(super) fn certificate_json(
     value
 }
 
-fn damaged_json(entry: &DamagedEntry) -> Value {
-    json!({
-        "location": entry.location.display().to_string(),
-        "problem": entry.problem.to_string(),
-    })
+/// `GET /api/systems/{system}/certificates`: the certificates ([`certificate_json`]) and the
+/// damaged entries.
+#[derive(Debug, Serialize)]
+struct CertificateListJson {
+    certificates: Vec<Value>,
+    damaged: Vec<DamagedJson>,
+}
+
+/// A damaged entry of a store: where it is, what is wrong.
+#[derive(Debug, Serialize)]
+struct DamagedJson {
+    location: String,
+    problem: String,
+}
+
+impl From<&DamagedEntry> for DamagedJson {
+    fn from(entry: &DamagedEntry) -> Self {
+        DamagedJson {
+            location: entry.location.display().to_string(),
+            problem: entry.problem.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,7 +301,7 @@ pub(super) async fn import(
                 upload::dry_run(registry, &name, &upload.file, &policy)
             })
             .await?;
-        return Ok(Json(trials.iter().map(trial_json).collect::<Vec<_>>()).into_response());
+        return Ok(Json(trials.iter().map(OutcomeJson::from).collect::<Vec<_>>()).into_response());
     }
     let imported = console
         .blocking(&actor, move |registry| {
@@ -267,55 +310,85 @@ pub(super) async fn import(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(imported.iter().map(imported_json).collect::<Vec<_>>()),
+        Json(imported.iter().map(OutcomeJson::from).collect::<Vec<_>>()),
     )
         .into_response())
 }
 
-fn imported_json(imported: &Imported) -> Value {
-    let mut json = json!({
-        "name": imported.name().to_string(),
-        "outcome": imported.code(),
-    });
-    match (imported, json.as_object_mut()) {
-        (Imported::Skipped(_, reason), Some(object)) => {
-            object.insert("reason".into(), json!(reason.code()));
-            object.insert("message".into(), json!(reason.to_string()));
-        }
-        (
+/// One certificate's outcome of an import (`added`, `renewed`, `already_present`,
+/// `skipped`), or of a dry run (which adds its subject, and may be `refused` with the error).
+#[derive(Debug, Serialize)]
+struct OutcomeJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorJson>,
+    /// Why a certificate was skipped, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    name: String,
+    outcome: &'static str,
+    /// Why a certificate was skipped: its code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renews: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renews_not_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+}
+
+impl From<&Imported> for OutcomeJson {
+    fn from(imported: &Imported) -> Self {
+        let mut json = OutcomeJson {
+            error: None,
+            message: None,
+            name: imported.name().to_string(),
+            outcome: imported.code(),
+            reason: None,
+            renews: None,
+            renews_not_after: None,
+            subject: None,
+        };
+        match imported {
+            Imported::Skipped(_, reason) => {
+                json.reason = Some(reason.code());
+                json.message = Some(reason.to_string());
+            }
             Imported::Renewed {
                 renews,
                 renews_not_after,
                 ..
-            },
-            Some(object),
-        ) => {
-            object.insert("renews".into(), json!(renews.to_string()));
-            object.insert(
-                "renews_not_after".into(),
-                json!(crate::store::rfc3339(*renews_not_after)),
-            );
+            } => {
+                json.renews = Some(renews.to_string());
+                json.renews_not_after = Some(crate::store::rfc3339(*renews_not_after));
+            }
+            _ => {}
         }
-        _ => {}
+        json
     }
-    json
 }
 
-fn trial_json(trial: &Trial) -> Value {
-    match &trial.result {
-        Ok(imported) => {
-            let mut json = imported_json(imported);
-            if let Some(object) = json.as_object_mut() {
-                object.insert("subject".into(), json!(trial.subject));
-            }
-            json
+impl From<&Trial> for OutcomeJson {
+    fn from(trial: &Trial) -> Self {
+        match &trial.result {
+            Ok(imported) => OutcomeJson {
+                subject: Some(trial.subject.clone()),
+                ..OutcomeJson::from(imported)
+            },
+            Err(error) => OutcomeJson {
+                error: Some(ErrorJson {
+                    code: error.code(),
+                    message: crate::ErrorReport::new(error).to_string(),
+                }),
+                message: None,
+                name: trial.name.to_string(),
+                outcome: "refused",
+                reason: None,
+                renews: None,
+                renews_not_after: None,
+                subject: Some(trial.subject.clone()),
+            },
         }
-        Err(error) => json!({
-            "name": trial.name.to_string(),
-            "subject": trial.subject,
-            "outcome": "refused",
-            "error": { "code": error.code(), "message": crate::ErrorReport::new(error).to_string() },
-        }),
     }
 }
 
@@ -401,12 +474,25 @@ pub(super) async fn history(
     let history = console
         .blocking(&actor, move |registry| registry.history(&query))
         .await?;
-    Ok(Json(json!({
-        "records": history.records.iter().map(|record| record.to_value()).collect::<Vec<_>>(),
-        "damaged": history.damaged,
-        "more_damaged": history.more_damaged,
-    }))
+    Ok(Json(HistoryJson {
+        damaged: history.damaged,
+        more_damaged: history.more_damaged,
+        records: history
+            .records
+            .iter()
+            .map(|record| record.to_value())
+            .collect(),
+    })
     .into_response())
+}
+
+/// `GET /api/history`: the records (each as the audit trail writes it), and the lines of the
+/// trail that are not records.
+#[derive(Debug, Serialize)]
+struct HistoryJson {
+    damaged: Vec<String>,
+    more_damaged: usize,
+    records: Vec<Value>,
 }
 
 /// `GET /metrics`.
@@ -495,13 +581,31 @@ pub(super) async fn identify(
     let systems = console
         .blocking(&actor, move |registry| registry.identify(&fingerprint))
         .await?;
-    Ok(Json(json!({
-        "fingerprint": fingerprint.to_string(),
-        "name": CertificateName::from(fingerprint).to_string(),
-        "systems": systems
+    Ok(Json(IdentifiedJson {
+        fingerprint: fingerprint.to_string(),
+        name: CertificateName::from(fingerprint).to_string(),
+        systems: systems
             .iter()
-            .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
-            .collect::<Vec<_>>(),
-    }))
+            .map(|system| TrustingSystemJson {
+                kind: system.kind().as_str(),
+                name: system.name().as_str().to_owned(),
+            })
+            .collect(),
+    })
     .into_response())
+}
+
+/// `POST /api/identify`: the certificate asked about and the systems that trust it.
+#[derive(Debug, Serialize)]
+struct IdentifiedJson {
+    fingerprint: String,
+    name: String,
+    systems: Vec<TrustingSystemJson>,
+}
+
+/// A system that trusts a certificate.
+#[derive(Debug, Serialize)]
+struct TrustingSystemJson {
+    kind: &'static str,
+    name: String,
 }

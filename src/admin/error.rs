@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 
 use crate::store::StoreError;
 use crate::ErrorReport;
@@ -100,13 +101,29 @@ impl From<StoreError> for AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let retry_after = self.retry_after_header();
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
+        let body = ErrorBody {
+            error: ErrorJson {
+                code: self.code,
+                message: self.message,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some((name, value)) = retry_after {
             response.headers_mut().insert(name, value);
         }
         response
     }
+}
+
+/// The body of an error response: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    error: ErrorJson,
+}
+
+/// An error's code and message, as the API's responses give them.
+#[derive(Debug, Serialize)]
+pub(super) struct ErrorJson {
+    pub(super) code: &'static str,
+    pub(super) message: String,
 }
