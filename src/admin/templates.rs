@@ -248,7 +248,7 @@ pub(super) const STYLE_SHEET: &str = include_str!("console.css");
 mod tests {
     use maud::Render;
 
-    use super::Text;
+    use super::{Base, Text};
 
     fn shown(text: &str) -> String {
         Text(text).render().into_string()
@@ -271,6 +271,19 @@ mod tests {
             shown("a\u{1b}[2J\r\n\u{0}\u{202e}<b\u{2066}\u{200b}\u{feff}"),
             "a\\u{1B}[2J\\u{D}\\u{A}\\u{0}\\u{202E}&lt;b\\u{2066}\\u{200B}\\u{FEFF}"
         );
+    }
+
+    #[test]
+    fn links_and_library_values_are_escaped_like_text() {
+        // The prefix of a link comes from the request's path.
+        let base = Base("/a\"><script>\u{202e}".into());
+        let markup = maud::html! { a href=(base.to("/x")) { (base.to("/")) } };
+        assert_eq!(
+            markup.into_string(),
+            "<a href=\"/a&quot;&gt;&lt;script&gt;\\u{202E}/x\">/a&quot;&gt;&lt;script&gt;\\u{202E}</a>"
+        );
+        let system: crate::SystemName = "crm".parse().unwrap();
+        assert_eq!(maud::html! { (system) }.into_string(), "crm");
     }
 
     #[test]
