@@ -106,7 +106,9 @@
 // The modules, each using only those below it (no module uses one that uses it back):
 //
 //   admin (this file: the router)  → api, auth, config, console, drain, error, pages, serve
-//   pages/*    the pages' handlers  → page, templates, request, upload, session, error
+//   pages/*    the pages' handlers  → page, templates, request, upload, session, console,
+//                                     error (the pages' own modules use pages/mod.rs for
+//                                     nothing: what they share is in page)
 //   api        the JSON API         → request, upload, console, config, error
 //   auth       tokens, cookies, Origin, security headers → page, session, console, origin,
 //                                     throttle, error

@@ -1,14 +1,18 @@
 //! What every page handler starts from ([`Page`]: the console, where it is mounted, who
 //! asks, their session) and how it fails ([`PageError`]: the error's page, with its status).
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
 
 use super::console::{Actor, Base, Console, Href};
 use super::error::AdminError;
 use super::session::{check_csrf, Flash, SessionContext};
 use super::templates;
+use crate::system::SystemName;
 
 /// The request of a logged-in page: the console, the prefix it is mounted at, the
 /// administrator the request acts for and their session (what `auth::require_session`
@@ -85,6 +89,22 @@ impl Page {
 /// `303 See Other` to `path` under the console's prefix.
 pub(super) fn see_other(base: &Base, path: &str) -> Response {
     Redirect::to(base.to(path).as_str()).into_response()
+}
+
+/// `/systems/<name>` (system names are letters, digits, `-`, `_` and `.`: nothing to escape
+/// in a URL path).
+pub(super) fn system_path(system: &SystemName) -> String {
+    format!("/systems/{system}")
+}
+
+/// The fields of a form that only confirms an action.
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+pub(super) fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
+    form.ok().and_then(|Form(form)| form.csrf)
 }
 
 /// A page handler's failure: answered with the error's page and status (and `Retry-After`

@@ -7,9 +7,8 @@ use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_of, system_path, CsrfForm};
 use crate::admin::error::AdminError;
-use crate::admin::page::{Page, PageError};
+use crate::admin::page::{csrf_of, system_path, CsrfForm, Page, PageError};
 use crate::admin::request::{
     certificate_file, certificate_name, stored_certificate, stored_entry, system_name,
 };

@@ -5,9 +5,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, Markup};
 
-use super::system_path;
 use crate::admin::error::AdminError;
-use crate::admin::page::{Page, PageError};
+use crate::admin::page::{system_path, Page, PageError};
 use crate::admin::request::typed_fingerprint;
 use crate::admin::templates::{csrf_field, Text};
 use crate::admin::upload;

@@ -23,29 +23,12 @@ pub(super) use system::{
 
 use super::console::{worst_status, Base, Console};
 use super::error::AdminError;
-use super::page::{error_response, see_other, Page, PageError};
+use super::page::{csrf_of, error_response, see_other, system_path, CsrfForm, Page, PageError};
 use super::request::{parse_new_system, HistoryParameters, Parameters};
 use super::session::Flash;
 use super::templates::{
     badge, csrf_field, damaged_badge, page, short_name, Text, Time, STYLE_SHEET,
 };
-use crate::system::SystemName;
-
-/// `/systems/<name>` (system names are letters, digits, `-`, `_` and `.`: nothing to escape
-/// in a URL path).
-fn system_path(system: &SystemName) -> String {
-    format!("/systems/{system}")
-}
-
-/// The fields of a form that only confirms an action.
-#[derive(Debug, Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: Option<String>,
-}
-
-fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
-    form.ok().and_then(|Form(form)| form.csrf)
-}
 
 /// `GET /assets/console.css`.
 pub(super) async fn style_sheet() -> Response {

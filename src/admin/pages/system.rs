@@ -8,8 +8,7 @@ use axum::Form;
 use maud::html;
 use serde::Deserialize;
 
-use super::{csrf_of, system_path, CsrfForm};
-use crate::admin::page::{Page, PageError};
+use crate::admin::page::{csrf_of, system_path, CsrfForm, Page, PageError};
 use crate::admin::request::system_name;
 use crate::admin::session::Flash;
 use crate::admin::templates::{
