@@ -103,14 +103,37 @@
 //! [`tokio::task::spawn_blocking`]: it must be served from a multi-threaded or current-thread
 //! tokio runtime, as [`serve`] does.
 
+// The modules, each using only those below it (no module uses one that uses it back):
+//
+//   admin (this file: the router)  → api, auth, config, console, drain, error, pages, serve
+//   pages/*    the pages' handlers  → page, templates, request, upload, session, console,
+//                                     error (the pages' own modules use pages/mod.rs for
+//                                     nothing: what they share is in page)
+//   api        the JSON API         → request, upload, console, config, error
+//   auth       tokens, cookies, Origin, security headers → page, session, console, origin,
+//                                     throttle, error
+//   page       Page, PageError      → templates, session, console, error
+//   templates  maud: the frame, Text, badges → session, console, error
+//   request    parameters, names in paths, stored entries → console, error
+//   upload     uploads and forms    → session, console, error
+//   console    Console, Actor, Base, Href → config, session, throttle, error
+//   config     AdminConfig          → session, origin
+//   session    sessions, Flash, CSRF → error
+//   serve      the server           → error
+//   error, origin, throttle, drain: none
 mod api;
 mod auth;
 mod config;
+mod console;
 mod drain;
-mod html;
+mod error;
 mod origin;
+mod page;
 mod pages;
+mod request;
 mod serve;
+mod session;
+mod templates;
 mod throttle;
 mod upload;
 
@@ -119,19 +142,13 @@ pub use config::{
 };
 pub use serve::{serve, ServeOptions};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use time::OffsetDateTime;
 
 use crate::registry::Registry;
-use crate::store::StoreError;
-use crate::ErrorReport;
+use console::Console;
+use error::FORM_BODY_LIMIT;
 
 /// The console's routes (see the [module docs](self)) over `registry`, to serve or to mount
 /// with [`Router::nest`] (links and redirects follow the prefix it is mounted at).
@@ -139,12 +156,7 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
     // Multipart framing around the largest upload accepted; the upload itself is counted
     // against the decoder's limit as it is read.
     let upload_body_limit = config.decode.max_input_bytes.saturating_add(64 * 1024);
-    let console = Console(Arc::new(Shared {
-        registry,
-        config,
-        sessions: Mutex::new(HashMap::new()),
-        throttle: Mutex::new(throttle::Throttle::new()),
-    }));
+    let console = Console::new(registry, config);
     let api = Router::new()
         .route("/api/systems", get(api::systems).post(api::create_system))
         .route(
@@ -228,147 +240,4 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         ))
         .layer(axum::middleware::from_fn(drain::drain_refused))
         .with_state(console)
-}
-
-/// The largest body of a request that is not an upload (a login, a form, a new system's
-/// JSON): none needs more than a few hundred bytes.
-const FORM_BODY_LIMIT: usize = 16 * 1024;
-
-/// The console's state, shared by every request.
-#[derive(Clone)]
-struct Console(Arc<Shared>);
-
-struct Shared {
-    registry: Registry,
-    config: AdminConfig,
-    sessions: Mutex<HashMap<[u8; 32], auth::Session>>,
-    throttle: Mutex<throttle::Throttle>,
-}
-
-impl Console {
-    fn config(&self) -> &AdminConfig {
-        &self.0.config
-    }
-
-    fn now(&self) -> OffsetDateTime {
-        self.0.registry.now()
-    }
-
-    /// Runs `work` on the blocking pool with the registry acting as `actor`.
-    async fn blocking<T: Send + 'static>(
-        &self,
-        actor: &auth::Actor,
-        work: impl FnOnce(&Registry) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, AdminError> {
-        let registry = self.0.registry.acting_as(&*actor.0);
-        match tokio::task::spawn_blocking(move || work(&registry)).await {
-            Ok(result) => result.map_err(AdminError::from),
-            Err(error) => Err(AdminError::internal(format!(
-                "the request's work stopped: {error}"
-            ))),
-        }
-    }
-}
-
-/// An error as the API and the pages report it: a status, a stable code, a message.
-#[derive(Debug)]
-struct AdminError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    /// Seconds for a `Retry-After` header (429).
-    retry_after: Option<i64>,
-}
-
-impl AdminError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        AdminError {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    fn retry_after(mut self, seconds: i64) -> Self {
-        self.retry_after = Some(seconds);
-        self
-    }
-
-    /// The `Retry-After` header this error's response carries, if any.
-    fn retry_after_header(&self) -> Option<(axum::http::HeaderName, axum::http::HeaderValue)> {
-        let seconds = self.retry_after?;
-        Some((
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(seconds),
-        ))
-    }
-
-    fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
-    }
-
-    fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
-    }
-
-    fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
-        self
-    }
-}
-
-/// A system's worst state: `damaged`, `expired`, `expiring`, `valid`, or `empty` when it
-/// holds no certificates.
-fn worst_status(overview: &crate::registry::SystemOverview) -> &'static str {
-    if overview.damaged > 0 {
-        "damaged"
-    } else if overview.expired > 0 {
-        "expired"
-    } else if overview.expiring > 0 {
-        "expiring"
-    } else if overview.valid > 0 {
-        "valid"
-    } else {
-        "empty"
-    }
-}
-
-impl From<StoreError> for AdminError {
-    fn from(error: StoreError) -> Self {
-        use crate::error::DecodeError;
-        let status = match &error {
-            StoreError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            StoreError::Decode(_) | StoreError::Refused(_) => StatusCode::BAD_REQUEST,
-            StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
-            StoreError::NotInbound(_)
-            | StoreError::SystemExists(_)
-            | StoreError::SystemNotEmpty { .. }
-            | StoreError::DirectoryNotEmpty(_) => StatusCode::CONFLICT,
-            StoreError::Database { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            // The change was not made because its audit record could not be written (a full
-            // disk, a trail being repaired): the request was fine, try it again later.
-            StoreError::NotAudited(_) => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        AdminError::new(status, error.code(), ErrorReport::new(&error).to_string())
-    }
-}
-
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let retry_after = self.retry_after_header();
-        let body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some((name, value)) = retry_after {
-            response.headers_mut().insert(name, value);
-        }
-        response
-    }
 }

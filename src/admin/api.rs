@@ -1,79 +1,30 @@
 //! The JSON API: `/api/...` and `/metrics`.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use super::auth::Actor;
+use super::console::{worst_status, Actor, Console};
+use super::error::{AdminError, ErrorJson, FORM_BODY_LIMIT};
+use super::request::{
+    certificate_file, certificate_name, parse_new_system, stored_certificate, system_name,
+    typed_fingerprint, HistoryParameters, NoParameters, Parameters, QueryParameters,
+};
 use super::upload::{self, Trial};
-use super::{AdminError, Console};
-use crate::audit::HistoryQuery;
 use crate::certificate::Certificate;
 use crate::decode::decode_with;
-use crate::fingerprint::{CertificateName, Fingerprint};
+use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
 use crate::store::{CertificateStore, DamagedEntry, ImportOutcome, ImportPolicy, StoreError};
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::System;
 
 type ApiResult = Result<Response, AdminError>;
-
-/// The query parameters a route takes, by name: what [`Parameters`] accepts.
-pub(super) trait QueryParameters: DeserializeOwned {
-    /// Every parameter the route takes, in the order its refusal lists them.
-    const NAMES: &'static [&'static str];
-}
-
-/// A request's query parameters, or 400 `malformed_request` saying which one is wrong: a
-/// parameter the route does not take (named, with those it takes: a misspelt option must
-/// not be silently ignored), or a value that does not parse.
-pub(super) struct Parameters<T>(pub(super) T);
-
-impl<T: QueryParameters, S: Send + Sync> FromRequestParts<S> for Parameters<T> {
-    type Rejection = AdminError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AdminError> {
-        let malformed = |rejection: QueryRejection| {
-            AdminError::bad_request("malformed_request", rejection.body_text())
-        };
-        let Query(pairs) =
-            Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(malformed)?;
-        if let Some((unknown, _)) = pairs
-            .iter()
-            .find(|(name, _)| !T::NAMES.contains(&name.as_str()))
-        {
-            let takes = if T::NAMES.is_empty() {
-                "this route takes no query parameters".to_owned()
-            } else {
-                format!("this route takes {}", T::NAMES.join(", "))
-            };
-            return Err(AdminError::bad_request(
-                "malformed_request",
-                format!(
-                    "unknown query parameter `{}`; {takes}",
-                    unknown.chars().take(64).collect::<String>()
-                ),
-            ));
-        }
-        let Query(parameters) = Query::<T>::try_from_uri(&parts.uri).map_err(malformed)?;
-        Ok(Parameters(parameters))
-    }
-}
-
-/// The parameters of a route that takes none.
-#[derive(Debug, Deserialize)]
-pub(super) struct NoParameters {}
-
-impl QueryParameters for NoParameters {
-    const NAMES: &'static [&'static str] = &[];
-}
 
 /// `GET /api/systems`.
 pub(super) async fn systems(
@@ -85,31 +36,57 @@ pub(super) async fn systems(
     let overviews = console
         .blocking(&actor, move |registry| registry.overview(now, warn))
         .await?;
-    Ok(Json(overviews.iter().map(overview_json).collect::<Vec<_>>()).into_response())
+    Ok(Json(overviews.iter().map(OverviewJson::from).collect::<Vec<_>>()).into_response())
 }
 
-fn system_json(system: &System) -> Value {
-    json!({
-        "name": system.name().as_str(),
-        "kind": system.kind().as_str(),
-        "created": rfc3339(system.created()),
-    })
+// The response types below list their fields in alphabetical order: the order in which
+// the `json!` objects they replace (serde_json's map without `preserve_order`) wrote them.
+
+/// A system, as `POST /api/systems` answers it.
+#[derive(Debug, Serialize)]
+struct SystemJson {
+    created: String,
+    kind: &'static str,
+    name: String,
 }
 
-fn overview_json(overview: &SystemOverview) -> Value {
-    let mut value = system_json(&overview.system);
-    if let Value::Object(map) = &mut value {
-        for (key, count) in [
-            ("valid", overview.valid),
-            ("expiring", overview.expiring),
-            ("expired", overview.expired),
-            ("damaged", overview.damaged),
-        ] {
-            map.insert(key.into(), count.into());
+impl From<&System> for SystemJson {
+    fn from(system: &System) -> Self {
+        SystemJson {
+            created: rfc3339(system.created()),
+            kind: system.kind().as_str(),
+            name: system.name().as_str().to_owned(),
         }
-        map.insert("status".into(), super::worst_status(overview).into());
     }
-    value
+}
+
+/// A system with its counts and worst status, as `GET /api/systems` lists it.
+#[derive(Debug, Serialize)]
+struct OverviewJson {
+    created: String,
+    damaged: usize,
+    expired: usize,
+    expiring: usize,
+    kind: &'static str,
+    name: String,
+    status: &'static str,
+    valid: usize,
+}
+
+impl From<&SystemOverview> for OverviewJson {
+    fn from(overview: &SystemOverview) -> Self {
+        let system = &overview.system;
+        OverviewJson {
+            created: rfc3339(system.created()),
+            damaged: overview.damaged,
+            expired: overview.expired,
+            expiring: overview.expiring,
+            kind: system.kind().as_str(),
+            name: system.name().as_str().to_owned(),
+            status: worst_status(overview),
+            valid: overview.valid,
+        }
+    }
 }
 
 pub(super) fn rfc3339(instant: OffsetDateTime) -> String {
@@ -132,7 +109,7 @@ pub(super) async fn create_system(
 ) -> ApiResult {
     let Json(new) = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return super::pages::form_too_large();
+            return AdminError::form_too_large();
         }
         AdminError::bad_request(
             "malformed_request",
@@ -149,53 +126,7 @@ pub(super) async fn create_system(
             registry.create_system(&name, kind, now)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(system_json(&system))).into_response())
-}
-
-/// A new system's name and kind, or the reason they are refused.
-pub(super) fn parse_new_system(
-    name: &str,
-    kind: &str,
-) -> Result<(SystemName, SystemKind), AdminError> {
-    let name = name
-        .parse::<SystemName>()
-        .map_err(|error| AdminError::bad_request("invalid_system_name", error.to_string()))?;
-    let kind = kind
-        .parse::<SystemKind>()
-        .map_err(|error| AdminError::bad_request("invalid_system_kind", error.to_string()))?;
-    Ok((name, kind))
-}
-
-/// A system named in a path.
-pub(super) fn system_name(text: &str) -> Result<SystemName, AdminError> {
-    text.parse::<SystemName>().map_err(|_| {
-        AdminError::not_found(format!(
-            "no system named {:?} is registered",
-            text.chars().take(80).collect::<String>()
-        ))
-    })
-}
-
-/// A certificate named in a path: `cert_client_<fingerprint>` or the fingerprint in any
-/// spelling (`AB:CD:...`, `sha256:abcd...`).
-pub(super) fn certificate_name(text: &str) -> Result<crate::CertificateName, AdminError> {
-    let name_error = match text.parse::<crate::CertificateName>() {
-        Ok(name) => return Ok(name),
-        Err(error) => error,
-    };
-    // Text that starts like a name is a name with a mistake: the fingerprint parser would
-    // only say that the 'r' of 'cert' is not a hex digit.
-    if text.starts_with(crate::CertificateName::PREFIX) {
-        return Err(AdminError::not_found(name_error.to_string()));
-    }
-    text.parse::<crate::Fingerprint>()
-        .map(crate::CertificateName::from)
-        .map_err(|error| {
-            AdminError::not_found(format!(
-                "no certificate is named {:?}: {error}",
-                text.chars().take(100).collect::<String>()
-            ))
-        })
+    Ok((StatusCode::CREATED, Json(SystemJson::from(&system))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -257,10 +188,10 @@ pub(super) async fn certificates(
         })
         .map(|certificate| certificate_json(certificate, now, console.config()))
         .collect();
-    Ok(Json(json!({
-        "certificates": certificates,
-        "damaged": listing.damaged.iter().map(damaged_json).collect::<Vec<_>>(),
-    }))
+    Ok(Json(CertificateListJson {
+        certificates,
+        damaged: listing.damaged.iter().map(DamagedJson::from).collect(),
+    })
     .into_response())
 }
 
@@ -268,7 +199,7 @@ pub(super) async fn certificates(
 pub(super) fn certificate_json(
     certificate: &Certificate,
     now: OffsetDateTime,
-    config: &super::AdminConfig,
+    config: &super::config::AdminConfig,
 ) -> Value {
     let keys = &config.tls_keys;
     let status = certificate
@@ -296,11 +227,28 @@ pub(super) fn certificate_json(
     value
 }
 
-fn damaged_json(entry: &DamagedEntry) -> Value {
-    json!({
-        "location": entry.location.display().to_string(),
-        "problem": entry.problem.to_string(),
-    })
+/// `GET /api/systems/{system}/certificates`: the certificates ([`certificate_json`]) and the
+/// damaged entries.
+#[derive(Debug, Serialize)]
+struct CertificateListJson {
+    certificates: Vec<Value>,
+    damaged: Vec<DamagedJson>,
+}
+
+/// A damaged entry of a store: where it is, what is wrong.
+#[derive(Debug, Serialize)]
+struct DamagedJson {
+    location: String,
+    problem: String,
+}
+
+impl From<&DamagedEntry> for DamagedJson {
+    fn from(entry: &DamagedEntry) -> Self {
+        DamagedJson {
+            location: entry.location.display().to_string(),
+            problem: entry.problem.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -353,7 +301,7 @@ pub(super) async fn import(
                 upload::dry_run(registry, &name, &upload.file, &policy)
             })
             .await?;
-        return Ok(Json(trials.iter().map(trial_json).collect::<Vec<_>>()).into_response());
+        return Ok(Json(trials.iter().map(OutcomeJson::from).collect::<Vec<_>>()).into_response());
     }
     let imported = console
         .blocking(&actor, move |registry| {
@@ -362,55 +310,85 @@ pub(super) async fn import(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(imported.iter().map(imported_json).collect::<Vec<_>>()),
+        Json(imported.iter().map(OutcomeJson::from).collect::<Vec<_>>()),
     )
         .into_response())
 }
 
-fn imported_json(imported: &ImportOutcome) -> Value {
-    let mut json = json!({
-        "name": imported.name().to_string(),
-        "outcome": imported.code(),
-    });
-    match (imported, json.as_object_mut()) {
-        (ImportOutcome::Skipped(_, reason), Some(object)) => {
-            object.insert("reason".into(), json!(reason.code()));
-            object.insert("message".into(), json!(reason.to_string()));
-        }
-        (
+/// One certificate's outcome of an import (`added`, `renewed`, `already_present`,
+/// `skipped`), or of a dry run (which adds its subject, and may be `refused` with the error).
+#[derive(Debug, Serialize)]
+struct OutcomeJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorJson>,
+    /// Why a certificate was skipped, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    name: String,
+    outcome: &'static str,
+    /// Why a certificate was skipped: its code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renews: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    renews_not_after: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+}
+
+impl From<&ImportOutcome> for OutcomeJson {
+    fn from(imported: &ImportOutcome) -> Self {
+        let mut json = OutcomeJson {
+            error: None,
+            message: None,
+            name: imported.name().to_string(),
+            outcome: imported.code(),
+            reason: None,
+            renews: None,
+            renews_not_after: None,
+            subject: None,
+        };
+        match imported {
+            ImportOutcome::Skipped(_, reason) => {
+                json.reason = Some(reason.code());
+                json.message = Some(reason.to_string());
+            }
             ImportOutcome::Renewed {
                 renews,
                 renews_not_after,
                 ..
-            },
-            Some(object),
-        ) => {
-            object.insert("renews".into(), json!(renews.to_string()));
-            object.insert(
-                "renews_not_after".into(),
-                json!(crate::store::rfc3339(*renews_not_after)),
-            );
+            } => {
+                json.renews = Some(renews.to_string());
+                json.renews_not_after = Some(crate::store::rfc3339(*renews_not_after));
+            }
+            _ => {}
         }
-        _ => {}
+        json
     }
-    json
 }
 
-fn trial_json(trial: &Trial) -> Value {
-    match &trial.result {
-        Ok(imported) => {
-            let mut json = imported_json(imported);
-            if let Some(object) = json.as_object_mut() {
-                object.insert("subject".into(), json!(trial.subject));
-            }
-            json
+impl From<&Trial> for OutcomeJson {
+    fn from(trial: &Trial) -> Self {
+        match &trial.result {
+            Ok(imported) => OutcomeJson {
+                subject: Some(trial.subject.clone()),
+                ..OutcomeJson::from(imported)
+            },
+            Err(error) => OutcomeJson {
+                error: Some(ErrorJson {
+                    code: error.code(),
+                    message: crate::ErrorReport::new(error).to_string(),
+                }),
+                message: None,
+                name: trial.name.to_string(),
+                outcome: "refused",
+                reason: None,
+                renews: None,
+                renews_not_after: None,
+                subject: Some(trial.subject.clone()),
+            },
         }
-        Err(error) => json!({
-            "name": trial.name.to_string(),
-            "subject": trial.subject,
-            "outcome": "refused",
-            "error": { "code": error.code(), "message": crate::ErrorReport::new(error).to_string() },
-        }),
     }
 }
 
@@ -452,84 +430,6 @@ pub(super) async fn certificate(
     }
 }
 
-/// The certificate a path names (`…/{system}/certificates/{name}`), with its system's name.
-pub(super) async fn stored_certificate(
-    console: &Console,
-    actor: &Actor,
-    system: &str,
-    name: &str,
-) -> Result<(SystemName, Certificate), AdminError> {
-    let system = system_name(system)?;
-    let name = certificate_name(name)?;
-    let lookup = system.clone();
-    let certificate = console
-        .blocking(actor, move |registry| {
-            registry
-                .store(&lookup)?
-                .get(&name)?
-                .ok_or(StoreError::NotFound(name))
-        })
-        .await?;
-    Ok((system, certificate))
-}
-
-/// A stored entry, healthy or not: the certificate, or what is wrong with what is stored
-/// under its name (so that a page can show the damage and offer to delete it).
-pub(super) async fn stored_entry(
-    console: &Console,
-    actor: &Actor,
-    system: &str,
-    name: &str,
-) -> Result<
-    (
-        SystemName,
-        CertificateName,
-        Result<Certificate, DamagedEntry>,
-    ),
-    AdminError,
-> {
-    let system = system_name(system)?;
-    let name = certificate_name(name)?;
-    let lookup = system.clone();
-    let entry = console
-        .blocking(actor, move |registry| {
-            match registry.store(&lookup)?.get(&name) {
-                Ok(Some(certificate)) => Ok(Ok(certificate)),
-                Ok(None) => Err(StoreError::NotFound(name)),
-                Err(StoreError::Damaged(damaged)) => Ok(Err(damaged)),
-                Err(error) => Err(error),
-            }
-        })
-        .await?;
-    Ok((system, name, entry))
-}
-
-/// The certificate as a file to save, `cert_client_<fingerprint>.pem` or `.der`; `None` for
-/// another format.
-pub(super) fn certificate_file(certificate: &Certificate, format: &str) -> Option<Response> {
-    let (body, content_type) = match format {
-        "pem" => (certificate.to_pem().into_bytes(), "application/x-pem-file"),
-        "der" => (certificate.der().to_vec(), "application/pkix-cert"),
-        _ => return None,
-    };
-    Some(download(
-        body,
-        content_type,
-        &format!("{}.{format}", certificate.name()),
-    ))
-}
-
-/// A file to save, named `file_name` (made of a certificate's name: no quoting needed).
-fn download(body: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
-}
-
 /// `DELETE /api/systems/{system}/certificates/{name}`.
 pub(super) async fn delete(
     State(console): State<Console>,
@@ -564,67 +464,6 @@ pub(super) async fn purge_expired(
     Ok(Json(purged.iter().map(ToString::to_string).collect::<Vec<_>>()).into_response())
 }
 
-/// Records of the audit trail returned when a request names no `limit`.
-pub(super) const DEFAULT_HISTORY_LIMIT: usize = 50;
-
-/// The largest `limit` accepted: a larger one is refused rather than clamped, so a client
-/// that asked for more never mistakes a partial page for the whole trail.
-pub(super) const MAX_HISTORY_LIMIT: usize = 1000;
-
-#[derive(Debug, Deserialize)]
-pub(super) struct HistoryParameters {
-    system: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
-}
-
-impl QueryParameters for HistoryParameters {
-    const NAMES: &'static [&'static str] = &["system", "since", "until", "limit"];
-}
-
-impl HistoryParameters {
-    /// The `system` asked for, if any.
-    pub(super) fn system(&self) -> Option<&str> {
-        self.system.as_deref()
-    }
-
-    pub(super) fn query(&self) -> Result<HistoryQuery, AdminError> {
-        let mut query = HistoryQuery::new();
-        if let Some(system) = self.system.as_deref().filter(|text| !text.is_empty()) {
-            query = query.system(system_name(system)?);
-        }
-        let instant = |text: &str, what: &str| {
-            OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
-                AdminError::bad_request(
-                    "invalid_time",
-                    format!(
-                        "{what} must be an RFC 3339 time such as 2026-06-01T00:00:00Z, not {:?}",
-                        text.chars().take(40).collect::<String>()
-                    ),
-                )
-            })
-        };
-        if let Some(since) = self.since.as_deref().filter(|text| !text.is_empty()) {
-            query = query.since(instant(since, "since")?);
-        }
-        if let Some(until) = self.until.as_deref().filter(|text| !text.is_empty()) {
-            query = query.until(instant(until, "until")?);
-        }
-        let limit = match self.limit {
-            None => DEFAULT_HISTORY_LIMIT,
-            Some(limit) if limit > MAX_HISTORY_LIMIT => {
-                return Err(AdminError::bad_request(
-                    "malformed_request",
-                    format!("limit must be at most {MAX_HISTORY_LIMIT}, not {limit}; page with until= instead"),
-                ))
-            }
-            Some(limit) => limit,
-        };
-        Ok(query.limit(limit))
-    }
-}
-
 /// `GET /api/history`.
 pub(super) async fn history(
     State(console): State<Console>,
@@ -635,12 +474,25 @@ pub(super) async fn history(
     let history = console
         .blocking(&actor, move |registry| registry.history(&query))
         .await?;
-    Ok(Json(json!({
-        "records": history.records.iter().map(|record| record.to_value()).collect::<Vec<_>>(),
-        "damaged": history.damaged,
-        "more_damaged": history.more_damaged,
-    }))
+    Ok(Json(HistoryJson {
+        damaged: history.damaged,
+        more_damaged: history.more_damaged,
+        records: history
+            .records
+            .iter()
+            .map(|record| record.to_value())
+            .collect(),
+    })
     .into_response())
+}
+
+/// `GET /api/history`: the records (each as the audit trail writes it), and the lines of the
+/// trail that are not records.
+#[derive(Debug, Serialize)]
+struct HistoryJson {
+    damaged: Vec<String>,
+    more_damaged: usize,
+    records: Vec<Value>,
 }
 
 /// `GET /metrics`.
@@ -659,25 +511,6 @@ pub(super) async fn metrics(
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     Ok(response)
-}
-
-/// A fingerprint typed or pasted by someone: `cert_client_<hex>`, or the SHA-256
-/// fingerprint in any spelling (colons, spaces, either case, a `sha256:` or
-/// `SHA256 Fingerprint=` prefix); 400 `malformed_request` otherwise.
-pub(super) fn typed_fingerprint(text: &str) -> Result<Fingerprint, AdminError> {
-    let text = text.trim();
-    if let Ok(name) = text.parse::<CertificateName>() {
-        return Ok(name.fingerprint());
-    }
-    text.parse::<Fingerprint>().map_err(|error| {
-        AdminError::bad_request(
-            "malformed_request",
-            format!(
-                "{:?} is not a SHA-256 fingerprint: {error}",
-                text.chars().take(100).collect::<String>()
-            ),
-        )
-    })
 }
 
 /// `POST /api/identify`: which systems trust a certificate, given as a file (the body, in
@@ -700,11 +533,11 @@ pub(super) async fn identify(
                 .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
         });
     let fingerprint = if json {
-        let body = axum::body::to_bytes(request.into_body(), super::FORM_BODY_LIMIT)
+        let body = axum::body::to_bytes(request.into_body(), FORM_BODY_LIMIT)
             .await
             .map_err(|error| {
                 if error.into_inner().is::<http_body_util::LengthLimitError>() {
-                    super::pages::form_too_large()
+                    AdminError::form_too_large()
                 } else {
                     AdminError::bad_request(
                         "unreadable_body",
@@ -748,13 +581,31 @@ pub(super) async fn identify(
     let systems = console
         .blocking(&actor, move |registry| registry.identify(&fingerprint))
         .await?;
-    Ok(Json(json!({
-        "fingerprint": fingerprint.to_string(),
-        "name": CertificateName::from(fingerprint).to_string(),
-        "systems": systems
+    Ok(Json(IdentifiedJson {
+        fingerprint: fingerprint.to_string(),
+        name: CertificateName::from(fingerprint).to_string(),
+        systems: systems
             .iter()
-            .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
-            .collect::<Vec<_>>(),
-    }))
+            .map(|system| TrustingSystemJson {
+                kind: system.kind().as_str(),
+                name: system.name().as_str().to_owned(),
+            })
+            .collect(),
+    })
     .into_response())
+}
+
+/// `POST /api/identify`: the certificate asked about and the systems that trust it.
+#[derive(Debug, Serialize)]
+struct IdentifiedJson {
+    fingerprint: String,
+    name: String,
+    systems: Vec<TrustingSystemJson>,
+}
+
+/// A system that trusts a certificate.
+#[derive(Debug, Serialize)]
+struct TrustingSystemJson {
+    kind: &'static str,
+    name: String,
 }

@@ -1,5 +1,6 @@
-//! Who is asking: bearer tokens for the API, session cookies for the pages, CSRF tokens and
-//! `Origin` checks for state changes, and the security headers of every response.
+//! Who is asking: bearer tokens for the API, session cookies for the pages (the sessions
+//! themselves, and their CSRF tokens, are `session`'s), the throttle of token guesses, the
+//! `Origin` check of state changes, and the security headers of every response.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
+use super::console::{Actor, Base, Console};
+use super::error::AdminError;
+use super::origin::Origin;
+use super::page::{error_response, PageError};
+use super::session::{same_secret, SessionContext};
 use super::throttle::{self, Client};
-use super::{AdminError, Console};
 use crate::sync::MutexExt;
 
 /// The session cookie's name over plain HTTP.
@@ -33,82 +36,6 @@ pub(super) const CONTENT_SECURITY_POLICY: &str =
 /// service's to decide).
 const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 
-/// Most sessions one administrator keeps at once; beyond, their oldest ends (never another
-/// administrator's), so the sessions held are bounded by the administrators configured.
-const MAX_SESSIONS_PER_ADMIN: usize = 32;
-
-/// The longest title of a flash message kept, in characters.
-const MAX_FLASH_TITLE: usize = 200;
-
-/// The most lines of a flash message kept (the outcome of an upload of hundreds of
-/// certificates is on the system's page and in the activity).
-const MAX_FLASH_LINES: usize = 20;
-
-/// The longest line of a flash message kept, in characters (a subject can be a megabyte).
-const MAX_FLASH_LINE: usize = 300;
-
-/// The administrator a request acts for: the audit trail's actor.
-#[derive(Debug, Clone)]
-pub(super) struct Actor(pub(super) Arc<str>);
-
-/// Where the console is mounted (`""` at the root, `"/admin"` when nested there): links and
-/// redirects are made under it.
-#[derive(Debug, Clone)]
-pub(super) struct Base(pub(super) Arc<str>);
-
-impl Base {
-    /// `path` (starting with `/`) under the console's prefix; the root under `/admin` is
-    /// `/admin` (what `Router::nest` routes to the console's `/`).
-    pub(super) fn to(&self, path: &str) -> String {
-        if path == "/" && !self.0.is_empty() {
-            self.0.to_string()
-        } else {
-            format!("{}{path}", self.0)
-        }
-    }
-}
-
-/// A logged-in browser's session.
-#[derive(Debug)]
-pub(super) struct Session {
-    admin: Arc<str>,
-    /// The order sessions were started in (their expiry ties when the clock stands still).
-    number: u64,
-    csrf: String,
-    expires: OffsetDateTime,
-    /// A message for the next page shown (the outcome of the last change).
-    flash: Option<super::html::Flash>,
-}
-
-/// The session of a page request.
-#[derive(Debug, Clone)]
-pub(super) struct SessionContext {
-    key: [u8; 32],
-    /// The token every form of the session carries.
-    pub(super) csrf: Arc<str>,
-}
-
-/// 32 random bytes, as 64 hexadecimal digits.
-pub(super) fn random_text() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(hex::encode(bytes))
-}
-
-fn digest(text: &str) -> [u8; 32] {
-    Sha256::digest(text.as_bytes()).into()
-}
-
-/// Whether two texts are equal, in a time that depends on neither (their digests are compared
-/// in full).
-fn same_secret(a: &str, b: &str) -> bool {
-    digest(a)
-        .iter()
-        .zip(digest(b).iter())
-        .fold(0u8, |difference, (x, y)| difference | (x ^ y))
-        == 0
-}
-
 impl Console {
     /// The administrator whose token this is; every administrator's token is compared.
     pub(super) fn admin_with_token(&self, token: &str) -> Option<Arc<str>> {
@@ -123,73 +50,13 @@ impl Console {
 
     /// Starts a session for `admin`: the cookie's value.
     pub(super) fn start_session(&self, admin: Arc<str>) -> Result<String, AdminError> {
-        let random = |_| AdminError::internal("the random generator failed");
-        let id = random_text().map_err(random)?;
-        let csrf = random_text().map_err(random)?;
-        let now = self.now();
-        let mut sessions = self.0.sessions.locked();
-        sessions.retain(|_, session| session.expires > now);
-        let own = || {
-            sessions
-                .values()
-                .filter(|session| session.admin == admin)
-                .count()
-        };
-        if own() >= MAX_SESSIONS_PER_ADMIN {
-            if let Some(oldest) = sessions
-                .iter()
-                .filter(|(_, session)| session.admin == admin)
-                .min_by_key(|(_, session)| (session.expires, session.number))
-                .map(|(key, _)| *key)
-            {
-                sessions.remove(&oldest);
-            }
-        }
-        let number = sessions
-            .values()
-            .map(|session| session.number.saturating_add(1))
-            .max()
-            .unwrap_or(0);
-        sessions.insert(
-            digest(&id),
-            Session {
-                admin,
-                number,
-                csrf,
-                expires: now + self.config().session_lifetime,
-                flash: None,
-            },
-        );
-        Ok(id)
+        self.sessions()
+            .start(admin, self.now(), self.config().session_lifetime)
     }
 
+    /// Ends the session (logging out).
     pub(super) fn end_session(&self, session: &SessionContext) {
-        self.0.sessions.locked().remove(&session.key);
-    }
-
-    /// Leaves a message for the session's next page, cut to a bounded size.
-    pub(super) fn flash(&self, session: &SessionContext, mut flash: super::html::Flash) {
-        flash.title = shortened(&flash.title, MAX_FLASH_TITLE);
-        let more = flash.lines.len().saturating_sub(MAX_FLASH_LINES);
-        flash.lines.truncate(MAX_FLASH_LINES);
-        for line in &mut flash.lines {
-            *line = shortened(line, MAX_FLASH_LINE);
-        }
-        if more > 0 {
-            flash.lines.push(format!("… and {more} more"));
-        }
-        if let Some(entry) = self.0.sessions.locked().get_mut(&session.key) {
-            entry.flash = Some(flash);
-        }
-    }
-
-    /// The message left for this page, if any.
-    pub(super) fn take_flash(&self, session: &SessionContext) -> Option<super::html::Flash> {
-        self.0
-            .sessions
-            .locked()
-            .get_mut(&session.key)
-            .and_then(|entry| entry.flash.take())
+        self.sessions().end(session);
     }
 
     /// The `Set-Cookie` value of a new session.
@@ -226,29 +93,6 @@ impl Console {
     }
 }
 
-/// `text` cut to `limit` characters, with an ellipsis when cut.
-fn shortened(text: &str, limit: usize) -> String {
-    match text.char_indices().nth(limit) {
-        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
-        None => text.to_owned(),
-    }
-}
-
-/// Refuses, with 403, a form whose CSRF token is not its session's.
-pub(super) fn check_csrf(
-    session: &SessionContext,
-    submitted: Option<&str>,
-) -> Result<(), AdminError> {
-    match submitted {
-        Some(token) if same_secret(token, &session.csrf) => Ok(()),
-        _ => Err(AdminError::new(
-            StatusCode::FORBIDDEN,
-            "csrf",
-            "this form is out of date or was not sent by the console (its CSRF token is missing or wrong); reload the page and try again",
-        )),
-    }
-}
-
 /// Around every request: where the console is mounted, the `Origin` check of state changes,
 /// and the security headers of every response.
 pub(super) async fn guard(
@@ -272,10 +116,10 @@ pub(super) async fn guard(
         if api {
             error.into_response()
         } else {
-            super::pages::error_page(&base, error)
+            error_response(&base, &error)
         }
     } else {
-        next.run(request).await
+        PageError::complete(next.run(request).await, &base)
     };
     let headers = response.headers_mut();
     for (name, value) in [
@@ -385,7 +229,7 @@ impl Console {
     /// Counts a token guess by `client`; over the limits, 429 with `Retry-After`.
     pub(super) fn count_attempt(&self, client: Option<SocketAddr>) -> Result<(), AdminError> {
         let now = self.now();
-        let counted = self.0.throttle.locked().attempt(Client::of(client), now);
+        let counted = self.throttle().locked().attempt(Client::of(client), now);
         counted.map_err(|wait| {
             metrics::counter!("inbound_certs_admin_logins_throttled_total").increment(1);
             let seconds = throttle::retry_after_seconds(wait);
@@ -401,14 +245,14 @@ impl Console {
     /// Gives back the guess of a client whose token was right.
     pub(super) fn forgive(&self, client: Option<SocketAddr>) {
         let now = self.now();
-        self.0.throttle.locked().forgive(Client::of(client), now);
+        self.throttle().locked().forgive(Client::of(client), now);
     }
 
     /// A token that is no administrator's: logged (when a log was given), audited, counted.
     pub(super) async fn refused_token(&self, client: Option<SocketAddr>, why: &'static str) {
         metrics::counter!("inbound_certs_admin_logins_refused_total").increment(1);
         let who = client.map_or_else(|| "anonymous".to_owned(), |address| address.to_string());
-        let registry = self.0.registry.clone();
+        let registry = self.registry().clone();
         let actor = who.clone();
         let audited = tokio::task::spawn_blocking(move || {
             registry.record_refused_login(&actor, why.to_owned())
@@ -445,7 +289,7 @@ pub(super) async fn require_session(
                 .get::<Base>()
                 .cloned()
                 .unwrap_or(Base("".into()));
-            Redirect::to(&base.to("/login")).into_response()
+            Redirect::to(base.to("/login").as_str()).into_response()
         }
     }
 }
@@ -457,9 +301,6 @@ impl Console {
     /// them is a live session; two live sessions are ambiguous and refused.
     fn session_of(&self, headers: &HeaderMap) -> Option<(Actor, SessionContext)> {
         let name = self.cookie_name();
-        let now = self.now();
-        let sessions = self.0.sessions.locked();
-        let mut found: Option<(Actor, SessionContext)> = None;
         let values = headers
             .get_all(header::COOKIE)
             .iter()
@@ -469,26 +310,39 @@ impl Console {
             .filter(|(cookie, _)| *cookie == name)
             // A browser holds a few cookies of a name; a request that carries thousands
             // is not a browser's.
-            .take(16);
-        for (_, id) in values {
-            let key = digest(id);
-            let Some(session) = sessions.get(&key).filter(|session| session.expires > now) else {
-                continue;
-            };
-            match &found {
-                Some((_, context)) if context.key == key => {}
-                Some(_) => return None,
-                None => {
-                    found = Some((
-                        Actor(Arc::clone(&session.admin)),
-                        SessionContext {
-                            key,
-                            csrf: session.csrf.as_str().into(),
-                        },
-                    ));
-                }
+            .take(16)
+            .map(|(_, id)| id);
+        let (admin, session) = self.sessions().find(values, self.now())?;
+        Some((Actor(admin), session))
+    }
+}
+
+impl Console {
+    /// Whether the request's `Origin` is not the console's: its scheme, host and port are
+    /// compared with [`AdminConfig::public_origin`](super::AdminConfig::public_origin) when
+    /// configured, else with the scheme the console is served over and the `Host` it was
+    /// sent to. A request without `Origin` (not from a browser) is not foreign.
+    pub(super) fn is_foreign(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return false;
+        };
+        let Some(origin) = origin.to_str().ok().and_then(Origin::parse) else {
+            return true;
+        };
+        let expected = match &self.config().public_origin {
+            Some(configured) => Some(configured.clone()),
+            None => {
+                let scheme = if self.config().over_https {
+                    "https"
+                } else {
+                    "http"
+                };
+                headers
+                    .get(header::HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .and_then(|host| Origin::parse(&format!("{scheme}://{host}")))
             }
-        }
-        found
+        };
+        expected.is_none_or(|expected| expected != origin)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::{auth, origin};
+use super::{origin, session};
 use crate::decode::DecodeOptions;
 
 /// How the console is run: who may log in with which token, and its defaults.
@@ -267,5 +267,5 @@ impl AdminConfig {
 /// A token of 32 random bytes from the operating system's generator, as 64 hexadecimal
 /// digits.
 pub fn generate_token() -> Result<String, AdminConfigError> {
-    auth::random_text().map_err(|error| AdminConfigError::Random(error.to_string()))
+    session::random_text().map_err(|error| AdminConfigError::Random(error.to_string()))
 }

@@ -1,39 +1,6 @@
-//! The `Origin` check of state changes: a browser's request from another site (or from a
-//! page that rebound a name of its own to the console's address) is refused.
-
-use axum::http::header::{self, HeaderMap};
-
-use super::Console;
-
-impl Console {
-    /// Whether the request's `Origin` is not the console's: its scheme, host and port are
-    /// compared with [`AdminConfig::public_origin`](super::AdminConfig::public_origin) when
-    /// configured, else with the scheme the console is served over and the `Host` it was
-    /// sent to. A request without `Origin` (not from a browser) is not foreign.
-    pub(super) fn is_foreign(&self, headers: &HeaderMap) -> bool {
-        let Some(origin) = headers.get(header::ORIGIN) else {
-            return false;
-        };
-        let Some(origin) = origin.to_str().ok().and_then(Origin::parse) else {
-            return true;
-        };
-        let expected = match &self.config().public_origin {
-            Some(configured) => Some(configured.clone()),
-            None => {
-                let scheme = if self.config().over_https {
-                    "https"
-                } else {
-                    "http"
-                };
-                headers
-                    .get(header::HOST)
-                    .and_then(|host| host.to_str().ok())
-                    .and_then(|host| Origin::parse(&format!("{scheme}://{host}")))
-            }
-        };
-        expected.is_none_or(|expected| expected != origin)
-    }
-}
+//! Web origins (scheme, host, port), for the `Origin` check of state changes (`auth`): a
+//! browser's request from another site (or from a page that rebound a name of its own to the
+//! console's address) is refused.
 
 /// A web origin: scheme, host and port (the scheme's default when not written), in lower
 /// case.

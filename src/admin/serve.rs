@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
-use super::AdminError;
+use super::error::AdminError;
 use crate::sync::MutexExt;
 
 /// The first pause after an accept error that is not the client's (such as "too many open

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};
 
-use super::auth::{check_csrf, SessionContext};
-use super::{AdminError, Console};
+use super::console::Console;
+use super::error::AdminError;
+use super::session::{check_csrf, SessionContext};
 use crate::certificate::Certificate;
 use crate::decode::decode_with;
 use crate::error::DecodeError;

@@ -1,204 +1,247 @@
 //! One certificate's pages: its details, its download, and deleting it.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Response};
-use axum::{Extension, Form};
+use axum::extract::{Path, Query};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::{csrf_of, respond, see_other, system_path, CsrfForm};
-use crate::admin::api::{self, certificate_name, system_name};
-use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
-use crate::admin::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE};
-use crate::admin::{AdminError, Console};
+use crate::admin::error::AdminError;
+use crate::admin::page::{csrf_of, system_path, CsrfForm, Page, PageError};
+use crate::admin::request::{
+    certificate_file, certificate_name, stored_certificate, stored_entry, system_name,
+};
+use crate::admin::session::Flash;
+use crate::admin::templates::{badge, csrf_field, damaged_badge, instant, Text, Time};
 use crate::fingerprint::CertificateName;
 use crate::store::{CertificateStore, DamagedEntry};
 use crate::system::SystemName;
 
 /// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
 pub(in crate::admin) async fn certificate(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     Path((system, name)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (system, name, entry) = api::stored_entry(&console, &actor, &system, &name).await?;
-        let certificate = match entry {
-            Ok(certificate) => certificate,
-            Err(damaged) => {
-                let flash = console.take_flash(&session);
-                return Ok(damaged_page(&base, &session, &system, &name, &damaged, flash.as_ref()));
-            }
-        };
-        let lookup = system.clone();
-        let this = certificate.clone();
-        let (imported, renewed_by, renews) = console
-            .blocking(&actor, move |registry| {
-                let imported = registry.import_record(&lookup, &name)?;
-                // Renewals are found by the same client and a later end, among the system's
-                // certificates (the one that ends last, each way).
-                let listing = registry.store(&lookup)?.list()?;
-                let last = |certificates: Vec<&crate::Certificate>| {
-                    certificates
-                        .into_iter()
-                        .max_by_key(|c| c.summary().validity.not_after)
-                        .cloned()
-                };
-                let all = &listing.certificates;
-                let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
-                let renews = last(all.iter().filter(|c| this.renews(c)).collect());
-                Ok((imported, renewed_by, renews))
-            })
-            .await?;
-        let summary = certificate.summary();
-        let status = summary.validity.status_at(console.now(), console.config().warn_within);
-        let full = certificate.name().to_string();
-        let path = format!("{}/certificates/{full}", system_path(&system));
-        let mut body = String::new();
-        w!(
-            body,
-            "<p><a href=\"{}\">← {}</a></p><h1>{}</h1><p><code id=\"name\">{}</code> {}</p><dl class=\"details\">",
-            esc(&base.to(&system_path(&system))),
-            esc(system.as_str()),
-            esc(&summary.subject.common_name().map_or_else(|| summary.subject.to_string(), |name| crate::summary::Visible::new(name).to_string())),
-            esc(&full),
-            badge(&status),
-        );
-        // One row per field, in the order the CLI's `show` prints them: a new field is one
-        // more `row` (its id is what tests and scripts select).
-        let mut row = |id: &str, label: &str, value: &str| {
-            w!(body, "<dt>{label}</dt><dd id=\"{id}\">{}</dd>", esc(value));
-        };
-        row("subject", "Subject", &summary.subject.to_string());
-        row("issuer", "Issuer", &summary.issuer.to_string());
-        row("serial", "Serial number", &summary.serial.to_string());
-        row("version", "X.509 version", &summary.version.to_string());
-        row("signature-algorithm", "Signature algorithm", &summary.signature_algorithm.to_string());
-        row("not-before", "Valid from", &instant(summary.validity.not_before));
-        row("not-after", "Valid until", &instant(summary.validity.not_after));
-        row("status", "Status", &status.to_string());
-        let key_algorithm = match &summary.public_key.algorithm {
-            crate::summary::KeyAlgorithm::Ec(curve) => format!("EC {curve}"),
-            other => other.to_string(),
-        };
-        row("key-algorithm", "Key algorithm", &key_algorithm);
-        row(
+) -> Result<Response, PageError> {
+    let console = &page.console;
+    let (system, name, entry) = stored_entry(console, &page.actor, &system, &name).await?;
+    let certificate = match entry {
+        Ok(certificate) => certificate,
+        Err(damaged) => return Ok(damaged_page(&page, &system, &name, &damaged)),
+    };
+    let lookup = system.clone();
+    let this = certificate.clone();
+    let (imported, renewed_by, renews) = console
+        .blocking(&page.actor, move |registry| {
+            let imported = registry.import_record(&lookup, &name)?;
+            // Renewals are found by the same client and a later end, among the system's
+            // certificates (the one that ends last, each way).
+            let listing = registry.store(&lookup)?.list()?;
+            let last = |certificates: Vec<&crate::Certificate>| {
+                certificates
+                    .into_iter()
+                    .max_by_key(|c| c.summary().validity.not_after)
+                    .cloned()
+            };
+            let all = &listing.certificates;
+            let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
+            let renews = last(all.iter().filter(|c| this.renews(c)).collect());
+            Ok((imported, renewed_by, renews))
+        })
+        .await?;
+    let summary = certificate.summary();
+    let status = summary
+        .validity
+        .status_at(console.now(), console.config().warn_within);
+    let full = certificate.name().to_string();
+    let path = format!("{}/certificates/{full}", system_path(&system));
+    let title = summary.subject.common_name().map_or_else(
+        || summary.subject.to_string(),
+        |name| crate::summary::Visible::new(name).to_string(),
+    );
+    let key_algorithm = match &summary.public_key.algorithm {
+        crate::summary::KeyAlgorithm::Ec(curve) => format!("EC {curve}"),
+        other => other.to_string(),
+    };
+    let sans: Vec<String> = summary
+        .subject_alt_names
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let ekus: Vec<String> = summary
+        .extended_key_usage
+        .iter()
+        .map(|oid| eku_name(oid.as_str()))
+        .collect();
+    let weaknesses: Vec<String> = summary
+        .weaknesses(&console.config().tls_keys)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let or = |texts: Vec<String>, separator: &str, none: &str| {
+        if texts.is_empty() {
+            none.to_owned()
+        } else {
+            texts.join(separator)
+        }
+    };
+    // One row per field, in the order the CLI's `show` prints them: a new field is one
+    // more row (its id is what tests and scripts select).
+    let rows = [
+        ("subject", "Subject", summary.subject.to_string()),
+        ("issuer", "Issuer", summary.issuer.to_string()),
+        ("serial", "Serial number", summary.serial.to_string()),
+        ("version", "X.509 version", summary.version.to_string()),
+        (
+            "signature-algorithm",
+            "Signature algorithm",
+            summary.signature_algorithm.to_string(),
+        ),
+        (
+            "not-before",
+            "Valid from",
+            instant(summary.validity.not_before),
+        ),
+        (
+            "not-after",
+            "Valid until",
+            instant(summary.validity.not_after),
+        ),
+        ("status", "Status", status.to_string()),
+        ("key-algorithm", "Key algorithm", key_algorithm),
+        (
             "key-size",
             "Key size",
-            &summary.public_key.bits.map_or_else(|| "unknown".to_owned(), |bits| format!("{bits} bits")),
-        );
-        row("fingerprint", "SHA-256 fingerprint", &summary.fingerprint.to_string());
-        row("fingerprint-colons", "SHA-256 fingerprint (colons)", &summary.fingerprint.to_colon_hex());
-        let sans: Vec<String> = summary.subject_alt_names.iter().map(ToString::to_string).collect();
-        row("sans", "Subject alternative names", &if sans.is_empty() { "none".to_owned() } else { sans.join(", ") });
-        let ekus: Vec<String> = summary.extended_key_usage.iter().map(|oid| eku_name(oid.as_str())).collect();
-        row(
+            summary
+                .public_key
+                .bits
+                .map_or_else(|| "unknown".to_owned(), |bits| format!("{bits} bits")),
+        ),
+        (
+            "fingerprint",
+            "SHA-256 fingerprint",
+            summary.fingerprint.to_string(),
+        ),
+        (
+            "fingerprint-colons",
+            "SHA-256 fingerprint (colons)",
+            summary.fingerprint.to_colon_hex(),
+        ),
+        ("sans", "Subject alternative names", or(sans, ", ", "none")),
+        (
             "extended-key-usage",
             "Extended key usage",
-            &if ekus.is_empty() { "not restricted".to_owned() } else { ekus.join(", ") },
-        );
-        row(
+            or(ekus, ", ", "not restricted"),
+        ),
+        (
             "key-usage",
             "Key usage",
-            &summary.key_usage.map_or_else(|| "not restricted".to_owned(), |usage| usage.to_string()),
-        );
-        let weaknesses: Vec<String> = summary
-            .weaknesses(&console.config().tls_keys)
-            .iter()
-            .map(|weakness| format!("{weakness}"))
-            .collect();
-        row(
-            "weaknesses",
-            "Weaknesses",
-            &if weaknesses.is_empty() { "none".to_owned() } else { weaknesses.join("; ") },
-        );
-        row("ca", "CA certificate", &match summary.path_len_constraint {
-            Some(length) if summary.is_ca => format!("yes (path length {length})"),
-            _ => yes_no(summary.is_ca).to_owned(),
-        });
-        row("self-issued", "Self-issued (subject = issuer)", yes_no(summary.self_issued));
-        row(
+            summary
+                .key_usage
+                .map_or_else(|| "not restricted".to_owned(), |usage| usage.to_string()),
+        ),
+        ("weaknesses", "Weaknesses", or(weaknesses, "; ", "none")),
+        (
+            "ca",
+            "CA certificate",
+            match summary.path_len_constraint {
+                Some(length) if summary.is_ca => format!("yes (path length {length})"),
+                _ => yes_no(summary.is_ca).to_owned(),
+            },
+        ),
+        (
+            "self-issued",
+            "Self-issued (subject = issuer)",
+            yes_no(summary.self_issued).to_owned(),
+        ),
+        (
             "self-signed",
             "Self-signed (signed with its own key)",
-            yes_no(certificate.is_self_signed()),
-        );
-        row(
+            yes_no(certificate.is_self_signed()).to_owned(),
+        ),
+        (
             "imported",
             "Imported",
-            &imported.map_or_else(
+            imported.map_or_else(
                 || "not in the audit trail".to_owned(),
                 |record| format!("{} by {}", instant(record.time), record.actor),
             ),
-        );
-        body.push_str("</dl>");
-        let link = |other: &crate::Certificate| {
-            format!(
-                "<a href=\"{}\"><code>{}</code></a> (valid until {})",
-                esc(&base.to(&format!("{}/certificates/{}", system_path(&system), other.name()))),
-                other.name(),
-                instant(other.summary().validity.not_after),
-            )
-        };
-        if let Some(newer) = &renewed_by {
-            w!(
-                body,
-                "<p class=\"flash\" id=\"renewed-by\">Renewed by {}: once no client presents this certificate any more, retire it with <em>Delete</em>.</p>",
-                link(newer)
-            );
+        ),
+    ];
+    let link = |other: &crate::Certificate| -> Markup {
+        let href = page.to(&format!(
+            "{}/certificates/{}",
+            system_path(&system),
+            other.name()
+        ));
+        html! {
+            a href=(href) { code { (other.name()) } }
+            " (valid until " (Time(other.summary().validity.not_after)) ")"
         }
-        if let Some(older) = &renews {
-            w!(body, "<p class=\"hint\" id=\"renews\">Renews {}.</p>", link(older));
+    };
+    let body = html! {
+        p { a href=(page.to(&system_path(&system))) { "← " (system) } }
+        h1 { (Text(&title)) }
+        p { code id="name" { (Text(&full)) } " " (badge(&status)) }
+        dl class="details" {
+            @for (id, label, value) in &rows {
+                dt { (*label) }
+                dd id=(*id) { (Text(value)) }
+            }
         }
-        body.push_str("<div class=\"actions\">");
-        for format in ["pem", "der"] {
-            w!(
-                body,
-                "<a class=\"button secondary\" href=\"{}\">Download .{format}</a>",
-                esc(&base.to(&format!("{path}/download?format={format}")))
-            );
+        @if let Some(newer) = &renewed_by {
+            p class="flash" id="renewed-by" {
+                "Renewed by " (link(newer)) ": once no client presents this certificate any \
+                 more, retire it with " em { "Delete" } "."
+            }
         }
-        w!(
-            body,
-            "<a class=\"button danger\" id=\"delete\" href=\"{}\">Delete</a></div>",
-            esc(&base.to(&format!("{path}/delete")))
-        );
-        let flash = console.take_flash(&session);
-        Ok(Html(page(&base, Some(&session), &full, flash.as_ref(), &body)).into_response())
-    }
-    .await;
-    respond(&base, result)
+        @if let Some(older) = &renews {
+            p class="hint" id="renews" { "Renews " (link(older)) "." }
+        }
+        div class="actions" {
+            @for format in ["pem", "der"] {
+                a class="button secondary" href=(page.to(&format!("{path}/download?format={format}"))) {
+                    "Download ." (format)
+                }
+            }
+            a class="button danger" id="delete" href=(page.to(&format!("{path}/delete"))) {
+                "Delete"
+            }
+        }
+    };
+    let flash = page.take_flash();
+    Ok(page.render(&full, flash.as_ref(), body).into_response())
 }
 
 /// The details page of a damaged entry: where it is, what is wrong, and how to delete it.
 fn damaged_page(
-    base: &Base,
-    session: &SessionContext,
+    page: &Page,
     system: &SystemName,
     name: &CertificateName,
     damaged: &DamagedEntry,
-    flash: Option<&Flash>,
 ) -> Response {
     let full = name.to_string();
     let path = format!("{}/certificates/{full}", system_path(system));
-    let body = format!(
-        "<p><a href=\"{}\">← {}</a></p><h1>Damaged entry</h1><p><code id=\"name\">{}</code> {}</p>\
-         <dl class=\"details\"><dt>Location</dt><dd id=\"location\">{}</dd>\
-         <dt>Problem</dt><dd id=\"problem\">{}</dd></dl>\
-         <p class=\"hint\">It is not trusted. Delete it, or import the certificate again to replace it.</p>\
-         <div class=\"actions\"><a class=\"button danger\" id=\"delete\" href=\"{}\">Delete</a></div>",
-        esc(&base.to(&system_path(system))),
-        esc(system.as_str()),
-        esc(&full),
-        DAMAGED_BADGE,
-        esc(&damaged.location.display().to_string()),
-        esc(&damaged.problem.to_string()),
-        esc(&base.to(&format!("{path}/delete"))),
-    );
-    Html(page(base, Some(session), &full, flash, &body)).into_response()
+    let body = html! {
+        p { a href=(page.to(&system_path(system))) { "← " (system) } }
+        h1 { "Damaged entry" }
+        p { code id="name" { (Text(&full)) } " " (damaged_badge()) }
+        dl class="details" {
+            dt { "Location" }
+            dd id="location" { (Text(damaged.location.display().to_string())) }
+            dt { "Problem" }
+            dd id="problem" { (Text(damaged.problem.to_string())) }
+        }
+        p class="hint" {
+            "It is not trusted. Delete it, or import the certificate again to replace it."
+        }
+        div class="actions" {
+            a class="button danger" id="delete" href=(page.to(&format!("{path}/delete"))) { "Delete" }
+        }
+    };
+    let flash = page.take_flash();
+    page.render(&full, flash.as_ref(), body).into_response()
 }
-
 fn yes_no(flag: bool) -> &'static str {
     if flag {
         "yes"
@@ -229,99 +272,79 @@ pub(in crate::admin) struct DownloadQuery {
 
 /// `GET /systems/{system}/certificates/{name}/download?format=pem|der`.
 pub(in crate::admin) async fn download(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
+    page: Page,
     Path((system, name)): Path<(String, String)>,
     query: Result<Query<DownloadQuery>, QueryRejection>,
-) -> Response {
-    let result = async {
-        let (_, certificate) = api::stored_certificate(&console, &actor, &system, &name).await?;
-        let format = query.ok().and_then(|Query(query)| query.format);
-        // PEM unless DER is asked for.
-        let format = if format.as_deref() == Some("der") {
-            "der"
-        } else {
-            "pem"
-        };
-        api::certificate_file(&certificate, format)
-            .ok_or_else(|| AdminError::internal(format!("no {format} file")))
-    }
-    .await;
-    respond(&base, result)
+) -> Result<Response, PageError> {
+    let (_, certificate) = stored_certificate(&page.console, &page.actor, &system, &name).await?;
+    let format = query.ok().and_then(|Query(query)| query.format);
+    // PEM unless DER is asked for.
+    let format = if format.as_deref() == Some("der") {
+        "der"
+    } else {
+        "pem"
+    };
+    Ok(certificate_file(&certificate, format)
+        .ok_or_else(|| AdminError::internal(format!("no {format} file")))?)
 }
 
 /// `GET /systems/{system}/certificates/{name}/delete`: the confirmation.
 pub(in crate::admin) async fn confirm_delete(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     Path((system, name)): Path<(String, String)>,
-) -> Response {
-    let result = async {
-        let (system, name, entry) = api::stored_entry(&console, &actor, &system, &name).await?;
-        let path = format!("{}/certificates/{name}", system_path(&system));
-        // A damaged entry is deleted like a certificate; the page says what it is instead.
-        let (what, consequence) = match &entry {
-            Ok(certificate) => (
-                esc(&certificate.summary().subject.to_string()).to_string(),
-                format!(
-                    "{} will no longer be able to call in with it.",
-                    esc(system.as_str())
-                ),
-            ),
-            Err(damaged) => (
-                format!(
-                    "{} <code id=\"location\">{}</code>: <span id=\"problem\">{}</span>",
-                    DAMAGED_BADGE,
-                    esc(&damaged.location.display().to_string()),
-                    esc(&damaged.problem.to_string())
-                ),
-                "It is damaged and trusted by nobody; deleting it removes the entry.".to_owned(),
-            ),
-        };
-        let body = format!(
-            "<h1>Delete this certificate?</h1><div class=\"panel\"><p><code>{}</code></p><p>{}</p>\
-             <p>{} This cannot be undone.</p>\
-             <form method=\"post\" action=\"{}\" class=\"actions\">{}\
-             <button type=\"submit\" class=\"danger\" id=\"confirm-delete\">Delete</button>\
-             <a class=\"button secondary\" href=\"{}\">Cancel</a></form></div>",
-            esc(&name.to_string()),
-            what,
-            consequence,
-            esc(&base.to(&format!("{path}/delete"))),
-            crate::admin::html::csrf_field(&session),
-            esc(&base.to(&path)),
-        );
-        Ok(Html(page(&base, Some(&session), "Delete", None, &body)).into_response())
-    }
-    .await;
-    respond(&base, result)
+) -> Result<Response, PageError> {
+    let (system, name, entry) = stored_entry(&page.console, &page.actor, &system, &name).await?;
+    let path = format!("{}/certificates/{name}", system_path(&system));
+    let body = html! {
+        h1 { "Delete this certificate?" }
+        div class="panel" {
+            p { code { (name) } }
+            // A damaged entry is deleted like a certificate; the page says what it is instead.
+            @match &entry {
+                Ok(certificate) => {
+                    p { (certificate.summary().subject) }
+                    p {
+                        (system) " will no longer be able to call in with it."
+                        " This cannot be undone."
+                    }
+                }
+                Err(damaged) => {
+                    p {
+                        (damaged_badge()) " "
+                        code id="location" { (Text(damaged.location.display().to_string())) } ": "
+                        span id="problem" { (Text(damaged.problem.to_string())) }
+                    }
+                    p {
+                        "It is damaged and trusted by nobody; deleting it removes the entry."
+                        " This cannot be undone."
+                    }
+                }
+            }
+            form method="post" action=(page.to(&format!("{path}/delete"))) class="actions" {
+                (csrf_field(&page.session))
+                button type="submit" class="danger" id="confirm-delete" { "Delete" }
+                a class="button secondary" href=(page.to(&path)) { "Cancel" }
+            }
+        }
+    };
+    Ok(page.render("Delete", None, body).into_response())
 }
 
 /// `POST /systems/{system}/certificates/{name}/delete`.
 pub(in crate::admin) async fn delete(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     Path((system, name)): Path<(String, String)>,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    let result = async {
-        check_csrf(&session, csrf_of(form).as_deref())?;
-        let system = system_name(&system)?;
-        let name = certificate_name(&name)?;
-        let target = system.clone();
-        console
-            .blocking(&actor, move |registry| {
-                registry.store(&target)?.delete(&name)
-            })
-            .await?;
-        console.flash(&session, Flash::ok(format!("Deleted {name}"), vec![]));
-        Ok(see_other(&base, &system_path(&system)))
-    }
-    .await;
-    respond(&base, result)
+) -> Result<Response, PageError> {
+    page.check_csrf(csrf_of(form).as_deref())?;
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let target = system.clone();
+    page.console
+        .blocking(&page.actor, move |registry| {
+            registry.store(&target)?.delete(&name)
+        })
+        .await?;
+    page.flash(Flash::ok(format!("Deleted {name}"), vec![]));
+    Ok(page.see_other(&system_path(&system)))
 }

@@ -1,15 +1,15 @@
 //! The identify page: which systems trust a certificate, given as a file or a fingerprint.
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::Extension;
+use maud::{html, Markup};
 
-use super::{error_page, system_path};
-use crate::admin::api::typed_fingerprint;
-use crate::admin::auth::{check_csrf, Actor, Base, SessionContext};
-use crate::admin::html::{esc, page, w};
-use crate::admin::{upload, AdminError, Console};
+use crate::admin::error::AdminError;
+use crate::admin::page::{system_path, Page, PageError};
+use crate::admin::request::typed_fingerprint;
+use crate::admin::templates::{csrf_field, Text};
+use crate::admin::upload;
 use crate::decode::decode_with;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::StoreError;
@@ -23,31 +23,24 @@ struct Identified {
 }
 
 /// `GET /identify`: the form.
-pub(in crate::admin) async fn identify_form(
-    Extension(base): Extension<Base>,
-    Extension(session): Extension<SessionContext>,
-) -> Response {
-    Html(identify_page(&base, &session, "", None)).into_response()
+pub(in crate::admin) async fn identify_form(page: Page) -> Response {
+    identify_page(&page, "", None).into_response()
 }
 
 /// `POST /identify`: the systems that trust the certificate of the uploaded file (each
 /// certificate of a bundle), or of the fingerprint typed in.
 pub(in crate::admin) async fn identify(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     request: Request,
-) -> Response {
+) -> Result<Response, PageError> {
+    let console = &page.console;
     let limit = console.config().decode.max_input_bytes;
-    let form = match upload::read_form(&console, request, limit, Some(&session), false).await {
+    let form = match upload::read_form(console, request, limit, Some(&page.session), false).await {
         Ok(form) => form,
-        Err(error) if error.code == "csrf" => return error_page(&base, error),
-        Err(error) => return refused(&base, &session, "", error),
+        Err(error) if error.code == "csrf" => return Err(error.into()),
+        Err(error) => return Ok(refused(&page, "", &error)),
     };
-    if let Err(error) = check_csrf(&session, form.fields.get("csrf").map(String::as_str)) {
-        return error_page(&base, error);
-    }
+    page.check_csrf(form.fields.get("csrf").map(String::as_str))?;
     let typed = form
         .fields
         .get("fingerprint")
@@ -80,10 +73,10 @@ pub(in crate::admin) async fn identify(
         };
     let asked = match asked {
         Ok(asked) => asked,
-        Err(error) => return refused(&base, &session, &typed, error),
+        Err(error) => return Ok(refused(&page, &typed, &error)),
     };
     let identified = console
-        .blocking(&actor, move |registry| {
+        .blocking(&page.actor, move |registry| {
             asked
                 .into_iter()
                 .map(|(subject, fingerprint)| {
@@ -96,106 +89,84 @@ pub(in crate::admin) async fn identify(
                 .collect::<Result<Vec<_>, StoreError>>()
         })
         .await;
-    match identified {
-        Ok(identified) => {
-            Html(identify_page(&base, &session, &typed, Some(&identified))).into_response()
-        }
-        Err(error) => refused(&base, &session, &typed, error),
-    }
+    Ok(match identified {
+        Ok(identified) => identify_page(&page, &typed, Some(&identified)).into_response(),
+        Err(error) => refused(&page, &typed, &error),
+    })
 }
 
 /// The form again, with why the request was refused, and the error's status.
-fn refused(base: &Base, session: &SessionContext, typed: &str, error: AdminError) -> Response {
-    let mut body = String::new();
-    w!(
-        body,
-        "<p class=\"flash error\" id=\"identify-error\">{}</p>",
-        esc(&error.message)
-    );
+fn refused(page: &Page, typed: &str, error: &AdminError) -> Response {
     let status = if error.status.is_client_error() || error.status.is_server_error() {
         error.status
     } else {
         StatusCode::BAD_REQUEST
     };
-    (
-        status,
-        Html(identify_page_with(base, session, typed, &body)),
-    )
-        .into_response()
+    let after = html! { p class="flash error" id="identify-error" { (Text(&error.message)) } };
+    (status, identify_page_with(page, typed, after)).into_response()
 }
 
-fn identify_page(
-    base: &Base,
-    session: &SessionContext,
-    typed: &str,
-    identified: Option<&[Identified]>,
-) -> String {
-    let mut result = String::new();
-    if let Some(identified) = identified {
-        result.push_str("<section id=\"identify-result\">");
-        for certificate in identified {
-            let name = CertificateName::from(certificate.fingerprint);
-            w!(
-                result,
-                "<div class=\"panel identified\" data-fingerprint=\"{}\"><h2 class=\"dn\">{}</h2><p><code>{}</code></p>",
-                certificate.fingerprint,
-                esc(certificate.subject.as_deref().unwrap_or("A certificate")),
-                esc(&name.to_string()),
-            );
-            if certificate.systems.is_empty() {
-                result.push_str(
-                    "<p class=\"empty untrusted\">No system trusts this certificate.</p>",
-                );
-            } else {
-                w!(
-                    result,
-                    "<p>Trusted by {} system{}:</p><ul class=\"systems\">",
-                    certificate.systems.len(),
-                    if certificate.systems.len() == 1 {
-                        ""
-                    } else {
-                        "s"
+fn identify_page(page: &Page, typed: &str, identified: Option<&[Identified]>) -> Html<String> {
+    let after = html! {
+        @if let Some(identified) = identified {
+            section id="identify-result" {
+                @for certificate in identified {
+                    @let name = CertificateName::from(certificate.fingerprint);
+                    div class="panel identified" data-fingerprint=(certificate.fingerprint) {
+                        h2 class="dn" {
+                            (Text(certificate.subject.as_deref().unwrap_or("A certificate")))
+                        }
+                        p { code { (name) } }
+                        @if certificate.systems.is_empty() {
+                            p class="empty untrusted" { "No system trusts this certificate." }
+                        } @else {
+                            p {
+                                "Trusted by " (certificate.systems.len()) " system"
+                                (if certificate.systems.len() == 1 { "" } else { "s" }) ":"
+                            }
+                            ul class="systems" {
+                                @for system in &certificate.systems {
+                                    li data-system=(system.name()) {
+                                        a href=(page.to(&format!(
+                                            "{}/certificates/{name}",
+                                            system_path(system.name())
+                                        ))) { (system.name()) }
+                                        " (" (system.kind().as_str()) ")"
+                                    }
+                                }
+                            }
+                        }
                     }
-                );
-                for system in &certificate.systems {
-                    w!(
-                        result,
-                        "<li data-system=\"{0}\"><a href=\"{1}\">{0}</a> ({2})</li>",
-                        esc(system.name().as_str()),
-                        esc(&base.to(&format!(
-                            "{}/certificates/{name}",
-                            system_path(system.name())
-                        ))),
-                        system.kind(),
-                    );
                 }
-                result.push_str("</ul>");
             }
-            result.push_str("</div>");
         }
-        result.push_str("</section>");
-    }
-    identify_page_with(base, session, typed, &result)
+    };
+    identify_page_with(page, typed, after)
 }
 
 /// The page: the form (the fingerprint typed kept in its field), then `after`.
-fn identify_page_with(base: &Base, session: &SessionContext, typed: &str, after: &str) -> String {
-    let mut body = String::from(
-        "<h1>Identify a certificate</h1><p class=\"hint\">Which systems trust a client \
-         certificate: upload its file, or paste its SHA-256 fingerprint in any spelling.</p>",
-    );
-    w!(
-        body,
-        "<form method=\"post\" action=\"{}\" enctype=\"multipart/form-data\" class=\"panel actions\" id=\"identify-form\">{}\
-         <label>Certificate file <input type=\"file\" name=\"file\" id=\"file\" \
-         accept=\".crt,.pem,.der,.cer,.p7b\"></label>\
-         <label>or fingerprint <input type=\"text\" name=\"fingerprint\" id=\"fingerprint\" value=\"{}\" \
-         maxlength=\"200\" placeholder=\"AB:CD:… or cert_client_…\" autocomplete=\"off\"></label>\
-         <button type=\"submit\" id=\"identify\">Identify</button></form>",
-        esc(&base.to("/identify")),
-        crate::admin::html::csrf_field(session),
-        esc(typed),
-    );
-    body.push_str(after);
-    page(base, Some(session), "Identify", None, &body)
+fn identify_page_with(page: &Page, typed: &str, after: Markup) -> Html<String> {
+    let body = html! {
+        h1 { "Identify a certificate" }
+        p class="hint" {
+            "Which systems trust a client certificate: upload its file, or paste its SHA-256 \
+             fingerprint in any spelling."
+        }
+        form method="post" action=(page.to("/identify")) enctype="multipart/form-data"
+            class="panel actions" id="identify-form" {
+            (csrf_field(&page.session))
+            label {
+                "Certificate file "
+                input type="file" name="file" id="file" accept=".crt,.pem,.der,.cer,.p7b";
+            }
+            label {
+                "or fingerprint "
+                input type="text" name="fingerprint" id="fingerprint" value=(Text(typed))
+                    maxlength="200" placeholder="AB:CD:… or cert_client_…" autocomplete="off";
+            }
+            button type="submit" id="identify" { "Identify" }
+        }
+        (after)
+    };
+    page.render("Identify", None, body)
 }

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::{Extension, Form};
+use maud::{html, Markup};
 use serde::Deserialize;
 
 mod certificate;
@@ -20,64 +21,14 @@ pub(super) use system::{
     confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
 };
 
-use super::api::{self, HistoryParameters};
-use super::auth::{check_csrf, Actor, Base, SessionContext};
-use super::html::{badge, esc, instant, page, w, Flash, DAMAGED_BADGE, STYLE_SHEET};
-use super::{AdminError, Console};
-use crate::system::SystemName;
-
-/// A page for an error, with its status.
-pub(super) fn error_page(base: &Base, error: AdminError) -> Response {
-    let retry_after = error.retry_after_header();
-    let body = format!(
-        "<h1>{}</h1><p id=\"error\">{}</p><p><a href=\"{}\">Back to the systems</a></p>",
-        esc(error.status.canonical_reason().unwrap_or("Error")),
-        esc(&error.message),
-        esc(&base.to("/"))
-    );
-    let mut response = (error.status, Html(page(base, None, "Error", None, &body))).into_response();
-    if let Some((name, value)) = retry_after {
-        response.headers_mut().insert(name, value);
-    }
-    response
-}
-
-/// The response of a page handler: the page, or the error's page.
-fn respond(base: &Base, result: Result<Response, AdminError>) -> Response {
-    result.unwrap_or_else(|error| error_page(base, error))
-}
-
-fn see_other(base: &Base, path: &str) -> Response {
-    Redirect::to(&base.to(path)).into_response()
-}
-
-/// `/systems/<name>` with the name escaped for a URL path (system names are letters, digits,
-/// `-`, `_` and `.`: nothing to escape).
-fn system_path(system: &SystemName) -> String {
-    format!("/systems/{system}")
-}
-
-/// The fields of a form that only confirms an action.
-#[derive(Debug, Deserialize)]
-pub(super) struct CsrfForm {
-    csrf: Option<String>,
-}
-
-fn csrf_of(form: Result<Form<CsrfForm>, FormRejection>) -> Option<String> {
-    form.ok().and_then(|Form(form)| form.csrf)
-}
-
-/// 413 for a form's body over the console's limit for forms.
-pub(super) fn form_too_large() -> AdminError {
-    AdminError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        format!(
-            "a form or JSON body sent to the console is at most {} bytes; this one is longer",
-            super::FORM_BODY_LIMIT
-        ),
-    )
-}
+use super::console::{worst_status, Base, Console};
+use super::error::AdminError;
+use super::page::{csrf_of, error_response, see_other, system_path, CsrfForm, Page, PageError};
+use super::request::{parse_new_system, HistoryParameters, Parameters};
+use super::session::Flash;
+use super::templates::{
+    badge, csrf_field, damaged_badge, page, short_name, Text, Time, STYLE_SHEET,
+};
 
 /// `GET /assets/console.css`.
 pub(super) async fn style_sheet() -> Response {
@@ -96,33 +47,33 @@ pub(super) async fn not_found(Extension(base): Extension<Base>, request: Request
     if path.starts_with("/api/") || path == "/metrics" {
         error.into_response()
     } else {
-        error_page(&base, error)
+        error_response(&base, &error)
     }
 }
 
-fn login_page(base: &Base, problem: Option<&str>) -> String {
-    let mut body = String::from("<section class=\"login panel\"><h1>Log in</h1>");
-    if let Some(problem) = problem {
-        w!(
-            body,
-            "<p class=\"flash error\" id=\"login-error\">{}</p>",
-            esc(problem)
-        );
-    }
-    w!(
-        body,
-        "<form method=\"post\" action=\"{}\"><label for=\"token\">Console token</label>\
-         <input type=\"password\" id=\"token\" name=\"token\" autocomplete=\"current-password\" required autofocus>\
-         <button type=\"submit\" id=\"login\">Log in</button></form>\
-         <p class=\"hint\">The token is the one the console was started with (the admin_console example prints it).</p></section>",
-        esc(&base.to("/login"))
-    );
-    page(base, None, "Log in", None, &body)
+fn login_page(base: &Base, problem: Option<&str>) -> Html<String> {
+    let body = html! {
+        section class="login panel" {
+            h1 { "Log in" }
+            @if let Some(problem) = problem {
+                p class="flash error" id="login-error" { (Text(problem)) }
+            }
+            form method="post" action=(base.to("/login")) {
+                label for="token" { "Console token" }
+                input type="password" id="token" name="token" autocomplete="current-password" required autofocus;
+                button type="submit" id="login" { "Log in" }
+            }
+            p class="hint" {
+                "The token is the one the console was started with (the admin_console example prints it)."
+            }
+        }
+    };
+    page(base, None, "Log in", None, body)
 }
 
 /// `GET /login`.
 pub(super) async fn login_form(Extension(base): Extension<Base>) -> Response {
-    Html(login_page(&base, None)).into_response()
+    login_page(&base, None).into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,18 +87,16 @@ pub(super) async fn login(
     Extension(base): Extension<Base>,
     connection: Option<Extension<ConnectInfo<SocketAddr>>>,
     form: Result<Form<LoginForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, PageError> {
     let client = connection.map(|Extension(ConnectInfo(address))| address);
     let token = match form {
         Ok(Form(form)) => form.token.unwrap_or_default(),
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error_page(&base, form_too_large());
+            return Err(AdminError::form_too_large().into());
         }
         Err(_) => String::new(),
     };
-    if let Err(error) = console.count_attempt(client) {
-        return error_page(&base, error);
-    }
+    console.count_attempt(client)?;
     let Some(admin) = console.admin_with_token(token.trim()) else {
         console
             .refused_token(
@@ -155,111 +104,99 @@ pub(super) async fn login(
                 "the token entered on the login page is no administrator's",
             )
             .await;
-        return (
-            StatusCode::UNAUTHORIZED,
-            Html(login_page(
-                &base,
-                Some("That token is not the console's. Try again."),
-            )),
-        )
-            .into_response();
+        let problem = "That token is not the console's. Try again.";
+        return Ok((StatusCode::UNAUTHORIZED, login_page(&base, Some(problem))).into_response());
     };
     console.forgive(client);
-    match console.start_session(admin) {
-        Ok(id) => {
-            let mut response = see_other(&base, "/");
-            if let Ok(cookie) = HeaderValue::from_str(&console.session_cookie(&base, &id)) {
-                response.headers_mut().insert(header::SET_COOKIE, cookie);
-            }
-            response
-        }
-        Err(error) => error_page(&base, error),
+    let id = console.start_session(admin)?;
+    let mut response = see_other(&base, "/");
+    if let Ok(cookie) = HeaderValue::from_str(&console.session_cookie(&base, &id)) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
+    Ok(response)
 }
 
 /// `POST /logout`.
 pub(super) async fn logout(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     form: Result<Form<CsrfForm>, FormRejection>,
-) -> Response {
-    if let Err(error) = check_csrf(&session, csrf_of(form).as_deref()) {
-        return error_page(&base, error);
-    }
-    console.end_session(&session);
-    let mut response = see_other(&base, "/login");
-    if let Ok(cookie) = HeaderValue::from_str(&console.expired_cookie(&base)) {
+) -> Result<Response, PageError> {
+    page.check_csrf(csrf_of(form).as_deref())?;
+    page.console.end_session(&page.session);
+    let mut response = page.see_other("/login");
+    if let Ok(cookie) = HeaderValue::from_str(&page.console.expired_cookie(&page.base)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
-    response
+    Ok(response)
 }
 
 /// `GET /`: the systems, with their counts and worst status, and the form to add one.
-pub(super) async fn systems(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
-) -> Response {
+pub(super) async fn systems(page: Page) -> Result<Response, PageError> {
+    let console = &page.console;
     let (now, warn) = (console.now(), console.config().warn_within);
-    let result = console
-        .blocking(&actor, move |registry| {
+    let (overviews, damaged) = console
+        .blocking(&page.actor, move |registry| {
             Ok((registry.overview(now, warn)?, registry.systems()?.damaged))
         })
-        .await
-        .map(|(overviews, damaged)| {
-            let mut body = String::from(
-                "<h1>Systems</h1><p class=\"hint\">Each source or proxy system has its own inbound certificates: \
-                 the client certificates it may present when it calls this service.</p>",
-            );
-            if overviews.is_empty() {
-                body.push_str("<p class=\"empty\" id=\"no-systems\">No systems yet: add one below.</p>");
-            } else {
-                body.push_str(
-                    "<table id=\"systems\"><thead><tr><th>System</th><th>Kind</th><th class=\"num\">Valid</th>\
-                     <th class=\"num\">Expiring</th><th class=\"num\">Expired</th>\
-                     <th class=\"num\">Damaged</th><th>Status</th></tr></thead><tbody>",
-                );
-                for overview in &overviews {
-                    let name = overview.system.name();
-                    w!(
-                        body,
-                        "<tr data-system=\"{0}\"><td><a href=\"{1}\">{0}</a></td><td>{2}</td>\
-                         <td class=\"num\">{3}</td><td class=\"num\">{4}</td><td class=\"num\">{5}</td>\
-                         <td class=\"num\">{6}</td><td>{7}</td></tr>",
-                        esc(name.as_str()),
-                        esc(&base.to(&system_path(name))),
-                        overview.system.kind(),
-                        overview.valid,
-                        overview.expiring,
-                        overview.expired,
-                        overview.damaged,
-                        status_badge(super::worst_status(overview)),
-                    );
+        .await?;
+    let body = html! {
+        h1 { "Systems" }
+        p class="hint" {
+            "Each source or proxy system has its own inbound certificates: \
+             the client certificates it may present when it calls this service."
+        }
+        @if overviews.is_empty() {
+            p class="empty" id="no-systems" { "No systems yet: add one below." }
+        } @else {
+            table id="systems" {
+                thead {
+                    tr {
+                        th { "System" } th { "Kind" } th class="num" { "Valid" }
+                        th class="num" { "Expiring" } th class="num" { "Expired" }
+                        th class="num" { "Damaged" } th { "Status" }
+                    }
                 }
-                body.push_str("</tbody></table>");
-                due_list(&mut body, &base, &overviews, now, warn);
+                tbody {
+                    @for overview in &overviews {
+                        @let name = overview.system.name();
+                        tr data-system=(name) {
+                            td { a href=(page.to(&system_path(name))) { (name) } }
+                            td { (overview.system.kind().as_str()) }
+                            td class="num" { (overview.valid) }
+                            td class="num" { (overview.expiring) }
+                            td class="num" { (overview.expired) }
+                            td class="num" { (overview.damaged) }
+                            td { (status_badge(worst_status(overview))) }
+                        }
+                    }
+                }
             }
-            for entry in &damaged {
-                w!(body, "<p class=\"flash error\">{} {}</p>", DAMAGED_BADGE, esc(&entry.to_string()));
+            (due_list(&page, &overviews, now, warn))
+        }
+        @for entry in &damaged {
+            p class="flash error" { (damaged_badge()) " " (Text(entry.to_string())) }
+        }
+        h2 { "Add a system" }
+        form method="post" action=(page.to("/systems")) class="panel actions" {
+            (csrf_field(&page.session))
+            label {
+                "Name "
+                input type="text" name="name" id="system-name" required
+                    pattern="[a-z0-9][a-z0-9._\\-]*" maxlength="64" placeholder="crm"
+                    title="1 to 64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit";
             }
-            w!(
-                body,
-                "<h2>Add a system</h2><form method=\"post\" action=\"{}\" class=\"panel actions\">{}\
-                 <label>Name <input type=\"text\" name=\"name\" id=\"system-name\" required \
-                 pattern=\"[a-z0-9][a-z0-9._\\-]*\" maxlength=\"64\" placeholder=\"crm\" \
-                 title=\"1 to 64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit\"></label>\
-                 <label>Kind <select name=\"kind\" id=\"system-kind\"><option value=\"source\">source</option>\
-                 <option value=\"proxy\">proxy</option></select></label>\
-                 <button type=\"submit\" id=\"add-system\">Add system</button></form>",
-                esc(&base.to("/systems")),
-                crate::admin::html::csrf_field(&session),
-            );
-            let flash = console.take_flash(&session);
-            Html(page(&base, Some(&session), "Systems", flash.as_ref(), &body)).into_response()
-        });
-    respond(&base, result)
+            label {
+                "Kind "
+                select name="kind" id="system-kind" {
+                    option value="source" { "source" }
+                    option value="proxy" { "proxy" }
+                }
+            }
+            button type="submit" id="add-system" { "Add system" }
+        }
+    };
+    let flash = page.take_flash();
+    Ok(page.render("Systems", flash.as_ref(), body).into_response())
 }
 
 /// The most certificates the overview lists as due.
@@ -268,12 +205,11 @@ const DUE_SHOWN: usize = 50;
 /// The expired and expiring certificates of every system, the soonest end first, each
 /// linked to its details (at most [`DUE_SHOWN`], then how many more).
 fn due_list(
-    body: &mut String,
-    base: &Base,
+    page: &Page,
     overviews: &[crate::registry::SystemOverview],
     now: time::OffsetDateTime,
     warn: time::Duration,
-) {
+) -> Markup {
     let mut due: Vec<(&crate::SystemName, &crate::Certificate)> = overviews
         .iter()
         .flat_map(|overview| {
@@ -283,49 +219,55 @@ fn due_list(
                 .map(move |c| (overview.system.name(), c))
         })
         .collect();
-    if due.is_empty() {
-        return;
-    }
     due.sort_by_key(|(_, certificate)| certificate.summary().validity.not_after);
-    body.push_str(
-        "<h2>Expired and expiring soon</h2><table id=\"due\"><thead><tr><th>Name</th>\
-         <th>System</th><th>Subject</th><th>Expires</th><th>Status</th></tr></thead><tbody>",
-    );
-    for (system, certificate) in due.iter().take(DUE_SHOWN) {
-        let summary = certificate.summary();
-        let full = certificate.name().to_string();
-        let short: String = full.chars().take(20).collect();
-        w!(
-            body,
-            "<tr><td><a href=\"{}\" title=\"{}\"><code>{}…</code></a></td><td>{}</td>\
-             <td class=\"dn\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&base.to(&format!("{}/certificates/{full}", system_path(system)))),
-            esc(&full),
-            esc(&short),
-            esc(system.as_str()),
-            esc(&summary.subject.to_string()),
-            instant(summary.validity.not_after),
-            badge(&summary.validity.status_at(now, warn)),
-        );
-    }
-    body.push_str("</tbody></table>");
-    if due.len() > DUE_SHOWN {
-        w!(
-            body,
-            "<p class=\"hint\" id=\"due-more\">and {} more: see each system's page</p>",
-            due.len() - DUE_SHOWN
-        );
+    html! {
+        @if !due.is_empty() {
+            h2 { "Expired and expiring soon" }
+            table id="due" {
+                thead {
+                    tr {
+                        th { "Name" } th { "System" } th { "Subject" } th { "Expires" }
+                        th { "Status" }
+                    }
+                }
+                tbody {
+                    @for (system, certificate) in due.iter().take(DUE_SHOWN) {
+                        @let summary = certificate.summary();
+                        @let name = certificate.name();
+                        tr {
+                            td {
+                                (short_name(
+                                    &page.to(&format!("{}/certificates/{name}", system_path(system))),
+                                    &name,
+                                ))
+                            }
+                            td { (system) }
+                            td class="dn" { (summary.subject) }
+                            td { (Time(summary.validity.not_after)) }
+                            td { (badge(&summary.validity.status_at(now, warn))) }
+                        }
+                    }
+                }
+            }
+            @if due.len() > DUE_SHOWN {
+                p class="hint" id="due-more" {
+                    "and " (due.len() - DUE_SHOWN) " more: see each system's page"
+                }
+            }
+        }
     }
 }
 
-fn status_badge(status: &str) -> String {
-    match status {
-        "damaged" => DAMAGED_BADGE.to_owned(),
-        "expired" => "<span class=\"badge expired\">expired</span>".to_owned(),
-        "expiring" => "<span class=\"badge expiring\">expiring</span>".to_owned(),
-        "valid" => "<span class=\"badge valid\">valid</span>".to_owned(),
-        _ => "<span class=\"badge none\">no certificates</span>".to_owned(),
-    }
+/// The badge of a system's worst state ([`worst_status`]).
+fn status_badge(status: &str) -> Markup {
+    let (class, text) = match status {
+        "damaged" => return damaged_badge(),
+        "expired" => ("expired", "expired"),
+        "expiring" => ("expiring", "expiring"),
+        "valid" => ("valid", "valid"),
+        _ => ("none", "no certificates"),
+    };
+    html! { span class={ "badge " (class) } { (text) } }
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,141 +279,128 @@ pub(super) struct NewSystemForm {
 
 /// `POST /systems`: add a system.
 pub(super) async fn create_system(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
+    page: Page,
     form: Result<Form<NewSystemForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, PageError> {
     let form = form.ok().map(|Form(form)| form);
-    let csrf = form.as_ref().and_then(|form| form.csrf.as_deref());
-    if let Err(error) = check_csrf(&session, csrf) {
-        return error_page(&base, error);
-    }
+    page.check_csrf(form.as_ref().and_then(|form| form.csrf.as_deref()))?;
     let (name, kind) = form
         .map(|form| (form.name.unwrap_or_default(), form.kind.unwrap_or_default()))
         .unwrap_or_default();
-    let created = match api::parse_new_system(name.trim(), &kind) {
+    let created = match parse_new_system(name.trim(), &kind) {
         Ok((name, kind)) => {
-            let now = console.now();
-            console
-                .blocking(&actor, move |registry| {
+            let now = page.console.now();
+            page.console
+                .blocking(&page.actor, move |registry| {
                     registry.create_system(&name, kind, now)
                 })
                 .await
         }
         Err(error) => Err(error),
     };
-    match created {
+    Ok(match created {
         Ok(system) => {
-            console.flash(
-                &session,
-                Flash::ok(
-                    format!("Added the {} system {}", system.kind(), system.name()),
-                    vec![],
-                ),
-            );
-            see_other(&base, &system_path(system.name()))
+            page.flash(Flash::ok(
+                format!("Added the {} system {}", system.kind(), system.name()),
+                vec![],
+            ));
+            page.see_other(&system_path(system.name()))
         }
         Err(error) => {
-            console.flash(
-                &session,
-                Flash::error("The system was not added", vec![error.message]),
-            );
-            see_other(&base, "/")
+            page.flash(Flash::error(
+                "The system was not added",
+                vec![error.message],
+            ));
+            page.see_other("/")
         }
-    }
+    })
 }
 
 /// `GET /activity`: the audit trail, newest first (`?system=` for one system's).
 pub(super) async fn activity(
-    State(console): State<Console>,
-    Extension(base): Extension<Base>,
-    Extension(actor): Extension<Actor>,
-    Extension(session): Extension<SessionContext>,
-    parameters: Result<api::Parameters<HistoryParameters>, AdminError>,
-) -> Response {
-    let result = async {
-        let api::Parameters(parameters) = parameters?;
-        let query = parameters.query()?;
-        let (history, systems) = console
-            .blocking(&actor, move |registry| {
-                Ok((registry.history(&query)?, registry.systems()?.systems))
-            })
-            .await?;
-        let chosen = parameters.system().unwrap_or_default();
-        let mut body = format!(
-            "<h1>Activity</h1><p class=\"hint\">Every change, newest first, with who made it.</p>\
-             <form method=\"get\" action=\"{}\" class=\"actions\"><label>System \
-             <select name=\"system\" id=\"activity-system\"><option value=\"\">all systems</option>",
-            esc(&base.to("/activity"))
-        );
-        for system in &systems {
-            let name = system.name().as_str();
-            w!(
-                body,
-                "<option value=\"{0}\"{1}>{0}</option>",
-                esc(name),
-                if name == chosen { " selected" } else { "" }
-            );
-        }
-        body.push_str("</select></label><button type=\"submit\" class=\"secondary\" id=\"activity-filter\">Show</button></form>");
-        if history.records.is_empty() {
-            body.push_str("<p class=\"empty\">Nothing has happened yet.</p>");
-        } else {
-            body.push_str(
-                "<table id=\"activity\"><thead><tr><th>Time</th><th>Who</th><th>Action</th><th>System</th>\
-                 <th>Certificate</th><th>Outcome</th><th>Detail</th></tr></thead><tbody>",
-            );
-            for record in &history.records {
-                w!(
-                    body,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"dn\">{}</td><td>{}</td><td class=\"detail\">{}</td></tr>",
-                    instant(record.time),
-                    esc(&record.actor),
-                    record.action.as_str(),
-                    esc(record.system.as_ref().map_or("", SystemName::as_str)),
-                    clamped(&match (&record.certificate, &record.subject) {
-                        (Some(name), Some(subject)) => format!("{name} ({subject})"),
-                        (Some(name), None) => name.to_string(),
-                        _ => String::new(),
-                    }),
-                    record.outcome.as_str(),
-                    clamped(&record.detail),
-                );
+    page: Page,
+    parameters: Result<Parameters<HistoryParameters>, AdminError>,
+) -> Result<Response, PageError> {
+    let Parameters(parameters) = parameters?;
+    let query = parameters.query()?;
+    let (history, systems) = page
+        .console
+        .blocking(&page.actor, move |registry| {
+            Ok((registry.history(&query)?, registry.systems()?.systems))
+        })
+        .await?;
+    let chosen = parameters.system().unwrap_or_default();
+    let body = html! {
+        h1 { "Activity" }
+        p class="hint" { "Every change, newest first, with who made it." }
+        form method="get" action=(page.to("/activity")) class="actions" {
+            label {
+                "System "
+                select name="system" id="activity-system" {
+                    option value="" { "all systems" }
+                    @for system in &systems {
+                        @let name = system.name();
+                        option value=(name) selected[name.as_str() == chosen] { (name) }
+                    }
+                }
             }
-            body.push_str("</tbody></table>");
+            button type="submit" class="secondary" id="activity-filter" { "Show" }
         }
-        for line in &history.damaged {
-            w!(body, "<p class=\"flash error\">{} {}</p>", DAMAGED_BADGE, esc(line));
+        @if history.records.is_empty() {
+            p class="empty" { "Nothing has happened yet." }
+        } @else {
+            table id="activity" {
+                thead {
+                    tr {
+                        th { "Time" } th { "Who" } th { "Action" } th { "System" }
+                        th { "Certificate" } th { "Outcome" } th { "Detail" }
+                    }
+                }
+                tbody {
+                    @for record in &history.records {
+                        @let certificate = match (&record.certificate, &record.subject) {
+                            (Some(name), Some(subject)) => format!("{name} ({subject})"),
+                            (Some(name), None) => name.to_string(),
+                            _ => String::new(),
+                        };
+                        tr {
+                            td { (Time(record.time)) }
+                            td { (Text(&record.actor)) }
+                            td { (record.action.as_str()) }
+                            td { @if let Some(system) = &record.system { (system) } }
+                            td class="dn" { (clamped(&certificate)) }
+                            td { (record.outcome.as_str()) }
+                            td class="detail" { (clamped(&record.detail)) }
+                        }
+                    }
+                }
+            }
         }
-        if history.more_damaged > 0 {
-            w!(
-                body,
-                "<p class=\"flash error\">{} and {} more lines of the trail that are not records</p>",
-                DAMAGED_BADGE,
-                history.more_damaged
-            );
+        @for line in &history.damaged {
+            p class="flash error" { (damaged_badge()) " " (Text(line)) }
         }
-        Ok(Html(page(&base, Some(&session), "Activity", None, &body)).into_response())
-    }
-    .await;
-    respond(&base, result)
+        @if history.more_damaged > 0 {
+            p class="flash error" {
+                (damaged_badge()) " and " (history.more_damaged)
+                " more lines of the trail that are not records"
+            }
+        }
+    };
+    Ok(page.render("Activity", None, body).into_response())
 }
 
 /// Text longer than this many characters is shown clamped (console.css), in a `<details>`
 /// that opens to the whole text: a long refusal keeps its row as short as the others.
 const LONG_TEXT: usize = 80;
 
-/// A cell's text on the activity page, escaped, clamped when long.
-fn clamped(text: &str) -> String {
-    if text.chars().count() > LONG_TEXT {
-        format!(
-            "<details class=\"long\"><summary title=\"Show the whole text\">{}</summary></details>",
-            esc(text)
-        )
-    } else {
-        esc(text).to_string()
+/// A cell's text on the activity page, clamped when long.
+fn clamped(text: &str) -> Markup {
+    html! {
+        @if text.chars().count() > LONG_TEXT {
+            details class="long" { summary title="Show the whole text" { (Text(text)) } }
+        } @else {
+            (Text(text))
+        }
     }
 }
 
@@ -481,16 +410,16 @@ mod tests {
 
     #[test]
     fn long_text_is_clamped_in_a_details_element_and_escaped() {
-        assert_eq!(clamped("a <b>"), "a &lt;b&gt;");
+        assert_eq!(clamped("a <b>").into_string(), "a &lt;b&gt;");
         let long = format!("{}<end>", "x".repeat(80));
         assert_eq!(
-            clamped(&long),
+            clamped(&long).into_string(),
             format!(
                 "<details class=\"long\"><summary title=\"Show the whole text\">{}&lt;end&gt;</summary></details>",
                 "x".repeat(80)
             )
         );
         // Counted in characters, not bytes.
-        assert_eq!(clamped(&"é".repeat(80)), "é".repeat(80));
+        assert_eq!(clamped(&"é".repeat(80)).into_string(), "é".repeat(80));
     }
 }
