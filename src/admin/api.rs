@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -21,6 +21,7 @@ use crate::certificate::Certificate;
 use crate::decode::decode_with;
 use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
+use crate::report::CertificateReport;
 use crate::store::{CertificateStore, DamagedEntry, ImportOutcome, ImportPolicy, StoreError};
 use crate::system::System;
 
@@ -201,30 +202,8 @@ pub(super) fn certificate_json(
     now: OffsetDateTime,
     config: &super::config::AdminConfig,
 ) -> Value {
-    let keys = &config.tls_keys;
-    let status = certificate
-        .summary()
-        .validity
-        .status_at(now, config.warn_within);
-    let mut value = serde_json::to_value(certificate.summary()).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut value {
-        let weaknesses: Vec<Value> = certificate
-            .summary()
-            .weaknesses(keys)
-            .iter()
-            .map(|weakness| {
-                json!({
-                    "code": weakness.code(),
-                    "message": weakness.to_string(),
-                    "prevents_authentication": weakness.prevents_authentication(),
-                })
-            })
-            .collect();
-        map.insert("weaknesses".into(), weaknesses.into());
-        map.insert("status".into(), status.as_str().into());
-        map.insert("status_text".into(), status.to_string().into());
-    }
-    value
+    let report = CertificateReport::new(certificate, now, config.warn_within, &config.tls_keys);
+    serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
 /// `GET /api/systems/{system}/certificates`: the certificates ([`certificate_json`]) and the

@@ -538,10 +538,28 @@ pub(crate) async fn api_suite(registry: Registry) {
     let reply = send(&app, api(Method::GET, &path, Body::empty())).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
-        reply.json()["fingerprint"],
+        reply.json()["fingerprint_sha256"],
         certificate.fingerprint().to_string()
     );
     assert_eq!(reply.json()["status"], "valid");
+    // The certificate JSON every output shares: the same keys as the library's report.
+    let report = inbound_certs::CertificateReport::new(
+        certificate,
+        time::OffsetDateTime::now_utc(),
+        time::Duration::days(30),
+        &inbound_certs::summary::TlsKeyTypes::common(),
+    );
+    let report = serde_json::to_value(report).unwrap();
+    let keys = |value: &serde_json::Value| {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&reply.json()), keys(&report));
+    assert_eq!(reply.json()["not_after"], report["not_after"]);
     for spelling in [
         certificate.fingerprint().to_colon_hex(),
         certificate.fingerprint().to_string().to_uppercase(),
