@@ -4,7 +4,6 @@
 
 use std::fmt;
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::fingerprint::CertificateName;
@@ -282,7 +281,7 @@ impl fmt::Display for AuditRecord {
         write!(
             f,
             "{} {} {}",
-            self.time.format(&Rfc3339).unwrap_or_default(),
+            crate::clock::rfc3339(self.time),
             self.actor,
             self.action.as_str()
         )?;

@@ -71,7 +71,7 @@ impl fmt::Display for ValidityEvent {
             event.certificate,
             event.subject,
             event.system,
-            crate::store::rfc3339(event.not_after)
+            crate::clock::rfc3339(event.not_after)
         )
     }
 }

@@ -9,7 +9,6 @@
 mod error;
 mod policy;
 
-pub(crate) use error::rfc3339;
 pub use error::{
     DamagedEntry, EntryDamage, ImportRefusal, PermissionProblem, RefusalReason, StoreError,
 };

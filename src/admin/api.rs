@@ -7,7 +7,6 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::console::{worst_status, Actor, Console};
@@ -18,6 +17,7 @@ use super::request::{
 };
 use super::upload::{self, Trial};
 use crate::certificate::Certificate;
+use crate::clock::rfc3339;
 use crate::decode::decode_with;
 use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
@@ -88,10 +88,6 @@ impl From<&SystemOverview> for OverviewJson {
             valid: overview.valid,
         }
     }
-}
-
-pub(super) fn rfc3339(instant: OffsetDateTime) -> String {
-    instant.format(&Rfc3339).unwrap_or_default()
 }
 
 /// The body of `POST /api/systems`.
@@ -339,7 +335,7 @@ impl From<&ImportOutcome> for OutcomeJson {
                 ..
             } => {
                 json.renews = Some(renews.to_string());
-                json.renews_not_after = Some(crate::store::rfc3339(*renews_not_after));
+                json.renews_not_after = Some(crate::clock::rfc3339(*renews_not_after));
             }
             _ => {}
         }

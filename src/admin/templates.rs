@@ -105,15 +105,10 @@ impl Render for Time {
 
 /// An instant as the pages (and the messages they show) say it: `2026-06-01 12:00 UTC`.
 pub(super) fn instant(instant: time::OffsetDateTime) -> String {
+    const PAGE_TIME: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     let utc = instant.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        utc.year(),
-        u8::from(utc.month()),
-        utc.day(),
-        utc.hour(),
-        utc.minute()
-    )
+    utc.format(PAGE_TIME).unwrap_or_else(|_| utc.to_string())
 }
 
 /// A whole page: the header with navigation (and the logout button when logged in), the

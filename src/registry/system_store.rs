@@ -213,7 +213,7 @@ impl SystemStore {
                 AuditOutcome::Removed,
                 format!(
                     "expired on {}",
-                    crate::store::rfc3339(certificate.summary().validity.not_after)
+                    crate::clock::rfc3339(certificate.summary().validity.not_after)
                 ),
             )],
         }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
+use crate::clock::rfc3339;
+
 use crate::error::DecodeError;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::system::{SystemKind, SystemName};
@@ -156,13 +158,6 @@ impl StoreError {
             source,
         }
     }
-}
-
-/// An instant as RFC 3339 (`2021-01-01T00:00:00Z`), for messages.
-pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
-    instant
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| instant.to_string())
 }
 
 /// A certificate of an upload that the [`ImportPolicy`](crate::ImportPolicy) refused, and why:

@@ -4,10 +4,9 @@
 //! an instant).
 
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
 use super::{CertificateSummary, EcCurve, KeyAlgorithm};
+use crate::clock::rfc3339;
 
 /// The summary's keys, borrowed from it.
 #[derive(Debug, Serialize)]
@@ -33,13 +32,6 @@ pub(crate) struct SummaryFields {
     client_auth: bool,
     subject_alt_names: Vec<String>,
     unknown_critical_extensions: Vec<String>,
-}
-
-/// An instant in RFC 3339, to the second when it has no fraction.
-pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
-    instant
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| instant.to_string())
 }
 
 impl SummaryFields {

@@ -483,11 +483,11 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 fn format_manifest(system: &System) -> String {
-    let created = system
-        .created()
-        .format(&Rfc3339)
-        .unwrap_or_else(|_| system.created().to_string());
-    format!("kind: {}\ncreated: {created}\n", system.kind())
+    format!(
+        "kind: {}\ncreated: {}\n",
+        system.kind(),
+        crate::clock::rfc3339(system.created())
+    )
 }
 
 fn parse_manifest(name: &SystemName, text: &str) -> Option<System> {
