@@ -137,7 +137,7 @@ fn name_check(der: &[u8]) -> bool {
 }
 
 /// Every input the tests know: the fixtures, the fuzz corpora and artifacts, pyca's
-/// vectors when they are installed (see tests/pyca_vectors.rs), and the DER of every
+/// vectors when they are installed (see tests/decoding/pyca_vectors.rs), and the DER of every
 /// certificate these decode to.
 fn corpus() -> Vec<Vec<u8>> {
     fn files(dir: &std::path::Path, found: &mut Vec<Vec<u8>>) {

@@ -1,5 +1,5 @@
 //! The administration console's API suite, run through `tower::ServiceExt::oneshot` against
-//! a registry of each backend (tests/admin_api.rs: memory and directory; tests/postgres.rs:
+//! a registry of each backend (tests/admin/api.rs: memory and directory; tests/postgres.rs:
 //! PostgreSQL), and helpers for the console's tests.
 
 #![allow(

@@ -9,8 +9,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
+use crate::admin_common;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

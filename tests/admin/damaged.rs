@@ -11,9 +11,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
-mod common;
+use crate::admin_common;
+use crate::common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

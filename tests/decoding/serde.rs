@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-mod common;
+use crate::common;
 
 use inbound_certs::{decode, CertificateName, Fingerprint, SystemKind};
 

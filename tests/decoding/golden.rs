@@ -10,7 +10,7 @@
     clippy::indexing_slicing
 )]
 
-mod common;
+use crate::common;
 
 use inbound_certs::{
     backend::MemoryStore, decode, CertificateStore, ErrorReport, ImportPolicy, StoreError,

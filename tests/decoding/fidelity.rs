@@ -10,9 +10,8 @@
     clippy::indexing_slicing
 )]
 
-mod common;
-#[path = "common/hostile.rs"]
-mod hostile;
+use crate::common;
+use crate::hostile;
 
 use common::read;
 use inbound_certs::{

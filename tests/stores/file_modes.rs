@@ -12,7 +12,7 @@
     clippy::indexing_slicing
 )]
 
-mod common;
+use crate::common;
 
 use common::Scratch;
 
@@ -93,7 +93,7 @@ fn every_file_a_registry_writes_has_its_mode_whatever_the_umask() {
             .arg("umask \"$1\" && exec \"$0\" --exact --nocapture \"$2\"")
             .arg(std::env::current_exe().unwrap())
             .arg(umask)
-            .arg("every_file_a_registry_writes_has_its_mode_whatever_the_umask")
+            .arg("file_modes::every_file_a_registry_writes_has_its_mode_whatever_the_umask")
             .env(CHILD, &dir)
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if shared {

@@ -7,7 +7,7 @@
     clippy::indexing_slicing
 )]
 
-mod common;
+use crate::common;
 
 use inbound_certs::{decode, decode::detect_format, Certificate, CertificateName, Fingerprint};
 use proptest::prelude::*;

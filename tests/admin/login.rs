@@ -9,8 +9,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
+use crate::admin_common;
 
 use admin_common::{console, send, Browser, NOW};
 use axum::body::Body;

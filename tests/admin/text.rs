@@ -10,10 +10,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
-#[path = "common/hostile_text.rs"]
-mod hostile_text;
+use crate::admin_common;
+use crate::hostile_text;
 
 use admin_common::{api, console, send, Reply, NOW, TOKEN};
 use axum::body::Body;

@@ -9,9 +9,8 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
-mod common;
+use crate::admin_common;
+use crate::common;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;

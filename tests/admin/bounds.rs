@@ -1,6 +1,6 @@
 //! The console's bounds on what it reads and keeps, through `tower::ServiceExt::oneshot`:
 //! history pages, form bodies, flash messages and when they are set (logins, sessions and
-//! origins: tests/admin_login.rs; serving itself: tests/admin_serve.rs).
+//! origins: tests/admin/login.rs; serving itself: tests/admin/serve.rs).
 
 #![allow(
     clippy::unwrap_used,
@@ -9,8 +9,7 @@
     clippy::indexing_slicing
 )]
 
-#[path = "common/admin.rs"]
-mod admin_common;
+use crate::admin_common;
 
 use admin_common::{console, send, Browser, NOW};
 use axum::body::Body;

@@ -10,7 +10,7 @@
     unreachable_pub
 )]
 
-#[path = "../fuzz/src/checks.rs"]
+#[path = "../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::path::Path;

@@ -8,7 +8,7 @@
     clippy::indexing_slicing
 )]
 
-mod common;
+use crate::common;
 
 const BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
