@@ -121,11 +121,11 @@ fn read_file(path: &Path, shared_group: bool) -> Option<Suspension> {
     if metadata.len() > MAX_BYTES {
         return unreadable(format!("it is {} bytes, too large", metadata.len()));
     }
-    let mut text = String::new();
-    if let Err(error) = file.take(MAX_BYTES).read_to_string(&mut text) {
+    let mut bytes = Vec::new();
+    if let Err(error) = file.take(MAX_BYTES).read_to_end(&mut bytes) {
         return unreadable(error.to_string());
     }
-    let stored: Stored = match serde_json::from_str(&text) {
+    let stored: Stored = match serde_json::from_slice(&bytes) {
         Ok(stored) => stored,
         Err(error) => return unreadable(format!("not a suspension: {error}")),
     };
