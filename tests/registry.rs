@@ -387,7 +387,8 @@ fn suspensions_on_a_directory_are_files_other_processes_see() {
         .unwrap();
         fs::set_permissions(path, fs::Permissions::from_mode(0o666)).unwrap();
     };
-    let hostile: [(&str, &dyn Fn(&std::path::Path)); 4] = [
+    type Make<'a> = &'a dyn Fn(&std::path::Path);
+    let hostile: [(&str, Make); 4] = [
         ("a symbolic link", &|path| {
             std::os::unix::fs::symlink(&target, path).unwrap()
         }),
