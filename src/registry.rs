@@ -140,7 +140,10 @@ impl Registry {
     /// of [`PostgresStore::connect_with`](crate::backend::PostgresStore::connect_with).
     ///
     /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
-    /// all systems, keyed by `(system, fingerprint)`. Every replica keeps the systems and
+    /// all systems, keyed by `(system, fingerprint)`; `suspensions (system, fingerprint,
+    /// reason, since, actor)` (added in place to the tables of a version without it), whose
+    /// rows every replica keeps in its index beside the certificates, so that
+    /// [`identify`](Self::identify) and the verifier never wait for the database. Every replica keeps the systems and
     /// their certificates in memory, kept current by one listener thread for all systems as
     /// [`PostgresStore`](crate::backend::PostgresStore) does: [`identify`](Self::identify),
     /// [`systems`](Self::systems), [`system`](Self::system) and the stores' `get` and `list`
@@ -225,7 +228,7 @@ impl Registry {
     }
 
     /// The audit trail, newest first: every import (added, already present or refused, with
-    /// the reason), delete, purge and system change, with its time, actor, system,
+    /// the reason), delete, purge, suspend, resume and system change, with its time, actor, system,
     /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
     /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit

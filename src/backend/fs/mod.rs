@@ -5,6 +5,7 @@
 //! DIR/.changes                            rewritten (new inode) after every change
 //! DIR/systems/<name>/system               manifest: kind and creation time
 //! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
+//! DIR/systems/<name>/cert_client_….suspended  a certificate's suspension (see suspensions.rs)
 //! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
 //! DIR/audit/…                             the audit trail: JSON Lines files
 //! ```
@@ -163,7 +164,7 @@ impl Shared {
                     continue;
                 };
                 for name in suspended.keys() {
-                    if listing.certificates.iter().any(|c| c.name() == *name) {
+                    if holds(&listing, name) {
                         index.suspend(name.fingerprint(), system.name(), true);
                     }
                 }
@@ -207,6 +208,14 @@ impl Shared {
             None => Ok(CertificateListing::default()),
         }
     }
+}
+
+/// Whether a listing (its certificates sorted by name) holds this certificate.
+fn holds(listing: &CertificateListing, name: &CertificateName) -> bool {
+    listing
+        .certificates
+        .binary_search_by_key(name, Certificate::name)
+        .is_ok()
 }
 
 /// A removed system's directory is gone: say which system, not which path.
@@ -440,7 +449,7 @@ impl SystemBackend for FsSystem {
             .map_err(|error| system_error(&self.name, error))?;
         // Only those of certificates the system holds (one left behind by a crash during a
         // delete suspends nothing until its certificate is imported again).
-        suspensions.retain(|name, _| held.certificates.iter().any(|c| c.name() == *name));
+        suspensions.retain(|name, _| holds(&held, name));
         Ok(suspensions)
     }
 
