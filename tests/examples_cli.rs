@@ -424,8 +424,9 @@ fn certstore_manages_systems_and_identifies_clients() {
     assert_eq!(json[0]["valid"], 1);
     assert_eq!(json[1]["name"], "gateway");
     let output = store.run_registry(&["system", "list"]);
-    assert!(text(&output.stdout)
-        .starts_with("SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED\ncrm      source  1"));
+    assert!(text(&output.stdout).starts_with(
+        "SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED  SUSPENDED\ncrm      source  1"
+    ));
 
     let output = store.run_registry(&["system", "remove", "crm"]);
     assert_eq!(output.status.code(), Some(1));
@@ -1304,6 +1305,15 @@ fn certstore_suspend_and_resume() {
 
     let output = store.run_registry(&["identify", "tests/data/sample_source.pem"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    let output = store.run_registry(&["system", "list", "--json"]);
+    let systems: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            systems[0]["valid"].as_u64(),
+            systems[0]["suspended"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
 
     // Mistakes.
     let output = store.run(&["suspend", &source]);
