@@ -453,3 +453,45 @@ fn suspensions_on_a_directory_are_files_other_processes_see() {
     assert!(fs::symlink_metadata(&file).is_err());
     assert!(other.suspended_in(&fingerprint).unwrap().is_empty());
 }
+
+/// A suspension file left behind by a delete that crashed between removing the certificate
+/// and its suspension suspends nothing, and an import of the certificate removes it: the
+/// certificate starts trusted, as after a delete on every backend.
+#[cfg(unix)]
+#[test]
+fn a_suspension_left_behind_by_a_crashed_delete_is_cleared_by_an_import() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("orphan");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let crm = name("crm");
+    let system = registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    let file = scratch
+        .path()
+        .join("systems/crm")
+        .join(format!("{}.suspended", certificate.name()));
+    fs::write(
+        &file,
+        r#"{"reason":"before the crash","since":"2026-06-01T00:00:00Z","by":"alice"}"#,
+    )
+    .unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let store = registry.store(&crm).unwrap();
+    assert!(store.suspensions().unwrap().is_empty());
+    store.import(&certificate, &policy()).unwrap();
+    assert!(fs::symlink_metadata(&file).is_err());
+    assert_eq!(store.suspension(&certificate.name()).unwrap(), None);
+    assert_eq!(
+        registry.identify(&certificate.fingerprint()).unwrap(),
+        vec![system.clone()]
+    );
+    let fresh = Registry::open(scratch.path()).unwrap();
+    assert_eq!(
+        fresh.identify(&certificate.fingerprint()).unwrap(),
+        vec![system]
+    );
+}

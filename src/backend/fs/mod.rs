@@ -397,6 +397,16 @@ impl SystemBackend for FsSystem {
                     .map_err(|error| system_error(&self.name, error))
             },
         )?;
+        // A certificate added (not held before) starts trusted, as on every backend: a
+        // suspension file left behind by a delete that crashed before removing it is removed
+        // now. If it cannot be, the certificate stays suspended (the safe side), and the
+        // index says so.
+        let still_suspended: Vec<CertificateName> = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, ImportOutcome::Added(_)))
+            .map(ImportOutcome::name)
+            .filter(|name| suspensions::remove(self.store.dir(), name).is_err())
+            .collect();
         // Certificates already present change nothing: no marker, no rebuild anywhere.
         if outcomes
             .iter()
@@ -405,6 +415,9 @@ impl SystemBackend for FsSystem {
             self.shared.changed(|index| {
                 for certificate in certificates {
                     index.trust(certificate.fingerprint(), &self.name);
+                }
+                for name in &still_suspended {
+                    index.suspend(name.fingerprint(), &self.name, true);
                 }
             });
         }
@@ -432,8 +445,8 @@ impl SystemBackend for FsSystem {
                     .remove(name)
                     .map_err(|error| system_error(&self.name, error))?;
                 // A deleted certificate's suspension goes with it (a crash before this leaves
-                // it behind: a certificate imported again later starts suspended, the safe
-                // side).
+                // it behind, suspending nothing, until an import of the certificate removes
+                // it).
                 suspensions::remove(self.store.dir(), name)
                     .map_err(|error| system_error(&self.name, error))
             },
@@ -448,7 +461,7 @@ impl SystemBackend for FsSystem {
         let mut suspensions = suspensions::read_all(self.store.dir(), self.store.shares_group())
             .map_err(|error| system_error(&self.name, error))?;
         // Only those of certificates the system holds (one left behind by a crash during a
-        // delete suspends nothing until its certificate is imported again).
+        // delete suspends nothing, and is removed when its certificate is imported again).
         suspensions.retain(|name, _| holds(&held, name));
         Ok(suspensions)
     }
