@@ -168,13 +168,14 @@ pub(crate) trait SystemBackend: Send + Sync {
 
     /// Suspends a certificate the system holds ([`StoreError::NotFound`] otherwise), or
     /// replaces its suspension, with the records `records` makes of the certificate and the
-    /// suspension replaced, as one change.
+    /// suspension replaced, as one change. Returns the suspension as kept (PostgreSQL keeps
+    /// its time to the microsecond).
     fn suspend(
         &self,
         name: &CertificateName,
         suspension: &Suspension,
         records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Suspension, StoreError>;
 
     /// Lifts the suspension of a certificate ([`StoreError::NotSuspended`] if it has none;
     /// [`StoreError::NotFound`] if the system does not hold it), with the records `records`

@@ -42,7 +42,8 @@ impl SystemStore {
     /// the system no longer trusts it: [`Registry::identify`] leaves the system out for it,
     /// and the verifier refuses it when every system that holds it suspended it. The reason
     /// is checked by [`check_reason`](crate::store::check_reason) (1 to 500 characters, one
-    /// line); the time is the registry's clock's, the actor this handle's. Recorded in the
+    /// line); the time is the registry's clock's (PostgreSQL keeps it to the microsecond: the
+    /// suspension returned is the one kept), the actor this handle's. Recorded in the
     /// audit trail (`suspend`, the reason in the detail) as one with the change, kept as
     /// durably as an import.
     ///
@@ -80,7 +81,7 @@ impl SystemStore {
         let Some(store) = &self.store else {
             return Err(StoreError::NotFound(*name));
         };
-        store.suspend(name, &suspension, &|certificate, previous| {
+        let kept = store.suspend(name, &suspension, &|certificate, previous| {
             let detail = match previous {
                 Some(previous) => format!(
                     "{} (replacing the suspension for: {})",
@@ -97,7 +98,7 @@ impl SystemStore {
             )]
         })?;
         self.shared.bump();
-        Ok(suspension)
+        Ok(kept)
     }
 
     /// Lifts a certificate's suspension: the system trusts it again. Recorded in the audit

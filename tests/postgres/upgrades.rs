@@ -294,7 +294,9 @@ pub(crate) fn a_registry_without_suspensions_is_upgraded(server: &Server) -> Str
     };
     assert_eq!(tables(&mut sql), 0);
 
-    let registry = connect_registry(server, &schema);
+    // Its clock below the microsecond: the suspension returned is the one kept.
+    let registry = connect_registry(server, &schema)
+        .with_clock(|| time::macros::datetime!(2026-06-01 12:00:00.123456789 UTC));
     assert_eq!(tables(&mut sql), 1);
     let store = registry.store(&crm).unwrap();
     assert_eq!(store.list().unwrap().certificates, vec![client.clone()]);
@@ -304,9 +306,14 @@ pub(crate) fn a_registry_without_suspensions_is_upgraded(server: &Server) -> Str
         registry.identify(&client.fingerprint()).unwrap(),
         vec![system.clone()]
     );
-    store
+    let suspension = store
         .suspend(&client.name(), "upgraded, then suspended")
         .unwrap();
+    assert_eq!(
+        suspension.since(),
+        time::macros::datetime!(2026-06-01 12:00:00.123456 UTC)
+    );
+    assert_eq!(store.suspension(&client.name()).unwrap(), Some(suspension));
     assert!(registry.identify(&client.fingerprint()).unwrap().is_empty());
     // A replica started after the upgrade loads the suspension.
     let other = connect_registry(server, &schema);

@@ -482,7 +482,7 @@ impl SystemBackend for FsSystem {
         name: &CertificateName,
         suspension: &Suspension,
         records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Suspension, StoreError> {
         self.shared.record_then_change(
             || {
                 let certificate = self.load(name)?.ok_or(StoreError::NotFound(*name))?;
@@ -499,7 +499,7 @@ impl SystemBackend for FsSystem {
         )?;
         self.shared
             .changed(|index| index.suspend(name.fingerprint(), &self.name, true));
-        Ok(())
+        Ok(suspension.clone())
     }
 
     fn resume(

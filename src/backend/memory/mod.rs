@@ -279,7 +279,7 @@ impl SystemBackend for MemorySystem {
         name: &CertificateName,
         suspension: &Suspension,
         records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Suspension, StoreError> {
         let systems = self.shared.systems.locked();
         self.check_current(&systems)?;
         let certificate = self.store.load(name)?.ok_or(StoreError::NotFound(*name))?;
@@ -292,7 +292,7 @@ impl SystemBackend for MemorySystem {
             .writing()
             .suspend(name.fingerprint(), &self.name, true);
         self.shared.push(&records);
-        Ok(())
+        Ok(suspension.clone())
     }
 
     fn resume(

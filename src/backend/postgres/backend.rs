@@ -121,7 +121,7 @@ impl SystemBackend for SystemRows {
         name: &CertificateName,
         suspension: &Suspension,
         records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Suspension, StoreError> {
         SystemRows::suspend(self, name, suspension, records)
     }
 

@@ -153,14 +153,22 @@ impl SystemRows {
     }
 
     /// Suspends a certificate the system holds (or replaces its suspension), and in the
-    /// same transaction inserts the records `records` makes.
+    /// same transaction inserts the records `records` makes. Returns the suspension as kept:
+    /// its time to the microsecond.
     pub(crate) fn suspend(
         &self,
         name: &CertificateName,
         suspension: &Suspension,
         records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Suspension, StoreError> {
         let key = name.fingerprint().to_string();
+        let since = to_microseconds(suspension.since());
+        let kept = Suspension::stored(
+            suspension.reason().to_string(),
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+                .unwrap_or(suspension.since()),
+            suspension.by().to_string(),
+        );
         let certificate = self.held(name)?;
         self.shared
             .write("suspend in the database", |transaction, shared, log| {
@@ -173,7 +181,7 @@ impl SystemRows {
                         &self.system,
                         &key,
                         &suspension.reason(),
-                        &to_microseconds(suspension.since()),
+                        &since,
                         &suspension.by(),
                     ],
                 )?;
@@ -182,7 +190,8 @@ impl SystemRows {
                 log.record(transaction, &self.system, "", true)?;
                 log.audit(transaction, &records(&certificate, previous.as_ref()))?;
                 Ok(())
-            })
+            })?;
+        Ok(kept)
     }
 
     /// Lifts a certificate's suspension, and in the same transaction inserts the records
