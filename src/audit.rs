@@ -27,10 +27,17 @@ pub enum AuditAction {
     /// A login to the administration console was refused (the actor is the client's
     /// address; nothing changed).
     Login,
+    /// A certificate was suspended in a system (or its suspension's reason replaced); the
+    /// detail holds the reason.
+    Suspend,
+    /// A suspended certificate was resumed in a system; the detail holds the reason it had
+    /// been suspended for.
+    Resume,
 }
 
 impl AuditAction {
-    /// `import`, `delete`, `purge`, `create_system`, `remove_system` or `login`.
+    /// `import`, `delete`, `purge`, `create_system`, `remove_system`, `login`, `suspend` or
+    /// `resume`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Import => "import",
@@ -39,6 +46,8 @@ impl AuditAction {
             AuditAction::CreateSystem => "create_system",
             AuditAction::RemoveSystem => "remove_system",
             AuditAction::Login => "login",
+            AuditAction::Suspend => "suspend",
+            AuditAction::Resume => "resume",
         }
     }
 
@@ -50,6 +59,8 @@ impl AuditAction {
             "create_system" => AuditAction::CreateSystem,
             "remove_system" => AuditAction::RemoveSystem,
             "login" => AuditAction::Login,
+            "suspend" => AuditAction::Suspend,
+            "resume" => AuditAction::Resume,
             _ => return None,
         })
     }
@@ -72,10 +83,15 @@ pub enum AuditOutcome {
     Removed,
     /// The system was registered.
     Created,
+    /// The certificate was suspended in the system (stays stored, not trusted).
+    Suspended,
+    /// The certificate's suspension was lifted: the system trusts it again.
+    Resumed,
 }
 
 impl AuditOutcome {
-    /// `added`, `already_present`, `skipped`, `refused`, `removed` or `created`.
+    /// `added`, `already_present`, `skipped`, `refused`, `removed`, `created`, `suspended` or
+    /// `resumed`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditOutcome::Added => "added",
@@ -84,6 +100,8 @@ impl AuditOutcome {
             AuditOutcome::Refused => "refused",
             AuditOutcome::Removed => "removed",
             AuditOutcome::Created => "created",
+            AuditOutcome::Suspended => "suspended",
+            AuditOutcome::Resumed => "resumed",
         }
     }
 
@@ -95,6 +113,8 @@ impl AuditOutcome {
             "refused" => AuditOutcome::Refused,
             "removed" => AuditOutcome::Removed,
             "created" => AuditOutcome::Created,
+            "suspended" => AuditOutcome::Suspended,
+            "resumed" => AuditOutcome::Resumed,
             _ => return None,
         })
     }

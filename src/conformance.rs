@@ -34,8 +34,8 @@ mod registry;
 
 pub use registry::{
     registry_audit, registry_identifies_systems, registry_refuses_to_lose_certificates,
-    registry_stores_are_separate, registry_systems, registry_target_systems_hold_nothing,
-    run_registry,
+    registry_stores_are_separate, registry_suspends_and_resumes, registry_systems,
+    registry_target_systems_hold_nothing, run_registry,
 };
 
 /// The instant the suite judges validity at: inside the validity of its sample certificates.

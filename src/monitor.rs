@@ -169,7 +169,7 @@ impl MonitorOptions {
 }
 
 /// The values of the label `status` of `inbound_certs_certificates`.
-const STATUSES: [&str; 4] = ["valid", "expiring", "expired", "damaged"];
+const STATUSES: [&str; 5] = ["valid", "expiring", "expired", "damaged", "suspended"];
 
 /// Why a started monitor's wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +194,9 @@ enum Reported {
 /// installs the exporter):
 ///
 /// - `inbound_certs_certificates{system, status}`: how many certificates of the system are
-///   `valid`, `expiring`, `expired` or `damaged` (0 once the system is removed);
+///   `valid`, `expiring`, `expired`, `damaged` or `suspended` (0 once the system is removed;
+///   a [suspended](crate::SystemStore::suspend) certificate counts as `suspended` only,
+///   whatever its validity, and its expiry is still reported and purged);
 /// - `inbound_certs_certificate_not_after_timestamp_seconds{system, name}`: each
 ///   certificate's end of validity as a Unix time, and the tombstone NaN once it is gone
 ///   (see [`MonitorOptions::certificate_metrics`]).
@@ -329,9 +331,22 @@ impl Monitor {
                 Err(error) => return Err(error),
             };
             let listing = store.list()?;
+            let suspended = store.suspensions()?;
             let name = system.name().to_string();
             let mut counts = [0usize; 3];
+            let mut suspended_count = 0;
             for certificate in listing.certificates {
+                // Counted as suspended whatever its validity (it is trusted by nobody here);
+                // its expiry is still reported and purged like any other's.
+                let is_suspended = suspended.contains_key(&certificate.name());
+                let counts_of =
+                    |counts: &mut [usize; 3], suspended_count: &mut usize, index: usize| {
+                        if is_suspended {
+                            *suspended_count += 1;
+                        } else if let Some(count) = counts.get_mut(index) {
+                            *count += 1;
+                        }
+                    };
                 let summary = certificate.summary();
                 let key = (system.name().clone(), certificate.name());
                 let event = CertificateEvent {
@@ -361,21 +376,21 @@ impl Monitor {
                                 Err(error) => return Err(error),
                             }
                         }
-                        counts[2] += 1;
+                        counts_of(&mut counts, &mut suspended_count, 2);
                         if before != Reported::Expired {
                             events.push(ValidityEvent::Expired(event));
                         }
                         Reported::Expired
                     }
                     ValidityStatus::ExpiringSoon { .. } => {
-                        counts[1] += 1;
+                        counts_of(&mut counts, &mut suspended_count, 1);
                         if before == Reported::Nothing {
                             events.push(ValidityEvent::Expiring(event));
                         }
                         before.max_with(Reported::Expiring)
                     }
                     _ => {
-                        counts[0] += 1;
+                        counts_of(&mut counts, &mut suspended_count, 0);
                         Reported::Nothing
                     }
                 };
@@ -390,7 +405,14 @@ impl Monitor {
                 }
                 seen.insert(key, now_reported);
             }
-            let counts = [counts[0], counts[1], counts[2], listing.damaged.len()];
+            let [valid, expiring, expired] = counts;
+            let counts = [
+                valid,
+                expiring,
+                expired,
+                listing.damaged.len(),
+                suspended_count,
+            ];
             for (status, count) in STATUSES.into_iter().zip(counts) {
                 metrics::gauge!("inbound_certs_certificates", "system" => name.clone(), "status" => status)
                     .set(count as f64);

@@ -9,6 +9,7 @@ pub use crate::backend::listing::SystemListing;
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -23,7 +24,7 @@ use crate::certificate::Certificate;
 use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{
-    Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, StoreEvent,
+    Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, StoreEvent, Suspension,
 };
 use crate::sync::RwLockExt;
 use crate::system::{System, SystemKind, SystemName};
@@ -139,7 +140,10 @@ impl Registry {
     /// of [`PostgresStore::connect_with`](crate::backend::PostgresStore::connect_with).
     ///
     /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
-    /// all systems, keyed by `(system, fingerprint)`. Every replica keeps the systems and
+    /// all systems, keyed by `(system, fingerprint)`; `suspensions (system, fingerprint,
+    /// reason, since, actor)` (added in place to the tables of a version without it), whose
+    /// rows every replica keeps in its index beside the certificates, so that
+    /// [`identify`](Self::identify) and the verifier never wait for the database. Every replica keeps the systems and
     /// their certificates in memory, kept current by one listener thread for all systems as
     /// [`PostgresStore`](crate::backend::PostgresStore) does: [`identify`](Self::identify),
     /// [`systems`](Self::systems), [`system`](Self::system) and the stores' `get` and `list`
@@ -224,7 +228,7 @@ impl Registry {
     }
 
     /// The audit trail, newest first: every import (added, already present or refused, with
-    /// the reason), delete, purge and system change, with its time, actor, system,
+    /// the reason), delete, purge, suspend, resume and system change, with its time, actor, system,
     /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
     /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
@@ -372,8 +376,18 @@ impl Registry {
     /// plus one `stat` of the change marker, and a rebuild of the index when another process
     /// changed the registry; on PostgreSQL, the index its listener keeps current (no database
     /// round trip).
+    ///
+    /// A system that holds the certificate but [suspended](SystemStore::suspend) it is left
+    /// out (see [`suspended_in`](Self::suspended_in)).
     pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
-        self.shared.backend.identify(fingerprint)
+        Ok(self.shared.backend.identify(fingerprint)?.trusting)
+    }
+
+    /// The systems that hold the certificate with this fingerprint but
+    /// [suspended](SystemStore::suspend) it, sorted by name: the systems
+    /// [`identify`](Self::identify) leaves out for it. From the same index, as cheap.
+    pub fn suspended_in(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+        Ok(self.shared.backend.identify(fingerprint)?.suspended)
     }
 
     /// The systems that trust this certificate.
@@ -393,17 +407,21 @@ impl Registry {
     /// The certificate with this name and the systems that trust it, among those `accept`
     /// accepts (and that accept inbound certificates at all): what a TLS verifier needs. The
     /// index says which systems; the certificate is read from the first system's store, so
-    /// the store's own checks (a file changed in place, a damaged entry) apply.
+    /// the store's own checks (a file changed in place, a damaged entry) apply. When no
+    /// system trusts it but some accepted system holds it suspended:
+    /// [`Trusted::Suspended`].
     #[cfg_attr(not(feature = "rustls"), allow(dead_code))]
     pub(crate) fn find_trusted(
         &self,
         name: &CertificateName,
         accept: impl Fn(&System) -> bool,
-    ) -> Result<Option<(Certificate, Vec<System>)>, StoreError> {
-        let systems: Vec<System> = self
-            .identify(&name.fingerprint())?
+    ) -> Result<Trusted, StoreError> {
+        let identified = self.shared.backend.identify(&name.fingerprint())?;
+        let accepted = |system: &System| system.kind().accepts_inbound() && accept(system);
+        let systems: Vec<System> = identified
+            .trusting
             .into_iter()
-            .filter(|system| system.kind().accepts_inbound() && accept(system))
+            .filter(|system| accepted(system))
             .collect();
         for system in &systems {
             let store = match self.shared.backend.store(system) {
@@ -414,11 +432,32 @@ impl Registry {
                 Err(error) => return Err(error),
             };
             if let Some(certificate) = store.map(|store| store.load(name)).transpose()?.flatten() {
-                return Ok(Some((certificate, systems)));
+                return Ok(Trusted::By(certificate));
             }
         }
-        Ok(None)
+        let suspended: Vec<System> = identified
+            .suspended
+            .into_iter()
+            .filter(|system| accepted(system))
+            .collect();
+        if suspended.is_empty() {
+            Ok(Trusted::Not)
+        } else {
+            Ok(Trusted::Suspended(suspended))
+        }
     }
+}
+
+/// What [`Registry::find_trusted`] found.
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
+#[derive(Debug)]
+pub(crate) enum Trusted {
+    /// The certificate, which an accepted system trusts.
+    By(Certificate),
+    /// No system trusts it, and these systems hold it suspended.
+    Suspended(Vec<System>),
+    /// No system holds it (or none that was accepted).
+    Not,
 }
 
 impl Shared {

@@ -8,11 +8,13 @@
 
 mod error;
 mod policy;
+mod suspension;
 
 pub use error::{
     DamagedEntry, EntryDamage, ImportRefusal, PermissionProblem, RefusalReason, StoreError,
 };
 pub use policy::{ImportPolicy, SkipReason, Verdict};
+pub use suspension::{check_reason, Suspension, SuspensionReasonError, MAX_REASON_CHARS};
 
 use time::{Duration, OffsetDateTime};
 

@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use crate::certificate::Certificate;
 use crate::der::Tag;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::registry::Registry;
+use crate::registry::{Registry, Trusted};
 use crate::store::{CertificateStore, StoreError};
 use crate::system::SystemName;
 
@@ -45,6 +45,7 @@ use crate::system::SystemName;
 /// |---|---|---|
 /// | a certificate not in the store | [`VerifierError::NotInStore`] in [`CertificateError::Other`] | `certificate_unknown` |
 /// | (over a registry) a certificate no accepted system trusts | [`VerifierError::NotTrusted`] in [`CertificateError::Other`] | `certificate_unknown` |
+/// | (over a registry) a certificate every accepted system that holds it [suspended](crate::SystemStore::suspend) | [`CertificateError::Revoked`] (see [`VerifierError::Suspended`]) | `certificate_revoked` |
 /// | a stored certificate, but the store could not be read | [`VerifierError::Store`] in [`CertificateError::Other`] | `certificate_unknown` |
 /// | a stored certificate past its `notAfter` | [`CertificateError::ExpiredContext`] | `certificate_expired` |
 /// | a stored certificate before its `notBefore` | [`CertificateError::NotValidYetContext`] | `certificate_expired` |
@@ -139,19 +140,32 @@ impl StoreClientVerifier {
         }
     }
 
-    /// The stored certificate with this name, if the trusted store or systems hold it.
-    fn find(&self, name: &CertificateName) -> Result<Option<Certificate>, rustls::Error> {
+    /// The stored certificate with this name, if the trusted store or systems hold it (and,
+    /// over a registry, the accepted systems that hold it suspended when none trusts it).
+    fn find(&self, name: &CertificateName) -> Result<Found, rustls::Error> {
         let found = match &self.trust {
-            Trust::Store(store) => store.get(name).map_err(|source| VerifierError::Store {
-                name: *name,
-                source,
-            }),
+            Trust::Store(store) => store
+                .get(name)
+                .map(|found| found.map_or(Found::Not, Found::Trusted))
+                .map_err(|source| VerifierError::Store {
+                    name: *name,
+                    source,
+                }),
             Trust::Registry { registry, only } => registry
                 .find_trusted(name, |system| {
                     only.as_ref()
                         .is_none_or(|only| only.contains(system.name()))
                 })
-                .map(|found| found.map(|(certificate, _)| certificate))
+                .map(|found| match found {
+                    Trusted::By(certificate) => Found::Trusted(certificate),
+                    Trusted::Suspended(systems) => Found::Suspended(
+                        systems
+                            .into_iter()
+                            .map(|system| system.name().clone())
+                            .collect(),
+                    ),
+                    Trusted::Not => Found::Not,
+                })
                 .map_err(|source| VerifierError::Store {
                     name: *name,
                     source,
@@ -206,6 +220,14 @@ impl fmt::Debug for StoreClientVerifier {
     }
 }
 
+/// What a verifier found of a presented certificate.
+enum Found {
+    Trusted(Certificate),
+    /// Held by these accepted systems, each of which suspended it.
+    Suspended(Vec<SystemName>),
+    Not,
+}
+
 /// What a verifier trusts.
 enum Trust {
     Store(Arc<dyn CertificateStore>),
@@ -237,6 +259,17 @@ pub enum VerifierError {
         /// The name the presented certificate has in the systems' stores.
         name: CertificateName,
     },
+    /// Every accepted system that holds the presented certificate has
+    /// [suspended](crate::SystemStore::suspend) it (and none trusts it). Carried to rustls as
+    /// [`CertificateError::Revoked`] (which carries no detail), so that the client receives
+    /// a `certificate_revoked` alert; the server's log sees `Revoked`.
+    #[error("client certificate {name} is suspended in every system that holds it ({})", join(.systems))]
+    Suspended {
+        /// The name of the presented certificate.
+        name: CertificateName,
+        /// The accepted systems that hold it suspended, sorted by name.
+        systems: Vec<SystemName>,
+    },
     /// The store failed to look the certificate up (an I/O error, a damaged file).
     #[error("could not look up client certificate {name} in the store")]
     Store {
@@ -250,8 +283,23 @@ pub enum VerifierError {
 
 impl From<VerifierError> for rustls::Error {
     fn from(error: VerifierError) -> Self {
-        rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(error))))
+        match error {
+            VerifierError::Suspended { .. } => {
+                rustls::Error::InvalidCertificate(CertificateError::Revoked)
+            }
+            error => rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(
+                Arc::new(error),
+            ))),
+        }
     }
+}
+
+fn join(systems: &[SystemName]) -> String {
+    systems
+        .iter()
+        .map(SystemName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StoreClientVerifier {
@@ -329,7 +377,11 @@ impl ClientCertVerifier for StoreClientVerifier {
         let name = CertificateName::from(Fingerprint::of_der(end_entity));
         let found = self.find(&name).inspect_err(|_| decision("store_error"))?;
         let certificate = match found {
-            Some(certificate) if certificate.der() == end_entity.as_ref() => certificate,
+            Found::Trusted(certificate) if certificate.der() == end_entity.as_ref() => certificate,
+            Found::Suspended(systems) => {
+                decision("suspended");
+                return Err(VerifierError::Suspended { name, systems }.into());
+            }
             _ if matches!(self.trust, Trust::Registry { .. }) => {
                 decision("not_trusted");
                 return Err(VerifierError::NotTrusted { name }.into());

@@ -135,7 +135,9 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 28, "{keys:?}");
+    // The report's keys, and the suspension (null) that came with issue 23.
+    assert_eq!(keys.len(), 29, "{keys:?}");
+    assert!(objects[0]["suspension"].is_null());
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -422,8 +424,9 @@ fn certstore_manages_systems_and_identifies_clients() {
     assert_eq!(json[0]["valid"], 1);
     assert_eq!(json[1]["name"], "gateway");
     let output = store.run_registry(&["system", "list"]);
-    assert!(text(&output.stdout)
-        .starts_with("SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED\ncrm      source  1"));
+    assert!(text(&output.stdout).starts_with(
+        "SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED  SUSPENDED\ncrm      source  1"
+    ));
 
     let output = store.run_registry(&["system", "remove", "crm"]);
     assert_eq!(output.status.code(), Some(1));
@@ -1243,4 +1246,145 @@ fn certstore_refuses_keys_that_could_never_authenticate_unless_allowed() {
              0 expired, 0 expiring within 30 days, 1 that could never authenticate\n"
         )
     );
+}
+
+/// `suspend NAME --reason TEXT` and `resume NAME` (issue 23): the certificate stays listed,
+/// marked suspended in `list` and `show` (and their JSON, with reason, time and actor),
+/// `identify` no longer names the system, the audit trail has both changes, and mistakes
+/// (no reason, a reason on two lines, a resume of a certificate not suspended, an unknown
+/// certificate) are refused with the library's words.
+#[test]
+fn certstore_suspend_and_resume() {
+    let store = Store::new("suspend");
+    let source = name_of("sample_source.pem");
+    let output = store.run(&["import", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let output = store.run(&[
+        "--actor",
+        "alice",
+        "suspend",
+        &source,
+        "--reason",
+        "laptop stolen",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let said = text(&output.stdout);
+    assert!(
+        said.starts_with(&format!("suspended: {source} in crm since "))
+            && said.ends_with(" by alice: laptop stolen\n"),
+        "{said}"
+    );
+    assert!(store
+        .system_dir()
+        .join(format!("{source}.suspended"))
+        .exists());
+
+    let output = store.run(&["list"]);
+    let listing = text(&output.stdout);
+    assert_eq!(listing.lines().count(), 2, "{listing}");
+    assert!(listing.contains("suspended valid"), "{listing}");
+    let output = store.run(&["list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed[0]["suspension"]["reason"], "laptop stolen");
+    assert_eq!(listed[0]["suspension"]["by"], "alice");
+    assert!(listed[0]["suspension"]["since"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
+
+    let output = store.run(&["show", &source]);
+    let shown = text(&output.stdout);
+    assert!(
+        shown
+            .lines()
+            .any(|line| line.starts_with("Suspended:           since ")
+                && line.ends_with(" by alice: laptop stolen")),
+        "{shown}"
+    );
+    let output = store.run(&["show", &source, "--json"]);
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["suspension"]["reason"], "laptop stolen");
+
+    let output = store.run_registry(&["identify", "tests/data/sample_source.pem"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    let output = store.run_registry(&["system", "list", "--json"]);
+    let systems: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (
+            systems[0]["valid"].as_u64(),
+            systems[0]["suspended"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+
+    // Mistakes.
+    let output = store.run(&["suspend", &source]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("--reason"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = store.run(&["suspend", &source, "--reason", "two\nlines"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("write it as one line of text"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = store.run(&["suspend", &source, "--reason", "  "]);
+    assert!(
+        text(&output.stderr).contains("a suspension needs a reason"),
+        "{}",
+        text(&output.stderr)
+    );
+    let proxy = name_of("sample_proxy.der");
+    let output = store.run(&["suspend", &proxy, "--reason", "x"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains(&format!("certificate {proxy} not found")),
+        "{}",
+        text(&output.stderr)
+    );
+
+    let output = store.run(&["--actor", "bob", "resume", &source]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with(&format!("resumed: {source} in crm (suspended since ")),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(!store
+        .system_dir()
+        .join(format!("{source}.suspended"))
+        .exists());
+    let output = store.run_registry(&["identify", "tests/data/sample_source.pem"]);
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    let output = store.run(&["resume", &source]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("is not suspended in this system"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = store.run(&["list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(listed[0]["suspension"].is_null());
+
+    let output = store.run_registry(&["history", "--json"]);
+    let history: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let actions: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|record| {
+            (
+                record["action"].as_str().unwrap(),
+                record["actor"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(actions, vec![("resume", "bob"), ("suspend", "alice")]);
 }

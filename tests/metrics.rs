@@ -236,3 +236,37 @@ fn the_verifier_counts_its_decisions() {
         ]
     );
 }
+
+/// Over a registry, a client every system suspended (issue 23) is counted `suspended`.
+#[test]
+fn the_verifier_counts_suspended_clients() {
+    let client = identity(2999);
+    let registry = inbound_certs::Registry::in_memory();
+    let crm: inbound_certs::SystemName = "crm".parse().unwrap();
+    let now = datetime!(2026-06-01 0:00 UTC);
+    registry
+        .create_system(&crm, SystemKind::Source, now)
+        .unwrap();
+    let store = registry.store(&crm).unwrap();
+    let name = store
+        .import_upload(&client.0, &ImportPolicy::new(now))
+        .unwrap()[0]
+        .name();
+    store.suspend(&name, "offboarded").unwrap();
+    let verifier = StoreClientVerifier::for_registry(
+        registry,
+        Arc::new(rustls::crypto::ring::default_provider()),
+    );
+    let server = server(verifier);
+    let recorder = DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        assert!(!handshake(&server, &client.0, &client.1));
+    });
+    assert_eq!(
+        counters(&recorder),
+        vec![(
+            "inbound_certs_verifier_decisions_total{outcome=suspended}".to_string(),
+            1
+        )]
+    );
+}

@@ -259,6 +259,49 @@ fn a_check_sets_the_gauges() {
     );
 }
 
+/// A suspended certificate (issue 23) is counted `suspended` whatever its validity, not
+/// `valid` or `expiring`, and back once it is resumed; the overview counts it apart too.
+#[test]
+fn a_suspended_certificate_is_counted_as_suspended() {
+    let (registry, crm, certificate) = registry();
+    let store = registry.store(&crm).unwrap();
+    store.suspend(&certificate.name(), "under review").unwrap();
+    let monitor = Monitor::new(registry.clone(), MonitorOptions::new());
+    let counts = |now: OffsetDateTime| {
+        let recorder = DebuggingRecorder::new();
+        metrics::with_local_recorder(&recorder, || {
+            monitor.check_once(now).unwrap();
+        });
+        let snapshot = recorder.snapshotter().snapshot().into_vec();
+        ["valid", "expiring", "expired", "damaged", "suspended"].map(|status| {
+            gauge(
+                &snapshot,
+                "inbound_certs_certificates",
+                &[("system", "crm"), ("status", status)],
+            )
+            .unwrap()
+        })
+    };
+    assert_eq!(counts(CREATED), [0.0, 0.0, 0.0, 0.0, 1.0]);
+    assert_eq!(
+        counts(datetime!(2044-12-15 0:00 UTC)),
+        [0.0, 0.0, 0.0, 0.0, 1.0]
+    );
+    let overview = registry.overview(CREATED, Duration::days(30)).unwrap();
+    assert_eq!(
+        (
+            overview[0].valid,
+            overview[0].suspended,
+            overview[0].due.len()
+        ),
+        (0, 1, 0)
+    );
+    store.resume(&certificate.name()).unwrap();
+    assert_eq!(counts(CREATED), [1.0, 0.0, 0.0, 0.0, 0.0]);
+    let overview = registry.overview(CREATED, Duration::days(30)).unwrap();
+    assert_eq!((overview[0].valid, overview[0].suspended), (1, 0));
+}
+
 /// A spawned monitor checks at once and on its interval with the clock it is given, sends
 /// its events, and stops when its handle is dropped.
 #[test]
@@ -461,7 +504,7 @@ fn a_deleted_certificate_series_is_tombstoned() {
     registry.remove_system(&edge, true).unwrap();
     let snapshot = check(datetime!(2044-12-17 0:00 UTC));
     assert!(not_after(&snapshot, "edge").is_nan());
-    for status in ["valid", "expiring", "expired", "damaged"] {
+    for status in ["valid", "expiring", "expired", "damaged", "suspended"] {
         assert_eq!(count(&snapshot, "edge", status), 0.0, "{status}");
     }
 

@@ -308,3 +308,190 @@ fn a_foreign_change_just_before_ours_is_still_seen() {
         );
     }
 }
+
+/// On a directory, a suspension (issue 23) is one small file beside the certificate, never
+/// reported as a damaged entry; another registry on the same directory (another process)
+/// sees it through the change marker; a suspension file that cannot be read (a link, a
+/// FIFO, garbage, writable by others) still suspends, with a reason that says why, and a
+/// resume removes it; a delete removes it with the certificate.
+#[cfg(unix)]
+#[test]
+fn suspensions_on_a_directory_are_files_other_processes_see() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("suspend");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let other = Registry::open(scratch.path()).unwrap();
+    let crm = name("crm");
+    let system = registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    let fingerprint = certificate.fingerprint();
+    let store = registry.store(&crm).unwrap();
+    store.import(&certificate, &policy()).unwrap();
+    assert_eq!(other.identify(&fingerprint).unwrap(), vec![system.clone()]);
+
+    store
+        .suspend(&certificate.name(), "leaked in a ticket")
+        .unwrap();
+    let file = scratch
+        .path()
+        .join("systems/crm")
+        .join(format!("{}.suspended", certificate.name()));
+    let metadata = fs::symlink_metadata(&file).unwrap();
+    assert!(metadata.is_file());
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    let listing = store.list().unwrap();
+    assert!(listing.damaged.is_empty(), "{:?}", listing.damaged);
+    assert_eq!(listing.certificates, vec![certificate.clone()]);
+    assert!(fs::read_dir(scratch.path().join("systems/crm"))
+        .unwrap()
+        .all(|entry| !entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tmp-")));
+    // The other registry rebuilds its index from the marker, and reads the suspension.
+    assert!(other.identify(&fingerprint).unwrap().is_empty());
+    assert_eq!(
+        other.suspended_in(&fingerprint).unwrap(),
+        vec![system.clone()]
+    );
+    assert_eq!(
+        other
+            .store(&crm)
+            .unwrap()
+            .suspension(&certificate.name())
+            .unwrap()
+            .unwrap()
+            .reason(),
+        "leaked in a ticket"
+    );
+
+    // Hostile files in its place still suspend (read by a fresh registry, as a restarted
+    // process would).
+    let target = scratch.path().join("elsewhere.json");
+    fs::write(
+        &target,
+        r#"{"reason":"x","since":"2026-06-01T00:00:00Z","by":"mallory"}"#,
+    )
+    .unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+    let writable_by_others = |path: &std::path::Path| {
+        fs::write(
+            path,
+            r#"{"reason":"x","since":"2026-06-01T00:00:00Z","by":"m"}"#,
+        )
+        .unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o666)).unwrap();
+    };
+    type Make<'a> = &'a dyn Fn(&std::path::Path);
+    let hostile: [(&str, Make); 4] = [
+        ("a symbolic link", &|path| {
+            std::os::unix::fs::symlink(&target, path).unwrap()
+        }),
+        ("not a suspension", &|path| {
+            fs::write(path, b"\xff\xfe garbage").unwrap()
+        }),
+        ("not a regular file", &|path| {
+            rustix::fs::mknodat(
+                rustix::fs::CWD,
+                path,
+                rustix::fs::FileType::Fifo,
+                rustix::fs::Mode::from_raw_mode(0o600),
+                0,
+            )
+            .unwrap()
+        }),
+        ("every user may write to it", &writable_by_others),
+    ];
+    for (what, make) in hostile {
+        fs::remove_file(&file).unwrap();
+        make(&file);
+        let fresh = Registry::open(scratch.path()).unwrap();
+        assert!(
+            fresh.identify(&fingerprint).unwrap().is_empty(),
+            "{what}: trusted"
+        );
+        let suspension = fresh
+            .store(&crm)
+            .unwrap()
+            .suspension(&certificate.name())
+            .unwrap()
+            .unwrap();
+        assert!(
+            suspension.reason().contains("cannot be read") && suspension.reason().contains(what),
+            "{what}: {}",
+            suspension.reason()
+        );
+        assert!(fresh
+            .store(&crm)
+            .unwrap()
+            .list()
+            .unwrap()
+            .damaged
+            .is_empty());
+    }
+    // Resumed: the file is gone, trusted again everywhere.
+    registry
+        .store(&crm)
+        .unwrap()
+        .resume(&certificate.name())
+        .unwrap();
+    assert!(fs::symlink_metadata(&file).is_err());
+    assert!(
+        fs::symlink_metadata(&target).is_ok(),
+        "a link is removed, never followed"
+    );
+    assert_eq!(other.identify(&fingerprint).unwrap(), vec![system.clone()]);
+
+    // Deleted while suspended: the file goes with the certificate.
+    store.suspend(&certificate.name(), "gone").unwrap();
+    store.delete(&certificate.name()).unwrap();
+    assert!(fs::symlink_metadata(&file).is_err());
+    assert!(other.suspended_in(&fingerprint).unwrap().is_empty());
+}
+
+/// A suspension file left behind by a delete that crashed between removing the certificate
+/// and its suspension suspends nothing, and an import of the certificate removes it: the
+/// certificate starts trusted, as after a delete on every backend.
+#[cfg(unix)]
+#[test]
+fn a_suspension_left_behind_by_a_crashed_delete_is_cleared_by_an_import() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("orphan");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let crm = name("crm");
+    let system = registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    let file = scratch
+        .path()
+        .join("systems/crm")
+        .join(format!("{}.suspended", certificate.name()));
+    fs::write(
+        &file,
+        r#"{"reason":"before the crash","since":"2026-06-01T00:00:00Z","by":"alice"}"#,
+    )
+    .unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
+    let store = registry.store(&crm).unwrap();
+    assert!(store.suspensions().unwrap().is_empty());
+    store.import(&certificate, &policy()).unwrap();
+    assert!(fs::symlink_metadata(&file).is_err());
+    assert_eq!(store.suspension(&certificate.name()).unwrap(), None);
+    assert_eq!(
+        registry.identify(&certificate.fingerprint()).unwrap(),
+        vec![system.clone()]
+    );
+    let fresh = Registry::open(scratch.path()).unwrap();
+    assert_eq!(
+        fresh.identify(&certificate.fingerprint()).unwrap(),
+        vec![system]
+    );
+}

@@ -649,6 +649,117 @@ fn a_registry_verifier_trusts_its_systems_and_tells_which_called() {
     );
 }
 
+/// A certificate suspended (issue 23) in every accepted system that holds it is refused on
+/// the next handshake with the alert `certificate_revoked` (the server's error is rustls'
+/// `Revoked`), in TLS 1.2 and 1.3; while another accepted system still trusts it, the client
+/// connects and is identified as that system; a resume lets it in again.
+#[test]
+fn a_suspended_client_is_refused_with_certificate_revoked() {
+    use inbound_certs::{Registry, SystemName};
+    let pki = server_pki();
+    let now = OffsetDateTime::now_utc();
+    let registry = Registry::in_memory();
+    let name = |text: &str| -> SystemName { text.parse().unwrap() };
+    let crm = registry
+        .create_system(&name("crm"), SystemKind::Source, now)
+        .unwrap();
+    let edge = registry
+        .create_system(&name("edge"), SystemKind::Proxy, now)
+        .unwrap();
+    let alice = valid_client("alice");
+    let alice_name = alice.certificate().name();
+    import(&registry.store(crm.name()).unwrap(), &alice);
+    import(&registry.store(edge.name()).unwrap(), &alice);
+    let config = |verifier: StoreClientVerifier| {
+        Arc::new(
+            verifier
+                .into_server_config(vec![pki.server.der.clone()], pki.server.key())
+                .unwrap(),
+        )
+    };
+    let every_system = config(StoreClientVerifier::for_registry(
+        registry.clone(),
+        provider(),
+    ));
+    let crm_only = config(
+        StoreClientVerifier::for_registry(registry.clone(), provider())
+            .only_systems([crm.name().clone()]),
+    );
+    registry
+        .store(crm.name())
+        .unwrap()
+        .suspend(&alice_name, "laptop stolen")
+        .unwrap();
+    for version in VERSIONS {
+        let alice_config = client_config(&pki, version, Some((&alice, &alice)));
+        // edge still trusts her.
+        let outcome = connect(&every_system, &alice_config);
+        assert_eq!(outcome.client.as_deref(), Ok("hello\n"), "{outcome:?}");
+        assert_eq!(
+            registry.identify_der(&outcome.peer.unwrap()).unwrap(),
+            vec![edge.clone()]
+        );
+        // The only system this listener accepts suspended her.
+        let outcome = connect(&crm_only, &alice_config);
+        assert_refused(&outcome, AlertDescription::CertificateRevoked);
+        assert_eq!(
+            outcome.server,
+            Err(rustls::Error::InvalidCertificate(CertificateError::Revoked))
+        );
+    }
+    registry
+        .store(edge.name())
+        .unwrap()
+        .suspend(&alice_name, "laptop stolen")
+        .unwrap();
+    for version in VERSIONS {
+        let outcome = connect(
+            &every_system,
+            &client_config(&pki, version, Some((&alice, &alice))),
+        );
+        assert_refused(&outcome, AlertDescription::CertificateRevoked);
+    }
+    registry
+        .store(crm.name())
+        .unwrap()
+        .resume(&alice_name)
+        .unwrap();
+    let outcome = connect(
+        &every_system,
+        &client_config(&pki, &TLS13, Some((&alice, &alice))),
+    );
+    assert_eq!(
+        registry.identify_der(&outcome.peer.unwrap()).unwrap(),
+        vec![crm.clone()]
+    );
+    let outcome = connect(
+        &crm_only,
+        &client_config(&pki, &TLS12, Some((&alice, &alice))),
+    );
+    assert_eq!(outcome.client.as_deref(), Ok("hello\n"), "{outcome:?}");
+}
+
+/// `VerifierError::Suspended` says which certificate and which systems, and reaches rustls as
+/// `Revoked`.
+#[test]
+fn the_suspended_error_names_the_certificate_and_systems() {
+    let alice = valid_client("alice").certificate().name();
+    let error = VerifierError::Suspended {
+        name: alice,
+        systems: vec!["crm".parse().unwrap(), "edge".parse().unwrap()],
+    };
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "client certificate {alice} is suspended in every system that holds it (crm, edge)"
+        )
+    );
+    assert_eq!(
+        rustls::Error::from(error),
+        rustls::Error::InvalidCertificate(CertificateError::Revoked)
+    );
+}
+
 /// The key types a provider verifies, as the import policy learns them (issue 23): ring's
 /// are the common ones (no P-521, no Ed448), and a policy made for it refuses a P-521 key
 /// that another provider could verify.

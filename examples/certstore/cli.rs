@@ -27,7 +27,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "NAME", help_heading = GLOBAL)]
     pub(crate) actor: Option<String>,
 
-    /// The system a command works on (import, show, delete, migrate), or the only one it
+    /// The system a command works on (import, show, delete, suspend, resume, migrate), or the only one it
     /// covers (list, purge-expired, history).
     #[arg(long, global = true, value_name = "NAME", value_parser = system_name, help_heading = GLOBAL)]
     pub(crate) system: Option<SystemName>,
@@ -51,6 +51,11 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Delete certificates from --system.
     Delete(DeleteArgs),
+    /// Suspend a certificate in --system: it stays stored, but the system does not trust it
+    /// until it is resumed (suspending it again replaces the reason).
+    Suspend(SuspendArgs),
+    /// Lift a certificate's suspension in --system: the system trusts it again.
+    Resume(ResumeArgs),
     /// Delete the expired certificates of --system, or of every system.
     PurgeExpired,
     /// The systems that trust a certificate; exit 1 when none does.
@@ -143,6 +148,23 @@ pub(crate) struct DeleteArgs {
     /// Certificate names (cert_client_…) or SHA-256 fingerprints.
     #[arg(required = true, value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
     pub(crate) names: Vec<CertificateName>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SuspendArgs {
+    /// A certificate name (cert_client_…) or a SHA-256 fingerprint.
+    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
+    pub(crate) name: CertificateName,
+    /// Why it is suspended: 1 to 500 characters on one line (recorded in the audit trail).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) reason: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResumeArgs {
+    /// A certificate name (cert_client_…) or a SHA-256 fingerprint.
+    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
+    pub(crate) name: CertificateName,
 }
 
 #[derive(Debug, Args)]

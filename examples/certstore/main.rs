@@ -10,6 +10,8 @@
 //! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS] [--wide]
 //! certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
 //! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
+//! certstore --store DIR --system NAME suspend NAME|FINGERPRINT --reason TEXT
+//! certstore --store DIR --system NAME resume NAME|FINGERPRINT
 //! certstore --store DIR [--system NAME] purge-expired
 //! certstore --store DIR identify FILE|FINGERPRINT
 //! certstore --store DIR check [--within-days N] [--json]
@@ -28,7 +30,9 @@
 //! arguments gives one line saying what is wrong and a hint. Errors go to stderr and the exit
 //! code is 1. A damaged certificate file does not fail
 //! `list`: the healthy certificates are printed and each damaged file is reported on stderr.
-//! `identify` exits 1 when no system trusts the certificate. `check` lists every system's
+//! `identify` exits 1 when no system trusts the certificate (a system that suspended it does
+//! not). A suspended certificate stays listed: `list` marks its status `suspended …`, and
+//! `show` and the JSON of both give the suspension's reason, time and actor. `check` lists every system's
 //! expired certificates and those expiring within N days (default 30) and exits as monitoring
 //! plugins do: 0 when there are none, 1 when some expire within the window, 2 when some have
 //! expired, so cron or a monitoring agent can run it as it is.

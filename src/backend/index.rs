@@ -2,8 +2,9 @@
 //! certificate, and the systems themselves. (On PostgreSQL the database's own index, kept
 //! current by its listener, serves instead.)
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::Identified;
 use crate::fingerprint::Fingerprint;
 use crate::system::{System, SystemName};
 
@@ -12,6 +13,8 @@ use crate::system::{System, SystemName};
 pub(super) struct Index {
     pub(super) systems: BTreeMap<SystemName, System>,
     pub(super) trusted: HashMap<Fingerprint, Vec<SystemName>>,
+    /// The certificates suspended in a system that holds them.
+    pub(super) suspended: HashSet<(Fingerprint, SystemName)>,
 }
 
 impl Index {
@@ -22,7 +25,22 @@ impl Index {
         }
     }
 
+    /// Marks a certificate the system holds as suspended there (`true`) or not.
+    pub(super) fn suspend(
+        &mut self,
+        fingerprint: Fingerprint,
+        system: &SystemName,
+        suspended: bool,
+    ) {
+        if suspended {
+            self.suspended.insert((fingerprint, system.clone()));
+        } else {
+            self.suspended.remove(&(fingerprint, system.clone()));
+        }
+    }
+
     pub(super) fn distrust(&mut self, fingerprint: &Fingerprint, system: &SystemName) {
+        self.suspended.remove(&(*fingerprint, system.clone()));
         if let Some(systems) = self.trusted.get_mut(fingerprint) {
             systems.retain(|name| name != system);
             if systems.is_empty() {
@@ -34,22 +52,26 @@ impl Index {
     /// Forgets a removed system and every trust it gave.
     pub(super) fn remove_system(&mut self, name: &SystemName) {
         self.systems.remove(name);
+        self.suspended.retain(|(_, system)| system != name);
         self.trusted.retain(|_, systems| {
             systems.retain(|system| system != name);
             !systems.is_empty()
         });
     }
 
-    /// The systems that trust the certificate with this fingerprint, sorted by name.
-    pub(super) fn identify(&self, fingerprint: &Fingerprint) -> Vec<System> {
-        self.trusted
-            .get(fingerprint)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|name| self.systems.get(name).cloned())
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The systems that hold the certificate with this fingerprint, sorted by name: those
+    /// that trust it and those that suspended it.
+    pub(super) fn identify(&self, fingerprint: &Fingerprint) -> Identified {
+        let mut identified = Identified::default();
+        for name in self.trusted.get(fingerprint).into_iter().flatten() {
+            if let Some(system) = self.systems.get(name) {
+                if self.suspended.contains(&(*fingerprint, name.clone())) {
+                    identified.suspended.push(system.clone());
+                } else {
+                    identified.trusting.push(system.clone());
+                }
+            }
+        }
+        identified
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreError};
+use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreError, Suspension};
 use crate::system::{System, SystemName};
 
 pub(crate) mod fs;
@@ -61,6 +61,17 @@ pub(crate) enum Marker {
     #[cfg(feature = "postgres")]
     Revision(i64),
 }
+
+/// The systems that hold one certificate, as an index in memory says: those that trust it,
+/// and those that suspended it; each sorted by name.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Identified {
+    pub(crate) trusting: Vec<System>,
+    pub(crate) suspended: Vec<System>,
+}
+
+/// The suspensions of one system's certificates, by certificate.
+pub(crate) type Suspensions = std::collections::BTreeMap<CertificateName, Suspension>;
 
 /// What a registry asks of where it keeps its systems.
 pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
@@ -92,9 +103,9 @@ pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
     /// The certificates of `system` (`None` for a target system, which keeps none).
     fn store(&self, system: &System) -> Result<Option<Arc<dyn SystemBackend>>, StoreError>;
 
-    /// The systems that trust the certificate with this fingerprint, sorted by name, from an
-    /// index kept in memory.
-    fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError>;
+    /// The systems that hold the certificate with this fingerprint, those that trust it and
+    /// those that suspended it, from an index kept in memory.
+    fn identify(&self, fingerprint: &Fingerprint) -> Result<Identified, StoreError>;
 
     /// Where the backend stands now (cheap: at most one `stat`).
     fn marker(&self) -> Marker;
@@ -145,4 +156,34 @@ pub(crate) trait SystemBackend: Send + Sync {
         name: &CertificateName,
         records: &dyn Fn(Option<&Certificate>) -> Vec<AuditRecord>,
     ) -> Result<(), StoreError>;
+
+    /// Every suspension of the system's certificates. (A suspension the backend cannot read
+    /// is reported as one, so that the certificate stays refused: the safe side.)
+    fn suspensions(&self) -> Result<Suspensions, StoreError>;
+
+    /// The suspension of this certificate, if it is suspended.
+    fn suspension(&self, name: &CertificateName) -> Result<Option<Suspension>, StoreError> {
+        Ok(self.suspensions()?.remove(name))
+    }
+
+    /// Suspends a certificate the system holds ([`StoreError::NotFound`] otherwise), or
+    /// replaces its suspension, with the records `records` makes of the certificate and the
+    /// suspension replaced, as one change. Returns the suspension as kept (PostgreSQL keeps
+    /// its time to the microsecond).
+    fn suspend(
+        &self,
+        name: &CertificateName,
+        suspension: &Suspension,
+        records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError>;
+
+    /// Lifts the suspension of a certificate ([`StoreError::NotSuspended`] if it has none;
+    /// [`StoreError::NotFound`] if the system does not hold it), with the records `records`
+    /// makes of the certificate and the suspension lifted, as one change. Returns the
+    /// suspension lifted.
+    fn resume(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(&Certificate, &Suspension) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError>;
 }

@@ -14,7 +14,7 @@ use time::Duration;
 use super::{names, one, policy, BUNDLE, EXPIRED, FULLCHAIN, NOW, PRIVATE_KEY, PROXY, SOURCE};
 use crate::audit::{AuditAction, AuditOutcome, HistoryQuery};
 use crate::registry::Registry;
-use crate::store::{CertificateStore, StoreError};
+use crate::store::{CertificateStore, StoreError, SuspensionReasonError};
 use crate::system::{SystemKind, SystemName};
 
 fn system_name(text: &str) -> SystemName {
@@ -28,6 +28,7 @@ pub fn run_registry(make: impl Fn() -> Registry) {
     registry_identifies_systems(&make());
     registry_refuses_to_lose_certificates(&make());
     registry_target_systems_hold_nothing(&make());
+    registry_suspends_and_resumes(make());
 }
 
 /// Systems are created, listed in name order, read back and removed.
@@ -403,5 +404,191 @@ pub fn registry_audit(registry: Registry) {
                 "upload fullchain.pem"
             ),
         ]
+    );
+}
+
+/// A certificate suspended in one system stays stored there but is not trusted by it
+/// (`identify` leaves it out, `suspended_in` names it), while another system that holds it
+/// still trusts it; a second suspend replaces the reason; a resume brings trust back; a
+/// resume of a certificate not suspended, a suspend of one not held and a bad reason are
+/// refused with their errors; a re-import keeps the suspension and a delete clears it;
+/// every change is audited with its reason. On an empty registry (its clock set to [`NOW`]).
+pub fn registry_suspends_and_resumes(registry: Registry) {
+    let registry = registry.with_clock(|| NOW).acting_as("carol");
+    let crm = system_name("crm");
+    let gateway = system_name("gateway");
+    let crm_system = registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let gateway_system = registry
+        .create_system(&gateway, SystemKind::Proxy, NOW)
+        .unwrap();
+    let source = one(SOURCE);
+    let name = source.name();
+    let fingerprint = source.fingerprint();
+    let store = registry.store(&crm).unwrap();
+    store.import(&source, &policy()).unwrap();
+    registry
+        .store(&gateway)
+        .unwrap()
+        .import(&source, &policy())
+        .unwrap();
+
+    // Refusals change nothing.
+    assert!(matches!(
+        store.suspend(&name, " \t"),
+        Err(StoreError::SuspensionReason(SuspensionReasonError::Empty))
+    ));
+    assert!(matches!(
+        store.suspend(&name, "two\nlines"),
+        Err(StoreError::SuspensionReason(
+            SuspensionReasonError::ControlCharacter { position: 4 }
+        ))
+    ));
+    assert!(matches!(
+        store.suspend(&name, &"x".repeat(501)),
+        Err(StoreError::SuspensionReason(
+            SuspensionReasonError::TooLong { chars: 501 }
+        ))
+    ));
+    let other = one(PROXY);
+    let error = store.suspend(&other.name(), "leaked").unwrap_err();
+    assert!(
+        matches!(error, StoreError::NotFound(n) if n == other.name()),
+        "{error:?}"
+    );
+    let error = store.resume(&name).unwrap_err();
+    assert!(
+        matches!(error, StoreError::NotSuspended(n) if n == name),
+        "{error:?}"
+    );
+    assert_eq!(error.code(), "not_suspended");
+    assert_eq!(store.suspension(&name).unwrap(), None);
+    assert!(store.suspensions().unwrap().is_empty());
+
+    // Suspended in crm: gateway still trusts it.
+    let suspension = store.suspend(&name, "  key may have leaked ").unwrap();
+    assert_eq!(suspension.reason(), "key may have leaked");
+    assert_eq!(suspension.since(), NOW);
+    assert_eq!(suspension.by(), "carol");
+    assert_eq!(store.suspension(&name).unwrap(), Some(suspension.clone()));
+    let again = registry.store(&crm).unwrap();
+    assert_eq!(
+        again.suspensions().unwrap().into_iter().collect::<Vec<_>>(),
+        vec![(name, suspension.clone())]
+    );
+    assert_eq!(again.list().unwrap().certificates, vec![source.clone()]);
+    assert_eq!(again.get(&name).unwrap(), Some(source.clone()));
+    assert_eq!(
+        registry.identify(&fingerprint).unwrap(),
+        vec![gateway_system.clone()]
+    );
+    assert_eq!(
+        registry.suspended_in(&fingerprint).unwrap(),
+        vec![crm_system.clone()]
+    );
+    assert!(registry
+        .store(&gateway)
+        .unwrap()
+        .suspension(&name)
+        .unwrap()
+        .is_none());
+
+    // Suspended twice: the reason is replaced. Imported again: still suspended.
+    let replaced = store.suspend(&name, "rotated by the vendor").unwrap();
+    assert_eq!(store.suspension(&name).unwrap(), Some(replaced));
+    store.import(&source, &policy()).unwrap();
+    assert_eq!(
+        registry.suspended_in(&fingerprint).unwrap(),
+        vec![crm_system.clone()]
+    );
+
+    // Suspended in both: no system trusts it.
+    registry
+        .store(&gateway)
+        .unwrap()
+        .suspend(&name, "audit finding 12")
+        .unwrap();
+    assert!(registry.identify(&fingerprint).unwrap().is_empty());
+    assert_eq!(
+        registry.suspended_in(&fingerprint).unwrap(),
+        vec![crm_system.clone(), gateway_system.clone()]
+    );
+
+    // Resumed in crm: trusted there again.
+    let lifted = store.resume(&name).unwrap();
+    assert_eq!(lifted.reason(), "rotated by the vendor");
+    assert_eq!(store.suspension(&name).unwrap(), None);
+    assert_eq!(
+        registry.identify(&fingerprint).unwrap(),
+        vec![crm_system.clone()]
+    );
+
+    // Deleted while suspended (in gateway), then imported again: trusted, not suspended.
+    let gateways = registry.store(&gateway).unwrap();
+    gateways.delete(&name).unwrap();
+    assert!(registry.suspended_in(&fingerprint).unwrap().is_empty());
+    gateways.import(&source, &policy()).unwrap();
+    assert_eq!(gateways.suspension(&name).unwrap(), None);
+    assert_eq!(
+        registry.identify(&fingerprint).unwrap(),
+        vec![crm_system.clone(), gateway_system.clone()]
+    );
+
+    // A system removed with a suspended certificate takes the suspension with it.
+    store.suspend(&name, "leaving").unwrap();
+    registry.remove_system(&crm, true).unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let fresh = registry.store(&crm).unwrap();
+    fresh.import(&source, &policy()).unwrap();
+    assert_eq!(fresh.suspension(&name).unwrap(), None);
+    assert!(registry.suspended_in(&fingerprint).unwrap().is_empty());
+
+    // The trail: each suspend and resume, with its reason.
+    let records = registry
+        .history(&HistoryQuery::new().system(crm.clone()))
+        .unwrap()
+        .records;
+    let seen: Vec<(AuditAction, AuditOutcome, String)> = records
+        .iter()
+        .filter(|r| matches!(r.action, AuditAction::Suspend | AuditAction::Resume))
+        .map(|r| (r.action, r.outcome, r.detail.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                AuditAction::Suspend,
+                AuditOutcome::Suspended,
+                "leaving".into()
+            ),
+            (
+                AuditAction::Resume,
+                AuditOutcome::Resumed,
+                "suspended since 2026-06-01T00:00:00Z by carol for: rotated by the vendor".into()
+            ),
+            (
+                AuditAction::Suspend,
+                AuditOutcome::Suspended,
+                "rotated by the vendor (replacing the suspension for: key may have leaked)".into()
+            ),
+            (
+                AuditAction::Suspend,
+                AuditOutcome::Suspended,
+                "key may have leaked".into()
+            ),
+        ]
+    );
+    let suspend = records
+        .iter()
+        .find(|r| r.action == AuditAction::Suspend)
+        .unwrap();
+    assert_eq!(suspend.actor, "carol");
+    assert_eq!(suspend.certificate, Some(name));
+    assert_eq!(
+        suspend.subject.as_deref(),
+        Some("CN=orders-service.source.example,O=Orders Inc,C=DE")
     );
 }

@@ -1,5 +1,5 @@
-//! [`SystemOverview`]: how many certificates of each system are valid, expiring, expired or
-//! damaged at an instant.
+//! [`SystemOverview`]: how many certificates of each system are valid, expiring, expired,
+//! damaged or suspended at an instant.
 
 use time::{Duration, OffsetDateTime};
 
@@ -23,6 +23,9 @@ pub struct SystemOverview {
     pub expired: usize,
     /// Entries of the system's store that could not be read.
     pub damaged: usize,
+    /// Certificates [suspended](crate::SystemStore::suspend) in the system, whatever their
+    /// validity (counted here only, and not among the due).
+    pub suspended: usize,
     /// The expired and expiring certificates, the soonest end first: those that need an
     /// administrator.
     pub due: Vec<Certificate>,
@@ -38,16 +41,23 @@ impl Registry {
     ) -> Result<Vec<SystemOverview>, StoreError> {
         let mut overviews = Vec::new();
         for system in self.systems()?.systems {
-            let listing = self.store(system.name())?.list()?;
+            let store = self.store(system.name())?;
+            let listing = store.list()?;
+            let suspended = store.suspensions()?;
             let mut overview = SystemOverview {
                 system,
                 valid: 0,
                 expiring: 0,
                 expired: 0,
                 damaged: listing.damaged.len(),
+                suspended: 0,
                 due: Vec::new(),
             };
             for certificate in listing.certificates {
+                if suspended.contains_key(&certificate.name()) {
+                    overview.suspended += 1;
+                    continue;
+                }
                 match certificate.summary().validity.status_at(now, warn_within) {
                     ValidityStatus::Expired { .. } => overview.expired += 1,
                     ValidityStatus::ExpiringSoon { .. } => overview.expiring += 1,

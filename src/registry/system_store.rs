@@ -37,6 +37,113 @@ impl SystemStore {
     pub fn system(&self) -> &System {
         &self.system
     }
+
+    /// Suspends a certificate the system holds: it stays stored (listed, shown, counted), but
+    /// the system no longer trusts it: [`Registry::identify`] leaves the system out for it,
+    /// and the verifier refuses it when every system that holds it suspended it. The reason
+    /// is checked by [`check_reason`](crate::store::check_reason) (1 to 500 characters, one
+    /// line); the time is the registry's clock's (PostgreSQL keeps it to the microsecond: the
+    /// suspension returned is the one kept), the actor this handle's. Recorded in the
+    /// audit trail (`suspend`, the reason in the detail) as one with the change, kept as
+    /// durably as an import.
+    ///
+    /// Suspending a certificate that is suspended already replaces its suspension (a new
+    /// reason, time and actor; the record's detail names the reason replaced). A delete
+    /// clears the suspension (a certificate imported again after it is trusted); importing
+    /// a certificate the system still holds changes nothing, so it stays suspended.
+    ///
+    /// Errors: [`StoreError::SuspensionReason`] for a refused reason (nothing recorded),
+    /// [`StoreError::NotFound`] if the system does not hold the certificate (a target
+    /// system holds none).
+    ///
+    /// ```
+    /// use inbound_certs::{CertificateStore, ImportPolicy, Registry, SystemKind};
+    /// use time::macros::datetime;
+    ///
+    /// let now = datetime!(2026-06-01 0:00 UTC);
+    /// let registry = Registry::in_memory().with_clock(move || now).acting_as("alice");
+    /// let crm = registry.create_system(&"crm".parse()?, SystemKind::Source, now)?;
+    /// let store = registry.store(crm.name())?;
+    /// let upload = std::fs::read("tests/data/sample_source.pem")?;
+    /// let name = store.import_upload(&upload, &ImportPolicy::new(now))?[0].name();
+    ///
+    /// let suspension = store.suspend(&name, "key may have leaked")?;
+    /// assert_eq!((suspension.reason(), suspension.by(), suspension.since()), ("key may have leaked", "alice", now));
+    /// assert!(registry.identify(&name.fingerprint())?.is_empty());
+    /// assert_eq!(registry.suspended_in(&name.fingerprint())?, vec![crm.clone()]);
+    ///
+    /// store.resume(&name)?;
+    /// assert_eq!(registry.identify(&name.fingerprint())?, vec![crm]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn suspend(&self, name: &CertificateName, reason: &str) -> Result<Suspension, StoreError> {
+        let suspension = Suspension::new(reason, self.shared.now(), self.actor.to_string())?;
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotFound(*name));
+        };
+        let kept = store.suspend(name, &suspension, &|certificate, previous| {
+            let detail = match previous {
+                Some(previous) => format!(
+                    "{} (replacing the suspension for: {})",
+                    suspension.reason(),
+                    previous.reason()
+                ),
+                None => suspension.reason().to_string(),
+            };
+            vec![self.audit_record(
+                AuditAction::Suspend,
+                Some(certificate),
+                AuditOutcome::Suspended,
+                detail,
+            )]
+        })?;
+        self.shared.bump();
+        Ok(kept)
+    }
+
+    /// Lifts a certificate's suspension: the system trusts it again. Recorded in the audit
+    /// trail (`resume`, the detail saying what the suspension was) as one with the change.
+    /// Returns the suspension lifted.
+    ///
+    /// Errors: [`StoreError::NotSuspended`] if the certificate is not suspended in this
+    /// system, [`StoreError::NotFound`] if the system does not hold it.
+    pub fn resume(&self, name: &CertificateName) -> Result<Suspension, StoreError> {
+        let Some(store) = &self.store else {
+            return Err(StoreError::NotFound(*name));
+        };
+        let lifted = store.resume(name, &|certificate, lifted| {
+            vec![self.audit_record(
+                AuditAction::Resume,
+                Some(certificate),
+                AuditOutcome::Resumed,
+                format!(
+                    "suspended since {} by {} for: {}",
+                    crate::store::rfc3339(lifted.since()),
+                    lifted.by(),
+                    lifted.reason()
+                ),
+            )]
+        })?;
+        self.shared.bump();
+        Ok(lifted)
+    }
+
+    /// The suspension of a certificate the system holds; `None` if it is not suspended (or
+    /// not held).
+    pub fn suspension(&self, name: &CertificateName) -> Result<Option<Suspension>, StoreError> {
+        match &self.store {
+            Some(store) => store.suspension(name),
+            None => Ok(None),
+        }
+    }
+
+    /// Every suspended certificate of the system, by name, with its suspension.
+    pub fn suspensions(&self) -> Result<BTreeMap<CertificateName, Suspension>, StoreError> {
+        match &self.store {
+            Some(store) => store.suspensions(),
+            None => Ok(BTreeMap::new()),
+        }
+    }
 }
 
 /// Every change through a system store is recorded by the store itself, under the audit

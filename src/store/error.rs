@@ -88,6 +88,12 @@ pub enum StoreError {
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]
     NotFound(CertificateName),
+    /// A resume of a certificate that is not suspended in the system.
+    #[error("certificate {0} is not suspended in this system; there is nothing to resume")]
+    NotSuspended(CertificateName),
+    /// A suspension's reason is refused (empty, too long, or not one line of text).
+    #[error(transparent)]
+    SuspensionReason(#[from] crate::store::SuspensionReasonError),
     /// The upload could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -253,6 +259,8 @@ impl StoreError {
             StoreError::SystemExists(_) => "system_exists",
             StoreError::SystemNotEmpty { .. } => "system_not_empty",
             StoreError::NotFound(_) => "not_found",
+            StoreError::NotSuspended(_) => "not_suspended",
+            StoreError::SuspensionReason(_) => "invalid_reason",
             StoreError::Decode(error) => error.code(),
             StoreError::Damaged(_) => "damaged",
             StoreError::InsecurePermissions { .. } => "insecure_permissions",

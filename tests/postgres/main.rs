@@ -86,6 +86,8 @@ fn main() -> ExitCode {
         resync::registry_rows_by_hand_are_healed_and_reported,
         replicas::a_verifier_over_a_postgres_registry_follows_other_replicas,
         replicas::a_monitor_follows_changes_made_on_another_replica,
+        replicas::a_suspension_on_one_replica_is_seen_by_the_other,
+        upgrades::a_registry_without_suspensions_is_upgraded,
         audit::a_postgres_registry_keeps_its_audit_trail_in_the_database,
         audit::a_change_refused_inside_the_database_leaves_no_record,
         audit::audit_records_of_concurrent_replicas_are_all_there,

@@ -313,3 +313,110 @@ pub(crate) fn a_monitor_follows_changes_made_on_another_replica(server: &Server)
         started.elapsed()
     )
 }
+
+/// A suspension made on one replica (issue 23) reaches the other's index through the
+/// listener: its `identify` leaves the system out, its verifier refuses the client with
+/// `Revoked` (alert `certificate_revoked`), its store shows the suspension; a resume there is
+/// seen back on the first, and a delete of a suspended certificate clears it everywhere.
+pub(crate) fn a_suspension_on_one_replica_is_seen_by_the_other(server: &Server) -> String {
+    let schema = fresh_schema("registry_suspend");
+    let (a, b) = (
+        connect_registry(server, &schema),
+        connect_registry(server, &schema).acting_as("bob"),
+    );
+    let crm = system_name("crm");
+    let system = a
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    let client = &certificates(1)[0];
+    let fingerprint = client.fingerprint();
+    a.store(&crm).unwrap().import(client, &policy()).unwrap();
+    within(Duration::from_secs(10), "b trusts a's import", || {
+        b.identify(&fingerprint).unwrap() == vec![system.clone()]
+    });
+
+    let started = Instant::now();
+    a.acting_as("alice")
+        .store(&crm)
+        .unwrap()
+        .suspend(&client.name(), "key on a lost laptop")
+        .unwrap();
+    assert!(a.identify(&fingerprint).unwrap().is_empty());
+    within(Duration::from_secs(10), "b sees the suspension", || {
+        b.identify(&fingerprint).unwrap().is_empty()
+    });
+    let seen = started.elapsed();
+    assert_eq!(b.suspended_in(&fingerprint).unwrap(), vec![system.clone()]);
+    let suspension = b
+        .store(&crm)
+        .unwrap()
+        .suspension(&client.name())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (suspension.reason(), suspension.by()),
+        ("key on a lost laptop", "alice")
+    );
+    #[cfg(feature = "rustls")]
+    {
+        use inbound_certs::StoreClientVerifier;
+        use rustls::pki_types::{CertificateDer, UnixTime};
+        use rustls::server::danger::ClientCertVerifier;
+        let der = CertificateDer::from(client.der().to_vec());
+        let verifier = StoreClientVerifier::for_registry(b.clone(), provider());
+        let error = verifier
+            .verify_client_cert(&der, &[], UnixTime::now())
+            .unwrap_err();
+        assert_eq!(
+            error,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked)
+        );
+    }
+
+    b.store(&crm).unwrap().resume(&client.name()).unwrap();
+    within(Duration::from_secs(10), "a sees the resume", || {
+        a.identify(&fingerprint).unwrap() == vec![system.clone()]
+    });
+    assert!(a
+        .store(&crm)
+        .unwrap()
+        .suspension(&client.name())
+        .unwrap()
+        .is_none());
+
+    a.store(&crm)
+        .unwrap()
+        .suspend(&client.name(), "retired")
+        .unwrap();
+    within(
+        Duration::from_secs(10),
+        "b sees the second suspension",
+        || b.identify(&fingerprint).unwrap().is_empty(),
+    );
+    b.store(&crm).unwrap().delete(&client.name()).unwrap();
+    a.store(&crm).unwrap().import(client, &policy()).unwrap();
+    within(Duration::from_secs(10), "b trusts it again", || {
+        b.identify(&fingerprint).unwrap() == vec![system.clone()]
+    });
+    assert!(b.suspended_in(&fingerprint).unwrap().is_empty());
+    let actions: Vec<&str> = a
+        .history(&inbound_certs::audit::HistoryQuery::new().system(crm.clone()))
+        .unwrap()
+        .records
+        .iter()
+        .map(|record| record.action.as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "import",
+            "delete",
+            "suspend",
+            "resume",
+            "suspend",
+            "import",
+            "create_system"
+        ]
+    );
+    format!("a suspension on one replica seen by the other's identify in {seen:?}; resume and delete followed")
+}

@@ -262,3 +262,69 @@ pub(crate) fn tables_of_the_version_before_registries_are_upgraded(server: &Serv
     });
     "3 rows of the earlier version kept as legacy rows, the key made (system, fingerprint), the summary recomputed; a PostgresStore keeps working; adopted into a system in one transaction".to_string()
 }
+
+/// A registry's tables as the version before suspensions (issue 23) left them: everything
+/// but the `suspensions` table, with a system and its certificate. The first registry that
+/// connects adds the table in place; nothing else changes, and suspend and resume work.
+pub(crate) fn a_registry_without_suspensions_is_upgraded(server: &Server) -> String {
+    let schema = fresh_schema("before_suspensions");
+    let client = &certificates(1)[0];
+    let crm = system_name("crm");
+    {
+        let registry = connect_registry(server, &schema);
+        registry
+            .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+            .unwrap();
+        registry
+            .store(&crm)
+            .unwrap()
+            .import(client, &policy())
+            .unwrap();
+    }
+    let mut sql = server.sql();
+    sql.batch_execute(&format!("DROP TABLE \"{schema}\".suspensions"))
+        .unwrap();
+    let tables = |sql: &mut postgres::Client| -> i64 {
+        sql.query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'suspensions'",
+            &[&schema],
+        )
+        .unwrap()
+        .get(0)
+    };
+    assert_eq!(tables(&mut sql), 0);
+
+    // Its clock below the microsecond: the suspension returned is the one kept.
+    let registry = connect_registry(server, &schema)
+        .with_clock(|| time::macros::datetime!(2026-06-01 12:00:00.123456789 UTC));
+    assert_eq!(tables(&mut sql), 1);
+    let store = registry.store(&crm).unwrap();
+    assert_eq!(store.list().unwrap().certificates, vec![client.clone()]);
+    assert!(store.suspensions().unwrap().is_empty());
+    let system = registry.system(&crm).unwrap();
+    assert_eq!(
+        registry.identify(&client.fingerprint()).unwrap(),
+        vec![system.clone()]
+    );
+    let suspension = store
+        .suspend(&client.name(), "upgraded, then suspended")
+        .unwrap();
+    assert_eq!(
+        suspension.since(),
+        time::macros::datetime!(2026-06-01 12:00:00.123456 UTC)
+    );
+    assert_eq!(store.suspension(&client.name()).unwrap(), Some(suspension));
+    assert!(registry.identify(&client.fingerprint()).unwrap().is_empty());
+    // A replica started after the upgrade loads the suspension.
+    let other = connect_registry(server, &schema);
+    assert_eq!(
+        other.suspended_in(&client.fingerprint()).unwrap(),
+        vec![system.clone()]
+    );
+    store.resume(&client.name()).unwrap();
+    assert_eq!(
+        registry.identify(&client.fingerprint()).unwrap(),
+        vec![system]
+    );
+    "a registry's tables without suspensions gain the table in place, keeping systems and certificates".to_string()
+}

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use inbound_certs::{
-    summary::KeyAlgorithm, Certificate, CertificateStore, Registry, System, SystemName,
+    store::Suspension, summary::KeyAlgorithm, Certificate, CertificateStore, Registry, System,
+    SystemName,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
@@ -47,9 +48,11 @@ pub(crate) fn list(
     now: OffsetDateTime,
     view: &View,
 ) -> Outcome {
-    let mut rows: Vec<(SystemName, Certificate)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for system in systems {
-        let listing = registry.store(system.name())?.list()?;
+        let store = registry.store(system.name())?;
+        let listing = store.list()?;
+        let mut suspensions = store.suspensions()?;
         for damaged in &listing.damaged {
             eprintln!("warning: system {}: {damaged}", system.name());
         }
@@ -64,15 +67,22 @@ pub(crate) fn list(
                         validity.is_expired_at(now) || validity.ends_within(now, within)
                     })
                 })
-                .map(|certificate| (system.name().clone(), certificate)),
+                .map(|certificate| {
+                    let suspension = suspensions.remove(&certificate.name());
+                    (system.name().clone(), certificate, suspension)
+                }),
         );
     }
     if view.json {
         let objects: Vec<Value> = rows
             .iter()
-            .map(|(system, certificate)| {
+            .map(|(system, certificate, suspension)| {
                 let mut object = crate::support::json_object(certificate, now);
                 object.insert("system".into(), Value::String(system.to_string()));
+                object.insert(
+                    "suspension".into(),
+                    suspension.as_ref().map_or(Value::Null, suspension_json),
+                );
                 let when_and_who = imported(registry, system, &certificate.name());
                 let when_and_who = when_and_who.as_ref();
                 object.insert(
@@ -93,7 +103,19 @@ pub(crate) fn list(
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateTime) {
+/// A certificate of a system, with its suspension if it is suspended there.
+type Row = (SystemName, Certificate, Option<Suspension>);
+
+/// A suspension as `list --json` and `show --json` give it.
+pub(crate) fn suspension_json(suspension: &Suspension) -> Value {
+    serde_json::json!({
+        "reason": suspension.reason(),
+        "since": super::rfc3339(suspension.since()),
+        "by": suspension.by(),
+    })
+}
+
+fn print_table(rows: &[Row], view: &View, now: OffsetDateTime) {
     let mut header = vec![
         "NAME",
         "SUBJECT",
@@ -108,7 +130,7 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
     }
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|(system, c)| {
+        .map(|(system, c, suspension)| {
             let s = c.summary();
             let name = if view.wide {
                 s.name.to_string()
@@ -133,10 +155,16 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
                         .weaknesses(&inbound_certs::summary::TlsKeyTypes::common())
                         .iter()
                         .any(inbound_certs::summary::Weakness::prevents_authentication);
-                    if weak {
+                    let status = if weak {
                         format!("{} unusable", status.as_str())
                     } else {
                         status.as_str().to_string()
+                    };
+                    // Not trusted by the system, whatever its validity: said first.
+                    if suspension.is_some() {
+                        format!("suspended {status}")
+                    } else {
+                        status
                     }
                 },
             ];

@@ -11,6 +11,7 @@ mod list;
 mod migrate;
 mod purge;
 mod show;
+mod suspend;
 mod system;
 
 use std::path::PathBuf;
@@ -71,6 +72,8 @@ pub(crate) fn run(cli: Cli) -> Outcome {
         Command::List(arguments) => list::run(&context, &arguments),
         Command::Show(arguments) => show::run(&context, &arguments),
         Command::Delete(arguments) => delete::run(&context, &arguments),
+        Command::Suspend(arguments) => suspend::suspend(&context, &arguments),
+        Command::Resume(arguments) => suspend::resume(&context, &arguments),
         Command::PurgeExpired => purge::run(&context),
         Command::Identify(arguments) => identify::run(&context, &arguments),
         Command::Check(arguments) => check::run(&context, &arguments),
@@ -90,6 +93,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::List(_) => "list",
         Command::Show(_) => "show",
         Command::Delete(_) => "delete",
+        Command::Suspend(_) => "suspend",
+        Command::Resume(_) => "resume",
         Command::PurgeExpired => "purge-expired",
         Command::Identify(_) => "identify",
         Command::Check(_) => "check",

@@ -18,12 +18,19 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
         .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
     let imported =
         imported(&registry, system, &certificate.name()).map(|(at, by)| format!("{at} by {by}"));
+    let suspension = store.suspension(&name)?;
     if arguments.json {
         let mut object = crate::support::json_object(&certificate, context.now);
         object.insert("system".into(), Value::String(system.to_string()));
         object.insert(
             "imported".into(),
             imported.map_or(Value::Null, Value::String),
+        );
+        object.insert(
+            "suspension".into(),
+            suspension
+                .as_ref()
+                .map_or(Value::Null, super::list::suspension_json),
         );
         out!("{}", pretty(&Value::Object(object))?);
     } else {
@@ -34,6 +41,14 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
             "Imported:            {}",
             Visible::new(imported.as_deref().unwrap_or("(not in the audit trail)"))
         );
+        if let Some(suspension) = &suspension {
+            out!(
+                "Suspended:           since {} by {}: {}",
+                super::rfc3339(suspension.since()),
+                Visible::new(suspension.by()),
+                Visible::new(suspension.reason())
+            );
+        }
         out!(
             "{}",
             crate::support::readable_block(&certificate, context.now)

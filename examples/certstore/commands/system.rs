@@ -64,16 +64,25 @@ pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outc
                     "expiring": o.expiring,
                     "expired": o.expired,
                     "damaged": o.damaged,
+                    "suspended": o.suspended,
                 })
             })
             .collect();
         out!("{}", pretty(&Value::Array(objects))?);
         return Ok(ExitCode::SUCCESS);
     }
-    let header: Vec<String> = ["SYSTEM", "KIND", "VALID", "EXPIRING", "EXPIRED", "DAMAGED"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let header: Vec<String> = [
+        "SYSTEM",
+        "KIND",
+        "VALID",
+        "EXPIRING",
+        "EXPIRED",
+        "DAMAGED",
+        "SUSPENDED",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
     let rows: Vec<Vec<String>> = overview
         .iter()
         .map(|o| {
@@ -84,6 +93,7 @@ pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outc
                 o.expiring.to_string(),
                 o.expired.to_string(),
                 o.damaged.to_string(),
+                o.suspended.to_string(),
             ]
         })
         .collect();

@@ -5,6 +5,7 @@
 //! DIR/.changes                            rewritten (new inode) after every change
 //! DIR/systems/<name>/system               manifest: kind and creation time
 //! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
+//! DIR/systems/<name>/cert_client_….suspended  a certificate's suspension (see suspensions.rs)
 //! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
 //! DIR/audit/…                             the audit trail: JSON Lines files
 //! ```
@@ -18,16 +19,19 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::index::Index;
-use super::{Marker, RegistryBackend, SystemBackend, SystemListing};
+use super::{Identified, Marker, RegistryBackend, Suspensions, SystemBackend, SystemListing};
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError};
+use crate::store::{
+    Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, Suspension,
+};
 use crate::sync::RwLockExt;
 use crate::system::{System, SystemName};
 
 mod audit;
 pub(crate) mod store;
+mod suspensions;
 mod systems;
 
 use audit::AuditFiles;
@@ -148,8 +152,21 @@ impl Shared {
                 let Ok(listing) = store.load_all() else {
                     continue;
                 };
-                for certificate in listing.certificates {
+                for certificate in &listing.certificates {
                     index.trust(certificate.fingerprint(), system.name());
+                }
+                // A system whose suspensions cannot be listed trusts nothing until the next
+                // rebuild: never a suspended certificate.
+                let Ok(suspended) = suspensions::read_all(store.dir(), store.shares_group()) else {
+                    for certificate in &listing.certificates {
+                        index.distrust(&certificate.fingerprint(), system.name());
+                    }
+                    continue;
+                };
+                for name in suspended.keys() {
+                    if holds(&listing, name) {
+                        index.suspend(name.fingerprint(), system.name(), true);
+                    }
                 }
             }
             index.systems.insert(system.name().clone(), system);
@@ -191,6 +208,14 @@ impl Shared {
             None => Ok(CertificateListing::default()),
         }
     }
+}
+
+/// Whether a listing (its certificates sorted by name) holds this certificate.
+fn holds(listing: &CertificateListing, name: &CertificateName) -> bool {
+    listing
+        .certificates
+        .binary_search_by_key(name, Certificate::name)
+        .is_ok()
 }
 
 /// A removed system's directory is gone: say which system, not which path.
@@ -270,7 +295,7 @@ impl RegistryBackend for FsBackend {
         }))
     }
 
-    fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+    fn identify(&self, fingerprint: &Fingerprint) -> Result<Identified, StoreError> {
         self.shared.refresh(false)?;
         Ok(self.shared.index.reading().index.identify(fingerprint))
     }
@@ -372,6 +397,16 @@ impl SystemBackend for FsSystem {
                     .map_err(|error| system_error(&self.name, error))
             },
         )?;
+        // A certificate added (not held before) starts trusted, as on every backend: a
+        // suspension file left behind by a delete that crashed before removing it is removed
+        // now. If it cannot be, the certificate stays suspended (the safe side), and the
+        // index says so.
+        let still_suspended: Vec<CertificateName> = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, ImportOutcome::Added(_)))
+            .map(ImportOutcome::name)
+            .filter(|name| suspensions::remove(self.store.dir(), name).is_err())
+            .collect();
         // Certificates already present change nothing: no marker, no rebuild anywhere.
         if outcomes
             .iter()
@@ -380,6 +415,9 @@ impl SystemBackend for FsSystem {
             self.shared.changed(|index| {
                 for certificate in certificates {
                     index.trust(certificate.fingerprint(), &self.name);
+                }
+                for name in &still_suspended {
+                    index.suspend(name.fingerprint(), &self.name, true);
                 }
             });
         }
@@ -405,12 +443,90 @@ impl SystemBackend for FsSystem {
             || {
                 self.store
                     .remove(name)
+                    .map_err(|error| system_error(&self.name, error))?;
+                // A deleted certificate's suspension goes with it (a crash before this leaves
+                // it behind, suspending nothing, until an import of the certificate removes
+                // it).
+                suspensions::remove(self.store.dir(), name)
                     .map_err(|error| system_error(&self.name, error))
             },
         )?;
         self.shared
             .changed(|index| index.distrust(&name.fingerprint(), &self.name));
         Ok(())
+    }
+
+    fn suspensions(&self) -> Result<Suspensions, StoreError> {
+        let held = self.load_all()?;
+        let mut suspensions = suspensions::read_all(self.store.dir(), self.store.shares_group())
+            .map_err(|error| system_error(&self.name, error))?;
+        // Only those of certificates the system holds (one left behind by a crash during a
+        // delete suspends nothing, and is removed when its certificate is imported again).
+        suspensions.retain(|name, _| holds(&held, name));
+        Ok(suspensions)
+    }
+
+    fn suspension(&self, name: &CertificateName) -> Result<Option<Suspension>, StoreError> {
+        if self.load(name)?.is_none() {
+            return Ok(None);
+        }
+        Ok(suspensions::read_one(
+            self.store.dir(),
+            name,
+            self.store.shares_group(),
+        ))
+    }
+
+    fn suspend(
+        &self,
+        name: &CertificateName,
+        suspension: &Suspension,
+        records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        self.shared.record_then_change(
+            || {
+                let certificate = self.load(name)?.ok_or(StoreError::NotFound(*name))?;
+                let previous = self.suspension(name)?;
+                Ok(records(&certificate, previous.as_ref()))
+            },
+            || {
+                self.store
+                    .while_locked(|store| {
+                        suspensions::write(store.dir(), name, suspension, store.shares_group())
+                    })
+                    .map_err(|error| system_error(&self.name, error))
+            },
+        )?;
+        self.shared
+            .changed(|index| index.suspend(name.fingerprint(), &self.name, true));
+        Ok(suspension.clone())
+    }
+
+    fn resume(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(&Certificate, &Suspension) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        let mut lifted = None;
+        self.shared.record_then_change(
+            || {
+                let certificate = self.load(name)?.ok_or(StoreError::NotFound(*name))?;
+                let suspension = self
+                    .suspension(name)?
+                    .ok_or(StoreError::NotSuspended(*name))?;
+                let records = records(&certificate, &suspension);
+                lifted = Some(suspension);
+                Ok(records)
+            },
+            || {
+                self.store
+                    .while_locked(|store| suspensions::remove(store.dir(), name))
+                    .map_err(|error| system_error(&self.name, error))
+            },
+        )?;
+        self.shared
+            .changed(|index| index.suspend(name.fingerprint(), &self.name, false));
+        lifted.ok_or(StoreError::NotSuspended(*name))
     }
 }
 #[cfg(all(test, unix))]
@@ -448,12 +564,18 @@ mod tests {
             .import_upload(&upload, &ImportPolicy::new(now))
             .unwrap();
         let name = imported[0].name();
-        assert!(registry.find_trusted(&name, |_| true).unwrap().is_some());
+        assert!(matches!(
+            registry.find_trusted(&name, |_| true).unwrap(),
+            crate::registry::Trusted::By(..)
+        ));
 
         let moved = scratch.join("moved");
         fs::rename(dir.join("systems/crm"), &moved).unwrap();
         std::os::unix::fs::symlink(&moved, dir.join("systems/crm")).unwrap();
-        assert!(registry.find_trusted(&name, |_| true).unwrap().is_none());
+        assert!(matches!(
+            registry.find_trusted(&name, |_| true).unwrap(),
+            crate::registry::Trusted::Not
+        ));
         fs::remove_dir_all(&scratch).unwrap();
     }
 }

@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::index::Index;
-use super::{Marker, RegistryBackend, SystemBackend, SystemListing};
+use super::{Identified, Marker, RegistryBackend, Suspensions, SystemBackend, SystemListing};
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{
     Admitted, CertificateListing, CertificateStore, ImportOutcome, StoreBackend, StoreError,
+    Suspension,
 };
 use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemName};
@@ -37,6 +38,8 @@ struct Shared {
     systems: Mutex<BTreeMap<SystemName, InMemory>>,
     index: RwLock<Index>,
     audit: Mutex<VecDeque<AuditRecord>>,
+    /// The suspensions of each system's certificates (changed while `systems` is held).
+    suspensions: Mutex<BTreeMap<SystemName, Suspensions>>,
 }
 
 impl Shared {
@@ -98,6 +101,7 @@ impl RegistryBackend for MemoryBackend {
             });
         }
         systems.remove(name);
+        self.shared.suspensions.locked().remove(name);
         self.shared.index.writing().remove_system(name);
         self.shared.push(&[record(held)]);
         Ok(held)
@@ -139,7 +143,7 @@ impl RegistryBackend for MemoryBackend {
         }))
     }
 
-    fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+    fn identify(&self, fingerprint: &Fingerprint) -> Result<Identified, StoreError> {
         Ok(self.shared.index.reading().identify(fingerprint))
     }
 
@@ -246,11 +250,84 @@ impl SystemBackend for MemorySystem {
         }
         let certificate = self.store.load(name)?.ok_or(StoreError::NotFound(*name))?;
         self.store.remove(name)?;
+        // A deleted certificate's suspension goes with it.
+        if let Some(suspensions) = self.shared.suspensions.locked().get_mut(&self.name) {
+            suspensions.remove(name);
+        }
         self.shared
             .index
             .writing()
             .distrust(&name.fingerprint(), &self.name);
         self.shared.push(&records(Some(&certificate)));
         Ok(())
+    }
+
+    fn suspensions(&self) -> Result<Suspensions, StoreError> {
+        let systems = self.shared.systems.locked();
+        self.check_current(&systems)?;
+        Ok(self
+            .shared
+            .suspensions
+            .locked()
+            .get(&self.name)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn suspend(
+        &self,
+        name: &CertificateName,
+        suspension: &Suspension,
+        records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        let systems = self.shared.systems.locked();
+        self.check_current(&systems)?;
+        let certificate = self.store.load(name)?.ok_or(StoreError::NotFound(*name))?;
+        let mut suspensions = self.shared.suspensions.locked();
+        let held = suspensions.entry(self.name.clone()).or_default();
+        let records = records(&certificate, held.get(name));
+        held.insert(*name, suspension.clone());
+        self.shared
+            .index
+            .writing()
+            .suspend(name.fingerprint(), &self.name, true);
+        self.shared.push(&records);
+        Ok(suspension.clone())
+    }
+
+    fn resume(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(&Certificate, &Suspension) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        let systems = self.shared.systems.locked();
+        self.check_current(&systems)?;
+        let certificate = self.store.load(name)?.ok_or(StoreError::NotFound(*name))?;
+        let mut suspensions = self.shared.suspensions.locked();
+        let lifted = suspensions
+            .get_mut(&self.name)
+            .and_then(|held| held.remove(name))
+            .ok_or(StoreError::NotSuspended(*name))?;
+        self.shared
+            .index
+            .writing()
+            .suspend(name.fingerprint(), &self.name, false);
+        self.shared.push(&records(&certificate, &lifted));
+        Ok(lifted)
+    }
+}
+
+impl MemorySystem {
+    /// [`StoreError::SystemNotFound`] if this store is no longer the system's (removed, or
+    /// removed and created again), checked while the systems are held.
+    fn check_current(&self, systems: &BTreeMap<SystemName, InMemory>) -> Result<(), StoreError> {
+        let current = systems
+            .get(&self.name)
+            .and_then(|(_, store)| store.as_ref());
+        if current.is_some_and(|current| Arc::ptr_eq(current, &self.store)) {
+            Ok(())
+        } else {
+            Err(StoreError::SystemNotFound(self.name.clone()))
+        }
     }
 }

@@ -5,10 +5,14 @@ use std::sync::Arc;
 
 use super::{Database, SystemRows};
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
-use crate::backend::{Marker, RegistryBackend, SystemBackend, SystemListing};
+use crate::backend::{
+    Identified, Marker, RegistryBackend, Suspensions, SystemBackend, SystemListing,
+};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
-use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError};
+use crate::store::{
+    Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, Suspension,
+};
 use crate::system::{System, SystemName};
 
 impl RegistryBackend for Database {
@@ -43,7 +47,7 @@ impl RegistryBackend for Database {
         Ok(rows.map(|rows| rows as Arc<dyn SystemBackend>))
     }
 
-    fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
+    fn identify(&self, fingerprint: &Fingerprint) -> Result<Identified, StoreError> {
         Ok(Database::identify(self, fingerprint))
     }
 
@@ -106,5 +110,26 @@ impl SystemBackend for SystemRows {
         // The delete's transaction inserts the records, under the revision lock.
         let certificate = StoreBackend::load(self, name).ok().flatten();
         self.remove_audited(name, &|| records(certificate.as_ref()))
+    }
+
+    fn suspensions(&self) -> Result<Suspensions, StoreError> {
+        SystemRows::suspensions(self)
+    }
+
+    fn suspend(
+        &self,
+        name: &CertificateName,
+        suspension: &Suspension,
+        records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        SystemRows::suspend(self, name, suspension, records)
+    }
+
+    fn resume(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(&Certificate, &Suspension) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        SystemRows::resume(self, name, records)
     }
 }

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 #[cfg(doc)]
 use super::statements::Statements;
+use crate::backend::Suspensions;
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::DamagedEntry;
@@ -29,6 +30,8 @@ pub(super) struct Summary {
     pub(super) rows: i64,
     pub(super) digest: i64,
     pub(super) systems: i64,
+    /// A hash of the suspensions table computed by the server, as [`Self::systems`] is.
+    pub(super) suspensions: i64,
 }
 
 impl Summary {
@@ -101,6 +104,10 @@ pub(super) struct Index {
     pub(super) digest: i64,
     /// Whether the tables have been loaded once.
     pub(super) loaded: bool,
+    /// The suspensions, by system as stored (only those of certificates a system holds count).
+    pub(super) suspensions: HashMap<String, Suspensions>,
+    /// The server's hash of the suspensions table when the index last read it.
+    pub(super) suspensions_token: i64,
 }
 
 impl Index {
@@ -111,7 +118,15 @@ impl Index {
             rows: i64::try_from(rows).unwrap_or(i64::MAX),
             digest: self.digest,
             systems: self.systems_token,
+            suspensions: self.suspensions_token,
         }
+    }
+
+    /// Whether this certificate is suspended in this system.
+    pub(super) fn is_suspended(&self, system: &str, name: &CertificateName) -> bool {
+        self.suspensions
+            .get(system)
+            .is_some_and(|suspensions| suspensions.contains_key(name))
     }
 
     /// Puts a row in (replacing the row with the same key).

@@ -414,13 +414,22 @@ impl Shared {
                  outcome text NOT NULL,
                  detail text NOT NULL DEFAULT ''
              );
-             CREATE INDEX IF NOT EXISTS audit_system_id ON {audit} (system, id);",
+             CREATE INDEX IF NOT EXISTS audit_system_id ON {audit} (system, id);
+             CREATE TABLE IF NOT EXISTS {suspensions} (
+                 system text NOT NULL,
+                 fingerprint text NOT NULL,
+                 reason text NOT NULL,
+                 since timestamptz NOT NULL,
+                 actor text NOT NULL,
+                 PRIMARY KEY (system, fingerprint)
+             );",
             schema = self.schema,
             systems = self.table("systems"),
             certificates = self.table("client_certificates"),
             revision = self.table("revision"),
             changes = self.table("changes"),
             audit = self.table("audit"),
+            suspensions = self.table("suspensions"),
         ))?;
         // Tables made before registries have no system column: their rows become the rows
         // of no system (those of a `PostgresStore`, which a registry calls legacy), and the

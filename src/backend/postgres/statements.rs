@@ -69,6 +69,19 @@ pub(super) struct Statements {
     pub(super) delete_adopted_duplicates: String,
     /// Moves the rows of no system into system `$1`: their fingerprints.
     pub(super) adopt_legacy: String,
+    /// Every suspension: system, fingerprint, reason, since (microseconds), actor.
+    pub(super) suspensions: String,
+    /// Whether system `$1` holds a row of fingerprint `$2`.
+    pub(super) has_certificate: String,
+    /// The suspension of fingerprint `$2` in system `$1`: reason, since, actor.
+    pub(super) suspension: String,
+    /// Suspends fingerprint `$2` in system `$1` for reason `$3` since `$4` (microseconds) by
+    /// `$5`, replacing its suspension.
+    pub(super) upsert_suspension: String,
+    /// Lifts the suspension of fingerprint `$2` in system `$1`.
+    pub(super) delete_suspension: String,
+    /// Lifts every suspension of system `$1`.
+    pub(super) delete_suspensions: String,
     /// Inserts audit records, from arrays of their fields in `$1`…`$8`, in order.
     pub(super) insert_audit: String,
     /// The audit records, newest first, of system `$1` (any if null), at or after `$2`
@@ -82,12 +95,17 @@ impl Statements {
         let table = |name: &str| format!("\"{schema}\".{name}");
         let (systems, certificates) = (table("systems"), table("client_certificates"));
         let (revision, changes, audit) = (table("revision"), table("changes"), table("audit"));
+        let suspensions = table("suspensions");
         Statements {
             summary: format!(
                 "SELECT value, row_count, digest,
                      (SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/'
                          || extract(epoch FROM created)::text || '/' || id::text, 0)), 0)
-                      FROM {systems})
+                      FROM {systems}),
+                     (SELECT coalesce(bit_xor(hashtextextended(system || '/' || fingerprint
+                         || '/' || reason || '/' || extract(epoch FROM since)::text || '/'
+                         || actor, 0)), 0)
+                      FROM {suspensions})
                  FROM {revision}"
             ),
             systems: format!(
@@ -154,6 +172,30 @@ impl Statements {
             adopt_legacy: format!(
                 "UPDATE {certificates} SET system = $1 WHERE system = '' RETURNING fingerprint"
             ),
+            suspensions: format!(
+                "SELECT system, fingerprint, reason,
+                     (extract(epoch FROM since) * 1000000)::bigint, actor
+                 FROM {suspensions}"
+            ),
+            has_certificate: format!(
+                "SELECT EXISTS (SELECT 1 FROM {certificates} WHERE system = $1 AND fingerprint = $2)"
+            ),
+            suspension: format!(
+                "SELECT reason, (extract(epoch FROM since) * 1000000)::bigint, actor
+                 FROM {suspensions} WHERE system = $1 AND fingerprint = $2"
+            ),
+            upsert_suspension: format!(
+                "INSERT INTO {suspensions} (system, fingerprint, reason, since, actor)
+                 VALUES ($1, $2, $3, {since}, $5)
+                 ON CONFLICT (system, fingerprint)
+                 DO UPDATE SET reason = excluded.reason, since = excluded.since,
+                     actor = excluded.actor",
+                since = instant_sql("$4"),
+            ),
+            delete_suspension: format!(
+                "DELETE FROM {suspensions} WHERE system = $1 AND fingerprint = $2"
+            ),
+            delete_suspensions: format!("DELETE FROM {suspensions} WHERE system = $1"),
             insert_audit: format!(
                 "INSERT INTO {audit}
                      (\"time\", actor, system, action, certificate, subject, outcome, detail)

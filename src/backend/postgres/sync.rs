@@ -1,7 +1,7 @@
 //! How the index is kept current: notifications and the change log for every change, and a
 //! periodic comparison of cheap summaries that heals anything else.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
@@ -11,11 +11,12 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel};
 use time::OffsetDateTime;
 
-use super::index::{row_token, Index, Key, Registered, Row, Summary, Systems};
+use super::index::{name_of, row_token, Index, Key, Registered, Row, Summary, Systems};
 use super::{Shared, MAX_BACKOFF, POLL};
+use crate::backend::Suspensions;
 use crate::certificate::Certificate;
 use crate::fingerprint::Fingerprint;
-use crate::store::{DamagedEntry, EntryDamage};
+use crate::store::{DamagedEntry, EntryDamage, Suspension};
 use crate::sync::{MutexExt, RwLockExt};
 use crate::system::{System, SystemKind, SystemName};
 
@@ -71,13 +72,67 @@ impl Shared {
         summary: Summary,
         local: Summary,
     ) -> Result<(), postgres::Error> {
-        if summary.systems == local.systems {
+        if summary.systems == local.systems && summary.suspensions == local.suspensions {
             return transaction.commit();
         }
-        let systems = self.read_systems(&mut transaction)?;
+        let systems = if summary.systems == local.systems {
+            None
+        } else {
+            Some(self.read_systems(&mut transaction)?)
+        };
+        let suspensions = if summary.suspensions == local.suspensions {
+            None
+        } else {
+            Some(self.read_suspensions(&mut transaction)?)
+        };
         transaction.commit()?;
-        self.set_systems(systems, summary.systems);
+        if let Some(systems) = systems {
+            self.set_systems(systems, summary.systems);
+        }
+        if let Some(suspensions) = suspensions {
+            self.set_suspensions(suspensions, summary.suspensions);
+        }
         Ok(())
+    }
+
+    /// Reads the suspensions table. A row that cannot be read (made by hand) still
+    /// suspends its certificate, with a reason that says so: never trusted by mistake.
+    fn read_suspensions(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+    ) -> Result<HashMap<String, Suspensions>, postgres::Error> {
+        let mut suspensions: HashMap<String, Suspensions> = HashMap::new();
+        for row in transaction.query(&self.statements.suspensions, &[])? {
+            let system: String = row.try_get(0)?;
+            let key: String = row.try_get(1)?;
+            let Some(name) = name_of(&key) else {
+                continue;
+            };
+            let reason: String = row.try_get(2)?;
+            let since: i64 = row.try_get(3)?;
+            let actor: String = row.try_get(4)?;
+            let suspension = match OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(since) * 1000,
+            ) {
+                Ok(since) => Suspension::stored(reason, since, actor),
+                Err(error) => Suspension::stored(
+                    format!("the suspension's time cannot be read ({error}); resume the certificate to trust it again"),
+                    OffsetDateTime::UNIX_EPOCH,
+                    actor,
+                ),
+            };
+            suspensions
+                .entry(system)
+                .or_default()
+                .insert(name, suspension);
+        }
+        Ok(suspensions)
+    }
+
+    fn set_suspensions(&self, suspensions: HashMap<String, Suspensions>, token: i64) {
+        let mut index = self.write_index();
+        index.suspensions = suspensions;
+        index.suspensions_token = token;
     }
 
     /// A read-only transaction on one snapshot of the database, and its summary.
@@ -96,6 +151,7 @@ impl Shared {
             rows: row.try_get(1)?,
             digest: row.try_get(2)?,
             systems: row.try_get(3)?,
+            suspensions: row.try_get(4)?,
         };
         Ok((transaction, summary))
     }
@@ -152,11 +208,14 @@ impl Shared {
     fn load(&self, client: &mut Client) -> Result<(), postgres::Error> {
         let (mut transaction, summary) = self.snapshot(client)?;
         let (systems, damaged_systems) = self.read_systems(&mut transaction)?;
+        let suspensions = self.read_suspensions(&mut transaction)?;
         let rows = transaction.query(&self.statements.certificates, &[])?;
         transaction.commit()?;
         let mut fresh = Index {
             systems,
             damaged_systems,
+            suspensions,
+            suspensions_token: summary.suspensions,
             systems_token: summary.systems,
             revision: summary.revision,
             loaded: true,
@@ -185,6 +244,7 @@ impl Shared {
         summary: Summary,
     ) -> Result<(), postgres::Error> {
         let systems = self.read_systems(&mut transaction)?;
+        let suspensions = self.read_suspensions(&mut transaction)?;
         let mut server = HashSet::new();
         for row in transaction.query(&self.statements.keys, &[])? {
             server.insert((row.try_get::<_, String>(0)?, row.try_get::<_, String>(1)?));
@@ -238,6 +298,8 @@ impl Shared {
         index.revision = summary.revision;
         (index.systems, index.damaged_systems) = systems;
         index.systems_token = summary.systems;
+        index.suspensions = suspensions;
+        index.suspensions_token = summary.suspensions;
         Ok(())
     }
 
@@ -300,11 +362,19 @@ impl Shared {
         } else {
             None
         };
+        // A suspension or resume (logged as a change of its system), a delete that lifted
+        // one, or the table changed otherwise.
+        let suspensions = if summary.suspensions != self.read_index().suspensions_token {
+            Some(self.read_suspensions(&mut transaction)?)
+        } else {
+            None
+        };
         transaction.commit()?;
         self.apply(
             &changes,
             current,
             systems.map(|systems| (systems, summary.systems)),
+            suspensions.map(|suspensions| (suspensions, summary.suspensions)),
         );
         Ok(())
     }
@@ -312,7 +382,13 @@ impl Shared {
     /// Applies changes read from the change log (in revision order, as of one snapshot: an
     /// import whose row is gone by then is followed by its delete), and the systems table as
     /// of that snapshot when a system was created or removed.
-    fn apply(&self, changes: &[Change], revision: i64, systems: Option<(Systems, i64)>) {
+    fn apply(
+        &self,
+        changes: &[Change],
+        revision: i64,
+        systems: Option<(Systems, i64)>,
+        suspensions: Option<(HashMap<String, Suspensions>, i64)>,
+    ) {
         let checked: Vec<(&Change, Option<(Row, i64)>)> = changes
             .iter()
             .filter(|change| !change.fingerprint.is_empty())
@@ -339,6 +415,10 @@ impl Shared {
             index.systems = systems;
             index.damaged_systems = damaged;
             index.systems_token = token;
+        }
+        if let Some((suspensions, token)) = suspensions {
+            index.suspensions = suspensions;
+            index.suspensions_token = token;
         }
     }
 

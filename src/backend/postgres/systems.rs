@@ -11,11 +11,12 @@ use time::OffsetDateTime;
 use super::writer::WriteError;
 use super::{Database, Shared};
 use crate::audit::AuditRecord;
+use crate::backend::{Identified, Suspensions};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{
     Admitted, CertificateListing, DamagedEntry, EntryDamage, ImportOutcome, StoreBackend,
-    StoreError,
+    StoreError, Suspension,
 };
 use crate::system::{System, SystemKind, SystemName};
 
@@ -120,10 +121,150 @@ impl SystemRows {
                 if deleted.is_none() {
                     return Err(WriteError::Refused(StoreError::NotFound(*name)));
                 }
+                // A deleted certificate's suspension goes with it.
+                transaction.execute(&shared.statements.delete_suspension, &[&self.system, &key])?;
                 log.record(transaction, &self.system, &key, false)?;
                 log.audit(transaction, &records())?;
                 Ok(())
             })
+    }
+}
+
+impl SystemRows {
+    /// The suspensions of the system's certificates, from the index (only those of
+    /// certificates it holds).
+    pub(crate) fn suspensions(&self) -> Result<Suspensions, StoreError> {
+        let index = self.shared.read_index();
+        self.check_current(&index)?;
+        let held = index.stores.get(&self.system);
+        Ok(index
+            .suspensions
+            .get(&self.system)
+            .map(|suspensions| {
+                suspensions
+                    .iter()
+                    .filter(|(name, _)| {
+                        held.is_some_and(|rows| rows.certificates.contains_key(name))
+                    })
+                    .map(|(name, suspension)| (*name, suspension.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Suspends a certificate the system holds (or replaces its suspension), and in the
+    /// same transaction inserts the records `records` makes. Returns the suspension as kept:
+    /// its time to the microsecond.
+    pub(crate) fn suspend(
+        &self,
+        name: &CertificateName,
+        suspension: &Suspension,
+        records: &dyn Fn(&Certificate, Option<&Suspension>) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        let key = name.fingerprint().to_string();
+        let since = to_microseconds(suspension.since());
+        let kept = Suspension::stored(
+            suspension.reason().to_string(),
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+                .unwrap_or(suspension.since()),
+            suspension.by().to_string(),
+        );
+        let certificate = self.held(name)?;
+        self.shared
+            .write("suspend in the database", |transaction, shared, log| {
+                self.check_current_in(transaction)?;
+                self.check_held_in(transaction, name, &key)?;
+                let previous = self.suspension_in(transaction, &key)?;
+                transaction.execute(
+                    &shared.statements.upsert_suspension,
+                    &[
+                        &self.system,
+                        &key,
+                        &suspension.reason(),
+                        &since,
+                        &suspension.by(),
+                    ],
+                )?;
+                // Logged as a change of the system: every replica reads the suspensions
+                // again when their hash moved.
+                log.record(transaction, &self.system, "", true)?;
+                log.audit(transaction, &records(&certificate, previous.as_ref()))?;
+                Ok(())
+            })?;
+        Ok(kept)
+    }
+
+    /// Lifts a certificate's suspension, and in the same transaction inserts the records
+    /// `records` makes. Returns the suspension lifted.
+    pub(crate) fn resume(
+        &self,
+        name: &CertificateName,
+        records: &dyn Fn(&Certificate, &Suspension) -> Vec<AuditRecord>,
+    ) -> Result<Suspension, StoreError> {
+        let key = name.fingerprint().to_string();
+        let certificate = self.held(name)?;
+        self.shared
+            .write("resume in the database", |transaction, shared, log| {
+                self.check_current_in(transaction)?;
+                self.check_held_in(transaction, name, &key)?;
+                let lifted = self
+                    .suspension_in(transaction, &key)?
+                    .ok_or(WriteError::Refused(StoreError::NotSuspended(*name)))?;
+                transaction.execute(&shared.statements.delete_suspension, &[&self.system, &key])?;
+                log.record(transaction, &self.system, "", false)?;
+                log.audit(transaction, &records(&certificate, &lifted))?;
+                Ok(lifted)
+            })
+    }
+
+    /// The certificate, from the index: [`StoreError::NotFound`] if the system does not
+    /// hold it (a damaged row is not a certificate one can suspend).
+    fn held(&self, name: &CertificateName) -> Result<Certificate, StoreError> {
+        match StoreBackend::load(self, name) {
+            Ok(Some(certificate)) => Ok(certificate),
+            Ok(None) | Err(StoreError::Damaged(_)) => Err(StoreError::NotFound(*name)),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// In a write's transaction: [`StoreError::NotFound`] unless the system holds a row of
+    /// this certificate.
+    fn check_held_in(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+        name: &CertificateName,
+        key: &str,
+    ) -> Result<(), WriteError> {
+        let held: bool = transaction
+            .query_one(
+                &self.shared.statements.has_certificate,
+                &[&self.system, &key],
+            )?
+            .try_get(0)?;
+        if held {
+            Ok(())
+        } else {
+            Err(WriteError::Refused(StoreError::NotFound(*name)))
+        }
+    }
+
+    /// In a write's transaction: the certificate's suspension, if any.
+    fn suspension_in(
+        &self,
+        transaction: &mut postgres::Transaction<'_>,
+        key: &str,
+    ) -> Result<Option<Suspension>, WriteError> {
+        let Some(row) =
+            transaction.query_opt(&self.shared.statements.suspension, &[&self.system, &key])?
+        else {
+            return Ok(None);
+        };
+        let reason: String = row.try_get(0)?;
+        let since: i64 = row.try_get(1)?;
+        let actor: String = row.try_get(2)?;
+        let since = OffsetDateTime::from_unix_timestamp_nanos(i128::from(since) * 1000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        Ok(Some(Suspension::stored(reason, since, actor)))
     }
 }
 
@@ -310,6 +451,7 @@ impl Database {
                     let key: String = row.try_get(0)?;
                     log.record(transaction, name.as_str(), &key, false)?;
                 }
+                transaction.execute(&shared.statements.delete_suspensions, &[&name.as_str()])?;
                 transaction.execute(&shared.statements.delete_system, &[&name.as_str()])?;
                 log.record(transaction, name.as_str(), "", false)?;
                 log.audit(transaction, &[record(deleted.len())])?;
@@ -370,23 +512,29 @@ impl Database {
             })
     }
 
-    /// The systems that hold a healthy row of this certificate, sorted by name: one lookup
-    /// in the index. Rows of a target system (only a hand-made row can be one) trust nothing,
-    /// as a target system has no store.
-    pub(crate) fn identify(&self, fingerprint: &Fingerprint) -> Vec<System> {
+    /// The systems that hold a healthy row of this certificate, sorted by name, those that
+    /// trust it and those that suspended it: one lookup in the index. Rows of a target
+    /// system (only a hand-made row can be one) trust nothing, as a target system has no
+    /// store.
+    pub(crate) fn identify(&self, fingerprint: &Fingerprint) -> Identified {
         let index = self.shared.read_index();
-        index
+        let name = CertificateName::from(*fingerprint);
+        let mut identified = Identified::default();
+        for system in index
             .trusted
             .get(fingerprint)
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|name| index.systems.get(name))
-                    .map(|registered| &registered.system)
-                    .filter(|system| system.kind().accepts_inbound())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .into_iter()
+            .flatten()
+            .filter_map(|name| index.systems.get(name))
+            .map(|registered| &registered.system)
+            .filter(|system| system.kind().accepts_inbound())
+        {
+            if index.is_suspended(system.name().as_str(), &name) {
+                identified.suspended.push(system.clone());
+            } else {
+                identified.trusting.push(system.clone());
+            }
+        }
+        identified
     }
 }

@@ -224,6 +224,11 @@ impl FileStore {
         &self.dir
     }
 
+    /// Whether a trusted group shares the store (its files' modes).
+    pub(crate) fn shares_group(&self) -> bool {
+        self.shared_group
+    }
+
     /// The path of the file for a name.
     pub fn path_of(&self, name: &CertificateName) -> PathBuf {
         self.dir.join(format!("{name}{EXTENSION}"))
