@@ -118,7 +118,7 @@ impl SystemStore {
                 AuditOutcome::Resumed,
                 format!(
                     "suspended since {} by {} for: {}",
-                    crate::store::rfc3339(lifted.since()),
+                    crate::clock::rfc3339(lifted.since()),
                     lifted.by(),
                     lifted.reason()
                 ),
