@@ -31,8 +31,10 @@
 //! | `DELETE /api/systems/{system}` | remove an empty system → 204 (`?with_certificates=true` removes its certificates too) |
 //! | `GET /api/systems/{system}/certificates` | summaries with their status now (`?expiring_within_days=N` keeps those ending within N days) |
 //! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "renewed" \| "already_present" \| "skipped"}]` (a renewal also has `"renews"` and `"renews_not_after"`; a skipped certificate, a CA certificate of the client's chain, `"reason": "chain_ca"` and a `"message"`); `?allow_expired=true`, `?allow_ca=true`, `?allow_without_client_auth=true`, `?allow_weak=true` (the CLI's `--allow-expired`, `--allow-ca`, `--allow-without-client-auth`, `--allow-weak`); `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
-//! | `GET /api/systems/{system}/certificates/{name}` | a summary, with `"self_signed"` (`name` may be a fingerprint in any spelling); `?format=pem` or `?format=der` downloads the certificate |
+//! | `GET /api/systems/{system}/certificates/{name}` | its [`CertificateReport`](crate::CertificateReport) and `"suspension"` (null or `{"reason", "since", "by"}`; the list's entries carry both too) (`name` may be a fingerprint in any spelling); `?format=pem` or `?format=der` downloads the certificate |
 //! | `DELETE /api/systems/{system}/certificates/{name}` | delete → 204 |
+//! | `POST /api/systems/{system}/certificates/{name}/suspend` | `{"reason": "…"}`: refuse it at every handshake until resumed, keeping it stored → the suspension (400 `invalid_reason` for an empty, over-long or control-character reason) |
+//! | `POST /api/systems/{system}/certificates/{name}/resume` | trust it again → the suspension lifted (409 `not_suspended` if there was none) |
 //! | `POST /api/systems/{system}/purge-expired` | delete the expired certificates → the names deleted |
 //! | `POST /api/identify` | which systems trust a certificate: the body is the certificate (any format the decoder accepts, or `multipart/form-data` with a `file` field; exactly one certificate, a bundle is refused with 400 `malformed_request`), or, with `Content-Type: application/json`, `{"fingerprint": "..."}` (the SHA-256 fingerprint in any spelling, or `cert_client_<hex>`) → `{"fingerprint", "name", "systems": [{"name", "kind"}]}` (`systems` empty when none trusts it) |
 //! | `GET /api/history` | the audit trail, newest first (`?system=`, `?since=`, `?until=` (RFC 3339), `?limit=`: 50 records unless asked, at most 1000; a larger `limit` is refused with 400 `malformed_request` rather than clamped, so a short page is never taken for the whole trail) |
@@ -43,7 +45,8 @@
 //!
 //! Status codes: 400 for a refused upload or request, 401 without valid credentials, 403 for
 //! a state change without a valid CSRF token or from a foreign `Origin`, 404, 409 for an
-//! import into a target system, an existing system name or a system that is not empty, 413
+//! import into a target system, an existing system name, a system that is not empty or a
+//! resume of a certificate that is not suspended, 413
 //! for an upload over [`DecodeOptions::max_input_bytes`](crate::decode::DecodeOptions::max_input_bytes)
 //! (refused while the body is read) or another body over 16 KiB, 429 `too_many_attempts`
 //! (with `Retry-After`) when too many wrong tokens were tried, 503 `database` when the
@@ -63,6 +66,8 @@
 //! `GET /systems/{system}` (its *Inbound Certificates* and the import form),
 //! `GET /systems/{system}/certificates/{name}` (the details), `POST /systems/{system}/import`,
 //! `GET` (a confirmation) and `POST /systems/{system}/certificates/{name}/delete`, `GET` (a
+//! confirmation asking for the reason) and `POST …/{name}/suspend`, `GET` (a confirmation) and
+//! `POST …/{name}/resume`, `GET` (a
 //! confirmation) and `POST /systems/{system}/purge-expired`, `POST /systems` (create a
 //! system), `POST /systems/{system}/remove` (an empty one, or, from its `GET` confirmation
 //! listing the certificates and damaged entries that go with it, one that holds some),
@@ -174,6 +179,14 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             get(api::certificate).delete(api::delete),
         )
         .route(
+            "/api/systems/{system}/certificates/{name}/suspend",
+            post(api::suspend),
+        )
+        .route(
+            "/api/systems/{system}/certificates/{name}/resume",
+            post(api::resume),
+        )
+        .route(
             "/api/systems/{system}/purge-expired",
             post(api::purge_expired),
         )
@@ -214,6 +227,14 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .route(
             "/systems/{system}/certificates/{name}/delete",
             get(pages::confirm_delete).post(pages::delete),
+        )
+        .route(
+            "/systems/{system}/certificates/{name}/suspend",
+            get(pages::confirm_suspend).post(pages::suspend),
+        )
+        .route(
+            "/systems/{system}/certificates/{name}/resume",
+            get(pages::confirm_resume).post(pages::resume),
         )
         .route(
             "/identify",

@@ -22,6 +22,7 @@ use crate::decode::decode_with;
 use crate::fingerprint::CertificateName;
 use crate::registry::SystemOverview;
 use crate::report::CertificateReport;
+use crate::store::Suspension;
 use crate::store::{CertificateStore, DamagedEntry, ImportOutcome, ImportPolicy, StoreError};
 use crate::system::System;
 
@@ -169,8 +170,11 @@ pub(super) async fn certificates(
     Parameters(query): Parameters<ListQuery>,
 ) -> ApiResult {
     let name = system_name(&system)?;
-    let listing = console
-        .blocking(&actor, move |registry| registry.store(&name)?.list())
+    let (listing, suspensions) = console
+        .blocking(&actor, move |registry| {
+            let store = registry.store(&name)?;
+            Ok((store.list()?, store.suspensions()?))
+        })
         .await?;
     let now = console.now();
     let certificates: Vec<Value> = listing
@@ -183,7 +187,10 @@ pub(super) async fn certificates(
                 .ends_within(now, Duration::days(i64::from(days))),
             None => true,
         })
-        .map(|certificate| certificate_json(certificate, now, console.config()))
+        .map(|certificate| {
+            let suspension = suspensions.get(&certificate.name());
+            certificate_json(certificate, now, console.config(), suspension)
+        })
         .collect();
     Ok(Json(CertificateListJson {
         certificates,
@@ -197,9 +204,17 @@ pub(super) fn certificate_json(
     certificate: &Certificate,
     now: OffsetDateTime,
     config: &super::config::AdminConfig,
+    suspension: Option<&Suspension>,
 ) -> Value {
     let report = CertificateReport::new(certificate, now, config.warn_within, &config.tls_keys);
-    serde_json::to_value(report).unwrap_or(Value::Null)
+    let mut json = serde_json::to_value(report).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut json {
+        map.insert(
+            "suspension".into(),
+            serde_json::to_value(suspension).unwrap_or(Value::Null),
+        );
+    }
+    json
 }
 
 /// `GET /api/systems/{system}/certificates`: the certificates ([`certificate_json`]) and the
@@ -383,14 +398,21 @@ pub(super) async fn certificate(
     Path((system, name)): Path<(String, String)>,
     Parameters(query): Parameters<CertificateQuery>,
 ) -> ApiResult {
-    let (_, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
+    let (system, certificate) = stored_certificate(&console, &actor, &system, &name).await?;
     match query.format.as_deref() {
         None | Some("json") => {
-            let mut json = certificate_json(&certificate, console.now(), console.config());
-            // Here only, not in lists: it costs a signature verification.
-            if let Value::Object(map) = &mut json {
-                map.insert("self_signed".into(), certificate.is_self_signed().into());
-            }
+            let name = certificate.name();
+            let suspension = console
+                .blocking(&actor, move |registry| {
+                    registry.store(&system)?.suspension(&name)
+                })
+                .await?;
+            let json = certificate_json(
+                &certificate,
+                console.now(),
+                console.config(),
+                suspension.as_ref(),
+            );
             Ok(Json(json).into_response())
         }
         Some(format) => certificate_file(&certificate, format).ok_or_else(|| {
@@ -583,4 +605,58 @@ struct IdentifiedJson {
 struct TrustingSystemJson {
     kind: &'static str,
     name: String,
+}
+
+/// The body of `POST /api/systems/{system}/certificates/{name}/suspend`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SuspendBody {
+    reason: String,
+}
+
+/// `POST /api/systems/{system}/certificates/{name}/suspend` with `{"reason": …}`: the
+/// certificate stays stored and is refused at every handshake until it is resumed. Answers
+/// the suspension as kept (`reason`, `since`, `by`).
+pub(super) async fn suspend(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path((system, name)): Path<(String, String)>,
+    _: Parameters<NoParameters>,
+    body: Result<Json<SuspendBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let Json(body) = body.map_err(|rejection| {
+        AdminError::bad_request(
+            "invalid_body",
+            format!(
+                "the body must be JSON {{\"reason\": \"…\"}}: {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let suspension = console
+        .blocking(&actor, move |registry| {
+            registry.store(&system)?.suspend(&name, &body.reason)
+        })
+        .await?;
+    Ok(Json(suspension).into_response())
+}
+
+/// `POST /api/systems/{system}/certificates/{name}/resume`: trusts a suspended certificate
+/// again. Answers the suspension it lifted; 409 `not_suspended` if there was none.
+pub(super) async fn resume(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path((system, name)): Path<(String, String)>,
+    _: Parameters<NoParameters>,
+) -> ApiResult {
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let lifted = console
+        .blocking(&actor, move |registry| {
+            registry.store(&system)?.resume(&name)
+        })
+        .await?;
+    Ok(Json(lifted).into_response())
 }

@@ -82,12 +82,15 @@ impl From<StoreError> for AdminError {
         use crate::error::DecodeError;
         let status = match &error {
             StoreError::Decode(DecodeError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
-            StoreError::Decode(_) | StoreError::Refused(_) => StatusCode::BAD_REQUEST,
+            StoreError::Decode(_) | StoreError::Refused(_) | StoreError::SuspensionReason(_) => {
+                StatusCode::BAD_REQUEST
+            }
             StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::NotInbound(_)
             | StoreError::SystemExists(_)
             | StoreError::SystemNotEmpty { .. }
-            | StoreError::DirectoryNotEmpty(_) => StatusCode::CONFLICT,
+            | StoreError::DirectoryNotEmpty(_)
+            | StoreError::NotSuspended(_) => StatusCode::CONFLICT,
             StoreError::Database { .. } => StatusCode::SERVICE_UNAVAILABLE,
             // The change was not made because its audit record could not be written (a full
             // disk, a trail being repaired): the request was fine, try it again later.

@@ -228,6 +228,11 @@ pub(super) fn damaged_badge() -> Markup {
     html! { span class="badge damaged" { "damaged" } }
 }
 
+/// The badge of a suspended certificate: stored, and refused at every handshake.
+pub(super) fn suspended_badge() -> Markup {
+    html! { span class="badge suspended" title="refused at every handshake until resumed" { "suspended" } }
+}
+
 /// A certificate's name, shortened to its first 20 characters, linked to `href` with the
 /// whole name as the link's title.
 pub(super) fn short_name(href: &Href, name: &CertificateName) -> Markup {

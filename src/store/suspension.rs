@@ -116,6 +116,19 @@ pub fn check_reason(reason: &str) -> Result<&str, SuspensionReasonError> {
     Ok(reason)
 }
 
+/// The JSON of a suspension in every output (the console's API, `certstore --json`):
+/// `{"reason": …, "since": RFC 3339, "by": …}`.
+impl serde::Serialize for Suspension {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut object = serializer.serialize_struct("Suspension", 3)?;
+        object.serialize_field("reason", &self.reason)?;
+        object.serialize_field("since", &crate::clock::rfc3339(self.since))?;
+        object.serialize_field("by", &self.by)?;
+        object.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

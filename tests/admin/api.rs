@@ -1210,3 +1210,172 @@ async fn the_console_reports_and_links_renewals() {
         "{page}"
     );
 }
+
+/// Suspend and resume through the API and through the pages: the certificate stays listed
+/// with its suspension (one JSON shape with the CLI's), `identify` skips it while it is
+/// suspended, a bad reason is 400 and a resume of what is not suspended 409, the pages ask
+/// for a reason and the CSRF token, and show the badge and the button that undoes it.
+#[tokio::test]
+async fn certificates_are_suspended_and_resumed_through_the_api_and_the_pages() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    let crm = "crm".parse().unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, NOW)
+        .unwrap();
+    let pem = client_certificate("suspended.crm.example", 200);
+    let name = name_of(&pem);
+    let certificate = decode(pem.as_bytes()).unwrap().remove(0);
+    let app = console(registry.clone());
+    let path = format!("/api/systems/crm/certificates/{name}");
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, "/api/systems/crm/certificates", pem.clone()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+
+    // Bad reasons and bad bodies say why, and change nothing.
+    for (body, code) in [
+        (serde_json::json!({"reason": "   "}), "invalid_reason"),
+        (
+            serde_json::json!({"reason": "a\u{1b}[2Jb"}),
+            "invalid_reason",
+        ),
+        (serde_json::json!({"why": "leaked"}), "invalid_body"),
+    ] {
+        let reply = send(
+            &app,
+            admin_common::api_json(Method::POST, &format!("{path}/suspend"), body),
+        )
+        .await;
+        assert_eq!(
+            reply.error(StatusCode::BAD_REQUEST),
+            code,
+            "{}",
+            reply.text()
+        );
+    }
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, &format!("{path}/resume"), ""),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::CONFLICT), "not_suspended");
+
+    let reply = send(
+        &app,
+        admin_common::api_json(
+            Method::POST,
+            &format!("{path}/suspend"),
+            serde_json::json!({"reason": "key may have leaked: ticket 4711"}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let suspension = serde_json::json!({
+        "reason": "key may have leaked: ticket 4711",
+        "since": "2026-06-01T12:00:00Z",
+        "by": "alice",
+    });
+    assert_eq!(reply.json(), suspension);
+    assert_eq!(
+        send(&app, admin_common::api(Method::GET, &path, Body::empty()))
+            .await
+            .json()["suspension"],
+        suspension
+    );
+    let list = send(
+        &app,
+        admin_common::api(Method::GET, "/api/systems/crm/certificates", Body::empty()),
+    )
+    .await
+    .json();
+    assert_eq!(list["certificates"][0]["suspension"], suspension);
+    assert!(registry
+        .identify_certificate(&certificate)
+        .unwrap()
+        .is_empty());
+
+    let reply = send(
+        &app,
+        admin_common::api(Method::POST, &format!("{path}/resume"), ""),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json(), suspension);
+    assert_eq!(
+        send(&app, admin_common::api(Method::GET, &path, Body::empty()))
+            .await
+            .json()["suspension"],
+        serde_json::Value::Null
+    );
+    assert_eq!(
+        registry.identify_certificate(&certificate).unwrap().len(),
+        1
+    );
+
+    // The pages: a form that asks why, refused without the CSRF token.
+    let mut browser = Browser::new(console(registry.clone()));
+    browser.login("").await;
+    let page = format!("/systems/crm/certificates/{name}");
+    let details = browser.get(&page).await.text();
+    assert!(details.contains("id=\"suspend\""), "{details}");
+    assert!(!details.contains("badge suspended"), "{details}");
+    let form = browser.get(&format!("{page}/suspend")).await.text();
+    assert!(form.contains("name=\"reason\""), "{form}");
+    let reply = browser
+        .post_form(&format!("{page}/suspend"), &[("reason", "leaked")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+    assert!(registry
+        .store(&crm)
+        .unwrap()
+        .suspension(&certificate.name())
+        .unwrap()
+        .is_none());
+    let csrf = browser.csrf(&format!("{page}/suspend")).await;
+    let reply = browser
+        .post_form(
+            &format!("{page}/suspend"),
+            &[("csrf", &csrf), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text());
+    let reply = browser
+        .post_form(
+            &format!("{page}/suspend"),
+            &[("csrf", &csrf), ("reason", "<b>leaked</b> \u{202e}")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let details = browser.get(&page).await.text();
+    assert!(details.contains("badge suspended"), "{details}");
+    assert!(details.contains("id=\"resume\""), "{details}");
+    // The reason as typed, shown as text.
+    assert!(
+        details.contains("&lt;b&gt;leaked&lt;/b&gt; \\u{202E}"),
+        "{details}"
+    );
+    let system = browser.get("/systems/crm").await.text();
+    assert!(system.contains("badge suspended"), "{system}");
+    let csrf = browser.csrf(&format!("{page}/resume")).await;
+    let reply = browser
+        .post_form(&format!("{page}/resume"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    assert!(registry
+        .store(&crm)
+        .unwrap()
+        .suspension(&certificate.name())
+        .unwrap()
+        .is_none());
+    let history = registry
+        .history(&inbound_certs::audit::HistoryQuery::new())
+        .unwrap();
+    let actions: Vec<&str> = history.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        &actions[..4],
+        ["resume", "suspend", "resume", "suspend"],
+        "{actions:?}"
+    );
+}

@@ -108,11 +108,7 @@ type Row = (SystemName, Certificate, Option<Suspension>);
 
 /// A suspension as `list --json` and `show --json` give it.
 pub(crate) fn suspension_json(suspension: &Suspension) -> Value {
-    serde_json::json!({
-        "reason": suspension.reason(),
-        "since": super::rfc3339(suspension.since()),
-        "by": suspension.by(),
-    })
+    serde_json::to_value(suspension).unwrap_or(Value::Null)
 }
 
 fn print_table(rows: &[Row], view: &View, now: OffsetDateTime) {

@@ -1,4 +1,5 @@
-//! One certificate's pages: its details, its download, and deleting it.
+//! One certificate's pages: its details, its download, suspending and resuming it, and
+//! deleting it.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query};
@@ -13,9 +14,11 @@ use crate::admin::request::{
     certificate_file, certificate_name, stored_certificate, stored_entry, system_name,
 };
 use crate::admin::session::Flash;
-use crate::admin::templates::{badge, csrf_field, damaged_badge, instant, Text, Time};
+use crate::admin::templates::{
+    badge, csrf_field, damaged_badge, instant, suspended_badge, Text, Time,
+};
 use crate::fingerprint::CertificateName;
-use crate::store::{CertificateStore, DamagedEntry};
+use crate::store::{CertificateStore, DamagedEntry, MAX_REASON_CHARS};
 use crate::system::SystemName;
 
 /// `GET /systems/{system}/certificates/{name}`: everything about one certificate.
@@ -31,9 +34,10 @@ pub(in crate::admin) async fn certificate(
     };
     let lookup = system.clone();
     let this = certificate.clone();
-    let (imported, renewed_by, renews) = console
+    let (imported, renewed_by, renews, suspension) = console
         .blocking(&page.actor, move |registry| {
             let imported = registry.import_record(&lookup, &name)?;
+            let suspension = registry.store(&lookup)?.suspension(&name)?;
             // Renewals are found by the same client and a later end, among the system's
             // certificates (the one that ends last, each way).
             let listing = registry.store(&lookup)?.list()?;
@@ -46,7 +50,7 @@ pub(in crate::admin) async fn certificate(
             let all = &listing.certificates;
             let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
             let renews = last(all.iter().filter(|c| this.renews(c)).collect());
-            Ok((imported, renewed_by, renews))
+            Ok((imported, renewed_by, renews, suspension))
         })
         .await?;
     let summary = certificate.summary();
@@ -87,7 +91,7 @@ pub(in crate::admin) async fn certificate(
     };
     // One row per field, in the order the CLI's `show` prints them: a new field is one
     // more row (its id is what tests and scripts select).
-    let rows = [
+    let mut rows = vec![
         ("subject", "Subject", summary.subject.to_string()),
         ("issuer", "Issuer", summary.issuer.to_string()),
         ("serial", "Serial number", summary.serial.to_string()),
@@ -168,6 +172,18 @@ pub(in crate::admin) async fn certificate(
             ),
         ),
     ];
+    if let Some(suspension) = &suspension {
+        rows.push((
+            "suspension",
+            "Suspended",
+            format!(
+                "{} by {}: {}",
+                instant(suspension.since()),
+                suspension.by(),
+                suspension.reason()
+            ),
+        ));
+    }
     let link = |other: &crate::Certificate| -> Markup {
         let href = page.to(&format!(
             "{}/certificates/{}",
@@ -182,7 +198,15 @@ pub(in crate::admin) async fn certificate(
     let body = html! {
         p { a href=(page.to(&system_path(&system))) { "← " (system) } }
         h1 { (Text(&title)) }
-        p { code id="name" { (Text(&full)) } " " (badge(&status)) }
+        p {
+            code id="name" { (Text(&full)) } " " (badge(&status))
+            @if suspension.is_some() { " " (suspended_badge()) }
+        }
+        @if suspension.is_some() {
+            p class="flash error" id="suspended" {
+                "Suspended: every handshake with this certificate is refused until it is resumed."
+            }
+        }
         dl class="details" {
             @for (id, label, value) in &rows {
                 dt { (*label) }
@@ -202,6 +226,15 @@ pub(in crate::admin) async fn certificate(
             @for format in ["pem", "der"] {
                 a class="button secondary" href=(page.to(&format!("{path}/download?format={format}"))) {
                     "Download ." (format)
+                }
+            }
+            @if suspension.is_some() {
+                a class="button secondary" id="resume" href=(page.to(&format!("{path}/resume"))) {
+                    "Resume"
+                }
+            } @else {
+                a class="button secondary" id="suspend" href=(page.to(&format!("{path}/suspend"))) {
+                    "Suspend"
                 }
             }
             a class="button danger" id="delete" href=(page.to(&format!("{path}/delete"))) {
@@ -347,4 +380,112 @@ pub(in crate::admin) async fn delete(
         .await?;
     page.flash(Flash::ok(format!("Deleted {name}"), vec![]));
     Ok(page.see_other(&system_path(&system)))
+}
+
+/// The form that suspends a certificate: the CSRF token and the reason.
+#[derive(Debug, Deserialize)]
+pub(in crate::admin) struct SuspendForm {
+    csrf: Option<String>,
+    reason: Option<String>,
+}
+
+/// `GET /systems/{system}/certificates/{name}/suspend`: asks why, and to confirm.
+pub(in crate::admin) async fn confirm_suspend(
+    page: Page,
+    Path((system, name)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (system, certificate) =
+        stored_certificate(&page.console, &page.actor, &system, &name).await?;
+    let name = certificate.name();
+    let path = format!("{}/certificates/{name}", system_path(&system));
+    let body = html! {
+        h1 { "Suspend this certificate?" }
+        div class="panel" {
+            p { code { (name) } }
+            p { (certificate.summary().subject) }
+            p {
+                (system) " will not be able to call in with it until it is resumed. It stays "
+                "stored, and resuming it trusts it again at once."
+            }
+            form method="post" action=(page.to(&format!("{path}/suspend"))) class="actions" {
+                (csrf_field(&page.session))
+                label {
+                    "Reason (recorded in the activity) "
+                    input type="text" name="reason" id="reason" required maxlength=(MAX_REASON_CHARS)
+                        placeholder="key possibly leaked: ticket 4711";
+                }
+                button type="submit" class="danger" id="confirm-suspend" { "Suspend" }
+                a class="button secondary" href=(page.to(&path)) { "Cancel" }
+            }
+        }
+    };
+    Ok(page.render("Suspend", None, body).into_response())
+}
+
+/// `POST /systems/{system}/certificates/{name}/suspend`.
+pub(in crate::admin) async fn suspend(
+    page: Page,
+    Path((system, name)): Path<(String, String)>,
+    form: Result<Form<SuspendForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    let form = form.ok().map(|Form(form)| form);
+    page.check_csrf(form.as_ref().and_then(|form| form.csrf.as_deref()))?;
+    let reason = form.and_then(|form| form.reason).unwrap_or_default();
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let target = system.clone();
+    page.console
+        .blocking(&page.actor, move |registry| {
+            registry.store(&target)?.suspend(&name, &reason)
+        })
+        .await?;
+    page.flash(Flash::ok(
+        format!("Suspended {name}"),
+        vec!["Every handshake with it is refused until it is resumed.".to_owned()],
+    ));
+    Ok(page.see_other(&format!("{}/certificates/{name}", system_path(&system))))
+}
+
+/// `GET /systems/{system}/certificates/{name}/resume`: asks to confirm.
+pub(in crate::admin) async fn confirm_resume(
+    page: Page,
+    Path((system, name)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (system, certificate) =
+        stored_certificate(&page.console, &page.actor, &system, &name).await?;
+    let name = certificate.name();
+    let path = format!("{}/certificates/{name}", system_path(&system));
+    let body = html! {
+        h1 { "Resume this certificate?" }
+        div class="panel" {
+            p { code { (name) } }
+            p { (certificate.summary().subject) }
+            p { (system) " will be able to call in with it again at once." }
+            form method="post" action=(page.to(&format!("{path}/resume"))) class="actions" {
+                (csrf_field(&page.session))
+                button type="submit" id="confirm-resume" { "Resume" }
+                a class="button secondary" href=(page.to(&path)) { "Cancel" }
+            }
+        }
+    };
+    Ok(page.render("Resume", None, body).into_response())
+}
+
+/// `POST /systems/{system}/certificates/{name}/resume`.
+pub(in crate::admin) async fn resume(
+    page: Page,
+    Path((system, name)): Path<(String, String)>,
+    form: Result<Form<CsrfForm>, FormRejection>,
+) -> Result<Response, PageError> {
+    page.check_csrf(csrf_of(form).as_deref())?;
+    let system = system_name(&system)?;
+    let name = certificate_name(&name)?;
+    let target = system.clone();
+    page.console
+        .blocking(&page.actor, move |registry| {
+            registry.store(&target)?.resume(&name)
+        })
+        .await?;
+    page.flash(Flash::ok(format!("Resumed {name}"), vec![]));
+    Ok(page.see_other(&format!("{}/certificates/{name}", system_path(&system))))
 }

@@ -15,7 +15,9 @@ mod certificate;
 mod identify;
 mod system;
 
-pub(super) use certificate::{certificate, confirm_delete, delete, download};
+pub(super) use certificate::{
+    certificate, confirm_delete, confirm_resume, confirm_suspend, delete, download, resume, suspend,
+};
 pub(super) use identify::{identify, identify_form};
 pub(super) use system::{
     confirm_purge, confirm_remove, import, purge_expired, remove_system, system,

@@ -12,7 +12,8 @@ use crate::admin::page::{csrf_of, system_path, CsrfForm, Page, PageError};
 use crate::admin::request::system_name;
 use crate::admin::session::Flash;
 use crate::admin::templates::{
-    badge, csrf_field, damaged_badge, instant, short_name, unusable_badge, Text, Time,
+    badge, csrf_field, damaged_badge, instant, short_name, suspended_badge, unusable_badge, Text,
+    Time,
 };
 use crate::admin::upload;
 use crate::decode::decode_with;
@@ -24,11 +25,11 @@ pub(in crate::admin) async fn system(
     Path(system): Path<String>,
 ) -> Result<Response, PageError> {
     let name = system_name(&system)?;
-    let (system, listing) = page
+    let (system, listing, suspensions) = page
         .console
         .blocking(&page.actor, move |registry| {
             let store = registry.store(&name)?;
-            Ok((store.system().clone(), store.list()?))
+            Ok((store.system().clone(), store.list()?, store.suspensions()?))
         })
         .await?;
     let (now, warn) = (page.console.now(), page.console.config().warn_within);
@@ -102,7 +103,12 @@ pub(in crate::admin) async fn system(
                             td class="dn" { (summary.subject) }
                             td class="dn" { (summary.issuer) }
                             td { (Time(summary.validity.not_after)) }
-                            td { (badge(status)) (unusable_badge(summary, keys)) }
+                            td {
+                                (badge(status)) (unusable_badge(summary, keys))
+                                @if suspensions.contains_key(&certificate_name) {
+                                    " " (suspended_badge())
+                                }
+                            }
                         }
                     }
                     @for entry in &listing.damaged {
