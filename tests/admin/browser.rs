@@ -388,6 +388,31 @@ async fn walk(session: &Session, hostile_file: &Path) {
     assert!(session.text("#imported").await.ends_with("by admin"));
     session.screenshot("3-details").await;
 
+    // Suspended with a reason (asked for on a confirmation page), shown with a badge, then
+    // resumed (issue 23).
+    let details = session.path().await;
+    session.click("#suspend").await;
+    session.wait_path(&format!("{details}/suspend")).await;
+    assert!(session.text("h1").await.contains("Suspend this certificate?"));
+    session.type_into("#reason", "key on a lost laptop").await;
+    session.click("#confirm-suspend").await;
+    session.wait_path(&details).await;
+    assert!(session.text("#flash").await.starts_with("Suspended cert_client_"));
+    assert_eq!(session.text(".badge.suspended").await, "suspended");
+    assert!(session
+        .text("#suspension")
+        .await
+        .ends_with("by admin: key on a lost laptop"));
+    session.screenshot("3-suspended").await;
+    session.no_alert().await;
+    session.click("#resume").await;
+    session.wait_path(&format!("{details}/resume")).await;
+    session.click("#confirm-resume").await;
+    session.wait_path(&details).await;
+    assert!(session.text("#flash").await.starts_with("Resumed cert_client_"));
+    assert!(client.find(Locator::Css(".badge.suspended")).await.is_err());
+    assert!(client.find(Locator::Css("#suspend")).await.is_ok());
+
     // A private key is refused in the decoder's words, and nothing is stored.
     client
         .goto(&format!("{}/systems/crm", session.base))
