@@ -549,3 +549,54 @@ fn a_purged_certificate_series_is_tombstoned_at_once() {
     assert_eq!(events, vec!["purged"]);
     assert!(value.is_nan());
 }
+
+/// The same with the system clock (`Monitor::start`, as a service runs it): a certificate
+/// that ends in ten days from now, imported through another handle on the directory, is
+/// reported `Expiring` within seconds, not at the next hourly check.
+#[test]
+fn a_monitor_on_the_system_clock_reports_an_import_through_another_handle_within_seconds() {
+    let scratch = common::Scratch::new("monitor-system-clock");
+    let monitored = Registry::create(scratch.path()).unwrap();
+    let crm: SystemName = "crm".parse().unwrap();
+    let now = OffsetDateTime::now_utc();
+    monitored
+        .create_system(&crm, SystemKind::Source, now)
+        .unwrap();
+    let (sender, receiver) = mpsc::channel();
+    let handle = Monitor::start(
+        monitored,
+        MonitorOptions::new()
+            .interval(StdDuration::from_secs(60 * 60))
+            .follow_changes(Some(StdDuration::from_millis(20))),
+        move |event| {
+            let _ = sender.send(event.unwrap());
+        },
+    );
+    // Nothing to report at the first check.
+    assert!(receiver
+        .recv_timeout(StdDuration::from_millis(300))
+        .is_err());
+
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "soon.crm.example");
+    params.not_before = now - Duration::days(30);
+    params.not_after = now + Duration::days(10);
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let pem = params.self_signed(&key).unwrap().pem();
+    let other = Registry::open(scratch.path()).unwrap();
+    let imported = other
+        .store(&crm)
+        .unwrap()
+        .import_upload(pem.as_bytes(), &ImportPolicy::new(now))
+        .unwrap();
+    let event = receiver
+        .recv_timeout(StdDuration::from_secs(30))
+        .expect("an event within seconds of the import");
+    assert!(matches!(event, ValidityEvent::Expiring(_)), "{event:?}");
+    assert_eq!(event.certificate().certificate, imported[0].name());
+    assert_eq!(event.certificate().system, crm);
+    drop(handle);
+}

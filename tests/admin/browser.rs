@@ -393,11 +393,17 @@ async fn walk(session: &Session, hostile_file: &Path) {
     let details = session.path().await;
     session.click("#suspend").await;
     session.wait_path(&format!("{details}/suspend")).await;
-    assert!(session.text("h1").await.contains("Suspend this certificate?"));
+    assert!(session
+        .text("h1")
+        .await
+        .contains("Suspend this certificate?"));
     session.type_into("#reason", "key on a lost laptop").await;
     session.click("#confirm-suspend").await;
     session.wait_path(&details).await;
-    assert!(session.text("#flash").await.starts_with("Suspended cert_client_"));
+    assert!(session
+        .text("#flash")
+        .await
+        .starts_with("Suspended cert_client_"));
     assert_eq!(session.text(".badge.suspended").await, "suspended");
     assert!(session
         .text("#suspension")
@@ -409,7 +415,10 @@ async fn walk(session: &Session, hostile_file: &Path) {
     session.wait_path(&format!("{details}/resume")).await;
     session.click("#confirm-resume").await;
     session.wait_path(&details).await;
-    assert!(session.text("#flash").await.starts_with("Resumed cert_client_"));
+    assert!(session
+        .text("#flash")
+        .await
+        .starts_with("Resumed cert_client_"));
     assert!(client.find(Locator::Css(".badge.suspended")).await.is_err());
     assert!(client.find(Locator::Css("#suspend")).await.is_ok());
 
