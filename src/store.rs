@@ -141,6 +141,12 @@ impl<'a> Admitted<'a> {
 /// A backend of your own implements these five methods and proves itself with the
 /// conformance suite (`conformance`, feature `test-util`). Every method must be safe
 /// to call from many threads at once.
+///
+/// Its verbs are the primitives (`load`, `load_all`, `store_all`, `remove`); services call
+/// [`CertificateStore`]'s (`get`, `list`, `import`, `delete`), which add the checks and the
+/// records. The two layers keep their own names on purpose: every type that implements one
+/// implements the other, and a method name shared by both would be ambiguous wherever both
+/// traits are in scope. A service imports only `CertificateStore`.
 pub trait StoreBackend: Send + Sync {
     /// The kind of system this store serves (never [`SystemKind::Target`] for the backends of
     /// this crate, which refuse to be created for one).
