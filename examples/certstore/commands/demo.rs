@@ -102,6 +102,26 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Outcome {
     step(&format!("Show {} in crm", first.name()));
     out!("{}", crate::support::readable_block(&first, now));
 
+    step(
+        "Suspend it in crm while a leak is investigated: crm no longer trusts it, resume undoes it",
+    );
+    out!(
+        "$ certstore --system crm suspend {} --reason 'key on a lost laptop'",
+        first.name()
+    );
+    let suspension = crm_store.suspend(&first.name(), "key on a lost laptop")?;
+    out!(
+        "suspended: {} in crm since {} by {}: {}",
+        first.name(),
+        super::rfc3339(suspension.since()),
+        suspension.by(),
+        suspension.reason()
+    );
+    identify(&registry, &first.name().to_string())?;
+    crm_store.resume(&first.name())?;
+    out!("$ certstore --system crm resume {}", first.name());
+    identify(&registry, &first.name().to_string())?;
+
     step("Upload a private key by mistake: refused, nothing stored");
     import(&crm_store, &[path_string("key_pkcs8.pem")], &policy);
 
