@@ -4,10 +4,13 @@
 mod login;
 mod overview;
 mod system_store;
+mod usage;
 
 pub use crate::backend::listing::SystemListing;
+pub use crate::backend::usage::{LastUse, SystemUsage};
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
+pub use usage::{UsageFlusher, DEFAULT_FLUSH_INTERVAL};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,6 +81,8 @@ struct Shared {
     clock: RwLock<Arc<dyn Clock>>,
     /// How many times the registry changed through this process.
     changes: AtomicU64,
+    /// The uses recorded since the registry was opened (see [`Registry::record_use`]).
+    usage: usage::Recorder,
 }
 
 /// Where a registry stands, for a [`Monitor`](crate::Monitor) that re-checks after every
@@ -186,6 +191,7 @@ impl Registry {
                 backend,
                 clock: RwLock::new(Arc::new(SystemClock)),
                 changes: AtomicU64::new(0),
+                usage: usage::Recorder::default(),
             }),
             actor: UNKNOWN_ACTOR.into(),
         }

@@ -29,6 +29,7 @@ use crate::system::{System, SystemName};
 mod audit;
 pub(crate) mod store;
 mod systems;
+mod usage;
 
 use audit::AuditFiles;
 pub use store::{FileStore, FileStoreOptions};
@@ -45,6 +46,7 @@ struct Shared {
     directory: Directory,
     audit: AuditFiles,
     index: RwLock<Indexed>,
+    usage: usage::UsageFiles,
 }
 
 /// The index, and where the directory stood when it was built.
@@ -68,6 +70,7 @@ impl FsBackend {
                 directory,
                 audit,
                 index: RwLock::new(Indexed::default()),
+                usage: usage::UsageFiles::new(dir, options.is_shared_group()),
             }),
         };
         backend.shared.refresh(true)?;
@@ -312,6 +315,17 @@ impl RegistryBackend for FsBackend {
         let moved = self.shared.directory.adopt_legacy(system)?;
         self.shared.refresh(true)?;
         Ok(moved)
+    }
+
+    fn write_usage(&self, batch: &crate::backend::usage::UsageBatch) -> Result<(), StoreError> {
+        self.shared.usage.write(batch)
+    }
+
+    fn read_usage(
+        &self,
+        system: &SystemName,
+    ) -> Result<crate::backend::usage::SystemUsage, StoreError> {
+        self.shared.usage.read(system)
     }
 }
 
