@@ -247,7 +247,7 @@ impl Registry {
     /// [flushed](Self::flush_usage); a certificate no system trusts any more is forgotten
     /// then.
     pub fn record_use(&self, fingerprint: &Fingerprint, peer: Option<IpAddr>) {
-        let at = to_micros(self.shared.now());
+        let at = self.shared.clock.reading().now_unix_micros();
         self.shared.usage.record(fingerprint, at, peer);
     }
 

@@ -67,6 +67,7 @@ pub(crate) fn list(
                 .map(|certificate| (system.name().clone(), certificate)),
         );
     }
+    let usages = super::usage::of_systems(registry, systems.iter().map(System::name));
     if view.json {
         let objects: Vec<Value> = rows
             .iter()
@@ -83,17 +84,24 @@ pub(crate) fn list(
                     "imported_by".into(),
                     when_and_who.map_or(Value::Null, |(_, by)| Value::String(by.clone())),
                 );
+                let last_used = super::usage::of(&usages, system, &certificate.name());
+                super::usage::insert_json(&mut object, last_used);
                 Value::Object(object)
             })
             .collect();
         out!("{}", pretty(&Value::Array(objects))?);
     } else {
-        print_table(&rows, view, now);
+        print_table(&rows, view, now, &usages);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateTime) {
+fn print_table(
+    rows: &[(SystemName, Certificate)],
+    view: &View,
+    now: OffsetDateTime,
+    usages: &std::collections::BTreeMap<SystemName, inbound_certs::registry::SystemUsage>,
+) {
     let mut header = vec![
         "NAME",
         "SUBJECT",
@@ -102,6 +110,7 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
         "KEY",
         "CA",
         "STATUS",
+        "LAST USED",
     ];
     if view.per_system {
         header.insert(0, "SYSTEM");
@@ -139,6 +148,7 @@ fn print_table(rows: &[(SystemName, Certificate)], view: &View, now: OffsetDateT
                         status.as_str().to_string()
                     }
                 },
+                super::usage::cell(super::usage::of(usages, system, &c.name()), view.wide),
             ];
             if view.per_system {
                 row.insert(0, system.to_string());

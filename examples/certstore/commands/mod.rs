@@ -12,6 +12,7 @@ mod migrate;
 mod purge;
 mod show;
 mod system;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -18,6 +18,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
         .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;
     let imported =
         imported(&registry, system, &certificate.name()).map(|(at, by)| format!("{at} by {by}"));
+    let last_used = super::usage::of_system(&registry, system).get(&certificate.name());
     if arguments.json {
         let mut object = crate::support::json_object(&certificate, context.now);
         object.insert("system".into(), Value::String(system.to_string()));
@@ -25,6 +26,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
             "imported".into(),
             imported.map_or(Value::Null, Value::String),
         );
+        super::usage::insert_json(&mut object, last_used);
         out!("{}", pretty(&Value::Object(object))?);
     } else {
         out!("System:              {system}");
@@ -34,6 +36,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
             "Imported:            {}",
             Visible::new(imported.as_deref().unwrap_or("(not in the audit trail)"))
         );
+        out!("Last used:           {}", super::usage::text(last_used));
         out!(
             "{}",
             crate::support::readable_block(&certificate, context.now)
