@@ -57,6 +57,12 @@ fn main() {
             registry.record_use(black_box(&fingerprints[next]), black_box(peer));
         })
     });
+    criterion.bench_function("record_use (system clock, 100 certificates)", |bench| {
+        bench.iter(|| {
+            next = (next + 1) % 100;
+            registry.record_use(black_box(&fingerprints[next]), black_box(peer));
+        })
+    });
     criterion.bench_function("record_use_at (no clock, 10k certificates)", |bench| {
         bench.iter(|| {
             next = (next + 1) % CERTIFICATES;

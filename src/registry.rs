@@ -226,6 +226,7 @@ impl Registry {
     /// handle on this registry.
     pub fn with_clock(self, clock: impl Clock) -> Registry {
         *self.shared.clock.writing() = Arc::new(clock);
+        self.shared.usage.clock_replaced();
         self
     }
 

@@ -287,3 +287,69 @@ fn uses_of_certificates_nobody_trusts_are_forgotten() {
         .uses
         .contains_key(&stranger));
 }
+
+/// The monitor reports a certificate once when it was not used for the time asked (from
+/// its import if never used), and again after it was used and then left unused again.
+#[test]
+fn the_monitor_reports_unused_certificates_once() {
+    use inbound_certs::monitor::{MonitorOptions, ValidityEvent};
+    use inbound_certs::Monitor;
+    use time::Duration as Days;
+
+    let (registry, _clock, [source, proxy]) = registry_with(Registry::in_memory());
+    let monitor = Monitor::new(
+        registry.clone(),
+        MonitorOptions::new().report_unused_after(Some(Days::days(30))),
+    );
+    let unused = |now: OffsetDateTime| -> Vec<(String, String, Option<LastUse>)> {
+        let mut found: Vec<_> = monitor
+            .check_once(now)
+            .unwrap()
+            .into_iter()
+            .filter_map(|event| match event {
+                ValidityEvent::Unused { event, last_used } => Some((
+                    event.system.to_string(),
+                    event.certificate.to_string(),
+                    last_used,
+                )),
+                _ => None,
+            })
+            .collect();
+        found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        found
+    };
+    // Imported at NOW: not unused for 30 days yet.
+    assert!(unused(NOW + Days::days(29)).is_empty());
+    registry.record_use_at(
+        &source.fingerprint(),
+        address("192.0.2.5"),
+        NOW + Days::days(20),
+    );
+    // Day 31: only the never-used proxy certificate, once.
+    let events = Monitor::new(
+        registry.clone(),
+        MonitorOptions::new().report_unused_after(Some(Days::days(30))),
+    )
+    .check_once(NOW + Days::days(31))
+    .unwrap();
+    let text = events
+        .iter()
+        .find(|event| matches!(event, ValidityEvent::Unused { .. }))
+        .unwrap()
+        .to_string();
+    assert!(text.ends_with("of system edge was never used"), "{text}");
+    let found = unused(NOW + Days::days(31));
+    assert_eq!(found, vec![("edge".into(), proxy.to_string(), None)]);
+    assert!(unused(NOW + Days::days(32)).is_empty());
+    // Day 51: the source certificate's last use is 31 days old, in both systems.
+    let found = unused(NOW + Days::days(51));
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found
+        .iter()
+        .all(|(_, certificate, last)| *certificate == source.to_string()
+            && last.unwrap().peer == address("192.0.2.5")));
+    // Used again, then unused again: reported again.
+    registry.record_use_at(&source.fingerprint(), None, NOW + Days::days(52));
+    assert!(unused(NOW + Days::days(53)).is_empty());
+    assert_eq!(unused(NOW + Days::days(83)).len(), 2);
+}

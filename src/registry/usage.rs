@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 
 use super::Registry;
 use crate::backend::usage::{from_micros, to_micros, LastUse, SystemUsage, UsageBatch};
+use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::StoreError;
 use crate::sync::RwLockExt;
@@ -33,12 +34,16 @@ const SHARDS: usize = 16;
 #[derive(Debug)]
 pub(crate) struct Recorder {
     shards: [RwLock<HashMap<Fingerprint, Slot, BuildHasherDefault<FingerprintHasher>>>; SHARDS],
+    /// The registry's clock is not the [`SystemClock`] any more: the hot path asks it
+    /// (behind its lock) instead of reading the system's coarse clock directly.
+    custom_clock: AtomicBool,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
             shards: std::array::from_fn(|_| RwLock::default()),
+            custom_clock: AtomicBool::new(false),
         }
     }
 }
@@ -154,6 +159,11 @@ fn join(family: u8, high: u64, low: u64) -> Option<IpAddr> {
 }
 
 impl Recorder {
+    /// The registry was given a clock of its own ([`Registry::with_clock`]).
+    pub(crate) fn clock_replaced(&self) {
+        self.custom_clock.store(true, Ordering::Relaxed);
+    }
+
     fn shard(
         &self,
         fingerprint: &Fingerprint,
@@ -247,7 +257,11 @@ impl Registry {
     /// [flushed](Self::flush_usage); a certificate no system trusts any more is forgotten
     /// then.
     pub fn record_use(&self, fingerprint: &Fingerprint, peer: Option<IpAddr>) {
-        let at = self.shared.clock.reading().now_unix_micros();
+        let at = if self.shared.usage.custom_clock.load(Ordering::Relaxed) {
+            self.shared.clock.reading().now_unix_micros()
+        } else {
+            SystemClock.now_unix_micros()
+        };
         self.shared.usage.record(fingerprint, at, peer);
     }
 
