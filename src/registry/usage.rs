@@ -246,16 +246,38 @@ impl Recorder {
 
 impl Registry {
     /// Records that a client presenting the certificate with this fingerprint was accepted
-    /// now (by the registry's clock), from `peer` if known. Meant for the hot path of every
-    /// handshake: a few atomic stores under a read lock shared with every other handshake,
-    /// no allocation (but the first use of a certificate), no I/O, never an error. The
-    /// [verifier](crate::verifier) records every certificate it accepts, without an address
-    /// (rustls does not tell a verifier who connected); a server that knows the address calls
-    /// this again once the handshake is done, and the address is kept with the use.
+    /// now, from `peer` if known. Meant for the hot path of every handshake: a few atomic
+    /// stores under a read lock shared with every other handshake, no allocation (but at a
+    /// certificate's first use), no I/O, never an error. The time is the registry's clock
+    /// (see [`with_clock`](Self::with_clock)); with the default system clock, its coarse
+    /// variant (to the millisecond or so, a few nanoseconds to read).
+    ///
+    /// The verifier (`StoreClientVerifier`, feature `rustls`) records every client whose
+    /// handshake signature verified, without an address (rustls does not tell a verifier
+    /// who connected); a server that knows the address calls this again once the handshake
+    /// is done, and the address is kept with the use (see `examples/mtls_server.rs`).
     ///
     /// The use counts for every system that trusts the certificate when it is
     /// [flushed](Self::flush_usage); a certificate no system trusts any more is forgotten
     /// then.
+    ///
+    /// ```
+    /// use inbound_certs::{CertificateStore, ImportPolicy, Registry, SystemKind};
+    /// use time::macros::datetime;
+    ///
+    /// let now = datetime!(2026-06-01 0:00 UTC);
+    /// let registry = Registry::in_memory().with_clock(move || now);
+    /// let crm = registry.create_system(&"crm".parse()?, SystemKind::Source, now)?;
+    /// let upload = std::fs::read("tests/data/sample_source.pem")?;
+    /// let name = registry.store(crm.name())?.import_upload(&upload, &ImportPolicy::new(now))?[0].name();
+    ///
+    /// registry.record_use(&name.fingerprint(), Some("192.0.2.7".parse()?));
+    /// let last = registry.last_used(crm.name(), &name)?.expect("recorded");
+    /// assert_eq!((last.at, last.peer), (now, Some("192.0.2.7".parse()?)));
+    /// // Written by a background `start_usage_flush`, or by hand:
+    /// assert_eq!(registry.flush_usage()?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn record_use(&self, fingerprint: &Fingerprint, peer: Option<IpAddr>) {
         let at = if self.shared.usage.custom_clock.load(Ordering::Relaxed) {
             self.shared.clock.reading().now_unix_micros()
