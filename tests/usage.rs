@@ -353,3 +353,28 @@ fn the_monitor_reports_unused_certificates_once() {
     assert!(unused(NOW + Days::days(53)).is_empty());
     assert_eq!(unused(NOW + Days::days(83)).len(), 2);
 }
+
+/// A usage folder that others could write is refused (as a store's would be), for reading
+/// and for flushing; the flush keeps its uses for the next one.
+#[test]
+#[cfg(unix)]
+fn a_usage_folder_others_could_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("usage-mode");
+    let (registry, _clock, [source, _]) = registry_with(Registry::create(scratch.path()).unwrap());
+    registry.record_use(&source.fingerprint(), None);
+    registry.flush_usage().unwrap();
+    let usage = scratch.path().join("usage");
+    fs::set_permissions(&usage, fs::Permissions::from_mode(0o777)).unwrap();
+    registry.record_use(&source.fingerprint(), address("192.0.2.9"));
+    assert!(registry.flush_usage().is_err());
+    assert!(registry.usage(&name("crm")).is_err());
+    fs::set_permissions(&usage, fs::Permissions::from_mode(0o700)).unwrap();
+    // Nothing was lost: the failed flush's use is written by the next one.
+    assert_eq!(registry.flush_usage().unwrap(), 2);
+    let reopened = Registry::open(scratch.path()).unwrap();
+    assert_eq!(
+        reopened.last_used(&name("crm"), &source).unwrap().unwrap().peer,
+        address("192.0.2.9")
+    );
+}

@@ -20,9 +20,10 @@ pub struct LastUse {
 }
 
 impl LastUse {
-    /// The newer of two uses (the first on a tie).
+    /// The newer of two uses; on a tie `other`, the later news (a use recorded since a
+    /// flush, or added to what was kept).
     pub(crate) fn newest(self, other: LastUse) -> LastUse {
-        if other.at > self.at {
+        if other.at >= self.at {
             other
         } else {
             self
@@ -47,7 +48,7 @@ impl SystemUsage {
         self.uses.get(&certificate.fingerprint()).copied()
     }
 
-    /// Adds a use, keeping the newest of a certificate's.
+    /// Adds a use, keeping the newest of a certificate's (the one added, on a tie).
     pub(crate) fn merge(&mut self, fingerprint: Fingerprint, last: LastUse) {
         self.uses
             .entry(fingerprint)

@@ -63,7 +63,11 @@ impl UsageFiles {
     /// missing and `create`.
     fn folder(&self, create: bool) -> Result<bool, StoreError> {
         match fs::symlink_metadata(&self.dir) {
-            Ok(metadata) if metadata.is_dir() => Ok(true),
+            Ok(metadata) if metadata.is_dir() => {
+                // Uses decide nothing, but a folder others could write is no record of them.
+                access::check_directory(&self.dir, self.shared_group)?;
+                Ok(true)
+            }
             Ok(_) => Err(StoreError::Damaged(DamagedEntry {
                 location: self.dir.clone(),
                 problem: EntryDamage::Unreadable(
