@@ -338,6 +338,9 @@ impl Registry {
             .backend
             .remove_system(name, with_certificates, &record)?;
         self.shared.bump();
+        // The system is gone whatever happens to its uses: a file or rows left behind are
+        // only read for a system of that name, which trusts nothing yet.
+        let _ = self.shared.backend.forget_usage(name);
         Ok(removed)
     }
 

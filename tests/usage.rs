@@ -93,6 +93,13 @@ fn records_and_reads_back(registry: Registry) {
         })
     );
     assert_eq!(edge.get(&source).unwrap().peer, None);
+
+    // A system removed and made again starts with no flushed uses of its own.
+    registry.remove_system(&name("crm"), true).unwrap();
+    registry
+        .create_system(&name("crm"), SystemKind::Source, NOW)
+        .unwrap();
+    assert!(registry.usage(&name("crm")).unwrap().damaged.is_empty());
 }
 
 #[test]
@@ -104,10 +111,14 @@ fn uses_are_recorded_and_read_back_in_memory() {
 fn uses_are_recorded_and_read_back_in_a_directory() {
     let scratch = Scratch::new("usage");
     records_and_reads_back(Registry::create(scratch.path()).unwrap());
-    // One small file per system.
-    let crm = fs::read_to_string(scratch.path().join("usage/crm")).unwrap();
-    assert_eq!(crm.lines().count(), 1, "{crm}");
-    assert!(crm.ends_with(" 2026-06-01T00:01:30Z -\n"), "{crm}");
+    // One small file per system (crm's removed with the system).
+    assert!(!scratch.path().join("usage/crm").exists());
+    let edge = fs::read_to_string(scratch.path().join("usage/edge")).unwrap();
+    assert!(
+        edge.lines()
+            .any(|line| line.ends_with(" 2026-06-01T00:01:30Z -")),
+        "{edge}"
+    );
     assert_eq!(
         fs::read_to_string(scratch.path().join("usage/edge"))
             .unwrap()
@@ -374,7 +385,11 @@ fn a_usage_folder_others_could_write_is_refused() {
     assert_eq!(registry.flush_usage().unwrap(), 2);
     let reopened = Registry::open(scratch.path()).unwrap();
     assert_eq!(
-        reopened.last_used(&name("crm"), &source).unwrap().unwrap().peer,
+        reopened
+            .last_used(&name("crm"), &source)
+            .unwrap()
+            .unwrap()
+            .peer,
         address("192.0.2.9")
     );
 }

@@ -134,6 +134,13 @@ pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
         let _ = system;
         Ok(SystemUsage::default())
     }
+
+    /// Forgets the last uses of a removed system, so that a system made later with its
+    /// name starts with none.
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        let _ = system;
+        Ok(())
+    }
 }
 
 /// One system's certificates as a backend keeps them. Every write is recorded with the

@@ -77,6 +77,17 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
     assert_eq!(usage.uses.len(), 3);
     assert_eq!(usage.damaged.len(), 1, "{:?}", usage.damaged);
 
+    // A removed system's uses go with it.
+    reconnected.remove_system(&edge, true).unwrap();
+    let rows: i64 = sql
+        .query_one(
+            &format!("SELECT count(*) FROM \"{schema}\".last_used WHERE system = 'edge'"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+
     // A database made before the table existed gets it in place when a replica connects.
     sql.batch_execute(&format!("DROP TABLE \"{schema}\".last_used"))
         .unwrap();

@@ -327,6 +327,10 @@ impl RegistryBackend for FsBackend {
     ) -> Result<crate::backend::usage::SystemUsage, StoreError> {
         self.shared.usage.read(system)
     }
+
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        self.shared.usage.forget(system)
+    }
 }
 
 /// One system's store in a directory, as the registry hands it out.

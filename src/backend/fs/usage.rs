@@ -124,6 +124,26 @@ impl UsageFiles {
         written.map_err(StoreError::io("write", &target))
     }
 
+    /// Removes a system's usage file (under the flushers' lock, so that no flush puts it
+    /// back with what it read before).
+    pub(super) fn forget(&self, system: &SystemName) -> Result<(), StoreError> {
+        if !self.folder(false)? {
+            return Ok(());
+        }
+        let lock_path = self.dir.join(LOCK_FILE);
+        let lock = ops::open_lock_file(&lock_path, access::file_mode(self.shared_group))
+            .map_err(StoreError::io("open", &lock_path))?;
+        ops::lock(&lock, true).map_err(StoreError::io("lock", &lock_path))?;
+        let path = self.path_of(system);
+        match RealFiles.remove(&path) {
+            Ok(()) => RealFiles
+                .sync_dir(&self.dir)
+                .map_err(StoreError::io("write", &self.dir)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StoreError::io("remove", &path)(error)),
+        }
+    }
+
     /// A system's usage file: its uses and its damaged lines (a file that cannot be read
     /// at all is one damaged entry; a missing one holds nothing).
     pub(super) fn read(&self, system: &SystemName) -> Result<SystemUsage, StoreError> {

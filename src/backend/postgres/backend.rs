@@ -87,6 +87,10 @@ impl RegistryBackend for Database {
         Database::read_usage(self, system)
     }
 
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        Database::forget_usage(self, system)
+    }
+
     fn adopt_legacy(&self, system: &System) -> Result<usize, StoreError> {
         Database::adopt_legacy(self, system.name())
     }

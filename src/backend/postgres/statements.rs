@@ -79,6 +79,8 @@ pub(super) struct Statements {
     pub(super) upsert_usage: String,
     /// The last uses of system `$1`: fingerprint, time (microseconds), address.
     pub(super) usage_of_system: String,
+    /// Deletes the last uses of system `$1`.
+    pub(super) forget_usage: String,
 }
 
 impl Statements {
@@ -199,6 +201,7 @@ impl Statements {
                  FROM {last_used} WHERE system = $1",
                 last_used = table("last_used"),
             ),
+            forget_usage: format!("DELETE FROM {} WHERE system = $1", table("last_used")),
         }
     }
 }

@@ -54,6 +54,15 @@ impl Database {
         Ok(())
     }
 
+    /// Deletes the last uses of a removed system.
+    pub(super) fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        self.shared
+            .with_connection("forget the last uses of a removed system", |client| {
+                client.execute(&self.shared.statements.forget_usage, &[&system.as_str()])
+            })?;
+        Ok(())
+    }
+
     /// The last uses of a system's certificates; a row that is not one (written by hand)
     /// is reported as damaged.
     pub(super) fn read_usage(&self, system: &SystemName) -> Result<SystemUsage, StoreError> {
