@@ -71,14 +71,12 @@ impl ValidityEvent {
 impl fmt::Display for ValidityEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let event = self.certificate();
-        if let ValidityEvent::Unused { last_used, .. } = self {
-            return unused::describe(f, event, last_used.as_ref());
-        }
         let what = match self {
             ValidityEvent::Expiring(_) => "expires on",
             ValidityEvent::Expired(_) => "expired on",
-            ValidityEvent::Purged(_) | ValidityEvent::Unused { .. } => {
-                "was deleted, having expired on"
+            ValidityEvent::Purged(_) => "was deleted, having expired on",
+            ValidityEvent::Unused { last_used, .. } => {
+                return unused::describe(f, event, last_used.as_ref())
             }
         };
         write!(
