@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run --features rustls --example mtls_server -- --store DIR --listen 127.0.0.1:8443 \
 //!     --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... \
-//!     [--max-connections 256] [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000]
+//!     [--max-connections 256] [--handshake-timeout-ms 10000] [--idle-timeout-ms 60000] \
+//!     [--usage-flush-ms 60000]
 //! ```
 //!
 //! `--postgres URL` instead of `--store DIR` (with the `postgres` feature) serves a registry
@@ -16,6 +17,12 @@
 //! systems. The registry is consulted on every handshake: import a client's certificate with
 //! `certstore --store DIR --system NAME import FILE` while the server runs and that client is
 //! admitted on its next connection; delete it and it is refused.
+//!
+//! Each accepted handshake is recorded as the certificate's last use: the verifier records
+//! it (rustls does not tell it the client's address), and this server records it again
+//! with the address once the handshake is done (`Registry::record_use`, a few atomic
+//! stores). A background flush writes the uses every `--usage-flush-ms` (default 60 s), so
+//! `certstore list` shows them and a restart loses at most one interval.
 //!
 //! Each connection has a thread, so the number of connections is what bounds the threads:
 //! - at most `--max-connections` (default 256) are served at once; a connection arriving when
@@ -42,7 +49,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{CertificateError, ServerConfig, ServerConnection, StreamOwned};
 
-const USAGE: &str = "usage: mtls_server --store DIR|--postgres URL --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS]";
+const USAGE: &str = "usage: mtls_server --store DIR|--postgres URL --listen ADDRESS:PORT --cert SERVER_CERT.pem --key SERVER_KEY.pem [--system NAME]... [--max-connections N] [--handshake-timeout-ms MS] [--idle-timeout-ms MS] [--usage-flush-ms MS]";
 
 /// Connections served at once unless `--max-connections` says otherwise.
 const DEFAULT_MAX_CONNECTIONS: usize = 256;
@@ -70,6 +77,7 @@ struct Options {
     max_connections: usize,
     handshake_timeout: Duration,
     idle_timeout: Duration,
+    usage_flush: Duration,
 }
 
 fn main() -> ExitCode {
@@ -89,6 +97,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
     let mut max_connections = DEFAULT_MAX_CONNECTIONS;
     let mut handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
     let mut idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    let mut usage_flush = inbound_certs::registry::DEFAULT_FLUSH_INTERVAL;
     let mut iter = arguments.iter();
     while let Some(argument) = iter.next() {
         let mut value = || {
@@ -110,6 +119,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
                 handshake_timeout = milliseconds(argument, &value()?)?;
             }
             "--idle-timeout-ms" => idle_timeout = milliseconds(argument, &value()?)?,
+            "--usage-flush-ms" => usage_flush = milliseconds(argument, &value()?)?,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
@@ -124,6 +134,7 @@ fn parse(arguments: &[String]) -> Result<Options, String> {
         max_connections,
         handshake_timeout,
         idle_timeout,
+        usage_flush,
     })
 }
 
@@ -194,6 +205,8 @@ fn run(options: &Options) -> Result<(), String> {
     println!("listening on {address}");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
 
+    // Writes the last uses every interval, for as long as the server runs.
+    let _flusher = registry.start_usage_flush(options.usage_flush);
     let in_use = Arc::new(AtomicUsize::new(0));
     for socket in listener.incoming() {
         let socket = match socket {
@@ -317,6 +330,9 @@ fn serve(
         Some(certificate) => {
             // Which system called: what a service authorizes by.
             let name = CertificateName::from(Fingerprint::of_der(certificate));
+            // The verifier recorded the use; this adds the address.
+            let address = tls.sock.peer_addr().ok().map(|address| address.ip());
+            registry.record_use(&name.fingerprint(), address);
             let systems: Vec<_> = registry
                 .identify_der(certificate)
                 .unwrap_or_default()

@@ -17,6 +17,8 @@ use crate::summary::ValidityStatus;
 use crate::sync::MutexExt;
 use crate::system::SystemName;
 
+mod unused;
+
 /// Something a monitor noticed about a certificate. Each is reported once per certificate
 /// and system by a monitor (a new monitor, after a restart, reports again what is already
 /// true at its first check).
@@ -30,6 +32,14 @@ pub enum ValidityEvent {
     /// The certificate was deleted, expired for longer than the grace period
     /// ([`MonitorOptions::purge_expired_after`]).
     Purged(CertificateEvent),
+    /// The certificate was not used for as long as [`MonitorOptions::report_unused_after`]
+    /// says (counted from its last use, or from its import if it was never used).
+    Unused {
+        /// The certificate.
+        event: CertificateEvent,
+        /// Its last use, if any.
+        last_used: Option<crate::registry::LastUse>,
+    },
 }
 
 /// Which certificate of which system an event is about.
@@ -52,7 +62,8 @@ impl ValidityEvent {
         match self {
             ValidityEvent::Expiring(event)
             | ValidityEvent::Expired(event)
-            | ValidityEvent::Purged(event) => event,
+            | ValidityEvent::Purged(event)
+            | ValidityEvent::Unused { event, .. } => event,
         }
     }
 }
@@ -64,6 +75,9 @@ impl fmt::Display for ValidityEvent {
             ValidityEvent::Expiring(_) => "expires on",
             ValidityEvent::Expired(_) => "expired on",
             ValidityEvent::Purged(_) => "was deleted, having expired on",
+            ValidityEvent::Unused { last_used, .. } => {
+                return unused::describe(f, event, last_used.as_ref())
+            }
         };
         write!(
             f,
@@ -84,6 +98,7 @@ pub struct MonitorOptions {
     purge_expired_after: Option<Duration>,
     certificate_metrics: bool,
     follow_changes: Option<std::time::Duration>,
+    report_unused_after: Option<Duration>,
 }
 
 impl Default for MonitorOptions {
@@ -94,6 +109,7 @@ impl Default for MonitorOptions {
             purge_expired_after: None,
             certificate_metrics: true,
             follow_changes: Some(DEFAULT_FOLLOW_CHANGES),
+            report_unused_after: None,
         }
     }
 }
@@ -166,6 +182,15 @@ impl MonitorOptions {
         self.follow_changes = poll.map(|poll| poll.max(SHORTEST_POLL));
         self
     }
+
+    /// Reports [`ValidityEvent::Unused`] once per certificate and system when it has not
+    /// been used for `after` (from its last use as [`Registry::usage`] knows it, or from its
+    /// import if it was never used); used again, it is reported again the next time it is
+    /// unused that long. Default: `None`, no such report.
+    pub fn report_unused_after(mut self, after: Option<Duration>) -> Self {
+        self.report_unused_after = after;
+        self
+    }
 }
 
 /// The values of the label `status` of `inbound_certs_certificates`.
@@ -232,6 +257,8 @@ struct State {
     gauged: HashSet<(SystemName, CertificateName)>,
     /// The systems whose counts were set.
     systems: HashSet<SystemName>,
+    /// The certificates reported unused, until they are used again.
+    unused: HashSet<(SystemName, CertificateName)>,
 }
 
 impl Monitor {
@@ -433,10 +460,15 @@ impl Monitor {
                     .set(0.0);
             }
         }
+        let unused = match self.options.report_unused_after {
+            Some(after) => unused::check(&self.registry, now, after, &state.unused, &mut events)?,
+            None => HashSet::new(),
+        };
         *state = State {
             reported: seen,
             gauged,
             systems,
+            unused,
         };
         Ok(events)
     }

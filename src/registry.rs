@@ -4,10 +4,13 @@
 mod login;
 mod overview;
 mod system_store;
+mod usage;
 
 pub use crate::backend::listing::SystemListing;
+pub use crate::backend::usage::{LastUse, SystemUsage};
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
+pub use usage::{UsageFlusher, DEFAULT_FLUSH_INTERVAL};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -79,6 +82,8 @@ struct Shared {
     clock: RwLock<Arc<dyn Clock>>,
     /// How many times the registry changed through this process.
     changes: AtomicU64,
+    /// The uses recorded since the registry was opened (see [`Registry::record_use`]).
+    usage: usage::Recorder,
 }
 
 /// Where a registry stands, for a [`Monitor`](crate::Monitor) that re-checks after every
@@ -190,6 +195,7 @@ impl Registry {
                 backend,
                 clock: RwLock::new(Arc::new(SystemClock)),
                 changes: AtomicU64::new(0),
+                usage: usage::Recorder::default(),
             }),
             actor: UNKNOWN_ACTOR.into(),
         }
@@ -224,6 +230,7 @@ impl Registry {
     /// handle on this registry.
     pub fn with_clock(self, clock: impl Clock) -> Registry {
         *self.shared.clock.writing() = Arc::new(clock);
+        self.shared.usage.clock_replaced();
         self
     }
 
@@ -335,6 +342,9 @@ impl Registry {
             .backend
             .remove_system(name, with_certificates, &record)?;
         self.shared.bump();
+        // The system is gone whatever happens to its uses: a file or rows left behind are
+        // only read for a system of that name, which trusts nothing yet.
+        let _ = self.shared.backend.forget_usage(name);
         Ok(removed)
     }
 

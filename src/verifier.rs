@@ -420,7 +420,9 @@ impl ClientCertVerifier for StoreClientVerifier {
         certificate: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        signed(self.verify_tls12(message, certificate, signature))
+        let verified = signed(self.verify_tls12(message, certificate, signature));
+        self.record_use(&verified, certificate);
+        verified
     }
 
     fn verify_tls13_signature(
@@ -430,16 +432,33 @@ impl ClientCertVerifier for StoreClientVerifier {
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
         let key_info = crate::der::subject_public_key_info(certificate).ok_or(bad_encoding())?;
-        signed(rustls::crypto::verify_tls13_signature_with_raw_key(
+        let verified = signed(rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
             &SubjectPublicKeyInfoDer::from(key_info.raw),
             signature,
             &self.algorithms,
-        ))
+        ));
+        self.record_use(&verified, certificate);
+        verified
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+impl StoreClientVerifier {
+    /// Records an accepted client's use of its certificate in the registry
+    /// ([`Registry::record_use`], without the peer's address, which rustls does not give a
+    /// verifier): once its handshake signature proved it holds the key, not before.
+    fn record_use(
+        &self,
+        verified: &Result<HandshakeSignatureValid, rustls::Error>,
+        certificate: &CertificateDer<'_>,
+    ) {
+        if let (Ok(_), Trust::Registry { registry, .. }) = (verified, &self.trust) {
+            registry.record_use(&Fingerprint::of_der(certificate), None);
+        }
     }
 }
 

@@ -118,7 +118,11 @@ fn certstore_import_list_show_delete_purge() {
     let listing = text(&output.stdout);
     assert!(listing.starts_with("NAME"), "{listing}");
     assert_eq!(listing.lines().count(), 4, "{listing}");
-    assert!(listing.contains("expired") && listing.contains("CN=orders-service.source.example"));
+    // The subject gives way to the last use's column (in full with --wide).
+    assert!(
+        listing.contains("expired") && listing.contains("CN=orders-service"),
+        "{listing}"
+    );
     // The CA flag has its column (issue 12).
     assert!(
         listing.lines().next().unwrap().contains("  CA  "),
@@ -135,9 +139,10 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    // The report's keys, and the suspension (null) that came with issue 23.
-    assert_eq!(keys.len(), 29, "{keys:?}");
+    // The report's keys, the suspension and the last use (null) that came with issue 23.
+    assert_eq!(keys.len(), 31, "{keys:?}");
     assert!(objects[0]["suspension"].is_null());
+    assert!(objects[0]["last_used"].is_null() && objects[0]["last_used_from"].is_null());
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -787,7 +792,7 @@ fn certstore_list_expiring_within_includes_the_expired() {
     assert_eq!(rows.len(), 1, "{listing}");
     assert!(
         rows[0].starts_with(&name_of("expired.pem")["cert_client_".len()..][..12])
-            && rows[0].ends_with("  expired"),
+            && rows[0].ends_with("  expired  never"),
         "{listing}"
     );
     let output = store.run(&["list", "--expiring-within", "30", "--json"]);
@@ -1223,7 +1228,11 @@ fn certstore_refuses_keys_that_could_never_authenticate_unless_allowed() {
     let output = store.run(&["list"]);
     let table = text(&output.stdout);
     assert!(
-        table.lines().nth(1).unwrap().ends_with("valid unusable"),
+        table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with("valid unusable  never"),
         "{table}"
     );
     let output = store.run(&["list", "--json"]);
@@ -1387,4 +1396,94 @@ fn certstore_suspend_and_resume() {
         })
         .collect();
     assert_eq!(actions, vec![("resume", "bob"), ("suspend", "alice")]);
+}
+
+/// Issue 23, "Last used": `list` and `show` say when a certificate was last used and from
+/// where (flushed by a server sharing the registry), `check --unused-days N` reports those
+/// not used for N days and exits 1.
+#[test]
+fn certstore_shows_last_use_and_checks_unused_certificates() {
+    let store = Store::new("last-used");
+    assert!(store
+        .run(&["import", "tests/data/sample_source.pem"])
+        .status
+        .success());
+    let name = name_of("sample_source.pem");
+
+    let output = store.run(&["show", &name]);
+    assert!(text(&output.stdout).contains("Last used:           never used\n"));
+    let output = store.run_registry(&["check", "--unused-days", "3"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!(
+            "UNUSED: system crm: {name} (CN=orders-service.source.example,O=Orders Inc,C=DE) never used\n0 expired, 0 expiring within 30 days, 1 unused for 3 days\n"
+        )
+    );
+
+    // A server sharing the registry recorded a use two days ago and flushed it.
+    let used_at = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+    let used_at = used_at.replace_nanosecond(0).unwrap();
+    let registry = inbound_certs::Registry::open(&store.0).unwrap();
+    let fingerprint: inbound_certs::CertificateName = name.parse().unwrap();
+    registry.record_use_at(
+        &fingerprint.fingerprint(),
+        Some("192.0.2.33".parse().unwrap()),
+        used_at,
+    );
+    assert_eq!(registry.flush_usage().unwrap(), 1);
+    let at = used_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+
+    let output = store.run(&["show", &name]);
+    assert!(
+        text(&output.stdout).contains(&format!(
+            "Last used:           last used {at} from 192.0.2.33\n"
+        )),
+        "{}",
+        text(&output.stdout)
+    );
+    let output = store.run(&["show", "--json", &name]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["last_used"], at.as_str());
+    assert_eq!(json["last_used_from"], "192.0.2.33");
+    let output = store.run(&["list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["last_used"], at.as_str());
+    assert_eq!(json[0]["last_used_from"], "192.0.2.33");
+    let output = store.run(&["list"]);
+    let listing = text(&output.stdout);
+    assert!(
+        listing.lines().next().unwrap().ends_with("LAST USED"),
+        "{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!("  {}", used_at.date())),
+        "{listing}"
+    );
+    let output = store.run(&["list", "--wide"]);
+    let listing = text(&output.stdout);
+    assert!(
+        listing
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(&format!("  {at} from 192.0.2.33")),
+        "{listing}"
+    );
+
+    let output = store.run_registry(&["check", "--unused-days", "3"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    let output = store.run_registry(&["check", "--unused-days", "1", "--json"]);
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["check"], "unused");
+    assert_eq!(json[0]["last_used"], at.as_str());
+    let output = store.run_registry(&["check", "--unused-days", "later"]);
+    assert!(text(&output.stderr).contains("--unused-days needs a number of days"));
 }

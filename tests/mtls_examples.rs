@@ -577,3 +577,31 @@ fn mtls_server_explains_bad_limits() {
         assert_eq!(text(&output.stderr).trim(), format!("error: {expected}"));
     }
 }
+
+/// Issue 23, "Last used": the server records each accepted handshake with the client's
+/// address and flushes it in the background; `certstore list` shows it.
+#[test]
+fn mtls_server_records_the_last_use_of_each_client() {
+    let store = ClientStore::new("last-used");
+    let client_name = name_of(&common::data("tls/client.pem").display().to_string());
+    let mut server = Server::start_with(store.path(), &["--usage-flush-ms", "50"]);
+    let trusted = client(&server, "client", "hello\n");
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+    server.wait_for_log(": accepted cert_client_", 1);
+    let started = std::time::Instant::now();
+    loop {
+        let listed = certstore(store.path(), &["--system", "crm", "list", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        assert_eq!(json[0]["name"], client_name.as_str());
+        if json[0]["last_used_from"] == "127.0.0.1" {
+            assert!(json[0]["last_used"].as_str().unwrap().starts_with("20"));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never flushed: {json}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+}

@@ -645,8 +645,28 @@ fn a_registry_verifier_trusts_its_systems_and_tells_which_called() {
     );
     assert_eq!(
         registry.identify_der(&outcome.peer.unwrap()).unwrap(),
-        vec![edge]
+        vec![edge.clone()]
     );
+
+    // Every accepted handshake was recorded as a use (without an address: rustls does not
+    // give the verifier one); the refused stranger never was.
+    let alice_name = alice.certificate().name();
+    let used = registry
+        .last_used(edge.name(), &alice_name)
+        .unwrap()
+        .unwrap();
+    assert!(used.at >= now && used.peer.is_none(), "{used:?}");
+    assert!(registry
+        .last_used(edge.name(), &bob.certificate().name())
+        .unwrap()
+        .is_some());
+    assert_eq!(
+        registry
+            .last_used(crm.name(), &stranger.certificate().name())
+            .unwrap(),
+        None
+    );
+    assert_eq!(registry.flush_usage().unwrap(), 2);
 }
 
 /// A certificate suspended (issue 23) in every accepted system that holds it is refused on

@@ -182,6 +182,10 @@ pub(crate) struct CheckArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also report certificates not used for N days (never used, or last used before),
+    /// from the uses the servers flushed.
+    #[arg(long, value_name = "N", value_parser = days("--unused-days"))]
+    pub(crate) unused_days: Option<u32>,
 }
 
 #[derive(Debug, Args)]

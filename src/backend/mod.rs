@@ -33,6 +33,7 @@ use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreError, Suspension};
 use crate::system::{System, SystemName};
+use usage::{SystemUsage, UsageBatch};
 
 pub(crate) mod fs;
 mod index;
@@ -40,6 +41,7 @@ pub(crate) mod listing;
 pub(crate) mod memory;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+pub(crate) mod usage;
 
 pub use fs::{FileStore, FileStoreOptions};
 pub(crate) use listing::SystemListing;
@@ -129,6 +131,27 @@ pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
 
     /// Moves those certificates into `system`; returns how many were moved.
     fn adopt_legacy(&self, system: &System) -> Result<usize, StoreError>;
+
+    /// Writes one flush of last uses, each system's merged with what is kept (the newest
+    /// of a certificate's wins). In memory there is nothing to write: the registry's record
+    /// in memory is all there is.
+    fn write_usage(&self, batch: &UsageBatch) -> Result<(), StoreError> {
+        let _ = batch;
+        Ok(())
+    }
+
+    /// The last uses kept for a system, and what of them could not be read.
+    fn read_usage(&self, system: &SystemName) -> Result<SystemUsage, StoreError> {
+        let _ = system;
+        Ok(SystemUsage::default())
+    }
+
+    /// Forgets the last uses of a removed system, so that a system made later with its
+    /// name starts with none.
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        let _ = system;
+        Ok(())
+    }
 }
 
 /// One system's certificates as a backend keeps them. Every write is recorded with the

@@ -41,6 +41,7 @@ mod store;
 mod support;
 mod tls;
 mod upgrades;
+mod usage;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
         audit::a_postgres_registry_keeps_its_audit_trail_in_the_database,
         audit::a_change_refused_inside_the_database_leaves_no_record,
         audit::audit_records_of_concurrent_replicas_are_all_there,
+        usage::last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas,
         #[cfg(feature = "admin")]
         console::the_admin_console_on_a_postgres_registry,
     ];

@@ -73,6 +73,7 @@ pub(crate) fn list(
                 }),
         );
     }
+    let usages = super::usage::of_systems(registry, systems.iter().map(System::name));
     if view.json {
         let objects: Vec<Value> = rows
             .iter()
@@ -93,12 +94,14 @@ pub(crate) fn list(
                     "imported_by".into(),
                     when_and_who.map_or(Value::Null, |(_, by)| Value::String(by.clone())),
                 );
+                let last_used = super::usage::of(&usages, system, &certificate.name());
+                super::usage::insert_json(&mut object, last_used);
                 Value::Object(object)
             })
             .collect();
         out!("{}", pretty(&Value::Array(objects))?);
     } else {
-        print_table(&rows, view, now);
+        print_table(&rows, view, now, &usages);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -111,7 +114,12 @@ pub(crate) fn suspension_json(suspension: &Suspension) -> Value {
     serde_json::to_value(suspension).unwrap_or(Value::Null)
 }
 
-fn print_table(rows: &[Row], view: &View, now: OffsetDateTime) {
+fn print_table(
+    rows: &[Row],
+    view: &View,
+    now: OffsetDateTime,
+    usages: &std::collections::BTreeMap<SystemName, inbound_certs::registry::SystemUsage>,
+) {
     let mut header = vec![
         "NAME",
         "SUBJECT",
@@ -120,6 +128,7 @@ fn print_table(rows: &[Row], view: &View, now: OffsetDateTime) {
         "KEY",
         "CA",
         "STATUS",
+        "LAST USED",
     ];
     if view.per_system {
         header.insert(0, "SYSTEM");
@@ -163,6 +172,7 @@ fn print_table(rows: &[Row], view: &View, now: OffsetDateTime) {
                         status
                     }
                 },
+                super::usage::cell(super::usage::of(usages, system, &c.name()), view.wide),
             ];
             if view.per_system {
                 row.insert(0, system.to_string());

@@ -13,6 +13,7 @@ mod purge;
 mod show;
 mod suspend;
 mod system;
+mod usage;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

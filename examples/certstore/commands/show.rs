@@ -19,6 +19,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
     let imported =
         imported(&registry, system, &certificate.name()).map(|(at, by)| format!("{at} by {by}"));
     let suspension = store.suspension(&name)?;
+    let last_used = super::usage::of_system(&registry, system).get(&certificate.name());
     if arguments.json {
         let mut object = crate::support::json_object(&certificate, context.now);
         object.insert("system".into(), Value::String(system.to_string()));
@@ -32,6 +33,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
                 .as_ref()
                 .map_or(Value::Null, super::list::suspension_json),
         );
+        super::usage::insert_json(&mut object, last_used);
         out!("{}", pretty(&Value::Object(object))?);
     } else {
         out!("System:              {system}");
@@ -49,6 +51,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
                 Visible::new(suspension.reason())
             );
         }
+        out!("Last used:           {}", super::usage::text(last_used));
         out!(
             "{}",
             crate::support::readable_block(&certificate, context.now)

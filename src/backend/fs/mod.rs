@@ -33,6 +33,7 @@ mod audit;
 pub(crate) mod store;
 mod suspensions;
 mod systems;
+mod usage;
 
 use audit::AuditFiles;
 pub use store::{FileStore, FileStoreOptions};
@@ -49,6 +50,7 @@ struct Shared {
     directory: Directory,
     audit: AuditFiles,
     index: RwLock<Indexed>,
+    usage: usage::UsageFiles,
 }
 
 /// The index, and where the directory stood when it was built.
@@ -72,6 +74,7 @@ impl FsBackend {
                 directory,
                 audit,
                 index: RwLock::new(Indexed::default()),
+                usage: usage::UsageFiles::new(dir, options.is_shared_group()),
             }),
         };
         backend.shared.refresh(true)?;
@@ -337,6 +340,21 @@ impl RegistryBackend for FsBackend {
         let moved = self.shared.directory.adopt_legacy(system)?;
         self.shared.refresh(true)?;
         Ok(moved)
+    }
+
+    fn write_usage(&self, batch: &crate::backend::usage::UsageBatch) -> Result<(), StoreError> {
+        self.shared.usage.write(batch)
+    }
+
+    fn read_usage(
+        &self,
+        system: &SystemName,
+    ) -> Result<crate::backend::usage::SystemUsage, StoreError> {
+        self.shared.usage.read(system)
+    }
+
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        self.shared.usage.forget(system)
     }
 }
 

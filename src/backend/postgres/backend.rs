@@ -80,6 +80,21 @@ impl RegistryBackend for Database {
         Ok(Database::legacy_certificates(self))
     }
 
+    fn write_usage(&self, batch: &crate::backend::usage::UsageBatch) -> Result<(), StoreError> {
+        Database::write_usage(self, batch)
+    }
+
+    fn read_usage(
+        &self,
+        system: &SystemName,
+    ) -> Result<crate::backend::usage::SystemUsage, StoreError> {
+        Database::read_usage(self, system)
+    }
+
+    fn forget_usage(&self, system: &SystemName) -> Result<(), StoreError> {
+        Database::forget_usage(self, system)
+    }
+
     fn adopt_legacy(&self, system: &System) -> Result<usize, StoreError> {
         Database::adopt_legacy(self, system.name())
     }

@@ -24,6 +24,7 @@ mod statements;
 mod sync;
 mod systems;
 mod tls;
+mod usage;
 mod writer;
 
 use index::Index;
@@ -431,6 +432,7 @@ impl Shared {
             audit = self.table("audit"),
             suspensions = self.table("suspensions"),
         ))?;
+        usage::create_table(&mut transaction, &self.table("last_used"))?;
         // Tables made before registries have no system column: their rows become the rows
         // of no system (those of a `PostgresStore`, which a registry calls legacy), and the
         // primary key becomes (system, fingerprint). Under the advisory lock, in this

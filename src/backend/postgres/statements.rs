@@ -87,6 +87,13 @@ pub(super) struct Statements {
     /// The audit records, newest first, of system `$1` (any if null), at or after `$2`
     /// (microseconds; any if null), before `$3` (any if null), at most `$4` (all if null).
     pub(super) history: String,
+    /// Upserts one flush of last uses from arrays: systems `$1`, fingerprints `$2`, times
+    /// `$3` (microseconds), addresses `$4` (null: none); the newest of a row's wins.
+    pub(super) upsert_usage: String,
+    /// The last uses of system `$1`: fingerprint, time (microseconds), address.
+    pub(super) usage_of_system: String,
+    /// Deletes the last uses of system `$1`.
+    pub(super) forget_usage: String,
 }
 
 impl Statements {
@@ -220,6 +227,23 @@ impl Statements {
                 since = instant_sql("$2"),
                 until = instant_sql("$3"),
             ),
+            upsert_usage: format!(
+                "INSERT INTO {last_used} AS kept (system, fingerprint, at, peer)
+                 SELECT u.system, u.fingerprint, {at}, u.peer
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
+                     AS u (system, fingerprint, micros, peer)
+                 ON CONFLICT (system, fingerprint) DO UPDATE
+                     SET at = EXCLUDED.at, peer = EXCLUDED.peer
+                     WHERE kept.at <= EXCLUDED.at",
+                last_used = table("last_used"),
+                at = instant_sql("u.micros"),
+            ),
+            usage_of_system: format!(
+                "SELECT fingerprint, (extract(epoch FROM at) * 1000000)::bigint, peer
+                 FROM {last_used} WHERE system = $1",
+                last_used = table("last_used"),
+            ),
+            forget_usage: format!("DELETE FROM {} WHERE system = $1", table("last_used")),
         }
     }
 }
