@@ -20,6 +20,7 @@ use crate::certificate::Certificate;
 use crate::clock::rfc3339;
 use crate::decode::decode_with;
 use crate::fingerprint::CertificateName;
+use crate::registry::LastUse;
 use crate::registry::SystemOverview;
 use crate::report::CertificateReport;
 use crate::store::Suspension;
@@ -170,10 +171,10 @@ pub(super) async fn certificates(
     Parameters(query): Parameters<ListQuery>,
 ) -> ApiResult {
     let name = system_name(&system)?;
-    let (listing, suspensions) = console
+    let (listing, suspensions, usage) = console
         .blocking(&actor, move |registry| {
             let store = registry.store(&name)?;
-            Ok((store.list()?, store.suspensions()?))
+            Ok((store.list()?, store.suspensions()?, registry.usage(&name)?))
         })
         .await?;
     let now = console.now();
@@ -188,8 +189,15 @@ pub(super) async fn certificates(
             None => true,
         })
         .map(|certificate| {
-            let suspension = suspensions.get(&certificate.name());
-            certificate_json(certificate, now, console.config(), suspension)
+            let name = certificate.name();
+            let suspension = suspensions.get(&name);
+            certificate_json(
+                certificate,
+                now,
+                console.config(),
+                suspension,
+                usage.get(&name),
+            )
         })
         .collect();
     Ok(Json(CertificateListJson {
@@ -205,6 +213,7 @@ pub(super) fn certificate_json(
     now: OffsetDateTime,
     config: &super::config::AdminConfig,
     suspension: Option<&Suspension>,
+    last_use: Option<LastUse>,
 ) -> Value {
     let report = CertificateReport::new(certificate, now, config.warn_within, &config.tls_keys);
     let mut json = serde_json::to_value(report).unwrap_or(Value::Null);
@@ -212,6 +221,17 @@ pub(super) fn certificate_json(
         map.insert(
             "suspension".into(),
             serde_json::to_value(suspension).unwrap_or(Value::Null),
+        );
+        // The keys `certstore --json` gives a last use.
+        map.insert(
+            "last_used".into(),
+            last_use.map_or(Value::Null, |last| rfc3339(last.at).into()),
+        );
+        map.insert(
+            "last_used_from".into(),
+            last_use
+                .and_then(|last| last.peer)
+                .map_or(Value::Null, |peer| peer.to_string().into()),
         );
     }
     json
@@ -402,9 +422,10 @@ pub(super) async fn certificate(
     match query.format.as_deref() {
         None | Some("json") => {
             let name = certificate.name();
-            let suspension = console
+            let (suspension, last_use) = console
                 .blocking(&actor, move |registry| {
-                    registry.store(&system)?.suspension(&name)
+                    let suspension = registry.store(&system)?.suspension(&name)?;
+                    Ok((suspension, registry.last_used(&system, &name)?))
                 })
                 .await?;
             let json = certificate_json(
@@ -412,6 +433,7 @@ pub(super) async fn certificate(
                 console.now(),
                 console.config(),
                 suspension.as_ref(),
+                last_use,
             );
             Ok(Json(json).into_response())
         }

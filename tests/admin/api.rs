@@ -1379,3 +1379,76 @@ async fn certificates_are_suspended_and_resumed_through_the_api_and_the_pages() 
         "{actions:?}"
     );
 }
+
+/// The last use of a certificate (issue 23) in the API (the keys `certstore --json` gives)
+/// and on its details page: when, how long ago and from where, or "never used".
+#[tokio::test]
+async fn the_last_use_is_in_the_api_and_on_the_details_page() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    registry
+        .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
+        .unwrap();
+    let used = client_certificate("used.crm.example", 200);
+    let unused = client_certificate("unused.crm.example", 200);
+    let app = console(registry.clone());
+    for pem in [&used, &unused] {
+        let reply = send(
+            &app,
+            admin_common::api(Method::POST, "/api/systems/crm/certificates", pem.clone()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    let fingerprint = decode(used.as_bytes()).unwrap()[0].fingerprint();
+    registry.record_use_at(
+        &fingerprint,
+        Some("10.0.0.7".parse().unwrap()),
+        NOW - Duration::days(3) - Duration::hours(2),
+    );
+    let list = send(
+        &app,
+        admin_common::api(Method::GET, "/api/systems/crm/certificates", Body::empty()),
+    )
+    .await
+    .json();
+    let entry = |name: &str| {
+        list["certificates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (used_name, unused_name) = (name_of(&used), name_of(&unused));
+    assert_eq!(entry(&used_name)["last_used"], "2026-05-29T10:00:00Z");
+    assert_eq!(entry(&used_name)["last_used_from"], "10.0.0.7");
+    assert!(entry(&unused_name)["last_used"].is_null());
+    let one = send(
+        &app,
+        admin_common::api(
+            Method::GET,
+            &format!("/api/systems/crm/certificates/{used_name}"),
+            Body::empty(),
+        ),
+    )
+    .await
+    .json();
+    assert_eq!(one["last_used_from"], "10.0.0.7");
+
+    let mut browser = Browser::new(console(registry.clone()));
+    browser.login("").await;
+    let page = browser
+        .get(&format!("/systems/crm/certificates/{used_name}"))
+        .await
+        .text();
+    assert!(
+        page.contains("id=\"last-used\">3 days ago (2026-05-29 10:00 UTC) from 10.0.0.7<"),
+        "{page}"
+    );
+    let page = browser
+        .get(&format!("/systems/crm/certificates/{unused_name}"))
+        .await
+        .text();
+    assert!(page.contains("id=\"last-used\">never used<"), "{page}");
+}

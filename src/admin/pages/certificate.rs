@@ -34,10 +34,11 @@ pub(in crate::admin) async fn certificate(
     };
     let lookup = system.clone();
     let this = certificate.clone();
-    let (imported, renewed_by, renews, suspension) = console
+    let (imported, renewed_by, renews, suspension, last_use) = console
         .blocking(&page.actor, move |registry| {
             let imported = registry.import_record(&lookup, &name)?;
             let suspension = registry.store(&lookup)?.suspension(&name)?;
+            let last_use = registry.last_used(&lookup, &name)?;
             // Renewals are found by the same client and a later end, among the system's
             // certificates (the one that ends last, each way).
             let listing = registry.store(&lookup)?.list()?;
@@ -50,7 +51,7 @@ pub(in crate::admin) async fn certificate(
             let all = &listing.certificates;
             let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
             let renews = last(all.iter().filter(|c| this.renews(c)).collect());
-            Ok((imported, renewed_by, renews, suspension))
+            Ok((imported, renewed_by, renews, suspension, last_use))
         })
         .await?;
     let summary = certificate.summary();
@@ -172,6 +173,24 @@ pub(in crate::admin) async fn certificate(
             ),
         ),
     ];
+    rows.push((
+        "last-used",
+        "Last used",
+        last_use.map_or_else(
+            || "never used".to_owned(),
+            |last| {
+                let from = last
+                    .peer
+                    .map(|peer| format!(" from {peer}"))
+                    .unwrap_or_default();
+                format!(
+                    "{} ({}){from}",
+                    ago(console.now() - last.at),
+                    instant(last.at)
+                )
+            },
+        ),
+    ));
     if let Some(suspension) = &suspension {
         rows.push((
             "suspension",
@@ -275,6 +294,25 @@ fn damaged_page(
     let flash = page.take_flash();
     page.render(&full, flash.as_ref(), body).into_response()
 }
+/// How long ago, in the largest whole unit: "just now", "5 minutes ago", "3 days ago".
+fn ago(elapsed: time::Duration) -> String {
+    let plural = |count: i64, unit: &str| {
+        if count == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{count} {unit}s ago")
+        }
+    };
+    match elapsed {
+        // A use recorded by another process whose clock runs ahead.
+        elapsed if elapsed.is_negative() => "just now".to_owned(),
+        elapsed if elapsed.whole_days() > 0 => plural(elapsed.whole_days(), "day"),
+        elapsed if elapsed.whole_hours() > 0 => plural(elapsed.whole_hours(), "hour"),
+        elapsed if elapsed.whole_minutes() > 0 => plural(elapsed.whole_minutes(), "minute"),
+        _ => "just now".to_owned(),
+    }
+}
+
 fn yes_no(flag: bool) -> &'static str {
     if flag {
         "yes"
