@@ -1162,7 +1162,7 @@ async fn the_console_reports_and_links_renewals() {
     registry
         .create_system(&"crm".parse().unwrap(), SystemKind::Source, NOW)
         .unwrap();
-    let app = console(registry);
+    let app = console(registry.clone());
     let path = "/api/systems/crm/certificates";
     let old = name_of(std::str::from_utf8(&data("expired.pem")).unwrap());
     let new = name_of(std::str::from_utf8(&data("not_yet_valid.pem")).unwrap());
@@ -1193,10 +1193,23 @@ async fn the_console_reports_and_links_renewals() {
         .get(&format!("/systems/crm/certificates/{old}"))
         .await
         .text();
+    // Not used yet: keep the old one.
     assert!(
         page.contains(&format!(
             "Renewed by <a href=\"/systems/crm/certificates/{new}\"><code>{new}</code></a>"
-        )) && page.contains("retire it with <em>Delete</em>"),
+        )) && page.contains("not used yet: keep this certificate"),
+        "{page}"
+    );
+    // In use: retire the old one.
+    let renewal = decode(&data("not_yet_valid.pem")).unwrap()[0].fingerprint();
+    registry.record_use_at(&renewal, None, NOW - Duration::hours(5));
+    let page = browser
+        .get(&format!("/systems/crm/certificates/{old}"))
+        .await
+        .text();
+    assert!(
+        page.contains("in use (last used 5 hours ago)")
+            && page.contains("retire it with <em>Delete</em>"),
         "{page}"
     );
     let page = browser

@@ -50,6 +50,14 @@ pub(in crate::admin) async fn certificate(
             };
             let all = &listing.certificates;
             let renewed_by = last(all.iter().filter(|c| c.renews(&this)).collect());
+            // Whether the renewal is in use yet: when the old one may be retired.
+            let renewed_by = match renewed_by {
+                Some(newer) => {
+                    let used = registry.last_used(&lookup, &newer.name())?;
+                    Some((newer, used))
+                }
+                None => None,
+            };
             let renews = last(all.iter().filter(|c| this.renews(c)).collect());
             Ok((imported, renewed_by, renews, suspension, last_use))
         })
@@ -232,10 +240,20 @@ pub(in crate::admin) async fn certificate(
                 dd id=(*id) { (Text(value)) }
             }
         }
-        @if let Some(newer) = &renewed_by {
+        @if let Some((newer, used)) = &renewed_by {
             p class="flash" id="renewed-by" {
-                "Renewed by " (link(newer)) ": once no client presents this certificate any \
-                 more, retire it with " em { "Delete" } "."
+                "Renewed by " (link(newer))
+                @match used {
+                    Some(used) => {
+                        ", in use (last used " (Text(ago(console.now() - used.at))) "): once no \
+                         client presents this certificate any more, retire it with "
+                        em { "Delete" } "."
+                    }
+                    None => {
+                        ", not used yet: keep this certificate until its clients present the \
+                         renewal."
+                    }
+                }
             }
         }
         @if let Some(older) = &renews {
