@@ -17,6 +17,7 @@ use crate::summary::ValidityStatus;
 use crate::sync::MutexExt;
 use crate::system::SystemName;
 
+mod renewal;
 mod unused;
 
 /// Something a monitor noticed about a certificate. Each is reported once per certificate
@@ -25,7 +26,15 @@ mod unused;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValidityEvent {
-    /// The certificate is valid, and its validity ends within the warning window.
+    /// The certificate is valid, and its validity ends within the warning window; unless
+    /// the same system holds a certificate that [renews](crate::Certificate::renews) it, is
+    /// not suspended, and was used since it was imported into the system (or, if the trail
+    /// no longer has that import, was used at all): the clients moved to the renewal
+    /// already, so the end of the old one needs nobody's action. Such an old certificate is
+    /// reported when that stops being true before it expires (the renewal is deleted or
+    /// suspended). Its expiry is reported as [`Expired`](Self::Expired) whatever its
+    /// renewals, as it is on the gauges: the certificate is still trusted until it is
+    /// deleted or purged, and a purge acts on the expiry.
     Expiring(CertificateEvent),
     /// The certificate's validity has ended.
     Expired(CertificateEvent),
@@ -340,7 +349,8 @@ impl Monitor {
     }
 
     /// Checks every system once at `now`: returns what changed since the last check (each
-    /// certificate that entered the warning window, expired or was purged), and sets the
+    /// certificate that entered the warning window, but for one whose renewal is in use (see
+    /// [`ValidityEvent::Expiring`]), expired or was purged), and sets the
     /// gauges. A certificate deleted meanwhile is forgotten (its series gets the tombstone
     /// of [`MonitorOptions::certificate_metrics`]); imported again, it is reported again. A
     /// system removed during the check is left out of it.
@@ -359,10 +369,16 @@ impl Monitor {
             };
             let listing = store.list()?;
             let suspended = store.suspensions()?;
+            let mut renewals = renewal::Renewals::new(
+                &self.registry,
+                system.name(),
+                &listing.certificates,
+                &suspended,
+            );
             let name = system.name().to_string();
             let mut counts = [0usize; 3];
             let mut suspended_count = 0;
-            for certificate in listing.certificates {
+            for certificate in &listing.certificates {
                 // Counted as suspended whatever its validity (it is trusted by nobody here);
                 // its expiry is still reported and purged like any other's.
                 let is_suspended = suspended.contains_key(&certificate.name());
@@ -387,12 +403,10 @@ impl Monitor {
                     ValidityStatus::Expired { .. } => {
                         let grace = self.options.purge_expired_after;
                         if grace.is_some_and(|grace| now >= summary.validity.not_after + grace) {
-                            match store.remove_expired(&certificate) {
+                            match store.remove_expired(certificate) {
                                 Ok(()) => {
                                     metrics::counter!("inbound_certs_purges_total").increment(1);
-                                    store.record(StoreEvent::Purged {
-                                        certificate: &certificate,
-                                    })?;
+                                    store.record(StoreEvent::Purged { certificate })?;
                                     if before != Reported::Expired {
                                         events.push(ValidityEvent::Expired(event.clone()));
                                     }
@@ -411,10 +425,14 @@ impl Monitor {
                     }
                     ValidityStatus::ExpiringSoon { .. } => {
                         counts_of(&mut counts, &mut suspended_count, 1);
-                        if before == Reported::Nothing {
+                        if before != Reported::Nothing {
+                            before.max_with(Reported::Expiring)
+                        } else if renewals.in_use(certificate)? {
+                            Reported::Nothing
+                        } else {
                             events.push(ValidityEvent::Expiring(event));
+                            Reported::Expiring
                         }
-                        before.max_with(Reported::Expiring)
                     }
                     _ => {
                         counts_of(&mut counts, &mut suspended_count, 0);

@@ -600,3 +600,93 @@ fn a_monitor_on_the_system_clock_reports_an_import_through_another_handle_within
     assert_eq!(event.certificate().system, crm);
     drop(handle);
 }
+
+/// A certificate of `partner.example` made with rcgen, valid from 2026-01-01 to `not_after`
+/// (the same subject and issuer each time, another key: each renews the ones ending earlier).
+fn partner(not_after: (i32, u8, u8)) -> Certificate {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "partner.example");
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    params.not_before = rcgen::date_time_ymd(2026, 1, 1);
+    params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+    Certificate::from_der(params.self_signed(&key).unwrap().der()).unwrap()
+}
+
+/// Issue 23: a certificate in the warning window whose renewal the system holds is reported
+/// expiring while the renewal is unused (or used only before it was imported, or suspended,
+/// or deleted again), not once the renewal was used since its import; its expiry is
+/// reported whatever its renewals.
+#[test]
+fn expiring_is_not_reported_once_the_renewal_is_in_use() {
+    let now = Arc::new(Mutex::new(datetime!(2026-11-01 0:00 UTC)));
+    let clock = Arc::clone(&now);
+    let registry = Registry::in_memory().with_clock(move || *clock.lock().unwrap());
+    let crm: SystemName = "crm".parse().unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, CREATED)
+        .unwrap();
+    let store = registry.store(&crm).unwrap();
+    let policy = ImportPolicy::new(CREATED);
+    let (old, renewal) = (partner((2027, 1, 1)), partner((2028, 1, 1)));
+    assert!(renewal.renews(&old));
+    store.import(&old, &policy).unwrap();
+    let first = Monitor::new(registry.clone(), MonitorOptions::new());
+    assert_eq!(
+        kinds(&first.check_once(*now.lock().unwrap()).unwrap()),
+        Vec::<&str>::new()
+    );
+
+    // Imported on 2026-11-15, used once before that (through another system, say).
+    *now.lock().unwrap() = datetime!(2026-11-15 0:00 UTC);
+    store.import(&renewal, &policy).unwrap();
+    registry.record_use_at(&renewal.fingerprint(), None, datetime!(2026-11-10 0:00 UTC));
+    let events = first.check_once(datetime!(2026-12-05 0:00 UTC)).unwrap();
+    assert_eq!(kinds(&events), ["expiring"]);
+    assert_eq!(events[0].certificate().certificate, old.name());
+
+    // Used since its import: a new monitor does not warn; the first one reported already.
+    registry.record_use_at(&renewal.fingerprint(), None, datetime!(2026-12-06 0:00 UTC));
+    let second = Monitor::new(registry.clone(), MonitorOptions::new());
+    assert_eq!(
+        kinds(&second.check_once(datetime!(2026-12-07 0:00 UTC)).unwrap()),
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        kinds(&first.check_once(datetime!(2026-12-07 0:00 UTC)).unwrap()),
+        Vec::<&str>::new()
+    );
+
+    // A suspended renewal is no one's: the warning is due.
+    store.suspend(&renewal.name(), "lost laptop").unwrap();
+    let third = Monitor::new(registry.clone(), MonitorOptions::new());
+    assert_eq!(
+        kinds(&third.check_once(datetime!(2026-12-08 0:00 UTC)).unwrap()),
+        ["expiring"]
+    );
+    store.resume(&renewal.name()).unwrap();
+    assert_eq!(
+        kinds(&second.check_once(datetime!(2026-12-08 0:00 UTC)).unwrap()),
+        Vec::<&str>::new()
+    );
+
+    // The renewal deleted: the monitor that kept quiet warns now.
+    store.delete(&renewal.name()).unwrap();
+    let events = second.check_once(datetime!(2026-12-09 0:00 UTC)).unwrap();
+    assert_eq!(kinds(&events), ["expiring"]);
+    assert_eq!(events[0].certificate().certificate, old.name());
+
+    // The expiry itself is reported whatever the renewals.
+    store.import(&renewal, &policy).unwrap();
+    registry.record_use_at(&renewal.fingerprint(), None, datetime!(2026-12-20 0:00 UTC));
+    let fourth = Monitor::new(registry.clone(), MonitorOptions::new());
+    assert_eq!(
+        kinds(&fourth.check_once(datetime!(2026-12-21 0:00 UTC)).unwrap()),
+        Vec::<&str>::new()
+    );
+    let events = fourth.check_once(datetime!(2027-01-02 0:00 UTC)).unwrap();
+    assert_eq!(kinds(&events), ["expired"]);
+    assert_eq!(events[0].certificate().certificate, old.name());
+}

@@ -93,6 +93,7 @@ fn main() -> ExitCode {
         audit::a_change_refused_inside_the_database_leaves_no_record,
         audit::audit_records_of_concurrent_replicas_are_all_there,
         usage::last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas,
+        usage::a_flush_of_100000_last_uses_is_timed,
         #[cfg(feature = "admin")]
         console::the_admin_console_on_a_postgres_registry,
     ];

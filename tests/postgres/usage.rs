@@ -1,6 +1,7 @@
 //! Last uses in PostgreSQL (issue 23): one upsert per flush, read back by another replica,
 //! the newest of two replicas' uses wins, a table added in place to an existing database,
-//! and rows made by hand reported as damaged without hiding the others.
+//! and rows made by hand reported as damaged without hiding the others; the time a flush of
+//! 100,000 changed uses takes.
 
 use std::time::Duration;
 
@@ -10,6 +11,10 @@ use time::OffsetDateTime;
 
 use crate::server::Server;
 use crate::support::{certificates, connect_registry, fresh_schema, policy, system_name};
+
+/// Certificates made from fixtures by rewriting their serial numbers (the benches' helper).
+#[path = "../../benches/support.rs"]
+mod synthetic;
 
 pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
     server: &Server,
@@ -102,4 +107,51 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
         })
     );
     "4 uses of 2 systems flushed in one upsert, read back by another replica".into()
+}
+
+/// How many changed last uses the timed flush writes.
+const FLUSHED: usize = 100_000;
+
+/// Issue 23, "Measure": a flush of 100,000 changed last uses (one system trusting 100,000
+/// certificates) to PostgreSQL, timed (the server runs with `fsync=off`; no assertion on
+/// the time), twice: into an empty table, then over the rows it wrote.
+pub(crate) fn a_flush_of_100000_last_uses_is_timed(server: &Server) -> String {
+    let schema = fresh_schema("last_used_100k");
+    let registry = connect_registry(server, &schema);
+    let crm = system_name("crm");
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, now)
+        .unwrap();
+    let mut pool = synthetic::synthetic("ec_p256.der", FLUSHED / 2, 0);
+    pool.extend(synthetic::synthetic("ec_p384.der", FLUSHED / 2, 0));
+    let store = registry.store(&crm).unwrap();
+    let started = std::time::Instant::now();
+    for bundle in pool.chunks(5_000) {
+        store
+            .import_all(bundle, &policy().allow_expired(true))
+            .unwrap();
+    }
+    let imported = started.elapsed();
+    let mut times = Vec::new();
+    for second in [0, 1] {
+        let at = now + Duration::from_secs(second);
+        for certificate in &pool {
+            registry.record_use_at(&certificate.fingerprint(), None, at);
+        }
+        let started = std::time::Instant::now();
+        assert_eq!(registry.flush_usage().unwrap(), FLUSHED);
+        times.push(started.elapsed());
+    }
+    let rows: i64 = server
+        .sql()
+        .query_one(&format!("SELECT count(*) FROM \"{schema}\".last_used"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, FLUSHED as i64);
+    format!(
+        "flush of {FLUSHED} last uses: {:?} into an empty table, {:?} over its rows \
+         (import of the certificates: {imported:?})",
+        times[0], times[1]
+    )
 }
