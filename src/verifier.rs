@@ -1,6 +1,7 @@
 //! [`StoreClientVerifier`]: a rustls client-certificate verifier that trusts exactly the
 //! certificates in a [`CertificateStore`] (feature `rustls`).
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -411,6 +412,9 @@ impl ClientCertVerifier for StoreClientVerifier {
                 },
             ));
         }
+        if matches!(self.trust, Trust::Registry { .. }) {
+            ACCEPTED.set(Some(certificate));
+        }
         Ok(ClientCertVerified::assertion())
     }
 
@@ -457,8 +461,26 @@ impl StoreClientVerifier {
         certificate: &CertificateDer<'_>,
     ) {
         if let (Ok(_), Trust::Registry { registry, .. }) = (verified, &self.trust) {
-            registry.record_use(&Fingerprint::of_der(certificate), None);
+            registry.record_use(&accepted_fingerprint(certificate), None);
         }
+    }
+}
+
+thread_local! {
+    /// The certificate this thread's last [`StoreClientVerifier::verify_client_cert`] over a
+    /// registry accepted, handed to the handshake signature's check on the same thread so that
+    /// recording the use does not hash the certificate a second time. Taken by that check.
+    static ACCEPTED: Cell<Option<Certificate>> = const { Cell::new(None) };
+}
+
+/// The fingerprint of `presented`, whose handshake signature was just verified: the one of the
+/// certificate this thread last accepted when it is the same DER (a comparison of the bytes,
+/// about 500 of them), else its SHA-256 (rustls may check the signature on another thread than
+/// the certificate, or after another connection's certificate on this one).
+fn accepted_fingerprint(presented: &CertificateDer<'_>) -> Fingerprint {
+    match ACCEPTED.take() {
+        Some(accepted) if accepted.der() == presented.as_ref() => accepted.fingerprint(),
+        _ => Fingerprint::of_der(presented),
     }
 }
 

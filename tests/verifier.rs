@@ -813,3 +813,122 @@ fn the_import_policy_learns_the_key_types_of_the_provider() {
     let p256 = inbound_certs::decode(&std::fs::read("tests/data/ec_p256.pem").unwrap()).unwrap();
     assert!(!keys.accepts(&p256[0].summary().public_key));
 }
+
+/// The use a verifier over a registry records is the one of the certificate whose handshake
+/// signature it verified, whatever else this thread verified between the client's
+/// certificate and its signature (the certificate accepted on the thread is reused only when
+/// its DER is the presented one), and when rustls checks the signature on another thread.
+/// The client's plaintext TLS 1.2 handshake messages are fed to the server one record each
+/// (rustls sends a flight in one record); before each record, another verifier over the same
+/// registry accepts a second certificate (alice) on this thread.
+#[test]
+fn the_recorded_use_is_the_presented_certificate_on_any_thread() {
+    use inbound_certs::{Registry, SystemName};
+    use rustls::server::danger::ClientCertVerifier;
+    let pki = server_pki();
+    let registry = Registry::in_memory();
+    let crm: SystemName = "crm".parse().unwrap();
+    registry
+        .create_system(&crm, SystemKind::Source, OffsetDateTime::now_utc())
+        .unwrap();
+    let (alice, bob, carol) = (
+        valid_client("alice"),
+        valid_client("bob"),
+        valid_client("carol"),
+    );
+    for identity in [&alice, &bob, &carol] {
+        import(&registry.store(&crm).unwrap(), identity);
+    }
+    let server = Arc::new(
+        StoreClientVerifier::for_registry(registry.clone(), provider())
+            .into_server_config(vec![pki.server.der.clone()], pki.server.key())
+            .unwrap(),
+    );
+    let other = StoreClientVerifier::for_registry(registry.clone(), provider());
+    let now = rustls::pki_types::UnixTime::now();
+
+    for (identity, on_another_thread) in [(&bob, false), (&carol, true)] {
+        let mut client = ClientConnection::new(
+            client_config(&pki, &TLS12, Some((identity, identity))),
+            ServerName::try_from("localhost").unwrap(),
+        )
+        .unwrap();
+        let mut server_side = ServerConnection::new(server.clone()).unwrap();
+        let (mut records, mut encrypted) = (0, false);
+        while client.is_handshaking() || server_side.is_handshaking() {
+            let mut flight = Vec::new();
+            while client.wants_write() {
+                client.write_tls(&mut flight).unwrap();
+            }
+            for record in reframed(&flight, &mut encrypted) {
+                records += 1;
+                other
+                    .verify_client_cert(&alice.der, &[], now)
+                    .expect("alice is trusted");
+                server_side.read_tls(&mut record.as_slice()).unwrap();
+                if on_another_thread {
+                    server_side = thread::spawn(move || {
+                        server_side.process_new_packets().unwrap();
+                        server_side
+                    })
+                    .join()
+                    .unwrap();
+                } else {
+                    server_side.process_new_packets().unwrap();
+                }
+            }
+            let mut reply = Vec::new();
+            while server_side.wants_write() {
+                server_side.write_tls(&mut reply).unwrap();
+            }
+            if !reply.is_empty() {
+                client.read_tls(&mut reply.as_slice()).unwrap();
+                client.process_new_packets().unwrap();
+            }
+        }
+        // ClientHello; Certificate, ClientKeyExchange, CertificateVerify; CCS; Finished.
+        assert!(records >= 6, "{records} records: the flight was not split");
+        let used = registry
+            .last_used(&crm, &identity.certificate().name())
+            .unwrap();
+        assert!(
+            used.is_some(),
+            "{} was recorded",
+            identity.certificate().name()
+        );
+    }
+    // Each handshake recorded its own client: one that took the certificate last accepted on
+    // the thread (alice) would have recorded her, and missed bob and carol.
+    let alice_name = alice.certificate().name();
+    assert_eq!(registry.last_used(&crm, &alice_name).unwrap(), None);
+    assert_eq!(registry.flush_usage().unwrap(), 2);
+}
+
+/// The TLS records of `flight`, with every plaintext handshake record split into one record
+/// per handshake message (a valid framing); records after the client's ChangeCipherSpec
+/// (`encrypted`) are kept whole.
+fn reframed(mut flight: &[u8], encrypted: &mut bool) -> Vec<Vec<u8>> {
+    let mut records = Vec::new();
+    while let [kind, major, minor, high, low, ..] = *flight {
+        let (record, rest) = flight.split_at(5 + usize::from(u16::from_be_bytes([high, low])));
+        flight = rest;
+        if kind == 20 {
+            *encrypted = true;
+        }
+        if kind != 22 || *encrypted {
+            records.push(record.to_vec());
+            continue;
+        }
+        let mut messages = &record[5..];
+        while let [_, a, b, c, ..] = *messages {
+            let length = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c));
+            let (message, rest) = messages.split_at(length);
+            messages = rest;
+            let size = u16::try_from(message.len()).unwrap().to_be_bytes();
+            let mut framed = vec![22, major, minor, size[0], size[1]];
+            framed.extend_from_slice(message);
+            records.push(framed);
+        }
+    }
+    records
+}
