@@ -139,10 +139,11 @@ fn certstore_import_list_show_delete_purge() {
     let objects = json.as_array().unwrap();
     assert_eq!(objects.len(), 3);
     let keys: Vec<&String> = objects[0].as_object().unwrap().keys().collect();
-    // The report's keys, the suspension and the last use (null) that came with issue 23.
-    assert_eq!(keys.len(), 31, "{keys:?}");
+    // The report's keys, the suspension and the last and first use (null) of issue 23.
+    assert_eq!(keys.len(), 32, "{keys:?}");
     assert!(objects[0]["suspension"].is_null());
     assert!(objects[0]["last_used"].is_null() && objects[0]["last_used_from"].is_null());
+    assert!(objects[0]["first_used"].is_null());
     assert_eq!(objects[0]["system"], "crm");
     assert!(objects[0]["imported_at"]
         .as_str()
@@ -1439,7 +1440,7 @@ fn certstore_shows_last_use_and_checks_unused_certificates() {
     let output = store.run(&["show", &name]);
     assert!(
         text(&output.stdout).contains(&format!(
-            "Last used:           last used {at} from 192.0.2.33\n"
+            "Last used:           last used {at} from 192.0.2.33\nFirst used:          {at}\n"
         )),
         "{}",
         text(&output.stdout)
@@ -1448,6 +1449,7 @@ fn certstore_shows_last_use_and_checks_unused_certificates() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["last_used"], at.as_str());
     assert_eq!(json["last_used_from"], "192.0.2.33");
+    assert_eq!(json["first_used"], at.as_str());
     let output = store.run(&["list", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json[0]["last_used"], at.as_str());

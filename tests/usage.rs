@@ -64,6 +64,7 @@ fn records_and_reads_back(registry: Registry) {
     let first = LastUse {
         at: NOW,
         peer: address("192.0.2.10"),
+        first: NOW,
     };
     assert_eq!(
         registry.last_used(&name("crm"), &source).unwrap(),
@@ -89,10 +90,16 @@ fn records_and_reads_back(registry: Registry) {
         edge.get(&proxy),
         Some(LastUse {
             at: NOW + Duration::from_secs(90),
-            peer: address("2001:db8::7")
+            peer: address("2001:db8::7"),
+            first: NOW + Duration::from_secs(90),
         })
     );
-    assert_eq!(edge.get(&source).unwrap().peer, None);
+    // The source's last use moved on; its first use stays, in memory and as flushed.
+    let source_use = edge.get(&source).unwrap();
+    assert_eq!(
+        (source_use.at, source_use.peer, source_use.first),
+        (NOW + Duration::from_secs(90), None, NOW)
+    );
 
     // A system removed and made again starts with no flushed uses of its own.
     registry.remove_system(&name("crm"), true).unwrap();
@@ -116,7 +123,7 @@ fn uses_are_recorded_and_read_back_in_a_directory() {
     let edge = fs::read_to_string(scratch.path().join("usage/edge")).unwrap();
     assert!(
         edge.lines()
-            .any(|line| line.ends_with(" 2026-06-01T00:01:30Z -")),
+            .any(|line| line.ends_with(" 2026-06-01T00:01:30Z - 2026-06-01T00:00:00Z")),
         "{edge}"
     );
     assert_eq!(
@@ -147,10 +154,21 @@ fn a_restart_loses_at_most_what_was_not_flushed() {
         reopened.last_used(&name("crm"), &source).unwrap(),
         Some(LastUse {
             at: NOW,
-            peer: address("192.0.2.1")
+            peer: address("192.0.2.1"),
+            first: NOW,
         })
     );
     assert_eq!(reopened.last_used(&name("edge"), &proxy).unwrap(), None);
+    // A use recorded after the restart keeps the first use flushed before it.
+    let reopened = reopened.with_clock(move || NOW + Duration::from_secs(60));
+    reopened.record_use(&source.fingerprint(), None);
+    reopened.flush_usage().unwrap();
+    let last = Registry::open(scratch.path())
+        .unwrap()
+        .last_used(&name("crm"), &source)
+        .unwrap()
+        .unwrap();
+    assert_eq!((last.at, last.first), (NOW + Duration::from_secs(60), NOW));
 }
 
 /// The background flush writes every interval and once more when stopped.

@@ -233,6 +233,10 @@ pub(super) fn certificate_json(
                 .and_then(|last| last.peer)
                 .map_or(Value::Null, |peer| peer.to_string().into()),
         );
+        map.insert(
+            "first_used".into(),
+            last_use.map_or(Value::Null, |last| rfc3339(last.first).into()),
+        );
     }
     json
 }

@@ -10,24 +10,27 @@ use crate::store::DamagedEntry;
 use crate::system::SystemName;
 
 /// The last accepted use of a certificate by a system: when, and from which address when
-/// the server said ([`Registry::record_use`](crate::Registry::record_use)).
+/// the server said ([`Registry::record_use`](crate::Registry::record_use)), and when it was
+/// first used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastUse {
     /// When (by the registry's clock), to the microsecond.
     pub at: OffsetDateTime,
     /// The peer's address, if the caller of [`Registry::record_use`](crate::Registry::record_use) knew it.
     pub peer: Option<IpAddr>,
+    /// When it was first used, as far as the record goes back: the earliest use any
+    /// process recorded (a record written before first uses were kept starts at its last
+    /// use then). Never after [`at`](Self::at).
+    pub first: OffsetDateTime,
 }
 
 impl LastUse {
-    /// The newer of two uses; on a tie `other`, the later news (a use recorded since a
-    /// flush, or added to what was kept).
+    /// The newer of two uses (on a tie `other`, the later news: a use recorded since a
+    /// flush, or added to what was kept), with the earlier of their first uses.
     pub(crate) fn newest(self, other: LastUse) -> LastUse {
-        if other.at >= self.at {
-            other
-        } else {
-            self
-        }
+        let first = self.first.min(other.first);
+        let newest = if other.at >= self.at { other } else { self };
+        LastUse { first, ..newest }
     }
 }
 

@@ -73,10 +73,11 @@ pub(super) fn describe(
     )?;
     match last_used {
         None => write!(f, "was never used"),
-        Some(LastUse { at, peer: None }) => write!(f, "was last used {}", rfc3339(*at)),
+        Some(LastUse { at, peer: None, .. }) => write!(f, "was last used {}", rfc3339(*at)),
         Some(LastUse {
             at,
             peer: Some(peer),
+            ..
         }) => write!(f, "was last used {} from {peer}", rfc3339(*at)),
     }
 }

@@ -79,6 +79,8 @@ struct Slot {
     sequence: AtomicU64,
     /// Microseconds since the Unix epoch.
     at: AtomicI64,
+    /// The earliest use recorded, in microseconds since the Unix epoch.
+    first: AtomicI64,
     /// 0: no address, 4: IPv4, 6: IPv6.
     family: AtomicU8,
     address_high: AtomicU64,
@@ -99,6 +101,9 @@ impl Slot {
             return;
         }
         fence(Ordering::Release);
+        if sequence == 0 || at < self.first.load(Ordering::Relaxed) {
+            self.first.store(at, Ordering::Relaxed);
+        }
         // Newest wins, even when the clock steps back.
         if at >= self.at.load(Ordering::Relaxed) {
             let (family, high, low) = split(peer);
@@ -119,6 +124,7 @@ impl Slot {
                 continue;
             }
             let at = self.at.load(Ordering::Relaxed);
+            let first = self.first.load(Ordering::Relaxed);
             let family = self.family.load(Ordering::Relaxed);
             let high = self.address_high.load(Ordering::Relaxed);
             let low = self.address_low.load(Ordering::Relaxed);
@@ -127,10 +133,10 @@ impl Slot {
                 if before == 0 {
                     return None;
                 }
-                let at = from_micros(at)?;
                 return Some(LastUse {
-                    at,
+                    at: from_micros(at)?,
                     peer: join(family, high, low),
+                    first: from_micros(first)?,
                 });
             }
         }

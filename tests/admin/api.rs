@@ -1202,14 +1202,21 @@ async fn the_console_reports_and_links_renewals() {
     );
     // In use: retire the old one.
     let renewal = decode(&data("not_yet_valid.pem")).unwrap()[0].fingerprint();
+    registry.record_use_at(&renewal, None, NOW - Duration::days(2));
     registry.record_use_at(&renewal, None, NOW - Duration::hours(5));
     let page = browser
         .get(&format!("/systems/crm/certificates/{old}"))
         .await
         .text();
+    let since = (NOW - Duration::days(2))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap();
     assert!(
-        page.contains("in use (last used 5 hours ago)")
-            && page.contains("retire it with <em>Delete</em>"),
+        page.contains(&format!(
+            "in use since {since} (first used 2 days ago, last used 5 hours ago)"
+        )) && page.contains("retire it with <em>Delete</em>"),
         "{page}"
     );
     let page = browser
@@ -1436,7 +1443,9 @@ async fn the_last_use_is_in_the_api_and_on_the_details_page() {
     let (used_name, unused_name) = (name_of(&used), name_of(&unused));
     assert_eq!(entry(&used_name)["last_used"], "2026-05-29T10:00:00Z");
     assert_eq!(entry(&used_name)["last_used_from"], "10.0.0.7");
+    assert_eq!(entry(&used_name)["first_used"], "2026-05-29T10:00:00Z");
     assert!(entry(&unused_name)["last_used"].is_null());
+    assert!(entry(&unused_name)["first_used"].is_null());
     let one = send(
         &app,
         admin_common::api(

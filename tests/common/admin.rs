@@ -561,7 +561,7 @@ pub(crate) async fn api_suite(registry: Registry) {
     // The report's keys, and what the console adds as the CLI does: the suspension and the
     // last use (null: not suspended, never used).
     let mut expected = keys(&report);
-    expected.extend(["suspension", "last_used", "last_used_from"].map(str::to_owned));
+    expected.extend(["suspension", "last_used", "last_used_from", "first_used"].map(str::to_owned));
     expected.sort();
     assert_eq!(keys(&reply.json()), expected);
     assert_eq!(reply.json()["suspension"], serde_json::Value::Null);

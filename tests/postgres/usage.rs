@@ -48,7 +48,11 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
         .unwrap()
         .get(0);
     assert_eq!(rows, 4);
-    let used = LastUse { at: now, peer };
+    let used = LastUse {
+        at: now,
+        peer,
+        first: now,
+    };
     for certificate in &pool {
         assert_eq!(b.last_used(&crm, &certificate.name()).unwrap(), Some(used));
     }
@@ -58,7 +62,15 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
     // Replica b's older use does not replace a's newer one; its newer one does.
     b.record_use_at(&pool[0].fingerprint(), None, now - Duration::from_secs(60));
     b.flush_usage().unwrap();
-    assert_eq!(a.last_used(&crm, &pool[0].name()).unwrap(), Some(used));
+    let earlier = now - Duration::from_secs(60);
+    assert_eq!(
+        a.last_used(&crm, &pool[0].name()).unwrap(),
+        Some(LastUse {
+            first: earlier,
+            ..used
+        }),
+        "the last use stays a's, the first use is b's earlier one"
+    );
     let later = now + Duration::from_secs(60);
     b.record_use_at(&pool[1].fingerprint(), None, later);
     b.flush_usage().unwrap();
@@ -68,8 +80,10 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
         reconnected.last_used(&crm, &pool[1].name()).unwrap(),
         Some(LastUse {
             at: later,
-            peer: None
-        })
+            peer: None,
+            first: now,
+        }),
+        "b's newer use with a's first one"
     );
 
     // A row by hand that is not a use is reported; the others are still served.
@@ -103,9 +117,27 @@ pub(crate) fn last_uses_are_flushed_in_one_statement_and_seen_by_other_replicas(
         upgraded.last_used(&crm, &pool[2].name()).unwrap(),
         Some(LastUse {
             at: now,
-            peer: None
+            peer: None,
+            first: now,
         })
     );
+
+    // A table written before first uses were kept gains the column in place; its rows'
+    // first use is their last use until a newer flush keeps the earlier of the two.
+    sql.batch_execute(&format!(
+        "ALTER TABLE \"{schema}\".last_used DROP COLUMN first_at"
+    ))
+    .unwrap();
+    let upgraded = connect_registry(server, &schema);
+    let old = upgraded.last_used(&crm, &pool[2].name()).unwrap().unwrap();
+    assert_eq!((old.at, old.first), (now, now));
+    upgraded.record_use_at(&pool[2].fingerprint(), None, later);
+    upgraded.flush_usage().unwrap();
+    let kept = connect_registry(server, &schema)
+        .last_used(&crm, &pool[2].name())
+        .unwrap()
+        .unwrap();
+    assert_eq!((kept.at, kept.first), (later, now));
     "4 uses of 2 systems flushed in one upsert, read back by another replica".into()
 }
 

@@ -52,6 +52,9 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
             );
         }
         out!("Last used:           {}", super::usage::text(last_used));
+        if let Some(last) = last_used {
+            out!("First used:          {}", super::rfc3339(last.first));
+        }
         out!(
             "{}",
             crate::support::readable_block(&certificate, context.now)

@@ -49,15 +49,17 @@ pub(crate) fn of_system(registry: &Registry, system: &SystemName) -> SystemUsage
 pub(crate) fn text(last: Option<LastUse>) -> String {
     match last {
         None => "never used".into(),
-        Some(LastUse { at, peer: None }) => format!("last used {}", rfc3339(at)),
+        Some(LastUse { at, peer: None, .. }) => format!("last used {}", rfc3339(at)),
         Some(LastUse {
             at,
             peer: Some(peer),
+            ..
         }) => format!("last used {} from {peer}", rfc3339(at)),
     }
 }
 
-/// The JSON keys `last_used` (RFC 3339 or null) and `last_used_from` (an address or null).
+/// The JSON keys `last_used` (RFC 3339 or null), `last_used_from` (an address or null) and
+/// `first_used` (RFC 3339 or null).
 pub(crate) fn insert_json(object: &mut Map<String, Value>, last: Option<LastUse>) {
     object.insert(
         "last_used".into(),
@@ -67,6 +69,10 @@ pub(crate) fn insert_json(object: &mut Map<String, Value>, last: Option<LastUse>
         "last_used_from".into(),
         last.and_then(|last| last.peer)
             .map_or(Value::Null, |peer| Value::String(peer.to_string())),
+    );
+    object.insert(
+        "first_used".into(),
+        last.map_or(Value::Null, |last| Value::String(rfc3339(last.first))),
     );
 }
 
@@ -91,10 +97,11 @@ pub(crate) fn cell(last: Option<LastUse>, wide: bool) -> String {
     match last {
         None => "never".into(),
         Some(LastUse { at, .. }) if !wide => at.date().to_string(),
-        Some(LastUse { at, peer: None }) => rfc3339(at),
+        Some(LastUse { at, peer: None, .. }) => rfc3339(at),
         Some(LastUse {
             at,
             peer: Some(peer),
+            ..
         }) => format!("{} from {peer}", rfc3339(at)),
     }
 }

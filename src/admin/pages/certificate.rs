@@ -245,8 +245,10 @@ pub(in crate::admin) async fn certificate(
                 "Renewed by " (link(newer))
                 @match used {
                     Some(used) => {
-                        ", in use (last used " (Text(ago(console.now() - used.at))) "): once no \
-                         client presents this certificate any more, retire it with "
+                        ", in use since " (Text(instant(used.first))) " (first used "
+                        (Text(ago(console.now() - used.first))) ", last used "
+                        (Text(ago(console.now() - used.at))) "): once no client presents this \
+                         certificate any more, retire it with "
                         em { "Delete" } "."
                     }
                     None => {

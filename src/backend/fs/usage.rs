@@ -2,7 +2,9 @@
 //!
 //! ```text
 //! DIR/usage/.lock        flushers of any process take turns on it
-//! DIR/usage/<system>     one line per certificate: `<fingerprint hex> <RFC 3339 time> <address or ->`
+//! DIR/usage/<system>     one line per certificate:
+//!                        `<fingerprint hex> <RFC 3339 time> <address or -> <RFC 3339 first use>`
+//!                        (files written before first uses were kept lack the last field)
 //! DIR/usage/.tmp-…       a file being written; renamed over the system's file
 //! ```
 //!
@@ -30,8 +32,8 @@ use crate::system::SystemName;
 
 /// The folder of the usage files, in the registry's directory.
 const USAGE: &str = "usage";
-/// A usage file larger than this is damaged (a line is about 130 bytes: 100,000
-/// certificates fit in 13 MiB).
+/// A usage file larger than this is damaged (a line is about 160 bytes: 100,000
+/// certificates fit in 16 MiB).
 const MAX_USAGE_BYTES: u64 = 32 << 20;
 /// Lines of the write protocol, never a system's name (which cannot start with a dot).
 const LOCK_FILE: &str = ".lock";
@@ -194,12 +196,16 @@ fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>, EntryDamage> {
 }
 
 fn encode(usage: &SystemUsage) -> Vec<u8> {
-    let mut out = String::with_capacity(usage.uses.len() * 130);
+    let mut out = String::with_capacity(usage.uses.len() * 160);
     for (fingerprint, last) in &usage.uses {
         let peer = last
             .peer
             .map_or_else(|| "-".to_string(), |peer| peer.to_string());
-        out.push_str(&format!("{fingerprint} {} {peer}\n", rfc3339(last.at)));
+        out.push_str(&format!(
+            "{fingerprint} {} {peer} {}\n",
+            rfc3339(last.at),
+            rfc3339(last.first)
+        ));
     }
     out.into_bytes()
 }
@@ -221,11 +227,15 @@ fn decode(path: &Path, bytes: &[u8], usage: &mut SystemUsage) {
 
 fn decode_line(line: &[u8]) -> Result<(Fingerprint, LastUse), String> {
     let text = std::str::from_utf8(line).map_err(|_| "a line that is not UTF-8".to_string())?;
-    let expected = "expected `<fingerprint> <RFC 3339 time> <address or ->`";
+    let expected = "expected `<fingerprint> <RFC 3339 time> <address or -> <RFC 3339 time>`";
     let mut fields = text.split(' ');
-    let (Some(fingerprint), Some(at), Some(peer), None) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
+    let (Some(fingerprint), Some(at), Some(peer), first, None) = (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) else {
         return Err(format!(
             "{expected}, found {} field(s)",
             text.split(' ').count()
@@ -243,7 +253,14 @@ fn decode_line(line: &[u8]) -> Result<(Fingerprint, LastUse), String> {
                 .map_err(|error| format!("{expected}: the address: {error}"))?,
         ),
     };
-    Ok((fingerprint, LastUse { at, peer }))
+    let first = match first {
+        // Written before first uses were kept: the first use known is this last one.
+        None => at,
+        Some(first) => OffsetDateTime::parse(first, &Rfc3339)
+            .map_err(|error| format!("{expected}: the first use: {error}"))?
+            .min(at),
+    };
+    Ok((fingerprint, LastUse { at, peer, first }))
 }
 
 #[cfg(test)]
@@ -258,6 +275,7 @@ mod tests {
             LastUse {
                 at: time::macros::datetime!(2026-06-01 0:00:00.123456 UTC),
                 peer: Some("2001:db8::1".parse().unwrap()),
+                first: time::macros::datetime!(2026-05-01 0:00 UTC),
             },
         );
         usage.merge(
@@ -265,13 +283,28 @@ mod tests {
             LastUse {
                 at: time::macros::datetime!(2026-06-02 0:00 UTC),
                 peer: None,
+                first: time::macros::datetime!(2026-06-02 0:00 UTC),
             },
         );
         let mut bytes = encode(&usage);
-        bytes.extend_from_slice(b"garbage\n\xff\xfe\n0101 2026");
+        bytes.extend_from_slice(b"garbage\n\xff\xfe\n0101 2026\n");
+        // A line of a file written before first uses were kept: first use = last use.
+        let old = Fingerprint::from_bytes([3; 32]);
+        bytes.extend_from_slice(format!("{old} 2026-06-03T00:00:00Z 192.0.2.1\n").as_bytes());
+        // A first use after the last one (edited by hand) is taken as the last one.
+        let odd = Fingerprint::from_bytes([4; 32]);
+        bytes.extend_from_slice(
+            format!("{odd} 2026-06-03T00:00:00Z - 2026-07-01T00:00:00Z\n").as_bytes(),
+        );
         let mut read = SystemUsage::default();
         decode(Path::new("u"), &bytes, &mut read);
-        assert_eq!(read.uses, usage.uses);
         assert_eq!(read.damaged.len(), 3);
+        for (fingerprint, last) in &usage.uses {
+            assert_eq!(read.uses.get(fingerprint), Some(last));
+        }
+        let june_3 = time::macros::datetime!(2026-06-03 0:00 UTC);
+        let old = read.uses.get(&old).unwrap();
+        assert_eq!((old.at, old.first), (june_3, june_3));
+        assert_eq!(read.uses.get(&odd).unwrap().first, june_3);
     }
 }

@@ -228,18 +228,22 @@ impl Statements {
                 until = instant_sql("$3"),
             ),
             upsert_usage: format!(
-                "INSERT INTO {last_used} AS kept (system, fingerprint, at, peer)
-                 SELECT u.system, u.fingerprint, {at}, u.peer
-                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
-                     AS u (system, fingerprint, micros, peer)
+                "INSERT INTO {last_used} AS kept (system, fingerprint, at, peer, first_at)
+                 SELECT u.system, u.fingerprint, {at}, u.peer, {first}
+                 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
+                     AS u (system, fingerprint, micros, peer, first_micros)
                  ON CONFLICT (system, fingerprint) DO UPDATE
-                     SET at = EXCLUDED.at, peer = EXCLUDED.peer
-                     WHERE kept.at <= EXCLUDED.at",
+                     SET at = GREATEST(kept.at, EXCLUDED.at),
+                         peer = CASE WHEN kept.at <= EXCLUDED.at
+                             THEN EXCLUDED.peer ELSE kept.peer END,
+                         first_at = LEAST(COALESCE(kept.first_at, kept.at), EXCLUDED.first_at)",
                 last_used = table("last_used"),
                 at = instant_sql("u.micros"),
+                first = instant_sql("u.first_micros"),
             ),
             usage_of_system: format!(
-                "SELECT fingerprint, (extract(epoch FROM at) * 1000000)::bigint, peer
+                "SELECT fingerprint, (extract(epoch FROM at) * 1000000)::bigint, peer,
+                     (extract(epoch FROM COALESCE(first_at, at)) * 1000000)::bigint
                  FROM {last_used} WHERE system = $1",
                 last_used = table("last_used"),
             ),

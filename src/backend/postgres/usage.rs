@@ -1,6 +1,7 @@
 //! The last uses of a registry's certificates in PostgreSQL: the table
-//! `last_used (system, fingerprint, at, peer)`, created for new databases and added in
-//! place to existing ones when a replica connects; one upsert statement per flush, for
+//! `last_used (system, fingerprint, at, peer, first_at)`, created for new databases and
+//! added in place to existing ones when a replica connects (as is its column `first_at`,
+//! null in rows written before first uses were kept: the first use known is then `at`); one upsert statement per flush, for
 //! every system at once (the newest use of a row wins, whichever replica wrote it). Read
 //! when asked (not kept in memory), so a replica sees what the others flushed.
 
@@ -24,8 +25,10 @@ pub(super) fn create_table(
              fingerprint text NOT NULL,
              at timestamptz NOT NULL,
              peer text,
+             first_at timestamptz,
              PRIMARY KEY (system, fingerprint)
-         )"
+         );
+         ALTER TABLE {table} ADD COLUMN IF NOT EXISTS first_at timestamptz"
     ))
 }
 
@@ -36,19 +39,21 @@ impl Database {
         let mut fingerprints: Vec<String> = Vec::new();
         let mut times: Vec<i64> = Vec::new();
         let mut peers: Vec<Option<String>> = Vec::new();
+        let mut firsts: Vec<i64> = Vec::new();
         for (system, uses) in batch {
             for (fingerprint, last) in uses {
                 systems.push(system.as_str());
                 fingerprints.push(fingerprint.to_string());
                 times.push(to_micros(last.at));
                 peers.push(last.peer.map(|peer| peer.to_string()));
+                firsts.push(to_micros(last.first));
             }
         }
         self.shared
             .with_connection("write the last uses of certificates", |client| {
                 client.execute(
                     &self.shared.statements.upsert_usage,
-                    &[&systems, &fingerprints, &times, &peers],
+                    &[&systems, &fingerprints, &times, &peers, &firsts],
                 )
             })?;
         Ok(())
@@ -76,6 +81,7 @@ impl Database {
             let micros: Option<i64> = row.try_get(1).map_err(|error| database(operation, error))?;
             let peer: Option<String> =
                 row.try_get(2).map_err(|error| database(operation, error))?;
+            let first: Option<i64> = row.try_get(3).map_err(|error| database(operation, error))?;
             let parsed = (|| {
                 let parsed: Fingerprint = fingerprint.parse().ok()?;
                 let at = from_micros(micros?)?;
@@ -83,7 +89,8 @@ impl Database {
                     None => None,
                     Some(peer) => Some(peer.parse::<IpAddr>().ok()?),
                 };
-                Some((parsed, LastUse { at, peer }))
+                let first = from_micros(first?)?.min(at);
+                Some((parsed, LastUse { at, peer, first }))
             })();
             match parsed {
                 Some((parsed, last)) => usage.merge(parsed, last),
