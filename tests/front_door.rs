@@ -26,7 +26,7 @@ use axum::{Json, Router};
 use common::Scratch;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use inbound_certs::server::{self, FrontDoor, InboundClient};
+use inbound_certs::server::{self, FrontDoor, InboundClient, Refusal};
 use inbound_certs::{CertificateName, CertificateStore, ImportPolicy, Registry, SystemKind};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -586,4 +586,48 @@ fn curl_and_openssl_against_the_example() {
     // The handshake refuses it now; on a connection opened before, the request would be.
     let output = curl(&example.address, "client", &[], &["/whoami"]);
     assert!(!output.status.success(), "{output:?}");
+}
+
+/// `InboundClient::admit` and `recheck`, for a service with its own accept loop: the
+/// refusals as values, with their status and code.
+#[test]
+fn admit_and_recheck_without_a_server() {
+    let fixture = Fixture::new(&["crm"]);
+    let peer: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    let certificate = |name: &str| {
+        inbound_certs::decode(&std::fs::read(path(name)).unwrap())
+            .unwrap()
+            .remove(0)
+    };
+    let client = InboundClient::admit(&fixture.registry, certificate("client.pem"), peer).unwrap();
+    assert_eq!(client.certificate_name(), fixture.client);
+    assert_eq!(client.peer(), peer);
+    assert_eq!(client.systems().len(), 1);
+
+    let refusal = InboundClient::admit(&fixture.registry, certificate("stranger.pem"), peer)
+        .unwrap_err();
+    assert!(matches!(refusal, Refusal::NotTrusted { .. }), "{refusal:?}");
+    assert_eq!(
+        (refusal.status(), refusal.code()),
+        (StatusCode::FORBIDDEN, "not_trusted")
+    );
+
+    fixture
+        .registry
+        .store(&"crm".parse().unwrap())
+        .unwrap()
+        .suspend(&fixture.client, "audit")
+        .unwrap();
+    let refusal = client.recheck(&fixture.registry).unwrap_err();
+    assert_eq!(
+        refusal.to_string(),
+        format!("client certificate {} is suspended by crm", fixture.client)
+    );
+    fixture
+        .registry
+        .store(&"crm".parse().unwrap())
+        .unwrap()
+        .resume(&fixture.client)
+        .unwrap();
+    assert!(client.recheck(&fixture.registry).is_ok());
 }
