@@ -87,6 +87,9 @@ mod fingerprint;
 pub mod monitor;
 pub mod registry;
 mod report;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod server;
 pub mod store;
 pub mod summary;
 mod sync;

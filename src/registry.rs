@@ -212,7 +212,7 @@ impl Registry {
     }
 
     /// The time by the registry's clock (see [`with_clock`](Self::with_clock)).
-    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.shared.now()
     }
@@ -391,6 +391,17 @@ impl Registry {
     /// out (see [`suspended_in`](Self::suspended_in)).
     pub fn identify(&self, fingerprint: &Fingerprint) -> Result<Vec<System>, StoreError> {
         Ok(self.shared.backend.identify(fingerprint)?.trusting)
+    }
+
+    /// The systems that trust the certificate with this fingerprint and those that suspended
+    /// it, by one lookup in the index [`identify`](Self::identify) reads: what the front door
+    /// asks on every request.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn identified(
+        &self,
+        fingerprint: &Fingerprint,
+    ) -> Result<crate::backend::Identified, StoreError> {
+        self.shared.backend.identify(fingerprint)
     }
 
     /// The systems that hold the certificate with this fingerprint but

@@ -3,8 +3,9 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
+pub(super) use crate::server::error::ErrorJson;
+use crate::server::error::error_response;
 use crate::store::StoreError;
 use crate::ErrorReport;
 
@@ -104,13 +105,7 @@ impl From<StoreError> for AdminError {
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         let retry_after = self.retry_after_header();
-        let body = ErrorBody {
-            error: ErrorJson {
-                code: self.code,
-                message: self.message,
-            },
-        };
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = error_response(self.status, self.code, self.message);
         if let Some((name, value)) = retry_after {
             response.headers_mut().insert(name, value);
         }
@@ -118,15 +113,3 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// The body of an error response: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    error: ErrorJson,
-}
-
-/// An error's code and message, as the API's responses give them.
-#[derive(Debug, Serialize)]
-pub(super) struct ErrorJson {
-    pub(super) code: &'static str,
-    pub(super) message: String,
-}

@@ -1,14 +1,11 @@
 //! Serving the console (or any router) with bounds on its clients: a connection cap, header-read
 //! and request timeouts, a bounded TLS handshake, and back-off when accepting fails.
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -21,20 +18,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore};
 
 use super::error::AdminError;
-use crate::sync::MutexExt;
-
-/// The first pause after an accept error that is not the client's (such as "too many open
-/// files"); it doubles with each further error, up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(5);
-
-/// The longest pause between two accepts that fail.
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
-
-/// The most bytes of one request's head (request line and headers) held in memory.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+use crate::server::accept::{
+    accept_loop, Accept, InProgress, LoopMetrics, Slot, MAX_HEAD_BYTES,
+};
 
 /// The bounds [`serve`] puts on its clients, and its TLS configuration.
 ///
@@ -165,133 +153,24 @@ pub async fn serve(
     serve_from(listener, app, options, shutdown).await;
 }
 
-/// Where connections come from: a TCP listener, or a test's stand-in.
-pub(super) trait Accept {
-    /// A connection's stream.
-    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-
-    /// The next connection and its peer's address.
-    fn accept(&mut self) -> impl Future<Output = io::Result<(Self::Stream, SocketAddr)>> + Send;
-}
-
-impl Accept for TcpListener {
-    type Stream = tokio::net::TcpStream;
-
-    async fn accept(&mut self) -> io::Result<(Self::Stream, SocketAddr)> {
-        TcpListener::accept(self).await
-    }
-}
-
-/// Errors of one connection that its client caused (it gave up before it was accepted):
-/// the next accept may succeed at once.
-fn is_client_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-    )
-}
-
-/// The connections being served, oldest first, and whether each has a request in progress.
-#[derive(Default)]
-struct Connections {
-    next: u64,
-    open: BTreeMap<u64, Arc<Slot>>,
-}
-
-/// One connection's state, shared by its task and the accept loop.
-#[derive(Default)]
-struct Slot {
-    /// Requests in progress on it.
-    busy: AtomicUsize,
-    /// Told when the connection is to be closed to make room.
-    close: Notify,
-}
-
-impl Connections {
-    fn open(&mut self) -> (u64, Arc<Slot>) {
-        let id = self.next;
-        self.next = self.next.wrapping_add(1);
-        let slot = Arc::new(Slot::default());
-        self.open.insert(id, Arc::clone(&slot));
-        (id, slot)
-    }
-
-    /// Closes the oldest connection with no request in progress, if there is one.
-    fn shed_oldest_idle(&mut self) {
-        let idle = self
-            .open
-            .iter()
-            .find(|(_, slot)| slot.busy.load(Ordering::SeqCst) == 0)
-            .map(|(id, _)| *id);
-        if let Some(slot) = idle.and_then(|id| self.open.remove(&id)) {
-            metrics::counter!("inbound_certs_admin_connections_shed_total").increment(1);
-            slot.close.notify_one();
-        }
-    }
-}
-
 /// The accept loop of [`serve`], over any source of connections.
 pub(super) async fn serve_from<A: Accept>(
-    mut listener: A,
+    listener: A,
     app: Router,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let permits = Arc::new(Semaphore::new(options.max_connections));
-    let connections = Arc::new(Mutex::new(Connections::default()));
+    let limit = options.max_connections;
     let options = Arc::new(options);
-    let mut backoff = MIN_BACKOFF;
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => return,
-        };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => {
-                backoff = MIN_BACKOFF;
-                accepted
-            }
-            Err(error) if is_client_error(&error) => continue,
-            Err(_) => {
-                metrics::counter!("inbound_certs_admin_accept_errors_total").increment(1);
-                // Out of descriptors or memory: retrying at once would fail again at once.
-                tokio::select! {
-                    () = tokio::time::sleep(backoff) => {}
-                    () = &mut shutdown => return,
-                }
-                backoff = backoff.saturating_mul(2).min(MAX_BACKOFF);
-                continue;
-            }
-        };
-        let permit = match Arc::clone(&permits).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                connections.locked().shed_oldest_idle();
-                // Nothing more is accepted meanwhile: one connection past the cap at most.
-                tokio::select! {
-                    permit = Arc::clone(&permits).acquire_owned() => match permit {
-                        Ok(permit) => permit,
-                        Err(_) => return,
-                    },
-                    () = &mut shutdown => return,
-                }
-            }
-        };
-        let (id, slot) = connections.locked().open();
-        let (app, options, connections) =
-            (app.clone(), Arc::clone(&options), Arc::clone(&connections));
-        tokio::spawn(async move {
-            tokio::select! {
-                () = connection(stream, peer, app, &options, Arc::clone(&slot)) => {}
-                () = slot.close.notified() => {}
-            }
-            connections.locked().open.remove(&id);
-            drop(permit);
-        });
-    }
+    let counters = LoopMetrics {
+        shed: "inbound_certs_admin_connections_shed_total",
+        accept_errors: "inbound_certs_admin_accept_errors_total",
+    };
+    accept_loop(listener, limit, counters, shutdown, |stream, peer, slot| {
+        let (app, options) = (app.clone(), Arc::clone(&options));
+        async move { connection(stream, peer, app, &options, slot).await }
+    })
+    .await;
 }
 
 /// One connection: the TLS handshake if any, then HTTP/1.1 requests until the client closes
@@ -339,22 +218,6 @@ where
         .await;
 }
 
-/// A request in progress on a connection, counted until its answer is done or dropped.
-struct InProgress(Arc<Slot>);
-
-impl InProgress {
-    fn start(slot: &Arc<Slot>) -> Self {
-        slot.busy.fetch_add(1, Ordering::SeqCst);
-        InProgress(Arc::clone(slot))
-    }
-}
-
-impl Drop for InProgress {
-    fn drop(&mut self) {
-        self.0.busy.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 /// The router behind a request timeout, told the client's address.
 #[derive(Clone)]
 struct Bounded {
@@ -377,14 +240,7 @@ impl hyper::service::Service<Request<Incoming>> for Bounded {
         Box::pin(async move {
             match tokio::time::timeout(timeout, answer).await {
                 // The request stays in progress until its answer's body is sent.
-                Ok(answer) => answer.map(|response| {
-                    response.map(|body| {
-                        Body::new(Tracked {
-                            body,
-                            _in_progress: in_progress,
-                        })
-                    })
-                }),
+                Ok(answer) => answer.map(|response| response.map(|body| in_progress.track(body))),
                 Err(_) => {
                     let mut response = AdminError::new(
                         StatusCode::REQUEST_TIMEOUT,
@@ -405,37 +261,13 @@ impl hyper::service::Service<Request<Incoming>> for Bounded {
     }
 }
 
-/// An answer's body, which keeps its request in progress until it is sent (or dropped).
-struct Tracked {
-    body: Body,
-    _in_progress: InProgress,
-}
-
-impl http_body::Body for Tracked {
-    type Data = axum::body::Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        context: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        Pin::new(&mut self.body).poll_frame(context)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        http_body::Body::is_end_stream(&self.body)
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        http_body::Body::size_hint(&self.body)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::io;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::server::accept::{MAX_BACKOFF, MIN_BACKOFF};
 
     /// A listener out of descriptors: every accept fails with EMFILE, and the instant of each
     /// attempt is kept.
