@@ -217,7 +217,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             "/systems/{system}/remove",
             get(pages::confirm_remove).post(pages::remove_system),
         )
-        .route("/systems/{system}/permissions", post(pages::set_permissions))
+        .route(
+            "/systems/{system}/permissions",
+            post(pages::set_permissions),
+        )
         .route(
             "/systems/{system}/purge-expired",
             get(pages::confirm_purge).post(pages::purge_expired),

@@ -597,7 +597,9 @@ fn certstore_grants_and_revokes_permissions() {
         "{history}"
     );
     assert!(
-        history.contains(": system gateway created (a proxy system; permissions: proxy-api, reports.read)"),
+        history.contains(
+            ": system gateway created (a proxy system; permissions: proxy-api, reports.read)"
+        ),
         "{history}"
     );
 }

@@ -542,7 +542,11 @@ fn permissions_on_a_directory_are_in_the_manifest_and_other_processes_see_them()
         "kind: proxy\ncreated: 2026-06-01T00:00:00Z\npermissions: proxy-api, realtime-api\n"
     );
     assert_eq!(
-        fs::symlink_metadata(&manifest).unwrap().permissions().mode() & 0o777,
+        fs::symlink_metadata(&manifest)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
         0o600
     );
     assert!(fs::read_dir(scratch.path().join("systems/gateway"))
@@ -561,7 +565,12 @@ fn permissions_on_a_directory_are_in_the_manifest_and_other_processes_see_them()
     // A registry opened afterwards reads them from the manifest.
     let fresh = Registry::open(scratch.path()).unwrap();
     assert_eq!(
-        fresh.system(&gateway).unwrap().permissions().iter().collect::<Vec<_>>(),
+        fresh
+            .system(&gateway)
+            .unwrap()
+            .permissions()
+            .iter()
+            .collect::<Vec<_>>(),
         vec![&realtime_api]
     );
     let actors: Vec<(String, String)> = fresh

@@ -61,10 +61,7 @@ pub fn registry_permissions(registry: Registry) {
     assert!(!registry.grant_permission(&gateway, &realtime_api).unwrap());
     let both = permissions(&["proxy-api", "realtime-api"]);
     assert_eq!(registry.system(&gateway).unwrap().permissions(), &both);
-    assert_eq!(
-        registry.systems().unwrap().systems[0].permissions(),
-        &both
-    );
+    assert_eq!(registry.systems().unwrap().systems[0].permissions(), &both);
     let identified = registry.identify(&source.fingerprint()).unwrap();
     assert_eq!(identified.len(), 1);
     assert!(identified[0].has_permission(&realtime_api));
@@ -82,7 +79,10 @@ pub fn registry_permissions(registry: Registry) {
     let set = registry
         .set_permissions(&gateway, permissions(&["proxy-api", "reports.read"]))
         .unwrap();
-    assert_eq!(set.permissions(), &permissions(&["proxy-api", "reports.read"]));
+    assert_eq!(
+        set.permissions(),
+        &permissions(&["proxy-api", "reports.read"])
+    );
     assert_eq!(registry.system(&gateway).unwrap(), set);
     registry
         .set_permissions(&gateway, permissions(&["reports.read", "proxy-api"]))
@@ -122,8 +122,16 @@ pub fn registry_permissions(registry: Registry) {
         Err(StoreError::TargetPermissions(_))
     ));
     assert!(!registry.revoke_permission(&warehouse, &proxy_api).unwrap());
-    assert!(registry.set_permissions(&warehouse, []).unwrap().permissions().is_empty());
-    assert!(registry.system(&warehouse).unwrap().permissions().is_empty());
+    assert!(registry
+        .set_permissions(&warehouse, [])
+        .unwrap()
+        .permissions()
+        .is_empty());
+    assert!(registry
+        .system(&warehouse)
+        .unwrap()
+        .permissions()
+        .is_empty());
     let nobody: SystemName = "nobody".parse().unwrap();
     assert!(matches!(
         registry.grant_permission(&nobody, &proxy_api),

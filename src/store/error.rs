@@ -90,7 +90,9 @@ pub enum StoreError {
     NotFound(CertificateName),
     /// A permission was to be given to a *target* system, which is only ever called and so
     /// holds no permissions (at its creation, by a grant, or by a new set of permissions).
-    #[error("system {0} is a target system, which is only ever called: it cannot hold permissions")]
+    #[error(
+        "system {0} is a target system, which is only ever called: it cannot hold permissions"
+    )]
     TargetPermissions(SystemName),
     /// A resume of a certificate that is not suspended in the system.
     #[error("certificate {0} is not suspended in this system; there is nothing to resume")]

@@ -1490,7 +1490,10 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    assert_eq!(reply.json()["permissions"], serde_json::json!(["proxy-api"]));
+    assert_eq!(
+        reply.json()["permissions"],
+        serde_json::json!(["proxy-api"])
+    );
     let reply = send(
         &app,
         admin_common::api_json(
@@ -1503,17 +1506,21 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
     assert_eq!(reply.error(StatusCode::BAD_REQUEST), "invalid_permission");
     assert!(registry.system(&"crm".parse().unwrap()).is_err());
 
-    let put = |path: &str, body: serde_json::Value| {
-        admin_common::api_json(Method::PUT, path, body)
-    };
+    let put = |path: &str, body: serde_json::Value| admin_common::api_json(Method::PUT, path, body);
     let path = "/api/systems/gateway/permissions";
     for (body, code) in [
-        (serde_json::json!(["proxy-api", "../admin"]), "invalid_permission"),
+        (
+            serde_json::json!(["proxy-api", "../admin"]),
+            "invalid_permission",
+        ),
         (serde_json::json!(["a\u{1b}[2Jb"]), "invalid_permission"),
         (serde_json::json!([""]), "invalid_permission"),
         (serde_json::json!(["x".repeat(65)]), "invalid_permission"),
         (serde_json::json!(["Proxy-API"]), "invalid_permission"),
-        (serde_json::json!({"permissions": ["proxy-api"]}), "malformed_request"),
+        (
+            serde_json::json!({"permissions": ["proxy-api"]}),
+            "malformed_request",
+        ),
         (serde_json::json!([1]), "malformed_request"),
     ] {
         let reply = send(&app, put(path, body.clone())).await;
@@ -1552,7 +1559,10 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
 
     let reply = send(
         &app,
-        put(path, serde_json::json!(["realtime-api", "proxy-api", "proxy-api"])),
+        put(
+            path,
+            serde_json::json!(["realtime-api", "proxy-api", "proxy-api"]),
+        ),
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -1560,9 +1570,12 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
         reply.json()["permissions"],
         serde_json::json!(["proxy-api", "realtime-api"])
     );
-    let systems = send(&app, admin_common::api(Method::GET, "/api/systems", Body::empty()))
-        .await
-        .json();
+    let systems = send(
+        &app,
+        admin_common::api(Method::GET, "/api/systems", Body::empty()),
+    )
+    .await
+    .json();
     let listed: Vec<(String, serde_json::Value)> = systems
         .as_array()
         .unwrap()
@@ -1614,7 +1627,10 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
     let reply = browser
         .post_form(
             form_path,
-            &[("csrf", &csrf), ("permissions", "reports.read\r\nproxy-api\n")],
+            &[
+                ("csrf", &csrf),
+                ("permissions", "reports.read\r\nproxy-api\n"),
+            ],
         )
         .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());

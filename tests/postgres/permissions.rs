@@ -37,7 +37,10 @@ pub(crate) fn permissions_on_one_replica_are_seen_by_the_other(server: &Server) 
     .unwrap();
     let client = &certificates(1)[0];
     let fingerprint = client.fingerprint();
-    a.store(&gateway).unwrap().import(client, &policy()).unwrap();
+    a.store(&gateway)
+        .unwrap()
+        .import(client, &policy())
+        .unwrap();
     let holds = |registry: &inbound_certs::Registry, permission: &Permission| {
         registry
             .identify(&fingerprint)
@@ -73,8 +76,7 @@ pub(crate) fn permissions_on_one_replica_are_seen_by_the_other(server: &Server) 
     a.set_permissions(&gateway, [permission("reports.read")])
         .unwrap();
     within(Duration::from_secs(10), "b sees the new set", || {
-        b.system(&gateway).unwrap().permissions()
-            == &BTreeSet::from([permission("reports.read")])
+        b.system(&gateway).unwrap().permissions() == &BTreeSet::from([permission("reports.read")])
     });
     assert!(!holds(&b, &realtime_api));
 

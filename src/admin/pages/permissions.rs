@@ -71,9 +71,7 @@ pub(in crate::admin) async fn set_permissions(
     let form = form.ok().map(|Form(form)| form);
     page.check_csrf(form.as_ref().and_then(|form| form.csrf.as_deref()))?;
     let system = system_name(&system)?;
-    let text = form
-        .and_then(|form| form.permissions)
-        .unwrap_or_default();
+    let text = form.and_then(|form| form.permissions).unwrap_or_default();
     let mut permissions = Vec::new();
     let mut problems = Vec::new();
     for word in text

@@ -604,7 +604,8 @@ mod tests {
             .iter()
             .map(|text| text.parse::<Permission>().unwrap())
             .collect();
-        let system = System::new(name.clone(), SystemKind::Proxy, created).with_permissions(permissions);
+        let system =
+            System::new(name.clone(), SystemKind::Proxy, created).with_permissions(permissions);
         let text = format_manifest(&system);
         assert_eq!(
             text,

@@ -321,7 +321,9 @@ pub(super) fn system_of_row(
     created: i64,
     permissions: &[String],
 ) -> Result<System, String> {
-    let kind = kind.parse::<SystemKind>().map_err(|error| error.to_string())?;
+    let kind = kind
+        .parse::<SystemKind>()
+        .map_err(|error| error.to_string())?;
     let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1000)
         .map_err(|error| format!("its creation time: {error}"))?;
     let permissions = permissions
@@ -350,7 +352,11 @@ impl Database {
         record: &dyn Fn() -> AuditRecord,
     ) -> Result<System, StoreError> {
         let (name, kind, created) = (system.name(), system.kind(), system.created());
-        let permissions: Vec<&str> = system.permissions().iter().map(Permission::as_str).collect();
+        let permissions: Vec<&str> = system
+            .permissions()
+            .iter()
+            .map(Permission::as_str)
+            .collect();
         let microseconds = to_microseconds(created);
         let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(microseconds) * 1000)
             .unwrap_or(created);
@@ -389,10 +395,7 @@ impl Database {
                 let system = system_of_row(name.clone(), &kind, created, &permissions).map_err(
                     |problem| {
                         WriteError::Refused(StoreError::Damaged(DamagedEntry {
-                            location: PathBuf::from(format!(
-                                "{}.systems/{name}",
-                                shared.schema
-                            )),
+                            location: PathBuf::from(format!("{}.systems/{name}", shared.schema)),
                             problem: EntryDamage::Unreadable(problem),
                         }))
                     },
@@ -402,7 +405,10 @@ impl Database {
                     return Ok(system);
                 };
                 let texts: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
-                transaction.execute(&shared.statements.set_permissions, &[&name.as_str(), &texts])?;
+                transaction.execute(
+                    &shared.statements.set_permissions,
+                    &[&name.as_str(), &texts],
+                )?;
                 // Logged as a change of the system: every replica reads the systems again.
                 log.record(transaction, name.as_str(), "", true)?;
                 log.audit(transaction, &[record])?;
