@@ -506,6 +506,25 @@ mod tests {
         assert!(proxy_api < "realtime-api".parse().unwrap());
     }
 
+    proptest::proptest! {
+        /// Permissions and system names follow one rule (one piece of code): any text is
+        /// both or neither, the problem is the same, and nothing panics.
+        #[test]
+        fn permissions_and_system_names_follow_one_rule(
+            text in "(\\PC|[\\x00-\\x1f./A-Z]){0,70}"
+        ) {
+            let permission = text.parse::<Permission>();
+            let system = text.parse::<SystemName>();
+            proptest::prop_assert_eq!(
+                permission.as_ref().err().map(ParsePermissionError::problem),
+                system.as_ref().err().map(ParseSystemNameError::problem)
+            );
+            if let Ok(permission) = permission {
+                proptest::prop_assert_eq!(permission.as_str(), text.as_str());
+            }
+        }
+    }
+
     #[test]
     fn a_system_says_which_permissions_it_holds() {
         let system = System::new(

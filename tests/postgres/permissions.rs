@@ -182,5 +182,30 @@ pub(crate) fn a_registry_without_permissions_is_upgraded(server: &Server) -> Str
     // Connecting again changes nothing.
     drop(connect_registry(server, &schema));
     assert!(other.system(&crm).unwrap().has_permission(&realtime_api));
+
+    // Permissions written by hand that are not permissions: the system is reported damaged
+    // and trusts nothing, never trusted with them.
+    sql.batch_execute(&format!(
+        "UPDATE \"{schema}\".systems SET permissions = '{{\"../admin\"}}' WHERE name = 'crm'"
+    ))
+    .unwrap();
+    let fresh = connect_registry(server, &schema);
+    assert!(fresh.system(&crm).is_err());
+    // The row of the system, and its certificates' rows (of a system now not registered).
+    let damaged: Vec<String> = fresh
+        .systems()
+        .unwrap()
+        .damaged
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(damaged.len(), 2, "{damaged:?}");
+    assert!(
+        damaged[1].contains(
+            "its permissions: invalid permission \"../admin\": a permission cannot start with '.'"
+        ),
+        "{damaged:?}"
+    );
+    assert!(fresh.identify(&client.fingerprint()).unwrap().is_empty());
     "a registry's systems table without permissions gains the column in place, keeping systems and certificates; grants work after".to_string()
 }
