@@ -1606,6 +1606,10 @@ async fn permissions_are_set_through_the_api_and_the_pages() {
     assert!(page.contains("id=\"permissions-form\""), "{page}");
     let target = browser.get("/systems/warehouse").await.text();
     assert!(!target.contains("id=\"permissions-form\""), "{target}");
+    assert!(
+        target.contains("A target system holds no permissions"),
+        "{target}"
+    );
     let form_path = "/systems/gateway/permissions";
     let reply = browser
         .post_form(form_path, &[("permissions", "reports.read")])
