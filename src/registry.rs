@@ -34,14 +34,16 @@ use crate::sync::RwLockExt;
 use crate::system::{permissions_text, System, SystemKind, SystemName};
 
 /// The registry of systems: the front door of the crate for a service with several source
-/// and proxy systems. Each system has a name, a kind and its own certificates (a
+/// and proxy systems. Each system has a name, a kind, the [`Permission`]s the service gave it
+/// ([`grant_permission`](Registry::grant_permission), [`revoke_permission`](Registry::revoke_permission),
+/// [`set_permissions`](Registry::set_permissions)) and its own certificates (a
 /// [`SystemStore`], which is a [`CertificateStore`](crate::CertificateStore) with everything a store has), and
 /// [`identify`](Registry::identify) says which systems trust the certificate a client
-/// presented, from an index kept in memory.
+/// presented, with their permissions, from an index kept in memory.
 ///
 /// Backends: [`Registry::in_memory`], and a directory ([`Registry::create`],
 /// [`Registry::open`]) with one subdirectory per system, `DIR/systems/<name>/`, holding a
-/// manifest (`system`: kind and creation time, written atomically) and the system's
+/// manifest (`system`: kind, creation time and permissions, written atomically) and the system's
 /// certificate files, with every guarantee of [`FileStore`](crate::backend::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
@@ -145,7 +147,8 @@ impl Registry {
     /// [adopted](Self::adopt_legacy_store)). The URL and the options (TLS included) are those
     /// of [`PostgresStore::connect_with`](crate::backend::PostgresStore::connect_with).
     ///
-    /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
+    /// Tables: `systems (name, kind, created, id, permissions text[])` (the permissions column
+    /// added in place to the table of a version without it, every system holding none) and one `client_certificates` table for
     /// all systems, keyed by `(system, fingerprint)`; `suspensions (system, fingerprint,
     /// reason, since, actor)` (added in place to the tables of a version without it), whose
     /// rows every replica keeps in its index beside the certificates, so that
@@ -160,8 +163,8 @@ impl Registry {
     ///
     /// The audit trail is the table `audit (id bigserial, time timestamptz, actor, system,
     /// action, certificate, subject, outcome, detail)`: the records of an import (one per
-    /// certificate, added or already present), a delete, a purge, or a system's creation or
-    /// removal are inserted by the very transaction that makes the change, under its revision
+    /// certificate, added or already present), a delete, a purge, a system's creation or
+    /// removal, or a change of its permissions are inserted by the very transaction that makes the change, under its revision
     /// lock, so a change that rolls back (a bundle refused by a trigger in the database, say)
     /// leaves no record and a committed change always has its records; a refusal, which
     /// changes nothing, is inserted in a transaction of its own before the refusal is
@@ -236,8 +239,8 @@ impl Registry {
     }
 
     /// The audit trail, newest first: every import (added, already present or refused, with
-    /// the reason), delete, purge, suspend, resume and system change, with its time, actor, system,
-    /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
+    /// the reason), delete, purge, suspend, resume, system change and change of a system's
+    /// permissions, with its time, actor, system, certificate and subject. Lines of the trail that cannot be read (a record torn by a
     /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
     /// are applied by the database (a query on the writer connection).

@@ -3,7 +3,7 @@
 //! ```text
 //! DIR/.lock                               creators and removers of systems take turns on it
 //! DIR/.changes                            rewritten (new inode) after every change
-//! DIR/systems/<name>/system               manifest: kind and creation time
+//! DIR/systems/<name>/system               manifest: kind, creation time, permissions
 //! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
 //! DIR/systems/<name>/cert_client_….suspended  a certificate's suspension (see suspensions.rs)
 //! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
