@@ -603,3 +603,45 @@ fn permissions_on_a_directory_are_in_the_manifest_and_other_processes_see_them()
     assert_eq!(reopened.systems().unwrap().damaged.len(), 1);
     assert!(reopened.identify(&fingerprint).unwrap().is_empty());
 }
+
+/// A grant whose audit record cannot be written is not made (the registry's rule: a durable
+/// record before the ack, or no change): `NotAudited`, the manifest and every reader
+/// unchanged; once the trail can be written again, the grant is made and recorded.
+#[test]
+fn a_grant_the_trail_cannot_record_is_not_made() {
+    use inbound_certs::registry::Permission;
+    let scratch = Scratch::new("permissions-not-audited");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let gateway = name("gateway");
+    let proxy_api: Permission = "proxy-api".parse().unwrap();
+    registry
+        .create_system(&gateway, SystemKind::Proxy, NOW)
+        .unwrap();
+    let manifest = scratch.path().join("systems/gateway/system");
+    let before = fs::read_to_string(&manifest).unwrap();
+    let trail = scratch.path().join("audit/audit.jsonl");
+    let kept = scratch.path().join("kept.jsonl");
+    fs::rename(&trail, &kept).unwrap();
+    fs::create_dir(&trail).unwrap();
+
+    let error = registry.grant_permission(&gateway, &proxy_api).unwrap_err();
+    assert!(matches!(error, StoreError::NotAudited(_)), "{error:?}");
+    assert_eq!(fs::read_to_string(&manifest).unwrap(), before);
+    assert!(registry.system(&gateway).unwrap().permissions().is_empty());
+    assert!(Registry::open(scratch.path())
+        .unwrap()
+        .system(&gateway)
+        .unwrap()
+        .permissions()
+        .is_empty());
+
+    fs::remove_dir(&trail).unwrap();
+    fs::rename(&kept, &trail).unwrap();
+    assert!(registry.grant_permission(&gateway, &proxy_api).unwrap());
+    assert!(registry.system(&gateway).unwrap().has_permission(&proxy_api));
+    let history = registry
+        .history(&inbound_certs::audit::HistoryQuery::new())
+        .unwrap();
+    let actions: Vec<&str> = history.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["grant", "create_system"]);
+}
