@@ -638,7 +638,10 @@ fn a_grant_the_trail_cannot_record_is_not_made() {
     fs::remove_dir(&trail).unwrap();
     fs::rename(&kept, &trail).unwrap();
     assert!(registry.grant_permission(&gateway, &proxy_api).unwrap());
-    assert!(registry.system(&gateway).unwrap().has_permission(&proxy_api));
+    assert!(registry
+        .system(&gateway)
+        .unwrap()
+        .has_permission(&proxy_api));
     let history = registry
         .history(&inbound_certs::audit::HistoryQuery::new())
         .unwrap();
