@@ -26,8 +26,9 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `GET /api/systems` | each system with its kind and counts (`valid`, `expiring`, `expired`, `damaged`) |
-//! | `POST /api/systems` | `{"name", "kind"}`: create a system → 201 |
+//! | `GET /api/systems` | each system with its kind, its `permissions` (sorted names) and counts (`valid`, `expiring`, `expired`, `damaged`) |
+//! | `POST /api/systems` | `{"name", "kind"}` (and `"permissions": ["proxy-api", …]` if it holds any): create a system → 201 |
+//! | `PUT /api/systems/{system}/permissions` | `["proxy-api", "realtime-api"]`: replace the system's permissions (audited; the same set changes nothing) → the system with its `permissions` (400 `invalid_permission` for a name that is not a permission, nothing changed; 409 `target_permissions` for a target system) |
 //! | `DELETE /api/systems/{system}` | remove an empty system → 204 (`?with_certificates=true` removes its certificates too) |
 //! | `GET /api/systems/{system}/certificates` | summaries with their status now (`?expiring_within_days=N` keeps those ending within N days) |
 //! | `POST /api/systems/{system}/certificates` | import the body (any format the decoder accepts, or `multipart/form-data` with a `file` field) → 201 `[{"name", "outcome": "added" \| "renewed" \| "already_present" \| "skipped"}]` (a renewal also has `"renews"` and `"renews_not_after"`; a skipped certificate, a CA certificate of the client's chain, `"reason": "chain_ca"` and a `"message"`); `?allow_expired=true`, `?allow_ca=true`, `?allow_without_client_auth=true`, `?allow_weak=true` (the CLI's `--allow-expired`, `--allow-ca`, `--allow-without-client-auth`, `--allow-weak`); `?dry_run=true` → 200, each certificate's outcome or refusal, nothing stored |
@@ -45,7 +46,7 @@
 //!
 //! Status codes: 400 for a refused upload or request, 401 without valid credentials, 403 for
 //! a state change without a valid CSRF token or from a foreign `Origin`, 404, 409 for an
-//! import into a target system, an existing system name, a system that is not empty or a
+//! import into a target system or a permission for one, an existing system name, a system that is not empty or a
 //! resume of a certificate that is not suspended, 413
 //! for an upload over [`DecodeOptions::max_input_bytes`](crate::decode::DecodeOptions::max_input_bytes)
 //! (refused while the body is read) or another body over 16 KiB, 429 `too_many_attempts`
@@ -169,6 +170,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
             axum::routing::delete(api::remove_system),
         )
         .route(
+            "/api/systems/{system}/permissions",
+            axum::routing::put(api::set_permissions),
+        )
+        .route(
             "/api/systems/{system}/certificates",
             get(api::certificates)
                 .post(api::import)
@@ -211,6 +216,10 @@ pub fn router(registry: Registry, config: AdminConfig) -> Router {
         .route(
             "/systems/{system}/remove",
             get(pages::confirm_remove).post(pages::remove_system),
+        )
+        .route(
+            "/systems/{system}/permissions",
+            post(pages::set_permissions),
         )
         .route(
             "/systems/{system}/purge-expired",

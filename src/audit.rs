@@ -33,11 +33,19 @@ pub enum AuditAction {
     /// A suspended certificate was resumed in a system; the detail holds the reason it had
     /// been suspended for.
     Resume,
+    /// A permission was granted to a system; the detail names it and the system's
+    /// permissions before and after (`permission proxy-api; before: none; after: proxy-api`).
+    Grant,
+    /// A permission was revoked from a system; the detail as for [`Grant`](Self::Grant).
+    Revoke,
+    /// A system's permissions were replaced by another set; the detail holds them before and
+    /// after (`before: proxy-api; after: proxy-api, realtime-api`).
+    SetPermissions,
 }
 
 impl AuditAction {
-    /// `import`, `delete`, `purge`, `create_system`, `remove_system`, `login`, `suspend` or
-    /// `resume`.
+    /// `import`, `delete`, `purge`, `create_system`, `remove_system`, `login`, `suspend`,
+    /// `resume`, `grant`, `revoke` or `set_permissions`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditAction::Import => "import",
@@ -48,6 +56,9 @@ impl AuditAction {
             AuditAction::Login => "login",
             AuditAction::Suspend => "suspend",
             AuditAction::Resume => "resume",
+            AuditAction::Grant => "grant",
+            AuditAction::Revoke => "revoke",
+            AuditAction::SetPermissions => "set_permissions",
         }
     }
 
@@ -61,6 +72,9 @@ impl AuditAction {
             "login" => AuditAction::Login,
             "suspend" => AuditAction::Suspend,
             "resume" => AuditAction::Resume,
+            "grant" => AuditAction::Grant,
+            "revoke" => AuditAction::Revoke,
+            "set_permissions" => AuditAction::SetPermissions,
             _ => return None,
         })
     }
@@ -87,11 +101,17 @@ pub enum AuditOutcome {
     Suspended,
     /// The certificate's suspension was lifted: the system trusts it again.
     Resumed,
+    /// The permission was granted: the system holds it.
+    Granted,
+    /// The permission was revoked: the system no longer holds it.
+    Revoked,
+    /// The system's permissions were replaced.
+    Changed,
 }
 
 impl AuditOutcome {
-    /// `added`, `already_present`, `skipped`, `refused`, `removed`, `created`, `suspended` or
-    /// `resumed`.
+    /// `added`, `already_present`, `skipped`, `refused`, `removed`, `created`, `suspended`,
+    /// `resumed`, `granted`, `revoked` or `changed`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuditOutcome::Added => "added",
@@ -102,6 +122,9 @@ impl AuditOutcome {
             AuditOutcome::Created => "created",
             AuditOutcome::Suspended => "suspended",
             AuditOutcome::Resumed => "resumed",
+            AuditOutcome::Granted => "granted",
+            AuditOutcome::Revoked => "revoked",
+            AuditOutcome::Changed => "changed",
         }
     }
 
@@ -115,6 +138,9 @@ impl AuditOutcome {
             "created" => AuditOutcome::Created,
             "suspended" => AuditOutcome::Suspended,
             "resumed" => AuditOutcome::Resumed,
+            "granted" => AuditOutcome::Granted,
+            "revoked" => AuditOutcome::Revoked,
+            "changed" => AuditOutcome::Changed,
             _ => return None,
         })
     }

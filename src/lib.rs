@@ -98,10 +98,12 @@ mod system;
 mod verifier;
 
 /// The errors of parsing a name: a certificate's name or fingerprint, a system's name or
-/// kind.
+/// kind, a permission.
 pub mod names {
     pub use crate::fingerprint::{ParseCertificateNameError, ParseFingerprintError};
-    pub use crate::system::{NameProblem, ParseSystemKindError, ParseSystemNameError};
+    pub use crate::system::{
+        NameProblem, ParsePermissionError, ParseSystemKindError, ParseSystemNameError,
+    };
 }
 
 pub use certificate::Certificate;

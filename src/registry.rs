@@ -8,11 +8,12 @@ mod usage;
 
 pub use crate::backend::listing::SystemListing;
 pub use crate::backend::usage::{LastUse, SystemUsage};
+pub use crate::system::Permission;
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 pub use usage::{UsageFlusher, DEFAULT_FLUSH_INTERVAL};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -30,17 +31,19 @@ use crate::store::{
     Admitted, CertificateListing, ImportOutcome, StoreBackend, StoreError, StoreEvent, Suspension,
 };
 use crate::sync::RwLockExt;
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::{permissions_text, System, SystemKind, SystemName};
 
 /// The registry of systems: the front door of the crate for a service with several source
-/// and proxy systems. Each system has a name, a kind and its own certificates (a
+/// and proxy systems. Each system has a name, a kind, the [`Permission`]s the service gave it
+/// ([`grant_permission`](Registry::grant_permission), [`revoke_permission`](Registry::revoke_permission),
+/// [`set_permissions`](Registry::set_permissions)) and its own certificates (a
 /// [`SystemStore`], which is a [`CertificateStore`](crate::CertificateStore) with everything a store has), and
 /// [`identify`](Registry::identify) says which systems trust the certificate a client
-/// presented, from an index kept in memory.
+/// presented, with their permissions, from an index kept in memory.
 ///
 /// Backends: [`Registry::in_memory`], and a directory ([`Registry::create`],
 /// [`Registry::open`]) with one subdirectory per system, `DIR/systems/<name>/`, holding a
-/// manifest (`system`: kind and creation time, written atomically) and the system's
+/// manifest (`system`: kind, creation time and permissions, written atomically) and the system's
 /// certificate files, with every guarantee of [`FileStore`](crate::backend::FileStore). Processes that
 /// share a directory see each other's changes: every change through a registry rewrites the
 /// marker `DIR/.changes`, and `identify` rebuilds its index when the marker is not the one it
@@ -144,7 +147,8 @@ impl Registry {
     /// [adopted](Self::adopt_legacy_store)). The URL and the options (TLS included) are those
     /// of [`PostgresStore::connect_with`](crate::backend::PostgresStore::connect_with).
     ///
-    /// Tables: `systems (name, kind, created, id)` and one `client_certificates` table for
+    /// Tables: `systems (name, kind, created, id, permissions text[])` (the permissions column
+    /// added in place to the table of a version without it, every system holding none) and one `client_certificates` table for
     /// all systems, keyed by `(system, fingerprint)`; `suspensions (system, fingerprint,
     /// reason, since, actor)` (added in place to the tables of a version without it), whose
     /// rows every replica keeps in its index beside the certificates, so that
@@ -159,8 +163,8 @@ impl Registry {
     ///
     /// The audit trail is the table `audit (id bigserial, time timestamptz, actor, system,
     /// action, certificate, subject, outcome, detail)`: the records of an import (one per
-    /// certificate, added or already present), a delete, a purge, or a system's creation or
-    /// removal are inserted by the very transaction that makes the change, under its revision
+    /// certificate, added or already present), a delete, a purge, a system's creation or
+    /// removal, or a change of its permissions are inserted by the very transaction that makes the change, under its revision
     /// lock, so a change that rolls back (a bundle refused by a trigger in the database, say)
     /// leaves no record and a committed change always has its records; a refusal, which
     /// changes nothing, is inserted in a transaction of its own before the refusal is
@@ -235,8 +239,8 @@ impl Registry {
     }
 
     /// The audit trail, newest first: every import (added, already present or refused, with
-    /// the reason), delete, purge, suspend, resume and system change, with its time, actor, system,
-    /// certificate and subject. Lines of the trail that cannot be read (a record torn by a
+    /// the reason), delete, purge, suspend, resume, system change and change of a system's
+    /// permissions, with its time, actor, system, certificate and subject. Lines of the trail that cannot be read (a record torn by a
     /// crash; on PostgreSQL, a row of the `audit` table made by hand that is not a record)
     /// are reported beside the records, never hidden. On PostgreSQL the filters and the limit
     /// are applied by the database (a query on the writer connection).
@@ -276,26 +280,191 @@ impl Registry {
         }
     }
 
-    /// Registers a system. `created` is recorded as its creation time (the library never
-    /// reads the clock). [`StoreError::SystemExists`] if the name is taken.
+    /// Registers a system holding no permissions. `created` is recorded as its creation time
+    /// (the library never reads the clock). [`StoreError::SystemExists`] if the name is
+    /// taken.
     pub fn create_system(
         &self,
         name: &SystemName,
         kind: SystemKind,
         created: OffsetDateTime,
     ) -> Result<System, StoreError> {
-        let system = System::new(name.clone(), kind, created);
+        self.create_system_with(name, kind, [], created)
+    }
+
+    /// Registers a system holding these permissions, as [`create_system`](Self::create_system)
+    /// does; one audit record says its kind and permissions. A target system holds none:
+    /// [`StoreError::TargetPermissions`] if any is given for one (nothing is registered).
+    ///
+    /// ```
+    /// use inbound_certs::{Registry, SystemKind};
+    /// use inbound_certs::registry::Permission;
+    /// use time::macros::datetime;
+    ///
+    /// let registry = Registry::in_memory().acting_as("alice");
+    /// let realtime_api: Permission = "realtime-api".parse()?;
+    /// let crm = registry.create_system_with(
+    ///     &"crm".parse()?,
+    ///     SystemKind::Source,
+    ///     [realtime_api.clone()],
+    ///     datetime!(2026-06-01 0:00 UTC),
+    /// )?;
+    /// assert!(crm.has_permission(&realtime_api));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_system_with(
+        &self,
+        name: &SystemName,
+        kind: SystemKind,
+        permissions: impl IntoIterator<Item = Permission>,
+        created: OffsetDateTime,
+    ) -> Result<System, StoreError> {
+        let permissions: BTreeSet<Permission> = permissions.into_iter().collect();
+        if !kind.accepts_inbound() && !permissions.is_empty() {
+            return Err(StoreError::TargetPermissions(name.clone()));
+        }
+        let detail = if permissions.is_empty() {
+            format!("a {kind} system")
+        } else {
+            format!(
+                "a {kind} system; permissions: {}",
+                permissions_text(&permissions)
+            )
+        };
+        let system = System::new(name.clone(), kind, created).with_permissions(permissions);
         let record = || {
             self.system_record(
                 name,
                 AuditAction::CreateSystem,
                 AuditOutcome::Created,
-                format!("a {kind} system"),
+                detail.clone(),
             )
         };
         let system = self.shared.backend.create_system(&system, &record)?;
         self.shared.bump();
         Ok(system)
+    }
+
+    /// Grants a permission to a system: from the next request on, in this process at once
+    /// (the index in memory is updated), in others sharing a directory at their next look at
+    /// the change marker, in other PostgreSQL replicas once their listener hears of it.
+    /// Returns whether it changed anything: granting a permission the system holds already
+    /// succeeds, changes nothing and leaves no record (so a retry is harmless). Otherwise one
+    /// audit record (action `grant`, outcome `granted`, the permission and the system's
+    /// permissions before and after) is made durable before the grant is.
+    ///
+    /// Errors: [`StoreError::SystemNotFound`]; [`StoreError::TargetPermissions`] for a target
+    /// system.
+    ///
+    /// ```
+    /// use inbound_certs::{Registry, SystemKind};
+    /// use time::macros::datetime;
+    ///
+    /// let registry = Registry::in_memory().acting_as("alice");
+    /// let gateway = registry.create_system(&"gateway".parse()?, SystemKind::Proxy, datetime!(2026-06-01 0:00 UTC))?;
+    /// let proxy_api = "proxy-api".parse()?;
+    /// assert!(registry.grant_permission(gateway.name(), &proxy_api)?);
+    /// assert!(!registry.grant_permission(gateway.name(), &proxy_api)?); // held already
+    /// assert!(registry.system(gateway.name())?.has_permission(&proxy_api));
+    /// assert!(registry.revoke_permission(gateway.name(), &proxy_api)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn grant_permission(
+        &self,
+        system: &SystemName,
+        permission: &Permission,
+    ) -> Result<bool, StoreError> {
+        self.change_permissions(system, AuditAction::Grant, Some(permission), |held| {
+            let mut after = held.clone();
+            after.insert(permission.clone());
+            after
+        })
+        .map(|(_, changed)| changed)
+    }
+
+    /// Revokes a permission from a system: the next request that needs it is refused, as for
+    /// [`grant_permission`](Self::grant_permission). Returns whether it changed anything:
+    /// revoking a permission the system does not hold succeeds, changes nothing and leaves no
+    /// record. Otherwise one audit record (action `revoke`, outcome `revoked`) is made
+    /// durable before the revocation is. [`StoreError::SystemNotFound`] if there is no such
+    /// system.
+    pub fn revoke_permission(
+        &self,
+        system: &SystemName,
+        permission: &Permission,
+    ) -> Result<bool, StoreError> {
+        self.change_permissions(system, AuditAction::Revoke, Some(permission), |held| {
+            let mut after = held.clone();
+            after.remove(permission);
+            after
+        })
+        .map(|(_, changed)| changed)
+    }
+
+    /// Replaces a system's permissions by `permissions` (the console's and the API's edit),
+    /// as one change with one audit record (action `set_permissions`, outcome `changed`, the
+    /// permissions before and after), durable before the change is; the same set as held
+    /// changes nothing and leaves no record. Returns the system as kept after.
+    ///
+    /// Errors: [`StoreError::SystemNotFound`]; [`StoreError::TargetPermissions`] for a target
+    /// system and a set that is not empty.
+    pub fn set_permissions(
+        &self,
+        system: &SystemName,
+        permissions: impl IntoIterator<Item = Permission>,
+    ) -> Result<System, StoreError> {
+        let permissions: BTreeSet<Permission> = permissions.into_iter().collect();
+        self.change_permissions(system, AuditAction::SetPermissions, None, |_| {
+            permissions.clone()
+        })
+        .map(|(system, _)| system)
+    }
+
+    /// Changes a system's permissions to what `after` makes of those it holds, with a record
+    /// of `action` (about `permission`, for a grant or a revocation); the system as kept
+    /// after, and whether anything changed.
+    fn change_permissions(
+        &self,
+        name: &SystemName,
+        action: AuditAction,
+        permission: Option<&Permission>,
+        after: impl Fn(&BTreeSet<Permission>) -> BTreeSet<Permission>,
+    ) -> Result<(System, bool), StoreError> {
+        let changed = std::cell::Cell::new(false);
+        let system = self.shared.backend.change_permissions(name, &|system| {
+            let before = system.permissions();
+            let after = after(before);
+            changed.set(false);
+            if after == *before {
+                return Ok(None);
+            }
+            if !system.kind().accepts_inbound() {
+                return Err(StoreError::TargetPermissions(name.clone()));
+            }
+            let outcome = match action {
+                AuditAction::Grant => AuditOutcome::Granted,
+                AuditAction::Revoke => AuditOutcome::Revoked,
+                _ => AuditOutcome::Changed,
+            };
+            let change = format!(
+                "before: {}; after: {}",
+                permissions_text(before),
+                permissions_text(&after)
+            );
+            let detail = match permission {
+                Some(permission) => format!("permission {permission}; {change}"),
+                None => change,
+            };
+            changed.set(true);
+            Ok(Some((
+                after,
+                self.system_record(name, action, outcome, detail),
+            )))
+        })?;
+        if changed.get() {
+            self.shared.bump();
+        }
+        Ok((system, changed.get()))
     }
 
     /// Every system, sorted by name, with the entries that are not readable systems.

@@ -431,7 +431,7 @@ fn certstore_manages_systems_and_identifies_clients() {
     assert_eq!(json[1]["name"], "gateway");
     let output = store.run_registry(&["system", "list"]);
     assert!(text(&output.stdout).starts_with(
-        "SYSTEM   KIND    VALID  EXPIRING  EXPIRED  DAMAGED  SUSPENDED\ncrm      source  1"
+        "SYSTEM   KIND    PERMISSIONS  VALID  EXPIRING  EXPIRED  DAMAGED  SUSPENDED\ncrm      source  -            1"
     ));
 
     let output = store.run_registry(&["system", "remove", "crm"]);
@@ -483,6 +483,126 @@ fn certstore_manages_systems_and_identifies_clients() {
     );
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 5);
+}
+
+/// Permissions (issue 24): set when a system is added (`--permission`, repeated), granted and
+/// revoked (a second grant or revocation changes nothing, and says so), listed in a
+/// PERMISSIONS column and as `permissions` in JSON, audited; hostile permissions and
+/// permissions for a target system are refused with the reason, changing nothing.
+#[test]
+fn certstore_grants_and_revokes_permissions() {
+    let store = Store::new("permissions");
+    let output = store.run_registry(&[
+        "system",
+        "add",
+        "gateway",
+        "--kind",
+        "proxy",
+        "--permission",
+        "proxy-api",
+        "--permission",
+        "reports.read",
+    ]);
+    assert_eq!(
+        text(&output.stdout),
+        "added system gateway (proxy) with permissions proxy-api,reports.read\n",
+        "{}",
+        text(&output.stderr)
+    );
+    let output = store.run_registry(&["system", "grant", "crm", "realtime-api"]);
+    assert_eq!(text(&output.stdout), "granted realtime-api to system crm\n");
+    let output = store.run_registry(&["system", "grant", "crm", "realtime-api"]);
+    assert!(output.status.success());
+    assert_eq!(
+        text(&output.stdout),
+        "system crm holds realtime-api already; nothing changed\n"
+    );
+    let output = store.run_registry(&["system", "revoke", "gateway", "reports.read"]);
+    assert_eq!(
+        text(&output.stdout),
+        "revoked reports.read from system gateway\n"
+    );
+    let output = store.run_registry(&["system", "revoke", "gateway", "reports.read"]);
+    assert_eq!(
+        text(&output.stdout),
+        "system gateway does not hold reports.read; nothing changed\n"
+    );
+
+    let output = store.run_registry(&["system", "list"]);
+    assert_eq!(
+        text(&output.stdout),
+        "SYSTEM   KIND    PERMISSIONS   VALID  EXPIRING  EXPIRED  DAMAGED  SUSPENDED\n\
+         crm      source  realtime-api  0      0         0        0        0\n\
+         gateway  proxy   proxy-api     0      0         0        0        0\n"
+    );
+    let output = store.run_registry(&["system", "list", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json[0]["permissions"], serde_json::json!(["realtime-api"]));
+    assert_eq!(json[1]["permissions"], serde_json::json!(["proxy-api"]));
+
+    // Hostile permissions, and permissions for a target system: refused, nothing changed.
+    for (arguments, message) in [
+        (
+            vec!["system", "grant", "crm", "../admin"],
+            "error: invalid permission \"../admin\": a permission cannot start with '.'\n",
+        ),
+        (
+            vec!["system", "grant", "crm", "Proxy-API"],
+            "error: invalid permission \"Proxy-API\": permissions are lower case (\"proxy-api\")\n",
+        ),
+        (
+            vec!["system", "grant", "crm", "a\u{1b}[2Jb"],
+            "error: invalid permission \"a\\u{1b}[2Jb\": '\\u{1b}' at position 2 is not allowed: use only a-z, 0-9, '-', '_' and '.'\n",
+        ),
+        (
+            vec!["system", "add", "edge", "--kind", "proxy", "--permission", ""],
+            "error: invalid permission \"\": a permission cannot be empty\n",
+        ),
+        (
+            vec!["system", "add", "warehouse", "--kind", "target", "--permission", "proxy-api"],
+            "error: system warehouse is a target system, which is only ever called: it cannot hold permissions\n",
+        ),
+        (
+            vec!["system", "grant", "nope", "proxy-api"],
+            "",
+        ),
+    ] {
+        let output = store.run_registry(&arguments);
+        assert_eq!(output.status.code(), Some(1), "{arguments:?}");
+        if !message.is_empty() {
+            assert_eq!(text(&output.stderr), message, "{arguments:?}");
+        }
+    }
+    assert!(!store.0.join("systems/edge").exists());
+    assert!(!store.0.join("systems/warehouse").exists());
+    assert_eq!(
+        std::fs::read_to_string(store.system_dir().join("system"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("permissions: realtime-api")
+    );
+
+    let output = store.run_registry(&["history", "--system", "crm"]);
+    let history = text(&output.stdout);
+    assert!(
+        history.contains(
+            ": permission granted to system crm (permission realtime-api; before: none; after: realtime-api)"
+        ),
+        "{history}"
+    );
+    let output = store.run_registry(&["history", "--system", "gateway"]);
+    let history = text(&output.stdout);
+    assert!(
+        history.contains(": permission revoked from system gateway (permission reports.read; before: proxy-api, reports.read; after: proxy-api)"),
+        "{history}"
+    );
+    assert!(
+        history.contains(
+            ": system gateway created (a proxy system; permissions: proxy-api, reports.read)"
+        ),
+        "{history}"
+    );
 }
 
 #[test]

@@ -495,3 +495,156 @@ fn a_suspension_left_behind_by_a_crashed_delete_is_cleared_by_an_import() {
         vec![system]
     );
 }
+
+/// Permissions on a directory (issue 24): kept in the system's manifest, rewritten
+/// atomically (no temporary file left, mode 0600), a line only when the system holds any (a
+/// manifest an earlier version wrote, without one, still opens: the system holds none); two
+/// registries on one directory (two processes) see each other's grants and revocations at
+/// their next `identify`, through the change marker; a manifest whose permissions were
+/// edited into something hostile makes the system damaged, never trusted with them.
+#[cfg(unix)]
+#[test]
+fn permissions_on_a_directory_are_in_the_manifest_and_other_processes_see_them() {
+    use inbound_certs::registry::Permission;
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new("permissions");
+    let registry = Registry::create(scratch.path()).unwrap().acting_as("alice");
+    let other = Registry::open(scratch.path()).unwrap().acting_as("bob");
+    let gateway = name("gateway");
+    let proxy_api: Permission = "proxy-api".parse().unwrap();
+    let realtime_api: Permission = "realtime-api".parse().unwrap();
+    registry
+        .create_system(&gateway, SystemKind::Proxy, NOW)
+        .unwrap();
+    let manifest = scratch.path().join("systems/gateway/system");
+    // The manifest an earlier version wrote, byte for byte.
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        "kind: proxy\ncreated: 2026-06-01T00:00:00Z\n"
+    );
+    let certificate = decode(&common::read("sample_source.pem"))
+        .unwrap()
+        .remove(0);
+    let fingerprint = certificate.fingerprint();
+    registry
+        .store(&gateway)
+        .unwrap()
+        .import(&certificate, &policy())
+        .unwrap();
+    assert!(other.identify(&fingerprint).unwrap()[0]
+        .permissions()
+        .is_empty());
+
+    assert!(registry.grant_permission(&gateway, &proxy_api).unwrap());
+    assert!(registry.grant_permission(&gateway, &realtime_api).unwrap());
+    assert_eq!(
+        fs::read_to_string(&manifest).unwrap(),
+        "kind: proxy\ncreated: 2026-06-01T00:00:00Z\npermissions: proxy-api, realtime-api\n"
+    );
+    assert_eq!(
+        fs::symlink_metadata(&manifest)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(fs::read_dir(scratch.path().join("systems/gateway"))
+        .unwrap()
+        .all(|entry| !entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".tmp-")));
+    // The other registry rebuilds its index from the marker.
+    let seen = other.identify(&fingerprint).unwrap();
+    assert!(seen[0].has_permission(&proxy_api) && seen[0].has_permission(&realtime_api));
+    assert!(other.revoke_permission(&gateway, &proxy_api).unwrap());
+    assert!(!registry.identify(&fingerprint).unwrap()[0].has_permission(&proxy_api));
+    assert!(registry.identify(&fingerprint).unwrap()[0].has_permission(&realtime_api));
+    // A registry opened afterwards reads them from the manifest.
+    let fresh = Registry::open(scratch.path()).unwrap();
+    assert_eq!(
+        fresh
+            .system(&gateway)
+            .unwrap()
+            .permissions()
+            .iter()
+            .collect::<Vec<_>>(),
+        vec![&realtime_api]
+    );
+    let actors: Vec<(String, String)> = fresh
+        .history(&inbound_certs::audit::HistoryQuery::new().system(gateway.clone()))
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|record| (record.action.as_str().to_string(), record.actor))
+        .collect();
+    assert_eq!(
+        actors[..3],
+        [
+            ("revoke".to_string(), "bob".to_string()),
+            ("grant".to_string(), "alice".to_string()),
+            ("grant".to_string(), "alice".to_string()),
+        ]
+    );
+
+    // Edited by hand into something hostile: the system is damaged, and trusts nothing.
+    fs::write(
+        &manifest,
+        "kind: proxy\ncreated: 2026-06-01T00:00:00Z\npermissions: ../admin\n",
+    )
+    .unwrap();
+    let reopened = Registry::open(scratch.path()).unwrap();
+    assert!(matches!(
+        reopened.system(&gateway),
+        Err(StoreError::Damaged(_))
+    ));
+    assert_eq!(reopened.systems().unwrap().damaged.len(), 1);
+    assert!(reopened.identify(&fingerprint).unwrap().is_empty());
+}
+
+/// A grant whose audit record cannot be written is not made (the registry's rule: a durable
+/// record before the ack, or no change): `NotAudited`, the manifest and every reader
+/// unchanged; once the trail can be written again, the grant is made and recorded.
+#[test]
+fn a_grant_the_trail_cannot_record_is_not_made() {
+    use inbound_certs::registry::Permission;
+    let scratch = Scratch::new("permissions-not-audited");
+    let registry = Registry::create(scratch.path()).unwrap();
+    let gateway = name("gateway");
+    let proxy_api: Permission = "proxy-api".parse().unwrap();
+    registry
+        .create_system(&gateway, SystemKind::Proxy, NOW)
+        .unwrap();
+    let manifest = scratch.path().join("systems/gateway/system");
+    let before = fs::read_to_string(&manifest).unwrap();
+    let trail = scratch.path().join("audit/audit.jsonl");
+    let kept = scratch.path().join("kept.jsonl");
+    fs::rename(&trail, &kept).unwrap();
+    fs::create_dir(&trail).unwrap();
+
+    let error = registry.grant_permission(&gateway, &proxy_api).unwrap_err();
+    assert!(matches!(error, StoreError::NotAudited(_)), "{error:?}");
+    assert_eq!(fs::read_to_string(&manifest).unwrap(), before);
+    assert!(registry.system(&gateway).unwrap().permissions().is_empty());
+    assert!(Registry::open(scratch.path())
+        .unwrap()
+        .system(&gateway)
+        .unwrap()
+        .permissions()
+        .is_empty());
+
+    fs::remove_dir(&trail).unwrap();
+    fs::rename(&kept, &trail).unwrap();
+    assert!(registry.grant_permission(&gateway, &proxy_api).unwrap());
+    assert!(registry
+        .system(&gateway)
+        .unwrap()
+        .has_permission(&proxy_api));
+    let history = registry
+        .history(&inbound_certs::audit::HistoryQuery::new())
+        .unwrap();
+    let actions: Vec<&str> = history.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["grant", "create_system"]);
+}

@@ -40,7 +40,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run every command on a temporary registry, showing what each does.
     Demo,
-    /// Add, list or remove systems.
+    /// Add, list or remove systems; grant and revoke their permissions.
     #[command(subcommand)]
     System(SystemCommand),
     /// Import FILE... into --system as one upload: all their certificates or none.
@@ -79,8 +79,26 @@ pub(crate) enum SystemCommand {
         /// What kind of system it is.
         #[arg(long, value_parser = system_kind)]
         kind: SystemKind,
+        /// A permission the system holds (e.g. proxy-api); repeat for more. Source and proxy
+        /// systems only.
+        #[arg(long = "permission", value_name = "PERMISSION")]
+        permissions: Vec<String>,
     },
-    /// Every system with how many certificates it holds in each state.
+    /// Grant a permission to a system (nothing changes if it holds it already).
+    Grant {
+        /// The system's name.
+        name: String,
+        /// The permission (lower case letters, digits, '-', '_', '.'), e.g. proxy-api.
+        permission: String,
+    },
+    /// Revoke a permission from a system (nothing changes if it does not hold it).
+    Revoke {
+        /// The system's name.
+        name: String,
+        /// The permission.
+        permission: String,
+    },
+    /// Every system with its permissions and how many certificates it holds in each state.
     List(JsonArgs),
     /// Remove a system.
     Remove {

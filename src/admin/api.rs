@@ -20,8 +20,8 @@ use crate::certificate::Certificate;
 use crate::clock::rfc3339;
 use crate::decode::decode_with;
 use crate::fingerprint::CertificateName;
-use crate::registry::LastUse;
 use crate::registry::SystemOverview;
+use crate::registry::{LastUse, Permission};
 use crate::report::CertificateReport;
 use crate::store::Suspension;
 use crate::store::{CertificateStore, DamagedEntry, ImportOutcome, ImportPolicy, StoreError};
@@ -51,6 +51,7 @@ struct SystemJson {
     created: String,
     kind: &'static str,
     name: String,
+    permissions: Vec<String>,
 }
 
 impl From<&System> for SystemJson {
@@ -59,8 +60,30 @@ impl From<&System> for SystemJson {
             created: rfc3339(system.created()),
             kind: system.kind().as_str(),
             name: system.name().as_str().to_owned(),
+            permissions: permission_names(system),
         }
     }
+}
+
+/// A system's permissions as JSON strings, sorted.
+fn permission_names(system: &System) -> Vec<String> {
+    system
+        .permissions()
+        .iter()
+        .map(|permission| permission.as_str().to_owned())
+        .collect()
+}
+
+/// Permissions sent to the API, each checked: 400 `invalid_permission` naming the first that
+/// is not one (nothing is changed).
+fn parse_permissions(texts: &[String]) -> Result<Vec<Permission>, AdminError> {
+    texts
+        .iter()
+        .map(|text| {
+            text.parse::<Permission>()
+                .map_err(|error| AdminError::bad_request("invalid_permission", error.to_string()))
+        })
+        .collect()
 }
 
 /// A system with its counts and worst status, as `GET /api/systems` lists it.
@@ -72,6 +95,7 @@ struct OverviewJson {
     expiring: usize,
     kind: &'static str,
     name: String,
+    permissions: Vec<String>,
     status: &'static str,
     valid: usize,
 }
@@ -86,6 +110,7 @@ impl From<&SystemOverview> for OverviewJson {
             expiring: overview.expiring,
             kind: system.kind().as_str(),
             name: system.name().as_str().to_owned(),
+            permissions: permission_names(system),
             status: worst_status(overview),
             valid: overview.valid,
         }
@@ -97,6 +122,9 @@ impl From<&SystemOverview> for OverviewJson {
 pub(super) struct NewSystem {
     name: String,
     kind: String,
+    /// The permissions it holds from the start (none if left out).
+    #[serde(default)]
+    permissions: Vec<String>,
 }
 
 /// `POST /api/systems`.
@@ -119,13 +147,46 @@ pub(super) async fn create_system(
         )
     })?;
     let (name, kind) = parse_new_system(&new.name, &new.kind)?;
+    let permissions = parse_permissions(&new.permissions)?;
     let now = console.now();
     let system = console
         .blocking(&actor, move |registry| {
-            registry.create_system(&name, kind, now)
+            registry.create_system_with(&name, kind, permissions, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(SystemJson::from(&system))).into_response())
+}
+
+/// `PUT /api/systems/{system}/permissions` with a JSON list of permissions: replaces the
+/// system's permissions (one audit record; the same set changes nothing). Answers the system
+/// as kept after.
+pub(super) async fn set_permissions(
+    State(console): State<Console>,
+    Extension(actor): Extension<Actor>,
+    Path(system): Path<String>,
+    _: Parameters<NoParameters>,
+    body: Result<Json<Vec<String>>, JsonRejection>,
+) -> ApiResult {
+    let Json(texts) = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AdminError::form_too_large();
+        }
+        AdminError::bad_request(
+            "malformed_request",
+            format!(
+                "expected a JSON list of permissions, e.g. [\"proxy-api\", \"realtime-api\"]: {}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let name = system_name(&system)?;
+    let permissions = parse_permissions(&texts)?;
+    let system = console
+        .blocking(&actor, move |registry| {
+            registry.set_permissions(&name, permissions)
+        })
+        .await?;
+    Ok(Json(SystemJson::from(&system)).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -88,6 +88,7 @@ impl From<StoreError> for AdminError {
             }
             StoreError::SystemNotFound(_) | StoreError::NotFound(_) => StatusCode::NOT_FOUND,
             StoreError::NotInbound(_)
+            | StoreError::TargetPermissions(_)
             | StoreError::SystemExists(_)
             | StoreError::SystemNotEmpty { .. }
             | StoreError::DirectoryNotEmpty(_)

@@ -32,7 +32,7 @@ use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{Admitted, CertificateListing, ImportOutcome, StoreError, Suspension};
-use crate::system::{System, SystemName};
+use crate::system::{Permission, System, SystemName};
 use usage::{SystemUsage, UsageBatch};
 
 pub(crate) mod fs;
@@ -75,6 +75,9 @@ pub(crate) struct Identified {
 /// The suspensions of one system's certificates, by certificate.
 pub(crate) type Suspensions = std::collections::BTreeMap<CertificateName, Suspension>;
 
+/// A system's new permissions and the record of their change.
+pub(crate) type PermissionChange = (std::collections::BTreeSet<Permission>, AuditRecord);
+
 /// What a registry asks of where it keeps its systems.
 pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
     /// Registers `system`, with the record `record` makes, as one change:
@@ -95,6 +98,18 @@ pub(crate) trait RegistryBackend: Send + Sync + fmt::Debug {
         with_certificates: bool,
         record: &dyn Fn(usize) -> AuditRecord,
     ) -> Result<usize, StoreError>;
+
+    /// Changes the permissions of the system `name` ([`StoreError::SystemNotFound`] if there
+    /// is none) as one change with its record: `change` is handed the system as kept now,
+    /// while every other change of the registry waits (in every process or replica), and
+    /// says its new permissions and the record of the change, or `None` when nothing changes
+    /// (nothing is written), or refuses (nothing is written). Returns the system as kept
+    /// after.
+    fn change_permissions(
+        &self,
+        name: &SystemName,
+        change: &dyn Fn(&System) -> Result<Option<PermissionChange>, StoreError>,
+    ) -> Result<System, StoreError>;
 
     /// Every system, with the entries that are not readable systems.
     fn systems(&self) -> Result<SystemListing, StoreError>;

@@ -29,6 +29,7 @@ pub fn run_registry(make: impl Fn() -> Registry) {
     registry_refuses_to_lose_certificates(&make());
     registry_target_systems_hold_nothing(&make());
     registry_suspends_and_resumes(make());
+    super::registry_permissions(make());
 }
 
 /// Systems are created, listed in name order, read back and removed.

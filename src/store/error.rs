@@ -88,6 +88,12 @@ pub enum StoreError {
     /// No certificate with this name is stored.
     #[error("certificate {0} not found")]
     NotFound(CertificateName),
+    /// A permission was to be given to a *target* system, which is only ever called and so
+    /// holds no permissions (at its creation, by a grant, or by a new set of permissions).
+    #[error(
+        "system {0} is a target system, which is only ever called: it cannot hold permissions"
+    )]
+    TargetPermissions(SystemName),
     /// A resume of a certificate that is not suspended in the system.
     #[error("certificate {0} is not suspended in this system; there is nothing to resume")]
     NotSuspended(CertificateName),
@@ -260,6 +266,7 @@ impl StoreError {
             StoreError::SystemNotEmpty { .. } => "system_not_empty",
             StoreError::NotFound(_) => "not_found",
             StoreError::NotSuspended(_) => "not_suspended",
+            StoreError::TargetPermissions(_) => "target_permissions",
             StoreError::SuspensionReason(_) => "invalid_reason",
             StoreError::Decode(error) => error.code(),
             StoreError::Damaged(_) => "damaged",

@@ -1474,3 +1474,204 @@ async fn the_last_use_is_in_the_api_and_on_the_details_page() {
         .text();
     assert!(page.contains("id=\"last-used\">never used<"), "{page}");
 }
+
+/// Permissions (issue 24) through the API and the pages: `GET /api/systems` lists them,
+/// `POST /api/systems` may set them, `PUT /api/systems/{system}/permissions` replaces them
+/// (400 `invalid_permission` for a hostile name and 400 `malformed_request` for a body that
+/// is not a list, nothing changed; 404 for an unknown system; 409 `target_permissions` for a
+/// target system); the system's page shows them and edits them with a form that needs its
+/// CSRF token; every change is audited.
+#[tokio::test]
+async fn permissions_are_set_through_the_api_and_the_pages() {
+    let registry = Registry::in_memory().with_clock(|| NOW);
+    let gateway: inbound_certs::SystemName = "gateway".parse().unwrap();
+    registry
+        .create_system(&"warehouse".parse().unwrap(), SystemKind::Target, NOW)
+        .unwrap();
+    let app = console(registry.clone());
+    let reply = send(
+        &app,
+        admin_common::api_json(
+            Method::POST,
+            "/api/systems",
+            serde_json::json!({"name": "gateway", "kind": "proxy", "permissions": ["proxy-api"]}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(
+        reply.json()["permissions"],
+        serde_json::json!(["proxy-api"])
+    );
+    let reply = send(
+        &app,
+        admin_common::api_json(
+            Method::POST,
+            "/api/systems",
+            serde_json::json!({"name": "crm", "kind": "source", "permissions": ["Realtime"]}),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::BAD_REQUEST), "invalid_permission");
+    assert!(registry.system(&"crm".parse().unwrap()).is_err());
+
+    let put = |path: &str, body: serde_json::Value| admin_common::api_json(Method::PUT, path, body);
+    let path = "/api/systems/gateway/permissions";
+    for (body, code) in [
+        (
+            serde_json::json!(["proxy-api", "../admin"]),
+            "invalid_permission",
+        ),
+        (serde_json::json!(["a\u{1b}[2Jb"]), "invalid_permission"),
+        (serde_json::json!([""]), "invalid_permission"),
+        (serde_json::json!(["x".repeat(65)]), "invalid_permission"),
+        (serde_json::json!(["Proxy-API"]), "invalid_permission"),
+        (
+            serde_json::json!({"permissions": ["proxy-api"]}),
+            "malformed_request",
+        ),
+        (serde_json::json!([1]), "malformed_request"),
+    ] {
+        let reply = send(&app, put(path, body.clone())).await;
+        assert_eq!(
+            reply.error(StatusCode::BAD_REQUEST),
+            code,
+            "{body}: {}",
+            reply.text()
+        );
+    }
+    let reply = send(&app, put(path, serde_json::json!(["Proxy-API"]))).await;
+    assert_eq!(
+        reply.json()["error"]["message"],
+        "invalid permission \"Proxy-API\": permissions are lower case (\"proxy-api\")"
+    );
+    assert_eq!(
+        registry.system(&gateway).unwrap().permissions().len(),
+        1,
+        "a refused request changes nothing"
+    );
+    let reply = send(
+        &app,
+        put("/api/systems/nobody/permissions", serde_json::json!([])),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::NOT_FOUND), "system_not_found");
+    let reply = send(
+        &app,
+        put(
+            "/api/systems/warehouse/permissions",
+            serde_json::json!(["proxy-api"]),
+        ),
+    )
+    .await;
+    assert_eq!(reply.error(StatusCode::CONFLICT), "target_permissions");
+
+    let reply = send(
+        &app,
+        put(
+            path,
+            serde_json::json!(["realtime-api", "proxy-api", "proxy-api"]),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        reply.json()["permissions"],
+        serde_json::json!(["proxy-api", "realtime-api"])
+    );
+    let systems = send(
+        &app,
+        admin_common::api(Method::GET, "/api/systems", Body::empty()),
+    )
+    .await
+    .json();
+    let listed: Vec<(String, serde_json::Value)> = systems
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|system| {
+            (
+                system["name"].as_str().unwrap().to_owned(),
+                system["permissions"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (
+                "gateway".to_owned(),
+                serde_json::json!(["proxy-api", "realtime-api"])
+            ),
+            ("warehouse".to_owned(), serde_json::json!([])),
+        ]
+    );
+
+    // The pages: the permissions shown, a form that needs the CSRF token.
+    let mut browser = Browser::new(console(registry.clone()));
+    browser.login("").await;
+    let page = browser.get("/systems/gateway").await.text();
+    assert!(page.contains("<code>proxy-api</code>"), "{page}");
+    assert!(page.contains("id=\"permissions-form\""), "{page}");
+    let target = browser.get("/systems/warehouse").await.text();
+    assert!(!target.contains("id=\"permissions-form\""), "{target}");
+    assert!(
+        target.contains("A target system holds no permissions"),
+        "{target}"
+    );
+    let form_path = "/systems/gateway/permissions";
+    let reply = browser
+        .post_form(form_path, &[("permissions", "reports.read")])
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.text());
+    let csrf = browser.csrf("/systems/gateway").await;
+    let reply = browser
+        .post_form(
+            form_path,
+            &[("csrf", &csrf), ("permissions", "reports.read\n<script>")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let page = browser.get("/systems/gateway").await.text();
+    assert!(page.contains("The permissions were not changed"), "{page}");
+    assert!(page.contains("&lt;script&gt;"), "{page}");
+    assert!(!page.contains("<script>"), "{page}");
+    assert_eq!(registry.system(&gateway).unwrap().permissions().len(), 2);
+    let reply = browser
+        .post_form(
+            form_path,
+            &[
+                ("csrf", &csrf),
+                ("permissions", "reports.read\r\nproxy-api\n"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    let page = browser.get("/systems/gateway").await.text();
+    assert!(
+        page.contains("The system gateway holds proxy-api, reports.read"),
+        "{page}"
+    );
+    let held: Vec<String> = registry
+        .system(&gateway)
+        .unwrap()
+        .permissions()
+        .iter()
+        .map(|permission| permission.to_string())
+        .collect();
+    assert_eq!(held, ["proxy-api", "reports.read"]);
+
+    let history = registry
+        .history(&inbound_certs::audit::HistoryQuery::new().system(gateway.clone()))
+        .unwrap();
+    let actions: Vec<&str> = history.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["set_permissions", "set_permissions", "create_system"],
+        "{actions:?}"
+    );
+    assert_eq!(
+        history.records[0].detail,
+        "before: proxy-api, realtime-api; after: proxy-api, reports.read"
+    );
+}

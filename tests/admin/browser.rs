@@ -1375,3 +1375,112 @@ async fn check_page(session: &Session, name: &str) {
     }
     set_viewport(session, 1280, 860).await;
 }
+
+/// Permissions (issue 24) in a real browser: a proxy system's page says it holds none, the
+/// form (one per line) saves two, a hostile line changes nothing and is shown as text (no
+/// script runs), emptying the field revokes them all. (The console adds source and proxy
+/// systems only; a target system's page is in the API test.)
+#[test]
+fn an_administrator_edits_a_system_s_permissions_in_a_real_browser() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let scratch = common::Scratch::new("admin-browser-permissions");
+    std::fs::create_dir_all(scratch.path()).unwrap();
+    let (_console, base) = start_console(&scratch.path().join("registry"), &[]);
+    let (_driver, driver) = start_driver();
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("admin-console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    runtime.block_on(async {
+        let session = Session {
+            client: browser(&driver).await,
+            base,
+            shots,
+        };
+        let result = std::panic::AssertUnwindSafe(permissions_walk(&session));
+        let outcome = futures_util::FutureExt::catch_unwind(result).await;
+        if outcome.is_err() {
+            session.screenshot("permissions-failure").await;
+        }
+        session.client.clone().close().await.ok();
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+}
+
+async fn permissions_walk(session: &Session) {
+    let client = &session.client;
+    client
+        .goto(&format!("{}/login", session.base))
+        .await
+        .unwrap();
+    session.type_into("#token", TOKEN).await;
+    session.click("#login").await;
+    session.wait_path("/").await;
+    session.type_into("#system-name", "gateway").await;
+    client
+        .find(Locator::Css("#system-kind"))
+        .await
+        .unwrap()
+        .select_by_value("proxy")
+        .await
+        .unwrap();
+    session.click("#add-system").await;
+    session.wait_path("/systems/gateway").await;
+    assert_eq!(
+        session.text("#no-permissions").await,
+        "This system holds no permissions."
+    );
+    session
+        .type_into("#permissions-field", "proxy-api\nrealtime-api\n")
+        .await;
+    session.click("#save-permissions").await;
+    session.wait_path("/systems/gateway").await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("The system gateway holds proxy-api, realtime-api"),
+        "{flash}"
+    );
+    assert_eq!(
+        session.text("#permissions").await,
+        "proxy-api\nrealtime-api"
+    );
+    session.screenshot("permissions").await;
+
+    session
+        .type_into("#permissions-field", "<img src=x onerror=alert(1)>\n")
+        .await;
+    session.click("#save-permissions").await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("The permissions were not changed"),
+        "{flash}"
+    );
+    assert!(flash.contains("invalid permission \"<img\""), "{flash}");
+    session.no_alert().await;
+    assert_eq!(
+        session.text("#permissions").await,
+        "proxy-api\nrealtime-api"
+    );
+
+    session
+        .find("#permissions-field")
+        .await
+        .clear()
+        .await
+        .unwrap();
+    session.click("#save-permissions").await;
+    let flash = session.text("#flash").await;
+    assert!(
+        flash.contains("The system gateway holds no permissions"),
+        "{flash}"
+    );
+    session.find("#no-permissions").await;
+}

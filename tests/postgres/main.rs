@@ -33,6 +33,7 @@ mod conformance;
 mod console;
 mod examples;
 mod outages;
+mod permissions;
 mod proxy;
 mod replicas;
 mod resync;
@@ -89,6 +90,8 @@ fn main() -> ExitCode {
         replicas::a_monitor_follows_changes_made_on_another_replica,
         replicas::a_suspension_on_one_replica_is_seen_by_the_other,
         upgrades::a_registry_without_suspensions_is_upgraded,
+        permissions::permissions_on_one_replica_are_seen_by_the_other,
+        permissions::a_registry_without_permissions_is_upgraded,
         audit::a_postgres_registry_keeps_its_audit_trail_in_the_database,
         audit::a_change_refused_inside_the_database_leaves_no_record,
         audit::audit_records_of_concurrent_replicas_are_all_there,

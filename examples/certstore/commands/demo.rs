@@ -44,6 +44,15 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Outcome {
         let system = registry.create_system(name, kind, now)?;
         out!("added system {system}");
     }
+    step("Permissions: what each system may call (the service names them)");
+    for (name, permission) in [(&crm, "realtime-api"), (&gateway, "proxy-api")] {
+        out!("$ certstore system grant {name} {permission}");
+        let permission: inbound_certs::registry::Permission = permission
+            .parse()
+            .map_err(|e| Failure::Message(format!("{e}")))?;
+        registry.grant_permission(name, &permission)?;
+        out!("granted {permission} to system {name}");
+    }
 
     let policy = ImportPolicy::new(now);
     let crm_store = registry.store(&crm)?;

@@ -115,6 +115,15 @@ pub(crate) fn describe(record: &AuditRecord) -> String {
             format!("purged {certificate} from {system}{in_brackets}")
         }
         (AuditAction::Login, AuditOutcome::Refused) => format!("login refused{in_brackets}"),
+        (AuditAction::Grant, AuditOutcome::Granted) => {
+            format!("permission granted to {system}{in_brackets}")
+        }
+        (AuditAction::Revoke, AuditOutcome::Revoked) => {
+            format!("permission revoked from {system}{in_brackets}")
+        }
+        (AuditAction::SetPermissions, AuditOutcome::Changed) => {
+            format!("permissions of {system} set{in_brackets}")
+        }
         (action, outcome) => {
             let mut text = words(action.as_str());
             for part in [certificate.as_str(), system.as_str()] {

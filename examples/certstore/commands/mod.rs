@@ -88,6 +88,8 @@ fn command_name(command: &Command) -> &'static str {
     match command {
         Command::Demo => "demo",
         Command::System(SystemCommand::Add { .. }) => "system add",
+        Command::System(SystemCommand::Grant { .. }) => "system grant",
+        Command::System(SystemCommand::Revoke { .. }) => "system revoke",
         Command::System(SystemCommand::List(_)) => "system list",
         Command::System(SystemCommand::Remove { .. }) => "system remove",
         Command::Import(_) => "import",

@@ -1,8 +1,9 @@
-//! `system add`, `system list` and `system remove`.
+//! `system add`, `system grant`, `system revoke`, `system list` and `system remove`.
 
 use std::process::ExitCode;
 
-use inbound_certs::{ErrorReport, Registry, StoreError, SystemName};
+use inbound_certs::registry::Permission;
+use inbound_certs::{ErrorReport, Registry, StoreError, System, SystemName};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -11,11 +12,48 @@ use crate::cli::SystemCommand;
 
 pub(crate) fn run(context: &Context, command: SystemCommand) -> Outcome {
     match command {
-        SystemCommand::Add { name, kind } => {
+        SystemCommand::Add {
+            name,
+            kind,
+            permissions,
+        } => {
             let name = parse(&name)?;
+            let permissions = permissions
+                .iter()
+                .map(|text| parse_permission(text))
+                .collect::<Result<Vec<_>, _>>()?;
             let registry = context.open_or_create(true)?;
-            let system = registry.create_system(&name, kind, context.now)?;
-            out!("added system {system}");
+            let system = registry.create_system_with(&name, kind, permissions, context.now)?;
+            if system.permissions().is_empty() {
+                out!("added system {system}");
+            } else {
+                out!(
+                    "added system {system} with permissions {}",
+                    permissions_text(&system)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SystemCommand::Grant { name, permission } => {
+            let name = parse(&name)?;
+            let permission = parse_permission(&permission)?;
+            let registry = context.open()?;
+            if registry.grant_permission(&name, &permission)? {
+                out!("granted {permission} to system {name}");
+            } else {
+                out!("system {name} holds {permission} already; nothing changed");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        SystemCommand::Revoke { name, permission } => {
+            let name = parse(&name)?;
+            let permission = parse_permission(&permission)?;
+            let registry = context.open()?;
+            if registry.revoke_permission(&name, &permission)? {
+                out!("revoked {permission} from system {name}");
+            } else {
+                out!("system {name} does not hold {permission}; nothing changed");
+            }
             Ok(ExitCode::SUCCESS)
         }
         SystemCommand::List(arguments) => list(&context.open()?, context.now, arguments.json),
@@ -46,7 +84,26 @@ fn parse(name: &str) -> Result<SystemName, Failure> {
         .map_err(|error| Failure::Message(format!("{error}")))
 }
 
-/// Every system with its kind and how many certificates are in each state.
+/// A permission given as an operand or option, with the permission's own message.
+fn parse_permission(text: &str) -> Result<Permission, Failure> {
+    text.parse()
+        .map_err(|error| Failure::Message(format!("{error}")))
+}
+
+/// A system's permissions as a column: `a,b`, or `-` for none.
+fn permissions_text(system: &System) -> String {
+    if system.permissions().is_empty() {
+        return "-".to_string();
+    }
+    system
+        .permissions()
+        .iter()
+        .map(Permission::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Every system with its kind, its permissions and how many certificates are in each state.
 pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outcome {
     for damaged in registry.systems()?.damaged {
         eprintln!("warning: {damaged}");
@@ -60,6 +117,7 @@ pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outc
                     "name": o.system.name().to_string(),
                     "kind": o.system.kind().as_str(),
                     "created": rfc3339(o.system.created()),
+                    "permissions": o.system.permissions().iter().map(Permission::as_str).collect::<Vec<_>>(),
                     "valid": o.valid,
                     "expiring": o.expiring,
                     "expired": o.expired,
@@ -74,6 +132,7 @@ pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outc
     let header: Vec<String> = [
         "SYSTEM",
         "KIND",
+        "PERMISSIONS",
         "VALID",
         "EXPIRING",
         "EXPIRED",
@@ -89,6 +148,7 @@ pub(crate) fn list(registry: &Registry, now: OffsetDateTime, json: bool) -> Outc
             vec![
                 o.system.name().to_string(),
                 o.system.kind().to_string(),
+                permissions_text(&o.system),
                 o.valid.to_string(),
                 o.expiring.to_string(),
                 o.expired.to_string(),

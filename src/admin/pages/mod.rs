@@ -13,12 +13,14 @@ use serde::Deserialize;
 
 mod certificate;
 mod identify;
+mod permissions;
 mod system;
 
 pub(super) use certificate::{
     certificate, confirm_delete, confirm_resume, confirm_suspend, delete, download, resume, suspend,
 };
 pub(super) use identify::{identify, identify_form};
+pub(super) use permissions::set_permissions;
 pub(super) use system::{
     confirm_purge, confirm_remove, import, purge_expired, remove_system, system,
 };

@@ -1,5 +1,5 @@
-//! A system's page: its *Inbound Certificates*, the import, deleting the expired ones, and
-//! removing the system.
+//! A system's page: its permissions, its *Inbound Certificates*, the import, deleting the
+//! expired ones, and removing the system.
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, Request};
@@ -45,6 +45,7 @@ pub(in crate::admin) async fn system(
     let expired = statuses.iter().filter(|status| status.is_expired()).count();
     let body = html! {
         h1 id="system-title" { (name) " " small { (system.kind().as_str()) " system" } }
+        (super::permissions::section(&page, &system))
         h2 { "Inbound Certificates" }
         @if system.kind().accepts_inbound() {
             form method="post" action=(page.to(&format!("{path}/import")))

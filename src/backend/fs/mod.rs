@@ -3,7 +3,7 @@
 //! ```text
 //! DIR/.lock                               creators and removers of systems take turns on it
 //! DIR/.changes                            rewritten (new inode) after every change
-//! DIR/systems/<name>/system               manifest: kind and creation time
+//! DIR/systems/<name>/system               manifest: kind, creation time, permissions
 //! DIR/systems/<name>/cert_client_….der    the system's certificates (a FileStore)
 //! DIR/systems/<name>/cert_client_….suspended  a certificate's suspension (see suspensions.rs)
 //! DIR/systems/.new-…, .removed-…          a system being made or removed; never listed
@@ -19,7 +19,10 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::index::Index;
-use super::{Identified, Marker, RegistryBackend, Suspensions, SystemBackend, SystemListing};
+use super::{
+    Identified, Marker, PermissionChange, RegistryBackend, Suspensions, SystemBackend,
+    SystemListing,
+};
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
@@ -278,6 +281,45 @@ impl RegistryBackend for FsBackend {
         shared.audit.forget_system(name);
         shared.record_change(touched, |index| index.remove_system(name));
         Ok(removed)
+    }
+
+    fn change_permissions(
+        &self,
+        name: &SystemName,
+        change: &dyn Fn(&System) -> Result<Option<PermissionChange>, StoreError>,
+    ) -> Result<System, StoreError> {
+        let shared = &self.shared;
+        // The system as it will be, and whether its manifest is to be rewritten: decided
+        // under the trail's lock, which every change in every process takes.
+        let planned: std::cell::RefCell<Option<(System, bool)>> = std::cell::RefCell::new(None);
+        let touched = shared.record_then_change(
+            || {
+                let system = shared.directory.system(name)?;
+                Ok(match change(&system)? {
+                    Some((permissions, record)) => {
+                        *planned.borrow_mut() = Some((system.with_permissions(permissions), true));
+                        vec![record]
+                    }
+                    None => {
+                        *planned.borrow_mut() = Some((system, false));
+                        Vec::new()
+                    }
+                })
+            },
+            || match &*planned.borrow() {
+                Some((system, true)) => shared.directory.write_manifest(system).map(Some),
+                _ => Ok(None),
+            },
+        )?;
+        let Some((system, changed)) = planned.into_inner() else {
+            return Err(StoreError::SystemNotFound(name.clone()));
+        };
+        if changed {
+            shared.record_change(touched.flatten(), |index| {
+                index.systems.insert(name.clone(), system.clone());
+            });
+        }
+        Ok(system)
     }
 
     fn systems(&self) -> Result<SystemListing, StoreError> {

@@ -20,13 +20,16 @@ use crate::backend::SystemListing;
 use crate::fingerprint::CertificateName;
 use crate::store::{CertificateStore, DamagedEntry, EntryDamage, StoreError};
 use crate::sync::MutexExt;
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::{Permission, System, SystemKind, SystemName};
 
 const LOCK_FILE: &str = ".lock";
 const CHANGES: &str = ".changes";
 const SYSTEMS: &str = "systems";
 const MANIFEST: &str = "system";
 const NEW_PREFIX: &str = ".new-";
+/// The prefix of a manifest being rewritten: the store's own prefix for temporary files, so
+/// that the leftover of a writer that died is removed as the store removes its own.
+const MANIFEST_TEMPORARY_PREFIX: &str = ".tmp-manifest-";
 const REMOVED_PREFIX: &str = ".removed-";
 
 /// What the change marker was when last looked at: a rewrite always brings a new inode.
@@ -297,7 +300,7 @@ impl Directory {
         })?;
         parse_manifest(name, &text).ok_or_else(|| {
             EntryDamage::Unreadable(format!(
-                "its manifest {} is not 'kind: …' and 'created: …' lines",
+                "its manifest {} is not 'kind: …', 'created: …' and 'permissions: …' lines",
                 path.display()
             ))
         })
@@ -374,6 +377,51 @@ impl Directory {
             .and_then(|()| file.sync_all())
             .map_err(StoreError::io("write", &path))?;
         sync_dir(staging)
+    }
+
+    /// Replaces the manifest of a system (to hold its new permissions) durably: a temporary
+    /// file in the system's directory, written, fsynced, renamed over the manifest, the
+    /// directory fsynced; on any failure the old manifest stays. Under the registry's lock,
+    /// so that no removal of the system runs meanwhile. Returns the change marker it wrote.
+    pub(super) fn write_manifest(&self, system: &System) -> Result<Option<Touched>, StoreError> {
+        let _lock = self.lock()?;
+        let dir = self.system_dir(system.name());
+        match self.check_system_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::SystemNotFound(system.name().clone())),
+            Err(problem) => {
+                return Err(StoreError::Damaged(DamagedEntry {
+                    location: dir,
+                    problem,
+                }))
+            }
+        }
+        let temporary = dir.join(format!("{MANIFEST_TEMPORARY_PREFIX}{}", unique_suffix()));
+        let target = dir.join(MANIFEST);
+        let written = (|| {
+            let mut options = File::options();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(
+                &mut options,
+                access::file_mode(self.shared_group),
+            );
+            let mut file = options
+                .open(&temporary)
+                .map_err(StoreError::io("write", &temporary))?;
+            ops::set_mode(&file, access::file_mode(self.shared_group))
+                .map_err(StoreError::io("write", &temporary))?;
+            file.write_all(format_manifest(system).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(StoreError::io("write", &temporary))?;
+            fs::rename(&temporary, &target).map_err(StoreError::io("write", &target))
+        })();
+        if let Err(error) = written {
+            let _ = fs::remove_file(&temporary);
+            return Err(error);
+        }
+        sync_dir(&dir)?;
+        Ok(self.touch())
     }
 
     /// Removes a system; returns how many certificates went with it and the change marker
@@ -482,26 +530,47 @@ fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     ops::sync_directory(dir).map_err(StoreError::io("sync directory", dir))
 }
 
+/// The manifest: `kind: …` and `created: …` lines, and a `permissions: a, b` line when the
+/// system holds any (so that the manifest of a system without permissions is the one
+/// earlier versions wrote, and read).
 fn format_manifest(system: &System) -> String {
-    format!(
+    let mut text = format!(
         "kind: {}\ncreated: {}\n",
         system.kind(),
         crate::clock::rfc3339(system.created())
-    )
+    );
+    if !system.permissions().is_empty() {
+        text.push_str("permissions: ");
+        text.push_str(&crate::system::permissions_text(system.permissions()));
+        text.push('\n');
+    }
+    text
 }
 
+/// A manifest's system; `None` if it is not a manifest (an unknown key, a kind, time or
+/// permission that does not parse, permissions on a target system).
 fn parse_manifest(name: &SystemName, text: &str) -> Option<System> {
     let mut kind = None;
     let mut created = None;
+    let mut permissions = std::collections::BTreeSet::new();
     for line in text.lines() {
         let (key, value) = line.split_once(": ")?;
         match key {
             "kind" => kind = Some(value.parse::<SystemKind>().ok()?),
             "created" => created = Some(OffsetDateTime::parse(value, &Rfc3339).ok()?),
+            "permissions" => {
+                for permission in value.split(", ") {
+                    permissions.insert(permission.parse::<Permission>().ok()?);
+                }
+            }
             _ => return None,
         }
     }
-    Some(System::new(name.clone(), kind?, created?))
+    let kind: SystemKind = kind?;
+    if !kind.accepts_inbound() && !permissions.is_empty() {
+        return None;
+    }
+    Some(System::new(name.clone(), kind, created?).with_permissions(permissions))
 }
 
 #[cfg(test)]
@@ -525,5 +594,34 @@ mod tests {
             parse_manifest(&name, "kind: nope\ncreated: 2026-01-02T03:04:05Z\n"),
             None
         );
+    }
+
+    #[test]
+    fn manifests_hold_permissions_and_old_ones_still_read() {
+        let name: SystemName = "gateway".parse().unwrap();
+        let created = datetime!(2026-01-02 3:04:05 UTC);
+        let permissions = ["realtime-api", "proxy-api"]
+            .iter()
+            .map(|text| text.parse::<Permission>().unwrap())
+            .collect();
+        let system =
+            System::new(name.clone(), SystemKind::Proxy, created).with_permissions(permissions);
+        let text = format_manifest(&system);
+        assert_eq!(
+            text,
+            "kind: proxy\ncreated: 2026-01-02T03:04:05Z\npermissions: proxy-api, realtime-api\n"
+        );
+        assert_eq!(parse_manifest(&name, &text), Some(system));
+        // Written by a version without permissions.
+        let old = parse_manifest(&name, "kind: proxy\ncreated: 2026-01-02T03:04:05Z\n").unwrap();
+        assert!(old.permissions().is_empty());
+        for hostile in [
+            "kind: proxy\ncreated: 2026-01-02T03:04:05Z\npermissions: ../x\n",
+            "kind: proxy\ncreated: 2026-01-02T03:04:05Z\npermissions: Proxy-API\n",
+            "kind: proxy\ncreated: 2026-01-02T03:04:05Z\npermissions: a,b\n",
+            "kind: target\ncreated: 2026-01-02T03:04:05Z\npermissions: proxy-api\n",
+        ] {
+            assert_eq!(parse_manifest(&name, hostile), None, "{hostile:?}");
+        }
     }
 }

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 
 use super::index::Index;
-use super::{Identified, Marker, RegistryBackend, Suspensions, SystemBackend, SystemListing};
+use super::{
+    Identified, Marker, PermissionChange, RegistryBackend, Suspensions, SystemBackend,
+    SystemListing,
+};
 use crate::audit::{AuditHistory, AuditRecord, HistoryQuery};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
@@ -105,6 +108,29 @@ impl RegistryBackend for MemoryBackend {
         self.shared.index.writing().remove_system(name);
         self.shared.push(&[record(held)]);
         Ok(held)
+    }
+
+    fn change_permissions(
+        &self,
+        name: &SystemName,
+        change: &dyn Fn(&System) -> Result<Option<PermissionChange>, StoreError>,
+    ) -> Result<System, StoreError> {
+        let mut systems = self.shared.systems.locked();
+        let (system, _) = systems
+            .get_mut(name)
+            .ok_or_else(|| StoreError::SystemNotFound(name.clone()))?;
+        let Some((permissions, record)) = change(system)? else {
+            return Ok(system.clone());
+        };
+        *system = system.clone().with_permissions(permissions);
+        let changed = system.clone();
+        self.shared
+            .index
+            .writing()
+            .systems
+            .insert(name.clone(), changed.clone());
+        self.shared.push(&[record]);
+        Ok(changed)
     }
 
     fn systems(&self) -> Result<SystemListing, StoreError> {

@@ -21,7 +21,15 @@ impl RegistryBackend for Database {
         system: &System,
         record: &dyn Fn() -> AuditRecord,
     ) -> Result<System, StoreError> {
-        Database::create_system(self, system.name(), system.kind(), system.created(), record)
+        Database::create_system(self, system, record)
+    }
+
+    fn change_permissions(
+        &self,
+        name: &SystemName,
+        change: &dyn Fn(&System) -> Result<Option<crate::backend::PermissionChange>, StoreError>,
+    ) -> Result<System, StoreError> {
+        Database::change_permissions(self, name, change)
     }
 
     fn remove_system(

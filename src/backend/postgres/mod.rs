@@ -381,7 +381,8 @@ impl Shared {
                  name text PRIMARY KEY,
                  kind text NOT NULL CHECK (kind IN ('source', 'proxy', 'target')),
                  created timestamptz NOT NULL,
-                 id bigint GENERATED ALWAYS AS IDENTITY UNIQUE
+                 id bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+                 permissions text[] NOT NULL DEFAULT '{{}}'
              );
              CREATE TABLE IF NOT EXISTS {certificates} (
                  system text NOT NULL DEFAULT '',
@@ -465,6 +466,23 @@ impl Shared {
                      ADD PRIMARY KEY (system, fingerprint);
                  ALTER TABLE {changes} ADD COLUMN IF NOT EXISTS system text NOT NULL DEFAULT '';",
                 changes = self.table("changes"),
+            ))?;
+        }
+        // A systems table made before permissions gains their column (every system holding
+        // none), in this transaction, under the advisory lock.
+        let has_permissions: bool = transaction
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                 WHERE table_schema = $1 AND table_name = 'systems'
+                 AND column_name = 'permissions')",
+                &[&self.schema],
+            )?
+            .try_get(0)?;
+        if !has_permissions {
+            transaction.batch_execute(&format!(
+                "ALTER TABLE {systems} ADD COLUMN IF NOT EXISTS permissions text[] NOT NULL
+                     DEFAULT '{{}}'",
+                systems = self.table("systems"),
             ))?;
         }
         // Tables made by an earlier version lack these columns. `ALTER TABLE` locks the table

@@ -51,9 +51,14 @@ pub(super) struct Statements {
     pub(super) system_id: String,
     /// Locks the row of the system named `$1`.
     pub(super) lock_system: String,
-    /// Registers system `$1` of kind `$2`, created at `$3` (microseconds); its id, unless the
-    /// name is taken.
+    /// Registers system `$1` of kind `$2`, created at `$3` (microseconds), holding the
+    /// permissions `$4`; its id, unless the name is taken.
     pub(super) insert_system: String,
+    /// Locks the row of the system named `$1`: its kind, creation time (microseconds), id and
+    /// permissions.
+    pub(super) system_for_update: String,
+    /// Sets the permissions of the system named `$1` to `$2`.
+    pub(super) set_permissions: String,
     /// Deletes the system named `$1`.
     pub(super) delete_system: String,
     /// Inserts a certificate row (system, fingerprint, DER) unless it is there: its
@@ -107,7 +112,8 @@ impl Statements {
             summary: format!(
                 "SELECT value, row_count, digest,
                      (SELECT coalesce(bit_xor(hashtextextended(name || '/' || kind || '/'
-                         || extract(epoch FROM created)::text || '/' || id::text, 0)), 0)
+                         || extract(epoch FROM created)::text || '/' || id::text || '/'
+                         || array_to_string(permissions, ','), 0)), 0)
                       FROM {systems}),
                      (SELECT coalesce(bit_xor(hashtextextended(system || '/' || fingerprint
                          || '/' || reason || '/' || extract(epoch FROM since)::text || '/'
@@ -116,7 +122,8 @@ impl Statements {
                  FROM {revision}"
             ),
             systems: format!(
-                "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id
+                "SELECT name, kind, (extract(epoch FROM created) * 1000000)::bigint, id,
+                     permissions
                  FROM {systems}"
             ),
             certificates: format!("SELECT system, fingerprint, der FROM {certificates}"),
@@ -153,10 +160,16 @@ impl Statements {
             system_id: format!("SELECT id FROM {systems} WHERE name = $1"),
             lock_system: format!("SELECT 1 FROM {systems} WHERE name = $1 FOR UPDATE"),
             insert_system: format!(
-                "INSERT INTO {systems} (name, kind, created) VALUES ($1, $2, {created})
+                "INSERT INTO {systems} (name, kind, created, permissions)
+                 VALUES ($1, $2, {created}, $4::text[])
                  ON CONFLICT (name) DO NOTHING RETURNING id",
                 created = instant_sql("$3"),
             ),
+            system_for_update: format!(
+                "SELECT kind, (extract(epoch FROM created) * 1000000)::bigint, id, permissions
+                 FROM {systems} WHERE name = $1 FOR UPDATE"
+            ),
+            set_permissions: format!("UPDATE {systems} SET permissions = $2::text[] WHERE name = $1"),
             delete_system: format!("DELETE FROM {systems} WHERE name = $1"),
             insert_certificate: format!(
                 "INSERT INTO {certificates} (system, fingerprint, der) VALUES ($1, $2, $3)

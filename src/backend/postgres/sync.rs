@@ -18,7 +18,7 @@ use crate::certificate::Certificate;
 use crate::fingerprint::Fingerprint;
 use crate::store::{DamagedEntry, EntryDamage, Suspension};
 use crate::sync::{MutexExt, RwLockExt};
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::SystemName;
 
 /// One change of the change log, with the row's DER when it was an import. A change with an
 /// empty fingerprint is a system's creation or removal.
@@ -169,6 +169,7 @@ impl Shared {
             let kind: String = row.try_get(1)?;
             let created: i64 = row.try_get(2)?;
             let id: i64 = row.try_get(3)?;
+            let permissions: Vec<String> = row.try_get(4)?;
             let location = PathBuf::from(format!("{}.systems/{name}", self.schema));
             let problem = |text: String| DamagedEntry {
                 location: location.clone(),
@@ -178,13 +179,8 @@ impl Shared {
                 .parse::<SystemName>()
                 .map_err(|error| problem(error.to_string()))
                 .and_then(|name| {
-                    let kind = kind
-                        .parse::<SystemKind>()
-                        .map_err(|error| problem(error.to_string()))?;
-                    let created =
-                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1000)
-                            .map_err(|error| problem(format!("its creation time: {error}")))?;
-                    Ok(System::new(name, kind, created))
+                    super::systems::system_of_row(name, &kind, created, &permissions)
+                        .map_err(problem)
                 });
             match parsed {
                 Ok(system) => {

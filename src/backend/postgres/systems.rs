@@ -11,14 +11,14 @@ use time::OffsetDateTime;
 use super::writer::WriteError;
 use super::{Database, Shared};
 use crate::audit::AuditRecord;
-use crate::backend::{Identified, Suspensions};
+use crate::backend::{Identified, PermissionChange, Suspensions};
 use crate::certificate::Certificate;
 use crate::fingerprint::{CertificateName, Fingerprint};
 use crate::store::{
     Admitted, CertificateListing, DamagedEntry, EntryDamage, ImportOutcome, StoreBackend,
     StoreError, Suspension,
 };
-use crate::system::{System, SystemKind, SystemName};
+use crate::system::{Permission, System, SystemKind, SystemName};
 
 /// The rows of one system: the rows of a registered system, or (`system` empty) those of a
 /// [`PostgresStore`](super::PostgresStore), which belong to no system.
@@ -313,6 +313,30 @@ impl StoreBackend for SystemRows {
     }
 }
 
+/// The system a row of the systems table holds, or what is wrong with the row (a hand-made
+/// row: every row the library writes is a system).
+pub(super) fn system_of_row(
+    name: SystemName,
+    kind: &str,
+    created: i64,
+    permissions: &[String],
+) -> Result<System, String> {
+    let kind = kind
+        .parse::<SystemKind>()
+        .map_err(|error| error.to_string())?;
+    let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(created) * 1000)
+        .map_err(|error| format!("its creation time: {error}"))?;
+    let permissions = permissions
+        .iter()
+        .map(|text| text.parse::<Permission>())
+        .collect::<Result<std::collections::BTreeSet<_>, _>>()
+        .map_err(|error| format!("its permissions: {error}"))?;
+    if !kind.accepts_inbound() && !permissions.is_empty() {
+        return Err("a target system, holding permissions".to_string());
+    }
+    Ok(System::new(name, kind, created).with_permissions(permissions))
+}
+
 /// A creation time as PostgreSQL keeps it: to the microsecond.
 fn to_microseconds(instant: OffsetDateTime) -> i64 {
     let microseconds = instant.unix_timestamp_nanos() / 1000;
@@ -324,11 +348,15 @@ impl Database {
     /// the same transaction inserts the record `record` makes.
     pub(crate) fn create_system(
         &self,
-        name: &SystemName,
-        kind: SystemKind,
-        created: OffsetDateTime,
+        system: &System,
         record: &dyn Fn() -> AuditRecord,
     ) -> Result<System, StoreError> {
+        let (name, kind, created) = (system.name(), system.kind(), system.created());
+        let permissions: Vec<&str> = system
+            .permissions()
+            .iter()
+            .map(Permission::as_str)
+            .collect();
         let microseconds = to_microseconds(created);
         let created = OffsetDateTime::from_unix_timestamp_nanos(i128::from(microseconds) * 1000)
             .unwrap_or(created);
@@ -336,7 +364,7 @@ impl Database {
             .write("create the system", |transaction, shared, log| {
                 let inserted = transaction.query_opt(
                     &shared.statements.insert_system,
-                    &[&name.as_str(), &kind.as_str(), &microseconds],
+                    &[&name.as_str(), &kind.as_str(), &microseconds, &permissions],
                 )?;
                 if inserted.is_none() {
                     return Err(WriteError::Refused(StoreError::SystemExists(name.clone())));
@@ -345,7 +373,47 @@ impl Database {
                 log.audit(transaction, &[record()])?;
                 Ok(())
             })?;
-        Ok(System::new(name.clone(), kind, created))
+        Ok(System::new(name.clone(), kind, created).with_permissions(system.permissions().clone()))
+    }
+
+    /// Changes a system's permissions in one transaction, with the row of the system locked:
+    /// `change` is handed the system as the row holds it, and the transaction inserts the
+    /// record it makes.
+    pub(crate) fn change_permissions(
+        &self,
+        name: &SystemName,
+        change: &dyn Fn(&System) -> Result<Option<PermissionChange>, StoreError>,
+    ) -> Result<System, StoreError> {
+        self.shared
+            .write("change the permissions", |transaction, shared, log| {
+                let row = transaction
+                    .query_opt(&shared.statements.system_for_update, &[&name.as_str()])?
+                    .ok_or_else(|| WriteError::Refused(StoreError::SystemNotFound(name.clone())))?;
+                let kind: String = row.try_get(0)?;
+                let created: i64 = row.try_get(1)?;
+                let permissions: Vec<String> = row.try_get(3)?;
+                let system = system_of_row(name.clone(), &kind, created, &permissions).map_err(
+                    |problem| {
+                        WriteError::Refused(StoreError::Damaged(DamagedEntry {
+                            location: PathBuf::from(format!("{}.systems/{name}", shared.schema)),
+                            problem: EntryDamage::Unreadable(problem),
+                        }))
+                    },
+                )?;
+                let Some((permissions, record)) = change(&system).map_err(WriteError::Refused)?
+                else {
+                    return Ok(system);
+                };
+                let texts: Vec<&str> = permissions.iter().map(Permission::as_str).collect();
+                transaction.execute(
+                    &shared.statements.set_permissions,
+                    &[&name.as_str(), &texts],
+                )?;
+                // Logged as a change of the system: every replica reads the systems again.
+                log.record(transaction, name.as_str(), "", true)?;
+                log.audit(transaction, &[record])?;
+                Ok(system.with_permissions(permissions))
+            })
     }
 
     /// The registered systems, sorted by name; the rows of the systems table that are not
