@@ -10,10 +10,12 @@
 //!
 //! `--postgres URL` instead of `--store DIR` (with the `postgres` feature) serves a registry
 //! in PostgreSQL. Routes: `GET /whoami` (the caller's certificate name, subject and the
-//! systems that trust it, as JSON), `/proxy/...` and `/realtime/...` (they answer who called
-//! which path). Every request is checked against the registry: delete or suspend the
-//! caller's certificate with `certstore` and its next request, even on an open connection,
-//! gets 403. It prints `listening on ADDRESS` once ready; Ctrl-C stops it.
+//! systems that trust it with their permissions, as JSON), `/proxy/...` (requires the
+//! permission `proxy-api`) and `/realtime/...` (requires `realtime-api`), which answer who
+//! called which path. Every request is checked against the registry: delete or suspend the
+//! caller's certificate, or revoke the permission (`certstore system revoke NAME proxy-api`),
+//! and its next request, even on an open connection, gets 403. It prints
+//! `listening on ADDRESS` once ready; Ctrl-C stops it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +24,7 @@ use std::sync::Arc;
 use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
-use inbound_certs::server::{self, FrontDoor, InboundClient};
+use inbound_certs::server::{self, FrontDoor, InboundClient, RequirePermission};
 use inbound_certs::{ErrorReport, Registry};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -35,7 +37,13 @@ async fn whoami(client: InboundClient) -> Json<Value> {
     let systems: Vec<Value> = client
         .systems()
         .iter()
-        .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
+        .map(|system| {
+            json!({
+                "name": system.name().as_str(),
+                "kind": system.kind().as_str(),
+                "permissions": system.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            })
+        })
         .collect();
     Json(json!({
         "certificate": client.certificate_name().to_string(),
@@ -50,20 +58,28 @@ async fn answer(api: &str, client: InboundClient, path: String) -> Json<Value> {
     Json(json!({"api": api, "path": path, "certificate": client.certificate_name().to_string()}))
 }
 
-fn app() -> Router {
-    // permissions: added with RequirePermission, one `.route_layer(...)` per nested router.
-    let proxy = Router::new().route(
-        "/{*path}",
-        get(|client: InboundClient, Path(path): Path<String>| answer("proxy", client, path)),
-    );
-    let realtime = Router::new().route(
-        "/{*path}",
-        get(|client: InboundClient, Path(path): Path<String>| answer("realtime", client, path)),
-    );
-    Router::new()
+fn app() -> Result<Router, String> {
+    let permission = |name: &str| {
+        name.parse()
+            .map(RequirePermission::new)
+            .map_err(|e: inbound_certs::names::ParsePermissionError| e.to_string())
+    };
+    let proxy = Router::new()
+        .route(
+            "/{*path}",
+            get(|client: InboundClient, Path(path): Path<String>| answer("proxy", client, path)),
+        )
+        .route_layer(permission("proxy-api")?);
+    let realtime = Router::new()
+        .route(
+            "/{*path}",
+            get(|client: InboundClient, Path(path): Path<String>| answer("realtime", client, path)),
+        )
+        .route_layer(permission("realtime-api")?);
+    Ok(Router::new()
         .route("/whoami", get(whoami))
         .nest("/proxy", proxy)
-        .nest("/realtime", realtime)
+        .nest("/realtime", realtime))
 }
 
 fn main() -> ExitCode {
@@ -110,6 +126,7 @@ fn run(arguments: &[String]) -> Result<(), String> {
     let front_door = FrontDoor::new(registry.clone(), provider, chain, key)
         .map_err(|e| format!("server certificate and key: {e}"))?;
     let listen = listen.ok_or(missing("--listen"))?;
+    let app = app()?;
 
     // Writes the last uses (with each client's address) every minute while serving.
     let flusher = registry.start_usage_flush(inbound_certs::registry::DEFAULT_FLUSH_INTERVAL);
@@ -120,14 +137,16 @@ fn run(arguments: &[String]) -> Result<(), String> {
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on {address}");
-        server::serve(listener, app(), front_door, async {
+        server::serve(listener, app, front_door, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
         Ok::<(), String>(())
     })?;
     drop(runtime);
-    flusher.stop().map_err(|e| ErrorReport::new(&e).to_string())?;
+    flusher
+        .stop()
+        .map_err(|e| ErrorReport::new(&e).to_string())?;
     Ok(())
 }
 

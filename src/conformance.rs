@@ -33,7 +33,7 @@ use crate::store::{
 mod permissions;
 mod registry;
 
-pub use permissions::registry_permissions;
+pub use permissions::{registry_authorizes, registry_permissions};
 pub use registry::{
     registry_audit, registry_identifies_systems, registry_refuses_to_lose_certificates,
     registry_stores_are_separate, registry_suspends_and_resumes, registry_systems,

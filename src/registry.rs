@@ -1,6 +1,7 @@
 //! [`Registry`]: the systems a service trusts inbound clients for, each with its own
 //! certificates, and which systems trust a given client.
 
+pub(crate) mod authorize;
 mod login;
 mod overview;
 mod system_store;
@@ -9,6 +10,7 @@ mod usage;
 pub use crate::backend::listing::SystemListing;
 pub use crate::backend::usage::{LastUse, SystemUsage};
 pub use crate::system::Permission;
+pub use authorize::Unauthorized;
 pub use overview::SystemOverview;
 pub use system_store::SystemStore;
 pub use usage::{UsageFlusher, DEFAULT_FLUSH_INTERVAL};

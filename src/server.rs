@@ -36,12 +36,35 @@
 //! presents ([`StoreClientVerifier::for_registry`]). That is not the end of it: before every
 //! request, on a kept-alive HTTP/1.1 connection as on an HTTP/2 one, the front door looks the
 //! certificate's fingerprint (computed once per connection) up again in the registry's
-//! in-memory index ([`Registry::identify`]'s, no backend round trip) and judges its validity
+//! in-memory index ([`Registry::admit`]: no backend round trip) and judges its validity
 //! by the registry's clock. A certificate deleted, suspended in every system that holds it,
 //! whose systems were removed, or that expired since the handshake is refused on the next
 //! request with 403 and the JSON error of [`Refusal`]; on HTTP/1.1 the connection is then
 //! closed. The systems of the request's [`InboundClient`] are those that trust the
-//! certificate at that moment.
+//! certificate at that moment, with the permissions they hold at that moment.
+//!
+//! # Permissions
+//!
+//! A system holds the permissions the service gave it ([`Registry::grant_permission`]).
+//! [`RequirePermission`] lays a permission over routes; [`InboundClient::authorize`] asks
+//! inside a handler. A request whose systems do not hold it is answered 403
+//! `not_permitted`; a permission revoked refuses the next request, on open connections too.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use inbound_certs::server::{InboundClient, RequirePermission};
+//!
+//! async fn hello(client: InboundClient) -> String {
+//!     format!("hello, {}", client.systems()[0].name())
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .nest("/proxy", Router::new().route("/hello", get(hello))
+//!         .route_layer(RequirePermission::new("proxy-api".parse()?)))
+//!     .nest("/realtime", Router::new().route("/hello", get(hello))
+//!         .route_layer(RequirePermission::new("realtime-api".parse()?)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Bounds
 //!
@@ -49,15 +72,17 @@
 //! the oldest connection with no request in progress is closed to make room), a deadline for
 //! the TLS handshake and then for the first request, a header-read timeout on HTTP/1.1, at
 //! most 64 KiB of request head, HTTP/2 keep-alive pings, and a pause before accepting again
-//! when accepting fails for want of descriptors. Each accepted connection is recorded as its
+//! when accepting fails for want of descriptors. Each request let through is recorded as its
 //! certificate's last use, with the client's address ([`Registry::record_use`]).
 
 pub(crate) mod accept;
 mod client;
 pub(crate) mod error;
+mod permission;
 
 pub use client::InboundClient;
 pub use error::Refusal;
+pub use permission::{RequirePermission, RequirePermissionService};
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -81,9 +106,9 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::certificate::Certificate;
-use accept::{accept_loop, InProgress, LoopMetrics, Slot, MAX_HEAD_BYTES};
 use crate::registry::Registry;
 use crate::verifier::StoreClientVerifier;
+use accept::{accept_loop, InProgress, LoopMetrics, Slot, MAX_HEAD_BYTES};
 use client::Peer;
 
 /// What [`serve`] serves with: the registry whose source and proxy systems' clients are
@@ -207,10 +232,16 @@ pub async fn serve(
         shed: "inbound_certs_server_connections_shed_total",
         accept_errors: "inbound_certs_server_accept_errors_total",
     };
-    accept_loop(listener, limit, counters, shutdown, |stream, address, slot| {
-        let (app, front_door) = (app.clone(), Arc::clone(&front_door));
-        async move { connection(stream, address, app, &front_door, slot).await }
-    })
+    accept_loop(
+        listener,
+        limit,
+        counters,
+        shutdown,
+        |stream, address, slot| {
+            let (app, front_door) = (app.clone(), Arc::clone(&front_door));
+            async move { connection(stream, address, app, &front_door, slot).await }
+        },
+    )
     .await;
 }
 
@@ -223,10 +254,8 @@ async fn connection(
     front_door: &FrontDoor,
     slot: Arc<Slot>,
 ) {
-    let handshake = tokio::time::timeout(
-        front_door.handshake_timeout,
-        front_door.tls.accept(stream),
-    );
+    let handshake =
+        tokio::time::timeout(front_door.handshake_timeout, front_door.tls.accept(stream));
     let Ok(Ok(tls)) = handshake.await else {
         return;
     };
@@ -241,9 +270,6 @@ async fn connection(
         return;
     };
     let peer = Arc::new(Peer::new(certificate, address));
-    front_door
-        .registry
-        .record_use(&peer.name.fingerprint(), Some(address.ip()));
     let started = Arc::new(AtomicBool::new(false));
     let service = Checked {
         app: TowerToHyperService::new(app),
@@ -306,6 +332,9 @@ impl hyper::service::Service<Request<Incoming>> for Checked {
         let in_progress = InProgress::start(&self.slot);
         match InboundClient::check(&self.peer, &self.registry) {
             Ok(client) => {
+                // Every request let through is a use of the certificate, from this address.
+                self.registry
+                    .record_use(&self.peer.name.fingerprint(), Some(self.peer.address.ip()));
                 let extensions = request.extensions_mut();
                 extensions.insert(client);
                 extensions.insert(ConnectInfo(self.peer.address));

@@ -26,7 +26,8 @@ use axum::{Json, Router};
 use common::Scratch;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use inbound_certs::server::{self, FrontDoor, InboundClient, Refusal};
+use inbound_certs::registry::Unauthorized;
+use inbound_certs::server::{self, FrontDoor, InboundClient, Refusal, RequirePermission};
 use inbound_certs::{CertificateName, CertificateStore, ImportPolicy, Registry, SystemKind};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
@@ -49,7 +50,13 @@ async fn whoami(client: InboundClient) -> Json<Value> {
     let systems: Vec<Value> = client
         .systems()
         .iter()
-        .map(|system| json!({"name": system.name().as_str(), "kind": system.kind().as_str()}))
+        .map(|system| {
+            json!({
+                "name": system.name().as_str(),
+                "kind": system.kind().as_str(),
+                "permissions": system.permissions().iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+            })
+        })
         .collect();
     Json(json!({
         "certificate": client.certificate_name().to_string(),
@@ -59,11 +66,24 @@ async fn whoami(client: InboundClient) -> Json<Value> {
     }))
 }
 
+/// `/whoami`; `/proxy/hello` requires `proxy-api`, `/realtime/hello` `realtime-api`.
 fn app() -> Router {
-    Router::new().route("/whoami", get(whoami))
+    let hello =
+        |api: &'static str| {
+            Router::new()
+            .route("/hello", get(move |client: InboundClient| async move {
+                Json(json!({"api": api, "certificate": client.certificate_name().to_string()}))
+            }))
+            .route_layer(RequirePermission::new(format!("{api}-api").parse().unwrap()))
+        };
+    Router::new()
+        .route("/whoami", get(whoami))
+        .nest("/proxy", hello("proxy"))
+        .nest("/realtime", hello("realtime"))
 }
 
-/// A directory registry with `crm` (source) and `gateway` (proxy), the demo client's
+/// A directory registry with `crm` (source, holding `realtime-api`) and `gateway` (proxy,
+/// holding `proxy-api`), the demo client's
 /// certificate imported into `systems` of them, and its clock steerable (Unix seconds).
 struct Fixture {
     dir: Scratch,
@@ -84,11 +104,22 @@ impl Fixture {
                 OffsetDateTime::from_unix_timestamp(seconds.load(Ordering::SeqCst)).unwrap()
             });
         let now = OffsetDateTime::now_utc();
+        let permission = |name: &str| [name.parse().unwrap()];
         registry
-            .create_system(&"crm".parse().unwrap(), SystemKind::Source, now)
+            .create_system_with(
+                &"crm".parse().unwrap(),
+                SystemKind::Source,
+                permission("realtime-api"),
+                now,
+            )
             .unwrap();
         registry
-            .create_system(&"gateway".parse().unwrap(), SystemKind::Proxy, now)
+            .create_system_with(
+                &"gateway".parse().unwrap(),
+                SystemKind::Proxy,
+                permission("proxy-api"),
+                now,
+            )
             .unwrap();
         let upload = std::fs::read(path("client.pem")).unwrap();
         let mut client = None;
@@ -299,6 +330,9 @@ enum Change {
     SystemRemoved,
     /// The registry's clock passed the certificate's `notAfter`.
     Expired,
+    /// The permission the route requires (`realtime-api`) revoked from its only system
+    /// through a second registry handle: that route is refused, the connection stays.
+    PermissionRevoked,
 }
 
 async fn refused_on_the_same_connection(protocol: Protocol, change: Change, code: &str) {
@@ -311,6 +345,8 @@ async fn refused_on_the_same_connection(protocol: Protocol, change: Change, code
     let (status, again) = connection.get("/whoami").await.unwrap();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again["peer"], first["peer"]);
+    let (status, hello) = connection.get("/realtime/hello").await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{hello}");
 
     let crm = "crm".parse().unwrap();
     match change {
@@ -341,10 +377,39 @@ async fn refused_on_the_same_connection(protocol: Protocol, change: Change, code
             time::macros::datetime!(2127-01-01 0:00 UTC).unix_timestamp(),
             Ordering::SeqCst,
         ),
+        Change::PermissionRevoked => {
+            let revoked = Registry::open(fixture.dir.path())
+                .unwrap()
+                .revoke_permission(&crm, &"realtime-api".parse().unwrap())
+                .unwrap();
+            assert!(revoked);
+        }
     }
 
+    if let Change::PermissionRevoked = change {
+        let (status, body) = connection.get("/realtime/hello").await.unwrap();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{protocol:?}: {body}");
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            format!(
+                "client certificate {} is trusted by crm, which does not hold the permission realtime-api",
+                fixture.client
+            )
+        );
+        // Still the client of its systems: the connection stays and serves the rest.
+        let (status, body) = connection.get("/whoami").await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["peer"], first["peer"]);
+        assert_eq!(body["systems"][0]["permissions"], json!([]));
+        return;
+    }
     let (status, body) = connection.get("/whoami").await.unwrap();
-    assert_eq!(status, StatusCode::FORBIDDEN, "{protocol:?} {change:?}: {body}");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "{protocol:?} {change:?}: {body}"
+    );
     assert_eq!(body["error"]["code"], code, "{body}");
     assert!(
         body["error"]["message"]
@@ -384,6 +449,49 @@ same_connection! {
     http2_system_removed: Http2, SystemRemoved, "not_trusted";
     http1_expired: Http1, Expired, "expired";
     http2_expired: Http2, Expired, "expired";
+    http1_permission_revoked: Http1, PermissionRevoked, "not_permitted";
+    http2_permission_revoked: Http2, PermissionRevoked, "not_permitted";
+}
+
+/// A certificate trusted by two systems with different permissions may call what either
+/// holds; trusted by one, only what that one holds (403 `not_permitted` for the rest, the
+/// JSON error of the console's API). A grant takes effect on the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permissions_of_every_trusting_system_count() {
+    for protocol in [Protocol::Http1, Protocol::Http2] {
+        let fixture = Fixture::new(&["crm", "gateway"]);
+        let address = fixture.serve().await;
+        let mut connection = Connection::open(address, "client", protocol).await.unwrap();
+        let (_, body) = connection.get("/whoami").await.unwrap();
+        assert_eq!(body["systems"][0]["permissions"], json!(["realtime-api"]));
+        assert_eq!(body["systems"][1]["permissions"], json!(["proxy-api"]));
+        for path in ["/proxy/hello", "/realtime/hello"] {
+            let (status, body) = connection.get(path).await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{protocol:?} {path}: {body}");
+        }
+
+        let fixture = Fixture::new(&["crm"]);
+        let address = fixture.serve().await;
+        let mut connection = Connection::open(address, "client", protocol).await.unwrap();
+        let (status, body) = connection.get("/proxy/hello").await.unwrap();
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"]["code"], "not_permitted");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("is trusted by crm, which does not hold the permission proxy-api"),
+            "{body}"
+        );
+        let (status, _) = connection.get("/realtime/hello").await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        fixture
+            .registry
+            .grant_permission(&"crm".parse().unwrap(), &"proxy-api".parse().unwrap())
+            .unwrap();
+        let (status, body) = connection.get("/proxy/hello").await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 }
 
 /// A certificate trusted by two systems stays admitted when one of them lets it go, and the
@@ -415,7 +523,11 @@ async fn a_request_sees_the_systems_that_trust_it_now() {
 #[tokio::test]
 async fn the_extractor_refuses_a_request_that_did_not_come_through_the_front_door() {
     let response = app()
-        .oneshot(Request::get("/whoami").body(axum::body::Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/whoami")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
@@ -484,7 +596,12 @@ struct Example {
 impl Example {
     fn start(store: &std::path::Path) -> Self {
         let mut child = Command::new(common::example("mtls_api"))
-            .args(["--store", store.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "--store",
+                store.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .args(["--cert", &path("server.pem"), "--key", &path("server.key")])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -543,8 +660,18 @@ fn curl_and_openssl_against_the_example() {
         &["/proxy/orders/7", "/realtime/feed"],
     );
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains(r#""api":"proxy""#) && text.contains(r#""path":"orders/7""#), "{text}");
+    assert!(
+        text.contains(r#""api":"proxy""#) && text.contains(r#""path":"orders/7""#),
+        "{text}"
+    );
     assert!(text.contains(r#""api":"realtime""#), "{text}");
+    let whoami = curl(&example.address, "client", &[], &["/whoami"]);
+    let body: Value = serde_json::from_slice(&whoami.stdout).unwrap();
+    assert_eq!(
+        body["systems"][1]["permissions"],
+        json!(["proxy-api"]),
+        "{body}"
+    );
 
     // A certificate no system trusts: the handshake fails.
     let output = curl(&example.address, "stranger", &[], &["/whoami"]);
@@ -577,6 +704,22 @@ fn curl_and_openssl_against_the_example() {
         .unwrap()
         .remove_system(&"gateway".parse().unwrap(), true)
         .unwrap();
+    // crm alone trusts it now, without the permission `proxy-api`: 403 on that API only.
+    let output = curl(
+        &example.address,
+        "client",
+        &["--write-out", " %{http_code}"],
+        &["/proxy/orders/7", "/realtime/feed"],
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(r#""code":"not_permitted""#) && text.contains(" 403"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""api":"realtime""#) && text.ends_with(" 200"),
+        "{text}"
+    );
     fixture
         .registry
         .store(&"crm".parse().unwrap())
@@ -604,9 +747,15 @@ fn admit_and_recheck_without_a_server() {
     assert_eq!(client.peer(), peer);
     assert_eq!(client.systems().len(), 1);
 
-    let refusal = InboundClient::admit(&fixture.registry, certificate("stranger.pem"), peer)
-        .unwrap_err();
-    assert!(matches!(refusal, Refusal::NotTrusted { .. }), "{refusal:?}");
+    let refusal =
+        InboundClient::admit(&fixture.registry, certificate("stranger.pem"), peer).unwrap_err();
+    assert!(
+        matches!(
+            refusal,
+            Refusal::Unauthorized(Unauthorized::NotTrusted { .. })
+        ),
+        "{refusal:?}"
+    );
     assert_eq!(
         (refusal.status(), refusal.code()),
         (StatusCode::FORBIDDEN, "not_trusted")

@@ -270,3 +270,65 @@ fn the_verifier_counts_suspended_clients() {
         )]
     );
 }
+
+/// Issue 24: each authorization is counted by system, permission and outcome: the first
+/// system holding the permission when allowed, the first trusting one when not permitted,
+/// none when the certificate is not trusted.
+#[test]
+fn authorizations_are_counted_by_system_permission_and_outcome() {
+    let recorder = DebuggingRecorder::new();
+    metrics::with_local_recorder(&recorder, || {
+        let now = datetime!(2026-06-01 0:00 UTC);
+        let registry = inbound_certs::Registry::in_memory().with_clock(move || now);
+        let gateway = "gateway".parse().unwrap();
+        registry
+            .create_system_with(
+                &gateway,
+                SystemKind::Proxy,
+                ["proxy-api".parse().unwrap()],
+                now,
+            )
+            .unwrap();
+        let client = inbound_certs::decode(&common::read("sample_source.pem"))
+            .unwrap()
+            .remove(0);
+        let stranger = inbound_certs::decode(&common::read("sample_proxy.pem"))
+            .unwrap()
+            .remove(0);
+        registry
+            .store(&gateway)
+            .unwrap()
+            .import(&client, &ImportPolicy::new(now))
+            .unwrap();
+        let (proxy_api, realtime_api) = (
+            "proxy-api".parse().unwrap(),
+            "realtime-api".parse().unwrap(),
+        );
+        for _ in 0..2 {
+            registry.authorize(&client, &proxy_api).unwrap();
+        }
+        registry.authorize(&client, &realtime_api).unwrap_err();
+        registry.authorize(&stranger, &proxy_api).unwrap_err();
+    });
+    let name = "inbound_certs_authorizations_total";
+    assert_eq!(
+        counters(&recorder)
+            .into_iter()
+            .filter(|(key, _)| key.starts_with(name))
+            .collect::<Vec<_>>(),
+        [
+            (
+                format!("{name}{{system=,permission=proxy-api,outcome=not_trusted}}"),
+                1
+            ),
+            (
+                format!("{name}{{system=gateway,permission=proxy-api,outcome=allowed}}"),
+                2
+            ),
+            (
+                format!("{name}{{system=gateway,permission=realtime-api,outcome=not_permitted}}"),
+                1
+            ),
+        ]
+    );
+}

@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-pub(super) use crate::server::error::ErrorJson;
 use crate::server::error::error_response;
+pub(super) use crate::server::error::ErrorJson;
 use crate::store::StoreError;
 use crate::ErrorReport;
 
@@ -113,4 +113,3 @@ impl IntoResponse for AdminError {
         response
     }
 }
-

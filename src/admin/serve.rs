@@ -20,9 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
 use super::error::AdminError;
-use crate::server::accept::{
-    accept_loop, Accept, InProgress, LoopMetrics, Slot, MAX_HEAD_BYTES,
-};
+use crate::server::accept::{accept_loop, Accept, InProgress, LoopMetrics, Slot, MAX_HEAD_BYTES};
 
 /// The bounds [`serve`] puts on its clients, and its TLS configuration.
 ///

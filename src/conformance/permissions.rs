@@ -216,3 +216,125 @@ pub fn registry_permissions(registry: Registry) {
         .permissions()
         .is_empty());
 }
+
+/// Authorization from the index: [`Registry::admit`] names the source and proxy systems that
+/// trust a certificate now, [`Registry::authorize`] those of them that hold a permission,
+/// or why not, with the same answer for the same state and time: not trusted, not
+/// permitted (naming the systems that trust it), suspended by every system that holds it,
+/// expired or not yet valid by the registry's clock. Grants, revocations and suspensions
+/// count at once. On an empty registry.
+pub fn registry_authorizes(registry: Registry) {
+    use crate::registry::Unauthorized;
+    let registry = registry.with_clock(|| NOW).acting_as("erin");
+    let (crm, gateway): (SystemName, SystemName) =
+        ("crm".parse().unwrap(), "gateway".parse().unwrap());
+    let (proxy_api, realtime_api, audit_api) = (
+        permission("proxy-api"),
+        permission("realtime-api"),
+        permission("audit-api"),
+    );
+    registry
+        .create_system_with(&crm, SystemKind::Source, [realtime_api.clone()], NOW)
+        .unwrap();
+    registry
+        .create_system_with(&gateway, SystemKind::Proxy, [proxy_api.clone()], NOW)
+        .unwrap();
+    let client = one(SOURCE);
+    for system in [&crm, &gateway] {
+        registry
+            .store(system)
+            .unwrap()
+            .import(&client, &policy())
+            .unwrap();
+    }
+    let names = |systems: Vec<crate::System>| -> Vec<String> {
+        systems
+            .iter()
+            .map(|system| system.name().to_string())
+            .collect()
+    };
+
+    assert_eq!(names(registry.admit(&client).unwrap()), ["crm", "gateway"]);
+    for _ in 0..2 {
+        assert_eq!(
+            names(registry.authorize(&client, &proxy_api).unwrap()),
+            ["gateway"]
+        );
+        assert_eq!(
+            names(registry.authorize(&client, &realtime_api).unwrap()),
+            ["crm"]
+        );
+    }
+    match registry.authorize(&client, &audit_api) {
+        Err(Unauthorized::NotPermitted {
+            certificate,
+            permission,
+            systems,
+        }) => {
+            assert_eq!(certificate, client.name());
+            assert_eq!(permission, audit_api);
+            assert_eq!(systems, [crm.clone(), gateway.clone()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let stranger = one(super::PROXY);
+    let refused = registry.authorize(&stranger, &proxy_api).unwrap_err();
+    assert!(
+        matches!(refused, Unauthorized::NotTrusted { certificate } if certificate == stranger.name()),
+        "{refused:?}"
+    );
+    assert_eq!(refused.code(), "not_trusted");
+
+    // A revocation counts at once; so does a suspension, system by system.
+    assert!(registry.revoke_permission(&crm, &realtime_api).unwrap());
+    let refused = registry.authorize(&client, &realtime_api).unwrap_err();
+    assert_eq!(refused.code(), "not_permitted");
+    assert!(registry.grant_permission(&crm, &realtime_api).unwrap());
+    registry
+        .store(&gateway)
+        .unwrap()
+        .suspend(&client.name(), "investigating")
+        .unwrap();
+    let refused = registry.authorize(&client, &proxy_api).unwrap_err();
+    assert!(
+        matches!(&refused, Unauthorized::NotPermitted { systems, .. } if systems == &[crm.clone()]),
+        "{refused:?}"
+    );
+    registry
+        .store(&crm)
+        .unwrap()
+        .suspend(&client.name(), "investigating")
+        .unwrap();
+    match registry.authorize(&client, &realtime_api) {
+        Err(Unauthorized::Suspended { systems, .. }) => {
+            assert_eq!(systems, [crm.clone(), gateway.clone()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for system in [&crm, &gateway] {
+        registry
+            .store(system)
+            .unwrap()
+            .resume(&client.name())
+            .unwrap();
+    }
+
+    // Validity by the registry's clock.
+    let validity = client.summary().validity;
+    let after = validity.not_after + time::Duration::seconds(1);
+    let registry = registry.with_clock(move || after);
+    let refused = registry.authorize(&client, &proxy_api).unwrap_err();
+    assert!(
+        matches!(refused, Unauthorized::Expired { .. }),
+        "{refused:?}"
+    );
+    let before = validity.not_before - time::Duration::seconds(1);
+    let registry = registry.with_clock(move || before);
+    let refused = registry.authorize(&client, &proxy_api).unwrap_err();
+    assert_eq!(refused.code(), "not_yet_valid");
+    let registry = registry.with_clock(|| NOW);
+    assert_eq!(
+        names(registry.authorize(&client, &proxy_api).unwrap()),
+        ["gateway"]
+    );
+}

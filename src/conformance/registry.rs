@@ -30,6 +30,7 @@ pub fn run_registry(make: impl Fn() -> Registry) {
     registry_target_systems_hold_nothing(&make());
     registry_suspends_and_resumes(make());
     super::registry_permissions(make());
+    super::registry_authorizes(make());
 }
 
 /// Systems are created, listed in name order, read back and removed.

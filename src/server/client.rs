@@ -9,9 +9,10 @@ use axum::http::request::Parts;
 use super::error::Refusal;
 use crate::certificate::Certificate;
 use crate::fingerprint::CertificateName;
-use crate::registry::Registry;
+use crate::registry::authorize::{count, permitted};
+use crate::registry::{Registry, Unauthorized};
 use crate::summary::DistinguishedName;
-use crate::system::System;
+use crate::system::{Permission, System};
 
 /// The client of a request served by the mTLS front door ([`serve`](super::serve)): the
 /// certificate it presented in the TLS handshake, its address, and the source and proxy
@@ -104,53 +105,36 @@ impl InboundClient {
         Self::check(&self.peer, registry)
     }
 
-    /// Decides whether `peer` is trusted now: one lookup of its fingerprint in `registry`'s
-    /// in-memory index, its validity by the registry's clock.
+    /// Decides whether `peer` is trusted now ([`Registry::admit`]).
     pub(super) fn check(peer: &Arc<Peer>, registry: &Registry) -> Result<Self, Refusal> {
-        let identified = registry
-            .identified(&peer.name.fingerprint())
-            .map_err(Refusal::Registry)?;
-        let systems: Arc<[System]> = identified
-            .trusting
-            .into_iter()
-            .filter(|system| system.kind().accepts_inbound())
-            .collect();
-        if systems.is_empty() {
-            let suspended: Vec<_> = identified
-                .suspended
-                .into_iter()
-                .filter(|system| system.kind().accepts_inbound())
-                .map(|system| system.name().clone())
-                .collect();
-            return Err(if suspended.is_empty() {
-                Refusal::NotTrusted {
-                    certificate: peer.name,
-                }
-            } else {
-                Refusal::Suspended {
-                    certificate: peer.name,
-                    systems: suspended,
-                }
-            });
-        }
-        let validity = &peer.certificate.summary().validity;
-        let now = registry.now();
-        if now < validity.not_before {
-            return Err(Refusal::NotYetValid {
-                certificate: peer.name,
-                not_before: validity.not_before,
-            });
-        }
-        if validity.is_expired_at(now) {
-            return Err(Refusal::Expired {
-                certificate: peer.name,
-                not_after: validity.not_after,
-            });
-        }
+        let systems = registry.admit(&peer.certificate)?;
         Ok(InboundClient {
             peer: Arc::clone(peer),
-            systems,
+            systems: systems.into(),
         })
+    }
+
+    /// The systems of this request that hold `permission` (sorted by name, never empty), or
+    /// [`Unauthorized::NotPermitted`]: [`Registry::authorize`] for this request, from the
+    /// systems decided when it arrived (no second lookup). Counted in
+    /// `inbound_certs_authorizations_total{system, permission, outcome}`.
+    /// [`RequirePermission`](super::RequirePermission) asks it for a whole route.
+    ///
+    /// ```
+    /// use axum::http::StatusCode;
+    /// use inbound_certs::server::InboundClient;
+    ///
+    /// async fn orders(client: InboundClient) -> Result<String, StatusCode> {
+    ///     let systems = client
+    ///         .authorize(&"proxy-api".parse().expect("a permission"))
+    ///         .map_err(|_| StatusCode::FORBIDDEN)?;
+    ///     Ok(format!("orders for {}", systems[0].name()))
+    /// }
+    /// ```
+    pub fn authorize(&self, permission: &Permission) -> Result<Vec<&System>, Unauthorized> {
+        let decision = permitted(self.peer.name, self.systems.iter(), permission);
+        count(&decision, permission);
+        decision
     }
 }
 

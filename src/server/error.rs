@@ -5,12 +5,8 @@
 use axum::http::{header, HeaderValue, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 
-use crate::fingerprint::CertificateName;
-use crate::store::StoreError;
-use crate::system::SystemName;
+use crate::registry::Unauthorized;
 
 /// Why the mTLS front door ([`serve`](super::serve)) refused a request, or why an
 /// [`InboundClient`](super::InboundClient) could not be extracted. Needs the feature `axum`.
@@ -21,48 +17,19 @@ use crate::system::SystemName;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// No source or proxy system trusts the certificate any more (it was deleted, or its
-    /// systems removed, since the connection was opened): 403 `not_trusted`.
-    #[error("client certificate {certificate} is not trusted by any source or proxy system")]
-    NotTrusted {
-        /// The certificate the client presented.
-        certificate: CertificateName,
-    },
-    /// Every source or proxy system that holds the certificate
-    /// [suspended](crate::SystemStore::suspend) it: 403 `suspended`.
-    #[error("client certificate {certificate} is suspended by {}", names(systems))]
-    Suspended {
-        /// The certificate the client presented.
-        certificate: CertificateName,
-        /// The systems that hold it suspended, sorted by name.
-        systems: Vec<SystemName>,
-    },
-    /// The certificate's `notAfter` has passed, by the registry's clock: 403 `expired`.
-    #[error("client certificate {certificate} expired at {}", rfc3339(*not_after))]
-    Expired {
-        /// The certificate the client presented.
-        certificate: CertificateName,
-        /// Its last valid instant.
-        not_after: OffsetDateTime,
-    },
-    /// The certificate's `notBefore` is still to come, by the registry's clock: 403
-    /// `not_yet_valid`.
-    #[error("client certificate {certificate} is not valid before {}", rfc3339(*not_before))]
-    NotYetValid {
-        /// The certificate the client presented.
-        certificate: CertificateName,
-        /// Its first valid instant.
-        not_before: OffsetDateTime,
-    },
-    /// The registry could not say who trusts the certificate (a directory registry whose
-    /// index could not be rebuilt): 503 `registry_unavailable`. The request is refused
-    /// rather than let through.
-    #[error("the registry of trusted certificates could not be read")]
-    Registry(#[source] StoreError),
+    /// The client is not let in, or not allowed the permission the route requires
+    /// ([`Registry::admit`](crate::Registry::admit),
+    /// [`Registry::authorize`](crate::Registry::authorize)): 403 with the refusal's code,
+    /// or 503 `registry_unavailable` when the registry could not be read (the request is
+    /// refused rather than let through).
+    #[error(transparent)]
+    Unauthorized(#[from] Unauthorized),
     /// The request did not come through the front door, so it carries no
     /// [`InboundClient`](super::InboundClient) (a router served by `axum::serve`, or a test
     /// that did not insert one): 500 `no_inbound_client`.
-    #[error("the request carries no inbound client: serve the router with inbound_certs::server::serve")]
+    #[error(
+        "the request carries no inbound client: serve the router with inbound_certs::server::serve"
+    )]
     NoInboundClient,
 }
 
@@ -70,23 +37,17 @@ impl Refusal {
     /// The HTTP status the refusal is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Refusal::NotTrusted { .. }
-            | Refusal::Suspended { .. }
-            | Refusal::Expired { .. }
-            | Refusal::NotYetValid { .. } => StatusCode::FORBIDDEN,
-            Refusal::Registry(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Unauthorized(Unauthorized::Registry(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Refusal::Unauthorized(_) => StatusCode::FORBIDDEN,
             Refusal::NoInboundClient => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
-    /// A stable code for the refusal, the `code` of its JSON.
+    /// A stable code for the refusal, the `code` of its JSON: [`Unauthorized::code`], or
+    /// `no_inbound_client`.
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::NotTrusted { .. } => "not_trusted",
-            Refusal::Suspended { .. } => "suspended",
-            Refusal::Expired { .. } => "expired",
-            Refusal::NotYetValid { .. } => "not_yet_valid",
-            Refusal::Registry(_) => "registry_unavailable",
+            Refusal::Unauthorized(unauthorized) => unauthorized.code(),
             Refusal::NoInboundClient => "no_inbound_client",
         }
     }
@@ -111,18 +72,6 @@ pub(super) fn refuse(refusal: Refusal, version: Version) -> Response {
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
-}
-
-fn names(systems: &[SystemName]) -> String {
-    systems
-        .iter()
-        .map(|system| system.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
 /// An error response: `status`, and `{"error": {"code": code, "message": message}}`.
