@@ -60,7 +60,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-inbound-certs = {{ path = {path:?}, features = ["rustls", "postgres", "admin"] }}
+inbound-certs = {{ path = {path:?}, features = ["rustls", "postgres", "admin", "axum"] }}
 time = "0.3"
 rustls = {{ version = "0.23", default-features = false, features = ["std", "tls12", "ring"] }}
 rcgen = "0.14"

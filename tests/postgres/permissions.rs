@@ -41,12 +41,16 @@ pub(crate) fn permissions_on_one_replica_are_seen_by_the_other(server: &Server) 
         .unwrap()
         .import(client, &policy())
         .unwrap();
+    // What the front door enforces per request: `authorize` on the replica's index.
     let holds = |registry: &inbound_certs::Registry, permission: &Permission| {
-        registry
+        let authorized = registry.authorize(client, permission);
+        let identified = registry
             .identify(&fingerprint)
             .unwrap()
             .iter()
-            .any(|system| system.has_permission(permission))
+            .any(|system| system.has_permission(permission));
+        assert_eq!(authorized.is_ok(), identified, "{authorized:?}");
+        authorized.is_ok()
     };
     within(Duration::from_secs(10), "b trusts a's import", || {
         holds(&b, &proxy_api)
