@@ -2,9 +2,12 @@
 //! certificates in 100 systems (in memory and in a directory), the check the front door
 //! makes before every request (`InboundClient::recheck`: one lookup in the in-memory index,
 //! the registry's clock, the validity), the same plus the extractor (the client put into a
-//! request's extensions and taken out by `FromRequestParts`), and, for scale, a whole
-//! request on one open TLS HTTP/1.1 connection over loopback: through the front door, and to
-//! the same router served by plain tokio-rustls + hyper with no check.
+//! request's extensions and taken out by `FromRequestParts`), the whole per-request work of
+//! a route that requires a permission (check, extractor, `InboundClient::authorize` as
+//! `RequirePermission` asks it, and the record of the use), and, for scale, a whole request
+//! on one open TLS HTTP/1.1 connection over loopback: through the front door to a route
+//! behind `RequirePermission`, and to the same handler served by plain tokio-rustls + hyper
+//! with no check. Even systems hold `realtime-api`, odd ones `proxy-api`.
 
 #![allow(
     clippy::panic,
@@ -33,7 +36,7 @@ use criterion::Criterion;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use inbound_certs::server::{self, FrontDoor, InboundClient};
+use inbound_certs::server::{self, FrontDoor, InboundClient, RequirePermission};
 use inbound_certs::{
     Certificate, CertificateStore, ImportPolicy, Registry, StoreClientVerifier, SystemKind,
     SystemName,
@@ -59,7 +62,14 @@ fn fill(registry: &Registry) {
         } else {
             SystemKind::Proxy
         };
-        registry.create_system(&name, kind, now).unwrap();
+        let permission = if index % 2 == 0 {
+            "realtime-api"
+        } else {
+            "proxy-api"
+        };
+        registry
+            .create_system_with(&name, kind, [permission.parse().unwrap()], now)
+            .unwrap();
         let store = registry.store(&name).unwrap();
         store.import_all(chunk, &policy).unwrap();
         if index < 2 {
@@ -88,6 +98,11 @@ fn now_or_never<F: Future>(future: F) -> F::Output {
 
 fn router() -> Router {
     Router::new().route("/plain", get(|| async { "ok" }))
+}
+
+/// The same handler behind the permission `proxy-api`.
+fn router_requiring_permission() -> Router {
+    router().route_layer(RequirePermission::new("proxy-api".parse().unwrap()))
 }
 
 fn server_identity() -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
@@ -189,6 +204,22 @@ fn main() {
                 now_or_never(InboundClient::from_request_parts(&mut parts, &())).unwrap()
             })
         });
+        let proxy_api = "proxy-api".parse().unwrap();
+        let fingerprint = client.certificate().fingerprint();
+        assert_eq!(client.authorize(&proxy_api).unwrap().len(), 1);
+        group.bench_function(format!("{backend}/check_extract_authorize_record"), |b| {
+            b.iter(|| {
+                let checked = black_box(&client).recheck(registry).unwrap();
+                registry.record_use(&fingerprint, Some(peer.ip()));
+                parts.extensions.insert(checked);
+                let client =
+                    now_or_never(InboundClient::from_request_parts(&mut parts, &())).unwrap();
+                client
+                    .authorize(&proxy_api)
+                    .map(|systems| systems.len())
+                    .unwrap()
+            })
+        });
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,7 +235,7 @@ fn main() {
         let front_address = listener.local_addr().unwrap();
         tokio::spawn(server::serve(
             listener,
-            router(),
+            router_requiring_permission(),
             front_door,
             std::future::pending(),
         ));

@@ -297,7 +297,7 @@ pub fn registry_authorizes(registry: Registry) {
         .unwrap();
     let refused = registry.authorize(&client, &proxy_api).unwrap_err();
     assert!(
-        matches!(&refused, Unauthorized::NotPermitted { systems, .. } if systems == &[crm.clone()]),
+        matches!(&refused, Unauthorized::NotPermitted { systems, .. } if systems == std::slice::from_ref(&crm)),
         "{refused:?}"
     );
     registry
