@@ -106,6 +106,7 @@ pub struct MonitorOptions {
     warn_within: Duration,
     purge_expired_after: Option<Duration>,
     certificate_metrics: bool,
+    certificate_metrics_limit: usize,
     follow_changes: Option<std::time::Duration>,
     report_unused_after: Option<Duration>,
 }
@@ -117,11 +118,18 @@ impl Default for MonitorOptions {
             warn_within: Duration::days(30),
             purge_expired_after: None,
             certificate_metrics: true,
+            certificate_metrics_limit: MAX_CERTIFICATE_SERIES,
             follow_changes: Some(DEFAULT_FOLLOW_CHANGES),
             report_unused_after: None,
         }
     }
 }
+
+/// The number of certificates above which a monitor stops setting the per-certificate gauge
+/// `inbound_certs_certificate_not_after_timestamp_seconds`, by default (see
+/// [`MonitorOptions::certificate_metrics_limit`]): at 10,000 series the gauge adds about
+/// 1.6 MB to each scrape.
+pub const MAX_CERTIFICATE_SERIES: usize = 10_000;
 
 /// How often a started monitor looks whether the registry changed, by default.
 const DEFAULT_FOLLOW_CHANGES: std::time::Duration = std::time::Duration::from_secs(2);
@@ -132,7 +140,7 @@ const SHORTEST_POLL: std::time::Duration = std::time::Duration::from_millis(1);
 impl MonitorOptions {
     /// The defaults: a check every hour, a check within 2 seconds of every change to the
     /// registry, a warning window of 30 days, no automatic purge, and a gauge per
-    /// certificate.
+    /// certificate while there are at most [`MAX_CERTIFICATE_SERIES`] of them.
     pub fn new() -> Self {
         Self::default()
     }
@@ -175,6 +183,23 @@ impl MonitorOptions {
     /// 0, which sums well.
     pub fn certificate_metrics(mut self, enabled: bool) -> Self {
         self.certificate_metrics = enabled;
+        self
+    }
+
+    /// The most certificates for which the gauge of
+    /// [`certificate_metrics`](Self::certificate_metrics) is set (default:
+    /// [`MAX_CERTIFICATE_SERIES`]). A certificate counts once per system that holds it (one
+    /// series each); damaged files and certificates purged by the check do not count.
+    ///
+    /// A check that finds more switches the gauge off by itself: the series set so far get
+    /// the tombstone NaN, as a deleted certificate's does, and no series is set while the
+    /// registry holds more. A check that finds `limit` or fewer switches it on again, and
+    /// every certificate's series gets its value back. The counts
+    /// `inbound_certs_certificates{system, status}` are set whatever the number. The crate
+    /// logs nothing itself: a service that wants a log line when this happens compares the
+    /// sum of those counts with the limit, or alerts on it in its monitoring stack.
+    pub fn certificate_metrics_limit(mut self, limit: usize) -> Self {
+        self.certificate_metrics_limit = limit;
         self
     }
 
@@ -233,7 +258,8 @@ enum Reported {
 ///   whatever its validity, and its expiry is still reported and purged);
 /// - `inbound_certs_certificate_not_after_timestamp_seconds{system, name}`: each
 ///   certificate's end of validity as a Unix time, and the tombstone NaN once it is gone
-///   (see [`MonitorOptions::certificate_metrics`]).
+///   (see [`MonitorOptions::certificate_metrics`]); switched off while the registry holds
+///   more than [`MonitorOptions::certificate_metrics_limit`] certificates.
 ///
 /// Call [`check_once`](Self::check_once) from a scheduler of your own, or
 /// [`start`](Self::start) a thread that checks every [`MonitorOptions::interval`] and within
@@ -358,6 +384,9 @@ impl Monitor {
         let mut events = Vec::new();
         let mut seen = HashMap::new();
         let mut gauged = HashSet::new();
+        // Set once every system is counted, unless there are too many: at most the limit
+        // are held.
+        let mut series = Series::new(&self.options);
         let mut systems = HashSet::new();
         let mut state = self.state.locked();
         let reported = &state.reported;
@@ -439,15 +468,7 @@ impl Monitor {
                         Reported::Nothing
                     }
                 };
-                if self.options.certificate_metrics {
-                    metrics::gauge!(
-                        "inbound_certs_certificate_not_after_timestamp_seconds",
-                        "system" => name.clone(),
-                        "name" => certificate.name().to_string()
-                    )
-                    .set(summary.validity.not_after.unix_timestamp() as f64);
-                    gauged.insert(key.clone());
-                }
+                series.add(&key, summary.validity.not_after);
                 seen.insert(key, now_reported);
             }
             let [valid, expiring, expired] = counts;
@@ -463,6 +484,15 @@ impl Monitor {
                     .set(count as f64);
             }
             systems.insert(system.name().clone());
+        }
+        for ((system, certificate), not_after) in series.into_values() {
+            metrics::gauge!(
+                "inbound_certs_certificate_not_after_timestamp_seconds",
+                "system" => system.to_string(),
+                "name" => certificate.to_string()
+            )
+            .set(not_after.unix_timestamp() as f64);
+            gauged.insert((system, certificate));
         }
         for (system, certificate) in state.gauged.difference(&gauged) {
             metrics::gauge!(
@@ -489,6 +519,45 @@ impl Monitor {
             unused,
         };
         Ok(events)
+    }
+}
+
+/// The values of `inbound_certs_certificate_not_after_timestamp_seconds` a check sets, if
+/// the gauge is on and the certificates are not too many.
+struct Series {
+    /// Whether the gauge is on, and the most certificates it is set for.
+    limit: Option<usize>,
+    /// How many certificates were counted.
+    counted: usize,
+    /// Each counted certificate's end of validity, while they are at most the limit.
+    values: Vec<((SystemName, CertificateName), OffsetDateTime)>,
+}
+
+impl Series {
+    fn new(options: &MonitorOptions) -> Self {
+        Series {
+            limit: options
+                .certificate_metrics
+                .then_some(options.certificate_metrics_limit),
+            counted: 0,
+            values: Vec::new(),
+        }
+    }
+
+    /// Counts a certificate of a system, and keeps its value while they are not too many.
+    fn add(&mut self, key: &(SystemName, CertificateName), not_after: OffsetDateTime) {
+        self.counted = self.counted.saturating_add(1);
+        match self.limit {
+            Some(limit) if self.counted <= limit => self.values.push((key.clone(), not_after)),
+            // Too many: what was kept is let go at once.
+            Some(_) if !self.values.is_empty() => self.values = Vec::new(),
+            _ => {}
+        }
+    }
+
+    /// The values to set: none if the gauge is off or the certificates were too many.
+    fn into_values(self) -> Vec<((SystemName, CertificateName), OffsetDateTime)> {
+        self.values
     }
 }
 

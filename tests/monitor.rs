@@ -690,3 +690,72 @@ fn expiring_is_not_reported_once_the_renewal_is_in_use() {
     assert_eq!(kinds(&events), ["expired"]);
     assert_eq!(events[0].certificate().certificate, old.name());
 }
+
+/// Metrics at scale (issue 25): above its limit of certificates the monitor switches the
+/// per-certificate gauge off, tombstoning the series it had set, while the counts per
+/// system stay; back at the limit, every certificate's series gets its value again.
+#[test]
+fn the_certificate_gauge_switches_itself_off_above_its_limit() {
+    assert_eq!(inbound_certs::monitor::MAX_CERTIFICATE_SERIES, 10_000);
+    let (registry, crm, certificate) = registry();
+    let store = registry.store(&crm).unwrap();
+    let policy = ImportPolicy::new(CREATED);
+    let [first, second, third] = [(2030, 1, 1), (2031, 1, 1), (2032, 1, 1)].map(partner);
+    store.import(&first, &policy).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let monitor = Monitor::new(
+        registry.clone(),
+        MonitorOptions::new().certificate_metrics_limit(3),
+    );
+    let check = |day: OffsetDateTime| {
+        metrics::with_local_recorder(&recorder, || {
+            monitor.check_once(day).unwrap();
+        });
+        snapshotter.snapshot().into_vec()
+    };
+    let not_after = |snapshot: &Snapshot, certificate: &Certificate| {
+        gauge(
+            snapshot,
+            "inbound_certs_certificate_not_after_timestamp_seconds",
+            &[
+                ("system", crm.as_str()),
+                ("name", &certificate.name().to_string()),
+            ],
+        )
+    };
+    let valid = |snapshot: &Snapshot| {
+        gauge(
+            snapshot,
+            "inbound_certs_certificates",
+            &[("system", crm.as_str()), ("status", "valid")],
+        )
+    };
+
+    let snapshot = check(datetime!(2026-06-02 0:00 UTC));
+    assert_eq!(not_after(&snapshot, &certificate), Some(2_366_841_600.0));
+    assert_eq!(not_after(&snapshot, &first), Some(1_893_456_000.0));
+
+    store.import(&second, &policy).unwrap();
+    store.import(&third, &policy).unwrap();
+    let snapshot = check(datetime!(2026-06-03 0:00 UTC));
+    assert!(not_after(&snapshot, &certificate).unwrap().is_nan());
+    assert!(not_after(&snapshot, &first).unwrap().is_nan());
+    assert_eq!(not_after(&snapshot, &second), None);
+    assert_eq!(not_after(&snapshot, &third), None);
+    assert_eq!(valid(&snapshot), Some(4.0));
+
+    // Still off: nothing is set again (the debugging recorder reads a gauge left alone since
+    // the last snapshot as 0), and nothing new.
+    let snapshot = check(datetime!(2026-06-04 0:00 UTC));
+    assert_eq!(not_after(&snapshot, &first), Some(0.0));
+    assert_eq!(not_after(&snapshot, &second), None);
+
+    store.delete(&third.name()).unwrap();
+    let snapshot = check(datetime!(2026-06-05 0:00 UTC));
+    assert_eq!(not_after(&snapshot, &certificate), Some(2_366_841_600.0));
+    assert_eq!(not_after(&snapshot, &first), Some(1_893_456_000.0));
+    assert_eq!(not_after(&snapshot, &second), Some(1_924_992_000.0));
+    assert_eq!(not_after(&snapshot, &third), None);
+    assert_eq!(valid(&snapshot), Some(3.0));
+}
