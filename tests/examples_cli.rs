@@ -1609,3 +1609,133 @@ fn certstore_shows_last_use_and_checks_unused_certificates() {
     let output = store.run_registry(&["check", "--unused-days", "later"]);
     assert!(text(&output.stderr).contains("--unused-days needs a number of days"));
 }
+
+/// The names `certstore list --json ARGUMENTS` prints on crm, sorted, and its stderr.
+fn selected(store: &Store, arguments: &[&str]) -> (Vec<String>, String) {
+    let mut all = vec!["list", "--json"];
+    all.extend_from_slice(arguments);
+    let output = store.run(&all);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut names: Vec<String> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|object| object["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    (names, text(&output.stderr))
+}
+
+/// Issue 25: `list --status`, `--search` (subject, issuer, SAN, name prefix; any case) and
+/// `--limit` (the rest counted on stderr), together and with the table.
+#[test]
+fn certstore_list_filters_by_status_and_search_and_limits() {
+    let store = Store::new("list-filters");
+    for arguments in [
+        &["import", "--allow-ca", "tests/data/bundle.pem"][..],
+        &["import", "tests/data/sample_source.pem"],
+        &["import", "--allow-expired", "tests/data/expired.pem"],
+    ] {
+        let output = store.run(arguments);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    let source = name_of("sample_source.pem");
+    let expired = name_of("expired.pem");
+    let output = store.run(&["suspend", &source, "--reason", "rotating"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    assert_eq!(
+        selected(&store, &["--status", "expired"]),
+        (vec![expired.clone()], String::new())
+    );
+    assert_eq!(
+        selected(&store, &["--status", "suspended"]).0,
+        vec![source.clone()]
+    );
+    // A suspended certificate is `suspended` only, as the monitor counts it.
+    let (valid, _) = selected(&store, &["--status", "valid"]);
+    assert_eq!(valid.len(), 5, "{valid:?}");
+    assert!(!valid.contains(&source));
+    assert!(selected(&store, &["--status", "expiring"]).0.is_empty());
+
+    // The subject, whatever the case; a SAN only; the issuer; a name's prefix.
+    assert_eq!(
+        selected(&store, &["--search", "ORDERS inc"]).0,
+        vec![source.clone()]
+    );
+    assert_eq!(
+        selected(&store, &["--search", "sample_source.client"]).0,
+        vec![source.clone()]
+    );
+    let via_intermediate = selected(&store, &["--search", "intermediate ca"]).0;
+    assert_eq!(via_intermediate.len(), 2, "{via_intermediate:?}");
+    let hex = &expired["cert_client_".len()..];
+    for prefix in [
+        hex[..10].to_uppercase(),
+        format!("cert_client_{}", &hex[..10]),
+    ] {
+        assert_eq!(
+            selected(&store, &["--search", &prefix]).0,
+            vec![expired.clone()]
+        );
+    }
+    assert_eq!(
+        selected(
+            &store,
+            &["--search", "client.example", "--status", "expired"]
+        )
+        .0,
+        vec![expired.clone()]
+    );
+    assert!(selected(&store, &["--search", "no such text"]).0.is_empty());
+
+    let (names, stderr) = selected(&store, &["--limit", "2"]);
+    assert_eq!(names.len(), 2);
+    assert_eq!(stderr, "… and 5 more (--limit 2)\n");
+    let (names, stderr) = selected(&store, &["--limit", "7", "--status", "valid"]);
+    assert_eq!((names.len(), stderr.as_str()), (5, ""));
+    let output = store.run(&["list", "--limit", "1", "--search", "client.example"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).lines().count(),
+        2,
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(text(&output.stderr), "… and 5 more (--limit 1)\n");
+
+    // The damaged entries are what `--status damaged` lists, on stdout.
+    let output = store.run(&["list", "--status", "damaged"]);
+    assert_eq!(text(&output.stdout), "(no damaged certificates)\n");
+    let victim = store
+        .system_dir()
+        .join(format!("{}.der", name_of("rsa2048.pem")));
+    std::fs::write(&victim, b"garbage").unwrap();
+    let output = store.run(&["list", "--status", "damaged"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let listing = text(&output.stdout);
+    assert!(
+        listing.starts_with("system crm: ")
+            && listing.contains(&victim.display().to_string())
+            && listing.contains("does not match its name")
+            && listing.lines().count() == 1,
+        "{listing}"
+    );
+    assert_eq!(text(&output.stderr), "");
+
+    let output = store.run(&["list", "--status", "gone"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with("error: invalid value 'gone' for '--status <STATUS>'")
+            && stderr.lines().count() == 2,
+        "{stderr}"
+    );
+    let output = store.run(&["list", "--limit", "many"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        "error: --limit needs a number, got \"many\"\n"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use inbound_certs::{
     names::ParseFingerprintError, CertificateName, Fingerprint, SystemKind, SystemName,
 };
@@ -149,6 +149,36 @@ pub(crate) struct ListArgs {
     /// table is otherwise fitted to 120 columns).
     #[arg(long)]
     pub(crate) wide: bool,
+    /// Only the certificates in this state (a suspended one is `suspended` only, whatever its
+    /// validity), or, with `damaged`, the files or rows that could not be read.
+    #[arg(long, value_name = "STATUS", value_enum)]
+    pub(crate) status: Option<Status>,
+    /// Only the certificates whose subject, issuer or a subject alternative name holds TEXT,
+    /// whatever the case, or whose name begins with it (cert_client_ may be left out).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) search: Option<String>,
+    /// At most N certificates, the first in the list's order; how many more there are is said
+    /// on stderr.
+    #[arg(long, value_name = "N", value_parser = limit)]
+    pub(crate) limit: Option<usize>,
+}
+
+/// A certificate's state, as `list --status` selects it (and the monitor counts it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Status {
+    /// Valid, and not within 30 days of its end.
+    Valid,
+    /// Valid, and ends within 30 days.
+    Expiring,
+    /// Its validity has ended.
+    Expired,
+    /// Its validity has not begun.
+    #[value(name = "not_yet_valid")]
+    NotYetValid,
+    /// Suspended in its system, whatever its validity.
+    Suspended,
+    /// A file or row that could not be read as a certificate.
+    Damaged,
 }
 
 #[derive(Debug, Args)]

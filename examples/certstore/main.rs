@@ -7,7 +7,7 @@
 //! certstore --store DIR system list [--json]
 //! certstore --store DIR system remove NAME [--with-certificates]
 //! certstore --store DIR --system NAME import [--allow-expired] [--allow-without-client-auth] [--allow-ca] FILE...
-//! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS] [--wide]
+//! certstore --store DIR [--system NAME] list [--json] [--expiring-within DAYS] [--wide] [--status S] [--search TEXT] [--limit N]
 //! certstore --store DIR --system NAME show NAME|FINGERPRINT [--json]
 //! certstore --store DIR --system NAME delete NAME|FINGERPRINT...
 //! certstore --store DIR --system NAME suspend NAME|FINGERPRINT --reason TEXT

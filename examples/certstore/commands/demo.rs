@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::history::history;
 use super::identify::identify;
 use super::import::import;
-use super::list::{list, View};
+use super::list::{list, Filter, View};
 use super::{Failure, Outcome};
 
 pub(crate) fn run(now: OffsetDateTime) -> Outcome {
@@ -96,6 +96,7 @@ fn demo_in(dir: &Path, now: OffsetDateTime) -> Outcome {
         within: None,
         json: false,
         wide: false,
+        filter: Filter::default(),
     };
     list(&registry, &systems, now, &view)?;
 

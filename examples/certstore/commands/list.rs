@@ -3,14 +3,15 @@
 use std::process::ExitCode;
 
 use inbound_certs::{
-    store::Suspension, summary::KeyAlgorithm, Certificate, CertificateStore, Registry, System,
-    SystemName,
+    store::Suspension,
+    summary::{KeyAlgorithm, ValidityStatus, Visible},
+    Certificate, CertificateStore, Registry, System, SystemName,
 };
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use super::{imported, pretty, print_columns, Context, Outcome};
-use crate::cli::ListArgs;
+use crate::cli::{ListArgs, Status};
 
 pub(crate) fn run(context: &Context, arguments: &ListArgs) -> Outcome {
     let registry = context.open()?;
@@ -23,6 +24,11 @@ pub(crate) fn run(context: &Context, arguments: &ListArgs) -> Outcome {
         within,
         json: arguments.json,
         wide: arguments.wide,
+        filter: Filter {
+            status: arguments.status,
+            search: arguments.search.as_deref().map(str::to_lowercase),
+            limit: arguments.limit,
+        },
     };
     list(&registry, &systems, context.now, &view)
 }
@@ -36,6 +42,77 @@ pub(crate) struct View {
     pub(crate) json: bool,
     /// Every column in full, however wide the table.
     pub(crate) wide: bool,
+    pub(crate) filter: Filter,
+}
+
+/// Which certificates `list` shows, and how many.
+#[derive(Default)]
+pub(crate) struct Filter {
+    /// Only those in this state (or the damaged entries).
+    pub(crate) status: Option<Status>,
+    /// Only those whose subject, issuer or a SAN holds this, or whose name begins with it
+    /// (lower case).
+    pub(crate) search: Option<String>,
+    /// At most this many.
+    pub(crate) limit: Option<usize>,
+}
+
+impl Filter {
+    /// Whether the certificate (suspended or not) is selected.
+    fn selects(&self, certificate: &Certificate, suspended: bool, now: OffsetDateTime) -> bool {
+        self.status
+            .is_none_or(|status| status == status_of(certificate, suspended, now))
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|text| found(certificate, text))
+    }
+
+    /// Keeps the first `limit` of `items`, saying on stderr how many more there are.
+    fn cap<T>(&self, items: &mut Vec<T>) {
+        if let Some(limit) = self.limit {
+            let more = items.len().saturating_sub(limit);
+            items.truncate(limit);
+            if more > 0 {
+                eprintln!("… and {more} more (--limit {limit})");
+            }
+        }
+    }
+}
+
+/// A certificate's state as `--status` selects it: `suspended` whatever its validity, as
+/// the monitor counts it.
+fn status_of(certificate: &Certificate, suspended: bool, now: OffsetDateTime) -> Status {
+    if suspended {
+        return Status::Suspended;
+    }
+    match certificate
+        .summary()
+        .validity
+        .status_at(now, crate::support::WARN_WITHIN)
+    {
+        ValidityStatus::NotYetValid { .. } => Status::NotYetValid,
+        ValidityStatus::ExpiringSoon { .. } => Status::Expiring,
+        ValidityStatus::Expired { .. } => Status::Expired,
+        _ => Status::Valid,
+    }
+}
+
+/// Whether `text` (lower case) is in the certificate's subject, issuer or a subject
+/// alternative name (as they are shown), or begins its name, `cert_client_` or not.
+fn found(certificate: &Certificate, text: &str) -> bool {
+    let summary = certificate.summary();
+    let name = summary.name.to_string();
+    let hex = name.strip_prefix("cert_client_").unwrap_or(&name);
+    let prefix = text.strip_prefix("cert_client_").unwrap_or(text);
+    let holds = |shown: String| shown.to_lowercase().contains(text);
+    (!prefix.is_empty() && hex.starts_with(prefix))
+        || holds(summary.subject.to_string())
+        || holds(summary.issuer.to_string())
+        || summary
+            .subject_alt_names
+            .iter()
+            .any(|san| holds(san.to_string()))
 }
 
 /// How wide the table may be without `--wide`.
@@ -48,11 +125,22 @@ pub(crate) fn list(
     now: OffsetDateTime,
     view: &View,
 ) -> Outcome {
+    let filter = &view.filter;
     let mut rows: Vec<Row> = Vec::new();
+    let mut damaged_entries = Vec::new();
     for system in systems {
         let store = registry.store(system.name())?;
         let listing = store.list()?;
         let mut suspensions = store.suspensions()?;
+        if filter.status == Some(Status::Damaged) {
+            damaged_entries.extend(
+                listing
+                    .damaged
+                    .iter()
+                    .map(|damaged| (system.name().clone(), damaged.to_string())),
+            );
+            continue;
+        }
         for damaged in &listing.damaged {
             eprintln!("warning: system {}: {damaged}", system.name());
         }
@@ -70,9 +158,17 @@ pub(crate) fn list(
                 .map(|certificate| {
                     let suspension = suspensions.remove(&certificate.name());
                     (system.name().clone(), certificate, suspension)
+                })
+                .filter(|(_, certificate, suspension)| {
+                    filter.selects(certificate, suspension.is_some(), now)
                 }),
         );
     }
+    if filter.status == Some(Status::Damaged) {
+        filter.cap(&mut damaged_entries);
+        return list_damaged(&damaged_entries, view.json);
+    }
+    filter.cap(&mut rows);
     let usages = super::usage::of_systems(registry, systems.iter().map(System::name));
     if view.json {
         let objects: Vec<Value> = rows
@@ -102,6 +198,27 @@ pub(crate) fn list(
         out!("{}", pretty(&Value::Array(objects))?);
     } else {
         print_table(&rows, view, now, &usages);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The entries of systems that could not be read (`--status damaged`), one a line or as
+/// JSON. Their text names a file or row and what is wrong; shown escaped, as certificate
+/// text is.
+fn list_damaged(entries: &[(SystemName, String)], json: bool) -> Outcome {
+    if json {
+        let objects: Vec<Value> = entries
+            .iter()
+            .map(|(system, damaged)| serde_json::json!({ "system": system.to_string(), "damaged": damaged }))
+            .collect();
+        out!("{}", pretty(&Value::Array(objects))?);
+    } else {
+        for (system, damaged) in entries {
+            out!("system {system}: {}", Visible::new(damaged));
+        }
+        if entries.is_empty() {
+            out!("(no damaged certificates)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
