@@ -1739,3 +1739,85 @@ fn certstore_list_filters_by_status_and_search_and_limits() {
         "error: --limit needs a number, got \"many\"\n"
     );
 }
+
+/// Issue 25: a certificate may be named by the first 8 or more hex digits of its name, with
+/// or without `cert_client_`, in either case, in `show`, `suspend`, `resume` and `delete`
+/// (a damaged file too, for `delete`); a prefix that begins no name, or is too short, is
+/// refused saying so. (An ambiguous prefix is tested on the resolution itself, in the
+/// example's unit tests: no two fixtures share 8 digits.)
+#[test]
+fn certstore_takes_unique_prefixes_of_names() {
+    let store = Store::new("prefixes");
+    let output = store.run(&[
+        "import",
+        "tests/data/sample_source.pem",
+        "tests/data/sample_proxy.der",
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let source = name_of("sample_source.pem");
+    let proxy = name_of("sample_proxy.der");
+    let hex = |name: &str| name["cert_client_".len()..].to_string();
+
+    let output = store.run(&["show", &hex(&source)[..8].to_uppercase()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains(&format!("Name:                {source}\n")),
+        "{}",
+        text(&output.stdout)
+    );
+
+    let prefix = format!("cert_client_{}", &hex(&source)[..10]);
+    let output = store.run(&["suspend", &prefix, "--reason", "rotating"]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with(&format!("suspended: {source} in crm since ")),
+        "{}",
+        text(&output.stdout)
+    );
+    let output = store.run(&["resume", &prefix]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with(&format!("resumed: {source} in crm ")),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // Eight digits that begin neither name.
+    let first = u8::from_str_radix(&hex(&source)[..1], 16).unwrap();
+    let unknown = (0..16u8)
+        .map(|digit| format!("{digit:x}{}", &hex(&source)[1..8]))
+        .find(|candidate| {
+            u8::from_str_radix(&candidate[..1], 16).unwrap() != first
+                && !hex(&proxy).starts_with(candidate.as_str())
+        })
+        .unwrap();
+    for command in ["show", "delete", "resume"] {
+        let output = store.run(&[command, &unknown]);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        assert_eq!(
+            text(&output.stderr),
+            format!(
+                "error: no certificate of system crm has a name beginning with cert_client_{unknown}\n"
+            ),
+            "{command}"
+        );
+    }
+    let output = store.run(&["show", &hex(&source)[..7]]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: {:?} is too short to stand for a certificate: give at least 8 hex digits of its name, or the whole name\n",
+            &hex(&source)[..7]
+        )
+    );
+
+    // A damaged file is deleted by a prefix of its name, as by its name.
+    std::fs::write(store.system_dir().join(format!("{proxy}.der")), b"garbage").unwrap();
+    let output = store.run(&["delete", &hex(&proxy)[..8], &source]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout),
+        format!("deleted {proxy} from crm\ndeleted {source} from crm\n")
+    );
+}

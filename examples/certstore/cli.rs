@@ -183,9 +183,10 @@ pub(crate) enum Status {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// A certificate name (cert_client_…) or a SHA-256 fingerprint.
-    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
-    pub(crate) name: CertificateName,
+    /// A certificate name (cert_client_…), a SHA-256 fingerprint, or the first 8 or more hex
+    /// digits of one.
+    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_argument)]
+    pub(crate) name: CertificateArgument,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -193,16 +194,18 @@ pub(crate) struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct DeleteArgs {
-    /// Certificate names (cert_client_…) or SHA-256 fingerprints.
-    #[arg(required = true, value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
-    pub(crate) names: Vec<CertificateName>,
+    /// Certificate names (cert_client_…), SHA-256 fingerprints, or the first 8 or more hex
+    /// digits of them.
+    #[arg(required = true, value_name = "NAME|FINGERPRINT", value_parser = certificate_argument)]
+    pub(crate) names: Vec<CertificateArgument>,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct SuspendArgs {
-    /// A certificate name (cert_client_…) or a SHA-256 fingerprint.
-    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
-    pub(crate) name: CertificateName,
+    /// A certificate name (cert_client_…), a SHA-256 fingerprint, or the first 8 or more hex
+    /// digits of one.
+    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_argument)]
+    pub(crate) name: CertificateArgument,
     /// Why it is suspended: 1 to 500 characters on one line (recorded in the audit trail).
     #[arg(long, value_name = "TEXT")]
     pub(crate) reason: String,
@@ -210,9 +213,10 @@ pub(crate) struct SuspendArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ResumeArgs {
-    /// A certificate name (cert_client_…) or a SHA-256 fingerprint.
-    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_name)]
-    pub(crate) name: CertificateName,
+    /// A certificate name (cert_client_…), a SHA-256 fingerprint, or the first 8 or more hex
+    /// digits of one.
+    #[arg(value_name = "NAME|FINGERPRINT", value_parser = certificate_argument)]
+    pub(crate) name: CertificateArgument,
 }
 
 #[derive(Debug, Args)]
@@ -302,4 +306,43 @@ pub(crate) fn certificate_name(text: &str) -> Result<CertificateName, String> {
                 _ => error.to_string(),
             })
     })
+}
+
+/// A certificate as the command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CertificateArgument {
+    /// A whole name, or a fingerprint in any common spelling.
+    Name(CertificateName),
+    /// The first hex digits of a name (lower case, at least [`SHORTEST_PREFIX`] of them),
+    /// resolved against the certificates of the system.
+    Prefix(String),
+}
+
+/// The fewest hex digits that may stand for a certificate name.
+pub(crate) const SHORTEST_PREFIX: usize = 8;
+
+/// A certificate name or fingerprint, or the beginning of a name's hex digits
+/// (`cert_client_` may be left out, in either case).
+pub(crate) fn certificate_argument(text: &str) -> Result<CertificateArgument, String> {
+    certificate_name(text)
+        .map(CertificateArgument::Name)
+        .or_else(|error| {
+            let digits = text
+                .get(.."cert_client_".len())
+                .filter(|start| start.eq_ignore_ascii_case("cert_client_"))
+                .and_then(|start| text.get(start.len()..))
+                .unwrap_or(text);
+            let hex = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_hexdigit());
+            // 64 digits or more are a whole name that `certificate_name` refused: its
+            // message says why.
+            if !hex || digits.len() >= 2 * 32 {
+                Err(error)
+            } else if digits.len() < SHORTEST_PREFIX {
+                Err(format!(
+                    "{text:?} is too short to stand for a certificate: give at least {SHORTEST_PREFIX} hex digits of its name, or the whole name"
+                ))
+            } else {
+                Ok(CertificateArgument::Prefix(digits.to_ascii_lowercase()))
+            }
+        })
 }

@@ -26,6 +26,11 @@
 //! belongs to. `migrate` moves the certificates of a directory made by an earlier version
 //! (one store, files directly in DIR) into a system.
 //!
+//! `show`, `delete`, `suspend` and `resume` take a certificate's name, its SHA-256
+//! fingerprint, or the first 8 or more hex digits of its name (with or without
+//! `cert_client_`), resolved against the system's certificates: a prefix that several begin
+//! with is refused with the list of them, one that none begins with says so.
+//!
 //! `certstore --help` (or `certstore COMMAND --help`) prints the usage; a mistake in the
 //! arguments gives one line saying what is wrong and a hint. Errors go to stderr and the exit
 //! code is 1. A damaged certificate file does not fail

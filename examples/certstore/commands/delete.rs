@@ -14,9 +14,10 @@ pub(crate) fn run(context: &Context, arguments: &DeleteArgs) -> Outcome {
     let registry = context.open()?;
     let store = context.store(&registry)?;
     let mut names: Vec<CertificateName> = Vec::new();
-    for name in &arguments.names {
-        if !names.contains(name) {
-            names.push(*name);
+    for argument in &arguments.names {
+        let name = super::resolve::resolve(&store, system, argument)?;
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
     let mut unknown = Vec::new();

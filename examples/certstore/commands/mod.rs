@@ -10,6 +10,7 @@ mod import;
 mod list;
 mod migrate;
 mod purge;
+mod resolve;
 mod show;
 mod suspend;
 mod system;

@@ -12,7 +12,7 @@ pub(crate) fn run(context: &Context, arguments: &ShowArgs) -> Outcome {
     let system = context.system()?;
     let registry = context.open()?;
     let store = context.store(&registry)?;
-    let name = arguments.name;
+    let name = super::resolve::resolve(&store, system, &arguments.name)?;
     let certificate = store
         .get(&name)?
         .ok_or_else(|| format!("{} in system {system}", StoreError::NotFound(name)))?;

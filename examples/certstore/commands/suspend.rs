@@ -12,16 +12,16 @@ pub(crate) fn suspend(context: &Context, arguments: &SuspendArgs) -> Outcome {
     let system = context.system()?;
     let registry = context.open()?;
     let store = context.store(&registry)?;
-    let replaced = store.suspension(&arguments.name)?;
-    let suspension = store.suspend(&arguments.name, &arguments.reason)?;
+    let name = super::resolve::resolve(&store, system, &arguments.name)?;
+    let replaced = store.suspension(&name)?;
+    let suspension = store.suspend(&name, &arguments.reason)?;
     let verb = if replaced.is_some() {
         "suspension replaced"
     } else {
         "suspended"
     };
     out!(
-        "{verb}: {} in {system} since {} by {}: {}",
-        arguments.name,
+        "{verb}: {name} in {system} since {} by {}: {}",
         rfc3339(suspension.since()),
         Visible::new(suspension.by()),
         Visible::new(suspension.reason())
@@ -33,10 +33,10 @@ pub(crate) fn resume(context: &Context, arguments: &ResumeArgs) -> Outcome {
     let system = context.system()?;
     let registry = context.open()?;
     let store = context.store(&registry)?;
-    let lifted = store.resume(&arguments.name)?;
+    let name = super::resolve::resolve(&store, system, &arguments.name)?;
+    let lifted = store.resume(&name)?;
     out!(
-        "resumed: {} in {system} (suspended since {} by {}: {})",
-        arguments.name,
+        "resumed: {name} in {system} (suspended since {} by {}: {})",
         rfc3339(lifted.since()),
         Visible::new(lifted.by()),
         Visible::new(lifted.reason())
