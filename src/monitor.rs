@@ -20,9 +20,9 @@ use crate::system::SystemName;
 mod renewal;
 mod unused;
 
-/// Something a monitor noticed about a certificate. Each is reported once per certificate
-/// and system by a monitor (a new monitor, after a restart, reports again what is already
-/// true at its first check).
+/// Something a monitor noticed about a certificate, or about its gauges. Each is reported
+/// once per certificate and system by a monitor (a new monitor, after a restart, reports
+/// again what is already true at its first check).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ValidityEvent {
@@ -49,6 +49,19 @@ pub enum ValidityEvent {
         /// Its last use, if any.
         last_used: Option<crate::registry::LastUse>,
     },
+    /// The gauge `inbound_certs_certificate_not_after_timestamp_seconds` was switched off,
+    /// the registry holding more certificates than
+    /// [`MonitorOptions::certificate_metrics_limit`], or on again, holding no more. Reported
+    /// by the check that switches it (a new monitor reports it switched off at its first
+    /// check, if it is), so that a service that logs its events logs the change once.
+    CertificateMetrics {
+        /// Whether the gauge is set from this check on.
+        enabled: bool,
+        /// How many certificates the check counted (one per system that holds it).
+        certificates: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Which certificate of which system an event is about.
@@ -66,26 +79,42 @@ pub struct CertificateEvent {
 }
 
 impl ValidityEvent {
-    /// The certificate and system the event is about.
-    pub fn certificate(&self) -> &CertificateEvent {
+    /// The certificate and system the event is about; none for
+    /// [`CertificateMetrics`](Self::CertificateMetrics).
+    pub fn certificate(&self) -> Option<&CertificateEvent> {
         match self {
             ValidityEvent::Expiring(event)
             | ValidityEvent::Expired(event)
             | ValidityEvent::Purged(event)
-            | ValidityEvent::Unused { event, .. } => event,
+            | ValidityEvent::Unused { event, .. } => Some(event),
+            ValidityEvent::CertificateMetrics { .. } => None,
         }
     }
 }
 
 impl fmt::Display for ValidityEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let event = self.certificate();
-        let what = match self {
-            ValidityEvent::Expiring(_) => "expires on",
-            ValidityEvent::Expired(_) => "expired on",
-            ValidityEvent::Purged(_) => "was deleted, having expired on",
-            ValidityEvent::Unused { last_used, .. } => {
+        let (event, what) = match self {
+            ValidityEvent::Expiring(event) => (event, "expires on"),
+            ValidityEvent::Expired(event) => (event, "expired on"),
+            ValidityEvent::Purged(event) => (event, "was deleted, having expired on"),
+            ValidityEvent::Unused { event, last_used } => {
                 return unused::describe(f, event, last_used.as_ref())
+            }
+            ValidityEvent::CertificateMetrics {
+                enabled,
+                certificates,
+                limit,
+            } => {
+                let (switched, than) = if *enabled {
+                    ("on again", "no more than")
+                } else {
+                    ("off, its series set to NaN", "more than")
+                };
+                return write!(
+                    f,
+                    "the gauge inbound_certs_certificate_not_after_timestamp_seconds is switched {switched}: the registry holds {certificates} certificates, {than} the limit of {limit}"
+                );
             }
         };
         write!(
@@ -194,10 +223,9 @@ impl MonitorOptions {
     /// A check that finds more switches the gauge off by itself: the series set so far get
     /// the tombstone NaN, as a deleted certificate's does, and no series is set while the
     /// registry holds more. A check that finds `limit` or fewer switches it on again, and
-    /// every certificate's series gets its value back. The counts
-    /// `inbound_certs_certificates{system, status}` are set whatever the number. The crate
-    /// logs nothing itself: a service that wants a log line when this happens compares the
-    /// sum of those counts with the limit, or alerts on it in its monitoring stack.
+    /// every certificate's series gets its value back. Each switch is reported once, as
+    /// [`ValidityEvent::CertificateMetrics`] (a line for the service's log). The counts
+    /// `inbound_certs_certificates{system, status}` are set whatever the number.
     pub fn certificate_metrics_limit(mut self, limit: usize) -> Self {
         self.certificate_metrics_limit = limit;
         self
@@ -294,6 +322,8 @@ struct State {
     systems: HashSet<SystemName>,
     /// The certificates reported unused, until they are used again.
     unused: HashSet<(SystemName, CertificateName)>,
+    /// Whether the per-certificate gauge was switched off for too many certificates.
+    too_many: bool,
 }
 
 impl Monitor {
@@ -376,7 +406,8 @@ impl Monitor {
 
     /// Checks every system once at `now`: returns what changed since the last check (each
     /// certificate that entered the warning window, but for one whose renewal is in use (see
-    /// [`ValidityEvent::Expiring`]), expired or was purged), and sets the
+    /// [`ValidityEvent::Expiring`]), expired or was purged, and whether the per-certificate
+    /// gauge was switched off or on ([`ValidityEvent::CertificateMetrics`])), and sets the
     /// gauges. A certificate deleted meanwhile is forgotten (its series gets the tombstone
     /// of [`MonitorOptions::certificate_metrics`]); imported again, it is reported again. A
     /// system removed during the check is left out of it.
@@ -485,6 +516,16 @@ impl Monitor {
             }
             systems.insert(system.name().clone());
         }
+        let too_many = series.too_many();
+        if too_many != state.too_many {
+            if let Some(limit) = series.limit {
+                events.push(ValidityEvent::CertificateMetrics {
+                    enabled: !too_many,
+                    certificates: series.counted,
+                    limit,
+                });
+            }
+        }
         for ((system, certificate), not_after) in series.into_values() {
             metrics::gauge!(
                 "inbound_certs_certificate_not_after_timestamp_seconds",
@@ -517,6 +558,7 @@ impl Monitor {
             gauged,
             systems,
             unused,
+            too_many,
         };
         Ok(events)
     }
@@ -553,6 +595,11 @@ impl Series {
             Some(_) if !self.values.is_empty() => self.values = Vec::new(),
             _ => {}
         }
+    }
+
+    /// Whether the gauge is on and the certificates counted are more than its limit.
+    fn too_many(&self) -> bool {
+        self.limit.is_some_and(|limit| self.counted > limit)
     }
 
     /// The values to set: none if the gauge is off or the certificates were too many.

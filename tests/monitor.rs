@@ -77,7 +77,7 @@ fn each_transition_is_reported_once() {
         let events = monitor.check_once(now).unwrap();
         assert_eq!(kinds(&events), expected.to_vec(), "at {now}");
         if let Some(event) = events.first() {
-            let details = event.certificate();
+            let details = event.certificate().unwrap();
             assert_eq!(details.system, crm);
             assert_eq!(details.certificate, certificate.name());
             assert_eq!(
@@ -374,7 +374,7 @@ fn spawn_following(
         let event = event.unwrap();
         let _ = sender.send((
             kinds(std::slice::from_ref(&event))[0],
-            event.certificate().system.to_string(),
+            event.certificate().unwrap().system.to_string(),
         ));
     });
     assert!(handle.is_running());
@@ -596,8 +596,8 @@ fn a_monitor_on_the_system_clock_reports_an_import_through_another_handle_within
         .recv_timeout(StdDuration::from_secs(30))
         .expect("an event within seconds of the import");
     assert!(matches!(event, ValidityEvent::Expiring(_)), "{event:?}");
-    assert_eq!(event.certificate().certificate, imported[0].name());
-    assert_eq!(event.certificate().system, crm);
+    assert_eq!(event.certificate().unwrap().certificate, imported[0].name());
+    assert_eq!(event.certificate().unwrap().system, crm);
     drop(handle);
 }
 
@@ -645,7 +645,7 @@ fn expiring_is_not_reported_once_the_renewal_is_in_use() {
     registry.record_use_at(&renewal.fingerprint(), None, datetime!(2026-11-10 0:00 UTC));
     let events = first.check_once(datetime!(2026-12-05 0:00 UTC)).unwrap();
     assert_eq!(kinds(&events), ["expiring"]);
-    assert_eq!(events[0].certificate().certificate, old.name());
+    assert_eq!(events[0].certificate().unwrap().certificate, old.name());
 
     // Used since its import: a new monitor does not warn; the first one reported already.
     registry.record_use_at(&renewal.fingerprint(), None, datetime!(2026-12-06 0:00 UTC));
@@ -676,7 +676,7 @@ fn expiring_is_not_reported_once_the_renewal_is_in_use() {
     store.delete(&renewal.name()).unwrap();
     let events = second.check_once(datetime!(2026-12-09 0:00 UTC)).unwrap();
     assert_eq!(kinds(&events), ["expiring"]);
-    assert_eq!(events[0].certificate().certificate, old.name());
+    assert_eq!(events[0].certificate().unwrap().certificate, old.name());
 
     // The expiry itself is reported whatever the renewals.
     store.import(&renewal, &policy).unwrap();
@@ -688,12 +688,13 @@ fn expiring_is_not_reported_once_the_renewal_is_in_use() {
     );
     let events = fourth.check_once(datetime!(2027-01-02 0:00 UTC)).unwrap();
     assert_eq!(kinds(&events), ["expired"]);
-    assert_eq!(events[0].certificate().certificate, old.name());
+    assert_eq!(events[0].certificate().unwrap().certificate, old.name());
 }
 
 /// Metrics at scale (issue 25): above its limit of certificates the monitor switches the
 /// per-certificate gauge off, tombstoning the series it had set, while the counts per
-/// system stay; back at the limit, every certificate's series gets its value again.
+/// system stay; back at the limit, every certificate's series gets its value again. Each
+/// switch is reported once, as an event a service logs.
 #[test]
 fn the_certificate_gauge_switches_itself_off_above_its_limit() {
     assert_eq!(inbound_certs::monitor::MAX_CERTIFICATE_SERIES, 10_000);
@@ -708,12 +709,17 @@ fn the_certificate_gauge_switches_itself_off_above_its_limit() {
         registry.clone(),
         MonitorOptions::new().certificate_metrics_limit(3),
     );
+    // The check's snapshot, and what it said of the gauge.
     let check = |day: OffsetDateTime| {
-        metrics::with_local_recorder(&recorder, || {
-            monitor.check_once(day).unwrap();
-        });
-        snapshotter.snapshot().into_vec()
+        let events = metrics::with_local_recorder(&recorder, || monitor.check_once(day).unwrap());
+        let switched: Vec<String> = events
+            .iter()
+            .filter(|event| matches!(event, ValidityEvent::CertificateMetrics { .. }))
+            .map(ToString::to_string)
+            .collect();
+        (snapshotter.snapshot().into_vec(), switched)
     };
+    let gauge_name = "the gauge inbound_certs_certificate_not_after_timestamp_seconds";
     let not_after = |snapshot: &Snapshot, certificate: &Certificate| {
         gauge(
             snapshot,
@@ -732,13 +738,18 @@ fn the_certificate_gauge_switches_itself_off_above_its_limit() {
         )
     };
 
-    let snapshot = check(datetime!(2026-06-02 0:00 UTC));
+    let (snapshot, switched) = check(datetime!(2026-06-02 0:00 UTC));
+    assert!(switched.is_empty(), "{switched:?}");
     assert_eq!(not_after(&snapshot, &certificate), Some(2_366_841_600.0));
     assert_eq!(not_after(&snapshot, &first), Some(1_893_456_000.0));
 
     store.import(&second, &policy).unwrap();
     store.import(&third, &policy).unwrap();
-    let snapshot = check(datetime!(2026-06-03 0:00 UTC));
+    let (snapshot, switched) = check(datetime!(2026-06-03 0:00 UTC));
+    assert_eq!(
+        switched,
+        [format!("{gauge_name} is switched off, its series set to NaN: the registry holds 4 certificates, more than the limit of 3")]
+    );
     assert!(not_after(&snapshot, &certificate).unwrap().is_nan());
     assert!(not_after(&snapshot, &first).unwrap().is_nan());
     assert_eq!(not_after(&snapshot, &second), None);
@@ -747,15 +758,34 @@ fn the_certificate_gauge_switches_itself_off_above_its_limit() {
 
     // Still off: nothing is set again (the debugging recorder reads a gauge left alone since
     // the last snapshot as 0), and nothing new.
-    let snapshot = check(datetime!(2026-06-04 0:00 UTC));
+    let (snapshot, switched) = check(datetime!(2026-06-04 0:00 UTC));
+    assert!(switched.is_empty(), "{switched:?}");
     assert_eq!(not_after(&snapshot, &first), Some(0.0));
     assert_eq!(not_after(&snapshot, &second), None);
 
     store.delete(&third.name()).unwrap();
-    let snapshot = check(datetime!(2026-06-05 0:00 UTC));
+    let (snapshot, switched) = check(datetime!(2026-06-05 0:00 UTC));
+    assert_eq!(
+        switched,
+        [format!("{gauge_name} is switched on again: the registry holds 3 certificates, no more than the limit of 3")]
+    );
     assert_eq!(not_after(&snapshot, &certificate), Some(2_366_841_600.0));
     assert_eq!(not_after(&snapshot, &first), Some(1_893_456_000.0));
     assert_eq!(not_after(&snapshot, &second), Some(1_924_992_000.0));
     assert_eq!(not_after(&snapshot, &third), None);
     assert_eq!(valid(&snapshot), Some(3.0));
+
+    // A new monitor over a registry with too many says so at its first check.
+    store.import(&third, &policy).unwrap();
+    let fresh = Monitor::new(registry, MonitorOptions::new().certificate_metrics_limit(3));
+    let events = fresh.check_once(datetime!(2026-06-06 0:00 UTC)).unwrap();
+    assert_eq!(
+        events,
+        [ValidityEvent::CertificateMetrics {
+            enabled: false,
+            certificates: 4,
+            limit: 3
+        }]
+    );
+    assert_eq!(events[0].certificate(), None);
 }

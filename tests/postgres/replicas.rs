@@ -295,7 +295,8 @@ pub(crate) fn a_monitor_follows_changes_made_on_another_replica(server: &Server)
     .spawn(
         move || at,
         move |event| {
-            let _ = sender.send(event.map(|event| event.certificate().certificate));
+            let _ =
+                sender.send(event.map(|event| event.certificate().map(|event| event.certificate)));
         },
     );
     let started = Instant::now();
@@ -306,6 +307,7 @@ pub(crate) fn a_monitor_follows_changes_made_on_another_replica(server: &Server)
     let reported = receiver
         .recv_timeout(Duration::from_secs(20))
         .expect("the monitor reports the other replica's import")
+        .unwrap()
         .unwrap();
     assert_eq!(reported, certificate.name());
     format!(
