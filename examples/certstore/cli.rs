@@ -157,7 +157,7 @@ pub(crate) struct ListArgs {
     /// whatever the case, or whose name begins with it (cert_client_ may be left out).
     #[arg(long, value_name = "TEXT")]
     pub(crate) search: Option<String>,
-    /// At most N certificates, the first in the list's order; how many more there are is said
+    /// At most N certificates, the first by system and name; how many more there are is said
     /// on stderr.
     #[arg(long, value_name = "N", value_parser = limit)]
     pub(crate) limit: Option<usize>,

@@ -68,15 +68,13 @@ impl Filter {
                 .is_none_or(|text| found(certificate, text))
     }
 
-    /// Keeps the first `limit` of `items`, saying on stderr how many more there are.
-    fn cap<T>(&self, items: &mut Vec<T>) {
-        if let Some(limit) = self.limit {
-            let more = items.len().saturating_sub(limit);
-            items.truncate(limit);
-            if more > 0 {
-                eprintln!("… and {more} more (--limit {limit})");
-            }
-        }
+    /// Keeps the first `limit` of `items`; what to say on stderr, after them, when there
+    /// were more.
+    fn cap<T>(&self, items: &mut Vec<T>) -> Option<String> {
+        let limit = self.limit?;
+        let more = items.len().saturating_sub(limit);
+        items.truncate(limit);
+        (more > 0).then(|| format!("… and {more} more (--limit {limit})"))
     }
 }
 
@@ -165,10 +163,14 @@ pub(crate) fn list(
         );
     }
     if filter.status == Some(Status::Damaged) {
-        filter.cap(&mut damaged_entries);
-        return list_damaged(&damaged_entries, view.json);
+        let more = filter.cap(&mut damaged_entries);
+        list_damaged(&damaged_entries, view.json)?;
+        if let Some(more) = more {
+            eprintln!("{more}");
+        }
+        return Ok(ExitCode::SUCCESS);
     }
-    filter.cap(&mut rows);
+    let more = filter.cap(&mut rows);
     let usages = super::usage::of_systems(registry, systems.iter().map(System::name));
     if view.json {
         let objects: Vec<Value> = rows
@@ -199,6 +201,9 @@ pub(crate) fn list(
     } else {
         print_table(&rows, view, now, &usages);
     }
+    if let Some(more) = more {
+        eprintln!("{more}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -209,7 +214,9 @@ fn list_damaged(entries: &[(SystemName, String)], json: bool) -> Outcome {
     if json {
         let objects: Vec<Value> = entries
             .iter()
-            .map(|(system, damaged)| serde_json::json!({ "system": system.to_string(), "damaged": damaged }))
+            .map(|(system, damaged)| {
+                serde_json::json!({ "system": system.to_string(), "damaged": damaged })
+            })
             .collect();
         out!("{}", pretty(&Value::Array(objects))?);
     } else {
