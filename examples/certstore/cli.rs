@@ -322,7 +322,8 @@ pub(crate) enum CertificateArgument {
 pub(crate) const SHORTEST_PREFIX: usize = 8;
 
 /// A certificate name or fingerprint, or the beginning of a name's hex digits
-/// (`cert_client_` may be left out, in either case).
+/// (`cert_client_` may be left out, in either case), or of a fingerprint written in pairs
+/// between colons.
 pub(crate) fn certificate_argument(text: &str) -> Result<CertificateArgument, String> {
     certificate_name(text)
         .map(CertificateArgument::Name)
@@ -332,6 +333,15 @@ pub(crate) fn certificate_argument(text: &str) -> Result<CertificateArgument, St
                 .filter(|start| start.eq_ignore_ascii_case("cert_client_"))
                 .and_then(|start| text.get(start.len()..))
                 .unwrap_or(text);
+            // The beginning of a fingerprint as openssl prints it: pairs between colons.
+            let digits = if digits.contains(':') {
+                if !digits.split(':').all(|pair| pair.len() == 2) {
+                    return Err(error);
+                }
+                digits.replace(':', "")
+            } else {
+                digits.to_string()
+            };
             let hex = !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_hexdigit());
             // 64 digits or more are a whole name that `certificate_name` refused: its
             // message says why.

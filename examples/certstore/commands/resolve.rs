@@ -157,7 +157,12 @@ mod tests {
             certificate_argument(&whole.to_string()),
             Ok(CertificateArgument::Name(whole))
         );
-        for text in ["0A1B2C3D", "cert_client_0a1b2c3d", "CERT_CLIENT_0a1b2c3d"] {
+        for text in [
+            "0A1B2C3D",
+            "cert_client_0a1b2c3d",
+            "CERT_CLIENT_0a1b2c3d",
+            "0A:1B:2C:3D",
+        ] {
             assert_eq!(
                 certificate_argument(text),
                 Ok(CertificateArgument::Prefix("0a1b2c3d".into())),
@@ -173,6 +178,8 @@ mod tests {
             Err("\"0a1b2c3\" is too short to stand for a certificate: give at least 8 hex digits of its name, or the whole name".into())
         );
         assert!(certificate_argument("0a1b2c3g").is_err());
+        assert!(certificate_argument("0a1:b2c:3d4").is_err());
+        assert!(certificate_argument("0a:1b:2c:3d:").is_err());
         assert!(certificate_argument("../../etc/passwd").is_err());
     }
 }
