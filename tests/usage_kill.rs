@@ -176,14 +176,21 @@ fn a_kill_between_flushes_loses_at_most_the_last_interval() {
                 at(flushed)
             );
         }
-        // Every line of the file itself: a fingerprint, a time, no address.
+        // Every line of the file itself: a fingerprint, a time, no address, the first use
+        // (the child's first round, never after the last use).
         let text = std::fs::read_to_string(dir.join("usage/crm")).unwrap();
         assert_eq!(text.lines().count(), CERTIFICATES, "kill {kill}");
         for line in text.lines() {
             let fields: Vec<&str> = line.split(' ').collect();
-            assert_eq!(fields.len(), 3, "kill {kill}: {line:?}");
+            assert_eq!(fields.len(), 4, "kill {kill}: {line:?}");
             assert_eq!(fields[0].len(), 64, "kill {kill}: {line:?}");
             assert_eq!(fields[2], "-", "kill {kill}: {line:?}");
+            let rfc3339 = time::format_description::well_known::Rfc3339;
+            let (last, first) = (
+                OffsetDateTime::parse(fields[1], &rfc3339).unwrap(),
+                OffsetDateTime::parse(fields[3], &rfc3339).unwrap(),
+            );
+            assert!(first == at(0) && first <= last, "kill {kill}: {line:?}");
         }
         temporaries_left = std::fs::read_dir(dir.join("usage"))
             .unwrap()
