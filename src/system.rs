@@ -413,6 +413,15 @@ impl fmt::Display for System {
     }
 }
 
+/// The names of `systems`, joined by `, `, for messages.
+pub(crate) fn join_names(systems: &[SystemName]) -> String {
+    systems
+        .iter()
+        .map(SystemName::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

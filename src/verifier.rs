@@ -264,7 +264,7 @@ pub enum VerifierError {
     /// [suspended](crate::SystemStore::suspend) it (and none trusts it). Carried to rustls as
     /// [`CertificateError::Revoked`] (which carries no detail), so that the client receives
     /// a `certificate_revoked` alert; the server's log sees `Revoked`.
-    #[error("client certificate {name} is suspended in every system that holds it ({})", join(.systems))]
+    #[error("client certificate {name} is suspended in every system that holds it ({})", crate::system::join_names(.systems))]
     Suspended {
         /// The name of the presented certificate.
         name: CertificateName,
@@ -293,14 +293,6 @@ impl From<VerifierError> for rustls::Error {
             ))),
         }
     }
-}
-
-fn join(systems: &[SystemName]) -> String {
-    systems
-        .iter()
-        .map(SystemName::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl StoreClientVerifier {

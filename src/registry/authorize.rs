@@ -9,7 +9,7 @@ use crate::certificate::Certificate;
 use crate::clock::rfc3339;
 use crate::fingerprint::CertificateName;
 use crate::store::StoreError;
-use crate::system::{Permission, System, SystemName};
+use crate::system::{join_names, Permission, System, SystemName};
 
 /// Why a client is not let in, or not allowed what it asks ([`Registry::admit`],
 /// [`Registry::authorize`]). Each has a stable [`code`](Self::code).
@@ -25,7 +25,10 @@ pub enum Unauthorized {
     },
     /// Every source or proxy system that holds the certificate
     /// [suspended](crate::SystemStore::suspend) it: `suspended`.
-    #[error("client certificate {certificate} is suspended by {}", names(systems))]
+    #[error(
+        "client certificate {certificate} is suspended by {}",
+        join_names(systems)
+    )]
     Suspended {
         /// The certificate the client presented.
         certificate: CertificateName,
@@ -53,7 +56,7 @@ pub enum Unauthorized {
     /// `not_permitted`.
     #[error(
         "client certificate {certificate} is trusted by {}, which {} not hold the permission {permission}",
-        names(systems),
+        join_names(systems),
         if systems.len() == 1 { "does" } else { "do" }
     )]
     NotPermitted {
@@ -185,20 +188,24 @@ pub(crate) fn permitted<S: std::borrow::Borrow<System>>(
     systems: impl IntoIterator<Item = S>,
     permission: &Permission,
 ) -> Result<Vec<S>, Unauthorized> {
-    let (holding, lacking): (Vec<S>, Vec<S>) = systems
-        .into_iter()
-        .partition(|system| system.borrow().has_permission(permission));
-    if holding.is_empty() {
+    let systems: Vec<S> = systems.into_iter().collect();
+    if !systems
+        .iter()
+        .any(|system| system.borrow().has_permission(permission))
+    {
         return Err(Unauthorized::NotPermitted {
             certificate: name,
             permission: permission.clone(),
-            systems: lacking
+            systems: systems
                 .iter()
                 .map(|system| system.borrow().name().clone())
                 .collect(),
         });
     }
-    Ok(holding)
+    Ok(systems
+        .into_iter()
+        .filter(|system| system.borrow().has_permission(permission))
+        .collect())
 }
 
 /// Counts a decision in `inbound_certs_authorizations_total{system, permission, outcome}`:
@@ -228,12 +235,4 @@ pub(crate) fn count<S: std::borrow::Borrow<System>>(
         "outcome" => outcome,
     )
     .increment(1);
-}
-
-fn names(systems: &[SystemName]) -> String {
-    systems
-        .iter()
-        .map(SystemName::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
