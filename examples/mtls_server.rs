@@ -202,11 +202,11 @@ fn run(options: &Options) -> Result<(), String> {
     let listener = TcpListener::bind(&options.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    // Writes the last uses every interval, for as long as the server runs. Started before
+    // the server says it is ready, so that it is ready with every thread it keeps.
+    let _flusher = registry.start_usage_flush(options.usage_flush);
     println!("listening on {address}");
     std::io::stdout().flush().map_err(|e| e.to_string())?;
-
-    // Writes the last uses every interval, for as long as the server runs.
-    let _flusher = registry.start_usage_flush(options.usage_flush);
     let in_use = Arc::new(AtomicUsize::new(0));
     for socket in listener.incoming() {
         let socket = match socket {
